@@ -1,0 +1,114 @@
+"""One settings object, read from the environment (and, for the dashboard, Streamlit secrets).
+
+Each setting is documented in `SETTINGS` and in the README; a test checks that the two agree.
+SQL sources are set by the operator only (environment or secrets), never typed into a widget,
+because a SQLAlchemy URL can reach any database the server can.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from data.errors import LogError
+
+__all__ = ["SETTINGS", "Settings"]
+
+# name -> (environment variable, default shown in docs, description)
+SETTINGS: dict[str, tuple[str, str, str]] = {
+    "home": ("PARCOURS_HOME", "~/.parcours", "Folder for stored logs (Parquet + DuckDB layouts) and the SQLite database."),
+    "database_url": (
+        "PARCOURS_DATABASE_URL",
+        "sqlite:///$PARCOURS_HOME/parcours.db",
+        "SQLAlchemy URL of the metadata database (SQLite by default, PostgreSQL e.g. `postgresql+psycopg://user@host/db`).",
+    ),
+    "engine": ("PARCOURS_ENGINE", "duckdb", "Query engine for the primitives."),
+    "timezone": ("PARCOURS_TIMEZONE", "UTC", "Time zone assumed for timestamps that carry none."),
+    "owner": ("PARCOURS_USER", "local", "Owner recorded on stored datasets in a single-user install."),
+    "max_upload_mb": ("PARCOURS_MAX_UPLOAD_MB", "500", "Largest file accepted, in MB (compressed size)."),
+    "max_uncompressed_mb": (
+        "PARCOURS_MAX_UNCOMPRESSED_MB",
+        "4096",
+        "Largest size a compressed file may expand to, in MB (stops decompression bombs).",
+    ),
+    "max_events": ("PARCOURS_MAX_EVENTS", "50000000", "Most events accepted in one log."),
+    "duckdb_memory_limit": ("PARCOURS_DUCKDB_MEMORY_LIMIT", "4GB", "DuckDB memory limit; larger work spills to disk."),
+    "duckdb_threads": ("PARCOURS_DUCKDB_THREADS", "number of cores", "DuckDB worker threads."),
+    "duckdb_temp_dir": ("PARCOURS_DUCKDB_TEMP_DIR", "$PARCOURS_HOME/tmp", "Where DuckDB spills when out of memory."),
+    "sql_sources": (
+        "PARCOURS_SQL_SOURCES",
+        "{}",
+        'JSON object naming the SQL databases users may import from, e.g. `{"crm": "postgresql+psycopg://…"}`.',
+    ),
+}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Limits, paths and engine choices, in one immutable value."""
+
+    home: Path = field(default_factory=lambda: Path("~/.parcours").expanduser())
+    database_url: str = ""
+    engine: str = "duckdb"
+    timezone: str = "UTC"
+    owner: str = "local"
+    max_upload_mb: int = 500
+    max_uncompressed_mb: int = 4096
+    max_events: int = 50_000_000
+    duckdb_memory_limit: str = "4GB"
+    duckdb_threads: int = field(default_factory=lambda: os.cpu_count() or 1)
+    duckdb_temp_dir: Path | None = None
+    sql_sources: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "home", Path(self.home).expanduser())
+        if not self.database_url:
+            object.__setattr__(self, "database_url", f"sqlite:///{self.home / 'parcours.db'}")
+        if self.duckdb_temp_dir is None:
+            object.__setattr__(self, "duckdb_temp_dir", self.home / "tmp")
+        if self.engine not in ("duckdb", "spark"):
+            raise LogError(f"PARCOURS_ENGINE must be 'duckdb' or 'spark', not {self.engine!r}.")
+
+    @property
+    def datasets_dir(self) -> Path:
+        """Where each stored dataset gets a folder named by its content hash."""
+        return self.home / "datasets"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, secrets: Mapping[str, object] | None = None) -> Settings:
+        """Build settings from environment variables, then secrets (secrets win for SQL sources)."""
+        env = os.environ if env is None else env
+        values: dict[str, object] = {}
+        for name, (variable, _default, _doc) in SETTINGS.items():
+            if variable in env and env[variable] != "":
+                values[name] = env[variable]
+        sources = dict(_parse_sources(values.pop("sql_sources", "{}")))
+        if secrets and "sql_sources" in secrets:
+            sources.update({str(k): str(v) for k, v in dict(secrets["sql_sources"]).items()})
+        for name in ("max_upload_mb", "max_uncompressed_mb", "max_events", "duckdb_threads"):
+            if name in values:
+                values[name] = _positive_int(SETTINGS[name][0], values[name])
+        return cls(**values, sql_sources=sources)
+
+
+def _positive_int(variable: str, raw: object) -> int:
+    try:
+        number = int(str(raw))
+    except ValueError:
+        number = 0
+    if number <= 0:
+        raise LogError(f"{variable} must be a positive whole number, not {raw!r}.")
+    return number
+
+
+def _parse_sources(raw: object) -> dict[str, str]:
+    try:
+        sources = json.loads(str(raw))
+    except json.JSONDecodeError as error:
+        raise LogError(f"PARCOURS_SQL_SOURCES is not valid JSON ({error.msg}).") from None
+    if not isinstance(sources, dict):
+        raise LogError('PARCOURS_SQL_SOURCES must be a JSON object such as {"crm": "sqlite:///crm.db"}.')
+    return {str(k): str(v) for k, v in sources.items()}
