@@ -1,0 +1,736 @@
+"""The DuckDB engine: an ingest-once layout of a canonical log and the primitives every view is built from.
+
+`build_layout` sorts a canonical events Parquet file once into a DuckDB file: `events` in (case,
+position) order with integer case codes, ENUM activities and channels and the successor stored on
+each row; `cases` with one row per journey; `variants` with one row per distinct activity sequence;
+`case_activities` and `case_pairs` with per-journey counts of activities and directly-follows pairs;
+`attributes` (source name of each stored attribute) and `layout_info` (version and counts).
+Inside a case events are ordered by (timestamp, source_row), so equal timestamps keep file order, as
+pm4py and Disco do. Every primitive of `Engine` is then one GROUP BY over these tables, with the
+`Filters` compiled into a single `case_code IN (...)` predicate whose values are bound, never pasted.
+
+Attribute columns are stored as `attr_0`, `attr_1`, … and mapped back to their source names, because
+DuckDB identifiers ignore case: an attribute `Activity` beside the canonical `activity` (pm4py's
+running example has both) would otherwise collide.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from data.errors import DatasetNotFound, EmptyLog, MappingError, Problem, TimestampError, UnsupportedFormat
+from data.filters import Filters
+from data.schema import ACTIVITY, CANONICAL_COLUMNS, CASE_ID, CHANNEL, SOURCE_ROW, TIMESTAMP
+from data.settings import Settings
+
+__all__ = ["LAYOUT_VERSION", "Engine", "LogSummary", "build_layout", "quote_identifier"]
+
+LAYOUT_VERSION = 1
+
+_CATALOG = "layout"
+_RAW_SOURCE = "raw_source"
+# Nanosecond instants (pandas' default unit) are read to the microsecond of the canonical log.
+_TIMESTAMP_TYPES = frozenset({"TIMESTAMP WITH TIME ZONE", "TIMESTAMPTZ_NS"})
+_INTEGER_TYPES = frozenset({"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT"})
+_EVERY_JOURNEY = Filters()
+
+
+@dataclass(frozen=True)
+class LogSummary:
+    """Headline counts of the (filtered) log; times are None when no journey is selected."""
+
+    cases: int
+    events: int
+    activities: int
+    variants: int
+    start_time: pd.Timestamp | None
+    end_time: pd.Timestamp | None
+
+
+def build_layout(events_parquet: Path, layout_path: Path, settings: Settings) -> None:
+    """Write the DuckDB layout of a canonical events Parquet file, replacing `layout_path` atomically.
+
+    The layout is built in a temporary file beside the target and renamed over it at the end, so a
+    reader never sees half a layout and a crash leaves the previous one in place.
+    """
+    events_parquet, layout_path = Path(events_parquet), Path(layout_path)
+    if not events_parquet.is_file():
+        raise DatasetNotFound(
+            Problem("The stored events file is missing.", fix="Import the log again.", file=str(events_parquet))
+        )
+    try:
+        names = pq.read_schema(events_parquet).names
+    except (pa.ArrowException, OSError) as error:
+        raise UnsupportedFormat(
+            Problem(
+                f"This is not a readable Parquet file ({error}).", fix="Import the log again.", file=str(events_parquet)
+            )
+        ) from None
+    layout_path.parent.mkdir(parents=True, exist_ok=True)
+    building = layout_path.with_name(f".{layout_path.name}.{uuid.uuid4().hex}.building")
+    try:
+        with _connect(settings) as connection:
+            connection.read_parquet(str(events_parquet)).create_view(_RAW_SOURCE)
+            connection.execute(f"ATTACH {_literal(building)} AS {_CATALOG}")
+            _build(connection, names, events_parquet.name)
+            connection.execute(f"DETACH {_CATALOG}")
+        os.replace(building, layout_path)
+    finally:
+        building.unlink(missing_ok=True)
+        building.with_name(building.name + ".wal").unlink(missing_ok=True)
+
+
+class Engine:
+    """Read-only access to one layout; every primitive takes a `Filters` and returns a plain DataFrame.
+
+    Each query runs on its own cursor, so one Engine may serve several threads, and several Engines
+    may open the same layout file at once.
+
+    >>> with Engine(layout_path) as engine:  # doctest: +SKIP
+    ...     engine.dfg(Filters(channels={"store"}))
+    """
+
+    def __init__(self, layout_path: Path, settings: Settings | None = None):
+        layout_path = Path(layout_path)
+        if not layout_path.is_file():
+            raise DatasetNotFound(
+                Problem("The stored journey layout is missing.", fix="Import the log again.", file=str(layout_path))
+            )
+        connection = _connect(settings)
+        try:
+            connection.execute(f"ATTACH {_literal(layout_path)} AS {_CATALOG} (READ_ONLY)")
+        except duckdb.Error as error:
+            connection.close()
+            raise UnsupportedFormat(
+                Problem(f"This is not a DuckDB layout ({error}).", fix="Import the log again.", file=str(layout_path))
+            ) from None
+        self._adopt(connection, str(layout_path))
+
+    @classmethod
+    def from_frame(cls, frame: pd.DataFrame, settings: Settings | None = None) -> Engine:
+        """Build the same layout in memory from a canonical frame (for tests and CLIs on plain files).
+
+        `channel` may be left out (no channel) and so may `source_row` (the frame's row order).
+        """
+        if not isinstance(frame, pd.DataFrame):
+            raise TypeError(f"from_frame needs a pandas DataFrame, not {type(frame).__name__}")
+        defaults = {CHANNEL: pd.Series(pd.NA, index=frame.index, dtype="str"), SOURCE_ROW: np.arange(len(frame))}
+        frame = frame.assign(**{name: value for name, value in defaults.items() if name not in frame.columns})
+        connection = _connect(settings)
+        try:
+            connection.register(_RAW_SOURCE, frame)
+            connection.execute(f"ATTACH ':memory:' AS {_CATALOG}")
+            _build(connection, [str(name) for name in frame.columns], None)
+            connection.unregister(_RAW_SOURCE)
+        except BaseException:
+            connection.close()
+            raise
+        engine = cls.__new__(cls)
+        engine._adopt(connection, None)
+        return engine
+
+    def _adopt(self, connection: duckdb.DuckDBPyConnection, file: str | None) -> None:
+        """Check the layout version and read the small metadata every query needs."""
+        self._connection = connection
+        try:
+            (version,) = connection.execute(f"SELECT layout_version FROM {_CATALOG}.layout_info").fetchone()
+        except duckdb.Error:
+            version = None
+        if version != LAYOUT_VERSION:
+            self.close()
+            raise UnsupportedFormat(
+                Problem(
+                    f"This journey layout has version {version}, this Parcours reads version {LAYOUT_VERSION}.",
+                    fix="Rebuild the layout by importing the log again.",
+                    file=file,
+                )
+            )
+        stored = connection.execute(f"SELECT name, stored_as FROM {_CATALOG}.attributes ORDER BY position").fetchall()
+        types = dict(
+            connection.execute(
+                "SELECT column_name, data_type FROM duckdb_columns() WHERE database_name = ? AND table_name = 'events'",
+                [_CATALOG],
+            ).fetchall()
+        )
+        self._stored_as: dict[str, str] = dict(stored)
+        self._attribute_types = {name: types[column] for name, column in stored}
+        self._activity_names = tuple(self.activities()["activity"])
+
+    def close(self) -> None:
+        """Release the DuckDB connection; the Engine cannot be used afterwards."""
+        self._connection.close()
+
+    def __enter__(self) -> Engine:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    @property
+    def activity_names(self) -> tuple[str, ...]:
+        """Every activity of the log, most frequent first (ties by name)."""
+        return self._activity_names
+
+    @property
+    def attribute_columns(self) -> dict[str, str]:
+        """Attribute names, in source order, with their DuckDB types."""
+        return dict(self._attribute_types)
+
+    def summary(self, filters: Filters = _EVERY_JOURNEY) -> LogSummary:
+        """Return the headline counts of the selected journeys."""
+        where, params = self._predicate(filters)
+        row = self._query(
+            f"""
+            SELECT count(*) AS cases, coalesce(sum(events), 0)::BIGINT AS events,
+                   (SELECT count(DISTINCT activity) FROM {_CATALOG}.case_activities WHERE {where}) AS activities,
+                   count(DISTINCT variant_id) AS variants, min(start_time) AS start_time, max(end_time) AS end_time
+            FROM {_CATALOG}.cases WHERE {where}
+            """,
+            params + params,
+        ).iloc[0]
+        return LogSummary(
+            cases=int(row["cases"]),
+            events=int(row["events"]),
+            activities=int(row["activities"]),
+            variants=int(row["variants"]),
+            start_time=None if pd.isna(row["start_time"]) else row["start_time"],
+            end_time=None if pd.isna(row["end_time"]) else row["end_time"],
+        )
+
+    def activities(self, filters: Filters = _EVERY_JOURNEY) -> pd.DataFrame:
+        """Return activity, events, cases — by events desc, activity."""
+        where, params = self._predicate(filters)
+        return self._query(
+            f"""
+            SELECT activity::VARCHAR AS activity, events, cases
+            FROM (
+                SELECT activity, sum(events)::BIGINT AS events, count(*) AS cases
+                FROM {_CATALOG}.case_activities WHERE {where} GROUP BY activity
+            )
+            ORDER BY events DESC, activity
+            """,
+            params,
+        )
+
+    def dfg(self, filters: Filters = _EVERY_JOURNEY) -> pd.DataFrame:
+        """Return the directly-follows pairs with counts and times — by events desc, source, target.
+
+        `events` counts how often target directly follows source, `cases` the journeys doing so at
+        least once; times are seconds between the two events (median and p90 interpolate linearly,
+        as numpy does).
+        """
+        where, params = self._predicate(filters)
+        return self._query(
+            f"""
+            WITH counted AS (
+                SELECT source, target, sum(events)::BIGINT AS events, count(*) AS cases
+                FROM {_CATALOG}.case_pairs WHERE {where} GROUP BY source, target
+            ), timed AS (
+                SELECT activity AS source, next_activity AS target, avg(seconds) AS mean_seconds,
+                       quantile_cont(seconds, [0.5, 0.9]) AS quantiles, min(seconds) AS min_seconds,
+                       max(seconds) AS max_seconds
+                FROM (
+                    SELECT activity, next_activity, (epoch_us(next_timestamp) - epoch_us(timestamp)) / 1e6 AS seconds
+                    FROM {_CATALOG}.events WHERE next_activity IS NOT NULL AND {where}
+                )
+                GROUP BY activity, next_activity
+            )
+            SELECT c.source::VARCHAR AS source, c.target::VARCHAR AS target, c.events, c.cases, t.mean_seconds,
+                   t.quantiles[1] AS median_seconds, t.quantiles[2] AS p90_seconds, t.min_seconds, t.max_seconds
+            FROM counted c JOIN timed t USING (source, target)
+            ORDER BY events DESC, source, target
+            """,
+            params + params,
+        )
+
+    def start_activities(self, filters: Filters = _EVERY_JOURNEY) -> pd.DataFrame:
+        """Return activity, cases for the first activity of each journey — by cases desc, activity."""
+        return self._boundary_activities("first_activity", filters)
+
+    def end_activities(self, filters: Filters = _EVERY_JOURNEY) -> pd.DataFrame:
+        """Return activity, cases for the last activity of each journey — by cases desc, activity."""
+        return self._boundary_activities("last_activity", filters)
+
+    def _boundary_activities(self, column: str, filters: Filters) -> pd.DataFrame:
+        where, params = self._predicate(filters)
+        return self._query(
+            f"""
+            SELECT {column}::VARCHAR AS activity, count(*) AS cases FROM {_CATALOG}.cases WHERE {where}
+            GROUP BY 1 ORDER BY cases DESC, activity
+            """,
+            params,
+        )
+
+    def variants(self, filters: Filters = _EVERY_JOURNEY, limit: int | None = None) -> pd.DataFrame:
+        """Return variant_id, activities (list of str), cases, share, length, median_duration_seconds.
+
+        Sorted by cases desc then activities; `share` is of all selected journeys, also when `limit`
+        keeps only the most frequent variants.
+        """
+        where, params = self._predicate(filters)
+        limit_clause, limit_params = _limit(limit)
+        table = self._arrow(
+            f"""
+            WITH counted AS (
+                SELECT variant_id, count(*) AS cases, median(duration_seconds) AS median_duration_seconds
+                FROM {_CATALOG}.cases WHERE {where} GROUP BY variant_id
+            )
+            SELECT c.variant_id, v.activities, c.cases, c.cases / sum(c.cases) OVER () AS share, v.length,
+                   c.median_duration_seconds
+            FROM counted c JOIN {_CATALOG}.variants v USING (variant_id)
+            ORDER BY c.cases DESC, v.activities {limit_clause}
+            """,
+            params + limit_params,
+        )
+        return table.to_pandas().assign(activities=table["activities"].to_pylist())
+
+    def cases(self, filters: Filters = _EVERY_JOURNEY) -> pd.DataFrame:
+        """Return one row per selected journey — by case_id."""
+        where, params = self._predicate(filters)
+        return self._query(
+            f"""
+            SELECT case_id, first_activity::VARCHAR AS first_activity, last_activity::VARCHAR AS last_activity,
+                   start_time, end_time, events, duration_seconds, variant_id
+            FROM {_CATALOG}.cases WHERE {where} ORDER BY case_code
+            """,
+            params,
+        )
+
+    def case_activity_counts(self, filters: Filters = _EVERY_JOURNEY) -> pd.DataFrame:
+        """Return case_id, activity, count in long format (clustering features) — by case_id, activity."""
+        where, params = self._predicate(filters)
+        return self._query(
+            f"""
+            SELECT c.case_id, a.activity::VARCHAR AS activity, a.events AS "count"
+            FROM {_CATALOG}.case_activities a JOIN {_CATALOG}.cases c USING (case_code)
+            WHERE {where} ORDER BY case_code, activity
+            """,
+            params,
+        )
+
+    def channel_shares(self, filters: Filters = _EVERY_JOURNEY) -> pd.DataFrame:
+        """Return case_id, channel, events, share of the journey's events — by case_id, channel.
+
+        Events without a channel count in the journey's total, so shares add up to less than one
+        when part of a journey has no channel; journeys with no channel at all are absent.
+        """
+        where, params = self._predicate(filters)
+        return self._query(
+            f"""
+            SELECT c.case_id, e.channel, e.events, e.events / c.events AS share
+            FROM (
+                SELECT case_code, channel::VARCHAR AS channel, count(*) AS events
+                FROM {_CATALOG}.events WHERE channel IS NOT NULL AND {where} GROUP BY ALL
+            ) e JOIN {_CATALOG}.cases c USING (case_code)
+            ORDER BY e.case_code, e.channel
+            """,
+            params,
+        )
+
+    def events(self, filters: Filters = _EVERY_JOURNEY, limit: int | None = None) -> pd.DataFrame:
+        """Return the canonical events of the selected journeys with `pos`, by case then position."""
+        where, params = self._predicate(filters)
+        limit_clause, limit_params = _limit(limit)
+        attributes = "".join(f", e.{quote_identifier(column)}" for column in self._stored_as.values())
+        frame = self._query(
+            f"""
+            SELECT c.case_id, e.pos::BIGINT AS pos, e.activity::VARCHAR AS activity, e.timestamp,
+                   e.channel::VARCHAR AS channel, e.source_row{attributes}
+            FROM {_CATALOG}.events e JOIN {_CATALOG}.cases c USING (case_code)
+            WHERE {where} ORDER BY case_code, e.pos {limit_clause}
+            """,
+            params + limit_params,
+        )
+        return frame.set_axis([CASE_ID, "pos", ACTIVITY, TIMESTAMP, CHANNEL, SOURCE_ROW, *self._stored_as], axis=1)
+
+    def attribute_values(self, column: str, limit: int = 50) -> pd.DataFrame:
+        """Return value, cases for one attribute (the most common values first), for filter widgets."""
+        self._check_attributes([column])
+        limit_clause, limit_params = _limit(limit)
+        stored = quote_identifier(self._stored_as[column])
+        return self._query(
+            f"""
+            SELECT {stored} AS value, count(DISTINCT case_code) AS cases FROM {_CATALOG}.events
+            WHERE {stored} IS NOT NULL GROUP BY 1 ORDER BY cases DESC, value {limit_clause}
+            """,
+            limit_params,
+        )
+
+    def attribute_column(self, name: str) -> str:
+        """Return the quoted column of attribute `name` in `steps`, for SQL written with `query`."""
+        self._check_attributes([name])
+        return quote_identifier(self._stored_as[name])
+
+    def query(self, sql: str, params: Sequence = (), filters: Filters = _EVERY_JOURNEY) -> pd.DataFrame:
+        """Run library SQL over the selected journeys and return the result.
+
+        The one extension point for discovery and segmentation: `sql` sees `journeys` (the `cases`
+        rows kept by `filters`), `steps` (their `events` rows), `journey_activities` and
+        `journey_pairs` (their per-journey activity and directly-follows counts), so every view is a
+        GROUP BY over the same selection. `sql` may begin with its own WITH; `params` bind its `?`.
+        Attribute columns of `steps` are named by `attribute_column`.
+        """
+        where, filter_params = self._predicate(filters)
+        kept = "TRUE" if where == "TRUE" else "case_code IN (SELECT case_code FROM kept)"
+        scope = ", ".join(
+            [
+                f"kept AS MATERIALIZED (SELECT case_code FROM {_CATALOG}.cases WHERE {where})",
+                *(
+                    f"{name} AS (SELECT * FROM {_CATALOG}.{table} WHERE {kept})"
+                    for name, table in (
+                        ("journeys", "cases"),
+                        ("steps", "events"),
+                        ("journey_activities", "case_activities"),
+                        ("journey_pairs", "case_pairs"),
+                    )
+                ),
+            ]
+        )
+        body = sql.strip()
+        if body[:4].upper() == "WITH" and body[4:5].isspace():
+            statement = f"WITH {scope}, {body[5:]}"
+        else:
+            statement = f"WITH {scope} {body}"
+        return self._query(statement, [*filter_params, *params])
+
+    def _predicate(self, filters: Filters) -> tuple[str, list]:
+        if not isinstance(filters, Filters):
+            raise TypeError(f"filters must be a Filters value, not {type(filters).__name__}")
+        self._check_attributes([column for column, _values in filters.attributes])
+        return _case_predicate(filters, self._stored_as)
+
+    def _check_attributes(self, columns: Sequence[str]) -> None:
+        """Raise MappingError naming every unknown attribute column, with the closest known names."""
+        known = list(self._stored_as)
+        problems = [
+            Problem(
+                "This log has no such attribute.",
+                fix=_suggestion(column, known),
+                column=column,
+            )
+            for column in dict.fromkeys(columns)
+            if column not in self._stored_as
+        ]
+        if problems:
+            raise MappingError(problems)
+
+    def _query(self, sql: str, params: Sequence = ()) -> pd.DataFrame:
+        return self._arrow(sql, params).to_pandas()
+
+    def _arrow(self, sql: str, params: Sequence = ()) -> pa.Table:
+        # Arrow keeps string columns as pandas strings even when empty or all null.
+        with self._connection.cursor() as cursor:
+            return cursor.sql(sql, params=list(params)).to_arrow_table()
+
+
+def _connect(settings: Settings | None) -> duckdb.DuckDBPyConnection:
+    """Open a private in-memory DuckDB with the operator's limits; layouts are attached to it."""
+    settings = Settings.from_env() if settings is None else settings
+    connection = duckdb.connect(
+        ":memory:",
+        config={
+            "threads": settings.duckdb_threads,
+            "memory_limit": settings.duckdb_memory_limit,
+            "temp_directory": str(settings.duckdb_temp_dir),
+        },
+    )
+    connection.execute("SET GLOBAL TimeZone = 'UTC'")
+    return connection
+
+
+def _build(connection: duckdb.DuckDBPyConnection, names: list[str], file: str | None) -> None:
+    """Create the layout tables in the attached catalog from the registered raw source."""
+    attributes = _create_source_view(connection, names, file)
+    _check_source_values(connection, file)
+    stored_as = [f"attr_{index}" for index in range(len(attributes))]
+    carried = "".join(f", {column}" for column in stored_as)
+    for statement in _layout_statements(carried):
+        connection.execute(statement)
+    connection.execute(
+        f"""
+        CREATE TABLE {_CATALOG}.attributes AS
+        SELECT unnest(range(?)) AS position, unnest(?::VARCHAR[]) AS name, unnest(?::VARCHAR[]) AS stored_as
+        """,
+        [len(attributes), attributes, stored_as],
+    )
+    connection.execute(
+        f"""
+        CREATE TABLE {_CATALOG}.layout_info AS
+        SELECT ?::INTEGER AS layout_version,
+               (SELECT count(*) FROM {_CATALOG}.events) AS events,
+               (SELECT count(*) FROM {_CATALOG}.cases) AS cases,
+               (SELECT count(*) FROM {_CATALOG}.variants) AS variants,
+               (SELECT count(*) FROM (SELECT DISTINCT activity FROM {_CATALOG}.case_activities)) AS activities
+        """,
+        [LAYOUT_VERSION],
+    )
+    for temporary in ("TABLE journeys", "TABLE sequences", "TABLE case_codes", "VIEW source"):
+        connection.execute(f"DROP {temporary}")
+
+
+def _layout_statements(carried: str) -> tuple[str, ...]:
+    """Return the SQL that turns the `source` view into the layout, `carried` naming the attribute columns.
+
+    A journey's variant is found without sorting every journey's activity list: the XOR over its
+    events of a hash of (position, activity code) identifies the ordered sequence (two sequences share
+    it with odds of about 2^-64; hashing the pair as one integer matters, as DuckDB's multi-argument
+    hash is linear and would let permutations collide), and only one journey per sequence has its
+    list built and hashed into `variant_id`.
+    `case_activities` and `case_pairs` hold per-journey counts, so that counting the journeys that
+    have an activity or a directly-follows pair needs no DISTINCT over the events.
+    """
+    layout = _CATALOG
+    return (
+        """
+        CREATE TEMP TABLE case_codes AS
+        SELECT case_id, (row_number() OVER (ORDER BY case_id) - 1)::INTEGER AS case_code
+        FROM (SELECT DISTINCT case_id FROM source)
+        """,
+        f"CREATE TYPE {layout}.activity_name AS ENUM (SELECT DISTINCT activity FROM source ORDER BY activity)",
+        f"""
+        CREATE TYPE {layout}.channel_name AS ENUM (
+            SELECT DISTINCT channel FROM source WHERE channel IS NOT NULL ORDER BY channel
+        )
+        """,
+        f"""
+        CREATE TABLE {layout}.events AS
+        SELECT case_code, (row_number() OVER journey - 1)::INTEGER AS pos, activity, timestamp, channel,
+               lead(activity) OVER journey AS next_activity, lead(timestamp) OVER journey AS next_timestamp,
+               source_row{carried}
+        FROM (
+            SELECT k.case_code, s.activity::{layout}.activity_name AS activity, s.timestamp,
+                   s.channel::{layout}.channel_name AS channel, s.source_row{carried}
+            FROM source s JOIN case_codes k USING (case_id)
+        )
+        WINDOW journey AS (PARTITION BY case_code ORDER BY timestamp, source_row)
+        ORDER BY case_code, pos
+        """,
+        f"""
+        CREATE TEMP TABLE journeys AS
+        SELECT case_code, count(*) AS events, min(timestamp) AS start_time, max(timestamp) AS end_time,
+               arg_min(activity, pos) AS first_activity, arg_max(activity, pos) AS last_activity,
+               bit_xor(hash((pos::BIGINT << 32) | enum_code(activity))) AS sequence_key
+        FROM {layout}.events GROUP BY case_code
+        """,
+        f"""
+        CREATE TEMP TABLE sequences AS
+        WITH representatives AS (
+            SELECT sequence_key, min(case_code) AS case_code, count(*) AS cases FROM journeys GROUP BY sequence_key
+        ), listed AS (
+            SELECT case_code, list(activity::VARCHAR ORDER BY pos) AS activities FROM {layout}.events
+            WHERE case_code IN (SELECT case_code FROM representatives) GROUP BY case_code
+        )
+        SELECT r.sequence_key, r.cases, l.activities, left(md5(to_json(l.activities)), 16) AS variant_id
+        FROM representatives r JOIN listed l USING (case_code)
+        """,
+        f"""
+        CREATE TABLE {layout}.cases AS
+        SELECT j.case_code, k.case_id, j.first_activity, j.last_activity, j.start_time, j.end_time, j.events,
+               (epoch_us(j.end_time) - epoch_us(j.start_time)) / 1e6 AS duration_seconds, s.variant_id
+        FROM journeys j JOIN case_codes k USING (case_code) JOIN sequences s USING (sequence_key)
+        ORDER BY j.case_code
+        """,
+        f"""
+        CREATE TABLE {layout}.variants AS
+        SELECT variant_id, activities, cases, len(activities) AS length FROM sequences
+        """,
+        f"""
+        CREATE TABLE {layout}.case_activities AS
+        SELECT case_code, activity, count(*) AS events FROM {layout}.events GROUP BY ALL ORDER BY case_code
+        """,
+        f"""
+        CREATE TABLE {layout}.case_pairs AS
+        SELECT case_code, activity AS source, next_activity AS target, count(*) AS events
+        FROM {layout}.events WHERE next_activity IS NOT NULL GROUP BY ALL ORDER BY case_code
+        """,
+    )
+
+
+def _create_source_view(connection: duckdb.DuckDBPyConnection, names: list[str], file: str | None) -> list[str]:
+    """Expose the raw source under canonical names and `attr_i`, checking names and types; return attributes.
+
+    DuckDB renames columns that differ only in case (`Activity` → `Activity_1`), so source columns are
+    matched by position, never by the name DuckDB gives them.
+    """
+    described = connection.execute(f"DESCRIBE {_RAW_SOURCE}").fetchall()
+    duckdb_names = [row[0] for row in described]
+    types = [row[1] for row in described]
+    problems = [
+        Problem("Two columns have this name.", fix="Rename one of them.", file=file, column=name)
+        for name in sorted({name for name in names if names.count(name) > 1})
+    ]
+    problems += [
+        Problem("The canonical column is missing.", fix="Map a source column to it.", file=file, column=name)
+        for name in CANONICAL_COLUMNS
+        if name not in names
+    ]
+    if not problems:
+        timestamp_type = types[names.index(TIMESTAMP)]
+        if timestamp_type not in _TIMESTAMP_TYPES:
+            problems.append(
+                Problem(
+                    f"Timestamps must be instants with a time zone, not {timestamp_type}.",
+                    fix="Read the timestamps in the chosen time zone and convert them to UTC.",
+                    file=file,
+                    column=TIMESTAMP,
+                )
+            )
+        if types[names.index(SOURCE_ROW)] not in _INTEGER_TYPES:
+            problems.append(
+                Problem(
+                    "The file order must be whole numbers.",
+                    fix="Number the rows 0, 1, 2 …",
+                    file=file,
+                    column=SOURCE_ROW,
+                )
+            )
+    _raise(problems)
+    source = {name: quote_identifier(duckdb_names[names.index(name)]) for name in CANONICAL_COLUMNS}
+    attributes = [name for name in names if name not in CANONICAL_COLUMNS]
+    carried = "".join(
+        f", {quote_identifier(duckdb_names[names.index(name)])} AS attr_{index}"
+        for index, name in enumerate(attributes)
+    )
+    connection.execute(
+        f"""
+        CREATE TEMP VIEW source AS
+        SELECT {source[CASE_ID]}::VARCHAR AS case_id, {source[ACTIVITY]}::VARCHAR AS activity,
+               {source[TIMESTAMP]}::TIMESTAMPTZ AS timestamp, {source[CHANNEL]}::VARCHAR AS channel,
+               {source[SOURCE_ROW]}::BIGINT AS source_row{carried}
+        FROM {_RAW_SOURCE}
+        """
+    )
+    return attributes
+
+
+def _check_source_values(connection: duckdb.DuckDBPyConnection, file: str | None) -> None:
+    """Raise when the log is empty, a required value is missing or the file order is not unique."""
+    events, *missing, repeated_rows = connection.execute(
+        """
+        SELECT count(*), count(*) - count(case_id), count(*) - count(activity), count(*) - count(timestamp),
+               count(*) - count(source_row), count(source_row) - count(DISTINCT source_row)
+        FROM source
+        """
+    ).fetchone()
+    if events == 0:
+        raise EmptyLog(Problem("The log has no events.", fix="Import a file with at least one row.", file=file))
+    problems = [
+        Problem(f"{count} event(s) have no value here.", fix="Drop or complete these rows.", file=file, column=name)
+        for name, count in zip((CASE_ID, ACTIVITY, TIMESTAMP, SOURCE_ROW), missing, strict=True)
+        if count
+    ]
+    if repeated_rows:
+        problems.append(
+            Problem(
+                "Row numbers repeat, so the file order of ties is unknown.",
+                fix="Number the rows 0, 1, 2 …",
+                file=file,
+                column=SOURCE_ROW,
+            )
+        )
+    _raise(problems)
+
+
+def _raise(problems: list[Problem]) -> None:
+    """Raise TimestampError when only timestamps are wrong, MappingError otherwise."""
+    if problems:
+        only_timestamps = all(problem.column == TIMESTAMP for problem in problems)
+        raise (TimestampError if only_timestamps else MappingError)(problems)
+
+
+def _case_predicate(filters: Filters, stored_as: dict[str, str]) -> tuple[str, list]:
+    """Compile Filters into one `case_code IN (...)` predicate and its bound parameters.
+
+    Event-level conditions (time window, channel, attributes) become semi-joins on the events table,
+    activity conditions on the per-journey activity counts, journey-level ones plain conditions on the
+    cases table.
+    """
+    if filters.is_empty:
+        return "TRUE", []
+    conditions: list[str] = []
+    params: list = []
+
+    def add(condition: str, *values: object) -> None:
+        conditions.append(condition)
+        params.extend(values)
+
+    def having_event(condition: str, *values: object) -> None:
+        add(f"case_code IN (SELECT case_code FROM {_CATALOG}.events WHERE {condition})", *values)
+
+    window = [(operator, stamp) for operator, stamp in ((">=", filters.start), ("<", filters.end)) if stamp is not None]
+    if window:
+        having_event(" AND ".join(f"timestamp {operator} ?" for operator, _ in window), *(stamp for _, stamp in window))
+    if filters.channels is not None:
+        having_event("channel IN (SELECT unnest(?::VARCHAR[]))", list(filters.channels))
+    for column, values in filters.attributes:
+        stored = quote_identifier(stored_as[column])
+        present = [value for value in values if value is not None]
+        also_missing = f" OR {stored} IS NULL" if None in values else ""
+        having_event(f"{stored} IN (SELECT unnest(?)){also_missing}", present)
+    for column, values in (
+        ("case_id", filters.case_ids),
+        ("variant_id", filters.variant_ids),
+        ("first_activity", filters.start_activities),
+        ("last_activity", filters.end_activities),
+    ):
+        if values is not None:
+            add(f"{column} IN (SELECT unnest(?::VARCHAR[]))", list(values))
+    if filters.with_activities is not None:
+        add(
+            f"""case_code IN (
+                SELECT case_code FROM {_CATALOG}.case_activities WHERE activity IN (SELECT unnest(?::VARCHAR[]))
+                GROUP BY case_code HAVING count(*) = ?)""",
+            list(filters.with_activities),
+            len(filters.with_activities),
+        )
+    if filters.without_activities is not None:
+        add(
+            f"""case_code NOT IN (
+                SELECT case_code FROM {_CATALOG}.case_activities WHERE activity IN (SELECT unnest(?::VARCHAR[])))""",
+            list(filters.without_activities),
+        )
+    for column, low, high in (
+        ("duration_seconds", filters.min_duration_seconds, filters.max_duration_seconds),
+        ("events", filters.min_events, filters.max_events),
+    ):
+        if low is not None:
+            add(f"{column} >= ?", low)
+        if high is not None:
+            add(f"{column} <= ?", high)
+    return f"case_code IN (SELECT case_code FROM {_CATALOG}.cases WHERE {' AND '.join(conditions)})", params
+
+
+def _limit(limit: int | None) -> tuple[str, list]:
+    if limit is None:
+        return "", []
+    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 0:
+        raise ValueError(f"limit must be a whole number of rows, 0 or more, not {limit!r}")
+    return "LIMIT ?", [limit]
+
+
+def _suggestion(name: str, known: list[str]) -> str:
+    close = difflib.get_close_matches(name, known, n=3)
+    if close:
+        return "Did you mean " + " or ".join(repr(match) for match in close) + "?"
+    return "Pick one of the log's attributes." if known else "This log has no attributes to filter on."
+
+
+def quote_identifier(name: str) -> str:
+    """Quote a name as a DuckDB identifier, doubling embedded quotes: any name is legal."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _literal(value: object) -> str:
+    """Quote a string as a SQL literal, for the few statements (ATTACH) that take no parameters."""
+    return "'" + str(value).replace("'", "''") + "'"
