@@ -1,0 +1,485 @@
+"""Stored datasets: the canonical frame as Parquet named by content hash, metadata in a SQL database.
+
+A dataset is a folder `<home>/datasets/<id>/` (events.parquet, the DuckDB layout, manifest.json) plus
+one row of the `datasets` table. The folder is built in `datasets/.incoming/`, fsynced and renamed into
+place, and only then is the row inserted: that commit is the moment the dataset exists. A crash at any
+point therefore leaves either the old state or the new one, and a retry reuses a complete folder.
+
+Metadata goes through SQLAlchemy Core (no ORM session outlives a call, so nothing leaks across
+Streamlit reruns) and its schema through Alembic migrations, run when a `Store` opens.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+
+from data.engine import Engine, build_layout
+from data.errors import DatasetNotFound, EmptyLog, LogError, Problem
+from data.quality import QualityReport
+from data.schema import ACTIVITY, CANONICAL_COLUMNS, CASE_ID, TIMESTAMP, ColumnMapping, EventLog
+from data.settings import Settings
+
+__all__ = ["Dataset", "Store"]
+
+EVENTS_FILE = "events.parquet"
+LAYOUT_FILE = "layout.duckdb"
+MANIFEST_FILE = "manifest.json"
+MANIFEST_VERSION = 1
+INCOMING_DIR = ".incoming"
+STALE_INCOMING_SECONDS = 3600
+DATASET_ID = re.compile(r"[0-9a-f]{16}")
+MAX_NAME_CHARS = 200
+KNOWN_IDS_SHOWN = 20
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+# Any constant works: it only has to be the same for every process migrating one PostgreSQL database.
+MIGRATION_LOCK_KEY = 0x70617263
+WRITE = "parcours_write"
+HASH_CHUNK_BYTES = 1 << 20
+UTC_MICROSECONDS = "datetime64[us, UTC]"
+
+
+class UTCDateTime(sa.types.TypeDecorator):
+    """Aware UTC datetimes in and out, whether the database keeps the zone (PostgreSQL) or not (SQLite)."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        return None if value is None else value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+METADATA = sa.MetaData()
+DATASETS = sa.Table(
+    "datasets",
+    METADATA,
+    sa.Column("id", sa.String(16), primary_key=True),
+    sa.Column("name", sa.Text(), nullable=False),
+    sa.Column("source_name", sa.Text(), nullable=False),
+    sa.Column("format", sa.Text(), nullable=False),
+    sa.Column("n_events", sa.BigInteger(), nullable=False),
+    sa.Column("n_cases", sa.BigInteger(), nullable=False),
+    sa.Column("n_activities", sa.Integer(), nullable=False),
+    sa.Column("start_time", UTCDateTime(), nullable=False),
+    sa.Column("end_time", UTCDateTime(), nullable=False),
+    sa.Column("mapping_json", sa.Text(), nullable=False),
+    sa.Column("options_json", sa.Text(), nullable=False),
+    sa.Column("quality_json", sa.Text(), nullable=False),
+    sa.Column("owner", sa.Text(), nullable=False, index=True),
+    sa.Column("size_bytes", sa.BigInteger(), nullable=False),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.Column("updated_at", UTCDateTime(), nullable=False),
+)
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """One stored event log: what it holds, where its files are, and who imported it when."""
+
+    id: str
+    name: str
+    source_name: str
+    format: str
+    n_events: int
+    n_cases: int
+    n_activities: int
+    start_time: datetime
+    end_time: datetime
+    mapping: ColumnMapping
+    options: dict
+    quality: QualityReport
+    owner: str
+    created_at: datetime
+    updated_at: datetime
+    size_bytes: int
+    events_path: Path
+    layout_path: Path
+
+
+class Store:
+    """The stored datasets of one Parcours home; safe to share between threads and processes.
+
+    Example: `dataset = Store(Settings.from_env()).import_log(log)`.
+    """
+
+    def __init__(self, settings: Settings):
+        if not isinstance(settings, Settings):
+            raise TypeError(f"Store needs a Settings, not {type(settings).__name__}.")
+        self._settings = settings
+        self._datasets_dir = settings.datasets_dir
+        self._incoming_dir = settings.datasets_dir / INCOMING_DIR
+        self._incoming_dir.mkdir(parents=True, exist_ok=True)
+        self._engine = _create_engine(settings.database_url)
+        self._writer = self._engine.execution_options(**{WRITE: True})
+        _migrate(self._writer)
+        _remove_stale_incoming(self._incoming_dir)
+
+    @property
+    def settings(self) -> Settings:
+        return self._settings
+
+    def import_log(self, log: EventLog, *, name: str | None = None, owner: str | None = None) -> Dataset:
+        """Return the stored dataset for `log`, storing it first unless the same import already exists.
+
+        The same source with the same mapping and options always gets the same id, so a second import
+        returns the first one untouched (its name and owner included).
+        """
+        _check_log(log)
+        if name:
+            name = _checked_name(name)
+        if owner is not None and (not isinstance(owner, str) or not owner.strip()):
+            raise TypeError("owner must be a non-empty string or None.")
+        dataset_id = _dataset_id(log)
+        if self._row(dataset_id) is None:
+            self._store(log, dataset_id, name=name, owner=owner or self._settings.owner)
+        return self.dataset(dataset_id)
+
+    def datasets(self) -> list[Dataset]:
+        """Return every stored dataset, newest first."""
+        query = sa.select(DATASETS).order_by(DATASETS.c.created_at.desc(), DATASETS.c.id)
+        with self._engine.connect() as connection:
+            rows = connection.execute(query).all()
+        return [self._dataset_from_row(row) for row in rows]
+
+    def dataset(self, dataset_id: str) -> Dataset:
+        """Return the stored dataset `dataset_id`; DatasetNotFound lists the ids that exist."""
+        row = self._row(dataset_id) if _is_dataset_id(dataset_id) else None
+        if row is None:
+            raise self._not_found(dataset_id)
+        return self._dataset_from_row(row)
+
+    def rename(self, dataset_id: str, name: str) -> Dataset:
+        """Return the dataset under its new display name (the id, named by content, never changes)."""
+        name = _checked_name(name)
+        updated = 0
+        if _is_dataset_id(dataset_id):
+            with self._writer.begin() as connection:
+                result = connection.execute(
+                    sa.update(DATASETS)
+                    .where(DATASETS.c.id == dataset_id)
+                    .values(name=name, updated_at=datetime.now(UTC))
+                )
+                updated = result.rowcount
+        if not updated:
+            raise self._not_found(dataset_id)
+        return self.dataset(dataset_id)
+
+    def delete(self, dataset_id: str) -> None:
+        """Forget the dataset, then remove its files: a crash in between leaves only unlisted files."""
+        deleted = 0
+        if _is_dataset_id(dataset_id):
+            with self._writer.begin() as connection:
+                deleted = connection.execute(sa.delete(DATASETS).where(DATASETS.c.id == dataset_id)).rowcount
+        if not deleted:
+            raise self._not_found(dataset_id)
+        self._discard(self._datasets_dir / dataset_id)
+
+    def engine(self, dataset_id: str) -> Engine:
+        """Return the DuckDB engine over the dataset's ingest-once layout."""
+        return Engine(self.dataset(dataset_id).layout_path, self._settings)
+
+    def load_events(self, dataset_id: str) -> pd.DataFrame:
+        """Return the canonical frame exactly as it was imported (columns, dtypes, order)."""
+        events_path = self.dataset(dataset_id).events_path
+        try:
+            return pd.read_parquet(events_path)
+        except FileNotFoundError:
+            raise DatasetNotFound(
+                Problem("The stored events file is missing.", fix="import the log again.", file=str(events_path))
+            ) from None
+
+    def _store(self, log: EventLog, dataset_id: str, *, name: str | None, owner: str) -> None:
+        folder = self._datasets_dir / dataset_id
+        manifest = _read_manifest(folder, dataset_id) or self._build_folder(log.frame, dataset_id, folder)
+        timestamps = log.frame[TIMESTAMP]
+        now = datetime.now(UTC)
+        row = {
+            "id": dataset_id,
+            "name": name or log.name or f"Dataset {dataset_id}",
+            "source_name": log.name,
+            "format": str(log.options.get("format", "")),
+            "n_events": len(log.frame),
+            "n_cases": int(log.frame[CASE_ID].nunique()),
+            "n_activities": int(log.frame[ACTIVITY].nunique()),
+            "start_time": timestamps.min().to_pydatetime(),
+            "end_time": timestamps.max().to_pydatetime(),
+            "mapping_json": _canonical_json(log.mapping.to_dict()),
+            "options_json": _canonical_json(log.options),
+            "quality_json": _canonical_json(log.quality.to_dict()),
+            "owner": owner,
+            "size_bytes": sum(entry["bytes"] for entry in manifest["files"].values()),
+            "created_at": now,
+            "updated_at": now,
+        }
+        try:
+            with self._writer.begin() as connection:
+                connection.execute(sa.insert(DATASETS).values(row))
+        except sa.exc.IntegrityError:
+            if self._row(dataset_id) is None:
+                raise
+            # Another process committed the same import between our check and our insert.
+
+    def _build_folder(self, frame: pd.DataFrame, dataset_id: str, folder: Path) -> dict:
+        """Write the dataset's files in a private folder, make them durable, then rename it into place."""
+        staging = self._incoming_dir / uuid.uuid4().hex
+        staging.mkdir()
+        try:
+            _write_events(frame, staging / EVENTS_FILE)
+            build_layout(staging / EVENTS_FILE, staging / LAYOUT_FILE, self._settings)
+            manifest = _write_manifest(staging, dataset_id, n_events=len(frame))
+            self._move_into_place(staging, folder, dataset_id)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+        return manifest
+
+    def _move_into_place(self, staging: Path, folder: Path, dataset_id: str) -> None:
+        if folder.exists() and _read_manifest(folder, dataset_id) is None:
+            self._discard(folder)  # half-deleted or otherwise broken: never listed, so safe to replace
+        try:
+            os.replace(staging, folder)
+        except OSError:
+            if _read_manifest(folder, dataset_id) is None:
+                raise
+            shutil.rmtree(staging)  # another process put the same dataset in place first
+        _fsync(self._datasets_dir)
+
+    def _discard(self, folder: Path) -> None:
+        """Remove a dataset folder by first renaming it out of sight, so no half folder keeps its name."""
+        trash = self._incoming_dir / f"{uuid.uuid4().hex}-discarded"
+        try:
+            os.replace(folder, trash)
+        except FileNotFoundError:
+            return
+        _fsync(self._datasets_dir)
+        shutil.rmtree(trash, ignore_errors=True)
+
+    def _row(self, dataset_id: str) -> sa.Row | None:
+        with self._engine.connect() as connection:
+            return connection.execute(sa.select(DATASETS).where(DATASETS.c.id == dataset_id)).first()
+
+    def _not_found(self, dataset_id: object) -> DatasetNotFound:
+        query = sa.select(DATASETS.c.id).order_by(DATASETS.c.created_at.desc(), DATASETS.c.id)
+        with self._engine.connect() as connection:
+            known = connection.execute(query).scalars().all()
+        if not known:
+            fix = "import a log first: no dataset is stored yet."
+        else:
+            more = len(known) - KNOWN_IDS_SHOWN
+            fix = "use one of the stored ids: " + ", ".join(known[:KNOWN_IDS_SHOWN])
+            fix += f" (and {more} more)." if more > 0 else "."
+        return DatasetNotFound(Problem("No stored dataset has this id.", fix=fix, value=str(dataset_id)))
+
+    def _dataset_from_row(self, row: sa.Row) -> Dataset:
+        folder = self._datasets_dir / row.id
+        return Dataset(
+            id=row.id,
+            name=row.name,
+            source_name=row.source_name,
+            format=row.format,
+            n_events=row.n_events,
+            n_cases=row.n_cases,
+            n_activities=row.n_activities,
+            start_time=row.start_time,
+            end_time=row.end_time,
+            mapping=ColumnMapping.from_dict(json.loads(row.mapping_json)),
+            options=json.loads(row.options_json),
+            quality=QualityReport.from_dict(json.loads(row.quality_json)),
+            owner=row.owner,
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+            size_bytes=row.size_bytes,
+            events_path=folder / EVENTS_FILE,
+            layout_path=folder / LAYOUT_FILE,
+        )
+
+
+def _create_engine(database_url: str) -> sa.Engine:
+    """Return an engine for the metadata database; plain `postgresql://` URLs get the psycopg 3 driver."""
+    try:
+        url = sa.make_url(database_url)
+    except sa.exc.ArgumentError:
+        raise LogError(
+            Problem(
+                "PARCOURS_DATABASE_URL is not a database URL.",
+                fix="set it to a SQLAlchemy URL such as sqlite:///path/parcours.db or postgresql+psycopg://user@host/db.",
+            )
+        ) from None
+    if url.drivername in ("postgres", "postgresql"):
+        url = url.set(drivername="postgresql+psycopg")
+    engine = sa.create_engine(url, pool_pre_ping=True)
+    if engine.dialect.name == "sqlite":
+        _tune_sqlite(engine)
+    return engine
+
+
+def _tune_sqlite(engine: sa.Engine) -> None:
+    """Make SQLite wait for locks, keep readers off writers' backs (WAL) and honour foreign keys.
+
+    pysqlite's own transaction handling is switched off so that SQLAlchemy's BEGIN really starts every
+    transaction (DDL included); writes take the lock up front (BEGIN IMMEDIATE) so that two writers
+    queue on busy_timeout instead of failing when a read turns into a write.
+    """
+
+    @sa.event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _connection_record) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute("PRAGMA synchronous = FULL")
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.close()
+
+    @sa.event.listens_for(engine, "begin")
+    def _on_begin(connection: sa.Connection) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if connection.get_execution_options().get(WRITE) else "BEGIN")
+
+
+def _migrate(writer: sa.Engine) -> None:
+    """Bring the schema to the newest revision, one process at a time."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR).replace("%", "%%"))
+    with writer.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.execute(sa.select(sa.func.pg_advisory_xact_lock(MIGRATION_LOCK_KEY)))
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")
+
+
+def _remove_stale_incoming(incoming_dir: Path) -> None:
+    """Remove what crashed imports left behind, sparing folders another process may still be writing."""
+    cutoff = time.time() - STALE_INCOMING_SECONDS
+    for leftover in incoming_dir.iterdir():
+        try:
+            newest = max(path.stat().st_mtime for path in (leftover, *leftover.iterdir()))
+        except (FileNotFoundError, NotADirectoryError):
+            continue
+        if newest < cutoff:
+            shutil.rmtree(leftover, ignore_errors=True)
+
+
+def _check_log(log: EventLog) -> None:
+    if not isinstance(log, EventLog):
+        raise TypeError(f"import_log needs an EventLog, not {type(log).__name__}.")
+    columns = list(log.frame.columns)
+    missing = [column for column in CANONICAL_COLUMNS if column not in columns]
+    if missing:
+        raise ValueError(f"Not a canonical event log: the columns {missing} are missing.")
+    if len(set(columns)) != len(columns) or not all(isinstance(column, str) for column in columns):
+        raise ValueError("Not a canonical event log: column names must be distinct strings.")
+    timestamp_dtype = str(log.frame[TIMESTAMP].dtype)
+    if timestamp_dtype != UTC_MICROSECONDS:
+        raise ValueError(f"Not a canonical event log: timestamps are {timestamp_dtype}, not {UTC_MICROSECONDS}.")
+    if log.frame.empty:
+        raise EmptyLog(Problem("The log has no events to store.", fix="import a file with at least one event."))
+
+
+def _checked_name(name: str) -> str:
+    if not isinstance(name, str) or not name.strip():
+        raise LogError(Problem("A dataset needs a name.", fix="type a name that is not blank."))
+    if len(name.strip()) > MAX_NAME_CHARS:
+        raise LogError(Problem(f"The name is longer than {MAX_NAME_CHARS} characters.", fix="shorten it.", value=name))
+    return name.strip()
+
+
+def _is_dataset_id(dataset_id: object) -> bool:
+    """Tell real ids from anything else, which must never reach a file path (`../..`)."""
+    return isinstance(dataset_id, str) and DATASET_ID.fullmatch(dataset_id) is not None
+
+
+def _dataset_id(log: EventLog) -> str:
+    """Name a dataset by what it holds: the source's content plus how it was mapped and read."""
+    content = log.source_sha256 or _frame_sha256(log.frame)
+    recipe = _canonical_json({"mapping": log.mapping.to_dict(), "options": log.options})
+    return hashlib.sha256(f"{content}\n{recipe}".encode()).hexdigest()[:16]
+
+
+def _frame_sha256(frame: pd.DataFrame) -> str:
+    """Hash a frame that has no source bytes (built in Python): columns, dtypes and every value, in order."""
+    digest = hashlib.sha256(_canonical_json([[column, str(dtype)] for column, dtype in frame.dtypes.items()]).encode())
+    digest.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
+    return digest.hexdigest()
+
+
+def _canonical_json(value: object) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
+def _write_events(frame: pd.DataFrame, path: Path) -> None:
+    """Write the canonical frame as zstd Parquet whose pandas metadata restores every dtype on load."""
+    pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), path, compression="zstd")
+
+
+def _write_manifest(folder: Path, dataset_id: str, *, n_events: int) -> dict:
+    """Record every file's size and hash, make all of it durable, and return the manifest."""
+    files = sorted(path for path in folder.iterdir() if path.is_file())
+    for path in files:
+        _fsync(path)
+    manifest = {
+        "manifest_version": MANIFEST_VERSION,
+        "dataset_id": dataset_id,
+        "n_events": n_events,
+        "files": {path.name: {"bytes": path.stat().st_size, "sha256": _file_sha256(path)} for path in files},
+    }
+    (folder / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+    _fsync(folder / MANIFEST_FILE)
+    _fsync(folder)
+    return manifest
+
+
+def _read_manifest(folder: Path, dataset_id: str) -> dict | None:
+    """Return the folder's manifest if the folder is complete and intact, else None."""
+    try:
+        manifest = json.loads((folder / MANIFEST_FILE).read_text(encoding="utf-8"))
+        files = manifest["files"]
+        intact = (
+            manifest["manifest_version"] == MANIFEST_VERSION
+            and manifest["dataset_id"] == dataset_id
+            and {EVENTS_FILE, LAYOUT_FILE} <= files.keys()
+            and all(
+                (folder / name).stat().st_size == entry["bytes"] and _file_sha256(folder / name) == entry["sha256"]
+                for name, entry in files.items()
+            )
+        )
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None
+    return manifest if intact else None
+
+
+def _file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as stream:
+        while chunk := stream.read(HASH_CHUNK_BYTES):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _fsync(path: Path) -> None:
+    """Flush a file or a folder (its list of names) to disk."""
+    descriptor = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)

@@ -1,0 +1,453 @@
+"""The store keeps a canonical log exactly, names it by content, and never lists a half dataset."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import sqlite3
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import sqlalchemy as sa
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
+
+import data.store
+from data.errors import DatasetNotFound, EmptyLog, LogError
+from data.importing import load_log
+from data.quality import assess
+from data.schema import ColumnMapping, EventLog
+from data.settings import Settings
+from data.store import DATASETS, Store
+from tests.conftest import DATASETS as SHARED_LOGS
+
+REPO = Path(__file__).resolve().parents[2]
+HOSTILE_COLUMN = '"; DROP TABLE datasets; --'
+ASSESSED_AT = pd.Timestamp("2025-01-01", tz="UTC")
+MAPPING = ColumnMapping(case_id="Client", activity=("Action", "Étape"), timestamp="Quand", channel="Canal")
+
+
+def journeys() -> pd.DataFrame:
+    """Three customers, five events, with every label a careless store would mangle."""
+    return pd.DataFrame(
+        {
+            "case_id": pd.array(["NA", "NA", "c-1", "客户 7", "c-1"], dtype="str"),
+            "activity": pd.array(
+                ['=HYPERLINK("http://evil.example","clic")', "Résiliation", "visit_website", "Résiliation", "@SUM(A1)"],
+                dtype="str",
+            ),
+            "timestamp": pd.to_datetime(
+                ["2024-03-01 09:00", "2024-03-02 10:30", "2024-03-01 08:00", "2024-02-29 23:59", "2024-03-05 17:00"],
+                utc=True,
+            ).as_unit("us"),
+            "channel": pd.array(["web", None, "app", "call center", "web"], dtype="str"),
+            "source_row": np.arange(5, dtype="int64"),
+            HOSTILE_COLUMN: pd.array(["x", "'; --", None, "y", ""], dtype="str"),
+            "__index_level_0__": [1.5, np.nan, 3.0, 4.0, 5.0],
+            "satisfaction 😀": pd.array([5, None, 3, 1, 4], dtype="Int64"),
+            "vip": pd.array([True, False, None, True, False], dtype="boolean"),
+        }
+    )
+
+
+def event_log(frame: pd.DataFrame | None = None, *, source_sha256: str = "ab" * 32, **changes) -> EventLog:
+    frame = journeys() if frame is None else frame
+    log = EventLog(
+        frame=frame,
+        mapping=MAPPING,
+        quality=assess(frame, now=ASSESSED_AT),
+        name="parcours clients.csv",
+        source_sha256=source_sha256,
+        options={"format": "csv", "split_after_days": None},
+    )
+    return dataclasses.replace(log, **changes)
+
+
+def folder_state(home: Path) -> dict[str, int]:
+    """Every file under the datasets folder with its modification time, to prove nothing was touched."""
+    return {str(path.relative_to(home)): path.stat().st_mtime_ns for path in (home / "datasets").rglob("*")}
+
+
+def test_imported_log_is_listed_with_its_counts_and_loads_back_exactly(settings: Settings) -> None:
+    store = Store(settings)
+    dataset = store.import_log(event_log())
+
+    assert store.datasets() == [dataset]
+    assert (dataset.n_events, dataset.n_cases, dataset.n_activities) == (5, 3, 4)
+    assert dataset.start_time == datetime(2024, 2, 29, 23, 59, tzinfo=UTC)
+    assert dataset.end_time == datetime(2024, 3, 5, 17, 0, tzinfo=UTC)
+    pd.testing.assert_frame_equal(store.load_events(dataset.id), journeys(), check_exact=True)
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "running-example/running-example.csv",
+        "running-example/running-example.xes",
+        "bpic16-complaints/BPI2016_Complaints.csv",
+    ],
+)
+def test_a_real_log_read_from_its_file_loads_back_exactly(settings: Settings, source: str) -> None:
+    log = load_log(SHARED_LOGS / source, settings=settings)
+    store = Store(settings)
+    dataset = store.import_log(log)
+
+    assert (dataset.n_events, dataset.n_cases, dataset.n_activities) == (
+        log.quality.events,
+        log.quality.cases,
+        log.quality.activities,
+    )
+    pd.testing.assert_frame_equal(store.load_events(dataset.id), log.frame, check_exact=True)
+
+
+def test_metadata_comes_back_as_it_was_given(settings: Settings) -> None:
+    log = event_log()
+    dataset = Store(settings).import_log(log, owner="camille")
+
+    reopened = Store(settings).dataset(dataset.id)
+    assert reopened == dataset
+    assert (reopened.mapping, reopened.options, reopened.quality) == (log.mapping, log.options, log.quality)
+    assert (reopened.name, reopened.source_name, reopened.format, reopened.owner) == (
+        "parcours clients.csv",
+        "parcours clients.csv",
+        "csv",
+        "camille",
+    )
+    assert reopened.created_at.tzinfo == UTC
+    assert reopened.size_bytes == reopened.events_path.stat().st_size + reopened.layout_path.stat().st_size
+
+
+def test_owner_defaults_to_the_configured_user(settings: Settings) -> None:
+    store = Store(dataclasses.replace(settings, owner="ops"))
+    assert store.import_log(event_log()).owner == "ops"
+
+
+def test_reimporting_the_same_log_returns_the_stored_dataset_and_touches_nothing(settings: Settings) -> None:
+    store = Store(settings)
+    first = store.import_log(event_log(), name="Mars")
+    files_before = folder_state(settings.home)
+
+    again = store.import_log(event_log(), name="Another name", owner="someone else")
+
+    assert again == first
+    assert store.datasets() == [first]
+    assert folder_state(settings.home) == files_before
+
+
+def test_a_log_without_source_hash_is_named_by_its_content(settings: Settings) -> None:
+    store = Store(settings)
+    first = store.import_log(event_log(source_sha256=""))
+    same = store.import_log(event_log(source_sha256=""))
+    changed_frame = journeys().assign(activity=lambda frame: frame["activity"].str.upper())
+    changed = store.import_log(event_log(changed_frame, source_sha256=""))
+
+    assert same.id == first.id
+    assert changed.id != first.id
+    assert len(store.datasets()) == 2
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"mapping": dataclasses.replace(MAPPING, timezone="Europe/Paris")},
+        {"options": {"format": "csv", "split_after_days": 30}},
+    ],
+    ids=["mapping", "options"],
+)
+def test_the_same_source_read_another_way_is_another_dataset(settings: Settings, changes: dict) -> None:
+    store = Store(settings)
+    first = store.import_log(event_log())
+    other = store.import_log(event_log(**changes))
+
+    assert other.id != first.id
+    assert {dataset.id for dataset in store.datasets()} == {first.id, other.id}
+
+
+def test_datasets_are_listed_newest_first(settings: Settings) -> None:
+    store = Store(settings)
+    imported = [store.import_log(event_log(source_sha256=digit * 64)) for digit in "123"]
+
+    assert [dataset.id for dataset in store.datasets()] == [dataset.id for dataset in reversed(imported)]
+
+
+def test_rename_changes_only_the_display_name(settings: Settings) -> None:
+    store = Store(settings)
+    dataset = store.import_log(event_log())
+
+    renamed = store.rename(dataset.id, "  Abonnés — mars 2024  ")
+
+    assert renamed.name == "Abonnés — mars 2024"
+    assert renamed.updated_at > dataset.updated_at
+    assert dataclasses.replace(renamed, name=dataset.name, updated_at=dataset.updated_at) == dataset
+    assert Store(settings).dataset(dataset.id).name == "Abonnés — mars 2024"
+
+
+@pytest.mark.parametrize("blank", ["", "   "])
+def test_a_blank_name_is_refused(settings: Settings, blank: str) -> None:
+    store = Store(settings)
+    dataset = store.import_log(event_log())
+
+    with pytest.raises(LogError, match="needs a name"):
+        store.rename(dataset.id, blank)
+    assert store.dataset(dataset.id).name == dataset.name
+
+
+def test_delete_forgets_the_dataset_and_removes_its_folder(settings: Settings) -> None:
+    store = Store(settings)
+    kept = store.import_log(event_log(source_sha256="1" * 64))
+    deleted = store.import_log(event_log(source_sha256="2" * 64))
+
+    store.delete(deleted.id)
+
+    assert store.datasets() == [kept]
+    assert not (settings.datasets_dir / deleted.id).exists()
+    assert (settings.datasets_dir / kept.id).is_dir()
+    with pytest.raises(DatasetNotFound):
+        store.load_events(deleted.id)
+
+
+def test_a_deleted_dataset_can_be_imported_again(settings: Settings) -> None:
+    store = Store(settings)
+    dataset = store.import_log(event_log())
+    store.delete(dataset.id)
+
+    again = store.import_log(event_log())
+
+    assert again.id == dataset.id
+    pd.testing.assert_frame_equal(store.load_events(again.id), journeys(), check_exact=True)
+
+
+def test_unknown_id_is_reported_with_the_ids_that_exist(settings: Settings) -> None:
+    store = Store(settings)
+    dataset = store.import_log(event_log())
+
+    for call in (store.dataset, store.load_events, store.engine, store.delete):
+        with pytest.raises(DatasetNotFound) as caught:
+            call("0123456789abcdef")
+        assert caught.value.problems[0].value == "0123456789abcdef"
+        assert dataset.id in caught.value.problems[0].fix
+    with pytest.raises(DatasetNotFound):
+        store.rename("0123456789abcdef", "x")
+
+
+def test_an_empty_store_says_to_import_first(settings: Settings) -> None:
+    with pytest.raises(DatasetNotFound, match="import a log first"):
+        Store(settings).dataset("0123456789abcdef")
+
+
+@pytest.mark.parametrize("hostile_id", ["..", "../datasets", "", "0123456789ABCDEF", "0123456789abcdef/.."])
+def test_an_id_that_is_not_a_content_hash_never_reaches_the_file_system(settings: Settings, hostile_id: str) -> None:
+    store = Store(settings)
+    store.import_log(event_log())
+    files_before = folder_state(settings.home)
+
+    with pytest.raises(DatasetNotFound):
+        store.delete(hostile_id)
+    assert folder_state(settings.home) == files_before
+
+
+def test_a_dataset_whose_events_file_was_removed_says_to_import_again(settings: Settings) -> None:
+    store = Store(settings)
+    dataset = store.import_log(event_log())
+    dataset.events_path.unlink()
+
+    with pytest.raises(DatasetNotFound, match="import the log again"):
+        store.load_events(dataset.id)
+
+
+def test_an_empty_log_is_refused(settings: Settings) -> None:
+    with pytest.raises(EmptyLog):
+        Store(settings).import_log(event_log(journeys().iloc[:0]))
+
+
+def test_engine_opens_the_stored_layout(settings: Settings) -> None:
+    store = Store(settings)
+    dataset = store.import_log(event_log())
+
+    with store.engine(dataset.id) as engine:
+        summary = engine.summary()
+
+    assert (summary.events, summary.cases, summary.activities) == (5, 3, 4)
+
+
+def test_a_failed_import_leaves_the_store_as_it_was(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    store = Store(settings)
+
+    def failing_build_layout(events_parquet: Path, layout_path: Path, settings: Settings) -> None:
+        layout_path.write_bytes(b"half a layout")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(data.store, "build_layout", failing_build_layout)
+    with pytest.raises(OSError, match="disk full"):
+        store.import_log(event_log())
+
+    assert Store(settings).datasets() == []
+    assert sorted(settings.datasets_dir.rglob("*")) == [settings.datasets_dir / ".incoming"]
+    with sqlite3.connect(settings.home / "parcours.db") as connection:
+        assert connection.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+
+
+def test_a_complete_folder_left_by_a_crash_before_the_commit_is_reused(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = Store(settings)
+    dataset = store.import_log(event_log())
+    with sqlite3.connect(settings.home / "parcours.db") as connection:
+        connection.execute("DELETE FROM datasets")  # as if the process died just before its commit
+    files_before = folder_state(settings.home)
+
+    def unexpected_build_layout(*args: object) -> None:
+        raise AssertionError("the complete folder should have been reused")
+
+    monkeypatch.setattr(data.store, "build_layout", unexpected_build_layout)
+    again = store.import_log(event_log())
+
+    assert again.id == dataset.id
+    assert folder_state(settings.home) == files_before
+    pd.testing.assert_frame_equal(store.load_events(again.id), journeys(), check_exact=True)
+
+
+@pytest.mark.parametrize("damage", ["no manifest", "truncated events", "foreign manifest"])
+def test_a_broken_folder_left_by_a_crash_is_replaced(settings: Settings, damage: str) -> None:
+    store = Store(settings)
+    dataset = store.import_log(event_log())
+    with sqlite3.connect(settings.home / "parcours.db") as connection:
+        connection.execute("DELETE FROM datasets")
+    folder = settings.datasets_dir / dataset.id
+    if damage == "no manifest":
+        (folder / "manifest.json").unlink()
+    elif damage == "truncated events":
+        (folder / "events.parquet").write_bytes((folder / "events.parquet").read_bytes()[:100])
+    else:
+        manifest = (folder / "manifest.json").read_text(encoding="utf-8")
+        (folder / "manifest.json").write_text(manifest.replace(dataset.id, "f" * 16), encoding="utf-8")
+
+    again = store.import_log(event_log())
+
+    assert store.datasets() == [again]
+    pd.testing.assert_frame_equal(store.load_events(again.id), journeys(), check_exact=True)
+    assert sorted(path.name for path in folder.iterdir()) == ["events.parquet", "layout.duckdb", "manifest.json"]
+
+
+def test_leftovers_older_than_an_hour_are_removed_when_the_store_opens(settings: Settings) -> None:
+    incoming = settings.datasets_dir / ".incoming"
+    old, recent = incoming / "old-crash", incoming / "still-importing"
+    for folder in (old, recent):
+        folder.mkdir(parents=True)
+        (folder / "events.parquet").write_bytes(b"partial")
+    two_hours_ago = time.time() - 2 * 3600
+    for path in (old / "events.parquet", old):
+        os.utime(path, (two_hours_ago, two_hours_ago))
+
+    Store(settings)
+
+    assert sorted(incoming.iterdir()) == [recent]
+
+
+def test_the_migrated_schema_matches_the_table_the_store_writes(settings: Settings) -> None:
+    Store(settings)
+    inspector = sa.inspect(sa.create_engine(settings.database_url))
+
+    assert [column["name"] for column in inspector.get_columns("datasets")] == [c.name for c in DATASETS.columns]
+    assert inspector.get_pk_constraint("datasets")["constrained_columns"] == ["id"]
+    assert [index["column_names"] for index in inspector.get_indexes("datasets")] == [["owner"]]
+
+
+PRAGMAS = ("journal_mode", "foreign_keys", "busy_timeout", "synchronous")
+
+
+def test_sqlite_runs_in_wal_mode_with_foreign_keys_and_a_busy_timeout(settings: Settings) -> None:
+    store = Store(settings)
+    with store._engine.connect() as connection:
+        pragmas = {name: connection.exec_driver_sql(f"PRAGMA {name}").scalar() for name in PRAGMAS}
+
+    assert pragmas == {"journal_mode": "wal", "foreign_keys": 1, "busy_timeout": 30_000, "synchronous": 2}
+
+OPEN_STORE = """
+import sys
+from data.settings import Settings
+from data.store import Store
+sys.stdin.readline()  # start together
+print(len(Store(Settings(home=sys.argv[1])).datasets()))
+"""
+
+
+def test_processes_opening_a_new_home_at_the_same_moment_all_succeed(tmp_path: Path) -> None:
+    home = tmp_path / "shared-home"
+    environment = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])}
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-c", OPEN_STORE, str(home)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=environment,
+        )
+        for _ in range(4)
+    ]
+    for process in processes:
+        process.stdin.write("go\n")
+        process.stdin.flush()
+    results = [process.communicate(timeout=120) for process in processes]
+
+    assert [(process.returncode, out.strip()) for process, (out, _err) in zip(processes, results, strict=True)] == [
+        (0, "0")
+    ] * 4, [err for _out, err in results]
+
+
+# --- the property: whatever canonical frame goes in comes out identical -------------------------------------------
+
+TEXT = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=6)
+LABELS = TEXT | st.sampled_from(["NA", "", "null", "=1+1", "+33 1 23", "-", "Résiliation", "客户"])
+ATTRIBUTE_VALUES = {
+    "str": lambda n: st.lists(st.none() | LABELS, min_size=n, max_size=n).map(lambda v: pd.array(v, dtype="str")),
+    "Int64": lambda n: st.lists(st.none() | st.integers(-(2**63), 2**63 - 1), min_size=n, max_size=n).map(
+        lambda v: pd.array(v, dtype="Int64")
+    ),
+    "float64": lambda n: st.lists(st.floats(allow_infinity=True), min_size=n, max_size=n).map(
+        lambda v: np.array(v, dtype="float64")
+    ),
+    "boolean": lambda n: st.lists(st.none() | st.booleans(), min_size=n, max_size=n).map(
+        lambda v: pd.array(v, dtype="boolean")
+    ),
+}
+INSTANTS = st.datetimes(min_value=datetime(1970, 1, 1), max_value=datetime(2100, 1, 1))
+
+
+@st.composite
+def canonical_frames(draw: st.DrawFn) -> pd.DataFrame:
+    n_events = draw(st.integers(min_value=1, max_value=8))
+    rows = st.lists(LABELS.filter(bool), min_size=n_events, max_size=n_events)
+    frame = pd.DataFrame(
+        {
+            "case_id": pd.array(draw(rows), dtype="str"),
+            "activity": pd.array(draw(rows), dtype="str"),
+            "timestamp": pd.DatetimeIndex(
+                draw(st.lists(INSTANTS, min_size=n_events, max_size=n_events)), tz="UTC"
+            ).as_unit("us"),
+            "channel": pd.array(draw(st.lists(st.none() | LABELS, min_size=n_events, max_size=n_events)), dtype="str"),
+            "source_row": np.arange(n_events, dtype="int64"),
+        }
+    )
+    names = draw(st.lists(TEXT.filter(lambda name: name not in frame.columns), max_size=3, unique=True))
+    for name in names:
+        frame[name] = draw(ATTRIBUTE_VALUES[draw(st.sampled_from(sorted(ATTRIBUTE_VALUES)))](n_events))
+    return frame
+
+
+@hypothesis_settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(frame=canonical_frames())
+def test_any_canonical_frame_stored_then_loaded_is_identical(settings: Settings, frame: pd.DataFrame) -> None:
+    store = Store(settings)
+    dataset = store.import_log(event_log(frame, source_sha256=""))
+
+    pd.testing.assert_frame_equal(store.load_events(dataset.id), frame, check_exact=True)
+    assert dataset.n_events == len(frame)
