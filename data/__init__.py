@@ -1,5 +1,13 @@
-"""The event log: readers, column mapping, validation, canonical log, storage and the engine."""
+"""The event log: readers, column mapping, validation, canonical log, storage and the engine.
 
+>>> from data import Store, Settings, import_file
+>>> dataset = import_file("journeys.csv", store=Store(Settings.from_env()))  # doctest: +SKIP
+>>> with Store(Settings.from_env()).engine(dataset.id) as engine:  # doctest: +SKIP
+...     engine.dfg()
+"""
+
+from data.canonical import to_event_log
+from data.engine import Engine, LogSummary, build_layout, quote_identifier
 from data.errors import (
     AmbiguousDateError,
     DatasetNotFound,
@@ -13,23 +21,79 @@ from data.errors import (
     UnsafeInput,
     UnsupportedFormat,
 )
-from data.schema import ColumnMapping, EventLog, RawLog
-from data.settings import Settings
+from data.filters import Filters
+from data.importing import DEMO_SAMPLES, import_demo, import_file, load_log, resolve_mapping
+from data.journeys import split_journeys
+from data.mapping import Candidate, MappingSuggestion, detect_mapping, validate_mapping
+from data.quality import Finding, QualityReport, assess
+from data.readers import FORMATS, read_log, read_sql
+from data.schema import ACTIVITY, CASE_ID, CHANNEL, SOURCE_ROW, TIMESTAMP, ColumnMapping, EventLog, RawLog
+from data.settings import SETTINGS, Settings
+from data.store import Dataset, Store
+from data.timestamps import ParsedTimestamps, parse_timestamps
+
+# The demo generator is imported on first use, so that `python -m data.demo` runs it only once.
+_DEMO_NAMES = ("DemoFile", "DemoLog", "generate_demo", "write_demo")
+
+
+def __getattr__(name: str):
+    if name in _DEMO_NAMES:
+        from data import demo
+
+        return getattr(demo, name)
+    raise AttributeError(f"module 'data' has no attribute {name!r}")
+
 
 __all__ = [
+    "ACTIVITY",
+    "CASE_ID",
+    "CHANNEL",
+    "DEMO_SAMPLES",
+    "FORMATS",
+    "SETTINGS",
+    "SOURCE_ROW",
+    "TIMESTAMP",
     "AmbiguousDateError",
+    "Candidate",
     "ColumnMapping",
+    "Dataset",
     "DatasetNotFound",
+    "DemoFile",
+    "DemoLog",
     "EmptyLog",
+    "Engine",
     "EventLog",
+    "Filters",
+    "Finding",
     "LimitExceeded",
     "LogError",
+    "LogSummary",
     "MappingError",
+    "MappingSuggestion",
+    "ParsedTimestamps",
     "Problem",
+    "QualityReport",
     "RawLog",
     "Settings",
     "SourceNotConfigured",
+    "Store",
     "TimestampError",
     "UnsafeInput",
     "UnsupportedFormat",
+    "assess",
+    "build_layout",
+    "detect_mapping",
+    "generate_demo",
+    "import_demo",
+    "import_file",
+    "load_log",
+    "parse_timestamps",
+    "quote_identifier",
+    "read_log",
+    "read_sql",
+    "resolve_mapping",
+    "split_journeys",
+    "to_event_log",
+    "validate_mapping",
+    "write_demo",
 ]

@@ -1,0 +1,82 @@
+"""`python -m data`, run as a user would: exit codes, messages, never a traceback."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+GOOD_CSV = "client;étape;horodatage;canal\nc1;visite;03/04/2025 10:00;web\nc1;achat;15/04/2025 11:30;store\n"
+
+
+def run(*args: str, home: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PARCOURS_HOME": str(home), "PYTHONPATH": str(REPO)}
+    return subprocess.run(
+        [sys.executable, "-m", "data", *args], capture_output=True, text=True, env=env, cwd=REPO, timeout=300
+    )
+
+
+@pytest.fixture
+def good_csv(tmp_path: Path) -> Path:
+    path = tmp_path / "parcours.csv"
+    path.write_text(GOOD_CSV, encoding="utf-8")
+    return path
+
+
+def test_import_stores_the_log_and_prints_its_id_and_report(good_csv: Path, tmp_path: Path) -> None:
+    result = run("import", str(good_csv), "--json", home=tmp_path / "home")
+    assert result.returncode == 0, result.stderr
+    dataset = json.loads(result.stdout)
+    assert (dataset["cases"], dataset["events"], dataset["activities"]) == (1, 2, 2)
+    assert dataset["mapping"]["case_id"] == "client"
+    assert dataset["mapping"]["channel"] == "canal"
+    listed = run("list", "--json", home=tmp_path / "home")
+    assert [d["id"] for d in json.loads(listed.stdout)] == [dataset["id"]]
+
+
+def test_importing_twice_gives_the_same_dataset(good_csv: Path, tmp_path: Path) -> None:
+    first = run("import", str(good_csv), "--json", home=tmp_path / "home")
+    second = run("import", str(good_csv), "--json", home=tmp_path / "home")
+    assert json.loads(first.stdout)["id"] == json.loads(second.stdout)["id"]
+    assert len(json.loads(run("list", "--json", home=tmp_path / "home").stdout)) == 1
+
+
+def test_quality_reports_without_storing(good_csv: Path, tmp_path: Path) -> None:
+    result = run("quality", str(good_csv), home=tmp_path / "home")
+    assert result.returncode == 0, result.stderr
+    assert "2 events, 1 cases, 2 activities" in result.stdout
+    assert json.loads(run("list", "--json", home=tmp_path / "home").stdout) == []
+
+
+def test_ambiguous_dates_exit_2_with_the_fix_and_no_traceback(tmp_path: Path) -> None:
+    path = tmp_path / "dates.csv"
+    path.write_text("client,étape,horodatage\nc1,visite,03/04/2025\nc1,achat,05/06/2025\n", encoding="utf-8")
+    result = run("import", str(path), home=tmp_path / "home")
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert "horodatage" in result.stderr and "day" in result.stderr
+    assert run("import", str(path), "--dayfirst", home=tmp_path / "home").returncode == 0
+
+
+def test_unknown_column_names_close_matches(good_csv: Path, tmp_path: Path) -> None:
+    result = run("import", str(good_csv), "--case", "clients", home=tmp_path / "home")
+    assert result.returncode == 2
+    assert "'clients'" in result.stderr and "client" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_missing_file_exits_2(tmp_path: Path) -> None:
+    result = run("import", str(tmp_path / "nope.csv"), home=tmp_path / "home")
+    assert result.returncode == 2
+    assert "nope.csv" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_demo_stores_the_bundled_sample(tmp_path: Path) -> None:
+    result = run("demo", "--scenario", "shop", "--json", home=tmp_path / "home")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["cases"] == 3000
