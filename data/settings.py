@@ -19,7 +19,11 @@ __all__ = ["SETTINGS", "Settings"]
 
 # name -> (environment variable, default shown in docs, description)
 SETTINGS: dict[str, tuple[str, str, str]] = {
-    "home": ("PARCOURS_HOME", "~/.parcours", "Folder for stored logs (Parquet + DuckDB layouts) and the SQLite database."),
+    "home": (
+        "PARCOURS_HOME",
+        "~/.parcours",
+        "Folder for stored logs (Parquet + DuckDB layouts) and the SQLite database.",
+    ),
     "database_url": (
         "PARCOURS_DATABASE_URL",
         "sqlite:///$PARCOURS_HOME/parcours.db",

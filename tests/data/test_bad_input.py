@@ -94,9 +94,9 @@ def test_ambiguous_dates_import_once_the_order_is_chosen(store: Store) -> None:
 
 def test_duplicate_and_hostile_column_names_are_kept_as_attributes(store: Store) -> None:
     data = (
-        'customer,touchpoint,time,"=cmd|\' /C calc\'!A0",note,note,"""; DROP TABLE datasets; --"\n'
-        "c1,visit,2025-01-01,1,a,b,x\nc1,buy,2025-01-02,2,c,d,y\n"
-    ).encode()
+        b'customer,touchpoint,time,"=cmd|\' /C calc\'!A0",note,note,"""; DROP TABLE datasets; --"\n'
+        b"c1,visit,2025-01-01,1,a,b,x\nc1,buy,2025-01-02,2,c,d,y\n"
+    )
     dataset = _import(store, data, "hostile.csv")
     events = store.load_events(dataset.id)
     assert {"=cmd|' /C calc'!A0", "note", "note (2)", '"; DROP TABLE datasets; --'} <= set(events.columns)
@@ -148,4 +148,3 @@ def _assert_intact(store: Store, before: list) -> None:
     assert folders == {d.id for d in after}
     incoming = store.settings.datasets_dir / ".incoming"
     assert not incoming.exists() or not any(incoming.iterdir())
-

@@ -370,6 +370,7 @@ def test_sqlite_runs_in_wal_mode_with_foreign_keys_and_a_busy_timeout(settings: 
 
     assert pragmas == {"journal_mode": "wal", "foreign_keys": 1, "busy_timeout": 30_000, "synchronous": 2}
 
+
 OPEN_STORE = """
 import sys
 from data.settings import Settings
