@@ -443,10 +443,10 @@ def _connect(settings: Settings | None) -> duckdb.DuckDBPyConnection:
             "threads": settings.duckdb_threads,
             "memory_limit": settings.duckdb_memory_limit,
             "temp_directory": str(settings.duckdb_temp_dir),
-            "enable_progress_bar": False,
         },
     )
     connection.execute("SET GLOBAL TimeZone = 'UTC'")
+    connection.execute("SET enable_progress_bar = false")
     return connection
 
 
