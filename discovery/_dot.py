@@ -1,0 +1,137 @@
+"""Graphviz DOT text of a journey map, drawn in the browser by `st.graphviz_chart` (no Graphviz binary needed).
+
+Stages become coloured lanes (clusters), edge width follows the customers on the edge, labels carry the chosen
+metric, and churn points are drawn in red with their churn rate. Activity names are user data: every label is
+escaped so that quotes, backslashes, line breaks, `<`, `>`, `&` and any non-ASCII character come out as
+written, and the DOT text itself is plain ASCII.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import pandas as pd
+
+from discovery._maps import JourneyMap
+
+__all__ = ["METRICS", "human_duration", "map_to_dot"]
+
+METRICS = ("cases", "events", "median", "mean", "p90")
+RANKDIRS = ("LR", "TB", "RL", "BT")
+# Pastel lane colours, one per stage in stage order (repeating after eight).
+LANE_COLOURS = ("#e8f1fb", "#eaf6ea", "#fdf3e3", "#f3ebf8", "#e6f6f5", "#fbeaea", "#f4f4e2", "#eeeeee")
+CHURN_COLOUR = "#c62828"
+MIN_PENWIDTH, MAX_PENWIDTH = 1.0, 6.0
+_SECONDS_METRIC = {"median": "median_seconds", "mean": "mean_seconds", "p90": "p90_seconds"}
+_UNITS = ((86_400, "d"), (3_600, "h"), (60, "min"), (1, "s"))
+_START, _END = "start", "end"
+
+
+def map_to_dot(journey_map: JourneyMap, *, metric: str = "cases", rankdir: str = "LR") -> str:
+    """Return the DOT source of `journey_map`, edges labelled with `metric` (cases, events, median, mean, p90)."""
+    if not isinstance(journey_map, JourneyMap):
+        raise TypeError(f"map_to_dot needs a JourneyMap, not {type(journey_map).__name__}")
+    if metric not in METRICS:
+        raise ValueError(f"metric must be one of {', '.join(METRICS)}, not {metric!r}")
+    if rankdir not in RANKDIRS:
+        raise ValueError(f"rankdir must be one of {', '.join(RANKDIRS)}, not {rankdir!r}")
+    return _map_to_dot(journey_map, metric, rankdir)
+
+
+def _map_to_dot(journey_map: JourneyMap, metric: str, rankdir: str) -> str:
+    nodes = journey_map.nodes
+    node_ids = {activity: f"n{index}" for index, activity in enumerate(nodes["activity"])}
+    lines = [
+        "digraph journey_map {",
+        f'  graph [rankdir={rankdir}, fontname="Helvetica", nodesep=0.3, ranksep=0.4];',
+        '  node [shape=box, style="rounded,filled", fillcolor="#ffffff", color="#5f6b7a", fontname="Helvetica"];',
+        '  edge [color="#7a8594", fontname="Helvetica", fontsize=10];',
+        f'  {_START} [label="start", shape=circle, style=filled, fillcolor="#5f6b7a", fontcolor="#ffffff"];',
+        f'  {_END} [label="end", shape=doublecircle, style=filled, fillcolor="#5f6b7a", fontcolor="#ffffff"];',
+    ]
+    declarations = _node_declarations(nodes, node_ids, metric)
+    for lane, stage in enumerate(journey_map.stages):
+        members = (nodes["stage"] == stage).fillna(False)
+        if members.any():
+            colour = LANE_COLOURS[lane % len(LANE_COLOURS)]
+            lines.append(f"  subgraph cluster_{lane} {{")
+            lane_style = f'style="rounded,filled", fillcolor="{colour}", color="{colour}"'
+            lines.append(f"    graph [label={_quote(stage)}, {lane_style}];")
+            lines.extend(f"  {line}" for line in declarations[members])
+            lines.append("  }")
+    lines.extend(declarations[nodes["stage"].isna()])
+    lines.extend(_edge_statements(journey_map.edges, node_ids, metric))
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+def _node_declarations(nodes: pd.DataFrame, node_ids: dict[str, str], metric: str) -> pd.Series:
+    counts = nodes["events" if metric == "events" else "cases"]
+    statements = []
+    for activity, count, is_churn_point, rate in zip(
+        nodes["activity"], counts, nodes["churn_point"], nodes["churn_rate"], strict=True
+    ):
+        if is_churn_point:
+            label = f"{activity}\n{count:,}\nchurn {rate:.0%}"
+            style = f', color="{CHURN_COLOUR}", fontcolor="{CHURN_COLOUR}", penwidth=2.5'
+        else:
+            label, style = f"{activity}\n{count:,}", ""
+        statements.append(f"  {node_ids[activity]} [label={_quote(label)}{style}];")
+    return pd.Series(statements, index=nodes.index, dtype="object")
+
+
+def _edge_statements(edges: pd.DataFrame, node_ids: dict[str, str], metric: str) -> list[str]:
+    most = edges["cases"].max() if len(edges) else 1
+    statements = []
+    for source, target, cases, value in zip(
+        edges["source"], edges["target"], edges["cases"], edges[_SECONDS_METRIC.get(metric, metric)], strict=True
+    ):
+        tail = _START if pd.isna(source) else node_ids[source]
+        head = _END if pd.isna(target) else node_ids[target]
+        width = MIN_PENWIDTH + (MAX_PENWIDTH - MIN_PENWIDTH) * cases / most
+        label = _metric_label(value, metric)
+        style = ", style=dashed" if tail == _START or head == _END else ""
+        statements.append(f"  {tail} -> {head} [label={_quote(label)}, penwidth={width:.2f}{style}];")
+    return statements
+
+
+def _metric_label(value: float, metric: str) -> str:
+    if pd.isna(value):
+        return ""
+    if metric in _SECONDS_METRIC:
+        return human_duration(value)
+    return f"{int(value):,}"
+
+
+def human_duration(seconds: float) -> str:
+    """Return a duration in its two largest units, e.g. '3d 4h', '2h 5min', '45s' ('<1s' under half a second)."""
+    for (size, unit), (small_size, small_unit) in itertools.pairwise(_UNITS):
+        small_units = round(seconds / small_size)
+        if small_units >= size // small_size:
+            major, minor = divmod(small_units, size // small_size)
+            return f"{major}{unit} {minor}{small_unit}" if minor else f"{major}{unit}"
+    whole = round(seconds)
+    return f"{whole}s" if whole or seconds == 0 else "<1s"
+
+
+def _quote(text: str) -> str:
+    """Return `text` as a double-quoted DOT string that Graphviz shows exactly as written."""
+    escaped = (
+        text.replace("\\", "\\\\")
+        .replace('"', '\\"')
+        .replace("&", "&amp;")
+        .replace("<", "&lt;")
+        .replace(">", "&gt;")
+        .replace("\r\n", "\n")
+        .replace("\r", "\n")
+        .replace("\n", "\\n")
+    )
+    return '"' + "".join(_ascii(character) for character in escaped) + '"'
+
+
+def _ascii(character: str) -> str:
+    """Spell non-ASCII characters as HTML entities and control characters as spaces."""
+    code = ord(character)
+    if code < 32 or code == 127:
+        return " "
+    return character if code < 128 else f"&#{code};"

@@ -1,0 +1,196 @@
+"""Paths around an anchor activity, ready for a Sankey diagram.
+
+Every journey is anchored at the *first* time it does the anchor activity: later repeats are steps like any
+other. From there the steps after (or before) it are followed for a few steps; at each step the `top` most
+common activities keep their name and the rest are grouped as "(other)", and a journey that ends (or starts)
+within reach flows into "(end)" (or from "(start)"). `paths_between` follows the steps from the first
+occurrence of a source activity to the first occurrence of a target activity after it. An activity that is
+itself named like one of these three labels is not told apart from them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from data.engine import Engine
+from data.errors import LogError, Problem
+from data.filters import Filters
+from discovery._maps import json_records
+
+__all__ = ["END_LABEL", "OTHER_LABEL", "START_LABEL", "PathFlows", "paths", "paths_between"]
+
+OTHER_LABEL = "(other)"
+START_LABEL = "(start)"
+END_LABEL = "(end)"
+DIRECTIONS = ("after", "before")
+_EVERY_JOURNEY = Filters()
+
+# Each journey's first occurrence of the anchor.
+_ANCHORS_SQL = """
+anchors AS (
+    SELECT case_code, min(pos) AS anchor_pos FROM steps WHERE activity::VARCHAR = ? GROUP BY case_code
+)"""
+
+# depth counts steps away from the anchor; a journey's end (or start) is one step past its last (or first) step.
+_AROUND_SQL = """
+depths AS (
+    SELECT s.case_code, {sign} * (s.pos - a.anchor_pos) AS depth, s.activity::VARCHAR AS label,
+           s.pos = a.anchor_pos AS pinned, FALSE AS is_boundary
+    FROM steps s JOIN anchors a USING (case_code)
+    WHERE {sign} * (s.pos - a.anchor_pos) BETWEEN 0 AND ?
+    UNION ALL
+    SELECT case_code, depth, ? AS label, TRUE AS pinned, TRUE AS is_boundary
+    FROM (SELECT j.case_code, {boundary_distance} + 1 AS depth FROM journeys j JOIN anchors a USING (case_code))
+    WHERE depth <= ?
+)"""
+_BOUNDARY_DISTANCE = {"after": "j.events - 1 - a.anchor_pos", "before": "a.anchor_pos"}
+
+# The steps from the source's first occurrence to the target's first occurrence after it, when within reach.
+_BETWEEN_SQL = """
+arrivals AS (
+    SELECT s.case_code, min(s.pos) AS target_pos FROM steps s JOIN anchors a USING (case_code)
+    WHERE s.activity::VARCHAR = ? AND s.pos > a.anchor_pos GROUP BY s.case_code
+), depths AS (
+    SELECT s.case_code, s.pos - a.anchor_pos AS depth, s.activity::VARCHAR AS label,
+           s.pos IN (a.anchor_pos, r.target_pos) AS pinned, FALSE AS is_boundary
+    FROM steps s JOIN anchors a USING (case_code) JOIN arrivals r USING (case_code)
+    WHERE r.target_pos - a.anchor_pos <= ? AND s.pos BETWEEN a.anchor_pos AND r.target_pos
+)"""
+
+# Labels outside each depth's `top` (anchor, target and boundaries excepted) become OTHER_LABEL; one link per journey
+# and step, from the step nearer the anchor to the farther one.
+_LINKS_SQL = """
+ranked AS (
+    SELECT depth, label, row_number() OVER (PARTITION BY depth ORDER BY count(*) DESC, label) AS rank
+    FROM depths WHERE NOT pinned GROUP BY depth, label
+), grouped AS (
+    SELECT d.case_code, d.depth, CASE WHEN d.pinned OR r.rank <= ? THEN d.label ELSE ? END AS label
+    FROM depths d LEFT JOIN ranked r ON NOT d.pinned AND r.depth = d.depth AND r.label = d.label
+)
+SELECT far.depth AS step, {source}.label AS source, {target}.label AS target, count(*) AS customers
+FROM grouped near JOIN grouped far ON far.case_code = near.case_code AND far.depth = near.depth + 1
+GROUP BY ALL
+ORDER BY step, customers DESC, source, target
+"""
+
+_REACHED_SQL = """
+SELECT r.depth, (SELECT count(*) FROM anchors) AS customers, count(d.case_code) AS reached
+FROM range(0, ? + 1) r(depth) LEFT JOIN depths d ON d.depth = r.depth AND NOT d.is_boundary
+GROUP BY r.depth
+ORDER BY r.depth
+"""
+
+
+@dataclass(frozen=True)
+class PathFlows:
+    """Sankey-ready flows around an anchor.
+
+    `links`: step (1 = the step next to the anchor), source, target, customers. After the anchor, step k links
+    the activity k-1 steps after it to the one k steps after it; before it, step k links the activity k steps
+    before it to the one k-1 steps before it, so flows always run forwards in time. `customers` did the anchor
+    (for `paths_between`, the source); `reached[k]` is how many of the drawn customers have a step k steps away
+    (`reached[0]`: customers drawn). `direction` is "after", "before" or "between".
+    """
+
+    anchor: str
+    direction: str
+    target: str | None
+    links: pd.DataFrame
+    customers: int
+    reached: tuple[int, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "anchor": self.anchor,
+            "direction": self.direction,
+            "target": self.target,
+            "customers": self.customers,
+            "reached": list(self.reached),
+            "links": json_records(self.links),
+        }
+
+
+def paths(
+    engine: Engine,
+    anchor: str,
+    *,
+    direction: str = "after",
+    steps: int = 3,
+    top: int = 10,
+    filters: Filters = _EVERY_JOURNEY,
+) -> PathFlows:
+    """Return the flows of up to `steps` steps after (or before) each journey's first `anchor`.
+
+    >>> paths(engine, "billing_dispute", steps=2, top=5).links  # doctest: +SKIP
+    """
+    if direction not in DIRECTIONS:
+        raise ValueError(f"direction must be 'after' or 'before', not {direction!r}")
+    _check_counts(steps=steps, top=top)
+    _check_activities(engine, anchor)
+    after = direction == "after"
+    depths = _AROUND_SQL.format(sign=1 if after else -1, boundary_distance=_BOUNDARY_DISTANCE[direction])
+    boundary = END_LABEL if after else START_LABEL
+    flows = _flows(engine, filters, anchor, (depths, [steps, boundary, steps]), top, steps, after)
+    return PathFlows(anchor, direction, None, *flows)
+
+
+def paths_between(
+    engine: Engine,
+    source: str,
+    target: str,
+    *,
+    max_steps: int = 5,
+    top: int = 10,
+    filters: Filters = _EVERY_JOURNEY,
+) -> PathFlows:
+    """Return the flows from each journey's first `source` to the first `target` after it, within `max_steps`.
+
+    >>> paths_between(engine, "visit_website", "subscribe", max_steps=4).reached  # doctest: +SKIP
+    """
+    _check_counts(max_steps=max_steps, top=top)
+    _check_activities(engine, source, target)
+    flows = _flows(engine, filters, source, (_BETWEEN_SQL, [target, max_steps]), top, max_steps, True)
+    return PathFlows(source, "between", target, *flows)
+
+
+def _flows(
+    engine: Engine,
+    filters: Filters,
+    anchor: str,
+    depths: tuple[str, list],
+    top: int,
+    steps: int,
+    forward: bool,
+) -> tuple[pd.DataFrame, int, tuple[int, ...]]:
+    """Return the links, the customers at the anchor and those reached at each depth of the `depths` CTE."""
+    depths_sql, depths_params = depths
+    scope, params = f"WITH {_ANCHORS_SQL}, {depths_sql}", [anchor, *depths_params]
+    ends = {"source": "near", "target": "far"} if forward else {"source": "far", "target": "near"}
+    links = engine.query(f"{scope}, {_LINKS_SQL.format(**ends)}", [*params, top, OTHER_LABEL], filters=filters)
+    counts = engine.query(f"{scope} {_REACHED_SQL}", [*params, steps], filters=filters)
+    return links, int(counts["customers"].iloc[0]), tuple(int(reached) for reached in counts["reached"])
+
+
+def _check_counts(**counts: object) -> None:
+    wrong = [
+        f"{name} must be a whole number of at least 1, not {value!r}"
+        for name, value in counts.items()
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1
+    ]
+    if wrong:
+        raise ValueError("; ".join(wrong))
+
+
+def _check_activities(engine: Engine, *activities: str) -> None:
+    """Raise LogError naming every activity the log does not have."""
+    known = set(engine.activity_names)
+    problems = [
+        Problem("This log has no such activity.", fix="Pick one of the log's activities.", value=str(activity))
+        for activity in dict.fromkeys(activities)
+        if activity not in known
+    ]
+    if problems:
+        raise LogError(problems)

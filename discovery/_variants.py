@@ -1,0 +1,164 @@
+"""Variants: the distinct journeys (ordered activity sequences), most frequent first, and their customers.
+
+Each variant's activity list is built once, from one representative journey, so the work grows with the
+number of variants rather than events. `collapse_repeats` merges variants that differ only by immediately
+repeated steps (A, B, B, C is A, B, C): a step is dropped when the next step is the same activity.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, replace
+from typing import Any
+
+import pandas as pd
+
+from data.engine import Engine
+from data.filters import Filters
+from discovery._maps import json_records
+
+__all__ = ["OUTCOMES", "VariantTable", "variant_cases", "variant_table"]
+
+OUTCOMES = ("converted", "churned", "censored", "active")
+_EVERY_JOURNEY = Filters()
+
+_OUTCOMES_SQL = "SELECT unnest(?::VARCHAR[]) AS case_id, unnest(?::VARCHAR[]) AS outcome"
+_NO_OUTCOMES_SQL = "SELECT NULL::VARCHAR AS case_id, NULL::VARCHAR AS outcome WHERE FALSE"
+
+_VARIANTS_SQL = """
+WITH outcomes AS ({outcomes}), members AS (
+    SELECT variant_id, count(*) AS cases, min(case_code) AS representative FROM journeys GROUP BY variant_id
+), sequences AS (
+    SELECT case_code, list(activity::VARCHAR ORDER BY pos) AS activities
+    FROM steps
+    WHERE case_code IN (SELECT representative FROM members) AND {kept_step}
+    GROUP BY case_code
+), keyed AS (
+    SELECT m.variant_id, m.cases, s.activities, hash(s.activities) AS sequence_key
+    FROM members m JOIN sequences s ON s.case_code = m.representative
+), merged AS (
+    SELECT sequence_key, any_value(activities) AS activities,
+           list(variant_id ORDER BY cases DESC, variant_id) AS variant_ids
+    FROM keyed GROUP BY sequence_key
+), counted AS (
+    SELECT k.sequence_key, count(*) AS cases, median(j.duration_seconds) AS median_duration_seconds,
+           count(*) FILTER (o.outcome = 'converted') AS converted, count(*) FILTER (o.outcome = 'churned') AS churned,
+           count(*) FILTER (o.outcome = 'censored') AS censored, count(*) FILTER (o.outcome = 'active') AS active
+    FROM journeys j JOIN keyed k USING (variant_id) LEFT JOIN outcomes o USING (case_id)
+    GROUP BY k.sequence_key
+), ranked AS (
+    SELECT m.variant_ids[1] AS variant_id, m.variant_ids, m.activities, c.cases,
+           c.cases / sum(c.cases) OVER () AS share,
+           sum(c.cases) OVER (ORDER BY c.cases DESC, m.activities ROWS UNBOUNDED PRECEDING) / sum(c.cases) OVER ()
+               AS cumulative_share,
+           c.median_duration_seconds, len(m.activities) AS length, c.converted, c.churned, c.censored, c.active,
+           c.converted / nullif(c.converted + c.churned, 0) AS conversion_rate,
+           c.churned / nullif(c.converted + c.churned, 0) AS churn_rate
+    FROM counted c JOIN merged m USING (sequence_key)
+)
+SELECT * FROM ranked ORDER BY cases DESC, activities {limit}
+"""
+_OUTCOME_COLUMNS = ("converted", "churned", "censored", "active", "conversion_rate", "churn_rate")
+
+
+@dataclass(frozen=True)
+class VariantTable:
+    """Variants of the selected journeys, most customers first (ties by activity sequence).
+
+    `frame`: variant_id (the engine's id; for merged rows, that of the most frequent member), variant_ids (every
+    engine variant in the row), activities (list of str), cases, share and cumulative_share (of all selected
+    customers, also when `limit` cuts the table), median_duration_seconds, length and — when outcomes were
+    given — converted, churned, censored and active customers, and conversion_rate and churn_rate over the
+    customers whose outcome is known (converted or churned), as churn points count them; NaN when none is.
+    """
+
+    frame: pd.DataFrame
+    cases: int
+    collapse_repeats: bool
+
+    @property
+    def covered_share(self) -> float:
+        """Share of the selected customers whose variant is in the table."""
+        return float(self.frame["cumulative_share"].iloc[-1]) if len(self.frame) else 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "cases": self.cases,
+            "collapse_repeats": self.collapse_repeats,
+            "covered_share": self.covered_share,
+            "variants": json_records(self.frame),
+        }
+
+
+def variant_table(
+    engine: Engine,
+    filters: Filters = _EVERY_JOURNEY,
+    *,
+    limit: int | None = None,
+    outcome: Mapping[str, str] | pd.Series | None = None,
+    collapse_repeats: bool = False,
+) -> VariantTable:
+    """Return the variants of the journeys selected by `filters`, most frequent first.
+
+    `limit` keeps that many rows; `outcome` maps case ids to converted / churned / censored / active and adds
+    conversion and churn per variant; `collapse_repeats` merges variants that differ only by repeated steps.
+
+    >>> variant_table(engine, limit=20, collapse_repeats=True).frame  # doctest: +SKIP
+    """
+    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 0):
+        raise ValueError(f"limit must be a whole number of rows, 0 or more, not {limit!r}")
+    if not isinstance(collapse_repeats, bool):
+        raise TypeError(f"collapse_repeats must be True or False, not {collapse_repeats!r}")
+    outcomes = None if outcome is None else _outcome_series(outcome)
+    return _variant_table(engine, filters, limit, outcomes, collapse_repeats)
+
+
+def _variant_table(
+    engine: Engine, filters: Filters, limit: int | None, outcomes: pd.Series | None, collapse_repeats: bool
+) -> VariantTable:
+    sql = _VARIANTS_SQL.format(
+        outcomes=_NO_OUTCOMES_SQL if outcomes is None else _OUTCOMES_SQL,
+        kept_step="next_activity IS DISTINCT FROM activity" if collapse_repeats else "TRUE",
+        limit="" if limit is None else "LIMIT ?",
+    )
+    params = ([] if outcomes is None else [list(outcomes.index), list(outcomes)]) + ([] if limit is None else [limit])
+    frame = engine.query(sql, params, filters=filters)
+    if outcomes is None:
+        frame = frame.drop(columns=list(_OUTCOME_COLUMNS))
+    frame = frame.assign(
+        activities=frame["activities"].map(list),
+        variant_ids=frame["variant_ids"].map(list),
+    )
+    return VariantTable(frame=frame, cases=engine.summary(filters).cases, collapse_repeats=collapse_repeats)
+
+
+def _outcome_series(outcome: Mapping[str, str] | pd.Series) -> pd.Series:
+    """Check the outcomes and return them as a Series of outcome by case id."""
+    if isinstance(outcome, pd.Series):
+        series = outcome
+    elif isinstance(outcome, Mapping):
+        series = pd.Series(dict(outcome), dtype="object")
+    else:
+        raise TypeError(f"outcome must map case ids to outcomes, not {type(outcome).__name__}")
+    series = series.astype("str")
+    unknown = sorted(set(series[~series.isin(OUTCOMES)].astype("object")), key=str)
+    if unknown:
+        raise ValueError(f"outcomes must be one of {', '.join(OUTCOMES)}, not {', '.join(map(repr, unknown))}")
+    if series.index.has_duplicates:
+        raise ValueError("outcome gives some case ids twice")
+    return series.set_axis(series.index.astype("str"))
+
+
+def variant_cases(engine: Engine, variant_id: str | Collection[str], filters: Filters = _EVERY_JOURNEY) -> pd.DataFrame:
+    """Return the cases table rows of the selected journeys that follow `variant_id` (or any of several ids)."""
+    if isinstance(variant_id, str):
+        wanted = frozenset((variant_id,))
+    elif isinstance(variant_id, Collection) and all(isinstance(one, str) for one in variant_id):
+        wanted = frozenset(variant_id)
+    else:
+        raise TypeError("variant_id must be a variant id or a collection of variant ids")
+    if not isinstance(filters, Filters):
+        raise TypeError(f"filters must be a Filters value, not {type(filters).__name__}")
+    if filters.variant_ids is not None:
+        wanted &= filters.variant_ids
+    return engine.cases(replace(filters, variant_ids=wanted))
