@@ -1,0 +1,403 @@
+"""Funnels over activities or stages, and the KPIs of each stage (the funnel over a stage model).
+
+A customer completes step k of a funnel when, after completing step k-1, the journey has an event of step k:
+"eventually follows" takes the first such event after the previous step's, "directly follows" (`directly=True`)
+needs the steps as consecutive events, so that a two-step direct funnel a → b counts exactly the customers of
+the journey-map edge a → b. Events with equal timestamps keep the file order, as everywhere in Parcours.
+
+In an eventually-follows funnel over stages, a stage is reached by an event of that stage or of a later one,
+and one event may complete several steps when it skips ahead: a store customer who buys without any logged
+consideration step has still passed consideration. Over the stages of a model, in order, a customer therefore
+reaches a stage when the journey gets that far, and `stage_kpis` counts exactly these customers.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from numbers import Real
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from data.engine import Engine
+from data.errors import LogError, MappingError, Problem
+from data.filters import Filters
+from discovery._maps import json_records
+from discovery._stages import (
+    STAGED_EVENTS,
+    StageModel,
+    check_model,
+    closest_names,
+    stage_channel_mix,
+    stage_steps_params,
+    suggest_stages,
+)
+
+__all__ = ["Funnel", "StageKPIs", "funnel", "stage_kpis"]
+
+_EVERY_JOURNEY = Filters()
+_BY = ("activity", "stage")
+
+_IN_STEP = "list_contains(?::VARCHAR[], {activity}::VARCHAR)"
+
+_STEP_TIMES_SQL = """
+WITH {reached}
+SELECT r.step, count(*) AS customers,
+       median((epoch_us(r.reached_at) - epoch_us(r.previous_at)) / 1e6) AS median_seconds_from_previous,
+       median((epoch_us(r.reached_at) - epoch_us(r.first_at)) / 1e6) AS median_seconds_from_first,
+       median((epoch_us(r.reached_at) - epoch_us(j.start_time)) / 1e6) AS median_seconds_to_reach
+FROM reached r JOIN journeys j USING (case_code)
+GROUP BY r.step
+"""
+
+# Per customer with events of a stage, the time from the first to the last of them.
+_STAYS_SQL = """
+WITH {staged}, stays AS (
+    SELECT step, (epoch_us(max(timestamp)) - epoch_us(min(timestamp))) / 1e6 AS seconds
+    FROM staged GROUP BY step, case_code
+)
+SELECT step, median(seconds) AS median_seconds_in_stage FROM stays GROUP BY step
+"""
+
+_ATTRIBUTE_MEANS_SQL = """
+WITH {staged}
+SELECT step, {aggregates} FROM staged GROUP BY step
+"""
+
+_NUMERIC_TYPES = frozenset(
+    ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT", "FLOAT")
+) | {"DOUBLE"}
+
+
+@dataclass(frozen=True)
+class Funnel:
+    """Customers completing each step in order, with conversion and times.
+
+    `table`: step, customers, conversion_from_previous (customers / customers of the previous step; for the first
+    step, of every selected customer), conversion_from_first, drop_off (customers of the previous step who never
+    complete this one), median_seconds_from_previous, median_seconds_from_first and median_seconds_to_reach
+    (from journey start).
+    """
+
+    steps: tuple[str, ...]
+    by: str
+    directly: bool
+    within_seconds: float | None
+    customers_selected: int
+    table: pd.DataFrame
+
+    @property
+    def customers(self) -> tuple[int, ...]:
+        """Customers completing each step, in step order."""
+        return tuple(int(count) for count in self.table["customers"])
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "steps": list(self.steps),
+            "by": self.by,
+            "directly": self.directly,
+            "within_seconds": self.within_seconds,
+            "customers_selected": self.customers_selected,
+            "table": json_records(self.table),
+        }
+
+
+@dataclass(frozen=True)
+class StageKPIs:
+    """The KPIs of each stage of a model, in stage order.
+
+    `table`: stage, then the stage funnel's customers (who got that far: an event of the stage or a later one),
+    conversion_from_previous, drop_off and median_seconds_to_reach (from journey start), plus
+    median_seconds_in_stage (first to last event of the stage, over the customers with events in it) and events
+    (of the stage's activities). `channel_mix`: stage, channel, events, share of the stage's events (events
+    without a channel count in the total, so shares may add up to less than one). `attribute_means`: stage,
+    attribute, mean, values (the stage's events carrying a value), for each numeric attribute.
+    """
+
+    stages: tuple[str, ...]
+    customers_selected: int
+    table: pd.DataFrame
+    channel_mix: pd.DataFrame
+    attribute_means: pd.DataFrame
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "stages": list(self.stages),
+            "customers_selected": self.customers_selected,
+            "table": json_records(self.table),
+            "channel_mix": json_records(self.channel_mix),
+            "attribute_means": json_records(self.attribute_means),
+        }
+
+
+def funnel(
+    engine: Engine,
+    steps: Sequence[str],
+    *,
+    by: str = "activity",
+    model: StageModel | None = None,
+    within_seconds: float | None = None,
+    directly: bool = False,
+    filters: Filters = _EVERY_JOURNEY,
+) -> Funnel:
+    """Return the customers completing each of `steps` in order, among the journeys selected by `filters`.
+
+    `by="stage"` makes each step a stage of `model` (suggested from the log when None). `within_seconds` is a
+    conversion window opened by the first step: a later step counts only when it happens at most that long after
+    the customer's first occurrence of the first step.
+
+    >>> funnel(engine, ["visit_website", "add_to_cart", "checkout"], within_seconds=7 * 86400)  # doctest: +SKIP
+    """
+    problems = []
+    if by not in _BY:
+        problems.append(Problem("A funnel goes by 'activity' or by 'stage'.", fix="Pass by='activity' or 'stage'."))
+    if isinstance(steps, str) or not isinstance(steps, Sequence) or not steps:
+        problems.append(Problem("A funnel needs a list of steps.", fix="Give e.g. ['visit', 'buy']."))
+    if within_seconds is not None and not _is_positive(within_seconds):
+        problems.append(
+            Problem("The conversion window must be a positive number of seconds.", value=str(within_seconds))
+        )
+    if problems:
+        raise LogError(problems)
+    if model is not None:
+        check_model(model)
+    if by == "stage":
+        model = suggest_stages(engine) if model is None else model
+        described = _stage_steps(model, steps, directly=bool(directly))
+    else:
+        described = _activity_steps(engine, steps)
+    window = None if within_seconds is None else float(within_seconds)
+    table, selected = _funnel_table(engine, described, bool(directly), window, filters)
+    return Funnel(tuple(steps), by, bool(directly), window, selected, table)
+
+
+def stage_kpis(
+    engine: Engine,
+    model: StageModel,
+    filters: Filters = _EVERY_JOURNEY,
+    *,
+    numeric_attributes: Sequence[str] | None = None,
+) -> StageKPIs:
+    """Return the KPIs of each stage of `model` over the journeys selected by `filters`.
+
+    The counts are those of `funnel(engine, model.stages, by="stage", model=model)`. `numeric_attributes` names
+    the attributes to average over each stage's events; None takes every numeric attribute of the log.
+    """
+    check_model(model)
+    attributes = _numeric_attributes(engine, numeric_attributes)
+    table, selected = _funnel_table(engine, _stage_steps(model, model.stages, directly=False), False, None, filters)
+    stays = engine.query(_STAYS_SQL.format(staged=STAGED_EVENTS), stage_steps_params(model), filters)
+    stay_seconds = stays.set_index("step")["median_seconds_in_stage"].reindex(range(len(model.stages)))
+    channel_mix, stage_events = stage_channel_mix(engine, model, filters)
+    table = table.rename(columns={"step": "stage"})[
+        ["stage", "customers", "conversion_from_previous", "drop_off", "median_seconds_to_reach"]
+    ].assign(median_seconds_in_stage=stay_seconds.to_numpy(dtype=float), events=stage_events.to_numpy())
+    return StageKPIs(
+        stages=model.stages,
+        customers_selected=selected,
+        table=table,
+        channel_mix=channel_mix,
+        attribute_means=_attribute_means(engine, model, filters, attributes),
+    )
+
+
+@dataclass(frozen=True)
+class _Step:
+    """One funnel step: its name, the activities completing it, and whether the event that completed the previous
+    step may complete it too (a stage skipped ahead to)."""
+
+    name: str
+    activities: list[str]
+    shares_previous_event: bool = False
+
+
+def _funnel_table(
+    engine: Engine, steps: list[_Step], directly: bool, within_seconds: float | None, filters: Filters
+) -> tuple[pd.DataFrame, int]:
+    """Return the funnel table of the steps and the number of selected customers."""
+    reached, params = _reached_ctes(steps, directly=directly, within_seconds=within_seconds)
+    times = engine.query(_STEP_TIMES_SQL.format(reached=reached), params, filters).set_index("step")
+    times = times.reindex(range(len(steps)))
+    selected = engine.summary(filters).cases
+    customers = times["customers"].fillna(0).to_numpy(dtype=np.int64)
+    previous = np.concatenate([[selected], customers[:-1]])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        from_previous = np.where(previous > 0, customers / previous, np.nan)
+        from_first = np.where(customers[0] > 0, customers / customers[0], np.nan)
+    table = pd.DataFrame(
+        {
+            "step": pd.array([step.name for step in steps], dtype="str"),
+            "customers": customers,
+            "conversion_from_previous": from_previous,
+            "conversion_from_first": from_first,
+            "drop_off": previous - customers,
+            "median_seconds_from_previous": times["median_seconds_from_previous"].to_numpy(dtype=float),
+            "median_seconds_from_first": times["median_seconds_from_first"].to_numpy(dtype=float),
+            "median_seconds_to_reach": times["median_seconds_to_reach"].to_numpy(dtype=float),
+        }
+    )
+    return table, selected
+
+
+def _reached_ctes(steps: list[_Step], *, directly: bool, within_seconds: float | None) -> tuple[str, list]:
+    """Return CTEs ending in `reached` and their parameters.
+
+    `reached` has one row per customer and step completed: step (0-based), case_code, pos and `reached_at` of the
+    event completing it, `previous_at` (of the previous step, in the same run for direct funnels) and `first_at`
+    (of the first step).
+    """
+    if directly:
+        ctes, params = _direct_reach(steps, within_seconds)
+    else:
+        ctes, params = _eventual_reach(steps, within_seconds)
+    union = " UNION ALL ".join(
+        f"SELECT {index} AS step, case_code, pos, reached_at, previous_at, first_at FROM reach_{index}"
+        for index in range(len(steps))
+    )
+    return f"{ctes}, reached AS ({union})", params
+
+
+def _eventual_reach(steps: list[_Step], within_seconds: float | None) -> tuple[str, list]:
+    """Chain one CTE per step: the first event of the step after the event completing the previous one."""
+    in_window = "" if within_seconds is None else " AND epoch_us(s.timestamp) - epoch_us(r.first_at) <= ?"
+    ctes = [
+        f"""reach_0 AS (
+            SELECT case_code, min(pos) AS pos, arg_min(timestamp, pos) AS reached_at,
+                   NULL::TIMESTAMPTZ AS previous_at, arg_min(timestamp, pos) AS first_at
+            FROM steps WHERE {_IN_STEP.format(activity="activity")} GROUP BY case_code
+        )"""
+    ]
+    params: list = [steps[0].activities]
+    for index, step in enumerate(steps[1:], start=1):
+        after = ">=" if step.shares_previous_event else ">"
+        ctes.append(
+            f"""reach_{index} AS (
+                SELECT r.case_code, min(s.pos) AS pos, arg_min(s.timestamp, s.pos) AS reached_at,
+                       any_value(r.reached_at) AS previous_at, any_value(r.first_at) AS first_at
+                FROM reach_{index - 1} r JOIN steps s ON s.case_code = r.case_code AND s.pos {after} r.pos
+                WHERE {_IN_STEP.format(activity="s.activity")}{in_window}
+                GROUP BY r.case_code
+            )"""
+        )
+        params.append(step.activities)
+        if within_seconds is not None:
+            params.append(within_seconds * 1e6)
+    return ", ".join(ctes), params
+
+
+def _direct_reach(steps: list[_Step], within_seconds: float | None) -> tuple[str, list]:
+    """Match every run of consecutive events against the steps; each step keeps the customer's earliest run."""
+    looked_ahead = "".join(
+        f", lead(activity::VARCHAR, {offset}) OVER journey AS activity_{offset},"
+        f" lead(timestamp, {offset}) OVER journey AS at_{offset}"
+        for offset in range(1, len(steps))
+    )
+    ctes = [
+        f"""runs AS (
+            SELECT case_code, pos, activity::VARCHAR AS activity_0, timestamp AS at_0{looked_ahead}
+            FROM steps WINDOW journey AS (PARTITION BY case_code ORDER BY pos)
+        )"""
+    ]
+    params: list = []
+    for index in range(len(steps)):
+        matched = " AND ".join(_IN_STEP.format(activity=f"activity_{offset}") for offset in range(index + 1))
+        params.extend(step.activities for step in steps[: index + 1])
+        if within_seconds is not None:
+            matched += f" AND epoch_us(at_{index}) - epoch_us(at_0) <= ?"
+            params.append(within_seconds * 1e6)
+        previous_at = "NULL::TIMESTAMPTZ" if index == 0 else f"arg_min(at_{index - 1}, pos)"
+        ctes.append(
+            f"""reach_{index} AS (
+                SELECT case_code, min(pos) + {index} AS pos, arg_min(at_{index}, pos) AS reached_at,
+                       {previous_at} AS previous_at, arg_min(at_0, pos) AS first_at
+                FROM runs WHERE {matched} GROUP BY case_code
+            )"""
+        )
+    return ", ".join(ctes), params
+
+
+def _activity_steps(engine: Engine, steps: Sequence[str]) -> list[_Step]:
+    """Return one step per activity, or raise LogError naming every activity the log does not have."""
+    known = engine.activity_names
+    problems = [
+        Problem("The log has no such activity.", fix=closest_names(str(step), known), value=str(step))
+        for step in dict.fromkeys(steps)
+        if step not in known
+    ]
+    if problems:
+        raise LogError(problems)
+    return [_Step(step, [step]) for step in steps]
+
+
+def _stage_steps(model: StageModel, steps: Sequence[str], *, directly: bool) -> list[_Step]:
+    """Return one step per stage, or raise LogError naming every step that is not a stage of `model`.
+
+    Eventually, a stage is completed by an activity of it or of a later stage, even by the very event that
+    completed the previous step when the stage comes later in the model (the customer skipped ahead); directly,
+    only by its own activities.
+    """
+    problems = [
+        Problem("The stage model has no such stage.", fix=closest_names(str(step), model.stages), value=str(step))
+        for step in dict.fromkeys(steps)
+        if step not in model.stages
+    ]
+    if problems:
+        raise LogError(problems)
+    rank = {stage: index for index, stage in enumerate(model.stages)}
+    if directly:
+        return [_Step(stage, list(model.activities_in(stage))) for stage in steps]
+    return [
+        _Step(
+            stage,
+            [activity for activity, assigned in model.stage_of.items() if rank[assigned] >= rank[stage]],
+            shares_previous_event=index > 0 and rank[stage] > rank[steps[index - 1]],
+        )
+        for index, stage in enumerate(steps)
+    ]
+
+
+def _numeric_attributes(engine: Engine, names: Sequence[str] | None) -> list[str]:
+    """Return the attributes to average: the named ones (checked) or every numeric one of the log."""
+    numeric = [
+        name for name, kind in engine.attribute_columns.items() if kind in _NUMERIC_TYPES or kind.startswith("DECIMAL")
+    ]
+    if names is None:
+        return numeric
+    names = [names] if isinstance(names, str) else list(names)
+    problems = [
+        Problem(
+            "This attribute is not numeric." if name in engine.attribute_columns else "This log has no such attribute.",
+            fix=closest_names(str(name), numeric),
+            column=str(name),
+        )
+        for name in dict.fromkeys(names)
+        if name not in numeric
+    ]
+    if problems:
+        raise MappingError(problems)
+    return list(dict.fromkeys(names))
+
+
+def _attribute_means(engine: Engine, model: StageModel, filters: Filters, attributes: list[str]) -> pd.DataFrame:
+    """Return stage, attribute, mean, values for every stage × attribute (mean NaN when no event has a value)."""
+    grid = pd.MultiIndex.from_product([list(model.stages), attributes], names=["stage", "attribute"])
+    if not attributes:
+        return pd.DataFrame(
+            {"mean": pd.Series(dtype=float), "values": pd.Series(dtype=np.int64)}, index=grid
+        ).reset_index()
+    columns = [engine.attribute_column(name) for name in attributes]
+    aggregates = ", ".join(
+        f"avg({column}) AS mean_{index}, count({column}) AS values_{index}" for index, column in enumerate(columns)
+    )
+    sql = _ATTRIBUTE_MEANS_SQL.format(staged=STAGED_EVENTS, aggregates=aggregates)
+    wide = engine.query(sql, stage_steps_params(model), filters).set_index("step").reindex(range(len(model.stages)))
+    means = wide[[f"mean_{index}" for index in range(len(columns))]].to_numpy(dtype=float)
+    values = wide[[f"values_{index}" for index in range(len(columns))]].fillna(0).to_numpy(dtype=np.int64)
+    return pd.DataFrame({"mean": means.ravel(), "values": values.ravel()}, index=grid).reset_index()
+
+
+def _is_positive(value: object) -> bool:
+    return isinstance(value, Real) and not isinstance(value, bool) and math.isfinite(value) and value > 0
