@@ -378,7 +378,8 @@ class Engine:
         The one extension point for discovery and segmentation: `sql` sees `journeys` (the `cases`
         rows kept by `filters`), `steps` (their `events` rows), `journey_activities` and
         `journey_pairs` (their per-journey activity and directly-follows counts), so every view is a
-        GROUP BY over the same selection. `sql` may begin with its own WITH; `params` bind its `?`.
+        GROUP BY over the same selection; `all_variants` (variant_id, activities, cases, length) is the
+        unfiltered variant list, to look sequences up by id. `sql` may begin with its own WITH; `params` bind its `?`.
         Attribute columns of `steps` are named by `attribute_column`.
         """
         where, filter_params = self._predicate(filters)
@@ -386,6 +387,7 @@ class Engine:
         scope = ", ".join(
             [
                 f"kept AS MATERIALIZED (SELECT case_code FROM {_CATALOG}.cases WHERE {where})",
+                f"all_variants AS (SELECT * FROM {_CATALOG}.variants)",
                 *(
                     f"{name} AS (SELECT * FROM {_CATALOG}.{table} WHERE {kept})"
                     for name, table in (

@@ -1,7 +1,7 @@
 """Variants: the distinct journeys (ordered activity sequences), most frequent first, and their customers.
 
-Each variant's activity list is built once, from one representative journey, so the work grows with the
-number of variants rather than events. `collapse_repeats` merges variants that differ only by immediately
+Activity lists come from the layout's variant table, so the work grows with the number of variants rather
+than events. `collapse_repeats` merges variants that differ only by immediately
 repeated steps (A, B, B, C is A, B, C): a step is dropped when the next step is the same activity.
 """
 
@@ -25,17 +25,15 @@ _EVERY_JOURNEY = Filters()
 _OUTCOMES_SQL = "SELECT unnest(?::VARCHAR[]) AS case_id, unnest(?::VARCHAR[]) AS outcome"
 _NO_OUTCOMES_SQL = "SELECT NULL::VARCHAR AS case_id, NULL::VARCHAR AS outcome WHERE FALSE"
 
+# A step is dropped when the next step is the same activity: A,B,B,C → A,B,C.
+_COLLAPSED_SEQUENCE = "list_filter(v.activities, lambda a, i: i = len(v.activities) OR a <> v.activities[i + 1])"
+
 _VARIANTS_SQL = """
 WITH outcomes AS ({outcomes}), members AS (
-    SELECT variant_id, count(*) AS cases, min(case_code) AS representative FROM journeys GROUP BY variant_id
-), sequences AS (
-    SELECT case_code, list(activity::VARCHAR ORDER BY pos) AS activities
-    FROM steps
-    WHERE case_code IN (SELECT representative FROM members) AND {kept_step}
-    GROUP BY case_code
+    SELECT variant_id, count(*) AS cases FROM journeys GROUP BY variant_id
 ), keyed AS (
     SELECT m.variant_id, m.cases, s.activities, hash(s.activities) AS sequence_key
-    FROM members m JOIN sequences s ON s.case_code = m.representative
+    FROM members m JOIN (SELECT variant_id, {sequence} AS activities FROM all_variants v) s USING (variant_id)
 ), merged AS (
     SELECT sequence_key, any_value(activities) AS activities,
            list(variant_id ORDER BY cases DESC, variant_id) AS variant_ids
@@ -118,7 +116,7 @@ def _variant_table(
 ) -> VariantTable:
     sql = _VARIANTS_SQL.format(
         outcomes=_NO_OUTCOMES_SQL if outcomes is None else _OUTCOMES_SQL,
-        kept_step="next_activity IS DISTINCT FROM activity" if collapse_repeats else "TRUE",
+        sequence=_COLLAPSED_SEQUENCE if collapse_repeats else "v.activities",
         limit="" if limit is None else "LIMIT ?",
     )
     params = ([] if outcomes is None else [list(outcomes.index), list(outcomes)]) + ([] if limit is None else [limit])
