@@ -678,9 +678,10 @@ def _case_predicate(filters: Filters, stored_as: dict[str, str]) -> tuple[str, l
         having_event("channel IN (SELECT unnest(?::VARCHAR[]))", list(filters.channels))
     for column, values in filters.attributes:
         stored = quote_identifier(stored_as[column])
-        present = [value for value in values if value is not None]
+        # Compared as text: values from a URL or a widget are text whatever the column's type.
+        present = [str(value) for value in values if value is not None]
         also_missing = f" OR {stored} IS NULL" if None in values else ""
-        having_event(f"{stored} IN (SELECT unnest(?)){also_missing}", present)
+        having_event(f"{stored}::VARCHAR IN (SELECT unnest(?::VARCHAR[])){also_missing}", present)
     for column, values in (
         ("case_id", filters.case_ids),
         ("variant_id", filters.variant_ids),

@@ -545,3 +545,17 @@ def test_describe_reads_as_a_sentence() -> None:
     )
     many = Filters(with_activities={"a", "b", "c", "d", "e"}, min_duration_seconds=90, max_duration_seconds=3 * 86400)
     assert many.describe() == "customers who did a, b, c and 2 more, lasting 1.5 min to 3 d"
+
+
+def test_attribute_values_given_as_text_select_numeric_columns(settings: Settings) -> None:
+    frame = pd.DataFrame(
+        {
+            "case_id": ["a", "a", "b"],
+            "activity": ["visit", "buy", "visit"],
+            "timestamp": pd.to_datetime(["2025-01-01", "2025-01-02", "2025-01-03"], utc=True).as_unit("us"),
+            "satisfaction": pd.array([3, 5, 4], dtype="Int64"),
+        }
+    )
+    with Engine.from_frame(frame, settings) as engine:
+        assert engine.cases(Filters(attributes={"satisfaction": {"5"}}))["case_id"].tolist() == ["a"]
+        assert engine.cases(Filters(attributes={"satisfaction": {4}}))["case_id"].tolist() == ["b"]
