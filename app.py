@@ -1,11 +1,12 @@
-"""Parcours home page: what it does, the stored logs, and the demo log's summary on first run."""
+"""Parcours home page: what it does, the stored logs, and the chosen log's headline figures."""
 
 from __future__ import annotations
 
 import streamlit as st
 
 import ui
-from data import LogError
+
+IMPORT_PAGE = "pages/1_Import_and_quality.py"
 
 st.set_page_config(page_title="Parcours", page_icon="🧭", layout="wide")
 
@@ -13,33 +14,52 @@ st.title("Parcours")
 st.markdown(
     "Discover the journeys your customers **actually** take, from the timestamped interactions your CRM, web "
     "analytics or call-center tools already log.  \n"
-    "Bring a log, map its columns, check its quality; then explore journey maps, variants, stages, churn points "
-    "and data-driven personas."
+    "Bring a log, map its columns and check its quality.  \n"
+    "Then explore journey maps, variants, stages, churn points and data-driven personas."
 )
 
-try:
-    ui.demo_dataset()
-    datasets = ui.store().datasets()
-except LogError as error:
-    st.error(str(error))
+with ui.reported_errors():
+    ui.first_run_demo()
+dataset = ui.dataset_picker()
+if dataset is None:
+    st.info(
+        "No log is stored yet. Open the demo — a telecom operator's subscribers over their first year — or import "
+        "your own log: CSV, Excel, Parquet, JSON lines or XES."
+    )
+    ui.open_demo_button("home")
+    st.page_link(IMPORT_PAGE, label="Import a log", icon=":material/upload_file:")
     st.stop()
+filters = ui.filter_bar(dataset)
 
 st.subheader("Stored logs")
-st.dataframe(ui.datasets_table(datasets), hide_index=True, width="stretch")
+with ui.reported_errors():
+    ui.show_table(ui.datasets_table(ui.store().datasets()), "stored-logs")
+st.page_link(IMPORT_PAGE, label="Import another log", icon=":material/upload_file:")
 
-chosen = st.selectbox("Log", datasets, format_func=lambda dataset: dataset.name)
-summary = ui.dataset_summary(chosen.id)
+st.subheader(dataset.name)
+with ui.reported_errors():
+    summary = ui.dataset_summary(dataset.id, filters)
+    top = ui.top_activities(dataset.id, filters)
 columns = st.columns(4)
 columns[0].metric("Customers (unique journeys)", f"{summary.cases:,}")
 columns[1].metric("Events", f"{summary.events:,}")
 columns[2].metric("Touchpoints (distinct activities)", f"{summary.activities:,}")
 columns[3].metric("Journey variants", f"{summary.variants:,}")
-st.caption(f"From {summary.start_time:%Y-%m-%d %H:%M} to {summary.end_time:%Y-%m-%d %H:%M} UTC.")
+if summary.start_time is None:
+    st.caption(f"No customer matches: {filters.describe()}.")
+else:
+    st.caption(
+        f"{filters.describe().capitalize()}, from {summary.start_time:%Y-%m-%d %H:%M} "
+        f"to {summary.end_time:%Y-%m-%d %H:%M} UTC."
+    )
 
 left, right = st.columns(2)
 with left:
     st.markdown("**Most common touchpoints**")
-    st.dataframe(ui.top_activities(chosen.id), hide_index=True, width="stretch")
+    ui.show_table(top, "top-touchpoints")
 with right:
-    st.markdown("**Data quality**")
-    st.text(str(chosen.quality))
+    st.markdown(f"**Data quality** · {ui.quality_badge(dataset.quality)}")
+    if dataset.quality.findings:
+        ui.show_table(ui.findings_table(dataset.quality), "quality-findings")
+    else:
+        st.success("No problems found at import.")

@@ -1,18 +1,67 @@
-"""The process-wide resources every page shares: settings, the store, the demo dataset.
+"""The process-wide resources every page shares, and the cached readers built on them.
 
-Cached with `st.cache_resource` because they are the same for every user of this server; nothing
-returned here is ever mutated by a page.
+`st.cache_resource` holds what is the same for every user of this server (settings, the store);
+nothing it returns is ever mutated. `st.cache_data` is shared by all users too, so every cached
+reader is keyed by content only: a stored dataset's id (itself a content hash), a raw log's
+content hash and name, and plain parameters — never a session object.
 """
 
 from __future__ import annotations
 
+import json
+
 import pandas as pd
 import streamlit as st
 
-from data import Settings
-from data.engine import LogSummary
-from data.importing import import_demo
-from data.store import Dataset, Store
+from data import (
+    ColumnMapping,
+    Dataset,
+    EventLog,
+    Filters,
+    LogError,
+    LogSummary,
+    MappingSuggestion,
+    RawLog,
+    Settings,
+    Store,
+    detect_mapping,
+    import_demo,
+    read_log,
+    read_sql,
+    to_event_log,
+)
+from ui.params import filters_to_params
+
+__all__ = [
+    "attribute_columns",
+    "attribute_values",
+    "build_log",
+    "channels",
+    "dataset_summary",
+    "first_run_demo",
+    "read_sql_source",
+    "read_upload",
+    "settings",
+    "store",
+    "suggest_mapping",
+    "top_activities",
+]
+
+EVERY_JOURNEY = Filters()
+SQL_CACHE_SECONDS = 600
+ATTRIBUTE_VALUES_SHOWN = 50
+
+
+def _filters_key(filters: Filters) -> str:
+    return json.dumps(filters_to_params(filters), sort_keys=True)
+
+
+def _raw_key(raw: RawLog) -> tuple[str, str, str]:
+    return (raw.sha256, raw.name, raw.format)
+
+
+# Filters hold frozensets, whose pickled order is not stable; a raw log is known by its content hash.
+BY_CONTENT = {Filters: _filters_key, RawLog: _raw_key}
 
 
 @st.cache_resource(show_spinner=False)
@@ -31,21 +80,83 @@ def store() -> Store:
 
 
 @st.cache_resource(show_spinner="Preparing the demo journeys…")
-def demo_dataset(scenario: str = "telecom") -> Dataset:
-    """Import the bundled demo once per server, so a first run has something real to show."""
-    return import_demo(store(), scenario)
+def first_run_demo() -> Dataset | None:
+    """Store the bundled demo once per server when the store is empty, so a first run has something to show.
+
+    A store that already holds a log is left alone, and so is one emptied later on: this runs once.
+    """
+    if store().datasets():
+        return None
+    return import_demo(store())
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
-def dataset_summary(dataset_id: str) -> LogSummary:
-    """Headline counts of a stored log; cached by its id, which is a content hash."""
+@st.cache_data(show_spinner=False, max_entries=64, hash_funcs=BY_CONTENT)
+def dataset_summary(dataset_id: str, filters: Filters = EVERY_JOURNEY) -> LogSummary:
+    """Headline counts of the selected journeys of a stored log."""
     with store().engine(dataset_id) as engine:
-        return engine.summary()
+        return engine.summary(filters)
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
-def top_activities(dataset_id: str, limit: int = 10) -> pd.DataFrame:
-    """The most frequent touchpoints, with events and unique customers."""
+@st.cache_data(show_spinner=False, max_entries=64, hash_funcs=BY_CONTENT)
+def top_activities(dataset_id: str, filters: Filters = EVERY_JOURNEY, limit: int = 10) -> pd.DataFrame:
+    """The most frequent touchpoints of the selected journeys, with events and unique customers."""
     with store().engine(dataset_id) as engine:
-        table = engine.activities().head(limit)
+        table = engine.activities(filters).head(limit)
     return table.rename(columns={"activity": "Touchpoint", "events": "Events", "cases": "Customers"})
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def channels(dataset_id: str) -> list[str]:
+    """Every channel of a stored log, the one most customers used first."""
+    with store().engine(dataset_id) as engine:
+        shares = engine.channel_shares()
+    customers = shares.groupby("channel")["case_id"].nunique()
+    return customers.sort_values(ascending=False, kind="stable").index.tolist()
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def attribute_columns(dataset_id: str) -> dict[str, str]:
+    """Attribute names of a stored log with their DuckDB types, in source order."""
+    with store().engine(dataset_id) as engine:
+        return engine.attribute_columns
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def attribute_values(dataset_id: str, column: str) -> list:
+    """The most common values of one attribute (most customers first), as plain Python values."""
+    with store().engine(dataset_id) as engine:
+        values = engine.attribute_values(column, limit=ATTRIBUTE_VALUES_SHOWN)
+    return values["value"].tolist()
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def read_upload(content: bytes, name: str) -> RawLog:
+    """Read an uploaded file; keyed by its bytes and name, so the same upload is read once for everyone."""
+    return read_log(content, name=name, settings=settings())
+
+
+@st.cache_data(show_spinner=False, max_entries=4, ttl=SQL_CACHE_SECONDS)
+def read_sql_source(source: str, table: str | None = None, query: str | None = None) -> RawLog:
+    """Read a table or a query of an operator-configured SQL source; re-read after ten minutes."""
+    return read_sql(source, table=table, query=query, settings=settings())
+
+
+@st.cache_data(show_spinner=False, max_entries=8, hash_funcs=BY_CONTENT)
+def suggest_mapping(raw: RawLog) -> MappingSuggestion:
+    """The detected mapping of a raw log, with every candidate and example values."""
+    return detect_mapping(raw.frame)
+
+
+@st.cache_data(show_spinner=False, max_entries=8, hash_funcs=BY_CONTENT)
+def build_log(
+    raw: RawLog, mapping: ColumnMapping, drop_invalid_rows: bool, split_after_days: float | None
+) -> EventLog | LogError:
+    """Return the canonical log of `raw` read through `mapping`, or the LogError saying why it cannot be.
+
+    The error is returned rather than raised because Streamlit caches only results: a refused file
+    would otherwise be parsed again on every rerun of the page.
+    """
+    try:
+        return to_event_log(raw, mapping, drop_invalid_rows=drop_invalid_rows, split_after_days=split_after_days)
+    except LogError as error:
+        return error

@@ -1,35 +1,128 @@
-"""The home page, loaded as Streamlit runs it: first run stores the demo and shows its real counts."""
+"""The home page, run as Streamlit runs it: the stored logs, the chosen one's figures, the view in the URL."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from streamlit.testing.v1 import AppTest
+import pytest
 
-from data import Settings, Store, load_log
+from data import Filters, Settings, Store, import_file, load_log
 from data.importing import DEMO_SAMPLES, import_demo
-
-TIMEOUT_SECONDS = 120
-APP = str(Path(__file__).resolve().parents[2] / "app.py")
+from tests.ui.apptest import errors, metrics, open_home, widget
 
 
-def test_first_run_shows_the_demo_log_summary() -> None:
-    app = AppTest.from_file(APP, default_timeout=TIMEOUT_SECONDS).run()
+@pytest.fixture
+def store() -> Store:
+    return Store(Settings.from_env())
+
+
+def test_first_run_stores_the_demo_and_shows_its_counts(store: Store) -> None:
+    app = open_home()
     assert not app.exception
     expected = load_log(DEMO_SAMPLES["telecom"]).frame
-    metrics = {metric.label: metric.value for metric in app.metric}
-    assert metrics["Customers (unique journeys)"] == f"{expected['case_id'].nunique():,}"
-    assert metrics["Events"] == f"{len(expected):,}"
-    assert metrics["Touchpoints (distinct activities)"] == f"{expected['activity'].nunique():,}"
-    stored = app.dataframe[0].value
-    assert stored["Log"].tolist() == [d.name for d in Store(Settings.from_env()).datasets()]
+    assert metrics(app) | {"Journey variants": ""} == {
+        "Customers (unique journeys)": f"{expected['case_id'].nunique():,}",
+        "Events": f"{len(expected):,}",
+        "Touchpoints (distinct activities)": f"{expected['activity'].nunique():,}",
+        "Journey variants": "",
+    }
+    (demo,) = store.datasets()
+    assert app.query_params["dataset"] == demo.id
+    assert app.dataframe[0].value["Log"].tolist() == [demo.name]
 
 
-def test_a_second_stored_log_can_be_chosen() -> None:
-    store = Store(Settings.from_env())
+def test_a_log_already_stored_is_not_joined_by_the_demo(store: Store) -> None:
     shop = import_demo(store, "shop")
-    app = AppTest.from_file(APP, default_timeout=TIMEOUT_SECONDS).run()
-    app.selectbox[0].select(shop).run()
+    app = open_home()
+    assert [dataset.id for dataset in store.datasets()] == [shop.id]
+    assert metrics(app)["Customers (unique journeys)"] == f"{shop.n_cases:,}"
+
+
+def test_choosing_another_log_shows_its_figures_and_puts_it_in_the_url(store: Store) -> None:
+    app = open_home()
+    shop = import_demo(store, "shop")
+    app.run()
+    widget(app.selectbox, "Log").select(shop.id).run()
     assert not app.exception
-    metrics = {metric.label: metric.value for metric in app.metric}
-    assert metrics["Customers (unique journeys)"] == f"{shop.n_cases:,}"
+    assert metrics(app)["Customers (unique journeys)"] == f"{shop.n_cases:,}"
+    assert app.query_params["dataset"] == shop.id
+
+
+def test_a_copied_link_reopens_the_same_log_and_filters(store: Store) -> None:
+    telecom, shop = import_demo(store, "telecom"), import_demo(store, "shop")
+    app = open_home(dataset=shop.id, channels='["store"]', start="2025-03-01")
+    assert not app.exception
+    with store.engine(shop.id) as engine:
+        expected = engine.summary(Filters(channels={"store"}, start="2025-03-01T00:00Z"))
+    assert metrics(app)["Customers (unique journeys)"] == f"{expected.cases:,}"
+    assert metrics(app)["Events"] == f"{expected.events:,}"
+    assert widget(app.multiselect, "Channels").value == ["store"]
+    assert widget(app.selectbox, "Log").value == shop.id != telecom.id
+
+
+def test_choosing_a_channel_filters_the_counts_and_the_url(store: Store) -> None:
+    app = open_home()
+    widget(app.multiselect, "Channels").select("store").run()
+    (demo,) = store.datasets()
+    with store.engine(demo.id) as engine:
+        expected = engine.summary(Filters(channels={"store"}))
+    assert metrics(app)["Customers (unique journeys)"] == f"{expected.cases:,}"
+    assert app.query_params == {"dataset": demo.id, "channels": '["store"]'}
+    assert app.caption[0].value.startswith("Customers who used store")
+
+
+def test_an_attribute_filter_keeps_its_values_type(store: Store) -> None:
+    app = open_home()
+    widget(app.multiselect, "Attributes").select("satisfaction").run()
+    widget(app.multiselect, "satisfaction").select(5).run()
+    assert not app.exception
+    (demo,) = store.datasets()
+    with store.engine(demo.id) as engine:
+        expected = engine.summary(Filters(attributes={"satisfaction": {5}}))
+    assert app.query_params["attr.satisfaction"] == "[5]"
+    assert metrics(app)["Customers (unique journeys)"] == f"{expected.cases:,}"
+
+
+def test_an_unreadable_link_says_what_is_wrong_and_shows_everyone(store: Store) -> None:
+    demo = import_demo(store)
+    app = open_home(dataset=demo.id, channels="web")
+    assert not app.exception
+    assert errors(app) == ['The filter \'channels\' in this link is not a list of names such as ["web","store"].']
+    assert app.dataframe[0].value["Value"].tolist() == ["web"]
+    assert metrics(app)["Customers (unique journeys)"] == f"{demo.n_cases:,}"
+    assert app.query_params == {"dataset": demo.id}
+
+
+def test_a_link_to_a_log_no_longer_stored_shows_the_newest(store: Store) -> None:
+    app = open_home(dataset="0123456789abcdef")
+    (demo,) = store.datasets()
+    assert [warning.value for warning in app.warning] == [
+        "The log named in this link is no longer stored; showing the newest one instead."
+    ]
+    assert app.query_params["dataset"] == demo.id
+
+
+def test_an_emptied_store_shows_how_to_begin_and_the_demo_is_one_click_away(store: Store) -> None:
+    app = open_home()
+    (demo,) = store.datasets()
+    store.delete(demo.id)
+    app.run()
+    assert not app.exception
+    assert not app.metric
+    assert app.info[0].value.startswith("No log is stored yet.")
+    assert [link.value for link in app.get("page_link")] == ["Import a log"]
+    app.button(key="open-demo-home").click().run()
+    assert not app.exception
+    assert metrics(app)["Customers (unique journeys)"] == f"{demo.n_cases:,}"
+    assert app.query_params["dataset"] == demo.id
+
+
+def test_a_log_without_channels_or_attributes_offers_only_the_time_window(store: Store, tmp_path: Path) -> None:
+    source = tmp_path / "plain.csv"
+    source.write_bytes(b"client,etape,horodatage\nc1,visit,2025-01-06\nc1,buy,2025-01-07\n")
+    plain = import_file(source, store=store)
+    app = open_home(dataset=plain.id)
+    assert not app.exception
+    assert not app.multiselect
+    assert [date.label for date in app.date_input] == ["Active between (UTC)"]
+    assert metrics(app)["Events"] == "2"

@@ -1,0 +1,160 @@
+"""The Import & data quality page, run as Streamlit runs it, from the upload to the stored dataset."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from data import Settings, Store, load_log
+from data.importing import import_demo
+from tests.conftest import DATASETS
+from tests.data.corpus import XXE_XES
+from tests.ui.apptest import errors, metrics, open_import_page, upload, widget
+
+COMPLAINTS = DATASETS / "bpic16-complaints" / "BPI2016_Complaints.csv"
+JOURNEYS = b"""client;etape;canal;horodatage
+c1;visit;web;2025-01-06 09:00
+c1;buy;store;2025-01-07 10:00
+c2;visit;app;2025-01-06 11:00
+c2;call;call center;2025-01-08 12:00
+c2;buy;store;2025-01-09 13:00
+"""
+
+
+@pytest.fixture
+def store() -> Store:
+    return Store(Settings.from_env())
+
+
+def test_before_an_upload_the_page_says_what_it_accepts() -> None:
+    app = open_import_page()
+    assert not app.exception
+    assert app.file_uploader[0].allowed_type == [
+        ".csv",
+        ".tsv",
+        ".txt",
+        ".gz",
+        ".xlsx",
+        ".parquet",
+        ".jsonl",
+        ".ndjson",
+        ".xes",
+    ]
+    assert any("At most 500 MB per file" in caption.value for caption in app.caption)
+    assert "No log is stored yet." in [caption.value for caption in app.sidebar.caption]
+
+
+def test_a_stored_log_stays_chosen_in_the_sidebar_while_importing(store: Store) -> None:
+    demo = import_demo(store)
+    app = open_import_page(dataset=demo.id)
+    assert not app.exception
+    assert widget(app.selectbox, "Log").value == demo.id
+
+
+def test_the_form_proposes_the_detected_mapping_and_the_log_counts() -> None:
+    app = upload(open_import_page(), COMPLAINTS.name, COMPLAINTS.read_bytes())
+    assert not app.exception
+    assert widget(app.selectbox, "Customer / case id").value == "CustomerID"
+    assert widget(app.multiselect, "Touchpoint / activity").value == ["ComplaintTopic_EN"]
+    assert widget(app.selectbox, "Time").value == "ContactDate"
+    assert widget(app.selectbox, "Channel (optional)").value == "ContactChannelID"
+    expected = load_log(COMPLAINTS).quality
+    assert metrics(app) == {
+        "Customers (unique journeys)": f"{expected.cases:,}",
+        "Events": f"{expected.events:,}",
+        "Touchpoints (distinct activities)": f"{expected.activities:,}",
+        "Invalid rows dropped": "0",
+    }
+    (findings,) = [table.value for table in app.dataframe if "Finding" in table.value.columns]
+    single = expected.findings[0]
+    assert findings.loc[0, ["Finding", "Count", "Example rows"]].tolist() == [
+        single.message,
+        single.count,
+        ", ".join(map(str, single.examples)),
+    ]
+    behind_first = [table.value for table in app.dataframe if "CustomerID" in table.value.columns][1]
+    assert behind_first["Row"].tolist() == list(single.examples)
+
+
+def test_an_edited_mapping_applies_when_the_form_is_submitted() -> None:
+    app = upload(open_import_page(), "journeys.csv", JOURNEYS)
+    widget(app.multiselect, "Touchpoint / activity").set_value(["canal"])
+    widget(app.selectbox, "Channel (optional)").select_index(0)  # "(none)"
+    widget(app.button, "Apply the mapping").click().run()
+    assert not app.exception
+    assert metrics(app)["Touchpoints (distinct activities)"] == "4"  # web, store, app, call center
+
+
+def test_saving_stores_the_log_and_links_home_with_it_selected(store: Store) -> None:
+    app = upload(open_import_page(), "journeys.csv", JOURNEYS)
+    widget(app.text_input, "Name").input("First week").run()
+    widget(app.button, "Save to the store").click().run()
+    assert not app.exception
+    (dataset,) = store.datasets()
+    assert (dataset.name, dataset.n_events, dataset.n_cases) == ("First week", 5, 2)
+    assert [success.value for success in app.success][
+        -1
+    ] == "Stored as “First week”: 5 events of 2 customers (3 touchpoints)."
+    (link,) = app.get("page_link")
+    assert (link.value, link.proto.query_string) == ("Open it on the home page", f"dataset={dataset.id}")
+    assert app.query_params["dataset"] == dataset.id
+
+
+def test_garbage_timestamps_list_every_bad_row_and_offer_to_drop_them() -> None:
+    garbage = JOURNEYS.replace(b"2025-01-07 10:00", b"tomorrow").replace(b"2025-01-09 13:00", b"")
+    app = upload(open_import_page(), "journeys.csv", garbage)
+    assert not app.exception
+    assert errors(app) == ["2 problems: each row below says where one is and how to fix it."]
+    problems = app.dataframe[-1].value
+    assert problems[["Row", "Column", "Value"]].to_dict("list") == {
+        "Row": [3, 6],
+        "Column": ["horodatage", "horodatage"],
+        "Value": ["tomorrow", ""],
+    }
+    assert not app.metric
+    (drop,) = app.checkbox
+    assert drop.label == "Drop invalid rows: skip these 2 row(s) and import the other 3 events"
+    drop.check().run()
+    assert (metrics(app)["Events"], metrics(app)["Invalid rows dropped"]) == ("3", "2")
+
+
+def test_ambiguous_dates_ask_the_order_then_read_them_that_way() -> None:
+    ambiguous = b"client,etape,horodatage\nc1,visit,03/04/2025 10:00\nc1,buy,05/06/2025 11:00\n"
+    app = upload(open_import_page(), "ambiguous.csv", ambiguous)
+    assert not app.exception
+    assert errors(app)[0].startswith("Dates in this column could be day/month or month/day: '03/04/2025 10:00'")
+    (order,) = app.radio
+    assert order.options == ["Day first (31/12/2025)", "Month first (12/31/2025)"]
+    order.set_value(True).run()
+    assert not errors(app)
+    assert any(caption.value.startswith("From 2025-04-03 10:00 to 2025-06-05 11:00 UTC") for caption in app.caption)
+
+
+def test_an_xes_file_with_a_doctype_is_refused_with_the_fix() -> None:
+    app = upload(open_import_page(), "complaints.xes", XXE_XES)
+    assert not app.exception
+    assert errors(app) == [
+        "The XES file declares a DOCTYPE or entities, which can read server files or expand without end."
+    ]
+    assert app.dataframe[-1].value["Fix"].tolist() == ["Export the log again without a DOCTYPE: XES needs none."]
+    assert not app.get("form")
+
+
+def test_a_configured_sql_source_is_read_by_table_name(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    database = tmp_path / "crm.db"
+    with sqlite3.connect(database) as connection:
+        connection.execute("CREATE TABLE touchpoints (client TEXT, etape TEXT, horodatage TEXT)")
+        connection.executemany(
+            "INSERT INTO touchpoints VALUES (?, ?, ?)",
+            [("c1", "visit", "2025-01-06 09:00"), ("c1", "buy", "2025-01-07 10:00")],
+        )
+    monkeypatch.setenv("PARCOURS_SQL_SOURCES", f'{{"crm": "sqlite:///{database}"}}')
+    app = open_import_page()
+    widget(app.radio, "Where is the log?").set_value("A configured database").run()
+    assert not app.get("text_area") and widget(app.selectbox, "Source").options == ["crm"]
+    widget(app.text_input, "Table or view").input("touchpoints").run()
+    widget(app.button, "Read from the database").click().run()
+    assert not app.exception
+    assert metrics(app)["Events"] == "2"

@@ -1,0 +1,356 @@
+"""The steps of the Import & data quality page: source, preview, mapping, check, quality report, save.
+
+Each step is one function the page calls in order; each widget key carries the source's content
+hash, so a new file starts from its own detected mapping instead of the previous file's choices.
+"""
+
+from __future__ import annotations
+
+import zoneinfo
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+import streamlit as st
+
+from data import (
+    AmbiguousDateError,
+    ColumnMapping,
+    EventLog,
+    LogError,
+    MappingSuggestion,
+    RawLog,
+    Settings,
+)
+from ui.downloads import show_table
+from ui.errors import reported_errors, show_error
+from ui.sidebar import show_dataset
+from ui.state import build_log, read_sql_source, read_upload, settings, store, suggest_mapping
+from ui.tables import (
+    SEVERITY_ICONS,
+    columns_table,
+    findings_table,
+    offending_rows,
+    problems_table,
+    quality_badge,
+)
+
+__all__ = [
+    "ImportChoice",
+    "checked_log",
+    "choose_source",
+    "limits_text",
+    "mapping_form",
+    "proposed_mapping",
+    "role_options",
+    "save_section",
+    "show_preview",
+    "show_quality",
+]
+
+UPLOAD_TYPES = ("csv", "tsv", "txt", "gz", "xlsx", "parquet", "jsonl", "ndjson", "xes")
+PREVIEW_ROWS = 20
+EXAMPLES_IN_LABEL = 2
+EXAMPLE_CHARS = 24
+HOME_PAGE = "app.py"
+_FILE, _DATABASE = "A file", "A configured database"
+_TABLE, _QUERY = "A table or view", "One SELECT query"
+_SQL_REQUEST = "import-sql-request"
+_DAY_MONTH_LABELS = {True: "Day first (31/12/2025)", False: "Month first (12/31/2025)"}
+
+
+@dataclass(frozen=True)
+class ImportChoice:
+    """What the user confirmed in the mapping form."""
+
+    mapping: ColumnMapping
+    split_after_days: float | None
+
+
+def limits_text(config: Settings) -> str:
+    """Return the operator's limits on an upload, in words."""
+    return (
+        f"Accepted: CSV/TSV (also .gz), Excel .xlsx, Parquet, JSON lines, XES (also .xes.gz). "
+        f"At most {config.max_upload_mb:,} MB per file, {config.max_uncompressed_mb:,} MB once decompressed, "
+        f"and {config.max_events:,} events."
+    )
+
+
+def role_options(suggestion: MappingSuggestion, columns: Sequence[str], role: str) -> list[str]:
+    """Return the columns to offer for a role: its candidates best first, then the others in file order."""
+    candidates = [candidate.column for candidate in suggestion.candidates.get(role, ())]
+    return [*candidates, *(column for column in columns if column not in candidates)]
+
+
+def proposed_mapping(suggestion: MappingSuggestion, columns: Sequence[str], timezone: str) -> ColumnMapping:
+    """Return the mapping the form starts from: the detected one, else each role's best candidate.
+
+    With nothing detected the first columns are proposed; the check after the form then says what
+    to change. Naive times are read in the operator's time zone.
+    """
+    if suggestion.mapping is not None:
+        return replace(suggestion.mapping, timezone=timezone)
+    best = {role: role_options(suggestion, columns, role)[:1] for role in ("case_id", "activity", "timestamp")}
+    return ColumnMapping(
+        case_id=(best["case_id"] or [""])[0],
+        activity=tuple(best["activity"]),
+        timestamp=(best["timestamp"] or [""])[0],
+        timezone=timezone,
+    )
+
+
+def choose_source() -> RawLog | None:
+    """Show the upload (and the operator's SQL sources, if any); return the table read, or None yet."""
+    config = settings()
+    sources = sorted(config.sql_sources)
+    if sources and st.radio("Where is the log?", (_FILE, _DATABASE), horizontal=True) == _DATABASE:
+        return _database_table(sources)
+    return _uploaded_file(config)
+
+
+def show_preview(raw: RawLog) -> None:
+    """Show the first rows as read, and every column name that had to be changed."""
+    st.subheader("Preview")
+    st.dataframe(raw.frame.head(PREVIEW_ROWS), hide_index=True, width="stretch")
+    renames = raw.frame.attrs.get("column_renames", ())
+    if renames:
+        st.warning("Some column names were changed so that each one is unique and usable:")
+        st.dataframe(problems_table(renames), hide_index=True, width="stretch")
+
+
+def mapping_form(raw: RawLog) -> ImportChoice:
+    """Show the detected mapping in an editable form and return what it holds once applied."""
+    suggestion = suggest_mapping(raw)
+    columns = [str(column) for column in raw.frame.columns]
+    proposed = proposed_mapping(suggestion, columns, settings().timezone)
+    key = f"mapping-{raw.sha256[:16]}"
+    st.subheader("Columns")
+    with st.expander("Every column, with example values and the roles it could play"):
+        show_table(columns_table(suggestion, columns), "columns")
+    with st.form(key):
+        left, right = st.columns(2)
+        with left:
+            case_id = _role_box("Customer / case id", "case_id", suggestion, columns, proposed.case_id, key)
+            activity = st.multiselect(
+                "Touchpoint / activity",
+                role_options(suggestion, columns, "activity"),
+                default=list(proposed.activity),
+                format_func=lambda column: _option_label(suggestion, column),
+                key=f"{key}-activity",
+                help="Several columns are joined with '-' (e.g. activity + lifecycle).",
+            )
+            for column in activity:
+                st.caption(_reason(suggestion, "activity", column))
+            timestamp = _role_box("Time", "timestamp", suggestion, columns, proposed.timestamp, key)
+            channel = _role_box("Channel (optional)", "channel", suggestion, columns, proposed.channel, key)
+        with right:
+            timestamp_format = st.text_input(
+                "Timestamp format",
+                value=proposed.timestamp_format or "",
+                placeholder="detected automatically",
+                key=f"{key}-format",
+                help="Leave empty to detect it, or give a format such as %d/%m/%Y %H:%M, or ISO8601, epoch_s, "
+                "epoch_ms.",
+            )
+            zones = _time_zones(proposed.timezone)
+            timezone = st.selectbox(
+                "Time zone of times that carry none",
+                zones,
+                index=zones.index(proposed.timezone),
+                key=f"{key}-timezone",
+            )
+            split_days = st.number_input(
+                "Split into journeys after this many days without activity (0: one journey per customer)",
+                min_value=0.0,
+                value=0.0,
+                step=1.0,
+                key=f"{key}-split",
+            )
+        st.form_submit_button("Apply the mapping", type="primary")
+    mapping = ColumnMapping(
+        case_id=case_id,
+        activity=tuple(activity),
+        timestamp=timestamp,
+        channel=channel,
+        timestamp_format=timestamp_format.strip() or None,
+        timezone=timezone,
+    )
+    return ImportChoice(mapping=mapping, split_after_days=split_days or None)
+
+
+def checked_log(raw: RawLog, choice: ImportChoice) -> EventLog | None:
+    """Read the log through the chosen mapping; show what stops it and offer what can (day order, dropping rows)."""
+    order_key = f"day-month-{raw.sha256[:16]}"
+    mapping = replace(choice.mapping, dayfirst=st.session_state.get(order_key))
+    with st.status("Checking the log…") as status:
+        outcome = build_log(raw, mapping, False, choice.split_after_days)
+        if isinstance(outcome, EventLog):
+            status.update(label=f"Read {len(outcome.frame):,} events.", state="complete")
+        else:
+            status.update(label="This log cannot be imported as it is.", state="error")
+    if isinstance(outcome, AmbiguousDateError) or st.session_state.get(order_key) is not None:
+        st.radio(
+            "The dates could be read both ways: which order does this file use?",
+            tuple(_DAY_MONTH_LABELS),
+            index=None,
+            format_func=_DAY_MONTH_LABELS.__getitem__,
+            horizontal=True,
+            key=order_key,
+        )
+    if isinstance(outcome, EventLog):
+        return outcome
+    show_error(outcome)
+    if isinstance(outcome, AmbiguousDateError):
+        return None
+    dropping = build_log(raw, mapping, True, choice.split_after_days)
+    if isinstance(dropping, LogError):
+        return None
+    dropped = dropping.options["dropped_rows"]
+    if st.checkbox(
+        f"Drop invalid rows: skip these {dropped:,} row(s) and import the other {len(dropping.frame):,} events",
+        key=f"drop-{raw.sha256[:16]}",
+    ):
+        return dropping
+    return None
+
+
+def show_quality(raw: RawLog, log: EventLog) -> None:
+    """Show the headline counts, the quality findings and, for each, the source rows it points at."""
+    report = log.quality
+    st.subheader(f"Data quality · {quality_badge(report)}")
+    metrics = st.columns(4)
+    metrics[0].metric("Customers (unique journeys)", f"{report.cases:,}")
+    metrics[1].metric("Events", f"{report.events:,}")
+    metrics[2].metric("Touchpoints (distinct activities)", f"{report.activities:,}")
+    metrics[3].metric("Invalid rows dropped", f"{log.options['dropped_rows']:,}")
+    st.caption(
+        f"From {report.start:%Y-%m-%d %H:%M} to {report.end:%Y-%m-%d %H:%M} UTC · timestamps read as "
+        f"{log.options['timestamp_format']}."
+    )
+    with st.expander("The first events as Parcours reads them"):
+        st.dataframe(log.frame.head(PREVIEW_ROWS), hide_index=True, width="stretch")
+    if not report.findings:
+        st.success("No problems found.")
+        return
+    show_table(findings_table(report), "quality-findings")
+    st.markdown("**Example rows behind each finding**, as they are in the file:")
+    for finding in report.findings:
+        if finding.examples:
+            with st.expander(f"{SEVERITY_ICONS[finding.severity]} · {finding.message}"):
+                show_table(offending_rows(raw.frame, finding.examples), f"rows-{finding.code}")
+
+
+def save_section(log: EventLog) -> None:
+    """Store the checked log under a name, then link to the home page with it selected."""
+    saved_key = f"saved-{log.source_sha256[:16]}"
+    st.subheader("Save")
+    name = st.text_input("Name", value=log.name, max_chars=200, key=f"name-{log.source_sha256[:16]}")
+    if st.button("Save to the store", type="primary"):
+        with reported_errors(), st.status("Storing the log…", expanded=True) as status:
+            st.write("Writing the events as Parquet and building the journey layout…")
+            dataset = store().import_log(log, name=name)
+            status.update(label="Stored.", state="complete", expanded=False)
+        st.session_state[saved_key] = dataset.id
+        show_dataset(dataset.id)
+        st.rerun()
+    saved_id = st.session_state.get(saved_key)
+    if saved_id is None:
+        return
+    with reported_errors():
+        dataset = store().dataset(saved_id)
+    if dataset.mapping != log.mapping or dataset.options != log.options:
+        return
+    st.success(
+        f"Stored as “{dataset.name}”: {dataset.n_events:,} events of {dataset.n_cases:,} customers "
+        f"({dataset.n_activities:,} touchpoints)."
+    )
+    st.page_link(
+        HOME_PAGE, label="Open it on the home page", icon=":material/home:", query_params={"dataset": dataset.id}
+    )
+
+
+def _uploaded_file(config: Settings) -> RawLog | None:
+    upload = st.file_uploader(
+        "Event log",
+        type=list(UPLOAD_TYPES),
+        max_upload_size=config.max_upload_mb,
+        help="One row per interaction: who (customer or case), what (touchpoint) and when.",
+    )
+    st.caption(limits_text(config))
+    if upload is None:
+        return None
+    with reported_errors(), st.status(f"Reading {upload.name}…") as status:
+        raw = read_upload(upload.getvalue(), upload.name)
+        status.update(label=_read_label(raw), state="complete")
+    return raw
+
+
+def _database_table(sources: list[str]) -> RawLog | None:
+    source = st.selectbox(
+        "Source", sources, help="Named by the operator in PARCOURS_SQL_SOURCES or in the secrets; never a URL."
+    )
+    kind = st.radio("Read", (_TABLE, _QUERY), horizontal=True)
+    if kind == _TABLE:
+        table = st.text_input("Table or view", help="A wrong name lists the tables and views the source has.")
+        request = (source, table.strip(), None)
+    else:
+        query = st.text_area("Query", placeholder="SELECT customer, action, happened_at FROM touchpoints")
+        request = (source, None, query.strip())
+    if st.button("Read from the database", disabled=not any(request[1:])):
+        st.session_state[_SQL_REQUEST] = request
+    request = st.session_state.get(_SQL_REQUEST)
+    if request is None:
+        return None
+    with reported_errors(), st.status(f"Reading from {request[0]}…") as status:
+        raw = read_sql_source(*request)
+        status.update(label=_read_label(raw), state="complete")
+    return raw
+
+
+def _read_label(raw: RawLog) -> str:
+    rows, columns = raw.frame.shape
+    details = [raw.format]
+    if "encoding" in raw.frame.attrs:
+        details.append(f"encoding {raw.frame.attrs['encoding']}")
+    if "delimiter" in raw.frame.attrs:
+        details.append(f"delimiter {raw.frame.attrs['delimiter']!r}")
+    return f"Read {rows:,} rows × {columns} columns from {raw.name} ({', '.join(details)})."
+
+
+def _role_box(
+    label: str, role: str, suggestion: MappingSuggestion, columns: list[str], proposed: str | None, key: str
+) -> str | None:
+    """A selectbox for one role with its candidates first; the optional channel may be left empty."""
+    options: list[str | None] = list(role_options(suggestion, columns, role))
+    if role == "channel":
+        options.insert(0, None)
+    chosen = st.selectbox(
+        label,
+        options,
+        index=options.index(proposed) if proposed in options else 0,
+        format_func=lambda column: "(none)" if column is None else _option_label(suggestion, column),
+        key=f"{key}-{role}",
+    )
+    if chosen is not None:
+        st.caption(_reason(suggestion, role, chosen))
+    return chosen
+
+
+def _option_label(suggestion: MappingSuggestion, column: str) -> str:
+    examples = [_shortened(value) for value in suggestion.examples.get(column, ())[:EXAMPLES_IN_LABEL]]
+    return f"{column} — e.g. {', '.join(examples)}" if examples else column
+
+
+def _shortened(value: str) -> str:
+    return value if len(value) <= EXAMPLE_CHARS else value[: EXAMPLE_CHARS - 1] + "…"
+
+
+def _reason(suggestion: MappingSuggestion, role: str, column: str) -> str:
+    for candidate in suggestion.candidates.get(role, ()):
+        if candidate.column == column:
+            return f"{column}: {candidate.reason}."
+    return f"{column}: your choice (not among the detected candidates)."
+
+
+def _time_zones(default: str) -> list[str]:
+    zones = sorted(zoneinfo.available_timezones())
+    return zones if default in zones else [default, *zones]

@@ -1,0 +1,212 @@
+"""The shared sidebar: which stored log a page shows, and which of its journeys.
+
+Both live in the URL (`?dataset=<id>&channels=["store"]…`), so a copied link reopens the same view
+for a teammate. Streamlit drops the query parameters when the user follows the page navigation, so
+the last view is also kept in the session and put back on a page opened without any.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import replace
+
+import pandas as pd
+import streamlit as st
+
+from data import Dataset, Filters, LogError, import_demo
+from ui.errors import reported_errors, show_error
+from ui.params import filters_from_params, filters_to_params, is_filter_param
+from ui.state import attribute_columns, attribute_values, channels, store
+
+__all__ = [
+    "dataset_picker",
+    "filter_bar",
+    "filterable_attributes",
+    "open_demo_button",
+    "show_dataset",
+    "window_bounds",
+]
+
+DATASET_PARAM = "dataset"
+_VIEW = "parcours-view"
+_FILTER_WIDGET_PREFIX = "filter-"
+# Attributes holding instants cannot round-trip through the URL's JSON with their type, so they are not offered.
+_TEMPORAL_TYPES = ("DATE", "TIME", "INTERVAL")
+
+
+def filterable_attributes(attribute_types: dict[str, str]) -> list[str]:
+    """Return the attributes the filter bar offers: every one whose values are text, numbers or booleans."""
+    return [name for name, kind in attribute_types.items() if not any(word in kind for word in _TEMPORAL_TYPES)]
+
+
+def show_dataset(dataset_id: str) -> None:
+    """Make `dataset_id` the view of this session and of its URL, without the previous log's filters."""
+    _write_view({DATASET_PARAM: dataset_id})
+
+
+def dataset_picker() -> Dataset | None:
+    """Show the stored logs in the sidebar and return the one the URL names (else the newest), or None."""
+    view = _current_view()
+    with reported_errors():
+        datasets = store().datasets()
+    with st.sidebar:
+        if not datasets:
+            st.caption("No log is stored yet.")
+            open_demo_button("sidebar")
+            return None
+        by_id = {dataset.id: dataset for dataset in datasets}
+        wanted = view.get(DATASET_PARAM)
+        ids = list(by_id)
+        chosen = st.selectbox(
+            "Log",
+            ids,
+            index=ids.index(wanted) if wanted in by_id else 0,
+            format_func=lambda dataset_id: by_id[dataset_id].name,
+            help="Every stored log, newest first. The choice is part of the page's URL.",
+        )
+        open_demo_button("sidebar")
+    if wanted is not None and wanted not in by_id:
+        st.warning("The log named in this link is no longer stored; showing the newest one instead.")
+    if chosen != wanted:
+        show_dataset(chosen)
+    return by_id[chosen]
+
+
+def open_demo_button(place: str) -> None:
+    """One click stores the bundled demo (once) and shows it; `place` tells two such buttons apart."""
+    if not st.button(
+        "Open the demo", icon=":material/explore:", key=f"open-demo-{place}", help="A telecom subscriber's first year."
+    ):
+        return
+    with reported_errors(), st.spinner("Preparing the demo journeys…"):
+        demo = import_demo(store())
+    show_dataset(demo.id)
+    st.rerun()
+
+
+def filter_bar(dataset: Dataset) -> Filters:
+    """Show the filters of `dataset` in the sidebar and return the journeys they keep.
+
+    Conditions the bar does not edit (a variant or persona chosen on another page) are kept.
+    """
+    current = _filters_in_url()
+    with st.sidebar:
+        st.subheader("Filters")
+        start, end = _window(dataset, current)
+        channel_options = _with_current(channels(dataset.id), current.channels)
+        chosen_channels = []
+        if channel_options:
+            chosen_channels = st.multiselect(
+                "Channels",
+                channel_options,
+                default=sorted(current.channels or (), key=str),
+                key=_widget_key("channels", dataset),
+                help="Keep customers who used at least one of these channels; none chosen keeps everyone.",
+            )
+        conditions = _attribute_conditions(dataset, current)
+        st.button("Reset filters", on_click=_reset_filters, args=(dataset,), key=_widget_key("reset", dataset))
+    filters = replace(current, start=start, end=end, channels=frozenset(chosen_channels) or None, attributes=conditions)
+    _write_view({**_non_filter_params(), **filters_to_params(filters)})
+    return filters
+
+
+def _window(dataset: Dataset, current: Filters) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:
+    """Read the 'active between' dates; the log's whole period means no condition."""
+    first_day, last_day = dataset.start_time.date(), dataset.end_time.date()
+    shown_start = first_day if current.start is None else current.start.tz_convert("UTC").date()
+    # The window ends before `end`: the last day shown is the one just before it.
+    shown_end = last_day if current.end is None else (current.end.tz_convert("UTC") - pd.Timedelta(1, "us")).date()
+    picked = st.date_input(
+        "Active between (UTC)",
+        value=(_clamped(shown_start, first_day, last_day), _clamped(shown_end, first_day, last_day)),
+        min_value=first_day,
+        max_value=last_day,
+        key=_widget_key("window", dataset),
+        help="Keep customers with at least one event on these days.",
+    )
+    return window_bounds(picked, first_day, last_day)
+
+
+def window_bounds(
+    picked: tuple[dt.date, ...], first_day: dt.date, last_day: dt.date
+) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:
+    """Return the [start, end) instants of whole UTC days picked, None for a bound left at the log's edge.
+
+    A range being picked holds its first day only, which bounds the start alone.
+    """
+    start = end = None
+    if picked and picked[0] > first_day:
+        start = pd.Timestamp(picked[0], tz="UTC")
+    if len(picked) > 1 and picked[1] < last_day:
+        end = pd.Timestamp(picked[1], tz="UTC") + pd.Timedelta(days=1)
+    return start, end
+
+
+def _clamped(day: dt.date, first_day: dt.date, last_day: dt.date) -> dt.date:
+    return min(max(day, first_day), last_day)
+
+
+def _attribute_conditions(dataset: Dataset, current: Filters) -> dict[str, list]:
+    chosen_now = dict(current.attributes)
+    names = _with_current(filterable_attributes(attribute_columns(dataset.id)), chosen_now)
+    if not names:
+        return {}
+    columns = st.multiselect(
+        "Attributes",
+        names,
+        default=list(chosen_now),
+        key=_widget_key("attributes", dataset),
+        help="Filter on attributes of the log (plan, region, age band …).",
+    )
+    conditions = {}
+    for column in columns:
+        values = st.multiselect(
+            column,
+            _with_current(attribute_values(dataset.id, column), chosen_now.get(column)),
+            default=sorted(chosen_now.get(column, ()), key=str),
+            key=_widget_key(f"attribute-{column}", dataset),
+        )
+        if values:
+            conditions[column] = values
+    return conditions
+
+
+def _with_current(options: list, current) -> list:
+    """Keep the values a link names among the options, even when they are not among the most common."""
+    return [*options, *(value for value in sorted(current or (), key=str) if value not in options)]
+
+
+def _widget_key(name: str, dataset: Dataset) -> str:
+    return f"{_FILTER_WIDGET_PREFIX}{name}-{dataset.id}"
+
+
+def _reset_filters(dataset: Dataset) -> None:
+    for key in [key for key in st.session_state if str(key).startswith(_FILTER_WIDGET_PREFIX)]:
+        del st.session_state[key]
+    _write_view({**_non_filter_params(), DATASET_PARAM: dataset.id})
+
+
+def _filters_in_url() -> Filters:
+    try:
+        return filters_from_params(_current_view())
+    except LogError as error:
+        show_error(error, file_stem="link-problems")
+        return Filters()
+
+
+def _non_filter_params() -> dict[str, str]:
+    return {name: value for name, value in st.query_params.to_dict().items() if not is_filter_param(name)}
+
+
+def _current_view() -> dict[str, str]:
+    """Return the URL's parameters, putting back the session's last view when the URL has none."""
+    saved = st.session_state.get(_VIEW)
+    if not st.query_params and saved:
+        st.query_params.from_dict(saved)
+    return st.query_params.to_dict()
+
+
+def _write_view(params: dict[str, str]) -> None:
+    if st.query_params.to_dict() != params:
+        st.query_params.from_dict(params)
+    st.session_state[_VIEW] = dict(params)
