@@ -1,0 +1,1 @@
+"""Tests of segmentation/: features, personas, profiles, comparison and the command line."""

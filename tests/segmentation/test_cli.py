@@ -1,0 +1,116 @@
+"""`python -m segmentation`: personas and comparisons from a file or a stored dataset, errors without tracebacks."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from data.demo import generate_demo
+from data.importing import import_file
+from data.settings import Settings
+from data.store import Store
+from segmentation.__main__ import main
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def log_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("logs") / "journeys.csv"
+    generate_demo(300, scenario="telecom", seed=1).events.to_csv(path, index=False)
+    return path
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    status = main(list(argv))
+    captured = capsys.readouterr()
+    return status, captured.out, captured.err
+
+
+def test_personas_prints_json_profiles_and_writes_each_customers_persona(
+    log_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "personas.csv"
+    status, printed, _ = run(capsys, "personas", str(log_file), "--k", "3", "--seed", "2", "--out", str(out), "--json")
+    assert status == 0
+    result = json.loads(printed)
+    assert result["k"] == 3
+    assert list(result["silhouette_by_k"]) == ["3"]
+    assert sum(persona["customers"] for persona in result["personas"]) == 300
+    written = pd.read_csv(out)
+    assert list(written.columns) == ["case_id", "persona", "persona_name"]
+    assert len(written) == 300 and set(written["persona"]) == {0, 1, 2}
+    names = {persona["persona"]: persona["name"] for persona in result["personas"]}
+    assert (written["persona_name"] == written["persona"].map(names)).all()
+
+
+def test_the_same_seed_gives_the_same_personas(log_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    first = run(capsys, "personas", str(log_file), "--seed", "4", "--json")[1]
+    second = run(capsys, "personas", str(log_file), "--seed", "4", "--json")[1]
+    assert first == second
+
+
+def test_compare_a_persona_with_an_attribute_segment(log_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    status, printed, _ = run(
+        capsys, "compare", str(log_file), "--a", "persona:0", "--b", "age_band=65+", "--k", "3", "--json"
+    )
+    assert status == 0
+    result = json.loads(printed)
+    assert result["b"] == "customers whose age_band is 65+"
+    assert result["customers_a"] > 0 and result["customers_b"] > 0
+    assert {row["kpi"] for row in result["kpis"]} >= {"customers", "median journey duration (seconds)"}
+
+
+def test_compare_channels_and_activities_in_plain_text(log_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    status, printed, _ = run(capsys, "compare", str(log_file), "--a", "channel=store", "--b", "activity=use_app")
+    assert status == 0
+    assert "A: customers who used store" in printed
+    assert "B: customers who did use_app" in printed
+    assert "most different map edges" in printed
+
+
+def test_a_stored_dataset_is_found_by_its_id(log_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    dataset = import_file(log_file, store=Store(Settings.from_env()))
+    status, printed, _ = run(capsys, "personas", dataset.id, "--k", "2")
+    assert status == 0
+    assert printed.startswith("2 personas")
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["personas", "no-such-log.csv"], "no such file"),
+        (["personas", "{log}", "--k", "1"], "At least 2 personas"),
+        (["compare", "{log}", "--a", "persona:7", "--b", "persona:x", "--k", "2"], "numbered from 0"),
+        (["compare", "{log}", "--a", "nonsense", "--b", "channel=web"], "not a segment"),
+        (["compare", "{log}", "--a", "hobby=chess", "--b", "channel=web"], "no such attribute"),
+    ],
+)
+def test_bad_input_exits_with_2_and_a_message(
+    log_file: Path, capsys: pytest.CaptureFixture[str], argv: list[str], message: str
+) -> None:
+    status, _, error = run(capsys, *(argument.format(log=log_file) for argument in argv))
+    assert status == 2
+    assert message in error
+    assert "Traceback" not in error
+
+
+def test_every_segment_problem_is_reported_at_once(log_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    _, _, error = run(capsys, "compare", str(log_file), "--a", "persona:7", "--b", "persona:x", "--k", "2")
+    assert "numbered from 0" in error and "by its number" in error
+
+
+def test_the_module_runs_as_a_program_and_never_shows_a_traceback(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.csv"
+    broken.write_text("nothing,to,see\n1,2,3\n", encoding="utf-8")
+    finished = subprocess.run(
+        [sys.executable, "-m", "segmentation", "personas", str(broken)], cwd=REPO, capture_output=True, text=True
+    )
+    assert finished.returncode == 2
+    assert finished.stderr.startswith("error: ")
+    assert "Traceback" not in finished.stderr
