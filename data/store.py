@@ -18,9 +18,11 @@ import re
 import shutil
 import time
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pyarrow as pa
@@ -45,6 +47,7 @@ INCOMING_DIR = ".incoming"
 STALE_INCOMING_SECONDS = 3600
 DATASET_ID = re.compile(r"[0-9a-f]{16}")
 MAX_NAME_CHARS = 200
+MAX_KIND_CHARS = 40
 KNOWN_IDS_SHOWN = 20
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -89,6 +92,15 @@ DATASETS = sa.Table(
     sa.Column("owner", sa.Text(), nullable=False, index=True),
     sa.Column("size_bytes", sa.BigInteger(), nullable=False),
     sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.Column("updated_at", UTCDateTime(), nullable=False),
+)
+ANNOTATIONS = sa.Table(
+    "annotations",
+    METADATA,
+    sa.Column("dataset_id", sa.String(16), sa.ForeignKey("datasets.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("kind", sa.String(MAX_KIND_CHARS), primary_key=True),
+    sa.Column("name", sa.Text(), primary_key=True),
+    sa.Column("payload_json", sa.Text(), nullable=False),
     sa.Column("updated_at", UTCDateTime(), nullable=False),
 )
 
@@ -190,10 +202,50 @@ class Store:
         deleted = 0
         if _is_dataset_id(dataset_id):
             with self._writer.begin() as connection:
+                connection.execute(sa.delete(ANNOTATIONS).where(ANNOTATIONS.c.dataset_id == dataset_id))
                 deleted = connection.execute(sa.delete(DATASETS).where(DATASETS.c.id == dataset_id)).rowcount
         if not deleted:
             raise self._not_found(dataset_id)
         self._discard(self._datasets_dir / dataset_id)
+
+    def save_annotation(self, dataset_id: str, kind: str, name: str, payload: Mapping[str, Any]) -> None:
+        """Keep what a user decided about a dataset (a stage model, persona names, a saved segment) under `name`.
+
+        Saving the same kind and name again replaces it; the annotations go when the dataset goes.
+        """
+        _check_annotation_key(kind, name)
+        payload_json = _annotation_json(payload)
+        self.dataset(dataset_id)
+        key = _annotation_key(dataset_id, kind, name)
+        row = {"dataset_id": dataset_id, "kind": kind, "name": name}
+        with self._writer.begin() as connection:
+            connection.execute(sa.delete(ANNOTATIONS).where(key))
+            connection.execute(
+                sa.insert(ANNOTATIONS).values(**row, payload_json=payload_json, updated_at=datetime.now(UTC))
+            )
+
+    def annotation(self, dataset_id: str, kind: str, name: str) -> dict | None:
+        """Return the saved annotation, or None when there is none."""
+        query = sa.select(ANNOTATIONS.c.payload_json).where(_annotation_key(dataset_id, kind, name))
+        with self._engine.connect() as connection:
+            payload_json = connection.execute(query).scalar()
+        return None if payload_json is None else json.loads(payload_json)
+
+    def annotations(self, dataset_id: str, kind: str) -> dict[str, dict]:
+        """Return every saved annotation of one kind for a dataset, by name."""
+        query = (
+            sa.select(ANNOTATIONS.c.name, ANNOTATIONS.c.payload_json)
+            .where(ANNOTATIONS.c.dataset_id == dataset_id, ANNOTATIONS.c.kind == kind)
+            .order_by(ANNOTATIONS.c.name)
+        )
+        with self._engine.connect() as connection:
+            rows = connection.execute(query).all()
+        return {row.name: json.loads(row.payload_json) for row in rows}
+
+    def delete_annotation(self, dataset_id: str, kind: str, name: str) -> None:
+        """Forget a saved annotation; forgetting one that is not there is not an error."""
+        with self._writer.begin() as connection:
+            connection.execute(sa.delete(ANNOTATIONS).where(_annotation_key(dataset_id, kind, name)))
 
     def engine(self, dataset_id: str) -> Engine:
         """Return the DuckDB engine over the dataset's ingest-once layout."""
@@ -402,6 +454,31 @@ def _checked_name(name: str) -> str:
     if len(name.strip()) > MAX_NAME_CHARS:
         raise LogError(Problem(f"The name is longer than {MAX_NAME_CHARS} characters.", fix="shorten it.", value=name))
     return name.strip()
+
+
+def _check_annotation_key(kind: object, name: object) -> None:
+    problems = []
+    if not isinstance(kind, str) or not 0 < len(kind) <= MAX_KIND_CHARS:
+        problems.append(Problem(f"An annotation kind is a word of 1 to {MAX_KIND_CHARS} characters.", value=str(kind)))
+    if not isinstance(name, str) or not name.strip() or len(name) > MAX_NAME_CHARS:
+        problems.append(
+            Problem(f"Give the saved item a name of 1 to {MAX_NAME_CHARS} characters.", column="name", value=str(name))
+        )
+    if problems:
+        raise LogError(problems)
+
+
+def _annotation_json(payload: object) -> str:
+    if not isinstance(payload, Mapping):
+        raise TypeError(f"An annotation is a mapping, not {type(payload).__name__}.")
+    try:
+        return json.dumps(payload, ensure_ascii=False, sort_keys=True, allow_nan=False)
+    except (TypeError, ValueError) as error:
+        raise TypeError(f"An annotation must be plain JSON (text, numbers, lists, mappings): {error}") from None
+
+
+def _annotation_key(dataset_id: str, kind: str, name: str) -> sa.ColumnElement[bool]:
+    return sa.and_(ANNOTATIONS.c.dataset_id == dataset_id, ANNOTATIONS.c.kind == kind, ANNOTATIONS.c.name == name)
 
 
 def _is_dataset_id(dataset_id: object) -> bool:

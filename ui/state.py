@@ -30,6 +30,7 @@ from data import (
     read_sql,
     to_event_log,
 )
+from discovery import ChurnDefinition, StageModel, suggest_stages
 from ui.params import filters_to_params
 
 __all__ = [
@@ -37,11 +38,15 @@ __all__ = [
     "attribute_values",
     "build_log",
     "channels",
+    "churn_definition",
     "dataset_summary",
     "first_run_demo",
     "read_sql_source",
     "read_upload",
+    "reset_stage_setup",
+    "save_stage_setup",
     "settings",
+    "stage_model",
     "store",
     "suggest_mapping",
     "top_activities",
@@ -49,6 +54,8 @@ __all__ = [
 
 EVERY_JOURNEY = Filters()
 SQL_CACHE_SECONDS = 600
+# The stage model and churn definition a user saved for a dataset: one per dataset, shared by every page.
+STAGES_ANNOTATION = ("stages", "default")
 ATTRIBUTE_VALUES_SHOWN = 50
 
 
@@ -160,3 +167,37 @@ def build_log(
         return to_event_log(raw, mapping, drop_invalid_rows=drop_invalid_rows, split_after_days=split_after_days)
     except LogError as error:
         return error
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def stage_model(dataset_id: str) -> StageModel:
+    """The stage of each touchpoint: the one saved for this log, else the suggested one."""
+    saved = store().annotation(dataset_id, *STAGES_ANNOTATION)
+    if saved is not None:
+        return StageModel.from_dict(saved["stage_model"])
+    with store().engine(dataset_id) as engine:
+        return suggest_stages(engine)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def churn_definition(dataset_id: str) -> ChurnDefinition:
+    """What counts as churn for this log: the saved definition, else the default one."""
+    saved = store().annotation(dataset_id, *STAGES_ANNOTATION)
+    return ChurnDefinition() if saved is None else ChurnDefinition(**saved["churn"])
+
+
+def save_stage_setup(dataset_id: str, model: StageModel, churn: ChurnDefinition) -> None:
+    """Save the stage model and churn definition that every page of this log uses."""
+    store().save_annotation(dataset_id, *STAGES_ANNOTATION, {"stage_model": model.to_dict(), "churn": churn.to_dict()})
+    _forget_stage_setup()
+
+
+def reset_stage_setup(dataset_id: str) -> None:
+    """Go back to the suggested stage model and the default churn definition."""
+    store().delete_annotation(dataset_id, *STAGES_ANNOTATION)
+    _forget_stage_setup()
+
+
+def _forget_stage_setup() -> None:
+    stage_model.clear()
+    churn_definition.clear()

@@ -25,7 +25,7 @@ from data.importing import load_log
 from data.quality import assess
 from data.schema import ColumnMapping, EventLog
 from data.settings import Settings
-from data.store import DATASETS, Store
+from data.store import ANNOTATIONS, DATASETS, Store
 from tests.conftest import DATASETS as SHARED_LOGS
 
 REPO = Path(__file__).resolve().parents[2]
@@ -358,6 +358,53 @@ def test_the_migrated_schema_matches_the_table_the_store_writes(settings: Settin
     assert [column["name"] for column in inspector.get_columns("datasets")] == [c.name for c in DATASETS.columns]
     assert inspector.get_pk_constraint("datasets")["constrained_columns"] == ["id"]
     assert [index["column_names"] for index in inspector.get_indexes("datasets")] == [["owner"]]
+
+
+def test_the_migrated_annotations_table_matches_the_one_the_store_writes(settings: Settings) -> None:
+    Store(settings)
+    inspector = sa.inspect(sa.create_engine(settings.database_url))
+
+    assert [column["name"] for column in inspector.get_columns("annotations")] == [c.name for c in ANNOTATIONS.columns]
+    assert inspector.get_pk_constraint("annotations")["constrained_columns"] == ["dataset_id", "kind", "name"]
+
+
+def test_an_annotation_is_saved_replaced_listed_and_forgotten(settings: Settings) -> None:
+    store = Store(settings)
+    dataset = store.import_log(event_log())
+
+    store.save_annotation(dataset.id, "personas", "spring", {"k": 4, "names": {"0": "Store-first"}})
+    store.save_annotation(dataset.id, "personas", "autumn", {"k": None})
+    store.save_annotation(dataset.id, "personas", "spring", {"k": 5, "names": {"0": "Résiliation 😀"}})
+
+    assert store.annotation(dataset.id, "personas", "spring") == {"k": 5, "names": {"0": "Résiliation 😀"}}
+    assert store.annotation(dataset.id, "stages", "spring") is None
+    assert list(store.annotations(dataset.id, "personas")) == ["autumn", "spring"]
+    store.delete_annotation(dataset.id, "personas", "autumn")
+    assert list(store.annotations(dataset.id, "personas")) == ["spring"]
+
+
+def test_annotations_go_with_their_dataset(settings: Settings) -> None:
+    store = Store(settings)
+    dataset = store.import_log(event_log())
+    store.save_annotation(dataset.id, "stages", "default", {"stage_of": {"visit": "discovery"}})
+
+    store.delete(dataset.id)
+    dataset = store.import_log(event_log())
+
+    assert store.annotations(dataset.id, "stages") == {}
+
+
+def test_an_annotation_of_an_unknown_dataset_or_without_a_name_is_refused(settings: Settings) -> None:
+    store = Store(settings)
+    dataset = store.import_log(event_log())
+
+    with pytest.raises(DatasetNotFound):
+        store.save_annotation("0" * 16, "stages", "default", {})
+    with pytest.raises(LogError, match="name"):
+        store.save_annotation(dataset.id, "stages", "  ", {})
+    with pytest.raises(TypeError, match="plain JSON"):
+        store.save_annotation(dataset.id, "stages", "default", {"when": datetime.now(UTC)})
+    assert store.annotations(dataset.id, "stages") == {}
 
 
 PRAGMAS = ("journal_mode", "foreign_keys", "busy_timeout", "synchronous")

@@ -62,6 +62,8 @@ test_rename = sqlite_tests.test_rename_changes_only_the_display_name
 test_delete = sqlite_tests.test_delete_forgets_the_dataset_and_removes_its_folder
 test_reimport_after_delete = sqlite_tests.test_a_deleted_dataset_can_be_imported_again
 test_unknown_id = sqlite_tests.test_unknown_id_is_reported_with_the_ids_that_exist
+test_annotations = sqlite_tests.test_an_annotation_is_saved_replaced_listed_and_forgotten
+test_annotations_go_with_their_dataset = sqlite_tests.test_annotations_go_with_their_dataset
 
 
 def test_the_session_really_runs_far_from_utc(settings: Settings) -> None:
@@ -75,7 +77,7 @@ def test_stores_opening_a_new_schema_at_once_migrate_it_once(settings: Settings)
 
     assert opened == [[]] * 4
     with sa.create_engine(settings.database_url).connect() as connection:
-        assert connection.execute(sa.text("SELECT version_num FROM alembic_version")).scalars().all() == ["0001"]
+        assert connection.execute(sa.text("SELECT version_num FROM alembic_version")).scalars().all() == ["0002"]
 
 
 def test_a_plain_postgresql_url_uses_psycopg_3(settings: Settings) -> None:
