@@ -29,14 +29,22 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from data.errors import DatasetNotFound, EmptyLog, MappingError, Problem, TimestampError, UnsupportedFormat
+from data.errors import (
+    DatasetNotFound,
+    EmptyLog,
+    MappingError,
+    OutdatedLayout,
+    Problem,
+    TimestampError,
+    UnsupportedFormat,
+)
 from data.filters import Filters
 from data.schema import ACTIVITY, CANONICAL_COLUMNS, CASE_ID, CHANNEL, SOURCE_ROW, TIMESTAMP
 from data.settings import Settings
 
 __all__ = ["LAYOUT_VERSION", "Engine", "LogSummary", "build_layout", "quote_identifier"]
 
-LAYOUT_VERSION = 1
+LAYOUT_VERSION = 2
 
 _CATALOG = "layout"
 _RAW_SOURCE = "raw_source"
@@ -149,7 +157,7 @@ class Engine:
             version = None
         if version != LAYOUT_VERSION:
             self.close()
-            raise UnsupportedFormat(
+            raise (UnsupportedFormat if version is None else OutdatedLayout)(
                 Problem(
                     f"This journey layout has version {version}, this Parcours reads version {LAYOUT_VERSION}.",
                     fix="Rebuild the layout by importing the log again.",
@@ -280,7 +288,7 @@ class Engine:
         """
         where, params = self._predicate(filters)
         limit_clause, limit_params = _limit(limit)
-        table = self._arrow(
+        frame = self._query(
             f"""
             WITH counted AS (
                 SELECT variant_id, count(*) AS cases, median(duration_seconds) AS median_duration_seconds
@@ -289,11 +297,11 @@ class Engine:
             SELECT c.variant_id, v.activities, c.cases, c.cases / sum(c.cases) OVER () AS share, v.length,
                    c.median_duration_seconds
             FROM counted c JOIN {_CATALOG}.variants v USING (variant_id)
-            ORDER BY c.cases DESC, v.activities {limit_clause}
+            ORDER BY c.cases DESC, v.sequence_rank {limit_clause}
             """,
             params + limit_params,
         )
-        return table.to_pandas().assign(activities=table["activities"].to_pylist())
+        return frame.assign(activities=frame["activities"].map(np.ndarray.tolist))
 
     def cases(self, filters: Filters = _EVERY_JOURNEY) -> pd.DataFrame:
         """Return one row per selected journey — by case_id."""
@@ -377,8 +385,10 @@ class Engine:
 
         The one extension point for discovery and segmentation: `sql` sees `journeys` (the `cases`
         rows kept by `filters`), `steps` (their `events` rows), `journey_activities` and
-        `journey_pairs` (their per-journey activity and directly-follows counts), so every view is a
-        GROUP BY over the same selection; `all_variants` (variant_id, activities, cases, length) is the
+        `journey_pairs` (their per-journey activity and directly-follows counts; `journey_activities` also has
+        first_pos, first_offset_us and last_offset_us: where and when, after its start, the journey first and
+        last did the activity), so every view is a
+        GROUP BY over the same selection; `all_variants` (variant_id, activities, cases, length, sequence_rank) is the
         unfiltered variant list, to look sequences up by id. `sql` may begin with its own WITH; `params` bind its `?`.
         Attribute columns of `steps` are named by `attribute_column`.
         """
@@ -485,6 +495,10 @@ def _build(connection: duckdb.DuckDBPyConnection, names: list[str], file: str | 
 def _layout_statements(carried: str) -> tuple[str, ...]:
     """Return the SQL that turns the `source` view into the layout, `carried` naming the attribute columns.
 
+    `variants.sequence_rank` orders the distinct sequences once, so that listing variants by frequency needs
+    no sort of activity lists at query time; `case_activities` keeps when each journey first reached each
+    activity (position, and microseconds since its start of its first and last event there), which the journey
+    map and the stage views read instead of scanning the events.
     A journey's variant is found without sorting every journey's activity list: the XOR over its
     events of a hash of (position, activity code) identifies the ordered sequence (two sequences share
     it with odds of about 2^-64; hashing the pair as one integer matters, as DuckDB's multi-argument
@@ -546,11 +560,21 @@ def _layout_statements(carried: str) -> tuple[str, ...]:
         """,
         f"""
         CREATE TABLE {layout}.variants AS
-        SELECT variant_id, activities, cases, len(activities) AS length FROM sequences
+        SELECT variant_id, activities, cases, len(activities) AS length,
+               (row_number() OVER (ORDER BY activities) - 1)::INTEGER AS sequence_rank
+        FROM sequences
         """,
         f"""
         CREATE TABLE {layout}.case_activities AS
-        SELECT case_code, activity, count(*) AS events FROM {layout}.events GROUP BY ALL ORDER BY case_code
+        SELECT a.case_code, a.activity, a.events, a.first_pos,
+               epoch_us(a.first_time) - epoch_us(j.start_time) AS first_offset_us,
+               epoch_us(a.last_time) - epoch_us(j.start_time) AS last_offset_us
+        FROM (
+            SELECT case_code, activity, count(*) AS events, min(pos) AS first_pos, min(timestamp) AS first_time,
+                   max(timestamp) AS last_time
+            FROM {layout}.events GROUP BY ALL
+        ) a JOIN journeys j USING (case_code)
+        ORDER BY case_code
         """,
         f"""
         CREATE TABLE {layout}.case_pairs AS

@@ -92,6 +92,10 @@ class UnsupportedFormat(LogError):
     """The file is not a format Parcours reads, or is corrupt."""
 
 
+class OutdatedLayout(UnsupportedFormat):
+    """A stored journey layout was written by another version of Parcours; it is rebuilt from the events."""
+
+
 class UnsafeInput(LogError):
     """The file tries something dangerous (XML entities, DOCTYPE, decompression bomb)."""
 

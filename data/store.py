@@ -32,7 +32,7 @@ from alembic import command
 from alembic.config import Config
 
 from data.engine import Engine, build_layout
-from data.errors import DatasetNotFound, EmptyLog, LogError, Problem
+from data.errors import DatasetNotFound, EmptyLog, LogError, OutdatedLayout, Problem
 from data.quality import QualityReport
 from data.schema import ACTIVITY, CANONICAL_COLUMNS, CASE_ID, TIMESTAMP, ColumnMapping, EventLog
 from data.settings import Settings
@@ -248,8 +248,18 @@ class Store:
             connection.execute(sa.delete(ANNOTATIONS).where(_annotation_key(dataset_id, kind, name)))
 
     def engine(self, dataset_id: str) -> Engine:
-        """Return the DuckDB engine over the dataset's ingest-once layout."""
-        return Engine(self.dataset(dataset_id).layout_path, self._settings)
+        """Return the DuckDB engine over the dataset's ingest-once layout.
+
+        The layout is derived data: one written by another version of Parcours is rebuilt from the stored
+        events (atomically, so a reader of the old one is not disturbed) instead of asking for a new import.
+        """
+        dataset = self.dataset(dataset_id)
+        try:
+            return Engine(dataset.layout_path, self._settings)
+        except OutdatedLayout:
+            build_layout(dataset.events_path, dataset.layout_path, self._settings)
+            _write_manifest(dataset.layout_path.parent, dataset_id, n_events=dataset.n_events)
+            return Engine(dataset.layout_path, self._settings)
 
     def load_events(self, dataset_id: str) -> pd.DataFrame:
         """Return the canonical frame exactly as it was imported (columns, dtypes, order)."""
@@ -511,7 +521,7 @@ def _write_events(frame: pd.DataFrame, path: Path) -> None:
 
 def _write_manifest(folder: Path, dataset_id: str, *, n_events: int) -> dict:
     """Record every file's size and hash, make all of it durable, and return the manifest."""
-    files = sorted(path for path in folder.iterdir() if path.is_file())
+    files = sorted(path for path in folder.iterdir() if path.is_file() and path.name != MANIFEST_FILE)
     for path in files:
         _fsync(path)
     manifest = {

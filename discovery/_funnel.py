@@ -27,7 +27,7 @@ from data.errors import LogError, MappingError, Problem
 from data.filters import Filters
 from discovery._maps import json_records
 from discovery._stages import (
-    STAGED_EVENTS,
+    STAGE_OF,
     StageModel,
     check_model,
     closest_names,
@@ -53,18 +53,35 @@ FROM reached r JOIN journeys j USING (case_code)
 GROUP BY r.step
 """
 
-# Per customer with events of a stage, the time from the first to the last of them.
-_STAYS_SQL = """
-WITH {staged}, stays AS (
-    SELECT step, (epoch_us(max(timestamp)) - epoch_us(min(timestamp))) / 1e6 AS seconds
-    FROM staged GROUP BY step, case_code
+# The stage funnel read off the per-journey activity table: a journey reaches stage k at its first event of
+# stage k or of a later one (offsets in microseconds since the journey's start), and stays in a stage from its
+# first to its last event there. The same counts and times as the chained funnel, without scanning the events.
+_STAGE_REACH_SQL = """
+WITH stage_of AS (SELECT unnest(?::VARCHAR[]) AS activity, unnest(?::INTEGER[]) AS stage), staged AS (
+    SELECT a.case_code, m.stage, min(a.first_offset_us) AS first_us, max(a.last_offset_us) AS last_us
+    FROM journey_activities a JOIN stage_of m ON m.activity = a.activity::VARCHAR
+    GROUP BY ALL
+), reach AS (
+    SELECT case_code, [{reached_at}] AS reached_at FROM staged GROUP BY case_code
+), reached AS (
+    SELECT unnest(range(len(reached_at))) AS step, unnest(reached_at) AS reached_us,
+           unnest(list_concat([NULL], list_slice(reached_at, 1, len(reached_at) - 1))) AS previous_us,
+           reached_at[1] AS first_us
+    FROM reach
+), times AS (
+    SELECT step, count(*) AS customers, median((reached_us - previous_us) / 1e6) AS median_seconds_from_previous,
+           median((reached_us - first_us) / 1e6) AS median_seconds_from_first,
+           median(reached_us / 1e6) AS median_seconds_to_reach
+    FROM reached WHERE reached_us IS NOT NULL GROUP BY step
+), stays AS (
+    SELECT stage AS step, median((last_us - first_us) / 1e6) AS median_seconds_in_stage FROM staged GROUP BY stage
 )
-SELECT step, median(seconds) AS median_seconds_in_stage FROM stays GROUP BY step
+SELECT * FROM times FULL JOIN stays USING (step)
 """
 
 _ATTRIBUTE_MEANS_SQL = """
-WITH {staged}
-SELECT step, {aggregates} FROM staged GROUP BY step
+WITH {stage_of}, per_activity AS (SELECT activity, {sums} FROM steps GROUP BY activity)
+SELECT m.step, {aggregates} FROM per_activity p JOIN stage_steps m ON m.activity = p.activity::VARCHAR GROUP BY m.step
 """
 
 _NUMERIC_TYPES = frozenset(
@@ -188,13 +205,18 @@ def stage_kpis(
     """
     check_model(model)
     attributes = _numeric_attributes(engine, numeric_attributes)
-    table, selected = _funnel_table(engine, _stage_steps(model, model.stages, directly=False), False, None, filters)
-    stays = engine.query(_STAYS_SQL.format(staged=STAGED_EVENTS), stage_steps_params(model), filters)
-    stay_seconds = stays.set_index("step")["median_seconds_in_stage"].reindex(range(len(model.stages)))
+    reached_at = ", ".join(f"min(first_us) FILTER (stage >= {index})" for index in range(len(model.stages)))
+    sql = _STAGE_REACH_SQL.format(reached_at=reached_at)
+    times = engine.query(sql, stage_steps_params(model), filters).set_index("step").reindex(range(len(model.stages)))
+    selected = engine.summary(filters).cases
+    table = _table(list(model.stages), times, selected)
     channel_mix, stage_events = stage_channel_mix(engine, model, filters)
     table = table.rename(columns={"step": "stage"})[
         ["stage", "customers", "conversion_from_previous", "drop_off", "median_seconds_to_reach"]
-    ].assign(median_seconds_in_stage=stay_seconds.to_numpy(dtype=float), events=stage_events.to_numpy())
+    ].assign(
+        median_seconds_in_stage=times["median_seconds_in_stage"].to_numpy(dtype=float),
+        events=stage_events.to_numpy(),
+    )
     return StageKPIs(
         stages=model.stages,
         customers_selected=selected,
@@ -220,16 +242,20 @@ def _funnel_table(
     """Return the funnel table of the steps and the number of selected customers."""
     reached, params = _reached_ctes(steps, directly=directly, within_seconds=within_seconds)
     times = engine.query(_STEP_TIMES_SQL.format(reached=reached), params, filters).set_index("step")
-    times = times.reindex(range(len(steps)))
     selected = engine.summary(filters).cases
+    return _table([step.name for step in steps], times.reindex(range(len(steps))), selected), selected
+
+
+def _table(steps: list[str], times: pd.DataFrame, selected: int) -> pd.DataFrame:
+    """Return the funnel table from the customers and median times of each step (one row per step, in order)."""
     customers = times["customers"].fillna(0).to_numpy(dtype=np.int64)
     previous = np.concatenate([[selected], customers[:-1]])
     with np.errstate(divide="ignore", invalid="ignore"):
         from_previous = np.where(previous > 0, customers / previous, np.nan)
         from_first = np.where(customers[0] > 0, customers / customers[0], np.nan)
-    table = pd.DataFrame(
+    return pd.DataFrame(
         {
-            "step": pd.array([step.name for step in steps], dtype="str"),
+            "step": pd.array(steps, dtype="str"),
             "customers": customers,
             "conversion_from_previous": from_previous,
             "conversion_from_first": from_first,
@@ -239,7 +265,6 @@ def _funnel_table(
             "median_seconds_to_reach": times["median_seconds_to_reach"].to_numpy(dtype=float),
         }
     )
-    return table, selected
 
 
 def _reached_ctes(steps: list[_Step], *, directly: bool, within_seconds: float | None) -> tuple[str, list]:
@@ -389,10 +414,14 @@ def _attribute_means(engine: Engine, model: StageModel, filters: Filters, attrib
             {"mean": pd.Series(dtype=float), "values": pd.Series(dtype=np.int64)}, index=grid
         ).reset_index()
     columns = [engine.attribute_column(name) for name in attributes]
-    aggregates = ", ".join(
-        f"avg({column}) AS mean_{index}, count({column}) AS values_{index}" for index, column in enumerate(columns)
+    sums = ", ".join(
+        f"sum({column}) AS sum_{index}, count({column}) AS values_{index}" for index, column in enumerate(columns)
     )
-    sql = _ATTRIBUTE_MEANS_SQL.format(staged=STAGED_EVENTS, aggregates=aggregates)
+    aggregates = ", ".join(
+        f"sum(sum_{index}) / nullif(sum(values_{index}), 0) AS mean_{index}, sum(values_{index}) AS values_{index}"
+        for index in range(len(columns))
+    )
+    sql = _ATTRIBUTE_MEANS_SQL.format(stage_of=STAGE_OF, sums=sums, aggregates=aggregates)
     wide = engine.query(sql, stage_steps_params(model), filters).set_index("step").reindex(range(len(model.stages)))
     means = wide[[f"mean_{index}" for index in range(len(columns))]].to_numpy(dtype=float)
     values = wide[[f"values_{index}" for index in range(len(columns))]].fillna(0).to_numpy(dtype=np.int64)

@@ -53,19 +53,34 @@ _EDGE_ORDER = ["cases", "events", "source", "target"]
 _EDGE_ASCENDING = [False, False, True, True]
 
 _NODES_SQL = """
-WITH firsts AS (
-    SELECT case_code, activity, count(*) AS events, min(timestamp) AS first_time FROM steps GROUP BY ALL
-)
-SELECT f.activity::VARCHAR AS activity, sum(f.events)::BIGINT AS events, count(*) AS cases,
-       median((epoch_us(f.first_time) - epoch_us(j.start_time)) / 1e6) AS median_seconds_to_reach
-FROM firsts f JOIN journeys j USING (case_code)
-GROUP BY f.activity
+SELECT activity::VARCHAR AS activity, sum(events)::BIGINT AS events, count(*) AS cases,
+       median(first_offset_us / 1e6) AS median_seconds_to_reach
+FROM journey_activities GROUP BY activity
 ORDER BY cases DESC, events DESC, activity
 """
 
-# Every step of the selected journeys, with the step after it.
-_ALL_STEPS = """
-SELECT case_code, activity, timestamp, pos = 0 AS is_first, next_activity, next_timestamp FROM steps
+# With every activity shown, edges are the journeys' directly-follows pairs (counted per journey at ingest),
+# timed over the steps, plus start and end edges from each journey's first and last activity.
+_FULL_EDGES_SQL = """
+WITH counted AS (
+    SELECT source::VARCHAR AS source, target::VARCHAR AS target, sum(events)::BIGINT AS events, count(*) AS cases
+    FROM journey_pairs GROUP BY ALL
+), timed AS (
+    SELECT activity::VARCHAR AS source, next_activity::VARCHAR AS target, avg(seconds) AS mean_seconds,
+           quantile_cont(seconds, [0.5, 0.9]) AS quantiles
+    FROM (
+        SELECT activity, next_activity, (epoch_us(next_timestamp) - epoch_us(timestamp)) / 1e6 AS seconds
+        FROM steps WHERE next_activity IS NOT NULL
+    )
+    GROUP BY ALL
+)
+SELECT c.source, c.target, c.events, c.cases, t.mean_seconds, t.quantiles[1] AS median_seconds,
+       t.quantiles[2] AS p90_seconds
+FROM counted c JOIN timed t USING (source, target)
+UNION ALL
+SELECT NULL, first_activity::VARCHAR, count(*), count(*), NULL, NULL, NULL FROM journeys GROUP BY ALL
+UNION ALL
+SELECT last_activity::VARCHAR, NULL, count(*), count(*), NULL, NULL, NULL FROM journeys GROUP BY ALL
 """
 
 # Only the steps of the shown activities, each followed by the next shown step.
@@ -76,8 +91,8 @@ FROM steps WHERE activity::VARCHAR IN (SELECT unnest(?::VARCHAR[]))
 WINDOW journey AS (PARTITION BY case_code ORDER BY pos)
 """
 
-_EDGES_SQL = """
-WITH walked AS ({steps}), moves AS (
+_SHOWN_EDGES_SQL = f"""
+WITH walked AS ({_SHOWN_STEPS}), moves AS (
     SELECT case_code, activity::VARCHAR AS source, next_activity::VARCHAR AS target,
            (epoch_us(next_timestamp) - epoch_us(timestamp)) / 1e6 AS seconds
     FROM walked WHERE next_activity IS NOT NULL
@@ -208,9 +223,9 @@ def _journey_map(
     nodes, hidden = every_node[shown].reset_index(drop=True), tuple(every_node.loc[~shown, "activity"])
     shown_names = list(nodes["activity"])
     if hidden:
-        every_edge = engine.query(_EDGES_SQL.format(steps=_SHOWN_STEPS), [shown_names], filters=filters)
+        every_edge = engine.query(_SHOWN_EDGES_SQL, [shown_names], filters=filters)
     else:
-        every_edge = engine.query(_EDGES_SQL.format(steps=_ALL_STEPS), filters=filters)
+        every_edge = engine.query(_FULL_EDGES_SQL, filters=filters)
     every_edge = every_edge.sort_values(_EDGE_ORDER, ascending=_EDGE_ASCENDING, na_position="first")
     edges = every_edge[_kept_edges(every_edge, path_coverage)].reset_index(drop=True)
     hidden_edges = len(every_edge) - len(edges)

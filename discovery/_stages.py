@@ -144,16 +144,14 @@ GROUP BY s.activity
 """
 
 # Every event of a staged activity, with the index of its stage; `stage_steps` binds (activities, indexes).
-STAGED_EVENTS = """
-stage_steps AS (SELECT unnest(?::VARCHAR[]) AS activity, unnest(?::INTEGER[]) AS step),
-staged AS (
-    SELECT s.*, m.step FROM steps s JOIN stage_steps m ON m.activity = s.activity::VARCHAR
-)
-"""
+# Each staged activity with its stage's index. Views count per activity first, over the enum-coded steps, and
+# only then add the activities of a stage together: the events are never joined to text.
+STAGE_OF = "stage_steps AS (SELECT unnest(?::VARCHAR[]) AS activity, unnest(?::INTEGER[]) AS step)"
 
 _CHANNEL_EVENTS_SQL = f"""
-WITH {STAGED_EVENTS}
-SELECT step, channel::VARCHAR AS channel, count(*) AS events FROM staged GROUP BY ALL
+WITH {STAGE_OF}, counted AS (SELECT activity, channel, count(*) AS events FROM steps GROUP BY ALL)
+SELECT m.step, c.channel::VARCHAR AS channel, sum(c.events)::BIGINT AS events
+FROM counted c JOIN stage_steps m ON m.activity = c.activity::VARCHAR GROUP BY ALL
 """
 
 

@@ -11,6 +11,7 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from data.engine import Engine
@@ -25,36 +26,47 @@ _EVERY_JOURNEY = Filters()
 _OUTCOMES_SQL = "SELECT unnest(?::VARCHAR[]) AS case_id, unnest(?::VARCHAR[]) AS outcome"
 _NO_OUTCOMES_SQL = "SELECT NULL::VARCHAR AS case_id, NULL::VARCHAR AS outcome WHERE FALSE"
 
-# A step is dropped when the next step is the same activity: A,B,B,C → A,B,C.
-_COLLAPSED_SEQUENCE = "list_filter(v.activities, lambda a, i: i = len(v.activities) OR a <> v.activities[i + 1])"
+# Each row groups engine variants: one per variant, or those equal once repeated steps are dropped (A,B,B,C → A,B,C).
+# Rows are ordered by customers, then by activity sequence: engine variants come ranked by sequence at ingest.
+_VARIANT_GROUPS = """
+SELECT variant_id, variant_id AS group_key, activities, sequence_rank FROM all_variants
+"""
+_VARIANT_RANK = "min(sequence_rank)"
+_COLLAPSED_GROUPS = """
+SELECT variant_id, hash(activities) AS group_key, activities
+FROM (
+    SELECT variant_id,
+           list_filter(activities, lambda a, i: i = len(activities) OR a <> activities[i + 1]) AS activities
+    FROM all_variants
+)
+"""
+_COLLAPSED_RANK = "row_number() OVER (ORDER BY any_value(activities))"
 
 _VARIANTS_SQL = """
 WITH outcomes AS ({outcomes}), members AS (
-    SELECT variant_id, count(*) AS cases FROM journeys GROUP BY variant_id
-), keyed AS (
-    SELECT m.variant_id, m.cases, s.activities, hash(s.activities) AS sequence_key
-    FROM members m JOIN (SELECT variant_id, {sequence} AS activities FROM all_variants v) s USING (variant_id)
-), merged AS (
-    SELECT sequence_key, any_value(activities) AS activities,
+    SELECT g.*, m.cases
+    FROM ({groups}) g JOIN (SELECT variant_id, count(*) AS cases FROM journeys GROUP BY variant_id) m USING (variant_id)
+), grouped AS (
+    SELECT group_key, any_value(activities) AS activities, {rank} AS sequence_rank,
            list(variant_id ORDER BY cases DESC, variant_id) AS variant_ids
-    FROM keyed GROUP BY sequence_key
+    FROM members GROUP BY group_key
 ), counted AS (
-    SELECT k.sequence_key, count(*) AS cases, median(j.duration_seconds) AS median_duration_seconds,
+    SELECT m.group_key, count(*) AS cases, median(j.duration_seconds) AS median_duration_seconds,
            count(*) FILTER (o.outcome = 'converted') AS converted, count(*) FILTER (o.outcome = 'churned') AS churned,
            count(*) FILTER (o.outcome = 'censored') AS censored, count(*) FILTER (o.outcome = 'active') AS active
-    FROM journeys j JOIN keyed k USING (variant_id) LEFT JOIN outcomes o USING (case_id)
-    GROUP BY k.sequence_key
+    FROM journeys j JOIN members m USING (variant_id) LEFT JOIN outcomes o USING (case_id)
+    GROUP BY m.group_key
 ), ranked AS (
-    SELECT m.variant_ids[1] AS variant_id, m.variant_ids, m.activities, c.cases,
+    SELECT g.variant_ids[1] AS variant_id, g.variant_ids, g.activities, c.cases,
            c.cases / sum(c.cases) OVER () AS share,
-           sum(c.cases) OVER (ORDER BY c.cases DESC, m.activities ROWS UNBOUNDED PRECEDING) / sum(c.cases) OVER ()
-               AS cumulative_share,
-           c.median_duration_seconds, len(m.activities) AS length, c.converted, c.churned, c.censored, c.active,
+           sum(c.cases) OVER (ORDER BY c.cases DESC, g.sequence_rank ROWS UNBOUNDED PRECEDING)
+               / sum(c.cases) OVER () AS cumulative_share,
+           c.median_duration_seconds, len(g.activities) AS length, c.converted, c.churned, c.censored, c.active,
            c.converted / nullif(c.converted + c.churned, 0) AS conversion_rate,
-           c.churned / nullif(c.converted + c.churned, 0) AS churn_rate
-    FROM counted c JOIN merged m USING (sequence_key)
+           c.churned / nullif(c.converted + c.churned, 0) AS churn_rate, g.sequence_rank
+    FROM counted c JOIN grouped g USING (group_key)
 )
-SELECT * FROM ranked ORDER BY cases DESC, activities {limit}
+SELECT * EXCLUDE (sequence_rank) FROM ranked ORDER BY cases DESC, sequence_rank {limit}
 """
 _OUTCOME_COLUMNS = ("converted", "churned", "censored", "active", "conversion_rate", "churn_rate")
 
@@ -116,7 +128,8 @@ def _variant_table(
 ) -> VariantTable:
     sql = _VARIANTS_SQL.format(
         outcomes=_NO_OUTCOMES_SQL if outcomes is None else _OUTCOMES_SQL,
-        sequence=_COLLAPSED_SEQUENCE if collapse_repeats else "v.activities",
+        groups=_COLLAPSED_GROUPS if collapse_repeats else _VARIANT_GROUPS,
+        rank=_COLLAPSED_RANK if collapse_repeats else _VARIANT_RANK,
         limit="" if limit is None else "LIMIT ?",
     )
     params = ([] if outcomes is None else [list(outcomes.index), list(outcomes)]) + ([] if limit is None else [limit])
@@ -124,8 +137,8 @@ def _variant_table(
     if outcomes is None:
         frame = frame.drop(columns=list(_OUTCOME_COLUMNS))
     frame = frame.assign(
-        activities=frame["activities"].map(list),
-        variant_ids=frame["variant_ids"].map(list),
+        activities=frame["activities"].map(np.ndarray.tolist),
+        variant_ids=frame["variant_ids"].map(np.ndarray.tolist),
     )
     return VariantTable(frame=frame, cases=engine.summary(filters).cases, collapse_repeats=collapse_repeats)
 

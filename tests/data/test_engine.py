@@ -432,8 +432,10 @@ def test_layout_holds_the_documented_tables(tmp_path: Path, settings: Settings) 
         "case_code", "case_id", "first_activity", "last_activity", "start_time", "end_time", "events",
         "duration_seconds", "variant_id",
     ]  # fmt: skip
-    assert columns["variants"] == ["variant_id", "activities", "cases", "length"]
-    assert columns["case_activities"] == ["case_code", "activity", "events"]
+    assert columns["variants"] == ["variant_id", "activities", "cases", "length", "sequence_rank"]
+    assert columns["case_activities"] == [
+        "case_code", "activity", "events", "first_pos", "first_offset_us", "last_offset_us",
+    ]  # fmt: skip
     assert columns["case_pairs"] == ["case_code", "source", "target", "events"]
     assert columns["attributes"] == ["position", "name", "stored_as"]
     assert (version, events, cases) == (LAYOUT_VERSION, 9, 3)
@@ -559,3 +561,31 @@ def test_attribute_values_given_as_text_select_numeric_columns(settings: Setting
     with Engine.from_frame(frame, settings) as engine:
         assert engine.cases(Filters(attributes={"satisfaction": {"5"}}))["case_id"].tolist() == ["a"]
         assert engine.cases(Filters(attributes={"satisfaction": {4}}))["case_id"].tolist() == ["b"]
+
+
+def test_each_journey_knows_when_it_first_reached_each_activity(shop: Engine) -> None:
+    reached = shop.query(
+        """
+        SELECT j.case_id, a.activity::VARCHAR AS activity, a.events, a.first_pos, a.first_offset_us, a.last_offset_us
+        FROM journey_activities a JOIN journeys j USING (case_code) WHERE j.case_id = 'carl' ORDER BY a.first_pos
+        """
+    )
+
+    # carl: visit at 10 min, call at 20, visit again at 40, buy at 100.
+    assert reached[["activity", "events", "first_pos"]].values.tolist() == [
+        ["visit", 2, 0],
+        ["call", 1, 1],
+        ["buy", 1, 3],
+    ]
+    assert reached["first_offset_us"].tolist() == [0, 600_000_000, 5_400_000_000]
+    assert reached["last_offset_us"].tolist() == [1_800_000_000, 600_000_000, 5_400_000_000]
+
+
+def test_variant_ranks_order_the_activity_sequences(shop: Engine) -> None:
+    ranked = shop.query("SELECT activities, sequence_rank FROM all_variants ORDER BY sequence_rank")
+
+    assert [list(activities) for activities in ranked["activities"]] == [
+        ["visit", "buy"],
+        ["visit", "call", "buy"],
+        ["visit", "call", "visit", "buy"],
+    ]

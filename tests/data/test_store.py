@@ -11,6 +11,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+import duckdb
 import numpy as np
 import pandas as pd
 import pytest
@@ -20,7 +21,8 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 import data.store
-from data.errors import DatasetNotFound, EmptyLog, LogError
+from data.engine import Engine
+from data.errors import DatasetNotFound, EmptyLog, LogError, OutdatedLayout
 from data.importing import load_log
 from data.quality import assess
 from data.schema import ColumnMapping, EventLog
@@ -275,6 +277,21 @@ def test_engine_opens_the_stored_layout(settings: Settings) -> None:
         summary = engine.summary()
 
     assert (summary.events, summary.cases, summary.activities) == (5, 3, 4)
+
+
+def test_a_layout_written_by_another_version_is_rebuilt_from_the_events(settings: Settings) -> None:
+    store = Store(settings)
+    dataset = store.import_log(event_log())
+    with duckdb.connect(str(dataset.layout_path)) as connection:
+        connection.execute("UPDATE layout_info SET layout_version = layout_version - 1")
+    with pytest.raises(OutdatedLayout, match="import the log again|version"):
+        Engine(dataset.layout_path, settings)
+
+    with store.engine(dataset.id) as engine:
+        summary = engine.summary()
+
+    assert (summary.events, summary.cases, summary.activities) == (5, 3, 4)
+    assert data.store._read_manifest(dataset.layout_path.parent, dataset.id) is not None
 
 
 def test_a_failed_import_leaves_the_store_as_it_was(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
