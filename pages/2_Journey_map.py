@@ -1,0 +1,111 @@
+"""Journey map: the paths customers actually take, by stage, with churn points; and the mined process model."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+import ui
+from discovery import ALGORITHMS, METRICS, to_bpmn_xml
+from ui import journey
+
+IMPORT_PAGE = "pages/1_Import_and_quality.py"
+
+st.set_page_config(page_title="Journey map · Parcours", page_icon="🧭", layout="wide")
+dataset = ui.dataset_picker()
+st.title("Journey map")
+if dataset is None:
+    st.info("No log is stored yet. Open the demo, or import your own log, to see the journeys your customers take.")
+    ui.open_demo_button("journey-map")
+    st.page_link(IMPORT_PAGE, label="Import a log", icon=":material/upload_file:")
+    st.stop()
+filters = ui.filter_bar(dataset)
+
+with ui.reported_errors():
+    selected = ui.dataset_summary(dataset.id, filters)
+    model, definition = ui.stage_model(dataset.id), ui.churn_definition(dataset.id)
+if selected.cases == 0:
+    st.info(f"No customer matches: {filters.describe()}. Widen the time window or reset the filters in the sidebar.")
+    st.stop()
+
+map_tab, model_tab = st.tabs(["Journey map", "Process model"], key="journey-view", on_change="rerun")
+
+if map_tab.open:
+    with map_tab:
+        metric_column, activity_column, path_column = st.columns([3, 1, 1])
+        metric = metric_column.radio(
+            "Label the paths with",
+            METRICS,
+            format_func=journey.METRIC_LABELS.get,
+            horizontal=True,
+            help="Frequency: customers or events on each path. Performance: time between the two steps.",
+        )
+        activity_share = activity_column.slider(
+            "Touchpoints shown",
+            10,
+            100,
+            100,
+            step=5,
+            format="%d%%",
+            help="Keep the touchpoints most customers do, until they cover this share of what customers do.",
+        )
+        path_share = path_column.slider(
+            "Paths shown",
+            10,
+            100,
+            80,
+            step=5,
+            format="%d%%",
+            help="Keep the paths most customers take, until they cover this share of all moves; every kept "
+            "touchpoint keeps its strongest way in and out.",
+        )
+        with ui.reported_errors():
+            drawn = journey.map_of(dataset.id, filters, model, definition, activity_share / 100, path_share / 100)
+            dot = journey.map_dot(drawn, metric)
+        with st.container(height=journey.MAP_HEIGHT_PX):
+            st.graphviz_chart(dot, width="stretch")
+        st.caption(journey.map_caption(drawn, metric))
+        journey.show_map_downloads(dot, f"journey-map-{dataset.id}")
+
+        st.subheader("One touchpoint up close")
+        activity = st.selectbox(
+            "Touchpoint",
+            drawn.nodes["activity"].tolist(),
+            help="The touchpoints drawn on the map, most customers first.",
+        )
+        with ui.reported_errors():
+            full_map = journey.map_of(dataset.id, filters, model, definition, 1.0, 1.0)
+            churn = journey.churn_figures(dataset.id, filters, model, definition)
+        journey.show_activity_detail(full_map, churn, activity)
+
+if model_tab.open:
+    with model_tab:
+        algorithm_column, noise_column = st.columns(2)
+        algorithm = algorithm_column.radio(
+            "Miner",
+            ALGORITHMS,
+            format_func=journey.ALGORITHM_LABELS.get,
+            horizontal=True,
+            help="Inductive: a sound, block-structured model. Heuristics: the frequent behaviour, less tidy.",
+        )
+        noise = noise_column.slider(
+            "Noise filter",
+            0.0,
+            1.0,
+            0.2,
+            step=0.05,
+            help="Higher values leave out rare behaviour, for a simpler model.",
+        )
+        with ui.reported_errors():
+            mined = journey.process_model(dataset.id, filters, algorithm, noise)
+            facts = journey.model_facts(mined)
+            diagram = journey.bpmn_to_dot(to_bpmn_xml(mined))
+        for column, (label, value) in zip(st.columns(len(facts)), facts.items(), strict=True):
+            column.metric(label, value)
+        with st.container(height=journey.MAP_HEIGHT_PX):
+            st.graphviz_chart(diagram, width="stretch")
+        st.caption(
+            "BPMN: boxes are touchpoints; × gateways choose one way, + gateways open or join steps done in any "
+            f"order. The miner reads the most frequent journey variants, which hold the customers counted above out of "
+            f"{mined.total_cases:,} selected."
+        )
+        journey.show_model_downloads(mined, f"process-model-{dataset.id}")

@@ -1,0 +1,316 @@
+"""The Journey map page, run as Streamlit runs it, and the pure builders of ui/journey.py on hand-made logs."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import defusedxml.ElementTree as SafeXml
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from data import Dataset, Filters, Settings, Store
+from data.engine import Engine
+from data.importing import import_demo
+from discovery import (
+    ChurnDefinition,
+    StageModel,
+    churn_points,
+    discover_model,
+    journey_map,
+    map_to_dot,
+    suggest_stages,
+    to_bpmn_xml,
+)
+from tests.data.test_engine import journeys
+from tests.ui.apptest import APP, TIMEOUT_SECONDS, metrics, widget
+from ui.journey import (
+    END_LABEL,
+    SHARE_COLUMN,
+    START_LABEL,
+    activity_facts,
+    arrivals_table,
+    bpmn_to_dot,
+    churn_facts,
+    departures_table,
+    dot_to_svg,
+    map_caption,
+    model_facts,
+)
+
+PAGE = "pages/2_Journey_map.py"
+BPMN = "{http://www.omg.org/spec/BPMN/20100524/MODEL}"
+DEFAULT_PATH_COVERAGE = 0.8
+EVERYONE = Filters()
+
+# anna comes back to the website after a call, bob buys straight away, carl calls before buying;
+# dan cancels after a call and eve right after her visit.
+SHOP = journeys(
+    ("anna", "visit", 0),
+    ("anna", "call", 10),
+    ("anna", "visit", 30),
+    ("anna", "buy", 90),
+    ("bob", "visit", 0),
+    ("bob", "buy", 20),
+    ("carl", "visit", 0),
+    ("carl", "call", 5),
+    ("carl", "buy", 65),
+    ("dan", "visit", 0),
+    ("dan", "call", 1),
+    ("dan", "cancel", 2),
+    ("eve", "visit", 0),
+    ("eve", "cancel", 3),
+)
+SHOP_STAGES = StageModel(
+    ("discovery", "consideration", "purchase"), {"visit": "discovery", "call": "consideration", "buy": "purchase"}
+)
+SHOP_CHURN = ChurnDefinition(churn_activities=("cancel",), inactivity_days=None)
+
+TINY_BPMN = """<?xml version="1.0" encoding="utf-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL">
+  <bpmn:process id="p">
+    <bpmn:startEvent id="s"/>
+    <bpmn:task id="t1" name="visit &quot;web&quot;"/>
+    <bpmn:exclusiveGateway id="g1"/>
+    <bpmn:task id="t2" name="buy"/>
+    <bpmn:task id="t3" name="call"/>
+    <bpmn:exclusiveGateway id="g2"/>
+    <bpmn:endEvent id="e"/>
+    <bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="t1"/>
+    <bpmn:sequenceFlow id="f2" sourceRef="t1" targetRef="g1"/>
+    <bpmn:sequenceFlow id="f3" sourceRef="g1" targetRef="t2"/>
+    <bpmn:sequenceFlow id="f4" sourceRef="g1" targetRef="t3"/>
+    <bpmn:sequenceFlow id="f5" sourceRef="t2" targetRef="g2"/>
+    <bpmn:sequenceFlow id="f6" sourceRef="t3" targetRef="g2"/>
+    <bpmn:sequenceFlow id="f7" sourceRef="g2" targetRef="e"/>
+  </bpmn:process>
+</bpmn:definitions>
+"""
+
+
+@pytest.fixture
+def shop(settings: Settings) -> Iterator[Engine]:
+    with Engine.from_frame(SHOP, settings) as engine:
+        yield engine
+
+
+@pytest.fixture(scope="module")
+def demo_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A home holding the demo, imported once for the tests that only read it."""
+    home = tmp_path_factory.mktemp("journey-map-home")
+    import_demo(Store(Settings(home=home)))
+    return home
+
+
+@pytest.fixture
+def store(demo_home: Path, monkeypatch: pytest.MonkeyPatch) -> Store:
+    monkeypatch.setenv("PARCOURS_HOME", str(demo_home))
+    return Store(Settings.from_env())
+
+
+@pytest.fixture
+def demo(store: Store) -> Dataset:
+    (dataset,) = store.datasets()
+    return dataset
+
+
+def open_journey_map(**query_params: str) -> AppTest:
+    app = AppTest.from_file(APP, default_timeout=TIMEOUT_SECONDS)
+    app.query_params.update(query_params)
+    return app.switch_page(PAGE).run()
+
+
+def drawn_dot(app: AppTest) -> str:
+    return app.get("graphviz_chart")[0].proto.spec
+
+
+def library_map(store: Store, dataset: Dataset, filters: Filters = EVERYONE, **coverage: float):
+    """The map the page should draw, computed with the library alone (suggested stages, default churn)."""
+    with store.engine(dataset.id) as engine:
+        model = suggest_stages(engine)
+        churn = churn_points(engine, model, ChurnDefinition(), filters)
+        drawn = journey_map(
+            engine, filters, stage_of=model.stage_of, stages=model.stages, churn=churn.by_activity, **coverage
+        )
+    return drawn, churn
+
+
+# --- pure builders ---
+
+
+def test_arrivals_count_the_customers_straight_before_a_touchpoint(shop: Engine) -> None:
+    table = arrivals_table(journey_map(shop), "buy")
+    assert table["Came from"].tolist() == ["visit", "call"]
+    assert table["Customers"].tolist() == [2, 1]
+    assert table[SHARE_COLUMN].tolist() == [2 / 3, 1 / 3]
+    assert table["Median time"].tolist() == ["40min", "1h"]
+
+
+def test_departures_include_the_journey_end_without_a_time(shop: Engine) -> None:
+    table = departures_table(journey_map(shop), "call")
+    assert table["Went to"].tolist() == ["buy", "cancel", "visit"]
+    assert table["Customers"].tolist() == [1, 1, 1]
+    assert departures_table(journey_map(shop), "buy").to_dict("records") == [
+        {"Went to": END_LABEL, "Customers": 3, SHARE_COLUMN: 1.0, "Median time": ""}
+    ]
+
+
+def test_arrivals_name_the_journey_start(shop: Engine) -> None:
+    table = arrivals_table(journey_map(shop), "visit")
+    assert table["Came from"].tolist() == [START_LABEL, "call"]
+    assert table["Customers"].tolist() == [5, 1]
+
+
+def test_activity_facts_say_what_each_number_counts(shop: Engine) -> None:
+    assert activity_facts(journey_map(shop, stage_of=SHOP_STAGES.stage_of), "visit") == {
+        "Customers (unique journeys)": "5",
+        "Share of customers": "100.0%",
+        "Events": "6",
+        "Stage": "discovery",
+        "Median time to reach it": "0s",
+    }
+    assert activity_facts(journey_map(shop), "cancel")["Stage"] == "none"
+
+
+def test_churn_facts_give_the_rate_with_its_interval_and_lift(shop: Engine) -> None:
+    churn = churn_points(shop, SHOP_STAGES, SHOP_CHURN)
+    # dan churned right after his call; anna and carl called and bought.
+    assert churn_facts(churn, "call") == {
+        "Churned right after it": "1 / 3",
+        "Churn rate": "33.3%",
+        "95% interval": "6.1%–79.2%",
+        "Lift against its stage": "1.00×",
+    }
+    # Nobody churned right after buying, the only step of its stage.
+    assert churn_facts(churn, "buy")["Lift against its stage"] == "n/a"
+    assert churn_facts(churn, "cancel") == {}
+
+
+def test_the_caption_says_how_much_the_sliders_keep(shop: Engine) -> None:
+    drawn = journey_map(shop, activity_coverage=0.5)
+    caption = map_caption(drawn, "median")
+    assert "each arrow shows the median time between the two steps" in caption
+    assert f"Drawn: 2 of 4 touchpoints and {len(drawn.edges)} of {len(drawn.edges)} paths" in caption
+    assert f"{drawn.covered_cases} of 5 customers ({drawn.covered_share:.0%})" in caption
+
+
+def test_an_unknown_metric_is_refused(shop: Engine) -> None:
+    with pytest.raises(ValueError, match="metric must be one of"):
+        map_caption(journey_map(shop), "customers")
+
+
+def test_bpmn_becomes_a_diagram_with_gateways_and_escaped_names() -> None:
+    dot = bpmn_to_dot(TINY_BPMN)
+    assert '"t1" [label="visit \\"web\\""' in dot
+    assert dot.count('label="×"') == 2
+    assert dot.count(" -> ") == 7
+    assert '"g1" -> "t3";' in dot
+
+
+def test_the_svg_download_draws_every_touchpoint() -> None:
+    svg = dot_to_svg(bpmn_to_dot(TINY_BPMN)).decode("utf-8")
+    texts = {text.text for text in SafeXml.fromstring(svg).iter("{http://www.w3.org/2000/svg}text")}
+    assert {'visit "web"', "buy", "call"} <= texts
+
+
+def test_model_facts_count_what_the_miner_saw(shop: Engine) -> None:
+    facts = model_facts(discover_model(shop))
+    assert facts["Customers the miner saw"] == "5 (100%)"
+    assert facts["Journey variants mined"] == "5"
+    assert facts["Touchpoints in the model"] == "4"
+
+
+# --- the page ---
+
+
+def test_without_a_log_the_page_says_how_to_begin() -> None:
+    app = open_journey_map()
+    assert not app.exception
+    assert app.info[0].value.startswith("No log is stored yet.")
+    assert [link.value for link in app.get("page_link")] == ["Import a log"]
+    assert not app.get("graphviz_chart")
+
+
+def test_the_demo_map_is_the_librarys_with_lanes_and_churn_points(store: Store, demo: Dataset) -> None:
+    app = open_journey_map(dataset=demo.id)
+    assert not app.exception
+    expected, _ = library_map(store, demo, path_coverage=DEFAULT_PATH_COVERAGE)
+    assert drawn_dot(app) == map_to_dot(expected, rankdir="TB")
+    assert "cluster_0" in drawn_dot(app)
+    assert expected.nodes["churn_point"].any()
+    assert app.caption[0].value == map_caption(expected, "cases")
+    assert {button.label for button in app.get("download_button")} >= {"DOT", "SVG"}
+
+
+def test_the_detail_panel_counts_what_the_engine_counts(store: Store, demo: Dataset) -> None:
+    app = open_journey_map(dataset=demo.id)
+    widget(app.selectbox, "Touchpoint").select("billing_dispute").run()
+    assert not app.exception
+    with store.engine(demo.id) as engine:
+        activities = engine.activities().set_index("activity")
+        dfg = engine.dfg()
+    _, churn = library_map(store, demo)
+    figures = churn.activities.set_index("activity").loc["billing_dispute"]
+    shown = metrics(app)
+    assert shown["Customers (unique journeys)"] == f"{activities.loc['billing_dispute', 'cases']:,}"
+    assert shown["Events"] == f"{activities.loc['billing_dispute', 'events']:,}"
+    assert shown["Churned right after it"] == f"{figures['churned']:,} / {figures['customers']:,}"
+    came_from = app.dataframe[0].value
+    before = dfg[dfg["target"] == "billing_dispute"].set_index("source")["cases"]
+    assert dict(zip(came_from["Came from"], came_from["Customers"], strict=True)) == before.to_dict()
+
+
+def test_sliders_and_the_performance_toggle_redraw_the_map(store: Store, demo: Dataset) -> None:
+    app = open_journey_map(dataset=demo.id)
+    widget(app.slider, "Touchpoints shown").set_value(50).run()
+    widget(app.radio, "Label the paths with").set_value("median").run()
+    assert not app.exception
+    expected, _ = library_map(store, demo, activity_coverage=0.5, path_coverage=DEFAULT_PATH_COVERAGE)
+    assert drawn_dot(app) == map_to_dot(expected, metric="median", rankdir="TB")
+    assert expected.hidden_activities
+    assert app.caption[0].value == map_caption(expected, "median")
+
+
+def test_the_filters_in_the_link_choose_the_customers_drawn(store: Store, demo: Dataset) -> None:
+    app = open_journey_map(dataset=demo.id, channels='["store"]')
+    assert not app.exception
+    store_customers = Filters(channels={"store"})
+    expected, _ = library_map(store, demo, store_customers, path_coverage=DEFAULT_PATH_COVERAGE)
+    assert expected.cases < demo.n_cases
+    assert drawn_dot(app) == map_to_dot(expected, rankdir="TB")
+
+
+def test_filters_that_keep_nobody_say_what_to_do(demo: Dataset) -> None:
+    app = open_journey_map(dataset=demo.id, channels='["pigeon"]')
+    assert not app.exception
+    assert app.info[0].value.startswith("No customer matches: customers who used pigeon.")
+    assert not app.get("graphviz_chart")
+
+
+def test_the_saved_stage_model_draws_the_lanes() -> None:
+    # This test writes to its store, so it has a demo of its own.
+    store = Store(Settings.from_env())
+    demo = import_demo(store)
+    with store.engine(demo.id) as engine:
+        saved = suggest_stages(engine).with_overrides({"subscribe": "consideration"})
+    setup = {"stage_model": saved.to_dict(), "churn": ChurnDefinition().to_dict()}
+    store.save_annotation(demo.id, "stages", "default", setup)
+    app = open_journey_map(dataset=demo.id)
+    widget(app.selectbox, "Touchpoint").select("subscribe").run()
+    assert not app.exception
+    assert metrics(app)["Stage"] == "consideration"
+
+
+def test_the_process_model_tab_shows_what_the_miner_found(store: Store, demo: Dataset) -> None:
+    app = open_journey_map(dataset=demo.id)
+    app.session_state["journey-view"] = "Process model"
+    app.run()
+    assert not app.exception
+    with store.engine(demo.id) as engine:
+        expected = discover_model(engine, noise_threshold=0.2)
+    assert metrics(app) == model_facts(expected)
+    (diagram,) = app.get("graphviz_chart")
+    tasks = {task.get("name") for task in SafeXml.fromstring(to_bpmn_xml(expected)).iter(f"{BPMN}task")}
+    assert len(tasks) == 22
+    assert all(f'label="{task}"' in diagram.proto.spec for task in tasks)
+    assert {button.label for button in app.get("download_button")} == {"BPMN", "PNML"}

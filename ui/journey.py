@@ -1,0 +1,332 @@
+"""The Journey map page's readers and builders: the map with stage lanes and churn points, one touchpoint's
+detail, and the process model drawn from its BPMN.
+
+The cached readers are keyed by content only (dataset id, filters, sliders, the stage model and churn
+definition as JSON), so a map computed for one user is reused by every other. The builders are pure: a
+library result in, text, a figure source or a display table out.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import partial
+
+import defusedxml.ElementTree as SafeXml
+import pandas as pd
+import pygraphviz
+import streamlit as st
+
+from data import Filters
+from discovery import (
+    CHURN_POINT_LIFT,
+    METRICS,
+    ChurnDefinition,
+    ChurnPoints,
+    JourneyMap,
+    ProcessModel,
+    StageModel,
+    churn_points,
+    discover_model,
+    human_duration,
+    journey_map,
+    map_to_dot,
+    to_bpmn_xml,
+    to_pnml,
+)
+from discovery._dot import _quote as dot_quote
+from ui.downloads import show_table
+from ui.state import BY_CONTENT, store
+
+__all__ = [
+    "ALGORITHM_LABELS",
+    "MAP_HEIGHT_PX",
+    "METRIC_LABELS",
+    "activity_facts",
+    "arrivals_table",
+    "bpmn_to_dot",
+    "churn_facts",
+    "churn_figures",
+    "departures_table",
+    "dot_to_svg",
+    "map_caption",
+    "map_dot",
+    "map_of",
+    "model_facts",
+    "process_model",
+    "show_activity_detail",
+    "show_map_downloads",
+    "show_model_downloads",
+]
+
+METRIC_LABELS = {
+    "cases": "Customers",
+    "events": "Events",
+    "median": "Median time",
+    "mean": "Mean time",
+    "p90": "90th percentile",
+}
+ALGORITHM_LABELS = {"inductive": "Inductive miner", "heuristics": "Heuristics miner"}
+START_LABEL, END_LABEL = "(journey start)", "(journey end)"
+SHARE_COLUMN = "Share of its customers"
+# The map scrolls inside a box this tall, so the legend and the detail panel stay in reach on a laptop.
+MAP_HEIGHT_PX = 560
+_PERFORMANCE = frozenset({"median", "mean", "p90"})
+_SECONDS_OF = {"median": "median_seconds", "mean": "mean_seconds", "p90": "p90_seconds"}
+_BPMN = "{http://www.omg.org/spec/BPMN/20100524/MODEL}"
+# How each BPMN flow element is drawn; gateways carry the BPMN marker of their kind.
+_BPMN_SHAPES = {
+    "task": 'shape=box, style="rounded,filled", fillcolor="#ffffff", color="#5f6b7a"',
+    "startEvent": 'shape=circle, label="", width=0.3, style=filled, fillcolor="#eaf6ea", color="#2e7d32"',
+    "endEvent": 'shape=circle, label="", width=0.3, penwidth=3, style=filled, fillcolor="#fbeaea", color="#c62828"',
+    "exclusiveGateway": 'shape=diamond, label="×", width=0.4, height=0.4, fixedsize=true, color="#b26a00"',
+    "parallelGateway": 'shape=diamond, label="+", width=0.4, height=0.4, fixedsize=true, color="#1565c0"',
+    "inclusiveGateway": 'shape=diamond, label="o", width=0.4, height=0.4, fixedsize=true, color="#6a1b9a"',
+}
+_DOT_MIME, _SVG_MIME, _XML_MIME = "text/vnd.graphviz", "image/svg+xml", "application/xml"
+
+
+def _json_key(value: StageModel | ChurnDefinition) -> str:
+    return json.dumps(value.to_dict(), sort_keys=True)
+
+
+# A stage model and a churn definition are known by their saved form, like the filters.
+_BY_CONTENT = {**BY_CONTENT, StageModel: _json_key, ChurnDefinition: _json_key}
+
+
+@st.cache_data(show_spinner=False, max_entries=32, hash_funcs=_BY_CONTENT)
+def churn_figures(dataset_id: str, filters: Filters, model: StageModel, definition: ChurnDefinition) -> ChurnPoints:
+    """The churn figures of every touchpoint of the selected journeys; the sliders do not change them."""
+    with store().engine(dataset_id) as engine:
+        return churn_points(engine, model, definition, filters)
+
+
+@st.cache_data(show_spinner="Drawing the journey map…", max_entries=64, hash_funcs=_BY_CONTENT)
+def map_of(
+    dataset_id: str,
+    filters: Filters,
+    model: StageModel,
+    definition: ChurnDefinition,
+    activity_coverage: float = 1.0,
+    path_coverage: float = 1.0,
+) -> JourneyMap:
+    """The journey map of the selected journeys with stage lanes and churn figures, simplified by the sliders."""
+    churn = churn_figures(dataset_id, filters, model, definition)
+    with store().engine(dataset_id) as engine:
+        return journey_map(
+            engine,
+            filters,
+            activity_coverage=activity_coverage,
+            path_coverage=path_coverage,
+            stage_of=model.stage_of,
+            stages=model.stages,
+            churn=churn.by_activity,
+        )
+
+
+@st.cache_data(show_spinner="Mining the process model…", max_entries=16, hash_funcs=BY_CONTENT)
+def process_model(dataset_id: str, filters: Filters, algorithm: str, noise_threshold: float) -> ProcessModel:
+    """The process model mined from the most frequent variants of the selected journeys."""
+    with store().engine(dataset_id) as engine:
+        return discover_model(engine, filters, algorithm=algorithm, noise_threshold=noise_threshold)
+
+
+def map_dot(drawn: JourneyMap, metric: str) -> str:
+    """Return the DOT the page draws: top to bottom, because a map of twenty steps laid out left to right
+    shrinks to unreadable text on a laptop screen's width."""
+    return map_to_dot(drawn, metric=metric, rankdir="TB")
+
+
+def map_caption(drawn: JourneyMap, metric: str) -> str:
+    """Return the legend of a drawn map: what boxes and arrows count, and how much the sliders kept."""
+    if metric not in METRICS:
+        raise ValueError(f"metric must be one of {', '.join(METRICS)}, not {metric!r}")
+    boxes = "events" if metric == "events" else "customers (unique journeys) who did it at least once"
+    if metric in _PERFORMANCE:
+        arrows = f"the {METRIC_LABELS[metric].lower()} between the two steps"
+    else:
+        arrows = f"the {'events' if metric == 'events' else 'customers'} going straight from one step to the next"
+    shown = len(drawn.nodes)
+    return (
+        f"Each box counts {boxes}; each arrow shows {arrows} (dashed: where journeys start and end); thicker arrows "
+        f"carry more customers. Shaded lanes are journey stages. Red boxes are churn points: customers churn "
+        f"right after them at least {CHURN_POINT_LIFT:g}× as often as after an average step of their stage. "
+        f"Drawn: {shown:,} of {shown + len(drawn.hidden_activities):,} touchpoints and "
+        f"{len(drawn.edges):,} of {len(drawn.edges) + drawn.hidden_edges:,} paths; "
+        f"{drawn.covered_cases:,} of {drawn.cases:,} customers ({drawn.covered_share:.0%}) have their whole "
+        "journey drawn."
+    )
+
+
+def activity_facts(full_map: JourneyMap, activity: str) -> dict[str, str]:
+    """Return the headline figures of one touchpoint, labelled with what they count."""
+    node = _node(full_map, activity)
+    stage = node["stage"]
+    return {
+        "Customers (unique journeys)": f"{node['cases']:,}",
+        "Share of customers": f"{node['share']:.1%}",
+        "Events": f"{node['events']:,}",
+        "Stage": "none" if pd.isna(stage) else stage,
+        "Median time to reach it": human_duration(node["median_seconds_to_reach"]),
+    }
+
+
+def arrivals_table(full_map: JourneyMap, activity: str) -> pd.DataFrame:
+    """Return where the customers of `activity` came from, straight before it, most customers first."""
+    return _neighbours(full_map, activity, here="target", there="source", heading="Came from")
+
+
+def departures_table(full_map: JourneyMap, activity: str) -> pd.DataFrame:
+    """Return where the customers of `activity` went straight after it, most customers first."""
+    return _neighbours(full_map, activity, here="source", there="target", heading="Went to")
+
+
+def _neighbours(full_map: JourneyMap, activity: str, *, here: str, there: str, heading: str) -> pd.DataFrame:
+    customers = _node(full_map, activity)["cases"]
+    edges = full_map.edges[full_map.edges[here] == activity]
+    boundary = START_LABEL if there == "source" else END_LABEL
+    # Start and end edges carry no time; their cells stay empty text, not NaN.
+    waits = edges["median_seconds"].map(human_duration, na_action="ignore").astype("object").fillna("")
+    return pd.DataFrame(
+        {
+            heading: edges[there].fillna(boundary).astype("str").to_numpy(),
+            "Customers": edges["cases"].to_numpy(),
+            SHARE_COLUMN: (edges["cases"] / customers).to_numpy(),
+            "Median time": waits.to_numpy(),
+        }
+    )
+
+
+def churn_facts(churn: ChurnPoints, activity: str) -> dict[str, str]:
+    """Return a touchpoint's churn figures in words; {} when it has none (a churn activity, or no known outcome)."""
+    rows = churn.activities[churn.activities["activity"] == activity]
+    if rows.empty:
+        return {}
+    row = rows.iloc[0]
+    return {
+        "Churned right after it": f"{row['churned']:,} / {row['customers']:,}",
+        "Churn rate": f"{row['churn_rate']:.1%}",
+        "95% interval": f"{row['ci_low']:.1%}–{row['ci_high']:.1%}",
+        "Lift against its stage": "n/a" if pd.isna(row["lift"]) else f"{row['lift']:.2f}×",
+    }
+
+
+def model_facts(model: ProcessModel) -> dict[str, str]:
+    """Return what the miner saw and what it found, labelled with what each number counts."""
+    summary = model.to_dict()
+    return {
+        "Customers the miner saw": f"{model.cases:,} ({model.covered_share:.0%})",
+        "Journey variants mined": f"{model.variants:,}",
+        "Touchpoints in the model": f"{len(summary['activities']):,}",
+        "Petri net places / transitions": f"{summary['places']:,} / {summary['transitions']:,}",
+    }
+
+
+def bpmn_to_dot(bpmn_xml: str) -> str:
+    """Return DOT drawing a BPMN 2.0 process top to bottom: tasks as boxes, gateways as diamonds (× or +)."""
+    root = SafeXml.fromstring(bpmn_xml.encode("utf-8"))
+    lines = [
+        "digraph process_model {",
+        '  graph [rankdir=TB, fontname="Helvetica", nodesep=0.25, ranksep=0.35];',
+        '  node [fontname="Helvetica"];',
+        '  edge [color="#7a8594", arrowsize=0.7];',
+    ]
+    known = set()
+    for process in root.iter(f"{_BPMN}process"):
+        for element in process:
+            kind = element.tag.removeprefix(_BPMN)
+            if kind not in _BPMN_SHAPES:
+                continue
+            identifier = element.get("id")
+            known.add(identifier)
+            name = f"label={dot_quote(element.get('name', ''))}, " if kind == "task" else ""
+            lines.append(f"  {dot_quote(identifier)} [{name}{_BPMN_SHAPES[kind]}];")
+        lines.extend(
+            f"  {dot_quote(flow.get('sourceRef'))} -> {dot_quote(flow.get('targetRef'))};"
+            for flow in process.iter(f"{_BPMN}sequenceFlow")
+            if flow.get("sourceRef") in known and flow.get("targetRef") in known
+        )
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+def dot_to_svg(dot: str) -> bytes:
+    """Return the DOT drawing as SVG, laid out on the server by Graphviz's dot."""
+    return pygraphviz.AGraph(string=dot).draw(format="svg", prog="dot")
+
+
+def show_activity_detail(full_map: JourneyMap, churn: ChurnPoints, activity: str) -> None:
+    """Show one touchpoint: its customers, where they came from and went, its stage, churn and time to reach it."""
+    facts = activity_facts(full_map, activity)
+    for column, (label, value) in zip(st.columns(len(facts)), facts.items(), strict=True):
+        column.metric(label, value)
+    stem = _file_stem(activity)
+    came, went = st.columns(2)
+    with came:
+        st.markdown("**Where they came from** (the step straight before)")
+        show_table(arrivals_table(full_map, activity), f"came-from-{stem}", column_config=_SHARE_COLUMNS)
+    with went:
+        st.markdown("**Where they went** (the step straight after)")
+        show_table(departures_table(full_map, activity), f"went-to-{stem}", column_config=_SHARE_COLUMNS)
+    st.caption(
+        "Shares are of the touchpoint's customers; a customer who came or went several ways counts in each row, "
+        "so shares can add up to more than 100%. Every step is counted here, also those the sliders hide."
+    )
+    churn_text = churn_facts(churn, activity)
+    if churn_text:
+        for column, (label, value) in zip(st.columns(len(churn_text)), churn_text.items(), strict=True):
+            column.metric(label, value)
+        st.caption(
+            "Churn counts only customers whose outcome is known (churned or converted); customers still inside the "
+            "inactivity window are left out. The lift compares the churn rate with that of its stage's steps; n/a "
+            "when no customer of its stage churned."
+        )
+    elif activity in churn.churn_activities:
+        st.caption(f"{activity} is a churn activity: customers who do it have churned by definition.")
+    else:
+        st.caption(f"No customer through {activity} has a known outcome yet, so it has no churn figures.")
+
+
+_SHARE_COLUMNS = {SHARE_COLUMN: st.column_config.ProgressColumn(format="percent", min_value=0.0, max_value=1.0)}
+
+
+def show_map_downloads(dot: str, stem: str) -> None:
+    """Offer the drawn map as DOT (for Graphviz tools) and as SVG (laid out only when asked for)."""
+    with st.container(horizontal=True):
+        st.download_button(
+            "DOT", dot, f"{stem}.dot", _DOT_MIME, icon=":material/download:", key="download-map-dot", on_click="ignore"
+        )
+        st.download_button(
+            "SVG",
+            partial(dot_to_svg, dot),
+            f"{stem}.svg",
+            _SVG_MIME,
+            icon=":material/download:",
+            key="download-map-svg",
+            on_click="ignore",
+        )
+
+
+def show_model_downloads(model: ProcessModel, stem: str) -> None:
+    """Offer the model as BPMN 2.0 (Camunda, bpmn.io, Signavio) and as a PNML Petri net."""
+    with st.container(horizontal=True):
+        for label, build, extension in (("BPMN", to_bpmn_xml, "bpmn"), ("PNML", to_pnml, "pnml")):
+            st.download_button(
+                label,
+                partial(build, model),
+                f"{stem}.{extension}",
+                _XML_MIME,
+                icon=":material/download:",
+                key=f"download-model-{extension}",
+                on_click="ignore",
+            )
+
+
+def _node(full_map: JourneyMap, activity: str) -> pd.Series:
+    rows = full_map.nodes[full_map.nodes["activity"] == activity]
+    if rows.empty:
+        raise ValueError(f"{activity!r} is not a touchpoint of this map")
+    return rows.iloc[0]
+
+
+def _file_stem(activity: str) -> str:
+    return "".join(character if character.isalnum() else "-" for character in activity)[:60]
