@@ -1,0 +1,54 @@
+"""Stages, funnel & churn: how far customers get, where they drop off and churn, how they switch channels."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+import ui
+from ui import stages
+
+IMPORT_PAGE = "pages/1_Import_and_quality.py"
+
+st.set_page_config(page_title="Stages, funnel & churn · Parcours", page_icon="🧭", layout="wide")
+dataset = ui.dataset_picker()
+
+st.title("Stages, funnel & churn")
+if dataset is None:
+    st.info(
+        "No log is stored yet. Open the demo or import your own log: this page then shows how many customers reach "
+        "each stage of their journey, where they drop off, and the touchpoints they churn right after."
+    )
+    ui.open_demo_button("stages")
+    st.page_link(IMPORT_PAGE, label="Import a log", icon=":material/upload_file:")
+    st.stop()
+filters = ui.filter_bar(dataset)
+
+with ui.reported_errors():
+    model = ui.stage_model(dataset.id)
+    definition = ui.churn_definition(dataset.id)
+    selected = ui.dataset_summary(dataset.id, filters).cases
+if stages.has_saved_setup(dataset.id):
+    st.caption("Stages and churn follow the mapping saved for this log; change it in the **Stage mapping** tab.")
+else:
+    st.caption(
+        "Stages are suggested from touchpoint names and where they come in journeys. Correct them in the "
+        "**Stage mapping** tab and save: every page of this log will use them."
+    )
+
+stage_tab, funnel_tab, churn_tab, channel_tab, mapping_tab = st.tabs(
+    ["Stages", "Funnel", "Churn points", "Channels", "Stage mapping"]
+)
+with mapping_tab:
+    stages.stage_setup_editor(dataset.id, model, definition)
+if not selected:
+    for tab in (stage_tab, funnel_tab, churn_tab, channel_tab):
+        tab.info(f"No customer matches {filters.describe()}. Widen the filters in the sidebar, or press Reset filters.")
+    st.stop()
+with stage_tab:
+    stages.show_stage_kpis(dataset.id, filters, model)
+with funnel_tab:
+    stages.show_funnel(dataset.id, filters, model)
+with churn_tab:
+    stages.show_churn(dataset.id, filters, model, definition)
+with channel_tab:
+    stages.show_channels(dataset.id, filters, model)
