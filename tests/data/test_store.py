@@ -284,7 +284,7 @@ def test_a_layout_written_by_another_version_is_rebuilt_from_the_events(settings
     dataset = store.import_log(event_log())
     with duckdb.connect(str(dataset.layout_path)) as connection:
         connection.execute("UPDATE layout_info SET layout_version = layout_version - 1")
-    with pytest.raises(OutdatedLayout, match="import the log again|version"):
+    with pytest.raises(OutdatedLayout, match="has version"):
         Engine(dataset.layout_path, settings)
 
     with store.engine(dataset.id) as engine:
