@@ -15,9 +15,20 @@ import pandas as pd
 
 from data import Filters, LogError, Problem
 
-__all__ = ["ATTRIBUTE_PREFIX", "filters_from_params", "filters_to_params", "is_filter_param"]
+__all__ = [
+    "ATTRIBUTE_PREFIX",
+    "PERSONA_PARAM",
+    "filters_from_params",
+    "filters_to_params",
+    "is_filter_param",
+    "persona_from_param",
+    "persona_to_param",
+]
 
 ATTRIBUTE_PREFIX = "attr."
+# A persona is named by its saved run and label (`persona=<run>:<label>`), not by its customers: they are found
+# again from the run, so the link stays short whatever the persona's size.
+PERSONA_PARAM = "persona"
 _INSTANTS = ("start", "end")
 _NUMBERS = ("min_duration_seconds", "max_duration_seconds", "min_events", "max_events")
 _TEXT_SETS = (
@@ -85,6 +96,29 @@ def filters_from_params(params: Mapping[str, str]) -> Filters:
     if problems:
         raise LogError(problems)
     return Filters(**values, attributes=attributes)
+
+
+def persona_to_param(run: str, label: int) -> str:
+    """Return the `persona` parameter naming persona `label` of the saved run `run`."""
+    return f"{run}:{int(label)}"
+
+
+def persona_from_param(text: str) -> tuple[str, int]:
+    """Return (run, label) of a `persona` parameter; the run's name may itself hold colons."""
+    run, colon, label = str(text).rpartition(":")
+    try:
+        number = int(label)
+    except ValueError:
+        number = None
+    if not (colon and run.strip()) or number is None:
+        raise LogError(
+            Problem(
+                "The persona in this link is not a saved run and a persona number, such as Spring:2.",
+                fix="Choose the persona again in the sidebar.",
+                value=str(text),
+            )
+        )
+    return run, number
 
 
 def _instant_text(stamp: pd.Timestamp) -> str:

@@ -15,7 +15,8 @@ import streamlit as st
 
 from data import Dataset, Filters, LogError, import_demo
 from ui.errors import reported_errors, show_error
-from ui.params import filters_from_params, filters_to_params, is_filter_param
+from ui.params import PERSONA_PARAM, filters_from_params, filters_to_params, is_filter_param, persona_from_param
+from ui.personas import persona_members, persona_options, saved_runs, with_customers
 from ui.state import attribute_columns, attribute_values, channels, store
 
 __all__ = [
@@ -87,7 +88,8 @@ def open_demo_button(place: str) -> None:
 def filter_bar(dataset: Dataset) -> Filters:
     """Show the filters of `dataset` in the sidebar and return the journeys they keep.
 
-    Conditions the bar does not edit (a variant or persona chosen on another page) are kept.
+    Conditions the bar does not edit (a variant chosen on another page) are kept. The Persona condition is
+    in the URL as the saved run and persona (`persona=<run>:<label>`); the returned filters hold its customers.
     """
     current = _filters_in_url()
     with st.sidebar:
@@ -104,10 +106,15 @@ def filter_bar(dataset: Dataset) -> Filters:
                 help="Keep customers who used at least one of these channels; none chosen keeps everyone.",
             )
         conditions = _attribute_conditions(dataset, current)
+        persona = _persona_condition(dataset)
         st.button("Reset filters", on_click=_reset_filters, args=(dataset,), key=_widget_key("reset", dataset))
     filters = replace(current, start=start, end=end, channels=frozenset(chosen_channels) or None, attributes=conditions)
-    _write_view({**_non_filter_params(), **filters_to_params(filters)})
-    return filters
+    others = {name: value for name, value in _non_filter_params().items() if name != PERSONA_PARAM}
+    _write_view({**others, **filters_to_params(filters), **({} if persona is None else {PERSONA_PARAM: persona})})
+    if persona is None:
+        return filters
+    with reported_errors(), st.spinner("Finding this persona's customers…"):
+        return with_customers(filters, persona_members(dataset.id, *persona_from_param(persona)))
 
 
 def _window(dataset: Dataset, current: Filters) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:
@@ -169,6 +176,27 @@ def _attribute_conditions(dataset: Dataset, current: Filters) -> dict[str, list]
         if values:
             conditions[column] = values
     return conditions
+
+
+def _persona_condition(dataset: Dataset) -> str | None:
+    """Offer the personas of the log's saved runs; return the chosen one's `persona` parameter, or None."""
+    wanted = st.query_params.get(PERSONA_PARAM)
+    with reported_errors():
+        options = persona_options(saved_runs(dataset.id))
+    if wanted is not None and wanted not in options:
+        st.warning("The persona named in this link is no longer saved; showing every customer instead.")
+        wanted = None
+    if not options:
+        return None
+    choices = [None, *options]
+    return st.selectbox(
+        "Persona",
+        choices,
+        index=choices.index(wanted),
+        format_func=lambda choice: "Every customer" if choice is None else options[choice],
+        key=_widget_key("persona", dataset),
+        help="Keep the customers of one persona of a saved persona run (see the Personas page).",
+    )
 
 
 def _with_current(options: list, current) -> list:

@@ -1,0 +1,70 @@
+"""Personas: find groups of customers who behave alike, name them, see their journeys, and save the run."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+import ui
+from ui import personas
+
+IMPORT_PAGE = "pages/1_Import_and_quality.py"
+
+st.set_page_config(page_title="Personas · Parcours", page_icon="🧭", layout="wide")
+dataset = ui.dataset_picker()
+
+st.title("Personas")
+if dataset is None:
+    st.info("No log is stored yet. Open the demo or import a log, then come back to find its customers' personas.")
+    ui.open_demo_button("personas")
+    st.page_link(IMPORT_PAGE, label="Import a log", icon=":material/upload_file:")
+    st.stop()
+filters = ui.filter_bar(dataset)
+st.markdown(
+    "Parcours groups the selected customers by what they do — touchpoints, 2-step paths, channels, journey "
+    "length — and describes each group. Rename them as your team knows them, then save the run: its personas "
+    "become a filter on every page."
+)
+
+choice = personas.run_form(dataset.id)
+if choice is None:
+    st.info("Choose how many personas to look for (or let Parcours choose), then press **Find personas**.")
+    st.stop()
+selection = personas.selection_params()
+if choice.saved_selection is not None and dict(choice.saved_selection) != selection:
+    st.info("This run was saved with other filters; its personas are found again on the current ones.")
+
+with ui.reported_errors(), st.status("Finding the personas…") as status:
+    found = personas.clustering(dataset.id, filters, choice.k, choice.seed, choice.algorithm)
+    status.update(label="Profiling each persona…")
+    model, churn = ui.stage_model(dataset.id), ui.churn_definition(dataset.id)
+    profiles = personas.profiles(dataset.id, filters, choice.k, choice.seed, choice.algorithm, model, churn)
+    status.update(label=f"{found.n_clusters} personas among {len(found.case_ids):,} customers", state="complete")
+
+columns = st.columns(3)
+columns[0].metric("Customers (unique journeys)", f"{len(found.case_ids):,}")
+columns[1].metric("Personas", f"{found.n_clusters}")
+columns[2].metric("Customers drawn on the map", f"{len(found.projection.points):,}")
+st.caption(f"{filters.describe().capitalize()}.")
+
+st.subheader("Persona cards")
+names = personas.persona_cards(profiles, choice, choice.key(dataset.id, selection))
+st.subheader("All personas")
+ui.show_table(personas.overview_table(profiles.table.assign(name=pd.Series(names))), "personas")
+
+st.subheader("Map of the customers")
+st.caption("Each dot is a customer; customers close together behave alike. Save the chart with its toolbar.")
+st.plotly_chart(personas.projection_figure(found.projection, names), width="stretch")
+
+st.subheader("A persona's own journey")
+label = st.selectbox("Persona", list(names), format_func=names.get, key=f"persona-journey-{dataset.id}")
+members = personas.with_customers(filters, found.members(label))
+with ui.reported_errors():
+    dot = personas.persona_journey_dot(dataset.id, members, model, churn)
+    kpis = personas.persona_stage_kpis(dataset.id, members, model)
+st.graphviz_chart(dot, width="stretch")
+ui.show_table(personas.stage_table(kpis), "persona-stages")
+
+st.subheader("Save these personas")
+with ui.reported_errors():
+    personas.save_form(dataset.id, choice, names)
