@@ -146,6 +146,27 @@ def test_personas_can_be_told_apart_from_activity_mix_and_channels(demo: DemoLog
     assert (nearest == persona[~learn]).mean() > 0.75
 
 
+# The channel each planted shop persona is recognised by, from its first steps on.
+SHOP_CHANNELS = {
+    "app regulars": "app",
+    "click-and-collect shoppers": "web",
+    "store-first shoppers": "store",
+    "support-dependent returners": "chatbot",
+    "bargain hunters": "social",
+}
+
+
+@pytest.mark.parametrize("demo", ["shop"], indirect=True)
+def test_shop_personas_show_their_own_channel_in_their_first_three_steps(demo: DemoLog) -> None:
+    early = demo.events.groupby("customer_id").head(3)
+    persona = early["customer_id"].map(demo.personas)
+    assert set(SHOP_CHANNELS) == set(demo.persona_shares.index)
+    for name, channel in SHOP_CHANNELS.items():
+        on_channel = early["channel"].eq(channel)
+        share, others_share = on_channel[persona.eq(name)].mean(), on_channel[persona.ne(name)].mean()
+        assert share > 0.2 and share > 3 * others_share, (name, channel, share, others_share)
+
+
 def test_attributes_sit_where_a_crm_export_would_have_them(demo: DemoLog) -> None:
     events = demo.events
     stage = events["touchpoint"].map(demo.stage_of)

@@ -242,7 +242,7 @@ def test_the_planted_stages_are_recovered(demo: tuple) -> None:
     assert model.stages == DEFAULT_STAGES == log.stages
     recovered = sum(model.stage_of[touchpoint] == stage for touchpoint, stage in log.stage_of.items())
     # telecom: 20 of 22 (check_coverage comes early, among discovery steps, and price_increase_notice late, among
-    # loyalty steps); shop: 32 of 32.
+    # loyalty steps); shop: 31 of 32 (view_product is placed in discovery).
     assert recovered / len(log.stage_of) >= 0.9
 
 

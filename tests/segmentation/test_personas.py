@@ -14,7 +14,7 @@ from sklearn.utils.estimator_checks import estimator_checks_generator
 from data.demo import generate_demo
 from data.engine import Engine
 from data.importing import DEMO_SAMPLES, load_log
-from segmentation import Personas, customer_features
+from segmentation import Personas, customer_features, persona_profiles
 
 # Every check passes, none is expected to fail. check_array_api_input is left out: Personas takes NumPy and SciPy
 # sparse input only, and scikit-learn would skip it anyway unless SCIPY_ARRAY_API=1. A short k_range or a fixed k
@@ -127,18 +127,42 @@ def test_more_personas_than_customers_is_refused() -> None:
         Personas(k=5).fit(np.arange(8.0).reshape(4, 2) + 1)
 
 
-@pytest.fixture(scope="module")
-def demo_personas() -> tuple[pd.Series, pd.Index, np.ndarray]:
-    """The shipped telecom sample, clustered with every default, and its planted personas."""
-    log = load_log(DEMO_SAMPLES["telecom"])
-    planted = generate_demo(3000, scenario="telecom", seed=7).personas
+@pytest.fixture(scope="module", params=["telecom", "shop"])
+def demo_personas(request: pytest.FixtureRequest) -> tuple[pd.Series, np.ndarray, dict]:
+    """A shipped sample clustered with every default: each customer's planted persona, its label, the names."""
+    log = load_log(DEMO_SAMPLES[request.param])
+    planted = generate_demo(3000, scenario=request.param, seed=7).personas
     with Engine.from_frame(log.frame) as engine:
         features = customer_features(engine)
-    return planted, features.case_ids, Personas().fit(features.matrix).labels_
+        labels = Personas().fit(features.matrix).labels_
+        names = persona_profiles(engine, features.case_ids, labels).names
+    return planted.reindex(features.case_ids), labels, names
 
 
 def test_the_planted_demo_personas_are_recovered_from_every_customer(demo_personas: tuple) -> None:
-    planted, case_ids, labels = demo_personas
-    assert len(case_ids) == len(planted) == 3000
+    planted, labels, _names = demo_personas
+    assert len(planted) == 3000 and planted.notna().all()
     assert len(np.unique(labels)) == planted.nunique() == 5
-    assert adjusted_rand_score(planted.reindex(case_ids), labels) >= 0.8
+    assert adjusted_rand_score(planted, labels) >= 0.8
+
+
+# The planted shop personas and the channel or touchpoint that defines each.
+SHOP_DEFINING = {
+    "app regulars": ("app",),
+    "click-and-collect shoppers": ("click and collect", "pickup", "check store stock"),
+    "store-first shoppers": ("store-first", "buy in store", "visit store"),
+    "support-dependent returners": ("chatbot", "call-center", "support", "return"),
+    "bargain hunters": ("social", "ad click", "promo code", "cart reminder"),
+}
+
+
+@pytest.mark.parametrize("demo_personas", ["shop"], indirect=True)
+def test_generated_names_of_the_shop_personas_mention_their_defining_channel_or_touchpoint(
+    demo_personas: tuple,
+) -> None:
+    planted, labels, names = demo_personas
+    # Each planted persona is named after the discovered persona most of its customers fall in.
+    named = pd.Series(labels).map(names).groupby(planted.to_numpy()).agg(lambda column: column.mode()[0])
+    assert named.is_unique
+    for persona, words in SHOP_DEFINING.items():
+        assert any(word in named[persona].lower() for word in words), (persona, named[persona])
