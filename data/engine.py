@@ -2,7 +2,8 @@
 
 `build_layout` sorts a canonical events Parquet file once into a DuckDB file: `events` in (case,
 position) order with integer case codes, ENUM activities and channels and the successor stored on
-each row; `cases` with one row per journey; `variants` with one row per distinct activity sequence;
+each row; `activities` with every activity; `cases` with one row per journey; `variants` with one row
+per distinct activity sequence;
 `case_activities` and `case_pairs` with per-journey counts of activities and directly-follows pairs;
 `attributes` (source name of each stored attribute) and `layout_info` (version and counts).
 Inside a case events are ordered by (timestamp, source_row), so equal timestamps keep file order, as
@@ -44,7 +45,7 @@ from data.settings import Settings
 
 __all__ = ["LAYOUT_VERSION", "Engine", "LogSummary", "build_layout", "quote_identifier"]
 
-LAYOUT_VERSION = 2
+LAYOUT_VERSION = 3
 
 _CATALOG = "layout"
 _RAW_SOURCE = "raw_source"
@@ -383,14 +384,18 @@ class Engine:
     def query(self, sql: str, params: Sequence = (), filters: Filters = _EVERY_JOURNEY) -> pd.DataFrame:
         """Run library SQL over the selected journeys and return the result.
 
-        The one extension point for discovery and segmentation: `sql` sees `journeys` (the `cases`
-        rows kept by `filters`), `steps` (their `events` rows), `journey_activities` and
-        `journey_pairs` (their per-journey activity and directly-follows counts; `journey_activities` also has
-        first_pos, first_offset_us and last_offset_us: where and when, after its start, the journey first and
-        last did the activity), so every view is a
-        GROUP BY over the same selection; `all_variants` (variant_id, activities, cases, length, sequence_rank) is the
-        unfiltered variant list, to look sequences up by id. `sql` may begin with its own WITH; `params` bind its `?`.
-        Attribute columns of `steps` are named by `attribute_column`.
+        The one extension point for discovery and segmentation, so that every view is a GROUP BY over the
+        same selection. `sql` sees:
+        - `journeys`: the `cases` rows kept by `filters`; `steps`: their `events` rows;
+        - `journey_activities`: per journey and activity, events, first_pos, and first_offset_us and
+          last_offset_us (microseconds after the journey's start of its first and last event there);
+        - `journey_pairs`: per journey, the directly-follows pairs with their counts;
+        - `all_variants` (variant_id, activities, cases, length, sequence_rank): every variant, to look
+          sequences up by id;
+        - `all_activities`: every activity, in the layout's own activity type. Mark a few activities there,
+          then join the marks on `activity` to the big tables rather than turning each step's activity into text.
+        `sql` may begin with its own WITH; `params` bind its `?`. Attribute columns of `steps` are named by
+        `attribute_column`.
         """
         where, filter_params = self._predicate(filters)
         kept = "TRUE" if where == "TRUE" else "case_code IN (SELECT case_code FROM kept)"
@@ -398,6 +403,7 @@ class Engine:
             [
                 f"kept AS MATERIALIZED (SELECT case_code FROM {_CATALOG}.cases WHERE {where})",
                 f"all_variants AS (SELECT * FROM {_CATALOG}.variants)",
+                f"all_activities AS (SELECT activity FROM {_CATALOG}.activities)",
                 *(
                     f"{name} AS (SELECT * FROM {_CATALOG}.{table} WHERE {kept})"
                     for name, table in (
@@ -520,6 +526,7 @@ def _layout_statements(carried: str) -> tuple[str, ...]:
             SELECT DISTINCT channel FROM source WHERE channel IS NOT NULL ORDER BY channel
         )
         """,
+        f"CREATE TABLE {layout}.activities AS SELECT unnest(enum_range(NULL::{layout}.activity_name)) AS activity",
         f"""
         CREATE TABLE {layout}.events AS
         SELECT case_code, (row_number() OVER journey - 1)::INTEGER AS pos, activity, timestamp, channel,

@@ -49,20 +49,23 @@ _CHURN_MATCHER = keyword_matcher(CHURN_KEYWORDS)
 # `outcomes` binds: churn activities, converting activities, then (with a silence rule) the log's end and the
 # silence in microseconds.
 _OUTCOMES_CTES = """
-journey_facts AS (
-    SELECT case_code, min(pos) FILTER (WHERE list_contains(?::VARCHAR[], activity::VARCHAR)) AS churn_pos,
-           bool_or(list_contains(?::VARCHAR[], activity::VARCHAR)) AS reached_goal, max(timestamp) AS last_at
-    FROM steps GROUP BY case_code
+marked AS (
+    SELECT activity, list_contains(?::VARCHAR[], activity::VARCHAR) AS is_churn,
+           list_contains(?::VARCHAR[], activity::VARCHAR) AS is_goal
+    FROM all_activities
+), journey_facts AS (
+    SELECT a.case_code, min(a.first_pos) FILTER (WHERE m.is_churn) AS churn_pos, bool_or(m.is_goal) AS reached_goal
+    FROM journey_activities a JOIN marked m USING (activity) GROUP BY a.case_code
 ), outcomes AS (
-    SELECT case_code, churn_pos, CASE
-        WHEN churn_pos IS NOT NULL THEN 'churned'
-        WHEN reached_goal THEN 'converted'
+    SELECT f.case_code, f.churn_pos, CASE
+        WHEN f.churn_pos IS NOT NULL THEN 'churned'
+        WHEN f.reached_goal THEN 'converted'
         {silence_rule}
     END AS outcome
-    FROM journey_facts
+    FROM journey_facts f JOIN journeys j USING (case_code)
 )
 """
-_SILENCE_RULE = "WHEN epoch_us(?::TIMESTAMPTZ) - epoch_us(last_at) >= ? THEN 'churned' ELSE 'censored'"
+_SILENCE_RULE = "WHEN epoch_us(?::TIMESTAMPTZ) - epoch_us(j.end_time) >= ? THEN 'churned' ELSE 'censored'"
 _NO_SILENCE_RULE = "ELSE 'active'"
 
 _OUTCOME_OF_EACH_SQL = """

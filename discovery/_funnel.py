@@ -57,9 +57,9 @@ GROUP BY r.step
 # stage k or of a later one (offsets in microseconds since the journey's start), and stays in a stage from its
 # first to its last event there. The same counts and times as the chained funnel, without scanning the events.
 _STAGE_REACH_SQL = """
-WITH stage_of AS (SELECT unnest(?::VARCHAR[]) AS activity, unnest(?::INTEGER[]) AS stage), staged AS (
-    SELECT a.case_code, m.stage, min(a.first_offset_us) AS first_us, max(a.last_offset_us) AS last_us
-    FROM journey_activities a JOIN stage_of m ON m.activity = a.activity::VARCHAR
+WITH {stage_of}, staged AS (
+    SELECT a.case_code, m.step AS stage, min(a.first_offset_us) AS first_us, max(a.last_offset_us) AS last_us
+    FROM journey_activities a JOIN stage_steps m USING (activity)
     GROUP BY ALL
 ), reach AS (
     SELECT case_code, [{reached_at}] AS reached_at FROM staged GROUP BY case_code
@@ -81,7 +81,7 @@ SELECT * FROM times FULL JOIN stays USING (step)
 
 _ATTRIBUTE_MEANS_SQL = """
 WITH {stage_of}, per_activity AS (SELECT activity, {sums} FROM steps GROUP BY activity)
-SELECT m.step, {aggregates} FROM per_activity p JOIN stage_steps m ON m.activity = p.activity::VARCHAR GROUP BY m.step
+SELECT m.step, {aggregates} FROM per_activity p JOIN stage_steps m USING (activity) GROUP BY m.step
 """
 
 _NUMERIC_TYPES = frozenset(
@@ -206,7 +206,7 @@ def stage_kpis(
     check_model(model)
     attributes = _numeric_attributes(engine, numeric_attributes)
     reached_at = ", ".join(f"min(first_us) FILTER (stage >= {index})" for index in range(len(model.stages)))
-    sql = _STAGE_REACH_SQL.format(reached_at=reached_at)
+    sql = _STAGE_REACH_SQL.format(stage_of=STAGE_OF, reached_at=reached_at)
     times = engine.query(sql, stage_steps_params(model), filters).set_index("step").reindex(range(len(model.stages)))
     selected = engine.summary(filters).cases
     table = _table(list(model.stages), times, selected)

@@ -144,14 +144,17 @@ GROUP BY s.activity
 """
 
 # Every event of a staged activity, with the index of its stage; `stage_steps` binds (activities, indexes).
-# Each staged activity with its stage's index. Views count per activity first, over the enum-coded steps, and
-# only then add the activities of a stage together: the events are never joined to text.
-STAGE_OF = "stage_steps AS (SELECT unnest(?::VARCHAR[]) AS activity, unnest(?::INTEGER[]) AS step)"
+# Each staged activity, in the layout's activity type, with its stage's index: views join it to the steps
+# without turning every step's activity into text.
+STAGE_OF = """stage_steps AS (
+    SELECT a.activity, m.step FROM all_activities a
+    JOIN (SELECT unnest(?::VARCHAR[]) AS name, unnest(?::INTEGER[]) AS step) m ON m.name = a.activity::VARCHAR
+)"""
 
 _CHANNEL_EVENTS_SQL = f"""
 WITH {STAGE_OF}, counted AS (SELECT activity, channel, count(*) AS events FROM steps GROUP BY ALL)
 SELECT m.step, c.channel::VARCHAR AS channel, sum(c.events)::BIGINT AS events
-FROM counted c JOIN stage_steps m ON m.activity = c.activity::VARCHAR GROUP BY ALL
+FROM counted c JOIN stage_steps m USING (activity) GROUP BY ALL
 """
 
 

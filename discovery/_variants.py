@@ -27,35 +27,41 @@ _OUTCOMES_SQL = "SELECT unnest(?::VARCHAR[]) AS case_id, unnest(?::VARCHAR[]) AS
 _NO_OUTCOMES_SQL = "SELECT NULL::VARCHAR AS case_id, NULL::VARCHAR AS outcome WHERE FALSE"
 
 # Each row groups engine variants: one per variant, or those equal once repeated steps are dropped (A,B,B,C → A,B,C).
-# Rows are ordered by customers, then by activity sequence: engine variants come ranked by sequence at ingest.
+# Each row of the table is a group of engine variants: one variant, or (collapsed) the variants equal once a step
+# repeating the one before it is dropped (A,B,B,C → A,B,C). `keys` maps the variants of the selected journeys to
+# their group, `groups` describes each group; rows are ordered by customers, then by activity sequence, which
+# ingest already ranked for the engine's variants.
+_VARIANT_KEYS = "SELECT variant_id, variant_id AS group_key FROM members"
 _VARIANT_GROUPS = """
-SELECT variant_id, variant_id AS group_key, activities, sequence_rank FROM all_variants
+SELECT variant_id AS group_key, activities, sequence_rank, [variant_id] AS variant_ids
+FROM all_variants SEMI JOIN members USING (variant_id)
 """
-_VARIANT_RANK = "min(sequence_rank)"
-_COLLAPSED_GROUPS = """
-SELECT variant_id, hash(activities) AS group_key, activities
-FROM (
+_COLLAPSED_KEYS = """
+SELECT m.variant_id, hash(c.activities) AS group_key, c.activities, m.cases
+FROM members m JOIN (
     SELECT variant_id,
            list_filter(activities, lambda a, i: i = len(activities) OR a <> activities[i + 1]) AS activities
     FROM all_variants
-)
+) c USING (variant_id)
 """
-_COLLAPSED_RANK = "row_number() OVER (ORDER BY any_value(activities))"
+_COLLAPSED_GROUPS = """
+SELECT group_key, any_value(activities) AS activities,
+       row_number() OVER (ORDER BY any_value(activities)) AS sequence_rank,
+       list(variant_id ORDER BY cases DESC, variant_id) AS variant_ids
+FROM keys GROUP BY group_key
+"""
 
 _VARIANTS_SQL = """
-WITH outcomes AS ({outcomes}), members AS (
-    SELECT g.*, m.cases
-    FROM ({groups}) g JOIN (SELECT variant_id, count(*) AS cases FROM journeys GROUP BY variant_id) m USING (variant_id)
-), grouped AS (
-    SELECT group_key, any_value(activities) AS activities, {rank} AS sequence_rank,
-           list(variant_id ORDER BY cases DESC, variant_id) AS variant_ids
-    FROM members GROUP BY group_key
-), counted AS (
-    SELECT m.group_key, count(*) AS cases, median(j.duration_seconds) AS median_duration_seconds,
+WITH outcomes AS ({outcomes}),
+members AS (SELECT variant_id, count(*) AS cases FROM journeys GROUP BY variant_id),
+keys AS ({keys}),
+groups AS ({groups}),
+counted AS (
+    SELECT k.group_key, count(*) AS cases, median(j.duration_seconds) AS median_duration_seconds,
            count(*) FILTER (o.outcome = 'converted') AS converted, count(*) FILTER (o.outcome = 'churned') AS churned,
            count(*) FILTER (o.outcome = 'censored') AS censored, count(*) FILTER (o.outcome = 'active') AS active
-    FROM journeys j JOIN members m USING (variant_id) LEFT JOIN outcomes o USING (case_id)
-    GROUP BY m.group_key
+    FROM journeys j JOIN keys k USING (variant_id) LEFT JOIN outcomes o USING (case_id)
+    GROUP BY k.group_key
 ), ranked AS (
     SELECT g.variant_ids[1] AS variant_id, g.variant_ids, g.activities, c.cases,
            c.cases / sum(c.cases) OVER () AS share,
@@ -64,7 +70,7 @@ WITH outcomes AS ({outcomes}), members AS (
            c.median_duration_seconds, len(g.activities) AS length, c.converted, c.churned, c.censored, c.active,
            c.converted / nullif(c.converted + c.churned, 0) AS conversion_rate,
            c.churned / nullif(c.converted + c.churned, 0) AS churn_rate, g.sequence_rank
-    FROM counted c JOIN grouped g USING (group_key)
+    FROM counted c JOIN groups g USING (group_key)
 )
 SELECT * EXCLUDE (sequence_rank) FROM ranked ORDER BY cases DESC, sequence_rank {limit}
 """
@@ -128,8 +134,8 @@ def _variant_table(
 ) -> VariantTable:
     sql = _VARIANTS_SQL.format(
         outcomes=_NO_OUTCOMES_SQL if outcomes is None else _OUTCOMES_SQL,
+        keys=_COLLAPSED_KEYS if collapse_repeats else _VARIANT_KEYS,
         groups=_COLLAPSED_GROUPS if collapse_repeats else _VARIANT_GROUPS,
-        rank=_COLLAPSED_RANK if collapse_repeats else _VARIANT_RANK,
         limit="" if limit is None else "LIMIT ?",
     )
     params = ([] if outcomes is None else [list(outcomes.index), list(outcomes)]) + ([] if limit is None else [limit])

@@ -420,7 +420,7 @@ def test_layout_holds_the_documented_tables(tmp_path: Path, settings: Settings) 
     with duckdb.connect(str(layout), read_only=True) as connection:
         columns = {
             table: [row[0] for row in connection.execute(f"DESCRIBE {table}").fetchall()]
-            for table in ("events", "cases", "variants", "case_activities", "case_pairs", "attributes")
+            for table in ("events", "cases", "variants", "case_activities", "case_pairs", "attributes", "activities")
         }
         version, events, cases = connection.execute("SELECT layout_version, events, cases FROM layout_info").fetchone()
         codes = connection.execute("SELECT case_code, pos FROM events").fetchall()
@@ -438,6 +438,7 @@ def test_layout_holds_the_documented_tables(tmp_path: Path, settings: Settings) 
     ]  # fmt: skip
     assert columns["case_pairs"] == ["case_code", "source", "target", "events"]
     assert columns["attributes"] == ["position", "name", "stored_as"]
+    assert columns["activities"] == ["activity"]
     assert (version, events, cases) == (LAYOUT_VERSION, 9, 3)
     assert codes == [(0, 0), (0, 1), (0, 2), (1, 0), (1, 1), (2, 0), (2, 1), (2, 2), (2, 3)]
 
