@@ -57,7 +57,7 @@ GROUP BY r.step
 # stage k or of a later one (offsets in microseconds since the journey's start), and stays in a stage from its
 # first to its last event there. The same counts and times as the chained funnel, without scanning the events.
 _STAGE_REACH_SQL = """
-WITH {stage_of}, staged AS (
+WITH {stage_of}, staged AS MATERIALIZED (
     SELECT a.case_code, m.step AS stage, min(a.first_offset_us) AS first_us, max(a.last_offset_us) AS last_us
     FROM journey_activities a JOIN stage_steps m USING (activity)
     GROUP BY ALL
