@@ -6,6 +6,8 @@
 ...     engine.dfg()
 """
 
+import importlib
+
 from data.canonical import to_event_log
 from data.engine import Engine, LogSummary, build_layout, quote_identifier
 from data.errors import (
@@ -33,15 +35,17 @@ from data.settings import SETTINGS, Settings
 from data.store import Dataset, Store
 from data.timestamps import ParsedTimestamps, parse_timestamps
 
-# The demo generator is imported on first use, so that `python -m data.demo` runs it only once.
-_DEMO_NAMES = ("DemoFile", "DemoLog", "generate_demo", "write_demo")
+# Imported on first use: the demo generator, so that `python -m data.demo` runs it only once, and the Spark
+# backend, because pyspark is only installed where Spark is used.
+_LAZY_NAMES = {
+    **dict.fromkeys(("DemoFile", "DemoLog", "generate_demo", "write_demo"), "data.demo"),
+    **dict.fromkeys(("SparkEngine", "prepare_layout", "spark_session"), "data.spark"),
+}
 
 
 def __getattr__(name: str):
-    if name in _DEMO_NAMES:
-        from data import demo
-
-        return getattr(demo, name)
+    if name in _LAZY_NAMES:
+        return getattr(importlib.import_module(_LAZY_NAMES[name]), name)
     raise AttributeError(f"module 'data' has no attribute {name!r}")
 
 
@@ -78,6 +82,7 @@ __all__ = [
     "RawLog",
     "Settings",
     "SourceNotConfigured",
+    "SparkEngine",
     "Store",
     "TimestampError",
     "UnsafeInput",
@@ -90,10 +95,12 @@ __all__ = [
     "import_file",
     "load_log",
     "parse_timestamps",
+    "prepare_layout",
     "quote_identifier",
     "read_log",
     "read_sql",
     "resolve_mapping",
+    "spark_session",
     "split_journeys",
     "to_event_log",
     "validate_mapping",

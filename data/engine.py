@@ -20,9 +20,11 @@ from __future__ import annotations
 import difflib
 import os
 import uuid
+from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Self
 
 import duckdb
 import numpy as np
@@ -43,7 +45,7 @@ from data.filters import Filters
 from data.schema import ACTIVITY, CANONICAL_COLUMNS, CASE_ID, CHANNEL, SOURCE_ROW, TIMESTAMP
 from data.settings import Settings
 
-__all__ = ["LAYOUT_VERSION", "Engine", "LogSummary", "build_layout", "quote_identifier"]
+__all__ = ["LAYOUT_VERSION", "Engine", "EngineAccessors", "LogSummary", "build_layout", "quote_identifier"]
 
 LAYOUT_VERSION = 3
 
@@ -65,6 +67,18 @@ class LogSummary:
     variants: int
     start_time: pd.Timestamp | None
     end_time: pd.Timestamp | None
+
+    @classmethod
+    def from_row(cls, row: pd.Series) -> LogSummary:
+        """Read the counts from one result row named like the fields; no journey leaves the times missing."""
+        return cls(
+            cases=int(row["cases"]),
+            events=int(row["events"]),
+            activities=int(row["activities"]),
+            variants=int(row["variants"]),
+            start_time=None if pd.isna(row["start_time"]) else row["start_time"],
+            end_time=None if pd.isna(row["end_time"]) else row["end_time"],
+        )
 
 
 def build_layout(events_parquet: Path, layout_path: Path, settings: Settings) -> None:
@@ -100,7 +114,37 @@ def build_layout(events_parquet: Path, layout_path: Path, settings: Settings) ->
         building.with_name(building.name + ".wal").unlink(missing_ok=True)
 
 
-class Engine:
+class EngineAccessors(ABC):
+    """What every engine (DuckDB here, Spark in `data.spark`) shares: context management and log metadata.
+
+    Subclasses set `_activity_names` and `_attribute_types` when they open a log, and define `close`.
+    """
+
+    _activity_names: tuple[str, ...]
+    _attribute_types: dict[str, str]
+
+    @abstractmethod
+    def close(self) -> None:
+        """Release what the engine holds; it cannot be used afterwards."""
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    @property
+    def activity_names(self) -> tuple[str, ...]:
+        """Every activity of the log, most frequent first (ties by name)."""
+        return self._activity_names
+
+    @property
+    def attribute_columns(self) -> dict[str, str]:
+        """Attribute names, in source order, with their types as DuckDB names them."""
+        return dict(self._attribute_types)
+
+
+class Engine(EngineAccessors):
     """Read-only access to one layout; every primitive takes a `Filters` and returns a plain DataFrame.
 
     Each query runs on its own cursor, so one Engine may serve several threads, and several Engines
@@ -180,22 +224,6 @@ class Engine:
         """Release the DuckDB connection; the Engine cannot be used afterwards."""
         self._connection.close()
 
-    def __enter__(self) -> Engine:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
-
-    @property
-    def activity_names(self) -> tuple[str, ...]:
-        """Every activity of the log, most frequent first (ties by name)."""
-        return self._activity_names
-
-    @property
-    def attribute_columns(self) -> dict[str, str]:
-        """Attribute names, in source order, with their DuckDB types."""
-        return dict(self._attribute_types)
-
     def summary(self, filters: Filters = _EVERY_JOURNEY) -> LogSummary:
         """Return the headline counts of the selected journeys."""
         where, params = self._predicate(filters)
@@ -208,14 +236,7 @@ class Engine:
             """,
             params + params,
         ).iloc[0]
-        return LogSummary(
-            cases=int(row["cases"]),
-            events=int(row["events"]),
-            activities=int(row["activities"]),
-            variants=int(row["variants"]),
-            start_time=None if pd.isna(row["start_time"]) else row["start_time"],
-            end_time=None if pd.isna(row["end_time"]) else row["end_time"],
-        )
+        return LogSummary.from_row(row)
 
     def activities(self, filters: Filters = _EVERY_JOURNEY) -> pd.DataFrame:
         """Return activity, events, cases — by events desc, activity."""

@@ -29,7 +29,16 @@ SETTINGS: dict[str, tuple[str, str, str]] = {
         "sqlite:///$PARCOURS_HOME/parcours.db",
         "SQLAlchemy URL of the metadata database (SQLite by default, PostgreSQL e.g. `postgresql+psycopg://user@host/db`).",
     ),
-    "engine": ("PARCOURS_ENGINE", "duckdb", "Query engine for the primitives."),
+    "engine": (
+        "PARCOURS_ENGINE",
+        "duckdb",
+        "Query engine: `duckdb`; `spark` is accepted, but the dashboard and CLIs answer on DuckDB (see Two scales).",
+    ),
+    "spark_master": (
+        "PARCOURS_SPARK_MASTER",
+        "local[*]",
+        "Spark master: `local[N]`, a standalone cluster `spark://host:7077` or Spark Connect `sc://host:15002`.",
+    ),
     "timezone": ("PARCOURS_TIMEZONE", "UTC", "Time zone assumed for timestamps that carry none."),
     "owner": ("PARCOURS_USER", "local", "Owner recorded on stored datasets in a single-user install."),
     "max_upload_mb": ("PARCOURS_MAX_UPLOAD_MB", "500", "Largest file accepted, in MB (compressed size)."),
@@ -57,6 +66,7 @@ class Settings:
     home: Path = field(default_factory=lambda: Path("~/.parcours").expanduser())
     database_url: str = ""
     engine: str = "duckdb"
+    spark_master: str = "local[*]"
     timezone: str = "UTC"
     owner: str = "local"
     max_upload_mb: int = 500
