@@ -12,6 +12,7 @@ from segmentation._compare import ALPHA, SegmentComparison, compare_segments
 from segmentation._features import BLOCK_WEIGHTS, CustomerFeatures, customer_features
 from segmentation._personas import ALGORITHMS, Personas
 from segmentation._profiles import PersonaProfiles, attribute_segments, persona_profiles
+from segmentation._projection import Projection, project_2d
 
 __all__ = [
     "ALGORITHMS",
@@ -20,9 +21,11 @@ __all__ = [
     "CustomerFeatures",
     "PersonaProfiles",
     "Personas",
+    "Projection",
     "SegmentComparison",
     "attribute_segments",
     "compare_segments",
     "customer_features",
     "persona_profiles",
+    "project_2d",
 ]
