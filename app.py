@@ -33,7 +33,11 @@ filters = ui.filter_bar(dataset)
 
 st.subheader("Stored logs")
 with ui.reported_errors():
-    ui.show_table(ui.datasets_table(ui.store().datasets()), "stored-logs")
+    ui.show_table(
+        ui.datasets_table(ui.store().datasets()),
+        "stored-logs",
+        column_config=ui.count_columns("Customers", "Events", "Touchpoints"),
+    )
 st.page_link(IMPORT_PAGE, label="Import another log", icon=":material/upload_file:")
 
 st.subheader(dataset.name)
@@ -56,7 +60,7 @@ else:
 left, right = st.columns(2)
 with left:
     st.markdown("**Most common touchpoints**")
-    ui.show_table(top, "top-touchpoints")
+    ui.show_table(top, "top-touchpoints", column_config=ui.count_columns("Events", "Customers"))
 with right:
     st.markdown(f"**Data quality** · {ui.quality_badge(dataset.quality)}")
     if dataset.quality.findings:

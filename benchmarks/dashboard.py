@@ -7,7 +7,8 @@
 engine, count the selected customers, compute the churn points, the drawn map (paths 80 %) and its DOT, and the
 full map for the detail panel, for three filters each new to the engine (median of the three). `demo_page` is
 Streamlit's own run of each page (AppTest, empty caches, modules already imported as in a running server) on a
-store that already holds the demo, as a user opening a link to it. The log is the telecom demo generator's (seed 1), the one `benchmarks/discovery.py` uses.
+store that already holds the demo, as a user opening a link to it. The map's log is the telecom demo
+generator's (seed 1), the one `benchmarks/discovery.py` uses.
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ Every function takes an `Engine` and a `Filters`, counts unique customers, and r
 """
 
 # --- maps & variants ---
-from discovery._dot import METRICS, human_duration, map_to_dot
+from discovery._dot import METRICS, dot_quote, human_duration, map_to_dot
 from discovery._maps import CHURN_POINT_LIFT, JourneyMap, journey_map
 from discovery._models import ALGORITHMS, ProcessModel, discover_model, to_bpmn_xml, to_pnml
 from discovery._paths import END_LABEL, OTHER_LABEL, START_LABEL, PathFlows, paths, paths_between
@@ -27,6 +27,7 @@ __all__ = [
     "ProcessModel",
     "VariantTable",
     "discover_model",
+    "dot_quote",
     "human_duration",
     "journey_map",
     "map_to_dot",

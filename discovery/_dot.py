@@ -14,7 +14,7 @@ import pandas as pd
 
 from discovery._maps import JourneyMap
 
-__all__ = ["METRICS", "human_duration", "map_to_dot"]
+__all__ = ["METRICS", "dot_quote", "human_duration", "map_to_dot"]
 
 METRICS = ("cases", "events", "median", "mean", "p90")
 RANKDIRS = ("LR", "TB", "RL", "BT")
@@ -56,7 +56,7 @@ def _map_to_dot(journey_map: JourneyMap, metric: str, rankdir: str) -> str:
             colour = LANE_COLOURS[lane % len(LANE_COLOURS)]
             lines.append(f"  subgraph cluster_{lane} {{")
             lane_style = f'style="rounded,filled", fillcolor="{colour}", color="{colour}"'
-            lines.append(f"    graph [label={_quote(stage)}, {lane_style}];")
+            lines.append(f"    graph [label={dot_quote(stage)}, {lane_style}];")
             lines.extend(f"  {line}" for line in declarations[members])
             lines.append("  }")
     lines.extend(declarations[nodes["stage"].isna()])
@@ -76,7 +76,7 @@ def _node_declarations(nodes: pd.DataFrame, node_ids: dict[str, str], metric: st
             style = f', color="{CHURN_COLOUR}", fontcolor="{CHURN_COLOUR}", penwidth=2.5'
         else:
             label, style = f"{activity}\n{count:,}", ""
-        statements.append(f"  {node_ids[activity]} [label={_quote(label)}{style}];")
+        statements.append(f"  {node_ids[activity]} [label={dot_quote(label)}{style}];")
     return pd.Series(statements, index=nodes.index, dtype="object")
 
 
@@ -91,7 +91,7 @@ def _edge_statements(edges: pd.DataFrame, node_ids: dict[str, str], metric: str)
         width = MIN_PENWIDTH + (MAX_PENWIDTH - MIN_PENWIDTH) * cases / most
         label = _metric_label(value, metric)
         style = ", style=dashed" if tail == _START or head == _END else ""
-        statements.append(f"  {tail} -> {head} [label={_quote(label)}, penwidth={width:.2f}{style}];")
+        statements.append(f"  {tail} -> {head} [label={dot_quote(label)}, penwidth={width:.2f}{style}];")
     return statements
 
 
@@ -114,7 +114,7 @@ def human_duration(seconds: float) -> str:
     return f"{whole}s" if whole or seconds == 0 else "<1s"
 
 
-def _quote(text: str) -> str:
+def dot_quote(text: str) -> str:
     """Return `text` as a double-quoted DOT string that Graphviz shows exactly as written."""
     escaped = (
         text.replace("\\", "\\\\")

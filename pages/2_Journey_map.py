@@ -60,9 +60,9 @@ if map_tab.open:
         )
         with ui.reported_errors():
             drawn = journey.map_of(dataset.id, filters, model, definition, activity_share / 100, path_share / 100)
-            dot = journey.map_dot(drawn, metric)
+            dot, fits = journey.map_layout(journey.map_dot(drawn, metric))
         with st.container(height=journey.MAP_HEIGHT_PX):
-            st.graphviz_chart(dot, width="stretch")
+            st.graphviz_chart(dot, width="stretch" if fits else "content")
         st.caption(journey.map_caption(drawn, metric))
         journey.show_map_downloads(dot, f"journey-map-{dataset.id}")
 

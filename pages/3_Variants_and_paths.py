@@ -51,7 +51,12 @@ metrics[0].metric("Customers (unique journeys)", f"{table.cases:,}")
 metrics[1].metric("Journey variants (distinct paths)", f"{summary.variants:,}")
 metrics[2].metric(f"Customers covered by the {len(table.frame):,} paths shown", f"{table.covered_share:.1%}")
 shown_table = variants.variants_table(table)
-ui.show_table(shown_table, "variants", column_config=variants.variant_column_config(shown_table))
+ui.show_table(
+    shown_table,
+    "variants",
+    column_config=variants.variant_column_config(shown_table),
+    column_order=variants.variant_column_order(shown_table),
+)
 st.caption(f"{filters.describe().capitalize()}. {variants.rates_caption(definition)}")
 
 st.subheader("Who follows a path")
@@ -75,10 +80,12 @@ st.button(
 )
 with ui.reported_errors():
     customers = variants.variant_customers(dataset.id, chosen["variant_ids"], filters)
+customers_shown = variants.customers_table(customers)
 ui.show_table(
-    variants.customers_table(customers),
+    customers_shown,
     f"path-{rank + 1}-customers",
     column_config=variants.customers_column_config(),
+    column_order=variants.customers_column_order(customers_shown),
 )
 
 st.subheader("Paths around a touchpoint")
@@ -89,7 +96,7 @@ direction = st.radio(
     horizontal=True,
 )
 options = variants.touchpoints(dataset.id)
-pickers = st.columns(4)
+pickers = st.columns([3, 3, 2, 2])
 anchor = pickers[0].selectbox("From" if direction == "between" else "Touchpoint", options)
 target = None
 if direction == "between":

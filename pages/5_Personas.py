@@ -50,7 +50,11 @@ st.caption(f"{filters.describe().capitalize()}.")
 st.subheader("Persona cards")
 names = personas.persona_cards(profiles, choice, choice.key(dataset.id, selection))
 st.subheader("All personas")
-ui.show_table(personas.overview_table(profiles.table.assign(name=pd.Series(names))), "personas")
+ui.show_table(
+    personas.overview_table(profiles.table.assign(name=pd.Series(names))),
+    "personas",
+    column_config=personas.OVERVIEW_COLUMNS,
+)
 
 st.subheader("Map of the customers")
 st.caption("Each dot is a customer; customers close together behave alike. Save the chart with its toolbar.")
@@ -63,7 +67,7 @@ with ui.reported_errors():
     dot = personas.persona_journey_dot(dataset.id, members, model, churn)
     kpis = personas.persona_stage_kpis(dataset.id, members, model)
 st.graphviz_chart(dot, width="stretch")
-ui.show_table(personas.stage_table(kpis), "persona-stages")
+ui.show_table(personas.stage_table(kpis), "persona-stages", column_config=personas.STAGE_COLUMNS)
 
 st.subheader("Save these personas")
 with ui.reported_errors():

@@ -41,10 +41,13 @@ from ui.state import (
 )
 from ui.tables import (
     columns_table,
+    count_column,
+    count_columns,
     datasets_table,
     findings_table,
     human_bytes,
     offending_rows,
+    percent_column,
     problems_table,
     quality_badge,
 )
@@ -59,6 +62,8 @@ __all__ = [
     "choose_source",
     "churn_definition",
     "columns_table",
+    "count_column",
+    "count_columns",
     "dataset_picker",
     "dataset_summary",
     "datasets_table",
@@ -75,6 +80,7 @@ __all__ = [
     "neutralise_formulas",
     "offending_rows",
     "open_demo_button",
+    "percent_column",
     "problems_table",
     "proposed_mapping",
     "quality_badge",

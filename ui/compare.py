@@ -16,7 +16,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from data import Filters
-from discovery import ChurnDefinition, StageModel, journey_outcomes
+from discovery import ChurnDefinition, StageModel, dot_quote, journey_outcomes
 from segmentation import SegmentComparison, attribute_segments, compare_segments
 from ui.params import persona_from_param
 from ui.personas import (
@@ -227,7 +227,7 @@ def difference_dot(edges: pd.DataFrame, max_edges: int = MAX_MAP_EDGES) -> str:
         '  graph [rankdir=LR, fontname="Helvetica", nodesep=0.3, ranksep=0.4];',
         '  node [shape=box, style="rounded,filled", fillcolor="#ffffff", color="#5f6b7a", fontname="Helvetica"];',
         '  edge [fontname="Helvetica", fontsize=10];',
-        *(f"  {node_id} [label={_dot_text(activity)}];" for activity, node_id in node_ids.items()),
+        *(f"  {node_id} [label={dot_quote(activity)}];" for activity, node_id in node_ids.items()),
     ]
     for source, target, share_a, share_b, presence, significant in zip(
         shown["source"],
@@ -241,7 +241,7 @@ def difference_dot(edges: pd.DataFrame, max_edges: int = MAX_MAP_EDGES) -> str:
         width = MIN_PENWIDTH + (MAX_PENWIDTH - MIN_PENWIDTH) * max(share_a, share_b) / (strongest or 1.0)
         style = "bold" if significant else "solid"
         colour = COLOURS[presence]
-        label = _dot_text(f"A {share_a:.0%} · B {share_b:.0%}")
+        label = dot_quote(f"A {share_a:.0%} · B {share_b:.0%}")
         lines.append(
             f'  {node_ids[source]} -> {node_ids[target]} [label={label}, color="{colour}", fontcolor="{colour}", '
             f'penwidth={width:.2f}, style="{style}"];'
@@ -252,9 +252,3 @@ def difference_dot(edges: pd.DataFrame, max_edges: int = MAX_MAP_EDGES) -> str:
 
 def _verdicts(significant: pd.Series, p_values: pd.Series) -> np.ndarray:
     return np.where(p_values.isna(), "not tested", np.where(significant.astype(bool), "yes", "no"))
-
-
-def _dot_text(text: str) -> str:
-    """Quote user text for DOT: backslashes and quotes escaped, line breaks kept as DOT line breaks."""
-    escaped = str(text).replace("\\", "\\\\").replace('"', '\\"').replace("\r\n", "\n").replace("\n", "\\n")
-    return f'"{escaped}"'

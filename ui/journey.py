@@ -27,15 +27,16 @@ from discovery import (
     StageModel,
     churn_points,
     discover_model,
+    dot_quote,
     human_duration,
     journey_map,
     map_to_dot,
     to_bpmn_xml,
     to_pnml,
 )
-from discovery._dot import _quote as dot_quote
 from ui.downloads import show_table
 from ui.state import BY_CONTENT, store
+from ui.tables import count_column, percent_column
 
 __all__ = [
     "ALGORITHM_LABELS",
@@ -50,6 +51,7 @@ __all__ = [
     "dot_to_svg",
     "map_caption",
     "map_dot",
+    "map_layout",
     "map_of",
     "model_facts",
     "process_model",
@@ -67,9 +69,12 @@ METRIC_LABELS = {
 }
 ALGORITHM_LABELS = {"inductive": "Inductive miner", "heuristics": "Heuristics miner"}
 START_LABEL, END_LABEL = "(journey start)", "(journey end)"
-SHARE_COLUMN = "Share of its customers"
+SHARE_COLUMN = "Share"
 # The map scrolls inside a box this tall, so the legend and the detail panel stay in reach on a laptop.
 MAP_HEIGHT_PX = 560
+# A drawing up to this wide (inches, as Graphviz measures) is shrunk to the page's width and stays readable;
+# a top-to-bottom map this many times wider than tall is a few ranks of many boxes, better drawn left to right.
+PAGE_WIDTH_INCHES, FLAT_RATIO, POINTS_PER_INCH = 14.0, 2.0, 72.0
 _PERFORMANCE = frozenset({"median", "mean", "p90"})
 _SECONDS_OF = {"median": "median_seconds", "mean": "mean_seconds", "p90": "p90_seconds"}
 _BPMN = "{http://www.omg.org/spec/BPMN/20100524/MODEL}"
@@ -134,6 +139,28 @@ def map_dot(drawn: JourneyMap, metric: str) -> str:
     """Return the DOT the page draws: top to bottom, because a map of twenty steps laid out left to right
     shrinks to unreadable text on a laptop screen's width."""
     return map_to_dot(drawn, metric=metric, rankdir="TB")
+
+
+def map_layout(dot: str) -> tuple[str, bool]:
+    """Return the DOT to draw and whether it fits the page's width.
+
+    Graphviz never wraps a rank: a log where most customers do a single touchpoint puts every box in one row,
+    which, shrunk to the page's width, is an unreadable strip. Such a map is drawn left to right instead (a
+    column of boxes), at its own size in the scrolling box when it is still wider than the page.
+    """
+    width, height = _drawn_size(dot)
+    if width > FLAT_RATIO * height and width > PAGE_WIDTH_INCHES:
+        dot = dot.replace("rankdir=TB", "rankdir=LR", 1)
+        width, _ = _drawn_size(dot)
+    return dot, width <= PAGE_WIDTH_INCHES
+
+
+def _drawn_size(dot: str) -> tuple[float, float]:
+    """Return the width and height, in inches, of the drawing Graphviz's dot lays out."""
+    graph = pygraphviz.AGraph(string=dot)
+    graph.layout(prog="dot")
+    _, _, right, top = (float(value) for value in graph.graph_attr["bb"].split(","))
+    return right / POINTS_PER_INCH, top / POINTS_PER_INCH
 
 
 def map_caption(drawn: JourneyMap, metric: str) -> str:
@@ -260,13 +287,11 @@ def show_activity_detail(full_map: JourneyMap, churn: ChurnPoints, activity: str
     for column, (label, value) in zip(st.columns(len(facts)), facts.items(), strict=True):
         column.metric(label, value)
     stem = _file_stem(activity)
-    came, went = st.columns(2)
-    with came:
-        st.markdown("**Where they came from** (the step straight before)")
-        show_table(arrivals_table(full_map, activity), f"came-from-{stem}", column_config=_SHARE_COLUMNS)
-    with went:
-        st.markdown("**Where they went** (the step straight after)")
-        show_table(departures_table(full_map, activity), f"went-to-{stem}", column_config=_SHARE_COLUMNS)
+    # One above the other: side by side, long touchpoint names push the last columns out of sight.
+    st.markdown("**Where they came from** (the step straight before)")
+    show_table(arrivals_table(full_map, activity), f"came-from-{stem}", column_config=_NEIGHBOUR_COLUMNS)
+    st.markdown("**Where they went** (the step straight after)")
+    show_table(departures_table(full_map, activity), f"went-to-{stem}", column_config=_NEIGHBOUR_COLUMNS)
     st.caption(
         "Shares are of the touchpoint's customers; a customer who came or went several ways counts in each row, "
         "so shares can add up to more than 100%. Every step is counted here, also those the sliders hide."
@@ -286,7 +311,11 @@ def show_activity_detail(full_map: JourneyMap, churn: ChurnPoints, activity: str
         st.caption(f"No customer through {activity} has a known outcome yet, so it has no churn figures.")
 
 
-_SHARE_COLUMNS = {SHARE_COLUMN: st.column_config.ProgressColumn(format="percent", min_value=0.0, max_value=1.0)}
+_NEIGHBOUR_COLUMNS = {
+    "Customers": count_column("Customers (unique journeys) who made this move"),
+    SHARE_COLUMN: percent_column("Share of the touchpoint's customers who made this move"),
+    "Median time": st.column_config.TextColumn(help="Median time between the two steps"),
+}
 
 
 def show_map_downloads(dot: str, stem: str) -> None:

@@ -31,20 +31,24 @@ from discovery import (
     map_to_dot,
     stage_kpis,
 )
-from segmentation import PersonaProfiles, Personas, customer_features, persona_profiles
-from segmentation._projection import Projection, project_2d
+from segmentation import PersonaProfiles, Personas, Projection, customer_features, persona_profiles, project_2d
 from ui.downloads import show_table
 from ui.params import PERSONA_PARAM, filters_from_params, is_filter_param, persona_from_param, persona_to_param
 from ui.state import BY_CONTENT, store
+from ui.tables import count_column, percent_column
 
 __all__ = [
     "ALGORITHM_NAMES",
     "BY_CONTENT_AND_SETUP",
+    "OVERVIEW_COLUMNS",
     "PERSONAS_KIND",
+    "SIGNATURE_COLUMNS",
+    "STAGE_COLUMNS",
     "Clustering",
     "RunChoice",
     "checked_names",
     "clustering",
+    "events_text",
     "overview_table",
     "persona_cards",
     "persona_journey_dot",
@@ -75,6 +79,36 @@ MAP_COVERAGE = 0.8
 DEFAULT_K = 4
 MAX_K = 12
 _RUN = "personas-run-{}"
+_CONVERSION_HELP = "Share of the persona's customers with a known outcome who converted"
+_CHURN_HELP = "Share of the persona's customers with a known outcome who churned"
+# Shares are kept as fractions in the tables (and their downloads) and shown as percentages, as on the cards.
+OVERVIEW_COLUMNS = {
+    "Customers": count_column("Customers (unique journeys) in the persona"),
+    "Share of customers": percent_column("Share of the selected customers in the persona", "Share"),
+    "Conversion rate": percent_column(_CONVERSION_HELP, "Conversion"),
+    "Churn rate": percent_column(_CHURN_HELP, "Churn"),
+    "Median journey duration": st.column_config.TextColumn("Duration", help="Median journey duration"),
+    "Median journey length (events)": st.column_config.NumberColumn(
+        "Events", width="small", help="Median journey length, in events"
+    ),
+    "Customers on the typical journey": count_column(
+        "Customers of the persona whose journey is the typical one", "On typical"
+    ),
+}
+SIGNATURE_COLUMNS = {
+    "Customers": count_column("Customers of the persona who did it"),
+    "Share of persona": percent_column("Share of the persona's customers who did it", "Persona"),
+    "Share of others": percent_column("Share of the other selected customers who did it", "Others"),
+    "Lift": st.column_config.NumberColumn(format="%.1f×", width=55, help="Share of persona ÷ share of others"),
+    # Half a page wide, a card keeps its names to this width so the figures stay in view.
+    "Touchpoint": st.column_config.TextColumn(width=130),
+    "Path": st.column_config.TextColumn(width=130),
+}
+STAGE_COLUMNS = {
+    "Customers reaching it": count_column("Customers of the persona with an event of the stage or a later one"),
+    "Conversion from previous stage": percent_column("Customers reaching it ÷ customers reaching the stage before"),
+    "Drop-off (customers)": count_column("Customers who reached the stage before but not this one"),
+}
 
 
 def _json_key(value: StageModel | ChurnDefinition) -> str:
@@ -250,8 +284,13 @@ def run_form(dataset_id: str) -> RunChoice | None:
             )
             if opened is not None and st.button("Open", key=f"personas-open-button-{dataset_id}"):
                 st.session_state[shown] = _saved_choice(runs[opened])
-        left, middle, right, last = st.columns(4, vertical_alignment="bottom")
-        automatic = left.toggle("Choose how many automatically", value=True, key=f"personas-auto-{dataset_id}")
+        left, middle, right, last = st.columns([3, 2, 3, 2], vertical_alignment="bottom")
+        automatic = left.toggle(
+            "Choose how many automatically",
+            value=True,
+            key=f"personas-auto-{dataset_id}",
+            help="On: Parcours tries several numbers of personas and keeps the one that separates customers best.",
+        )
         k = middle.number_input("Personas (k)", 2, MAX_K, DEFAULT_K, disabled=automatic, key=f"personas-k-{dataset_id}")
         algorithm = right.selectbox(
             "Algorithm", list(ALGORITHM_NAMES), format_func=ALGORITHM_NAMES.get, key=f"personas-algo-{dataset_id}"
@@ -273,14 +312,16 @@ def persona_cards(profiles: PersonaProfiles, choice: RunChoice, run_key: str) ->
             names[label] = st.text_input(
                 "Persona name", saved.get(str(label), row["name"]), key=f"persona-name-{run_key}-{label}"
             )
-            figures = st.columns(4)
-            figures[0].metric("Customers (unique journeys)", f"{row['customers']:,}")
-            figures[1].metric("Share of customers", f"{row['share']:.1%}")
-            figures[2].metric("Conversion rate", _percent(row["conversion_rate"]))
-            figures[3].metric("Churn rate", _percent(row["churn_rate"]))
+            # Two figures a row: four in a half-page card cut their labels short.
+            size, share = st.columns(2)
+            size.metric("Customers (unique journeys)", f"{row['customers']:,}")
+            share.metric("Share", f"{row['share']:.1%}", help="Share of the selected customers in this persona")
+            conversion, churn = st.columns(2)
+            conversion.metric("Conversion", _percent(row["conversion_rate"]), help=_CONVERSION_HELP)
+            churn.metric("Churn", _percent(row["churn_rate"]), help=_CHURN_HELP)
             st.markdown(
                 f"Median journey **{_duration_text(row['median_duration_seconds'])}**, "
-                f"**{row['median_events']:g}** events · dominant channels: "
+                f"**{events_text(row['median_events'])}** · dominant channels: "
                 f"**{', '.join(row['dominant_channels']) or 'none logged'}**"
             )
             st.markdown(
@@ -289,9 +330,17 @@ def persona_cards(profiles: PersonaProfiles, choice: RunChoice, run_key: str) ->
             )
             touchpoints, paths = st.tabs(["Signature touchpoints", "Signature 2-step paths"])
             with touchpoints:
-                show_table(signature_table(profiles.signature_activities, label), f"persona-{label}-touchpoints")
+                show_table(
+                    signature_table(profiles.signature_activities, label),
+                    f"persona-{label}-touchpoints",
+                    column_config=SIGNATURE_COLUMNS,
+                )
             with paths:
-                show_table(signature_table(profiles.signature_paths, label), f"persona-{label}-paths")
+                show_table(
+                    signature_table(profiles.signature_paths, label),
+                    f"persona-{label}-paths",
+                    column_config=SIGNATURE_COLUMNS,
+                )
     return names
 
 
@@ -427,6 +476,11 @@ def projection_figure(projection: Projection, names: Mapping[object, str]) -> go
     figure.update_traces(marker={"size": 5})
     figure.update_layout(legend={"orientation": "h", "y": -0.2}, margin={"l": 10, "r": 10, "t": 30, "b": 10})
     return figure
+
+
+def events_text(count: float) -> str:
+    """Return a median journey length in words, one event or several."""
+    return f"{count:g} event" if count == 1 else f"{count:g} events"
 
 
 def _percent(share: float) -> str:

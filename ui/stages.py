@@ -33,6 +33,7 @@ from discovery import (
 from ui.downloads import show_table
 from ui.errors import reported_errors
 from ui.state import BY_CONTENT, STAGES_ANNOTATION, reset_stage_setup, save_stage_setup, store
+from ui.tables import count_column, percent_column
 
 __all__ = [
     "StageCard",
@@ -293,12 +294,12 @@ def churn_table(figures: pd.DataFrame) -> pd.DataFrame:
         {
             **{label: values.to_numpy(dtype=object) for label, values in names.items()},
             "Stage": figures["stage"].to_numpy(dtype=object),
-            "Customers (known outcome)": figures["customers"].to_numpy(),
-            "Churned right after": figures["churned"].to_numpy(),
+            "Customers": figures["customers"].to_numpy(),
+            "Churned": figures["churned"].to_numpy(),
             "Churn rate": figures["churn_rate"].to_numpy(),
             "95% interval": interval,
             "Lift": figures["lift"].round(2).to_numpy(),
-            "Stage churn rate": figures["base_rate"].to_numpy(),
+            "Stage rate": figures["base_rate"].to_numpy(),
         }
     )
 
@@ -549,9 +550,13 @@ def show_churn(dataset_id: str, filters: Filters, model: StageModel, definition:
         points = _churn_points(dataset_id, filters, model, definition)
     st.markdown(churn_summary(points, definition))
     rates = {
-        "Churn rate": _PERCENT,
-        "Stage churn rate": _PERCENT,
-        "Lift": st.column_config.NumberColumn(format="%.2f×", help="Churn rate ÷ the stage's churn rate."),
+        "Customers": count_column("Customers (unique journeys) through it whose outcome is known"),
+        "Churned": count_column("Customers who churned right after it"),
+        "Churn rate": percent_column("Churned ÷ customers"),
+        "Lift": st.column_config.NumberColumn(
+            format="%.2f×", width="small", help="Churn rate ÷ the stage's churn rate."
+        ),
+        "Stage rate": percent_column("The churn rate of the stage's touchpoints together"),
     }
     st.markdown("**Touchpoints customers churn right after**, most telling first")
     st.caption(

@@ -6,16 +6,20 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
+import streamlit as st
 
 from data import Dataset, MappingSuggestion, Problem, QualityReport
 from data.errors import spreadsheet_row
 
 __all__ = [
     "columns_table",
+    "count_column",
+    "count_columns",
     "datasets_table",
     "findings_table",
     "human_bytes",
     "offending_rows",
+    "percent_column",
     "problems_table",
     "quality_badge",
 ]
@@ -25,6 +29,21 @@ SEVERITY_ICONS = {"error": "✖ error", "warning": "⚠ warning", "info": "ℹ i
 ROLE_NAMES = {"case_id": "customer / case", "activity": "touchpoint", "timestamp": "time", "channel": "channel"}
 ROW_COLUMN = "Row"
 _BYTE_UNITS = ("B", "KB", "MB", "GB", "TB")
+
+
+def count_column(help_text: str | None = None, label: str | None = None) -> dict:
+    """Return the column format of a count: thousands separated, as the metrics above a table write it."""
+    return st.column_config.NumberColumn(label, help=help_text, format="localized", width="small")
+
+
+def count_columns(*names: str) -> dict:
+    """Return the column formats that write these columns' counts as the metrics do (3,000)."""
+    return {name: count_column() for name in names}
+
+
+def percent_column(help_text: str | None = None, label: str | None = None) -> dict:
+    """Return the column format of a share kept as a fraction (0.25), shown as a percentage (25%)."""
+    return st.column_config.NumberColumn(label, help=help_text, format="percent", width="small")
 
 
 def quality_badge(report: QualityReport) -> str:
@@ -48,7 +67,7 @@ def human_bytes(size_bytes: int) -> str:
 
 
 def datasets_table(datasets: Sequence[Dataset]) -> pd.DataFrame:
-    """Return one row per stored log: name, size, period and quality badge."""
+    """Return one row per stored log: name, size, period and quality badge (show it with `COUNT_COLUMNS`)."""
     return pd.DataFrame(
         {
             "Log": [d.name for d in datasets],

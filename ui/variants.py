@@ -38,6 +38,7 @@ from ui.state import BY_CONTENT, churn_definition, stage_model, store
 __all__ = [
     "PATH_DIRECTIONS",
     "customers_column_config",
+    "customers_column_order",
     "customers_table",
     "path_flows",
     "path_label",
@@ -48,6 +49,7 @@ __all__ = [
     "touchpoints",
     "variant_choices",
     "variant_column_config",
+    "variant_column_order",
     "variant_customers",
     "variants",
     "variants_table",
@@ -56,8 +58,12 @@ __all__ = [
 PATH_DIRECTIONS = {"after": "after a touchpoint", "before": "before a touchpoint", "between": "between two touchpoints"}
 ARROW = " → "
 LABEL_STEPS = 5
-_PATH_WIDTH_PX = 480
-_BAR_WIDTH_PX = 120
+_PATH_WIDTH_PX = 330
+_BAR_WIDTH_PX = 100
+FULL_PATH = "Full path"
+_LABEL_COLOUR = "#1f2937"
+_LABEL_HALO = "0 0 3px #ffffff, 0 0 3px #ffffff, 0 0 2px #ffffff"
+_SAME_ON_A_PATH = ("First touchpoint", "Last touchpoint")
 RATE_FORMAT = "percent"
 _DURATION_UNITS = ((86_400, "days"), (3_600, "hours"), (60, "minutes"), (1, "seconds"))
 _BOUNDARY_LABELS = (START_LABEL, END_LABEL)
@@ -224,22 +230,28 @@ def variants_table(table: VariantTable) -> pd.DataFrame:
             f"Median duration ({unit})": durations,
             "Steps": frame["length"],
             "Cumulative coverage": frame["cumulative_share"],
-            "Full path": frame["activities"].map(ARROW.join),
+            FULL_PATH: frame["activities"].map(ARROW.join),
         }
     )
 
 
 def variant_column_config(shown: pd.DataFrame) -> dict[str, object]:
-    """Return the column setup of `variants_table`: share and coverage bars, rates as percentages."""
+    """Return the column setup of `variants_table`: a share bar, rates as percentages, short headers whose help
+    says what they count, so every column fits a laptop screen without scrolling sideways."""
     duration = next(name for name in shown.columns if name.startswith("Median duration"))
+    unit = duration.removeprefix("Median duration (").removesuffix(")")
     top_share = float(shown["Share"].max()) if len(shown) else 1.0
     known_outcome = "÷ customers whose outcome is known (converted or churned)."
     return {
         "Rank": st.column_config.NumberColumn("#", width=40),
         "Path": st.column_config.TextColumn(
-            width=_PATH_WIDTH_PX, help="Repeated steps are written once with ×n; long paths are cut in the middle."
+            width=_PATH_WIDTH_PX,
+            help="Repeated steps are written once with ×n; long paths are cut in the middle (the download and the "
+            "path picker below have every step).",
         ),
-        "Customers": st.column_config.NumberColumn(help="Unique customers (journeys) following this path."),
+        "Customers": st.column_config.NumberColumn(
+            format="localized", width=85, help="Unique customers (journeys) following this path."
+        ),
         "Share": st.column_config.ProgressColumn(
             format=RATE_FORMAT,
             min_value=0.0,
@@ -247,25 +259,36 @@ def variant_column_config(shown: pd.DataFrame) -> dict[str, object]:
             width=_BAR_WIDTH_PX,
             help="Share of the selected customers; bars are scaled to the most common path.",
         ),
-        "Conversion": st.column_config.NumberColumn(format=RATE_FORMAT, help=f"Converted {known_outcome}"),
-        "Churn": st.column_config.NumberColumn(format=RATE_FORMAT, help=f"Churned {known_outcome}"),
-        duration: st.column_config.NumberColumn(format="%.1f", help="Median time from first to last step."),
-        "Steps": st.column_config.NumberColumn(help="Events in the path (before merging repeats)."),
-        "Cumulative coverage": st.column_config.ProgressColumn(
+        "Conversion": st.column_config.NumberColumn(format=RATE_FORMAT, width=90, help=f"Converted {known_outcome}"),
+        "Churn": st.column_config.NumberColumn(format=RATE_FORMAT, width=65, help=f"Churned {known_outcome}"),
+        duration: st.column_config.NumberColumn(
+            "Duration", format="%.1f", width=80, help=f"Median time from first to last step, in {unit}."
+        ),
+        "Steps": st.column_config.NumberColumn(width=55, help="Events in the path (before merging repeats)."),
+        "Cumulative coverage": st.column_config.NumberColumn(
+            "Coverage",
             format=RATE_FORMAT,
-            min_value=0.0,
-            max_value=1.0,
-            width=_BAR_WIDTH_PX,
+            width=85,
             help="Share of customers following this path or a more common one.",
         ),
-        "Full path": st.column_config.TextColumn(width="large", help="Every step; double-click a cell to read it all."),
     }
 
 
+def variant_column_order(shown: pd.DataFrame) -> list[str]:
+    """Return the columns the page shows: all but the full path, which the downloads keep."""
+    return [name for name in shown.columns if name != FULL_PATH]
+
+
 def customers_column_config() -> dict[str, object]:
-    """Return the column setup of `customers_table`: instants to the minute."""
+    """Return the column setup of `customers_table`: instants to the minute, counts thousands-separated."""
     instant = st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm")
-    return {"Start (UTC)": instant, "End (UTC)": instant}
+    return {"Start (UTC)": instant, "End (UTC)": instant, "Events": st.column_config.NumberColumn(format="localized")}
+
+
+def customers_column_order(shown: pd.DataFrame) -> list[str]:
+    """Return the columns the page shows: a path's customers share their first and last touchpoint, so those
+    columns would only repeat the path picked above; the downloads keep them."""
+    return [name for name in shown.columns if name not in _SAME_ON_A_PATH]
 
 
 def customers_table(customers: pd.DataFrame) -> pd.DataFrame:
@@ -408,6 +431,8 @@ def sankey_figure(flows: PathFlows) -> go.Figure:
                 "thickness": 14,
                 "hovertemplate": "%{label}<br>%{value:,} customers<extra></extra>",
             },
+            # Dark text in a white halo stays readable where a label lies over a band.
+            textfont={"color": _LABEL_COLOUR, "shadow": _LABEL_HALO},
             link={
                 "source": sources.tolist(),
                 "target": targets.tolist(),

@@ -35,6 +35,8 @@ from ui.journey import (
     departures_table,
     dot_to_svg,
     map_caption,
+    map_dot,
+    map_layout,
     model_facts,
 )
 
@@ -314,3 +316,19 @@ def test_the_process_model_tab_shows_what_the_miner_found(store: Store, demo: Da
     assert len(tasks) == 22
     assert all(f'label="{task}"' in diagram.proto.spec for task in tasks)
     assert {button.label for button in app.get("download_button")} == {"BPMN", "PNML"}
+
+
+def test_a_map_of_many_one_step_journeys_is_drawn_left_to_right_as_a_column_that_fits(settings: Settings) -> None:
+    # Forty customers each do one touchpoint of their own: top to bottom, forty boxes would stand in one row.
+    single_steps = journeys(*((f"customer {n}", f"complaint topic number {n}", 0) for n in range(40)))
+    with Engine.from_frame(single_steps, settings) as engine:
+        drawn = journey_map(engine, EVERYONE)
+    dot, fits = map_layout(map_dot(drawn, "cases"))
+    assert "rankdir=LR" in dot
+    assert fits
+
+
+def test_a_map_of_a_few_steps_stays_top_to_bottom_and_fits_the_page(shop: Engine) -> None:
+    dot, fits = map_layout(map_dot(journey_map(shop, EVERYONE), "cases"))
+    assert "rankdir=TB" in dot
+    assert fits

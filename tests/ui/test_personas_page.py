@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 import pytest
-import scipy.sparse as sp
 from streamlit.testing.v1 import AppTest
 
 from data import Filters, LogError, Settings, Store
 from data.importing import import_demo
 from discovery import ChurnDefinition, journey_outcomes, suggest_stages
-from segmentation import CustomerFeatures, Personas, customer_features, persona_profiles
-from segmentation._projection import project_2d
+from segmentation import Personas, customer_features, persona_profiles
 from tests.ui.apptest import APP, TIMEOUT_SECONDS, metrics, open_home, widget
 from ui.params import persona_from_param, persona_to_param
-from ui.personas import checked_names, persona_options, run_payload, signature_table
+from ui.personas import checked_names, events_text, persona_options, run_payload, signature_table
 
 PAGE = "pages/5_Personas.py"
 # A small selection of the demo (one plan) keeps each clustering to a few seconds.
@@ -136,14 +133,6 @@ def test_signature_table_names_paths_with_an_arrow_and_keeps_one_persona() -> No
     ]
 
 
-def test_the_projection_samples_at_most_the_points_asked_and_keeps_each_customers_label() -> None:
-    customers = 300
-    matrix = sp.csr_matrix(np.eye(3)[np.arange(customers) % 3] + 0.1)
-    features = CustomerFeatures(
-        matrix, ("a", "b", "c"), pd.Index([f"c{row:03d}" for row in range(customers)]), pd.DataFrame()
-    )
-    labels = np.arange(customers) % 3
-    projection = project_2d(features, labels, max_points=100)
-    assert len(projection.points) == 100 and projection.customers == customers
-    rows = features.case_ids.get_indexer(projection.points["case_id"])
-    assert (projection.points["persona"].to_numpy() == labels[rows]).all()
+@pytest.mark.parametrize(("count", "shown"), [(1, "1 event"), (1.5, "1.5 events"), (20, "20 events")])
+def test_a_journey_length_is_said_in_the_right_number(count: float, shown: str) -> None:
+    assert events_text(count) == shown

@@ -109,9 +109,9 @@ def test_the_demo_shows_the_library_stage_kpis_churn_and_channels(demo: tuple[St
     assert (
         table_with(app, "Customers reaching it")["Customers reaching it"].tolist() == kpis.table["customers"].tolist()
     )
-    churn = table_with(app, "Touchpoint", "Churned right after")
+    churn = table_with(app, "Touchpoint", "Churned")
     assert churn["Touchpoint"].tolist() == points.activities["activity"].tolist()
-    assert churn["Churned right after"].tolist() == points.activities["churned"].tolist()
+    assert churn["Churned"].tolist() == points.activities["churned"].tolist()
     summary = app.markdown[0].value
     assert f"**{points.churned:,} customers churned**" in summary
     assert f"**{points.base_churn_rate:.1%}**" in summary
@@ -133,10 +133,7 @@ def test_the_sidebar_filters_apply_to_every_stage_figure(demo: tuple[Store, Data
         kpis = discovery.stage_kpis(engine, model, store_customers)
         points = discovery.churn_points(engine, model, filters=store_customers)
     assert card_values(app) == expected_cards(kpis)
-    assert (
-        table_with(app, "Touchpoint", "Churned right after")["Customers (known outcome)"].tolist()
-        == points.activities["customers"].tolist()
-    )
+    assert table_with(app, "Touchpoint", "Churned")["Customers"].tolist() == points.activities["customers"].tolist()
 
 
 def test_the_funnel_and_the_drop_off_follow_what_the_user_picks(demo: tuple[Store, Dataset]) -> None:

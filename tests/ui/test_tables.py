@@ -7,11 +7,19 @@ import datetime as dt
 import pandas as pd
 import pytest
 
-from data import Candidate, ColumnMapping, MappingSuggestion, Problem, QualityReport, Settings
+from data import Candidate, ColumnMapping, Dataset, MappingSuggestion, Problem, QualityReport, Settings
 from data.quality import Finding
 from ui.importing import limits_text, proposed_mapping, role_options
 from ui.sidebar import filterable_attributes, window_bounds
-from ui.tables import columns_table, findings_table, human_bytes, offending_rows, problems_table, quality_badge
+from ui.tables import (
+    columns_table,
+    datasets_table,
+    findings_table,
+    human_bytes,
+    offending_rows,
+    problems_table,
+    quality_badge,
+)
 
 COLUMNS = ["who", "what", "when", "note"]
 SUGGESTION = MappingSuggestion(
@@ -117,3 +125,29 @@ def test_a_range_being_picked_bounds_only_its_start() -> None:
 def test_times_are_not_offered_as_attribute_filters() -> None:
     types = {"plan": "VARCHAR", "nps": "BIGINT", "paid": "BOOLEAN", "renewed_at": "TIMESTAMP WITH TIME ZONE"}
     assert filterable_attributes(types) == ["plan", "nps", "paid"]
+
+
+def test_stored_logs_keep_their_counts_as_numbers_for_the_downloads(tmp_path) -> None:
+    when = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
+    log = Dataset(
+        id="a1",
+        name="Shop",
+        source_name="shop.csv",
+        format="csv",
+        n_events=55_561,
+        n_cases=3_000,
+        n_activities=22,
+        start_time=when,
+        end_time=when,
+        mapping=ColumnMapping(case_id="who", activity="what", timestamp="when"),
+        options={},
+        quality=_report(),
+        owner="",
+        created_at=when,
+        updated_at=when,
+        size_bytes=1024,
+        events_path=tmp_path,
+        layout_path=tmp_path,
+    )
+    shown = datasets_table([log]).iloc[0]
+    assert (shown["Customers"], shown["Events"], shown["Touchpoints"]) == (3_000, 55_561, 22)

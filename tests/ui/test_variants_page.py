@@ -27,7 +27,16 @@ from discovery import (
     variant_table,
 )
 from tests.ui.apptest import APP, TIMEOUT_SECONDS, metrics, widget
-from ui.variants import customers_table, path_label, paths_caption, rates_caption, sankey_figure, variants_table
+from ui.variants import (
+    customers_column_order,
+    customers_table,
+    path_label,
+    paths_caption,
+    rates_caption,
+    sankey_figure,
+    variant_column_order,
+    variants_table,
+)
 
 PAGE = "pages/3_Variants_and_paths.py"
 SHOWN_BY_DEFAULT = 25
@@ -292,3 +301,10 @@ def test_the_paths_after_and_between_touchpoints_are_the_librarys(store: Store, 
         f"Link widths are unique customers. Of the {between.customers:,} customers who did visit_store, "
         f"{between.reached[0]:,} went on to subscribe within 5 steps"
     )
+
+
+def test_the_page_hides_what_only_repeats_the_path_and_the_downloads_keep_it() -> None:
+    shown = pd.DataFrame(columns=["Rank", "Path", "Customers", "Full path"])
+    assert variant_column_order(shown) == ["Rank", "Path", "Customers"]
+    customers = pd.DataFrame(columns=["Customer", "First touchpoint", "Last touchpoint", "Events"])
+    assert customers_column_order(customers) == ["Customer", "Events"]
