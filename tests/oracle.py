@@ -21,6 +21,9 @@ from data.schema import ColumnMapping, RawLog
 __all__ = ["DATASETS", "ORACLES", "SMALL_LOG_EVENTS", "Oracle", "load_oracle_frame"]
 
 DATASETS = Path(__file__).resolve().parent.parent.parent / "shared" / "datasets"
+if not any(DATASETS.glob("*/expected/*.json")):
+    # Without them every oracle test would quietly vanish from the run.
+    raise RuntimeError(f"The shared real logs are missing: clone Parcours beside shared/ so that {DATASETS} exists.")
 
 SMALL_LOG_EVENTS = 20_000
 """Logs below this size are also checked against pm4py run on the same frame."""
