@@ -33,7 +33,7 @@ from discovery import (
 from ui.downloads import show_table
 from ui.errors import reported_errors
 from ui.state import BY_CONTENT, STAGES_ANNOTATION, reset_stage_setup, save_stage_setup, store
-from ui.tables import count_column, percent_column
+from ui.tables import count_column, count_columns, percent_column
 
 __all__ = [
     "StageCard",
@@ -205,7 +205,7 @@ def stage_cards(kpis: StageKPIs) -> list[StageCard]:
             StageCard(
                 label=row.stage,
                 value=f"{row.customers:,}",
-                delta=f"-{row.drop_off:,} dropped" if row.drop_off else None,
+                delta=f"{row.drop_off:,} dropped" if row.drop_off else None,
                 details=details,
             )
         )
@@ -488,12 +488,18 @@ def show_stage_kpis(dataset_id: str, filters: Filters, model: StageModel) -> Non
     )
     for card, column in zip(stage_cards(kpis), st.columns(len(kpis.stages)), strict=True):
         with column.container(border=True):
-            st.metric(card.label, card.value, delta=card.delta, help=CARD_HELP)
+            # A drop-off is bad news going down: a red downward arrow, the count itself without a minus sign.
+            st.metric(
+                card.label, card.value, delta=card.delta, delta_color="inverse", delta_arrow="down", help=CARD_HELP
+            )
             st.caption("  \n".join(card.details))
     show_table(
         stage_table(kpis),
         "stage-kpis",
-        column_config={"Conversion from previous stage": _PERCENT},
+        column_config={
+            "Conversion from previous stage": _PERCENT,
+            **count_columns("Customers reaching it", "Dropped off", "Events"),
+        },
     )
 
 

@@ -38,7 +38,7 @@ def count_column(help_text: str | None = None, label: str | None = None) -> dict
 
 def count_columns(*names: str) -> dict:
     """Return the column formats that write these columns' counts as the metrics do (3,000)."""
-    return {name: count_column() for name in names}
+    return {name: st.column_config.NumberColumn(format="localized") for name in names}
 
 
 def percent_column(help_text: str | None = None, label: str | None = None) -> dict:

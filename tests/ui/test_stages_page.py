@@ -274,7 +274,7 @@ def test_stage_cards_say_who_reached_each_stage_and_who_dropped_off() -> None:
     )
     discovery_card, purchase_card = stage_cards(kpis)
     assert (discovery_card.label, discovery_card.value, discovery_card.delta) == ("discovery", "10", None)
-    assert (purchase_card.label, purchase_card.value, purchase_card.delta) == ("purchase", "4", "-6 dropped")
+    assert (purchase_card.label, purchase_card.value, purchase_card.delta) == ("purchase", "4", "6 dropped")
     assert discovery_card.details == (
         "100% of the selected customers",
         "Reached after 0s (median)",
