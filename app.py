@@ -6,8 +6,6 @@ import streamlit as st
 
 import ui
 
-IMPORT_PAGE = "pages/1_Import_and_quality.py"
-
 st.set_page_config(page_title="Parcours", page_icon="🧭", layout="wide")
 
 st.title("Parcours")
@@ -22,13 +20,11 @@ with ui.reported_errors():
     ui.first_run_demo()
 dataset = ui.dataset_picker()
 if dataset is None:
-    st.info(
-        "No log is stored yet. Open the demo — a telecom operator's subscribers over their first year — or import "
-        "your own log: CSV, Excel, Parquet, JSON lines or XES."
+    ui.stop_without_log(
+        "Open the demo — a telecom operator's subscribers over their first year — or import "
+        "your own log: CSV, Excel, Parquet, JSON lines or XES.",
+        "home",
     )
-    ui.open_demo_button("home")
-    st.page_link(IMPORT_PAGE, label="Import a log", icon=":material/upload_file:")
-    st.stop()
 filters = ui.filter_bar(dataset)
 
 st.subheader("Stored logs")
@@ -38,7 +34,7 @@ with ui.reported_errors():
         "stored-logs",
         column_config=ui.count_columns("Customers", "Events", "Touchpoints"),
     )
-st.page_link(IMPORT_PAGE, label="Import another log", icon=":material/upload_file:")
+st.page_link(ui.IMPORT_PAGE, label="Import another log", icon=":material/upload_file:")
 
 st.subheader(dataset.name)
 with ui.reported_errors():

@@ -8,16 +8,14 @@ import ui
 from discovery import ALGORITHMS, METRICS, to_bpmn_xml
 from ui import journey
 
-IMPORT_PAGE = "pages/1_Import_and_quality.py"
-
 st.set_page_config(page_title="Journey map · Parcours", page_icon="🧭", layout="wide")
 dataset = ui.dataset_picker()
 st.title("Journey map")
 if dataset is None:
-    st.info("No log is stored yet. Open the demo, or import your own log, to see the journeys your customers take.")
-    ui.open_demo_button("journey-map")
-    st.page_link(IMPORT_PAGE, label="Import a log", icon=":material/upload_file:")
-    st.stop()
+    ui.stop_without_log(
+        "Open the demo, or import your own log, to see the journeys your customers take.",
+        "journey-map",
+    )
 filters = ui.filter_bar(dataset)
 
 with ui.reported_errors():

@@ -7,7 +7,6 @@ import streamlit as st
 import ui
 from ui import variants
 
-IMPORT_PAGE = "pages/1_Import_and_quality.py"
 SHOWN_OPTIONS = (10, 25, 50, 100, 250, 500)
 
 st.set_page_config(page_title="Variants & paths · Parcours", page_icon="🧭", layout="wide")
@@ -19,10 +18,10 @@ st.markdown(
     "converts or churns, who follows it, and where customers go before, after or between chosen touchpoints."
 )
 if dataset is None:
-    st.info("No log is stored yet. Open the demo, or import your own log to see its variants.")
-    ui.open_demo_button("variants")
-    st.page_link(IMPORT_PAGE, label="Import a log", icon=":material/upload_file:")
-    st.stop()
+    ui.stop_without_log(
+        "Open the demo, or import your own log to see its variants.",
+        "variants",
+    )
 filters = ui.filter_bar(dataset)
 
 if filters.variant_ids is not None:

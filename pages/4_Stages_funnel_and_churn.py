@@ -7,20 +7,16 @@ import streamlit as st
 import ui
 from ui import stages
 
-IMPORT_PAGE = "pages/1_Import_and_quality.py"
-
 st.set_page_config(page_title="Stages, funnel & churn · Parcours", page_icon="🧭", layout="wide")
 dataset = ui.dataset_picker()
 
 st.title("Stages, funnel & churn")
 if dataset is None:
-    st.info(
-        "No log is stored yet. Open the demo or import your own log: this page then shows how many customers reach "
-        "each stage of their journey, where they drop off, and the touchpoints they churn right after."
+    ui.stop_without_log(
+        "Open the demo or import your own log: this page then shows how many customers reach "
+        "each stage of their journey, where they drop off, and the touchpoints they churn right after.",
+        "stages",
     )
-    ui.open_demo_button("stages")
-    st.page_link(IMPORT_PAGE, label="Import a log", icon=":material/upload_file:")
-    st.stop()
 filters = ui.filter_bar(dataset)
 
 with ui.reported_errors():

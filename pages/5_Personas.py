@@ -8,17 +8,15 @@ import streamlit as st
 import ui
 from ui import personas
 
-IMPORT_PAGE = "pages/1_Import_and_quality.py"
-
 st.set_page_config(page_title="Personas · Parcours", page_icon="🧭", layout="wide")
 dataset = ui.dataset_picker()
 
 st.title("Personas")
 if dataset is None:
-    st.info("No log is stored yet. Open the demo or import a log, then come back to find its customers' personas.")
-    ui.open_demo_button("personas")
-    st.page_link(IMPORT_PAGE, label="Import a log", icon=":material/upload_file:")
-    st.stop()
+    ui.stop_without_log(
+        "Open the demo or import a log, then come back to find its customers' personas.",
+        "personas",
+    )
 filters = ui.filter_bar(dataset)
 st.markdown(
     "Parcours groups the selected customers by what they do — touchpoints, 2-step paths, channels, journey "

@@ -7,17 +7,15 @@ import streamlit as st
 import ui
 from ui import compare
 
-IMPORT_PAGE = "pages/1_Import_and_quality.py"
-
 st.set_page_config(page_title="Compare · Parcours", page_icon="🧭", layout="wide")
 dataset = ui.dataset_picker()
 
 st.title("Compare segments")
 if dataset is None:
-    st.info("No log is stored yet. Open the demo or import a log, then come back to compare groups of customers.")
-    ui.open_demo_button("compare")
-    st.page_link(IMPORT_PAGE, label="Import a log", icon=":material/upload_file:")
-    st.stop()
+    ui.stop_without_log(
+        "Open the demo or import a log, then come back to compare groups of customers.",
+        "compare",
+    )
 filters = ui.filter_bar(dataset)
 st.markdown(
     "Pick two groups of customers — a persona of a saved run, an attribute value, or a saved segment — and see "

@@ -20,7 +20,16 @@ from ui.importing import (
     show_quality,
 )
 from ui.params import filters_from_params, filters_to_params, is_filter_param
-from ui.sidebar import dataset_picker, filter_bar, filterable_attributes, open_demo_button, show_dataset, window_bounds
+from ui.sidebar import (
+    IMPORT_PAGE,
+    dataset_picker,
+    filter_bar,
+    filterable_attributes,
+    open_demo_button,
+    show_dataset,
+    stop_without_log,
+    window_bounds,
+)
 from ui.state import (
     attribute_columns,
     attribute_values,
@@ -53,6 +62,7 @@ from ui.tables import (
 )
 
 __all__ = [
+    "IMPORT_PAGE",
     "ImportChoice",
     "attribute_columns",
     "attribute_values",
@@ -98,6 +108,7 @@ __all__ = [
     "show_quality",
     "show_table",
     "stage_model",
+    "stop_without_log",
     "store",
     "suggest_mapping",
     "to_csv_bytes",

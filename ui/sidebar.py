@@ -25,10 +25,12 @@ __all__ = [
     "filterable_attributes",
     "open_demo_button",
     "show_dataset",
+    "stop_without_log",
     "window_bounds",
 ]
 
 DATASET_PARAM = "dataset"
+IMPORT_PAGE = "pages/1_Import_and_quality.py"
 _VIEW = "parcours-view"
 _FILTER_WIDGET_PREFIX = "filter-"
 # Attributes holding instants cannot round-trip through the URL's JSON with their type, so they are not offered.
@@ -83,6 +85,14 @@ def open_demo_button(place: str) -> None:
         demo = import_demo(store())
     show_dataset(demo.id)
     st.rerun()
+
+
+def stop_without_log(what_next: str, place: str) -> None:
+    """End a page run when no log is stored, saying what the page would show and how to bring a log."""
+    st.info(f"No log is stored yet. {what_next}")
+    open_demo_button(place)
+    st.page_link(IMPORT_PAGE, label="Import a log", icon=":material/upload_file:")
+    st.stop()
 
 
 def filter_bar(dataset: Dataset) -> Filters:
