@@ -39,7 +39,7 @@ from data.timestamps import ParsedTimestamps, parse_timestamps
 # backend, because pyspark is only installed where Spark is used.
 _LAZY_NAMES = {
     **dict.fromkeys(("DemoFile", "DemoLog", "generate_demo", "write_demo"), "data.demo"),
-    **dict.fromkeys(("SparkEngine", "prepare_layout", "spark_session"), "data.spark"),
+    **dict.fromkeys(("SparkEngine", "build_layout_with_spark", "prepare_layout", "spark_session"), "data.spark"),
 }
 
 
@@ -89,6 +89,7 @@ __all__ = [
     "UnsupportedFormat",
     "assess",
     "build_layout",
+    "build_layout_with_spark",
     "detect_mapping",
     "generate_demo",
     "import_demo",

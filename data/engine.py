@@ -45,7 +45,16 @@ from data.filters import Filters
 from data.schema import ACTIVITY, CANONICAL_COLUMNS, CASE_ID, CHANNEL, SOURCE_ROW, TIMESTAMP
 from data.settings import Settings
 
-__all__ = ["LAYOUT_VERSION", "Engine", "EngineAccessors", "LogSummary", "build_layout", "quote_identifier"]
+__all__ = [
+    "LAYOUT_VERSION",
+    "Engine",
+    "EngineAccessors",
+    "LogSummary",
+    "build_layout",
+    "connect",
+    "quote_identifier",
+    "sql_literal",
+]
 
 LAYOUT_VERSION = 3
 
@@ -103,9 +112,9 @@ def build_layout(events_parquet: Path, layout_path: Path, settings: Settings) ->
     layout_path.parent.mkdir(parents=True, exist_ok=True)
     building = layout_path.with_name(f".{layout_path.name}.{uuid.uuid4().hex}.building")
     try:
-        with _connect(settings) as connection:
+        with connect(settings) as connection:
             connection.read_parquet(str(events_parquet)).create_view(_RAW_SOURCE)
-            connection.execute(f"ATTACH {_literal(building)} AS {_CATALOG}")
+            connection.execute(f"ATTACH {sql_literal(building)} AS {_CATALOG}")
             _build(connection, names, events_parquet.name)
             connection.execute(f"DETACH {_CATALOG}")
         os.replace(building, layout_path)
@@ -160,9 +169,9 @@ class Engine(EngineAccessors):
             raise DatasetNotFound(
                 Problem("The stored journey layout is missing.", fix="Import the log again.", file=str(layout_path))
             )
-        connection = _connect(settings)
+        connection = connect(settings)
         try:
-            connection.execute(f"ATTACH {_literal(layout_path)} AS {_CATALOG} (READ_ONLY)")
+            connection.execute(f"ATTACH {sql_literal(layout_path)} AS {_CATALOG} (READ_ONLY)")
         except duckdb.Error as error:
             connection.close()
             raise UnsupportedFormat(
@@ -180,7 +189,7 @@ class Engine(EngineAccessors):
             raise TypeError(f"from_frame needs a pandas DataFrame, not {type(frame).__name__}")
         defaults = {CHANNEL: pd.Series(pd.NA, index=frame.index, dtype="str"), SOURCE_ROW: np.arange(len(frame))}
         frame = frame.assign(**{name: value for name, value in defaults.items() if name not in frame.columns})
-        connection = _connect(settings)
+        connection = connect(settings)
         try:
             connection.register(_RAW_SOURCE, frame)
             connection.execute(f"ATTACH ':memory:' AS {_CATALOG}")
@@ -473,7 +482,7 @@ class Engine(EngineAccessors):
             return cursor.sql(sql, params=list(params)).to_arrow_table()
 
 
-def _connect(settings: Settings | None) -> duckdb.DuckDBPyConnection:
+def connect(settings: Settings | None) -> duckdb.DuckDBPyConnection:
     """Open a private in-memory DuckDB with the operator's limits; layouts are attached to it."""
     settings = Settings.from_env() if settings is None else settings
     connection = duckdb.connect(
@@ -787,6 +796,6 @@ def quote_identifier(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def _literal(value: object) -> str:
+def sql_literal(value: object) -> str:
     """Quote a string as a SQL literal, for the few statements (ATTACH) that take no parameters."""
     return "'" + str(value).replace("'", "''") + "'"

@@ -32,7 +32,7 @@ SETTINGS: dict[str, tuple[str, str, str]] = {
     "engine": (
         "PARCOURS_ENGINE",
         "duckdb",
-        "Query engine: `duckdb`; `spark` is accepted, but the dashboard and CLIs answer on DuckDB (see Two scales).",
+        "Engine that builds each imported log's layout: `duckdb`, or `spark` (batch, the same layout; see Two scales).",
     ),
     "spark_master": (
         "PARCOURS_SPARK_MASTER",

@@ -1,51 +1,110 @@
 """The Spark engine: the DuckDB engine's layout and primitives on pyspark DataFrames, for logs beyond one machine.
 
-`SparkEngine` answers every primitive of `data.engine.Engine` with the same columns, dtypes, ordering
-and variant ids, so that a CLI or a batch job can switch engines without changing a result (the
-equality suite in tests/data/test_spark_equality.py holds both to it). Inside a journey events are
-ordered by (timestamp, source_row); a variant id is the first 16 hex digits of the MD5 of the JSON list
-of its activities, exactly as DuckDB's `md5(to_json(list))` spells it. Journeys are keyed by `case_id`
-itself rather than by integer codes: ordering by case id is what the DuckDB codes encode, and a string
-key needs no global numbering pass, which would have to funnel a billion events through one task.
+`prepare_layout` writes every table of the DuckDB ingest-once layout (`data.engine`, LAYOUT_VERSION) as
+Parquet, with the same columns and values (activity and channel names as text), and
+`build_layout_with_spark` loads those tables into a DuckDB layout file: the same file `build_layout`
+writes, so the dashboard opens a Spark-prepared log with the DuckDB `Engine` (issue 6: Spark for batch
+precomputation on a cluster, DuckDB for interactive queries).
+
+`SparkEngine` answers every primitive of `data.engine.Engine` on the same tables with the same columns,
+dtypes, ordering and variant ids, so that a CLI or a batch job can switch engines without changing a
+result (tests/data/test_spark_equality.py and test_spark_layout.py hold both to it). Inside a journey
+events are ordered by (timestamp, source_row); a variant id is the first 16 hex digits of the MD5 of the
+JSON list of its activities, exactly as DuckDB's `md5(to_json(list))` spells it. Case codes (the rank of
+each case id) and variants' sequence ranks are numbered without a window over the whole table, which would
+funnel every row through one task (`_ranked`).
 
 Quantiles interpolate linearly between the two closest ranks as DuckDB does (`lo·(1−d) + hi·d`); means
 and interpolated quantiles may still differ from DuckDB in the last bit, since neither engine fixes its
 summation order and DuckDB's build may fuse the interpolation into one FMA instruction.
-
-`prepare_layout` writes the layout tables as Parquet (events partitioned and sorted by case), the batch
-precomputation for logs that outgrow one machine; `SparkEngine.open_layout` reads them back.
 """
 
 from __future__ import annotations
 
-import json
 import os
+import shutil
+import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
-from pathlib import Path
+from dataclasses import dataclass, replace
+from pathlib import Path, PurePosixPath
 
+import duckdb
 import pandas as pd
 import pyarrow as pa
-from pyspark.errors import AnalysisException
+from py4j.protocol import Py4JJavaError
+from pyspark.errors import AnalysisException, PySparkException
 from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from data.engine import EngineAccessors, LogSummary, _limit, _raise, _suggestion
-from data.errors import DatasetNotFound, EmptyLog, LogError, MappingError, Problem
+from data.engine import (
+    _CATALOG,
+    LAYOUT_VERSION,
+    EngineAccessors,
+    LogSummary,
+    _limit,
+    _raise,
+    _suggestion,
+    connect,
+    quote_identifier,
+    sql_literal,
+)
+from data.errors import (
+    DatasetNotFound,
+    EmptyLog,
+    LogError,
+    MappingError,
+    OutdatedLayout,
+    Problem,
+    UnsupportedFormat,
+)
 from data.filters import Filters
 from data.schema import ACTIVITY, CANONICAL_COLUMNS, CASE_ID, CHANNEL, SOURCE_ROW, TIMESTAMP
 from data.settings import Settings
 
-__all__ = ["SPARK_MASTER_VARIABLE", "SparkEngine", "prepare_layout", "spark_session"]
+__all__ = [
+    "SPARK_LAYOUT_VERSION",
+    "SPARK_MASTER_VARIABLE",
+    "SparkEngine",
+    "build_layout_with_spark",
+    "prepare_layout",
+    "spark_session",
+]
 
 SPARK_MASTER_VARIABLE = "PARCOURS_SPARK_MASTER"
-SPARK_LAYOUT_VERSION = 1
+SPARK_LAYOUT_VERSION = 2
+"""Version of the Parquet form of the layout (folders, names as text); `layout_info` also holds LAYOUT_VERSION."""
 
 _MASTER_PREFIXES = ("local", "spark://", "sc://")
 _LOCAL_SHUFFLE_PARTITIONS = 4
-_LAYOUT_TABLES = ("events", "cases", "variants", "case_activities", "case_pairs")
+_CASE_CODE = "case_code"
 _LAYOUT_INFO = "layout_info"
+_LAYOUT_TABLES = ("events", "activities", "cases", "variants", "case_activities", "case_pairs")
+# Every Parquet table but `activities`, which DuckDB derives from the activity ENUM as build_layout does.
+_COPIED_TABLES = ("events", "cases", "variants", "case_activities", "case_pairs", "attributes", _LAYOUT_INFO)
+_SPARK_ONLY_COLUMNS = frozenset({"spark_layout_version"})
+# Columns holding activity or channel names: text in Parquet, the layout's ENUM types in DuckDB.
+_NAME_TYPES = {
+    ACTIVITY: "activity_name",
+    "next_activity": "activity_name",
+    "first_activity": "activity_name",
+    "last_activity": "activity_name",
+    "source": "activity_name",
+    "target": "activity_name",
+    CHANNEL: "channel_name",
+}
+# DuckDB table -> the order build_layout stores its rows in (the others are small or unordered there too).
+_ROW_ORDER = {
+    "events": "case_code, pos",
+    "cases": "case_code",
+    "case_activities": "case_code",
+    "case_pairs": "case_code",
+    "attributes": "position",
+}
+# Bits of `monotonically_increasing_id` that number a row inside its partition.
+_ROW_IN_PARTITION_BITS = 33
+_MISSING_SOURCE = "The stored events file is missing."
+_IMPORT_AGAIN = "Import the log again."
 _EVERY_JOURNEY = Filters()
 _INTEGER_TYPES = (T.ByteType, T.ShortType, T.IntegerType, T.LongType)
 # Spark types under the names DuckDB gives them, so both engines describe attributes alike.
@@ -107,40 +166,106 @@ def spark_session(
 
 @dataclass(frozen=True)
 class _Layout:
-    """The layout tables of one log and the source names of its attribute columns (`attr_0`, …)."""
+    """The tables of one log's layout, as `data.engine` names them, and the source names of `attr_0`, `attr_1`, …"""
 
     events: DataFrame
+    activities: DataFrame
     cases: DataFrame
     variants: DataFrame
     case_activities: DataFrame
     case_pairs: DataFrame
     attributes: tuple[str, ...]
 
+    def tables(self) -> dict[str, DataFrame]:
+        return {name: getattr(self, name) for name in _LAYOUT_TABLES}
+
 
 def prepare_layout(source_parquet: str | os.PathLike, out_dir: str | os.PathLike, spark: SparkSession) -> None:
-    """Write the layout of a canonical events Parquet file (local path or object-store URL) as Parquet tables.
+    """Write the DuckDB layout of a canonical events Parquet file (local path or object-store URL) as Parquet tables.
 
-    `out_dir` gets one folder per table — `events` repartitioned by case and sorted by (case, pos),
-    `cases`, `variants`, `case_activities`, `case_pairs` — and `layout_info` (one JSON line), written last, so a
-    folder without it is an unfinished layout.
+    `out_dir` gets one folder per table of `data.engine`'s layout, with the same columns and values and activity
+    and channel names as text: `events` partitioned by case and sorted by (case_code, pos), `activities`, `cases`,
+    `variants`, `case_activities`, `case_pairs`, `attributes`, and `layout_info` (which also holds
+    SPARK_LAYOUT_VERSION) written last, so that a folder without it is an unfinished layout. A bad source raises
+    the typed error `build_layout` raises for it.
     """
-    source = _read_source(spark, str(source_parquet))
-    attributes = _check_source_columns(source)
+    path = str(source_parquet)
+    canonical, attributes = _canonical_of(_read_source(spark, path), _source_name(path))
     out = str(out_dir).rstrip("/")
-    events = _events_of(source, attributes).repartition(CASE_ID).sortWithinPartitions(CASE_ID, "pos")
-    events.write.mode("overwrite").parquet(f"{out}/events")
+    codes = _case_codes(canonical)
+    _events_of(canonical, codes).write.mode("overwrite").parquet(f"{out}/events")
     # The other tables are read off the written events, so the ordering window runs once.
-    layout = _layout_from_events(spark.read.parquet(f"{out}/events"), attributes)
-    for name, table in zip(_LAYOUT_TABLES[1:], _tables(layout)[1:], strict=True):
+    layout = _layout_from_events(spark.read.parquet(f"{out}/events"), codes, attributes)
+    derived = {name: table for name, table in layout.tables().items() if name != "events"}
+    for name, table in {**derived, "attributes": _attribute_table(spark, attributes)}.items():
         table.write.mode("overwrite").parquet(f"{out}/{name}")
-    info = {"layout_version": SPARK_LAYOUT_VERSION, "attributes": attributes}
-    spark.createDataFrame([(json.dumps(info),)], "value string").coalesce(1).write.mode("overwrite").text(
-        f"{out}/{_LAYOUT_INFO}"
+    counts = [spark.read.parquet(f"{out}/{name}").count() for name in ("events", "cases", "variants", "activities")]
+    info = spark.createDataFrame(
+        [(LAYOUT_VERSION, *counts, SPARK_LAYOUT_VERSION)],
+        "layout_version int, events long, cases long, variants long, activities long, spark_layout_version int",
     )
+    info.coalesce(1).write.mode("overwrite").parquet(f"{out}/{_LAYOUT_INFO}")
 
 
-def _tables(layout: _Layout) -> tuple[DataFrame, ...]:
-    return layout.events, layout.cases, layout.variants, layout.case_activities, layout.case_pairs
+def build_layout_with_spark(events_parquet: Path, layout_path: Path, settings: Settings) -> None:
+    """Write the DuckDB layout of a canonical events Parquet file, with Spark doing the sorting and grouping.
+
+    The same signature, file and errors as `data.engine.build_layout`, so that the store picks either from
+    `settings.engine`: `prepare_layout` (on `spark_session(settings)`) writes the tables as Parquet in a temporary
+    folder beside `layout_path`, DuckDB copies them into a temporary file with the layout's ENUM types and row
+    order, and that file is renamed over `layout_path`. A failure leaves the previous layout and no temporary
+    files. On a cluster, `layout_path` must be on a file system the executors share with this process.
+    """
+    events_parquet, layout_path = Path(events_parquet), Path(layout_path)
+    _require(str(events_parquet), _MISSING_SOURCE, _IMPORT_AGAIN)
+    layout_path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = f".{layout_path.name}.{uuid.uuid4().hex}"
+    tables, building = layout_path.with_name(f"{temporary}.tables"), layout_path.with_name(f"{temporary}.building")
+    try:
+        prepare_layout(events_parquet, tables, spark_session(settings))
+        with connect(settings) as connection:
+            connection.execute(f"ATTACH {sql_literal(building)} AS {_CATALOG}")
+            _load_layout(connection, tables)
+            connection.execute(f"DETACH {_CATALOG}")
+        os.replace(building, layout_path)
+    finally:
+        shutil.rmtree(tables, ignore_errors=True)
+        building.unlink(missing_ok=True)
+        building.with_name(building.name + ".wal").unlink(missing_ok=True)
+
+
+def _load_layout(connection: duckdb.DuckDBPyConnection, tables: Path) -> None:
+    """Create the layout in the attached catalog from `prepare_layout`'s tables, typed and ordered as build_layout's."""
+
+    def parquet(name: str) -> str:
+        return f"read_parquet({sql_literal(tables / name / '*.parquet')})"
+
+    connection.execute(
+        f"CREATE TYPE {_CATALOG}.activity_name AS ENUM (SELECT activity FROM {parquet('activities')} ORDER BY activity)"
+    )
+    connection.execute(
+        f"""
+        CREATE TYPE {_CATALOG}.channel_name AS ENUM (
+            SELECT DISTINCT channel FROM {parquet("events")} WHERE channel IS NOT NULL ORDER BY channel
+        )
+        """
+    )
+    connection.execute(
+        f"CREATE TABLE {_CATALOG}.activities AS SELECT unnest(enum_range(NULL::{_CATALOG}.activity_name)) AS activity"
+    )
+    for name in _COPIED_TABLES:
+        described = connection.execute(f"DESCRIBE SELECT * FROM {parquet(name)}").fetchall()
+        columns = ", ".join(_as_stored(column) for column, *_ in described if column not in _SPARK_ONLY_COLUMNS)
+        order = f"ORDER BY {_ROW_ORDER[name]}" if name in _ROW_ORDER else ""
+        connection.execute(f"CREATE TABLE {_CATALOG}.{name} AS SELECT {columns} FROM {parquet(name)} {order}")
+
+
+def _as_stored(column: str) -> str:
+    """Select a Parquet column as the layout stores it: activity and channel names as the layout's ENUM types."""
+    quoted = quote_identifier(column)
+    if column not in _NAME_TYPES:
+        return quoted
+    return f"{quoted}::{_CATALOG}.{_NAME_TYPES[column]} AS {quoted}"
 
 
 class SparkEngine(EngineAccessors):
@@ -151,7 +276,8 @@ class SparkEngine(EngineAccessors):
     """
 
     def __init__(self, events_parquet: str | os.PathLike, spark: SparkSession):
-        self._adopt(_layout_of(_read_source(spark, str(events_parquet))), cached=True)
+        path = str(events_parquet)
+        self._adopt(_layout_of(_read_source(spark, path), _source_name(path)), cached=True)
 
     @classmethod
     def from_frame(cls, frame: pd.DataFrame, spark: SparkSession) -> SparkEngine:
@@ -161,46 +287,51 @@ class SparkEngine(EngineAccessors):
         defaults = {CHANNEL: pd.Series(pd.NA, index=frame.index, dtype="str"), SOURCE_ROW: range(len(frame))}
         frame = frame.assign(**{name: value for name, value in defaults.items() if name not in frame.columns})
         engine = cls.__new__(cls)
-        engine._adopt(_layout_of(spark.createDataFrame(_spark_ready(frame))), cached=True)
+        engine._adopt(_layout_of(spark.createDataFrame(_spark_ready(frame)), None), cached=True)
         return engine
 
     @classmethod
     def open_layout(cls, layout_dir: str | os.PathLike, spark: SparkSession) -> SparkEngine:
         """Open a layout written by `prepare_layout`."""
         root = str(layout_dir).rstrip("/")
-        try:
-            info = json.loads(spark.read.text(f"{root}/{_LAYOUT_INFO}").first()["value"])
-        except AnalysisException as error:
-            raise DatasetNotFound(
-                Problem(f"No finished Spark layout here ({error}).", fix="Run prepare_layout again.", file=root)
-            ) from None
-        if info.get("layout_version") != SPARK_LAYOUT_VERSION:
-            raise DatasetNotFound(
+        fix = "Run prepare_layout again."
+        info = _read_parquet(spark, f"{root}/{_LAYOUT_INFO}", "No finished Spark layout here.", fix).first().asDict()
+        versions = (info.get("layout_version"), info.get("spark_layout_version"))
+        if versions != (LAYOUT_VERSION, SPARK_LAYOUT_VERSION):
+            raise OutdatedLayout(
                 Problem(
-                    f"This Spark layout has version {info.get('layout_version')}, this Parcours reads "
-                    f"version {SPARK_LAYOUT_VERSION}.",
-                    fix="Run prepare_layout again.",
+                    f"This Spark layout has layout version {versions[0]} in Parquet form {versions[1]}, this "
+                    f"Parcours reads version {LAYOUT_VERSION} in form {SPARK_LAYOUT_VERSION}.",
+                    fix=fix,
                     file=root,
                 )
             )
-        tables = (spark.read.parquet(f"{root}/{name}") for name in _LAYOUT_TABLES)
+        attributes = spark.read.parquet(f"{root}/attributes").orderBy("position").select("name").toArrow()
         engine = cls.__new__(cls)
-        engine._adopt(_Layout(*tables, attributes=tuple(info["attributes"])), cached=False)
+        engine._adopt(
+            _Layout(
+                **{name: spark.read.parquet(f"{root}/{name}") for name in _LAYOUT_TABLES},
+                attributes=tuple(attributes["name"].to_pylist()),
+            ),
+            cached=False,
+        )
         return engine
 
     def _adopt(self, layout: _Layout, *, cached: bool) -> None:
         """Keep the layout (in executor memory when it was computed here) and read the metadata queries need."""
-        self._layout = _Layout(*(table.persist() for table in _tables(layout)), layout.attributes) if cached else layout
+        if cached:
+            layout = replace(layout, **{name: table.persist() for name, table in layout.tables().items()})
+        self._layout = layout
         self._cached = cached
         self._stored_as = {name: f"attr_{index}" for index, name in enumerate(layout.attributes)}
-        fields = {field.name: field.dataType for field in self._layout.events.schema.fields}
+        fields = {field.name: field.dataType for field in layout.events.schema.fields}
         self._attribute_types = {name: _duckdb_type_name(fields[stored]) for name, stored in self._stored_as.items()}
         self._activity_names = tuple(self.activities()[ACTIVITY])
 
     def close(self) -> None:
         """Release the cached layout; the engine cannot be used afterwards."""
         if self._cached:
-            for table in _tables(self._layout):
+            for table in self._layout.tables().values():
                 table.unpersist()
 
     def summary(self, filters: Filters = _EVERY_JOURNEY) -> LogSummary:
@@ -267,7 +398,7 @@ class SparkEngine(EngineAccessors):
         medians = _quantiles(cases, ["variant_id"], "duration_seconds", {"median_duration_seconds": 0.5})
         ranked = (
             counted.join(medians, "variant_id")
-            .join(self._layout.variants.select("variant_id", "activities", "length"), "variant_id")
+            .join(self._layout.variants.select("variant_id", "activities", "length", "sequence_rank"), "variant_id")
             .select(
                 "variant_id",
                 "activities",
@@ -276,7 +407,7 @@ class SparkEngine(EngineAccessors):
                 "length",
                 "median_duration_seconds",
             )
-            .orderBy(F.desc("cases"), "activities")
+            .orderBy(F.desc("cases"), "sequence_rank")
         )
         table = (ranked if limit is None else ranked.limit(limit)).toArrow()
         frame = table.to_pandas()
@@ -286,30 +417,38 @@ class SparkEngine(EngineAccessors):
     def cases(self, filters: Filters = _EVERY_JOURNEY) -> pd.DataFrame:
         """Return one row per selected journey — by case_id."""
         columns = ["first_activity", "last_activity", "start_time", "end_time", "events", "duration_seconds"]
-        return _collect(self._selected("cases", filters).select(CASE_ID, *columns, "variant_id").orderBy(CASE_ID))
+        ordered = self._selected("cases", filters).orderBy(_CASE_CODE)
+        return _collect(ordered.select(CASE_ID, *columns, "variant_id"))
 
     def case_activity_counts(self, filters: Filters = _EVERY_JOURNEY) -> pd.DataFrame:
         """Return case_id, activity, count in long format (clustering features) — by case_id, activity."""
-        counts = self._selected("case_activities", filters).select(CASE_ID, ACTIVITY, F.col("events").alias("count"))
-        return _collect(counts.orderBy(CASE_ID, ACTIVITY))
+        counts = self._with_case_ids(self._selected("case_activities", filters)).orderBy(_CASE_CODE, ACTIVITY)
+        return _collect(counts.select(CASE_ID, ACTIVITY, F.col("events").alias("count")))
 
     def channel_shares(self, filters: Filters = _EVERY_JOURNEY) -> pd.DataFrame:
         """Return case_id, channel, events, share of the journey's events — by case_id, channel."""
         used = self._selected("events", filters).where(F.col(CHANNEL).isNotNull())
-        used = used.groupBy(CASE_ID, CHANNEL).agg(F.count(F.lit(1)).alias("events"))
-        totals = self._layout.cases.select(CASE_ID, F.col("events").alias("journey_events"))
-        shares = used.join(totals, CASE_ID).select(
-            CASE_ID, CHANNEL, "events", (F.col("events") / F.col("journey_events")).alias("share")
+        used = used.groupBy(_CASE_CODE, CHANNEL).agg(F.count(F.lit(1)).alias("events"))
+        totals = self._layout.cases.select(_CASE_CODE, CASE_ID, F.col("events").alias("journey_events"))
+        shares = used.join(totals, _CASE_CODE).orderBy(_CASE_CODE, CHANNEL)
+        return _collect(
+            shares.select(CASE_ID, CHANNEL, "events", (F.col("events") / F.col("journey_events")).alias("share"))
         )
-        return _collect(shares.orderBy(CASE_ID, CHANNEL))
 
     def events(self, filters: Filters = _EVERY_JOURNEY, limit: int | None = None) -> pd.DataFrame:
         """Return the canonical events of the selected journeys with `pos`, by case then position."""
         _limit(limit)  # the same checks as Engine; Spark takes the number itself
-        columns = [CASE_ID, "pos", ACTIVITY, TIMESTAMP, CHANNEL, SOURCE_ROW, *self._stored_as.values()]
-        ordered = self._selected("events", filters).select(*columns).orderBy(CASE_ID, "pos")
-        frame = _collect(ordered if limit is None else ordered.limit(limit))
-        return frame.set_axis([*columns[:6], *self._stored_as], axis=1)
+        ordered = self._with_case_ids(self._selected("events", filters)).orderBy(_CASE_CODE, "pos")
+        ordered = ordered.select(
+            CASE_ID,
+            F.col("pos").cast("long").alias("pos"),
+            ACTIVITY,
+            TIMESTAMP,
+            CHANNEL,
+            SOURCE_ROW,
+            *(F.col(stored).alias(name) for name, stored in self._stored_as.items()),
+        )
+        return _collect(ordered if limit is None else ordered.limit(limit))
 
     def attribute_values(self, column: str, limit: int = 50) -> pd.DataFrame:
         """Return value, cases for one attribute (the most common values first), for filter widgets."""
@@ -317,7 +456,7 @@ class SparkEngine(EngineAccessors):
         _limit(limit)  # the same checks as Engine; Spark takes the number itself
         stored = F.col(self._stored_as[column])
         counted = self._layout.events.where(stored.isNotNull()).groupBy(stored.alias("value"))
-        counted = counted.agg(F.count_distinct(CASE_ID).alias("cases")).orderBy(F.desc("cases"), "value")
+        counted = counted.agg(F.count_distinct(_CASE_CODE).alias("cases")).orderBy(F.desc("cases"), "value")
         return _collect(counted.limit(limit))
 
     def _selected(self, table: str, filters: Filters) -> DataFrame:
@@ -326,10 +465,14 @@ class SparkEngine(EngineAccessors):
             raise TypeError(f"filters must be a Filters value, not {type(filters).__name__}")
         self._check_attributes([column for column, _values in filters.attributes])
         rows = getattr(self._layout, table)
-        return rows if filters.is_empty else rows.join(self._kept(filters), CASE_ID, "left_semi")
+        return rows if filters.is_empty else rows.join(self._kept(filters), _CASE_CODE, "left_semi")
+
+    def _with_case_ids(self, rows: DataFrame) -> DataFrame:
+        """Return rows keyed by case code with the case id of each, which results show."""
+        return rows.join(self._layout.cases.select(_CASE_CODE, CASE_ID), _CASE_CODE)
 
     def _kept(self, filters: Filters) -> DataFrame:
-        """Compile Filters into the case ids they keep, condition by condition, as DuckDB's `_case_predicate` does.
+        """Compile Filters into the case codes they keep, condition by condition, as DuckDB's `_case_predicate` does.
 
         Event-level conditions (time window, channel, attributes) are semi-joins on the events, activity
         conditions on the per-journey activity counts, journey-level ones plain conditions on the cases.
@@ -351,7 +494,7 @@ class SparkEngine(EngineAccessors):
             matches = stored.cast("string").isin(sorted(str(value) for value in values if value is not None))
             event_conditions.append(matches | stored.isNull() if None in values else matches)
         for condition in event_conditions:
-            kept = kept.join(events.where(condition).select(CASE_ID), CASE_ID, "left_semi")
+            kept = kept.join(events.where(condition).select(_CASE_CODE), _CASE_CODE, "left_semi")
         for column, values in (
             (CASE_ID, filters.case_ids),
             ("variant_id", filters.variant_ids),
@@ -361,11 +504,12 @@ class SparkEngine(EngineAccessors):
             if values is not None:
                 kept = kept.where(F.col(column).isin(sorted(values)))
         if filters.with_activities is not None:
-            having = activities.where(F.col(ACTIVITY).isin(sorted(filters.with_activities))).groupBy(CASE_ID).count()
-            kept = kept.join(having.where(F.col("count") == len(filters.with_activities)), CASE_ID, "left_semi")
+            having = activities.where(F.col(ACTIVITY).isin(sorted(filters.with_activities)))
+            having = having.groupBy(_CASE_CODE).count().where(F.col("count") == len(filters.with_activities))
+            kept = kept.join(having, _CASE_CODE, "left_semi")
         if filters.without_activities is not None:
             done = activities.where(F.col(ACTIVITY).isin(sorted(filters.without_activities)))
-            kept = kept.join(done, CASE_ID, "left_anti")
+            kept = kept.join(done, _CASE_CODE, "left_anti")
         for column, low, high in (
             ("duration_seconds", filters.min_duration_seconds, filters.max_duration_seconds),
             ("events", filters.min_events, filters.max_events),
@@ -374,7 +518,7 @@ class SparkEngine(EngineAccessors):
                 kept = kept.where(F.col(column) >= F.lit(low))
             if high is not None:
                 kept = kept.where(F.col(column) <= F.lit(high))
-        return kept.select(CASE_ID)
+        return kept.select(_CASE_CODE)
 
     def _check_attributes(self, columns: Sequence[str]) -> None:
         """Raise MappingError naming every unknown attribute column, with the closest known names."""
@@ -416,10 +560,35 @@ def _spark_ready(frame: pd.DataFrame) -> pa.Table:
     return table.cast(pa.schema(fields))
 
 
-def _read_source(spark: SparkSession, path: str) -> DataFrame:
+def _require(path: str, missing: str, fix: str) -> None:
+    """Raise DatasetNotFound when a local path is not there (Spark reports missing object-store paths)."""
     if "://" not in path and not Path(path).exists():
-        raise DatasetNotFound(Problem("The stored events file is missing.", fix="Import the log again.", file=path))
-    return spark.read.parquet(path)
+        raise DatasetNotFound(Problem(missing, fix=fix, file=path))
+
+
+def _read_parquet(spark: SparkSession, path: str, missing: str, fix: str) -> DataFrame:
+    """Read a Parquet file or folder; raise DatasetNotFound when it is not there, UnsupportedFormat when unreadable."""
+    _require(path, missing, fix)
+    try:
+        return spark.read.parquet(path)
+    except AnalysisException as error:
+        if error.getCondition() == "PATH_NOT_FOUND":
+            raise DatasetNotFound(Problem(missing, fix=fix, file=path)) from None
+        reason = str(error)
+    except (Py4JJavaError, PySparkException) as error:
+        reason = str(getattr(error, "java_exception", error))
+    raise UnsupportedFormat(
+        Problem(f"This is not a readable Parquet file ({reason.strip().splitlines()[0]}).", fix=fix, file=path)
+    )
+
+
+def _read_source(spark: SparkSession, path: str) -> DataFrame:
+    return _read_parquet(spark, path, _MISSING_SOURCE, _IMPORT_AGAIN)
+
+
+def _source_name(path: str) -> str:
+    """Return the name problems give a source file (or object-store key), as build_layout names it."""
+    return PurePosixPath(path.rstrip("/")).name
 
 
 def _quantiles(rows: DataFrame, keys: list[str], value: str, quantiles: dict[str, float]) -> DataFrame:
@@ -452,14 +621,19 @@ def _quantiles(rows: DataFrame, keys: list[str], value: str, quantiles: dict[str
     return picked.select(*keys, *interpolated)
 
 
-def _layout_of(source: DataFrame) -> _Layout:
-    """Check a canonical source and describe its layout tables (lazily: Spark computes them on first use)."""
-    attributes = _check_source_columns(source)
-    return _layout_from_events(_events_of(source, attributes), attributes)
+def _layout_of(source: DataFrame, file: str | None) -> _Layout:
+    """Check a canonical source and describe its layout tables."""
+    canonical, attributes = _canonical_of(source, file)
+    codes = _case_codes(canonical)
+    return _layout_from_events(_events_of(canonical, codes), codes, attributes)
 
 
-def _events_of(source: DataFrame, attributes: list[str]) -> DataFrame:
-    """Return the checked source under canonical names and `attr_i`, with each event's position and successor."""
+def _canonical_of(source: DataFrame, file: str | None) -> tuple[DataFrame, list[str]]:
+    """Return the checked source under canonical names and `attr_i`, and the source names of the attributes.
+
+    Columns are picked by position, as `Activity` beside the canonical `activity` would otherwise be ambiguous.
+    """
+    attributes = _check_source_columns(source, file)
     positional = source.toDF(*(f"column_{index}" for index in range(len(source.columns))))
     where = {name: f"column_{index}" for index, name in enumerate(source.columns)}
     canonical = positional.select(
@@ -470,24 +644,58 @@ def _events_of(source: DataFrame, attributes: list[str]) -> DataFrame:
         F.col(where[SOURCE_ROW]).cast("long").alias(SOURCE_ROW),
         *(F.col(where[name]).alias(f"attr_{index}") for index, name in enumerate(attributes)),
     )
-    _check_source_values(canonical)
+    _check_source_values(canonical, file)
+    return canonical, attributes
+
+
+def _case_codes(canonical: DataFrame) -> DataFrame:
+    """Return case_id, case_code: the rank of each case id in sorted order, as build_layout numbers journeys."""
+    return _ranked(canonical.select(CASE_ID).distinct(), CASE_ID, _CASE_CODE)
+
+
+def _ranked(rows: DataFrame, key: str, rank: str) -> DataFrame:
+    """Return `rows`, distinct in `key`, with `rank`: the INTEGER position (from 0) of their `key` in sorted order.
+
+    A window over the whole frame would funnel every row through one task. Sorting range-partitions the rows in
+    key order instead, `monotonically_increasing_id` tags each row with (partition << 33) + its index there, and
+    a row's rank is that index plus the rows of the partitions before its own. The tagged rows are checkpointed,
+    so that counting the rows per partition and numbering them see the same partitions.
+    """
+    tagged = rows.orderBy(key).select("*", F.monotonically_increasing_id().alias("_tag")).localCheckpoint()
+    partition = F.shiftright("_tag", _ROW_IN_PARTITION_BITS)
+    sizes = tagged.groupBy(partition.alias("_partition")).agg(F.count(F.lit(1)).alias("_rows"))
+    # One row per partition: a window over all of them is cheap.
+    before = sizes.select(
+        "_partition", (F.sum("_rows").over(Window.orderBy("_partition")) - F.col("_rows")).alias("_before")
+    )
+    index = F.col("_tag").bitwiseAND(F.lit((1 << _ROW_IN_PARTITION_BITS) - 1))
+    numbered = tagged.join(F.broadcast(before), partition == F.col("_partition"))
+    return numbered.select(*rows.columns, (F.col("_before") + index).cast("int").alias(rank))
+
+
+def _events_of(canonical: DataFrame, codes: DataFrame) -> DataFrame:
+    """Return the `events` table: each event with its case code, position and successor.
+
+    The window is partitioned by case id, on which the case codes were joined, so that it needs no second
+    shuffle; each partition comes out sorted by (case id, timestamp, source row), which is (case_code, pos) order.
+    """
     journey = Window.partitionBy(CASE_ID).orderBy(TIMESTAMP, SOURCE_ROW)
-    return canonical.select(
-        CASE_ID,
-        (F.row_number().over(journey) - 1).cast("long").alias("pos"),
+    return canonical.join(codes, CASE_ID).select(
+        _CASE_CODE,
+        (F.row_number().over(journey) - 1).cast("int").alias("pos"),
         ACTIVITY,
         TIMESTAMP,
         CHANNEL,
         F.lead(ACTIVITY).over(journey).alias("next_activity"),
         F.lead(TIMESTAMP).over(journey).alias("next_timestamp"),
         SOURCE_ROW,
-        *(f"attr_{index}" for index in range(len(attributes))),
+        *(column for column in canonical.columns if column.startswith("attr_")),
     )
 
 
-def _layout_from_events(events: DataFrame, attributes: list[str]) -> _Layout:
-    """Describe the per-journey, per-variant and per-journey count tables derived from the ordered events."""
-    journeys = events.groupBy(CASE_ID).agg(
+def _layout_from_events(events: DataFrame, codes: DataFrame, attributes: list[str]) -> _Layout:
+    """Describe the layout tables derived from the ordered events, keyed by case code as build_layout's are."""
+    journeys = events.groupBy(_CASE_CODE).agg(
         F.min_by(ACTIVITY, "pos").alias("first_activity"),
         F.max_by(ACTIVITY, "pos").alias("last_activity"),
         F.min(TIMESTAMP).alias("start_time"),
@@ -497,34 +705,65 @@ def _layout_from_events(events: DataFrame, attributes: list[str]) -> _Layout:
             "activities"
         ),
     )
+    # Checkpointed: both the cases and the variants are read off it.
     journeys = journeys.select(
         "*",
         ((F.unix_micros("end_time") - F.unix_micros("start_time")) / 1e6).alias("duration_seconds"),
         F.substring(F.md5(F.to_json("activities")), 1, 16).alias("variant_id"),
+    ).localCheckpoint()
+    cases = journeys.join(codes, _CASE_CODE).select(
+        _CASE_CODE,
+        CASE_ID,
+        "first_activity",
+        "last_activity",
+        "start_time",
+        "end_time",
+        "events",
+        "duration_seconds",
+        "variant_id",
     )
-    cases = journeys.drop("activities")
     variants = journeys.groupBy("variant_id").agg(
         F.first("activities").alias("activities"), F.count(F.lit(1)).alias("cases")
     )
     variants = variants.select("variant_id", "activities", "cases", F.size("activities").cast("long").alias("length"))
-    case_activities = events.groupBy(CASE_ID, ACTIVITY).agg(F.count(F.lit(1)).alias("events"))
-    case_pairs = events.where(F.col("next_activity").isNotNull()).groupBy(
-        CASE_ID, F.col(ACTIVITY).alias("source"), F.col("next_activity").alias("target")
+    start_us = F.min(F.unix_micros(TIMESTAMP)).over(Window.partitionBy(_CASE_CODE))
+    timed = events.select(_CASE_CODE, ACTIVITY, "pos", F.unix_micros(TIMESTAMP).alias("us"), start_us.alias("start_us"))
+    case_activities = timed.groupBy(_CASE_CODE, ACTIVITY).agg(
+        F.count(F.lit(1)).alias("events"),
+        F.min("pos").alias("first_pos"),
+        (F.min("us") - F.min("start_us")).alias("first_offset_us"),
+        (F.max("us") - F.min("start_us")).alias("last_offset_us"),
     )
-    case_pairs = case_pairs.agg(F.count(F.lit(1)).alias("events"))
-    return _Layout(events, cases, variants, case_activities, case_pairs, tuple(attributes))
+    case_pairs = events.where(F.col("next_activity").isNotNull()).groupBy(
+        _CASE_CODE, F.col(ACTIVITY).alias("source"), F.col("next_activity").alias("target")
+    )
+    return _Layout(
+        events=events,
+        activities=events.select(ACTIVITY).distinct(),
+        cases=cases,
+        variants=_ranked(variants, "activities", "sequence_rank"),
+        case_activities=case_activities,
+        case_pairs=case_pairs.agg(F.count(F.lit(1)).alias("events")),
+        attributes=tuple(attributes),
+    )
 
 
-def _check_source_columns(source: DataFrame) -> list[str]:
+def _attribute_table(spark: SparkSession, attributes: list[str]) -> DataFrame:
+    """Return the `attributes` table: each attribute's source name and the `attr_i` column storing it."""
+    rows = [(position, name, f"attr_{position}") for position, name in enumerate(attributes)]
+    return spark.createDataFrame(rows, "position long, name string, stored_as string")
+
+
+def _check_source_columns(source: DataFrame, file: str | None) -> list[str]:
     """Raise when names repeat, a canonical column is missing or badly typed; return the attribute names."""
     names = source.columns
     types = {field.name: field.dataType for field in source.schema.fields}
     problems = [
-        Problem("Two columns have this name.", fix="Rename one of them.", column=name)
+        Problem("Two columns have this name.", fix="Rename one of them.", file=file, column=name)
         for name in sorted({name for name in names if names.count(name) > 1})
     ]
     problems += [
-        Problem("The canonical column is missing.", fix="Map a source column to it.", column=name)
+        Problem("The canonical column is missing.", fix="Map a source column to it.", file=file, column=name)
         for name in CANONICAL_COLUMNS
         if name not in names
     ]
@@ -534,18 +773,24 @@ def _check_source_columns(source: DataFrame) -> list[str]:
                 Problem(
                     f"Timestamps must be instants with a time zone, not {_duckdb_type_name(types[TIMESTAMP])}.",
                     fix="Read the timestamps in the chosen time zone and convert them to UTC.",
+                    file=file,
                     column=TIMESTAMP,
                 )
             )
         if not isinstance(types[SOURCE_ROW], _INTEGER_TYPES):
             problems.append(
-                Problem("The file order must be whole numbers.", fix="Number the rows 0, 1, 2 …", column=SOURCE_ROW)
+                Problem(
+                    "The file order must be whole numbers.",
+                    fix="Number the rows 0, 1, 2 …",
+                    file=file,
+                    column=SOURCE_ROW,
+                )
             )
     _raise(problems)
     return [name for name in names if name not in CANONICAL_COLUMNS]
 
 
-def _check_source_values(canonical: DataFrame) -> None:
+def _check_source_values(canonical: DataFrame, file: str | None) -> None:
     """Raise when the log is empty, a required value is missing or the file order is not unique."""
     required = (CASE_ID, ACTIVITY, TIMESTAMP, SOURCE_ROW)
     counts = canonical.agg(
@@ -554,11 +799,12 @@ def _check_source_values(canonical: DataFrame) -> None:
         F.count_distinct(SOURCE_ROW).alias("distinct_rows"),
     ).first()
     if counts["events"] == 0:
-        raise EmptyLog(Problem("The log has no events.", fix="Import a file with at least one row."))
+        raise EmptyLog(Problem("The log has no events.", fix="Import a file with at least one row.", file=file))
     problems = [
         Problem(
             f"{counts['events'] - counts[name]} event(s) have no value here.",
             fix="Drop or complete these rows.",
+            file=file,
             column=name,
         )
         for name in required
@@ -569,6 +815,7 @@ def _check_source_values(canonical: DataFrame) -> None:
             Problem(
                 "Row numbers repeat, so the file order of ties is unknown.",
                 fix="Number the rows 0, 1, 2 …",
+                file=file,
                 column=SOURCE_ROW,
             )
         )

@@ -18,7 +18,7 @@ import re
 import shutil
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -34,7 +34,7 @@ from alembic.config import Config
 from data.engine import Engine, build_layout
 from data.errors import DatasetNotFound, EmptyLog, LogError, OutdatedLayout, Problem
 from data.quality import QualityReport
-from data.schema import ACTIVITY, CANONICAL_COLUMNS, CASE_ID, TIMESTAMP, ColumnMapping, EventLog
+from data.schema import CANONICAL_COLUMNS, TIMESTAMP, ColumnMapping, EventLog
 from data.settings import Settings
 
 __all__ = ["Dataset", "Store"]
@@ -158,13 +158,45 @@ class Store:
         returns the first one untouched (its name and owner included).
         """
         _check_log(log)
+        return self.import_events(
+            lambda path: _write_events(log.frame, path),
+            lambda _events: log.quality,
+            source_sha256=log.source_sha256 or _frame_sha256(log.frame),
+            source_name=log.name,
+            mapping=log.mapping,
+            options=log.options,
+            name=name,
+            owner=owner,
+        )
+
+    def import_events(
+        self,
+        write_events: Callable[[Path], None],
+        quality_of: Callable[[Path], QualityReport],
+        *,
+        source_sha256: str,
+        source_name: str,
+        mapping: ColumnMapping,
+        options: Mapping[str, Any],
+        name: str | None = None,
+        owner: str | None = None,
+    ) -> Dataset:
+        """Store a canonical events Parquet file that `write_events(path)` writes, for importers without a frame.
+
+        `quality_of(path)` returns the report of the written file, whose headline counts become the dataset's;
+        the id comes from the source hash, mapping and options exactly as for `import_log`, so the same source
+        gives the same dataset whichever importer read it.
+        """
         if name:
             name = _checked_name(name)
         if owner is not None and (not isinstance(owner, str) or not owner.strip()):
             raise TypeError("owner must be a non-empty string or None.")
-        dataset_id = _dataset_id(log)
+        dataset_id = _dataset_id(source_sha256, mapping, options)
         if self._row(dataset_id) is None:
-            self._store(log, dataset_id, name=name, owner=owner or self._settings.owner)
+            folder = self._datasets_dir / dataset_id
+            manifest = _read_manifest(folder, dataset_id) or self._build_folder(write_events, dataset_id, folder)
+            recipe = {"source_name": source_name, "mapping": mapping, "options": options}
+            self._insert(dataset_id, quality_of(folder / EVENTS_FILE), manifest, recipe, name=name, owner=owner)
         return self.dataset(dataset_id)
 
     def datasets(self) -> list[Dataset]:
@@ -257,7 +289,7 @@ class Store:
         try:
             return Engine(dataset.layout_path, self._settings)
         except OutdatedLayout:
-            build_layout(dataset.events_path, dataset.layout_path, self._settings)
+            self._build_layout(dataset.events_path, dataset.layout_path)
             _write_manifest(dataset.layout_path.parent, dataset_id, n_events=dataset.n_events)
             return Engine(dataset.layout_path, self._settings)
 
@@ -271,25 +303,31 @@ class Store:
                 Problem("The stored events file is missing.", fix="import the log again.", file=str(events_path))
             ) from None
 
-    def _store(self, log: EventLog, dataset_id: str, *, name: str | None, owner: str) -> None:
-        folder = self._datasets_dir / dataset_id
-        manifest = _read_manifest(folder, dataset_id) or self._build_folder(log.frame, dataset_id, folder)
-        timestamps = log.frame[TIMESTAMP]
+    def _insert(
+        self,
+        dataset_id: str,
+        quality: QualityReport,
+        manifest: dict,
+        recipe: dict,
+        *,
+        name: str | None,
+        owner: str | None,
+    ) -> None:
         now = datetime.now(UTC)
         row = {
             "id": dataset_id,
-            "name": name or log.name or f"Dataset {dataset_id}",
-            "source_name": log.name,
-            "format": str(log.options.get("format", "")),
-            "n_events": len(log.frame),
-            "n_cases": int(log.frame[CASE_ID].nunique()),
-            "n_activities": int(log.frame[ACTIVITY].nunique()),
-            "start_time": timestamps.min().to_pydatetime(),
-            "end_time": timestamps.max().to_pydatetime(),
-            "mapping_json": _canonical_json(log.mapping.to_dict()),
-            "options_json": _canonical_json(log.options),
-            "quality_json": _canonical_json(log.quality.to_dict()),
-            "owner": owner,
+            "name": name or recipe["source_name"] or f"Dataset {dataset_id}",
+            "source_name": recipe["source_name"],
+            "format": str(recipe["options"].get("format", "")),
+            "n_events": quality.events,
+            "n_cases": quality.cases,
+            "n_activities": quality.activities,
+            "start_time": quality.start.to_pydatetime(),
+            "end_time": quality.end.to_pydatetime(),
+            "mapping_json": _canonical_json(recipe["mapping"].to_dict()),
+            "options_json": _canonical_json(recipe["options"]),
+            "quality_json": _canonical_json(quality.to_dict()),
+            "owner": owner or self._settings.owner,
             "size_bytes": sum(entry["bytes"] for entry in manifest["files"].values()),
             "created_at": now,
             "updated_at": now,
@@ -302,19 +340,28 @@ class Store:
                 raise
             # Another process committed the same import between our check and our insert.
 
-    def _build_folder(self, frame: pd.DataFrame, dataset_id: str, folder: Path) -> dict:
+    def _build_folder(self, write_events: Callable[[Path], None], dataset_id: str, folder: Path) -> dict:
         """Write the dataset's files in a private folder, make them durable, then rename it into place."""
         staging = self._incoming_dir / uuid.uuid4().hex
         staging.mkdir()
         try:
-            _write_events(frame, staging / EVENTS_FILE)
-            build_layout(staging / EVENTS_FILE, staging / LAYOUT_FILE, self._settings)
-            manifest = _write_manifest(staging, dataset_id, n_events=len(frame))
+            write_events(staging / EVENTS_FILE)
+            self._build_layout(staging / EVENTS_FILE, staging / LAYOUT_FILE)
+            manifest = _write_manifest(staging, dataset_id, n_events=pq.read_metadata(staging / EVENTS_FILE).num_rows)
             self._move_into_place(staging, folder, dataset_id)
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise
         return manifest
+
+    def _build_layout(self, events_path: Path, layout_path: Path) -> None:
+        """Build the DuckDB layout with the engine the settings name: Spark writes the same file, batch-computed."""
+        if self._settings.engine == "spark":
+            from data.spark import build_layout_with_spark  # pyspark is only installed where Spark is used
+
+            build_layout_with_spark(events_path, layout_path, self._settings)
+        else:
+            build_layout(events_path, layout_path, self._settings)
 
     def _move_into_place(self, staging: Path, folder: Path, dataset_id: str) -> None:
         if folder.exists() and _read_manifest(folder, dataset_id) is None:
@@ -496,11 +543,10 @@ def _is_dataset_id(dataset_id: object) -> bool:
     return isinstance(dataset_id, str) and DATASET_ID.fullmatch(dataset_id) is not None
 
 
-def _dataset_id(log: EventLog) -> str:
+def _dataset_id(source_sha256: str, mapping: ColumnMapping, options: Mapping[str, Any]) -> str:
     """Name a dataset by what it holds: the source's content plus how it was mapped and read."""
-    content = log.source_sha256 or _frame_sha256(log.frame)
-    recipe = _canonical_json({"mapping": log.mapping.to_dict(), "options": log.options})
-    return hashlib.sha256(f"{content}\n{recipe}".encode()).hexdigest()[:16]
+    recipe = _canonical_json({"mapping": mapping.to_dict(), "options": dict(options)})
+    return hashlib.sha256(f"{source_sha256}\n{recipe}".encode()).hexdigest()[:16]
 
 
 def _frame_sha256(frame: pd.DataFrame) -> str:
@@ -528,7 +574,7 @@ def _write_manifest(folder: Path, dataset_id: str, *, n_events: int) -> dict:
         "manifest_version": MANIFEST_VERSION,
         "dataset_id": dataset_id,
         "n_events": n_events,
-        "files": {path.name: {"bytes": path.stat().st_size, "sha256": _file_sha256(path)} for path in files},
+        "files": {path.name: {"bytes": path.stat().st_size, "sha256": file_sha256(path)} for path in files},
     }
     (folder / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2), encoding="utf-8")
     _fsync(folder / MANIFEST_FILE)
@@ -546,7 +592,7 @@ def _read_manifest(folder: Path, dataset_id: str) -> dict | None:
             and manifest["dataset_id"] == dataset_id
             and {EVENTS_FILE, LAYOUT_FILE} <= files.keys()
             and all(
-                (folder / name).stat().st_size == entry["bytes"] and _file_sha256(folder / name) == entry["sha256"]
+                (folder / name).stat().st_size == entry["bytes"] and file_sha256(folder / name) == entry["sha256"]
                 for name, entry in files.items()
             )
         )
@@ -555,7 +601,7 @@ def _read_manifest(folder: Path, dataset_id: str) -> dict | None:
     return manifest if intact else None
 
 
-def _file_sha256(path: Path) -> str:
+def file_sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as stream:
         while chunk := stream.read(HASH_CHUNK_BYTES):

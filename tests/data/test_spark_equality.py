@@ -175,16 +175,22 @@ def combinations(filters: dict[str, Filters]) -> dict[str, Filters]:
     }
 
 
-@pytest.fixture(scope="module")
-def spark() -> Iterator[Any]:
+def small_log_session() -> Any:
+    """Return a local Spark session tuned for logs of a few hundred events; fail when CI lacks pyspark."""
     if MISSING_PYSPARK:
         pytest.fail("pyspark is missing: CI must install it (pip install pyspark).")
     from data.spark import spark_session
 
     session = spark_session(master="local[2]", driver_memory="1g")
-    # A few hundred events: one task per stage, and no code generation, whose compile time outweighs the run.
+    # One task per stage, and no code generation, whose compile time outweighs the run.
     session.conf.set("spark.sql.shuffle.partitions", "1")
     session.conf.set("spark.sql.codegen.wholeStage", "false")
+    return session
+
+
+@pytest.fixture(scope="module")
+def spark() -> Iterator[Any]:
+    session = small_log_session()
     yield session
     session.stop()
 
