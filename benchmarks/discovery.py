@@ -1,14 +1,20 @@
-"""Parcours against pm4py on the demo generator's logs: load, map, variants, stages, churn, miner.
+"""Parcours on DuckDB, Parcours on Spark local and pm4py on the demo generator's logs, side by side in one run.
 
-    python benchmarks/discovery.py                       # 100k and 1M events, a table
-    python benchmarks/discovery.py --sizes 1M,10M --json  # ends with one JSON object
+    python benchmarks/discovery.py                                   # 100k, 1M and 10M events, all three tools
+    python benchmarks/discovery.py --sizes 1M --tools parcours,pm4py  # one size, two tools
+    python benchmarks/discovery.py --sizes 1M,10M --json             # … then with one JSON object
 
-Each tool runs in its own child process per size, so one's memory never counts against the other,
-and `peak_mb` is that process's high-water mark (RSS) after the operation. Times are medians of
-`--repeats` warm runs, except `load`, which runs once. `end_to_end` is Parquet → journey map + all
-variant counts: for Parcours read + validate + ingest-once layout + map + variants, for pm4py
-read_parquet + format_dataframe + discover_dfg (and its performance DFG, as our map carries
-times) + get_variants. pm4py has no stage KPIs or churn points: those cells are empty.
+Each tool runs in its own child process per size, so one's memory never counts against another's, and
+`peak_mb` is that process's high-water mark (RSS) after the operation, Spark's JVM included. Times are
+medians of `--repeats` warm runs, except `session_start` and `load`, which run once. `load` is Parquet →
+validated canonical log + quality report + stored Parquet + DuckDB layout for Parcours (`import_file`, as a
+user imports), the `SparkEngine` built and counted for Spark, read_parquet + format_dataframe for pm4py.
+`end_to_end` is Parquet → journey map + all variant counts: load + the first map + the first variants,
+Spark's session start excluded (a dashboard starts its session once). pm4py's map is discover_dfg +
+discover_performance_dfg (our map carries times) and Spark's is `dfg()`; the filtered map keeps the journeys
+with a web event in March 2025 (pm4py: those with a web event whose span meets March). Stage KPIs, churn
+points, the funnel and persona features run on DuckDB only, and the inductive miner on DuckDB and pm4py: the
+other cells are empty.
 """
 
 from __future__ import annotations
@@ -23,15 +29,54 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import astuple, dataclass
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from data import Filters
+    from discovery import VariantTable
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 EVENTS_PER_CUSTOMER = 10.85  # the telecom demo's mean journey length
-OPERATIONS = ("load", "journey_map", "variants", "stage_kpis", "churn_points", "inductive_miner")
+TOOLS = ("parcours", "spark", "pm4py")
+TOOL_LABELS = {"parcours": "Parcours", "spark": "Spark", "pm4py": "pm4py"}
+LIBRARIES = {"parcours": "duckdb", "spark": "pyspark", "pm4py": "pm4py"}
+OPERATIONS = (
+    "session_start",
+    "load",
+    "journey_map",
+    "filtered_map",
+    "variants",
+    "stage_kpis",
+    "churn_points",
+    "funnel",
+    "persona_features",
+    "inductive_miner",
+    "end_to_end",
+)
+# JSON keys per tool; Parcours' and pm4py's are those of the first version, which readers already use.
+SECONDS_KEYS = {"parcours": "parcours_s", "spark": "spark_s", "pm4py": "pm4py_s"}
+RATIO_KEYS = {"spark": "spark_ratio", "pm4py": "ratio"}
+PEAK_KEYS = {"parcours": "peak_mb", "spark": "spark_peak_mb", "pm4py": "pm4py_peak_mb"}
 SUFFIXES = {"k": 1_000, "M": 1_000_000}
+# Each canonical column and the demo's name for it, for the three tools.
+DEMO_COLUMNS = {"case_id": "customer_id", "activity": "touchpoint", "timestamp": "timestamp", "channel": "channel"}
+FILTERED_CHANNEL = "web"
+FILTERED_WINDOW = ("2025-03-01", "2025-04-01")  # [start, end) in UTC: a month of the demo's year
+FUNNEL_STEPS = 3
+
+
+@dataclass(frozen=True)
+class BenchmarkLog:
+    """One demo log twice: as the demo writes it (typed UTC timestamps) and under canonical names for Spark."""
+
+    demo_parquet: Path
+    events_parquet: Path
 
 
 def parse_size(text: str) -> int:
@@ -44,25 +89,45 @@ def size_label(events: int) -> str:
     return f"{events // 1_000_000}M" if events % 1_000_000 == 0 else f"{events // 1_000}k"
 
 
-def prepare_log(events: int, workdir: Path) -> Path:
-    """Write (once) a telecom demo log of about `events` events as Parquet with typed UTC timestamps."""
-    from data.demo import write_demo
+def parse_tools(text: str) -> tuple[str, ...]:
+    """Return the tools named in 'parcours,spark,pm4py' in table order; argparse reports unknown names."""
+    named = {name.strip() for name in text.split(",") if name.strip()}
+    if not named or named - set(TOOLS):
+        raise argparse.ArgumentTypeError(f"tools are a comma-separated choice of {', '.join(TOOLS)}, not {text!r}")
+    return tuple(tool for tool in TOOLS if tool in named)
 
-    typed = workdir / f"telecom_{size_label(events)}.parquet"
-    if typed.exists():
-        return typed
-    raw = workdir / f"telecom_{size_label(events)}_raw.parquet"
-    write_demo(raw, round(events / EVENTS_PER_CUSTOMER), scenario="telecom", seed=1)
+
+def prepare_log(events: int, workdir: Path) -> BenchmarkLog:
+    """Write (once) a telecom demo log of about `events` events, and its canonical copy, as Parquet."""
     import duckdb
 
+    from data.demo import write_demo
+
+    label = size_label(events)
+    log = BenchmarkLog(workdir / f"telecom_{label}.parquet", workdir / f"telecom_{label}_events.parquet")
     with duckdb.connect() as connection:
         connection.execute("SET TimeZone = 'UTC'")
-        connection.execute(
-            f"""COPY (SELECT * REPLACE (timestamp::TIMESTAMPTZ AS timestamp) FROM read_parquet('{raw}'))
-                TO '{typed}' (FORMAT parquet, COMPRESSION zstd)"""
-        )
-    raw.unlink()
-    return typed
+        if not log.demo_parquet.exists():
+            untyped = workdir / f"telecom_{label}_raw.parquet"
+            write_demo(untyped, round(events / EVENTS_PER_CUSTOMER), scenario="telecom", seed=1)
+            typed = connection.read_parquet(str(untyped)).select("* REPLACE (timestamp::TIMESTAMPTZ AS timestamp)")
+            _write_once(typed, log.demo_parquet)
+            untyped.unlink()
+        if not log.events_parquet.exists():
+            renamed = ", ".join(f"{source} AS {canonical}" for canonical, source in DEMO_COLUMNS.items())
+            attributes = f"* EXCLUDE ({', '.join(DEMO_COLUMNS.values())}, file_row_number)"
+            canonical = connection.read_parquet(str(log.demo_parquet), file_row_number=True).select(
+                f"{renamed}, file_row_number AS source_row, {attributes}"
+            )
+            _write_once(canonical, log.events_parquet)
+    return log
+
+
+def _write_once(relation, path: Path) -> None:
+    """Write a DuckDB relation as Parquet under a temporary name first, so a stopped run leaves no half file."""
+    partial = path.with_name(f".{path.name}.part")
+    relation.write_parquet(str(partial), compression="zstd")
+    partial.replace(path)
 
 
 def timed(run: Callable[[], object], repeats: int) -> tuple[float, object]:
@@ -76,129 +141,274 @@ def timed(run: Callable[[], object], repeats: int) -> tuple[float, object]:
 
 
 def peak_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    """Return the RSS high-water mark of this process and its live descendants (Spark's JVM), in MB."""
+    kilobytes = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    pending = [os.getpid()]
+    while pending:
+        children = _children(pending.pop())
+        kilobytes += sum(_high_water_kb(child) for child in children)
+        pending += children
+    return kilobytes / 1024
 
 
-def run_parcours(path: Path, repeats: int) -> dict:
+def _children(pid: int) -> list[int]:
+    try:
+        tasks = list(Path(f"/proc/{pid}/task").iterdir())
+    except OSError:  # the process has ended, or this system has no /proc
+        return []
+    return [int(child) for task in tasks for child in _proc_text(task / "children").split()]
+
+
+def _high_water_kb(pid: int) -> int:
+    lines = _proc_text(Path(f"/proc/{pid}/status")).splitlines()
+    return next((int(line.split()[1]) for line in lines if line.startswith("VmHWM:")), 0)
+
+
+def _proc_text(path: Path) -> str:
+    """Return a /proc file's text, or nothing when its process or thread ended since it was listed."""
+    try:
+        return path.read_text()
+    except OSError:
+        return ""
+
+
+def observation(seconds: float) -> dict:
+    """Return the seconds an operation took with the memory high-water mark it has left."""
+    return {"seconds": seconds, "peak_mb": peak_mb()}
+
+
+def end_to_end(load_seconds: float, journey_map: Callable[[], object], variants: Callable[[], object]) -> dict:
+    """Return load + the first (cold) map + the first variants, the wait before a dashboard's first page."""
+    map_seconds, _ = timed(journey_map, 1)
+    variants_seconds, _ = timed(variants, 1)
+    return observation(load_seconds + map_seconds + variants_seconds)
+
+
+def warm_medians(operations: Mapping[str, Callable[[], object]], repeats: int) -> dict:
+    results = {}
+    for name, operation in operations.items():
+        seconds, _ = timed(operation, repeats)
+        results[name] = observation(seconds)
+    return results
+
+
+def filtered_journeys() -> Filters:
+    """Return the Filters of the filtered map: journeys with a web event and an event in the chosen month."""
+    import pandas as pd
+
+    from data import Filters
+
+    start, end = (pd.Timestamp(day, tz="UTC") for day in FILTERED_WINDOW)
+    return Filters(channels={FILTERED_CHANNEL}, start=start, end=end)
+
+
+def funnel_steps(variants: VariantTable) -> list[str]:
+    """Return the first three distinct activities of the most frequent variant that has three.
+
+    The most frequent demo journey is a lone ad click, so the first variant alone cannot make a 3-step funnel.
+    """
+    distinct = variants.frame["activities"].map(lambda activities: list(dict.fromkeys(activities))[:FUNNEL_STEPS])
+    return distinct[distinct.map(len) == FUNNEL_STEPS].iloc[0]
+
+
+def run_parcours(demo_parquet: Path, repeats: int) -> dict:
     import discovery
-    from data import ColumnMapping, Settings, Store, read_log, to_event_log
+    import segmentation
+    from data import ColumnMapping, Settings, Store, import_file
 
-    results: dict[str, dict] = {}
-    mapping = ColumnMapping(case_id="customer_id", activity="touchpoint", timestamp="timestamp", channel="channel")
+    mapping = ColumnMapping(**DEMO_COLUMNS)
     with tempfile.TemporaryDirectory() as home:
         store = Store(Settings(home=Path(home)))
-
-        def load():
-            return store.import_log(to_event_log(read_log(path, settings=store.settings), mapping))
-
-        load_seconds, dataset = timed(load, 1)
-        results["load"] = {"seconds": load_seconds, "peak_mb": peak_mb()}
+        load_seconds, dataset = timed(lambda: import_file(demo_parquet, store=store, mapping=mapping), 1)
+        results = {"load": observation(load_seconds)}
         with store.engine(dataset.id) as engine:
-            first_map, _ = timed(lambda: discovery.journey_map(engine), 1)
-            first_variants, _ = timed(lambda: discovery.variant_table(engine), 1)
-            results["end_to_end"] = {"seconds": load_seconds + first_map + first_variants, "peak_mb": peak_mb()}
+            results["end_to_end"] = end_to_end(
+                load_seconds, lambda: discovery.journey_map(engine), lambda: discovery.variant_table(engine)
+            )
+            filters = filtered_journeys()
             model = discovery.suggest_stages(engine)
             definition = discovery.ChurnDefinition()
+            steps = funnel_steps(discovery.variant_table(engine, limit=1_000))
             operations = {
                 "journey_map": lambda: discovery.journey_map(engine),
+                "filtered_map": lambda: discovery.journey_map(engine, filters),
                 "variants": lambda: discovery.variant_table(engine),
                 "stage_kpis": lambda: discovery.stage_kpis(engine, model),
                 "churn_points": lambda: discovery.churn_points(engine, model, definition),
+                "funnel": lambda: discovery.funnel(engine, steps),
+                "persona_features": lambda: segmentation.customer_features(engine),
                 "inductive_miner": lambda: discovery.discover_model(engine),
             }
-            for name, operation in operations.items():
-                seconds, _ = timed(operation, repeats)
-                results[name] = {"seconds": seconds, "peak_mb": peak_mb()}
-        results["events"] = dataset.n_events
+            results |= warm_medians(operations, repeats)
     return results
 
 
-def run_pm4py(path: Path, repeats: int, miner_max_events: int) -> dict:
+def run_spark(events_parquet: Path, repeats: int) -> dict:
+    from data import Settings
+    from data.spark import SparkEngine, spark_session
+
+    start_seconds, spark = timed(lambda: spark_session(Settings.from_env()), 1)
+    results = {"session_start": observation(start_seconds)}
+
+    def load() -> SparkEngine:
+        engine = SparkEngine(events_parquet, spark)
+        engine.summary()  # Spark is lazy: counting the journeys computes and caches the layout
+        return engine
+
+    load_seconds, engine = timed(load, 1)
+    results["load"] = observation(load_seconds)
+    results["end_to_end"] = end_to_end(load_seconds, engine.dfg, engine.variants)
+    filters = filtered_journeys()
+    operations = {"journey_map": engine.dfg, "filtered_map": lambda: engine.dfg(filters), "variants": engine.variants}
+    results |= warm_medians(operations, repeats)
+    engine.close()
+    spark.stop()
+    return results
+
+
+def run_pm4py(demo_parquet: Path, repeats: int, miner_max_events: int) -> dict:
     import pandas as pd
     import pm4py
 
-    keys = {"case_id": "customer_id", "activity_key": "touchpoint", "timestamp_key": "timestamp"}
+    keys = {"case_id": DEMO_COLUMNS["case_id"], "activity_key": DEMO_COLUMNS["activity"]}
+    keys["timestamp_key"] = DEMO_COLUMNS["timestamp"]
+    load_seconds, frame = timed(lambda: pm4py.format_dataframe(pd.read_parquet(demo_parquet), **keys), 1)
+    start, end = (pd.Timestamp(day, tz="UTC") for day in FILTERED_WINDOW)
 
-    def load():
-        return pm4py.format_dataframe(pd.read_parquet(path), **keys)
+    def journey_map(log: pd.DataFrame) -> tuple:
+        return pm4py.discover_dfg(log), pm4py.discover_performance_dfg(log)
 
-    load_seconds, frame = timed(load, 1)
-    results = {"load": {"seconds": load_seconds, "peak_mb": peak_mb()}}
+    def filtered_map() -> tuple:
+        # pm4py keeps a journey whose span meets the window, ours one with an event inside it: the closest filter.
+        on_channel = pm4py.filter_event_attribute_values(
+            frame, DEMO_COLUMNS["channel"], [FILTERED_CHANNEL], level="case"
+        )
+        return journey_map(pm4py.filter_time_range(on_channel, start, end, mode="traces_intersecting"))
 
-    def journey_map():
-        return pm4py.discover_dfg(frame), pm4py.discover_performance_dfg(frame)
-
-    first_map, _ = timed(journey_map, 1)
-    first_variants, _ = timed(lambda: pm4py.get_variants(frame), 1)
-    results["end_to_end"] = {"seconds": load_seconds + first_map + first_variants, "peak_mb": peak_mb()}
-    for name, operation in (("journey_map", journey_map), ("variants", lambda: pm4py.get_variants(frame))):
-        seconds, _ = timed(operation, repeats)
-        results[name] = {"seconds": seconds, "peak_mb": peak_mb()}
+    results = {
+        "load": observation(load_seconds),
+        "end_to_end": end_to_end(load_seconds, lambda: journey_map(frame), lambda: pm4py.get_variants(frame)),
+    }
+    operations = {
+        "journey_map": lambda: journey_map(frame),
+        "filtered_map": filtered_map,
+        "variants": lambda: pm4py.get_variants(frame),
+    }
+    results |= warm_medians(operations, repeats)
     if len(frame) <= miner_max_events:
-        seconds, _ = timed(lambda: pm4py.discover_process_tree_inductive(frame), 1)
-        results["inductive_miner"] = {"seconds": seconds, "peak_mb": peak_mb()}
+        results |= warm_medians({"inductive_miner": lambda: pm4py.discover_process_tree_inductive(frame)}, 1)
     return results
 
 
-def run_child(tool: str, path: Path, repeats: int, miner_max_events: int) -> dict:
+def run_tool(tool: str, log: BenchmarkLog, repeats: int, miner_max_events: int) -> dict:
+    if tool == "spark":
+        return run_spark(log.events_parquet, repeats)
+    if tool == "pm4py":
+        return run_pm4py(log.demo_parquet, repeats, miner_max_events)
+    return run_parcours(log.demo_parquet, repeats)
+
+
+def run_child(tool: str, log: BenchmarkLog, repeats: int, miner_max_events: int) -> dict:
     """Run one tool on one log in a fresh process, so its memory high-water mark is its own."""
     child = subprocess.run(
-        [sys.executable, __file__, "--child", tool, str(path), str(repeats), str(miner_max_events)],
-        stdout=subprocess.PIPE,
+        [sys.executable, __file__, "--child", tool, *map(str, (*astuple(log), repeats, miner_max_events))],
+        capture_output=True,
         text=True,
         cwd=REPO,
         check=False,
     )
     if child.returncode != 0:
-        raise SystemExit(f"{tool} failed on {path.name} (status {child.returncode})")
+        sys.stderr.write(child.stderr)  # Spark's and pm4py's chatter is shown only when it explains a failure
+        raise SystemExit(f"{tool} failed on {log.demo_parquet.name} (status {child.returncode})")
     return json.loads(child.stdout.strip().splitlines()[-1])
 
 
-def compare(sizes: list[int], repeats: int, workdir: Path, miner_max_events: int) -> dict:
+def report_row(events: int, results: Mapping[str, Mapping[str, dict]]) -> dict:
+    """Return one size's row: per operation each tool's seconds and peak MB, and the others' ratio to Parcours.
+
+    `results` maps a tool to what its child measured; a tool that did not run, or an operation it lacks, gives None.
+    """
+    row: dict = {"events": events}
+    for operation in OPERATIONS:
+        seconds = {tool: results.get(tool, {}).get(operation, {}).get("seconds") for tool in TOOLS}
+        peaks = {tool: results.get(tool, {}).get(operation, {}).get("peak_mb") for tool in TOOLS}
+        ours = seconds["parcours"]
+        row[operation] = {
+            **{SECONDS_KEYS[tool]: None if seconds[tool] is None else round(seconds[tool], 4) for tool in TOOLS},
+            **{
+                RATIO_KEYS[tool]: None if ours is None or seconds[tool] is None else round(seconds[tool] / ours, 1)
+                for tool in RATIO_KEYS
+            },
+            **{PEAK_KEYS[tool]: None if peaks[tool] is None else round(peaks[tool]) for tool in TOOLS},
+        }
+    return row
+
+
+def compare(sizes: list[int], tools: tuple[str, ...], repeats: int, workdir: Path, miner_max_events: int) -> dict:
+    import pyarrow.parquet as pq
+
     report: dict[str, dict] = {}
     for events in sizes:
-        path = prepare_log(events, workdir)
-        parcours = run_child("parcours", path, repeats, miner_max_events)
-        pm4py_results = run_child("pm4py", path, repeats, miner_max_events)
-        row = {"events": parcours.pop("events")}
-        for operation in (*OPERATIONS, "end_to_end"):
-            ours, theirs = parcours.get(operation), pm4py_results.get(operation)
-            row[operation] = {
-                "parcours_s": round(ours["seconds"], 4) if ours else None,
-                "pm4py_s": round(theirs["seconds"], 4) if theirs else None,
-                "ratio": round(theirs["seconds"] / ours["seconds"], 1) if ours and theirs else None,
-                "peak_mb": round(ours["peak_mb"]) if ours else None,
-                "pm4py_peak_mb": round(theirs["peak_mb"]) if theirs else None,
-            }
-        report[size_label(events)] = row
+        log = prepare_log(events, workdir)
+        results = {tool: run_child(tool, log, repeats, miner_max_events) for tool in tools}
+        report[size_label(events)] = report_row(pq.read_metadata(log.demo_parquet).num_rows, results)
     return report
 
 
-def print_table(report: dict) -> None:
-    machine = platform.processor() or platform.machine()
-    print(f"machine: {machine}, {os.cpu_count()} cores, Python {platform.python_version()}")
-    header = f"{'size':>5} {'events':>11} {'operation':<16} {'Parcours s':>11} {'pm4py s':>9} {'× faster':>9}"
-    print(header + f" {'peak MB (P/pm4py)':>18}")
-    for label, row in report.items():
-        for operation in (*OPERATIONS, "end_to_end"):
+def machine_line(tools: tuple[str, ...]) -> str:
+    """Describe the machine, the measured libraries and how busy the machine was before the run."""
+    memory_gb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 1024**3
+    libraries = [f"{LIBRARIES[tool]} {_installed_version(LIBRARIES[tool])}" for tool in tools]
+    load = "/".join(f"{average:.1f}" for average in os.getloadavg())
+    return (
+        f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, {memory_gb:.0f} GB, "
+        f"Python {platform.python_version()}, {', '.join(libraries)}, load average {load} before the run"
+    )
+
+
+def _installed_version(package: str) -> str:
+    try:
+        return version(package)
+    except PackageNotFoundError:
+        return "not installed"
+
+
+def table_lines(report: Mapping[str, dict]) -> list[str]:
+    """Return the report as a table: one line per size and operation that some tool measured."""
+    labels = [TOOL_LABELS[tool] for tool in TOOLS]
+    header = [f"{label} s" for label in labels] + ["pm4py/P", "Spark/P"]
+    lines = [_table_line("size", "events", "operation", header, "peak MB " + "/".join(labels))]
+    for size, row in report.items():
+        for operation in OPERATIONS:
             cell = row[operation]
-            fmt = lambda value, spec: "—" if value is None else format(value, spec)  # noqa: E731
-            print(
-                f"{label:>5} {row['events']:>11,} {operation:<16} {fmt(cell['parcours_s'], '.3f'):>11} "
-                f"{fmt(cell['pm4py_s'], '.3f'):>9} {fmt(cell['ratio'], '.1f'):>9} "
-                f"{fmt(cell['peak_mb'], ',.0f'):>8}/{fmt(cell['pm4py_peak_mb'], ',.0f')}"
-            )
+            if all(cell[SECONDS_KEYS[tool]] is None for tool in TOOLS):
+                continue
+            seconds = [_shown(cell[SECONDS_KEYS[tool]], ".3f") for tool in TOOLS]
+            ratios = [_shown(cell[RATIO_KEYS[tool]], ".1f") for tool in ("pm4py", "spark")]
+            peaks = "/".join(_shown(cell[PEAK_KEYS[tool]], ",.0f") for tool in TOOLS)
+            lines.append(_table_line(size, f"{row['events']:,}", operation, seconds + ratios, peaks))
+    if any(row["session_start"]["spark_s"] is not None for row in report.values()):
+        lines.append("Spark's end_to_end leaves out session_start; stages, churn, funnel and personas: DuckDB only.")
+    return lines
+
+
+def _table_line(size: str, events: str, operation: str, cells: list[str], peaks: str) -> str:
+    return f"{size:>5} {events:>11} {operation:<17}" + "".join(f"{cell:>11}" for cell in cells) + f"  {peaks}"
+
+
+def _shown(value: float | None, spec: str) -> str:
+    return "—" if value is None else format(value, spec)
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv and argv[0] == "--child":
-        tool, path, repeats, miner_max_events = argv[1], Path(argv[2]), int(argv[3]), int(argv[4])
-        results = run_parcours(path, repeats) if tool == "parcours" else run_pm4py(path, repeats, miner_max_events)
-        print(json.dumps(results))
+        tool, log = argv[1], BenchmarkLog(Path(argv[2]), Path(argv[3]))
+        print(json.dumps(run_tool(tool, log, repeats=int(argv[4]), miner_max_events=int(argv[5]))))
         return 0
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", default="100k,1M", help="comma-separated event counts, e.g. 100k,1M,10M")
+    parser.add_argument("--sizes", default="100k,1M,10M", help="comma-separated event counts, e.g. 100k,1M,10M")
+    parser.add_argument("--tools", type=parse_tools, default=TOOLS, help="comma-separated, e.g. parcours,pm4py")
     parser.add_argument("--repeats", type=int, default=3, help="warm runs per operation (median)")
     parser.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "parcours-bench")
     parser.add_argument(
@@ -207,9 +417,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true", help="end with one JSON object")
     args = parser.parse_args(argv)
     args.workdir.mkdir(parents=True, exist_ok=True)
+    machine = machine_line(args.tools)
     sizes = [parse_size(size) for size in args.sizes.split(",")]
-    report = compare(sizes, args.repeats, args.workdir, args.pm4py_miner_max_events)
-    print_table(report)
+    report = compare(sizes, args.tools, args.repeats, args.workdir, args.pm4py_miner_max_events)
+    print(machine)
+    print("\n".join(table_lines(report)))
     if args.json:
         print(json.dumps(report))
     return 0

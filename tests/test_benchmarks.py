@@ -1,0 +1,122 @@
+"""The discovery benchmark's helpers: sizes, tools, the report and its table, the logs it writes (nothing timed)."""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import sys
+from pathlib import Path
+from types import SimpleNamespace
+
+import duckdb
+import pandas as pd
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+# Loaded from its path under its own name: `benchmarks/discovery.py` would otherwise shadow the discovery package.
+_spec = importlib.util.spec_from_file_location("discovery_benchmark", REPO / "benchmarks" / "discovery.py")
+bench = sys.modules[_spec.name] = importlib.util.module_from_spec(_spec)  # for its dataclass
+_spec.loader.exec_module(bench)
+
+FIRST_VERSION_KEYS = {"parcours_s", "pm4py_s", "ratio", "peak_mb", "pm4py_peak_mb"}
+
+
+def measured(seconds: float, peak_mb: float = 500.4) -> dict:
+    return {"seconds": seconds, "peak_mb": peak_mb}
+
+
+@pytest.fixture
+def results() -> dict:
+    """What three children could report: Spark only answers maps and variants, pm4py has no stages."""
+    return {
+        "parcours": {
+            "load": measured(2.0),
+            "journey_map": measured(0.5, 700.6),
+            "stage_kpis": measured(0.25),
+            "end_to_end": measured(3.0),
+        },
+        "spark": {"session_start": measured(20.0), "journey_map": measured(2.0, 1500.0), "end_to_end": measured(30.0)},
+        "pm4py": {"load": measured(1.0), "journey_map": measured(5.0, 900.0), "end_to_end": measured(6.0)},
+    }
+
+
+@pytest.mark.parametrize(
+    ("text", "events"), [("100k", 100_000), ("1M", 1_000_000), ("10M", 10_000_000), (" 2.5M ", 2_500_000), ("250", 250)]
+)
+def test_sizes_are_read_with_k_and_m_suffixes(text: str, events: int) -> None:
+    assert bench.parse_size(text) == events
+
+
+@pytest.mark.parametrize("label", ["20k", "100k", "1M", "10M"])
+def test_size_labels_name_files_as_they_were_asked_for(label: str) -> None:
+    assert bench.size_label(bench.parse_size(label)) == label
+
+
+def test_tools_come_back_in_table_order() -> None:
+    assert bench.parse_tools("pm4py, parcours") == ("parcours", "pm4py")
+
+
+@pytest.mark.parametrize("text", ["parcours,polars", ",", ""])
+def test_unknown_or_missing_tools_are_refused(text: str) -> None:
+    with pytest.raises(argparse.ArgumentTypeError):
+        bench.parse_tools(text)
+
+
+def test_ratios_are_the_other_tools_seconds_over_parcours(results: dict) -> None:
+    cell = bench.report_row(1_000, results)["journey_map"]
+    assert (cell["parcours_s"], cell["spark_s"], cell["pm4py_s"]) == (0.5, 2.0, 5.0)
+    assert (cell["ratio"], cell["spark_ratio"]) == (10.0, 4.0)
+    assert (cell["peak_mb"], cell["spark_peak_mb"], cell["pm4py_peak_mb"]) == (701, 1500, 900)
+
+
+def test_operations_a_tool_lacks_have_empty_cells_and_no_ratio(results: dict) -> None:
+    row = bench.report_row(1_000, results)
+    stages = row["stage_kpis"]
+    assert (stages["parcours_s"], stages["spark_s"], stages["ratio"]) == (0.25, None, None)
+    assert (row["session_start"]["spark_s"], row["session_start"]["spark_ratio"]) == (20.0, None)
+
+
+def test_a_tool_left_out_of_the_run_leaves_every_cell_empty(results: dict) -> None:
+    row = bench.report_row(1_000, {"parcours": results["parcours"]})
+    assert {row[operation]["spark_s"] for operation in bench.OPERATIONS} == {None}
+    assert {row[operation]["ratio"] for operation in bench.OPERATIONS} == {None}
+
+
+def test_every_size_keeps_the_first_versions_keys_for_old_readers(results: dict) -> None:
+    row = bench.report_row(1_000, results)
+    assert row["events"] == 1_000
+    assert all(set(row[operation]) >= FIRST_VERSION_KEYS for operation in bench.OPERATIONS)
+
+
+def test_table_dashes_empty_cells_and_drops_operations_nobody_measured(results: dict) -> None:
+    lines = bench.table_lines({"1k": bench.report_row(1_000, {"parcours": results["parcours"]})})
+    operations = [line.split()[2] for line in lines[1:]]
+    assert operations == ["load", "journey_map", "stage_kpis", "end_to_end"]
+    assert lines[2].split()[3:] == ["0.500", "—", "—", "—", "—", "701/—/—"]
+
+
+def test_table_says_spark_end_to_end_leaves_out_the_session_start(results: dict) -> None:
+    lines = bench.table_lines({"1k": bench.report_row(1_000, results)})
+    assert lines[1].split()[2:] == ["session_start", "—", "20.000", "—", "—", "—", "—/500/—"]
+    assert "leaves out session_start" in lines[-1]
+
+
+def test_funnel_takes_the_first_variant_with_three_distinct_activities() -> None:
+    variants = SimpleNamespace(frame=pd.DataFrame({"activities": [["ad"], ["a", "b", "a", "c", "d"], ["x", "y", "z"]]}))
+    assert bench.funnel_steps(variants) == ["a", "b", "c"]
+
+
+def test_canonical_copy_renames_the_demo_columns_and_numbers_rows_in_file_order(tmp_path: Path) -> None:
+    log = bench.prepare_log(2_000, tmp_path)
+    with duckdb.connect() as connection:
+        columns = connection.read_parquet(str(log.events_parquet)).columns
+        events, same_rows = connection.execute(
+            """SELECT count(*), bool_and(e.source_row = d.file_row_number AND e.case_id = d.customer_id
+                                        AND e.activity = d.touchpoint AND e.timestamp = d.timestamp)
+               FROM read_parquet(?) e POSITIONAL JOIN read_parquet(?, file_row_number = true) d""",
+            [str(log.events_parquet), str(log.demo_parquet)],
+        ).fetchone()
+    assert columns[:5] == ["case_id", "activity", "timestamp", "channel", "source_row"]
+    assert "customer_id" not in columns
+    assert events > 1_000
+    assert same_rows
