@@ -39,6 +39,11 @@ SETTINGS: dict[str, tuple[str, str, str]] = {
         "local[*]",
         "Spark master: `local[N]`, a standalone cluster `spark://host:7077` or Spark Connect `sc://host:15002`.",
     ),
+    "spark_driver_memory": (
+        "PARCOURS_SPARK_DRIVER_MEMORY",
+        "2g",
+        "Memory of the Spark driver in local mode, which holds the whole job (e.g. `8g` for 10M events).",
+    ),
     "timezone": ("PARCOURS_TIMEZONE", "UTC", "Time zone assumed for timestamps that carry none."),
     "owner": ("PARCOURS_USER", "local", "Owner recorded on stored datasets in a single-user install."),
     "max_upload_mb": ("PARCOURS_MAX_UPLOAD_MB", "500", "Largest file accepted, in MB (compressed size)."),
@@ -67,6 +72,7 @@ class Settings:
     database_url: str = ""
     engine: str = "duckdb"
     spark_master: str = "local[*]"
+    spark_driver_memory: str = "2g"
     timezone: str = "UTC"
     owner: str = "local"
     max_upload_mb: int = 500

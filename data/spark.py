@@ -124,16 +124,16 @@ _DUCKDB_TYPE_NAMES = {
 }
 
 
-def spark_session(
-    settings: Settings | None = None, *, master: str | None = None, driver_memory: str = "1g"
-) -> SparkSession:
+def spark_session(settings: Settings | None = None, *, master: str | None = None) -> SparkSession:
     """Return a Spark session for Parcours: UTC, case-sensitive names, quiet, few shuffle partitions when local.
 
     The master is `master`, else `settings.spark_master` (from $PARCOURS_SPARK_MASTER, default `local[*]`):
-    `local[N]`, a standalone cluster `spark://host:7077` or a Spark Connect server `sc://host:15002`.
+    `local[N]`, a standalone cluster `spark://host:7077` or a Spark Connect server `sc://host:15002`. In local
+    mode the driver runs the whole job, with `settings.spark_driver_memory`.
     Column names are case-sensitive because logs carry `Activity` beside the canonical `activity`.
     """
-    master = master or (Settings.from_env() if settings is None else settings).spark_master
+    settings = Settings.from_env() if settings is None else settings
+    master = master or settings.spark_master
     if not master.startswith(_MASTER_PREFIXES):
         raise LogError(
             Problem(
@@ -154,7 +154,7 @@ def spark_session(
         builder = SparkSession.builder.master(master).config("spark.ui.showConsoleProgress", "false")
         builder = builder.config("spark.ui.enabled", "false")
         if master.startswith("local"):
-            builder = builder.config("spark.driver.memory", driver_memory)
+            builder = builder.config("spark.driver.memory", settings.spark_driver_memory)
             runtime["spark.sql.shuffle.partitions"] = str(_LOCAL_SHUFFLE_PARTITIONS)
     session = builder.appName("parcours").getOrCreate()
     for key, value in runtime.items():

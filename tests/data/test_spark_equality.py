@@ -181,7 +181,7 @@ def small_log_session() -> Any:
         pytest.fail("pyspark is missing: CI must install it (pip install pyspark).")
     from data.spark import spark_session
 
-    session = spark_session(master="local[2]", driver_memory="1g")
+    session = spark_session(Settings(spark_driver_memory="1g"), master="local[2]")
     # One task per stage, and no code generation, whose compile time outweighs the run.
     session.conf.set("spark.sql.shuffle.partitions", "1")
     session.conf.set("spark.sql.codegen.wholeStage", "false")
