@@ -1,12 +1,18 @@
-"""The data-quality report: each finding counted and located on tiny logs, and its JSON round trip."""
+"""The data-quality report: each finding counted and located on tiny logs, from a frame or a DuckDB relation."""
 
 from __future__ import annotations
 
 import json
+from unittest import mock
 
+import duckdb
 import pandas as pd
+import pyarrow as pa
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from data import quality
 from data.quality import (
     DST_ADJUSTED,
     DUPLICATE_EVENTS,
@@ -23,6 +29,7 @@ from data.quality import (
     Finding,
     QualityReport,
     assess,
+    assess_relation,
 )
 
 NOW = pd.Timestamp("2030-01-01", tz="UTC")
@@ -239,3 +246,184 @@ def test_a_report_without_findings_says_no_problems_were_found() -> None:
     report = QualityReport(events=0, cases=0, activities=0, start=None, end=None)
 
     assert str(report) == "0 events, 0 cases, 0 activities.\n- No problems found."
+
+
+def test_a_duplicate_may_miss_an_attribute_as_its_original_does() -> None:
+    frame = canonical(
+        ("a", "visit", "2024-01-01"),
+        ("a", "visit", "2024-01-01"),
+        ("a", "visit", "2024-01-01"),
+        region=pd.array([None, None, "north"], dtype="str"),
+    )
+
+    duplicates = assess(frame).finding(DUPLICATE_EVENTS)
+
+    # Row 3 repeats row 2, both without a region; row 4 has one.
+    assert (duplicates.count, duplicates.examples) == (1, (3,))
+
+
+def test_a_duplicate_in_a_tie_of_three_need_not_follow_its_original() -> None:
+    frame = canonical(("a", "visit", "2024-01-01"), ("a", "call", "2024-01-01"), ("a", "visit", "2024-01-01"))
+
+    duplicates = assess(frame).finding(DUPLICATE_EVENTS)
+
+    assert (duplicates.count, duplicates.examples) == (1, (4,))
+
+
+def test_a_case_first_event_is_its_earliest_and_the_first_in_the_file_among_equal_times() -> None:
+    # Case a starts on Jan 1 with two events, listed after a later one; the log spans 100 days.
+    frame = canonical(
+        ("a", "buy", "2024-01-05"),
+        ("a", "call", "2024-01-01"),
+        ("a", "visit", "2024-01-01"),
+        ("b", "visit", "2024-02-01"),
+        ("b", "buy", "2024-04-10"),
+    )
+
+    start = assess(frame).finding(TRUNCATED_AT_START)
+
+    assert (start.count, start.examples) == (1, (3,))
+
+
+def test_a_case_last_event_is_its_latest_and_the_last_in_the_file_among_equal_times() -> None:
+    frame = canonical(
+        ("a", "visit", "2024-01-01"),
+        ("b", "visit", "2024-02-01"),
+        ("b", "call", "2024-04-10"),
+        ("b", "buy", "2024-04-10"),
+        ("b", "chat", "2024-03-01"),
+    )
+
+    end = assess(frame).finding(TRUNCATED_AT_END)
+
+    assert (end.count, end.examples) == (1, (5,))
+
+
+def test_an_event_is_out_of_order_only_against_the_event_just_before_it_in_its_case() -> None:
+    # 3, 1, 2 o'clock: the 1 o'clock event follows a later one; the 2 o'clock event follows an earlier one.
+    frame = canonical(
+        ("a", "visit", "2024-01-01 03:00"),
+        ("b", "visit", "2024-01-01 00:00"),
+        ("a", "call", "2024-01-01 01:00"),
+        ("a", "buy", "2024-01-01 02:00"),
+    )
+
+    out_of_order = assess(frame).finding(OUT_OF_ORDER)
+
+    assert (out_of_order.count, out_of_order.examples) == (1, (4,))
+
+
+def test_ties_are_found_when_a_case_is_split_over_the_file() -> None:
+    frame = canonical(("a", "visit", "2024-01-01"), ("b", "visit", "2024-01-01"), ("a", "call", "2024-01-01"))
+
+    ties = assess(frame).finding(TIMESTAMP_TIES)
+
+    assert (ties.count, ties.examples) == (2, (2, 4))
+
+
+def test_an_event_within_the_microsecond_of_now_is_not_in_the_future() -> None:
+    frame = canonical(("a", "visit", "2024-01-01 10:00:00"), ("a", "buy", "2024-01-01 10:00:00.000001"))
+
+    future = assess(frame, now=pd.Timestamp("2024-01-01 10:00:00.000000500", tz="UTC")).finding(FUTURE_TIMESTAMPS)
+
+    assert (future.count, future.examples) == (1, (3,))
+
+
+def test_an_empty_log_has_no_findings() -> None:
+    report = assess(canonical(), now=NOW)
+
+    assert report == QualityReport(events=0, cases=0, activities=0, start=None, end=None)
+
+
+def test_attribute_names_are_compared_as_data() -> None:
+    frame = canonical(
+        ("a", "visit", "2024-01-01"),
+        ("a", "visit", "2024-01-01"),
+        **{'say "hi"': ["x", "x"], "source_row (source)": [1, 2]},
+    )
+
+    assert assess(frame).finding(DUPLICATE_EVENTS) is None
+
+
+def test_a_column_of_mixed_python_values_is_compared_as_text() -> None:
+    frame = canonical(
+        ("a", "visit", "2024-01-01"),
+        ("a", "visit", "2024-01-01"),
+        ("a", "visit", "2024-01-01"),
+        payload=pd.Series([7, 7, "seven"], dtype=object),
+    )
+
+    assert assess(frame).finding(DUPLICATE_EVENTS).examples == (3,)
+
+
+def test_a_relation_gives_the_report_of_its_frame() -> None:
+    frame = canonical(
+        ("a", "visit", "2024-01-01"),
+        ("a", "visit", "2024-01-01"),
+        ("b", "buy", "2024-01-03"),
+        ("a", "call", "2023-12-31"),
+        region=["north", "north", None, "south"],
+    )
+    with duckdb.connect() as connection:
+        connection.register("frame", pa.Table.from_pandas(frame, preserve_index=False))
+        connection.execute("CREATE VIEW events AS SELECT * FROM frame")
+
+        report = assess_relation(connection, "events", invalid={"activity": [4]}, now=NOW)
+
+    assert report == assess(frame, invalid={"activity": [4]}, now=NOW)
+
+
+def test_a_relation_read_in_another_order_than_the_file_gives_the_same_report() -> None:
+    frame = canonical(
+        ("a", "visit", "2024-01-01"),
+        ("a", "visit", "2024-01-01"),
+        ("a", "buy", "2024-01-02"),
+        ("b", "call", "2024-01-03"),
+    )
+    with duckdb.connect() as connection:
+        connection.register("frame", pa.Table.from_pandas(frame, preserve_index=False))
+        connection.execute("CREATE VIEW backwards AS SELECT * FROM frame ORDER BY source_row DESC")
+
+        report = assess_relation(connection, "backwards", now=NOW)
+
+    assert report == assess(frame, now=NOW)
+    assert report.finding(DUPLICATE_EVENTS).examples == (3,)
+
+
+def test_assess_relation_needs_the_canonical_columns() -> None:
+    with duckdb.connect() as connection:
+        connection.execute("CREATE TABLE events AS SELECT 'a' AS case_id, 'visit' AS activity")
+
+        with pytest.raises(ValueError, match="timestamp, source_row"):
+            assess_relation(connection, "events")
+
+
+EVENTS = st.lists(
+    st.tuples(
+        st.sampled_from(["a", "b", "c"]),
+        st.sampled_from(["visit", "call"]),
+        st.integers(min_value=0, max_value=3),
+        st.sampled_from(["north", None]),
+    ),
+    max_size=12,
+)
+
+
+@settings(max_examples=40, deadline=None)
+@given(events=EVENTS, grouped=st.booleans(), first_look=st.sampled_from([1, quality.FIRST_LOOK]))
+def test_the_report_does_not_depend_on_how_duckdb_reads_the_rows(
+    events: list[tuple], grouped: bool, first_look: int
+) -> None:
+    # Grouped by case and in time order, the file is read in one pass; backwards, every case is sorted. A first
+    # look at one row leaves the whole pass to find out when the file is not grouped.
+    if grouped:
+        events = sorted(events, key=lambda event: (event[0], event[2]))
+    frame = canonical(
+        *((case, activity, f"2024-01-0{day + 1}") for case, activity, day, _ in events),
+        region=pd.array([region for *_, region in events], dtype="str"),
+    )
+    with duckdb.connect() as connection, mock.patch.object(quality, "FIRST_LOOK", first_look):
+        connection.register("frame", pa.Table.from_pandas(frame, preserve_index=False))
+        connection.execute("CREATE VIEW backwards AS SELECT * FROM frame ORDER BY source_row DESC")
+
+        assert assess_relation(connection, "backwards", now=NOW) == assess(frame, now=NOW)
