@@ -9,6 +9,7 @@
 import importlib
 
 from data.canonical import to_event_log
+from data.columnar import import_columnar, parquet_sample
 from data.engine import Engine, LogSummary, build_layout, quote_identifier
 from data.errors import (
     AmbiguousDateError,
@@ -28,7 +29,7 @@ from data.filters import Filters
 from data.importing import DEMO_SAMPLES, import_demo, import_file, load_log, resolve_mapping
 from data.journeys import split_journeys
 from data.mapping import Candidate, MappingSuggestion, detect_mapping, validate_mapping
-from data.quality import Finding, QualityReport, assess
+from data.quality import Finding, QualityReport, assess, assess_relation
 from data.readers import FORMATS, read_log, read_sql
 from data.schema import ACTIVITY, CASE_ID, CHANNEL, SOURCE_ROW, TIMESTAMP, ColumnMapping, EventLog, RawLog
 from data.settings import SETTINGS, Settings
@@ -88,13 +89,16 @@ __all__ = [
     "UnsafeInput",
     "UnsupportedFormat",
     "assess",
+    "assess_relation",
     "build_layout",
     "build_layout_with_spark",
     "detect_mapping",
     "generate_demo",
+    "import_columnar",
     "import_demo",
     "import_file",
     "load_log",
+    "parquet_sample",
     "parse_timestamps",
     "prepare_layout",
     "quote_identifier",

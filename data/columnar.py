@@ -1,0 +1,263 @@
+"""Import a typed Parquet file with DuckDB alone, so that a large log never becomes a pandas frame.
+
+The pandas importer (`data.canonical`) holds the whole log in memory and spends most of a 10M-event
+import in Python. A Parquet file whose timestamps are already instants needs none of its text
+handling: here one DuckDB COPY writes the canonical events, the quality report is computed in SQL,
+and DuckDB spills to disk past its memory limit, so 100M events import on a laptop. The result is the
+dataset the pandas importer would store: same id, same events, same layout, same quality report.
+
+Whenever a file needs what only the pandas importer does (text or naive timestamps, rows to reject or
+drop, journeys to split, nested or other unusual column types, limits exceeded), `import_columnar`
+returns None and the caller runs the pandas importer, which also gives the per-row error messages.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pyarrow.parquet as pq
+
+from data.engine import connect, quote_identifier, sql_literal
+from data.quality import QualityReport, assess_relation
+from data.schema import (
+    ACTIVITY,
+    ACTIVITY_JOINER,
+    CANONICAL_COLUMNS,
+    CASE_ID,
+    CHANNEL,
+    SOURCE_ROW,
+    TIMESTAMP,
+    ColumnMapping,
+    RawLog,
+)
+from data.settings import Settings
+from data.store import Dataset, Store, file_sha256
+from data.timestamps import DATETIME
+
+__all__ = ["import_columnar", "parquet_sample"]
+
+PARQUET_MAGIC = b"PAR1"
+BYTES_PER_MB = 1024 * 1024
+# detect_mapping measures value shapes on this many first rows, so the sample gives the same mapping.
+SAMPLE_ROWS = 20_000
+# A text column is scanned in full for numbers only when its first non-empty values all are numbers.
+FIRST_LOOK = 1_000
+
+_INTEGER_TYPES = frozenset({"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT"})
+_KEPT_TYPES = _INTEGER_TYPES | {"VARCHAR", "FLOAT", "DOUBLE"}
+_INSTANT = "TIMESTAMP WITH TIME ZONE"
+# The same text rules as data.canonical, in RE2: numbers, integers, and codes that look like numbers.
+_NUMBER = r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?"
+_INTEGER = r"-?\d+"
+_CODE = r"[+-]?0\d.*|[+-]?\d{16,}.*"
+# Python's str.strip() removes every character that str.isspace() accepts, not only spaces.
+_SPACE_CODES = [code for code in range(sys.maxunicode + 1) if chr(code).isspace()]
+_SPACE_CLASS = "[" + "".join(f"\\x{{{code:x}}}" for code in _SPACE_CODES) + "]"
+
+
+def parquet_sample(source: object, *, name: str | None, settings: Settings) -> RawLog | None:
+    """Return the first rows of a Parquet file at path `source` as a RawLog named and hashed like the whole file.
+
+    None when `source` is not a path to a Parquet file within the operator's size limit: those go to `read_log`.
+    """
+    if not isinstance(source, str | os.PathLike):
+        return None
+    path = Path(source)
+    try:
+        with path.open("rb") as stream:
+            head = stream.read(len(PARQUET_MAGIC))
+        size = path.stat().st_size
+    except OSError:
+        return None
+    if head != PARQUET_MAGIC or size > settings.max_upload_mb * BYTES_PER_MB:
+        return None
+    with connect(settings) as connection:
+        try:
+            sample = connection.sql(f"SELECT * FROM read_parquet({sql_literal(path)}) LIMIT {SAMPLE_ROWS}").df()
+        except duckdb.Error:
+            return None
+    return RawLog(frame=sample, name=name or path.name, format="parquet", sha256=file_sha256(path))
+
+
+def import_columnar(
+    source: str | os.PathLike,
+    sample: RawLog,
+    mapping: ColumnMapping,
+    *,
+    store: Store,
+    name: str | None = None,
+    owner: str | None = None,
+    drop_invalid_rows: bool = False,
+) -> Dataset | None:
+    """Store the Parquet file at `source` read through `mapping`, or return None when the pandas importer must.
+
+    `sample` comes from `parquet_sample` (its name and hash name the dataset); `drop_invalid_rows` only enters
+    the dataset's options, since a file with invalid rows is left to the pandas importer.
+    """
+    path = Path(source)
+    settings = store.settings
+    with _connect(settings) as connection:
+        connection.execute(f"CREATE TEMP VIEW raw AS SELECT * FROM read_parquet({sql_literal(path)})")
+        plan = _plan(connection, path, mapping, settings)
+    if plan is None:
+        return None
+    options = {
+        "format": "parquet",
+        "drop_invalid_rows": bool(drop_invalid_rows),
+        "split_after_days": None,
+        "timestamp_format": DATETIME,
+        "dropped_rows": 0,
+    }
+
+    def write_events(events_path: Path) -> None:
+        with _connect(settings) as connection:
+            connection.execute(
+                f"COPY ({plan} FROM read_parquet({sql_literal(path)}, file_row_number = true)) "
+                f"TO {sql_literal(events_path)} (FORMAT parquet, COMPRESSION zstd)"
+            )
+
+    def quality_of(events_path: Path) -> QualityReport:
+        with connect(settings) as connection:
+            connection.execute(f"CREATE TEMP VIEW canonical AS SELECT * FROM read_parquet({sql_literal(events_path)})")
+            return assess_relation(connection, "canonical")
+
+    return store.import_events(
+        write_events,
+        quality_of,
+        source_sha256=sample.sha256,
+        source_name=sample.name,
+        mapping=mapping,
+        options=options,
+        name=name,
+        owner=owner,
+    )
+
+
+def _plan(connection: duckdb.DuckDBPyConnection, path: Path, mapping: ColumnMapping, settings: Settings) -> str | None:
+    """Return the SELECT list that turns the file's rows into canonical events, or None if it cannot."""
+    described = connection.execute("DESCRIBE raw").fetchall()
+    types = {row[0]: row[1] for row in described}
+    if len(types) != len(described) or len({name.casefold() for name in types}) != len(types):
+        return None  # DuckDB renames columns that differ only in case
+    roles = (mapping.case_id, *mapping.activity, mapping.timestamp, *([mapping.channel] if mapping.channel else []))
+    attributes = (
+        list(mapping.attributes)
+        if mapping.attributes is not None
+        else [column for column in types if column not in mapping.role_columns]
+    )
+    if (
+        any(column not in types for column in (*roles, *attributes))
+        or types[mapping.timestamp] != _INSTANT
+        or any(types[column] not in _INTEGER_TYPES | {"VARCHAR"} for column in roles if column != mapping.timestamp)
+        or any(types[column] not in _KEPT_TYPES for column in attributes)
+        or _over_limits(path, settings)
+    ):
+        return None
+    case_id = _text(mapping.case_id)
+    activity = f"coalesce(concat_ws('{ACTIVITY_JOINER}', {', '.join(_part(c) for c in mapping.activity)}), '')"
+    channel = _part(mapping.channel) if mapping.channel else "NULL::VARCHAR"
+    nulls = [column for column in roles if column != mapping.timestamp and types[column] in _INTEGER_TYPES]
+    invalid, *null_counts = connection.execute(
+        f"""
+        SELECT count(*) FILTER ({case_id} = '' OR {activity} = '' OR {quote_identifier(mapping.timestamp)} IS NULL)
+               {"".join(f", count(*) - count({quote_identifier(column)})" for column in nulls)}
+        FROM raw
+        """
+    ).fetchone()
+    if invalid or any(null_counts):
+        return None  # pandas reads a whole number with gaps as a float: "5.0", not "5"
+    reserved = set(CANONICAL_COLUMNS)
+    kept = _attribute_expressions(connection, path, attributes, types)
+    return (
+        f"SELECT {case_id} AS {CASE_ID}, {activity} AS {ACTIVITY}, {quote_identifier(mapping.timestamp)} AS "
+        f"{TIMESTAMP}, {channel} AS {CHANNEL}, file_row_number AS {SOURCE_ROW}"
+        + "".join(
+            f", {expression} AS {quote_identifier(f'{column} (source)' if column in reserved else column)}"
+            for column, expression in kept.items()
+        )
+    )
+
+
+def _attribute_expressions(
+    connection: duckdb.DuckDBPyConnection, path: Path, attributes: list[str], types: dict[str, str]
+) -> dict[str, str]:
+    """Return each attribute's canonical expression: typed columns kept, number-like text read as numbers.
+
+    As in pandas, text columns lose surrounding spaces and empties.
+    """
+    quoted = {column: quote_identifier(column) for column in attributes}
+    integers = [column for column in attributes if types[column] in _INTEGER_TYPES]
+    texts = [column for column in attributes if types[column] == "VARCHAR"]
+    # pandas turns a whole-number column with gaps into floats, unless the file's pandas metadata says Int64.
+    as_pandas = pq.read_schema(path).empty_table().to_pandas().dtypes
+    integers = [column for column in integers if not isinstance(as_pandas[column], pd.api.extensions.ExtensionDtype)]
+    gaps = _row(connection, [f"count(*) > count({quoted[column]})" for column in integers], "raw")
+    expressions = {column: quoted[column] for column in attributes}
+    expressions |= {column: f"{quoted[column]}::DOUBLE" for column, gap in zip(integers, gaps, strict=True) if gap}
+    expressions |= {column: _part(column) for column in texts}
+    numbers = _number_columns(connection, texts)
+    expressions |= {column: f"{_part(column)}::{numbers[column]}" for column in numbers}
+    return expressions
+
+
+def _number_columns(connection: duckdb.DuckDBPyConnection, texts: list[str]) -> dict[str, str]:
+    """Return the text columns whose every non-empty value is a number (not a code), with BIGINT or DOUBLE.
+
+    The first rows rule most text columns out cheaply; a column with no value at all stays text.
+    """
+
+    def all_match(column: str, pattern: str, *, when_empty: bool = False) -> str:
+        return f"coalesce(bool_and(regexp_full_match({_part(column)}, '{pattern}')), {when_empty})"
+
+    first_rows = f"(SELECT * FROM raw LIMIT {FIRST_LOOK})"
+    first_look = _row(connection, [all_match(column, _NUMBER, when_empty=True) for column in texts], first_rows)
+    maybe = [column for column, plausible in zip(texts, first_look, strict=True) if plausible]
+    checks = [
+        f"{all_match(column, _NUMBER)} AND NOT coalesce(bool_or(regexp_full_match({_part(column)}, '{_CODE}')), FALSE)"
+        for column in maybe
+    ]
+    numeric = [column for column, ok in zip(maybe, _row(connection, checks, "raw"), strict=True) if ok]
+    integer = _row(connection, [all_match(column, _INTEGER) for column in numeric], "raw")
+    return {column: "BIGINT" if whole else "DOUBLE" for column, whole in zip(numeric, integer, strict=True)}
+
+
+def _row(connection: duckdb.DuckDBPyConnection, expressions: list[str], relation: str) -> tuple:
+    """Return one row of aggregates over `relation` (none when there are no expressions)."""
+    if not expressions:
+        return ()
+    return connection.execute(f"SELECT {', '.join(expressions)} FROM {relation}").fetchone()
+
+
+def _over_limits(path: Path, settings: Settings) -> bool:
+    """Tell whether the file passes the limits `read_log` enforces (which then says which one)."""
+    metadata = pq.read_metadata(path)
+    expanded = sum(metadata.row_group(index).total_byte_size for index in range(metadata.num_row_groups))
+    return metadata.num_rows > settings.max_events or expanded > settings.max_uncompressed_mb * BYTES_PER_MB
+
+
+def _text(column: str) -> str:
+    """The column as stripped text, '' where missing (as `data.canonical` reads case ids)."""
+    return f"coalesce(py_strip({quote_identifier(column)}::VARCHAR), '')"
+
+
+def _part(column: str) -> str:
+    """The column as stripped text, NULL where missing or blank."""
+    return f"nullif(py_strip({quote_identifier(column)}::VARCHAR), '')"
+
+
+def _connect(settings: Settings) -> duckdb.DuckDBPyConnection:
+    """A DuckDB connection with the operator's limits and `py_strip`, Python's str.strip() in SQL."""
+    connection = connect(settings)
+    connection.execute(_STRIP_MACRO)
+    return connection
+
+
+_STRIP_MACRO = f"""
+CREATE OR REPLACE TEMP MACRO py_strip(text) AS
+CASE WHEN list_contains({_SPACE_CODES}, ord(text[1])) OR list_contains({_SPACE_CODES}, ord(text[-1]))
+     THEN regexp_replace(text, '^{_SPACE_CLASS}+|{_SPACE_CLASS}+$', '', 'g') ELSE text END
+"""

@@ -1,0 +1,218 @@
+"""A typed Parquet file imported through DuckDB alone gives the dataset the pandas importer gives it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+
+import data.importing
+from data.demo import generate_demo
+from data.errors import LimitExceeded, MappingError, TimestampError
+from data.importing import import_file, load_log
+from data.schema import ColumnMapping
+from data.settings import Settings
+from data.store import Dataset, Store
+
+LAYOUT_TABLES = ("events", "cases", "variants", "activities", "case_activities", "case_pairs", "attributes")
+MAPPING = ColumnMapping(case_id="client", activity=("action", "step"), timestamp="when", channel="canal")
+
+
+def awkward_log() -> pd.DataFrame:
+    """Three customers whose values exercise every text rule of the canonical step.
+
+    Padded and tab-surrounded labels, a no-break space, a two-part activity with an empty part, a tie
+    at a customer's first time, rows out of order, number-like text ("12", "3.5"), codes that must stay
+    text ("007"), a whole-number column with a gap (pandas reads it as floats), an empty text column
+    and an attribute named like a canonical column.
+    """
+    times = pd.to_datetime(
+        [
+            "2024-01-01 09:00",
+            "2024-01-01 09:00",
+            "2024-01-02 10:00",
+            "2024-01-02 10:00",
+            "2024-01-01 08:00",
+            "2024-01-05 12:00",
+            "2024-01-03 07:30",
+            "2024-01-04 07:30",
+        ],
+        utc=True,
+    )
+    return pd.DataFrame(
+        {
+            "client": [" ann", "ann", "bob\t", "bob\t", "ann", "\u00a0cy", "cy", "bob\t"],
+            "action": ["visit", " visit ", "call", "call", "ad", "buy", "visit", "call"],
+            "step": ["", "", "start", "start", None, "done", "", "end"],
+            "when": times,
+            "canal": ["web", "web ", "phone", "phone", None, "store", "web", "phone"],
+            "amount": ["12", " 3.5", "", "7", "1e3", "4", "5", "6"],
+            "code": ["007", "12", "3", "4", "5", "6", "7", "8"],
+            "visits": pd.array([1, 2, None, 4, 5, 6, 7, 8], dtype="Int64"),
+            "score": [1.5, 2.5, np.nan, 4.0, 5.0, 6.0, 7.0, 8.0],
+            "note": [None, "", "  ", None, None, None, None, None],
+            "activity": ["x", "y", "x", "y", "x", "y", "x", "y"],
+        }
+    )
+
+
+def demo_log() -> pd.DataFrame:
+    return generate_demo(300, scenario="shop", seed=3).events.assign(
+        timestamp=lambda frame: pd.to_datetime(frame["timestamp"], utc=True)
+    )
+
+
+def write(frame: pd.DataFrame, path: Path) -> Path:
+    frame.to_parquet(path, index=False)
+    return path
+
+
+def awkward_log_written_by_spark() -> pd.DataFrame:
+    """The awkward log; the test strips its pandas metadata, as Spark or DuckDB write none (gaps become floats)."""
+    return awkward_log()
+
+
+def by_pandas(path: Path, settings: Settings, **options) -> Dataset:
+    """The reference: the pandas importer, as the dashboard's upload runs it."""
+    store = Store(settings)
+    return store.import_log(load_log(path, settings=settings, **options))
+
+
+def by_duckdb(path: Path, settings: Settings, monkeypatch: pytest.MonkeyPatch, **options) -> Dataset:
+    """The columnar importer; the pandas one is made to fail so that a silent fallback cannot pass."""
+    with monkeypatch.context() as patch:
+        patch.setattr(data.importing, "load_log", _refuse_pandas)
+        return import_file(path, store=Store(settings), **options)
+
+
+def _refuse_pandas(*args, **kwargs):
+    raise AssertionError("the pandas importer ran")
+
+
+def table(path: Path, table_name: str) -> pd.DataFrame:
+    with duckdb.connect() as connection:
+        connection.execute("SET TimeZone = 'UTC'")
+        connection.execute(f"ATTACH '{path}' AS layout (READ_ONLY)")
+        return connection.sql(f"SELECT * FROM layout.{table_name} ORDER BY ALL").df()
+
+
+def events(path: Path) -> pd.DataFrame:
+    with duckdb.connect() as connection:
+        connection.execute("SET TimeZone = 'UTC'")
+        return connection.sql(f"SELECT * FROM read_parquet('{path}')").df()
+
+
+def assert_same_dataset(ours: Dataset, reference: Dataset) -> None:
+    assert ours.id == reference.id
+    for field in ("source_name", "format", "n_events", "n_cases", "n_activities", "start_time", "end_time"):
+        assert getattr(ours, field) == getattr(reference, field), field
+    assert ours.mapping == reference.mapping
+    assert ours.options == reference.options
+    assert ours.quality.to_dict() == reference.quality.to_dict()
+    pd.testing.assert_frame_equal(events(ours.events_path), events(reference.events_path))
+    for name in LAYOUT_TABLES:
+        pd.testing.assert_frame_equal(table(ours.layout_path, name), table(reference.layout_path, name), obj=name)
+
+
+@pytest.mark.parametrize(
+    ("log", "options"),
+    [
+        (awkward_log, {"mapping": MAPPING}),
+        (awkward_log_written_by_spark, {"mapping": MAPPING}),
+        (demo_log, {}),
+        (demo_log, {"case_id": "customer_id", "activity": "touchpoint", "timestamp": "timestamp"}),
+    ],
+    ids=["awkward-values", "awkward-values-without-pandas-metadata", "demo-detected-mapping", "demo-no-channel"],
+)
+def test_duckdb_import_equals_the_pandas_import(log, options, tmp_path, monkeypatch):
+    path = write(log(), tmp_path / "log.parquet")
+    if log is awkward_log_written_by_spark:
+        pq.write_table(pq.read_table(path).replace_schema_metadata(None), path)
+    reference = by_pandas(path, Settings(home=tmp_path / "pandas"), **options)
+    ours = by_duckdb(path, Settings(home=tmp_path / "duckdb"), monkeypatch, **options)
+    assert_same_dataset(ours, reference)
+
+
+def test_the_awkward_log_reads_as_a_person_would_expect(tmp_path, monkeypatch):
+    path = write(awkward_log(), tmp_path / "log.parquet")
+    dataset = by_duckdb(path, Settings(home=tmp_path / "home"), monkeypatch, mapping=MAPPING)
+    stored = events(dataset.events_path)
+    assert list(stored.columns) == [
+        "case_id",
+        "activity",
+        "timestamp",
+        "channel",
+        "source_row",
+        "amount",
+        "code",
+        "visits",
+        "score",
+        "note",
+        "activity (source)",
+    ]
+    assert stored["case_id"].tolist() == ["ann", "ann", "bob", "bob", "ann", "cy", "cy", "bob"]
+    visit, call = ["visit", "visit"], ["call-start", "call-start"]
+    assert stored["activity"].tolist() == [*visit, *call, "ad", "buy-done", "visit", "call-end"]
+    assert stored["amount"].tolist()[:2] == [12.0, 3.5] and pd.isna(stored["amount"][2])
+    assert stored["code"].tolist()[0] == "007"
+    assert stored["visits"].dtype == "Int64"  # pandas wrote Int64 into the file's metadata
+    assert stored["note"].isna().all()
+    assert dataset.quality.finding("timestamp_ties").count == 4  # ann's and bob's first two events
+    assert dataset.quality.finding("out_of_order").count == 2  # ann's 08:00 ad and cy's visit come late
+
+
+def test_a_second_import_of_the_same_file_returns_the_first_dataset(tmp_path, monkeypatch):
+    path = write(awkward_log(), tmp_path / "log.parquet")
+    settings = Settings(home=tmp_path / "home")
+    first = by_duckdb(path, settings, monkeypatch, mapping=MAPPING)
+    again = by_duckdb(path, settings, monkeypatch, mapping=MAPPING, name="renamed")
+    assert again == first
+
+
+def test_rows_to_reject_are_left_to_the_pandas_importer_which_lists_them(tmp_path):
+    frame = awkward_log()
+    frame.loc[3, "client"] = "  "
+    frame.loc[5, "when"] = pd.NaT
+    path = write(frame, tmp_path / "log.parquet")
+    store = Store(Settings(home=tmp_path / "home"))
+    with pytest.raises(TimestampError) as raised:
+        import_file(path, store=store, mapping=MAPPING)
+    assert [problem.row for problem in raised.value.problems] == [5, 7]
+    dropped = import_file(path, store=store, mapping=MAPPING, drop_invalid_rows=True)
+    assert dropped.n_events == 6 and dropped.options["dropped_rows"] == 2
+
+
+@pytest.mark.parametrize(
+    ("change", "options"),
+    [
+        (lambda frame: frame.assign(when=frame["when"].dt.tz_localize(None)), {}),
+        (lambda frame: frame.assign(when=frame["when"].astype(str)), {}),
+        (lambda frame: frame.assign(nested=[[1]] * len(frame)), {}),
+        (lambda frame: frame, {"split_after_days": 30}),
+    ],
+    ids=["naive-times", "text-times", "nested-column", "journeys-split"],
+)
+def test_what_only_pandas_reads_goes_to_pandas_with_the_same_result(change, options, tmp_path):
+    path = write(change(awkward_log()), tmp_path / "log.parquet")
+    reference = by_pandas(path, Settings(home=tmp_path / "pandas"), mapping=MAPPING, **options)
+    dataset = import_file(path, store=Store(Settings(home=tmp_path / "home")), mapping=MAPPING, **options)
+    assert dataset.id == reference.id
+    assert dataset.quality.to_dict() == reference.quality.to_dict()
+
+
+def test_a_log_over_the_event_limit_is_refused_as_before(tmp_path):
+    path = write(awkward_log(), tmp_path / "log.parquet")
+    with pytest.raises(LimitExceeded):
+        import_file(path, store=Store(Settings(home=tmp_path / "home", max_events=5)), mapping=MAPPING)
+
+
+def test_an_unknown_column_in_the_mapping_is_named(tmp_path):
+    path = write(awkward_log(), tmp_path / "log.parquet")
+    with pytest.raises(MappingError, match="clent"):
+        import_file(
+            path, store=Store(Settings(home=tmp_path / "home")), mapping=ColumnMapping("clent", "action", "when")
+        )
