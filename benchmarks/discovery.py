@@ -12,9 +12,10 @@ user imports), the `SparkEngine` built and counted for Spark, read_parquet + for
 `end_to_end` is Parquet → journey map + all variant counts: load + the first map + the first variants,
 Spark's session start excluded (a dashboard starts its session once). pm4py's map is discover_dfg +
 discover_performance_dfg (our map carries times) and Spark's is `dfg()`; the filtered map keeps the journeys
-with a web event in March 2025 (pm4py: those with a web event whose span meets March). Stage KPIs, churn
-points, the funnel and persona features run on DuckDB only, and the inductive miner on DuckDB and pm4py: the
-other cells are empty.
+with a web event in March 2025 (pm4py: those with a web event whose span meets March). `variants` is every
+variant with its activity list; `top_variants` the 25 the Variants page shows first, with every customer's share.
+Stage KPIs, churn points, the funnel, top variants and persona features run on DuckDB only, and the inductive
+miner on DuckDB and pm4py: the other cells are empty.
 """
 
 from __future__ import annotations
@@ -52,6 +53,7 @@ OPERATIONS = (
     "journey_map",
     "filtered_map",
     "variants",
+    "top_variants",
     "stage_kpis",
     "churn_points",
     "funnel",
@@ -69,6 +71,7 @@ DEMO_COLUMNS = {"case_id": "customer_id", "activity": "touchpoint", "timestamp":
 FILTERED_CHANNEL = "web"
 FILTERED_WINDOW = ("2025-03-01", "2025-04-01")  # [start, end) in UTC: a month of the demo's year
 FUNNEL_STEPS = 3
+TOP_VARIANTS = 25  # the Variants page's default number of paths
 
 
 @dataclass(frozen=True)
@@ -233,6 +236,7 @@ def run_parcours(demo_parquet: Path, repeats: int) -> dict:
                 "journey_map": lambda: discovery.journey_map(engine),
                 "filtered_map": lambda: discovery.journey_map(engine, filters),
                 "variants": lambda: discovery.variant_table(engine),
+                "top_variants": lambda: discovery.variant_table(engine, limit=TOP_VARIANTS),
                 "stage_kpis": lambda: discovery.stage_kpis(engine, model),
                 "churn_points": lambda: discovery.churn_points(engine, model, definition),
                 "funnel": lambda: discovery.funnel(engine, steps),

@@ -5,7 +5,9 @@ position) order with integer case codes, ENUM activities and channels and the su
 each row; `activities` with every activity; `cases` with one row per journey; `variants` with one row
 per distinct activity sequence;
 `case_activities` and `case_pairs` with per-journey counts of activities and directly-follows pairs;
-`attributes` (source name of each stored attribute) and `layout_info` (version and counts).
+`attributes` (source name of each stored attribute) and `layout_info` (version and counts); and the
+figures of the unfiltered views, computed once at ingest (`log_stats`, `activity_stats`, `pair_stats`,
+`variant_stats`), which `Engine.query` serves instead of scanning the events when no filter is set.
 Inside a case events are ordered by (timestamp, source_row), so equal timestamps keep file order, as
 pm4py and Disco do. Every primitive of `Engine` is then one GROUP BY over these tables, with the
 `Filters` compiled into a single `case_code IN (...)` predicate whose values are bound, never pasted.
@@ -21,7 +23,7 @@ import difflib
 import os
 import uuid
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Self
@@ -56,7 +58,7 @@ __all__ = [
     "sql_literal",
 ]
 
-LAYOUT_VERSION = 3
+LAYOUT_VERSION = 4
 
 _CATALOG = "layout"
 _RAW_SOURCE = "raw_source"
@@ -64,6 +66,44 @@ _RAW_SOURCE = "raw_source"
 _TIMESTAMP_TYPES = frozenset({"TIMESTAMP WITH TIME ZONE", "TIMESTAMPTZ_NS"})
 _INTEGER_TYPES = frozenset({"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT"})
 _EVERY_JOURNEY = Filters()
+
+# The figures every view starts from, over the journeys in scope (see `Engine.query`). Computed at ingest over every
+# journey and stored under the same names, they make the unfiltered views read a few hundred rows, not the events.
+# Each may read the ones before it.
+_STATS = {
+    "activity_stats": """
+        SELECT activity, sum(events)::BIGINT AS events, count(*) AS cases,
+               median(first_offset_us / 1e6) AS median_seconds_to_reach
+        FROM journey_activities GROUP BY activity
+    """,
+    "pair_stats": """
+        SELECT c.source, c.target, c.events, c.cases, t.mean_seconds, t.quantiles[1] AS median_seconds,
+               t.quantiles[2] AS p90_seconds, t.min_seconds, t.max_seconds
+        FROM (
+            SELECT source, target, sum(events)::BIGINT AS events, count(*) AS cases FROM journey_pairs GROUP BY ALL
+        ) c JOIN (
+            SELECT activity AS source, next_activity AS target, avg(seconds) AS mean_seconds,
+                   quantile_cont(seconds, [0.5, 0.9]) AS quantiles, min(seconds) AS min_seconds,
+                   max(seconds) AS max_seconds
+            FROM (
+                SELECT activity, next_activity, (epoch_us(next_timestamp) - epoch_us(timestamp)) / 1e6 AS seconds
+                FROM steps WHERE next_activity IS NOT NULL
+            )
+            GROUP BY ALL
+        ) t USING (source, target)
+    """,
+    "variant_stats": """
+        SELECT variant_id, count(*) AS cases, median(duration_seconds) AS median_duration_seconds
+        FROM journeys GROUP BY variant_id
+    """,
+    "log_stats": """
+        SELECT count(*) AS cases, coalesce(sum(events), 0)::BIGINT AS events,
+               (SELECT count(*) FROM activity_stats) AS activities,
+               (SELECT count(*) FROM variant_stats) AS variants, min(start_time) AS start_time,
+               max(end_time) AS end_time
+        FROM journeys
+    """,
+}
 
 
 @dataclass(frozen=True)
@@ -235,31 +275,16 @@ class Engine(EngineAccessors):
 
     def summary(self, filters: Filters = _EVERY_JOURNEY) -> LogSummary:
         """Return the headline counts of the selected journeys."""
-        where, params = self._predicate(filters)
-        row = self._query(
-            f"""
-            SELECT count(*) AS cases, coalesce(sum(events), 0)::BIGINT AS events,
-                   (SELECT count(DISTINCT activity) FROM {_CATALOG}.case_activities WHERE {where}) AS activities,
-                   count(DISTINCT variant_id) AS variants, min(start_time) AS start_time, max(end_time) AS end_time
-            FROM {_CATALOG}.cases WHERE {where}
-            """,
-            params + params,
-        ).iloc[0]
-        return LogSummary.from_row(row)
+        return LogSummary.from_row(self.query("SELECT * FROM log_stats", filters=filters).iloc[0])
 
     def activities(self, filters: Filters = _EVERY_JOURNEY) -> pd.DataFrame:
         """Return activity, events, cases — by events desc, activity."""
-        where, params = self._predicate(filters)
-        return self._query(
-            f"""
-            SELECT activity::VARCHAR AS activity, events, cases
-            FROM (
-                SELECT activity, sum(events)::BIGINT AS events, count(*) AS cases
-                FROM {_CATALOG}.case_activities WHERE {where} GROUP BY activity
-            )
+        return self.query(
+            """
+            SELECT * FROM (SELECT activity::VARCHAR AS activity, events, cases FROM activity_stats)
             ORDER BY events DESC, activity
             """,
-            params,
+            filters=filters,
         )
 
     def dfg(self, filters: Filters = _EVERY_JOURNEY) -> pd.DataFrame:
@@ -269,28 +294,15 @@ class Engine(EngineAccessors):
         least once; times are seconds between the two events (median and p90 interpolate linearly,
         as numpy does).
         """
-        where, params = self._predicate(filters)
-        return self._query(
-            f"""
-            WITH counted AS (
-                SELECT source, target, sum(events)::BIGINT AS events, count(*) AS cases
-                FROM {_CATALOG}.case_pairs WHERE {where} GROUP BY source, target
-            ), timed AS (
-                SELECT activity AS source, next_activity AS target, avg(seconds) AS mean_seconds,
-                       quantile_cont(seconds, [0.5, 0.9]) AS quantiles, min(seconds) AS min_seconds,
-                       max(seconds) AS max_seconds
-                FROM (
-                    SELECT activity, next_activity, (epoch_us(next_timestamp) - epoch_us(timestamp)) / 1e6 AS seconds
-                    FROM {_CATALOG}.events WHERE next_activity IS NOT NULL AND {where}
-                )
-                GROUP BY activity, next_activity
+        return self.query(
+            """
+            SELECT * FROM (
+                SELECT source::VARCHAR AS source, target::VARCHAR AS target, * EXCLUDE (source, target)
+                FROM pair_stats
             )
-            SELECT c.source::VARCHAR AS source, c.target::VARCHAR AS target, c.events, c.cases, t.mean_seconds,
-                   t.quantiles[1] AS median_seconds, t.quantiles[2] AS p90_seconds, t.min_seconds, t.max_seconds
-            FROM counted c JOIN timed t USING (source, target)
             ORDER BY events DESC, source, target
             """,
-            params + params,
+            filters=filters,
         )
 
     def start_activities(self, filters: Filters = _EVERY_JOURNEY) -> pd.DataFrame:
@@ -317,20 +329,16 @@ class Engine(EngineAccessors):
         Sorted by cases desc then activities; `share` is of all selected journeys, also when `limit`
         keeps only the most frequent variants.
         """
-        where, params = self._predicate(filters)
         limit_clause, limit_params = _limit(limit)
-        frame = self._query(
+        frame = self.query(
             f"""
-            WITH counted AS (
-                SELECT variant_id, count(*) AS cases, median(duration_seconds) AS median_duration_seconds
-                FROM {_CATALOG}.cases WHERE {where} GROUP BY variant_id
-            )
-            SELECT c.variant_id, v.activities, c.cases, c.cases / sum(c.cases) OVER () AS share, v.length,
-                   c.median_duration_seconds
-            FROM counted c JOIN {_CATALOG}.variants v USING (variant_id)
-            ORDER BY c.cases DESC, v.sequence_rank {limit_clause}
+            SELECT s.variant_id, v.activities, s.cases, s.cases / sum(s.cases) OVER () AS share, v.length,
+                   s.median_duration_seconds
+            FROM variant_stats s JOIN all_variants v USING (variant_id)
+            ORDER BY s.cases DESC, v.sequence_rank {limit_clause}
             """,
-            params + limit_params,
+            limit_params,
+            filters=filters,
         )
         return frame.assign(activities=frame["activities"].map(np.ndarray.tolist))
 
@@ -411,7 +419,14 @@ class Engine(EngineAccessors):
         self._check_attributes([name])
         return quote_identifier(self._stored_as[name])
 
-    def query(self, sql: str, params: Sequence = (), filters: Filters = _EVERY_JOURNEY) -> pd.DataFrame:
+    def query(
+        self,
+        sql: str,
+        params: Sequence = (),
+        filters: Filters = _EVERY_JOURNEY,
+        *,
+        tables: Mapping[str, pd.DataFrame] | None = None,
+    ) -> pd.DataFrame:
         """Run library SQL over the selected journeys and return the result.
 
         The one extension point for discovery and segmentation, so that every view is a GROUP BY over the
@@ -423,34 +438,24 @@ class Engine(EngineAccessors):
         - `all_variants` (variant_id, activities, cases, length, sequence_rank): every variant, to look
           sequences up by id;
         - `all_activities`: every activity, in the layout's own activity type. Mark a few activities there,
-          then join the marks on `activity` to the big tables rather than turning each step's activity into text.
-        `sql` may begin with its own WITH; `params` bind its `?`. Attribute columns of `steps` are named by
+          then join the marks on `activity` to the big tables rather than turning each step's activity into text;
+        - the figures of the selected journeys, read from ingest when no filter is set: `activity_stats`
+          (activity, events, cases, median_seconds_to_reach), `pair_stats` (source, target, events, cases and the
+          mean, median, p90, min and max seconds between the two), `variant_stats` (variant_id, cases,
+          median_duration_seconds) and `log_stats` (one row: cases, events, activities, variants, start_time,
+          end_time).
+        `sql` may begin with its own WITH; `params` bind its `?`, `tables` names frames it may read (one value per
+        journey, say: a list that long is slow to bind as a parameter). Attribute columns of `steps` are named by
         `attribute_column`.
         """
         where, filter_params = self._predicate(filters)
-        kept = "TRUE" if where == "TRUE" else "case_code IN (SELECT case_code FROM kept)"
-        scope = ", ".join(
-            [
-                f"kept AS MATERIALIZED (SELECT case_code FROM {_CATALOG}.cases WHERE {where})",
-                f"all_variants AS (SELECT * FROM {_CATALOG}.variants)",
-                f"all_activities AS (SELECT activity FROM {_CATALOG}.activities)",
-                *(
-                    f"{name} AS (SELECT * FROM {_CATALOG}.{table} WHERE {kept})"
-                    for name, table in (
-                        ("journeys", "cases"),
-                        ("steps", "events"),
-                        ("journey_activities", "case_activities"),
-                        ("journey_pairs", "case_pairs"),
-                    )
-                ),
-            ]
-        )
+        scope = _scope(where)
         body = sql.strip()
         if body[:4].upper() == "WITH" and body[4:5].isspace():
-            statement = f"WITH {scope}, {body[5:]}"
+            statement = f"WITH {', '.join(scope)}, {body[5:]}"
         else:
-            statement = f"WITH {scope} {body}"
-        return self._query(statement, [*filter_params, *params])
+            statement = f"WITH {', '.join(scope)} {body}"
+        return self._query(statement, [*filter_params, *params], tables)
 
     def _predicate(self, filters: Filters) -> tuple[str, list]:
         if not isinstance(filters, Filters):
@@ -473,13 +478,55 @@ class Engine(EngineAccessors):
         if problems:
             raise MappingError(problems)
 
-    def _query(self, sql: str, params: Sequence = ()) -> pd.DataFrame:
-        return self._arrow(sql, params).to_pandas()
+    def _query(self, sql: str, params: Sequence = (), tables: Mapping[str, pd.DataFrame] | None = None) -> pd.DataFrame:
+        return self._arrow(sql, params, tables).to_pandas()
 
-    def _arrow(self, sql: str, params: Sequence = ()) -> pa.Table:
+    def _arrow(self, sql: str, params: Sequence = (), tables: Mapping[str, pd.DataFrame] | None = None) -> pa.Table:
         # Arrow keeps string columns as pandas strings even when empty or all null.
         with self._connection.cursor() as cursor:
+            for name, frame in (tables or {}).items():
+                cursor.register(name, frame)
             return cursor.sql(sql, params=list(params)).to_arrow_table()
+
+
+def _scope(where: str) -> list[str]:
+    """Return the CTEs `Engine.query` offers over the journeys `where` keeps; every journey reads the stored stats."""
+    if where == "TRUE":
+        return [
+            *_selection("TRUE"),
+            *(f"{name} AS NOT MATERIALIZED (SELECT * FROM {_CATALOG}.{name})" for name in _STATS),
+        ]
+    return [*_selection(where), *(f"{name} AS ({sql})" for name, sql in _STATS.items())]
+
+
+def _selection(where: str) -> list[str]:
+    """Return the CTEs of the layout's tables restricted to the journeys `where` keeps.
+
+    A table read twice must not be copied first (DuckDB materialises a CTE used twice): the kept journeys are.
+    """
+    kept = "TRUE" if where == "TRUE" else "case_code IN (SELECT case_code FROM kept)"
+    return [
+        f"kept AS MATERIALIZED (SELECT case_code FROM {_CATALOG}.cases WHERE {where})",
+        f"all_variants AS NOT MATERIALIZED (SELECT * FROM {_CATALOG}.variants)",
+        f"all_activities AS NOT MATERIALIZED (SELECT activity FROM {_CATALOG}.activities)",
+        *(
+            f"{name} AS NOT MATERIALIZED (SELECT * FROM {_CATALOG}.{table} WHERE {kept})"
+            for name, table in (
+                ("journeys", "cases"),
+                ("steps", "events"),
+                ("journey_activities", "case_activities"),
+                ("journey_pairs", "case_pairs"),
+            )
+        ),
+    ]
+
+
+def _create_stats(connection: duckdb.DuckDBPyConnection) -> None:
+    """Store the stats of every journey in the attached layout: the last step of every layout build."""
+    scope = _selection("TRUE")
+    for name, sql in _STATS.items():
+        connection.execute(f"CREATE TABLE {_CATALOG}.{name} AS WITH {', '.join(scope)} {sql}")
+        scope.append(f"{name} AS (SELECT * FROM {_CATALOG}.{name})")
 
 
 def connect(settings: Settings | None) -> duckdb.DuckDBPyConnection:
@@ -526,13 +573,15 @@ def _build(connection: duckdb.DuckDBPyConnection, names: list[str], file: str | 
     )
     for temporary in ("TABLE journeys", "TABLE sequences", "TABLE case_codes", "VIEW source"):
         connection.execute(f"DROP {temporary}")
+    _create_stats(connection)
 
 
 def _layout_statements(carried: str) -> tuple[str, ...]:
     """Return the SQL that turns the `source` view into the layout, `carried` naming the attribute columns.
 
     `variants.sequence_rank` orders the distinct sequences once, so that listing variants by frequency needs
-    no sort of activity lists at query time; `case_activities` keeps when each journey first reached each
+    no sort of activity lists at query time (sorted as lists of the activity ENUM, whose order is the names', five
+    times faster than lists of text); `case_activities` keeps when each journey first reached each
     activity (position, and microseconds since its start of its first and last event there), which the journey
     map and the stage views read instead of scanning the events.
     A journey's variant is found without sorting every journey's activity list: the XOR over its
@@ -582,10 +631,11 @@ def _layout_statements(carried: str) -> tuple[str, ...]:
         WITH representatives AS (
             SELECT sequence_key, min(case_code) AS case_code, count(*) AS cases FROM journeys GROUP BY sequence_key
         ), listed AS (
-            SELECT case_code, list(activity::VARCHAR ORDER BY pos) AS activities FROM {layout}.events
+            SELECT case_code, list(activity ORDER BY pos) AS sequence FROM {layout}.events
             WHERE case_code IN (SELECT case_code FROM representatives) GROUP BY case_code
         )
-        SELECT r.sequence_key, r.cases, l.activities, left(md5(to_json(l.activities)), 16) AS variant_id
+        SELECT r.sequence_key, r.cases, l.sequence, l.sequence::VARCHAR[] AS activities,
+               left(md5(to_json(l.sequence::VARCHAR[])), 16) AS variant_id
         FROM representatives r JOIN listed l USING (case_code)
         """,
         f"""
@@ -598,7 +648,7 @@ def _layout_statements(carried: str) -> tuple[str, ...]:
         f"""
         CREATE TABLE {layout}.variants AS
         SELECT variant_id, activities, cases, len(activities) AS length,
-               (row_number() OVER (ORDER BY activities) - 1)::INTEGER AS sequence_rank
+               (row_number() OVER (ORDER BY sequence) - 1)::INTEGER AS sequence_rank
         FROM sequences
         """,
         f"""

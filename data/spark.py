@@ -42,6 +42,7 @@ from data.engine import (
     LAYOUT_VERSION,
     EngineAccessors,
     LogSummary,
+    _create_stats,
     _limit,
     _raise,
     _suggestion,
@@ -258,6 +259,7 @@ def _load_layout(connection: duckdb.DuckDBPyConnection, tables: Path) -> None:
         columns = ", ".join(_as_stored(column) for column, *_ in described if column not in _SPARK_ONLY_COLUMNS)
         order = f"ORDER BY {_ROW_ORDER[name]}" if name in _ROW_ORDER else ""
         connection.execute(f"CREATE TABLE {_CATALOG}.{name} AS SELECT {columns} FROM {parquet(name)} {order}")
+    _create_stats(connection)
 
 
 def _as_stored(column: str) -> str:

@@ -53,30 +53,15 @@ _EDGE_ORDER = ["cases", "events", "source", "target"]
 _EDGE_ASCENDING = [False, False, True, True]
 
 _NODES_SQL = """
-SELECT activity::VARCHAR AS activity, sum(events)::BIGINT AS events, count(*) AS cases,
-       median(first_offset_us / 1e6) AS median_seconds_to_reach
-FROM journey_activities GROUP BY activity
+SELECT * FROM (SELECT activity::VARCHAR AS activity, events, cases, median_seconds_to_reach FROM activity_stats)
 ORDER BY cases DESC, events DESC, activity
 """
 
-# With every activity shown, edges are the journeys' directly-follows pairs (counted per journey at ingest),
-# timed over the steps, plus start and end edges from each journey's first and last activity.
+# With every activity shown, edges are the journeys' directly-follows pairs with their times, plus start and end
+# edges from each journey's first and last activity.
 _FULL_EDGES_SQL = """
-WITH counted AS (
-    SELECT source::VARCHAR AS source, target::VARCHAR AS target, sum(events)::BIGINT AS events, count(*) AS cases
-    FROM journey_pairs GROUP BY ALL
-), timed AS (
-    SELECT activity::VARCHAR AS source, next_activity::VARCHAR AS target, avg(seconds) AS mean_seconds,
-           quantile_cont(seconds, [0.5, 0.9]) AS quantiles
-    FROM (
-        SELECT activity, next_activity, (epoch_us(next_timestamp) - epoch_us(timestamp)) / 1e6 AS seconds
-        FROM steps WHERE next_activity IS NOT NULL
-    )
-    GROUP BY ALL
-)
-SELECT c.source, c.target, c.events, c.cases, t.mean_seconds, t.quantiles[1] AS median_seconds,
-       t.quantiles[2] AS p90_seconds
-FROM counted c JOIN timed t USING (source, target)
+SELECT source::VARCHAR AS source, target::VARCHAR AS target, events, cases, mean_seconds, median_seconds, p90_seconds
+FROM pair_stats
 UNION ALL
 SELECT NULL, first_activity::VARCHAR, count(*), count(*), NULL, NULL, NULL FROM journeys GROUP BY ALL
 UNION ALL

@@ -23,19 +23,17 @@ __all__ = ["OUTCOMES", "VariantTable", "variant_cases", "variant_table"]
 OUTCOMES = ("converted", "churned", "censored", "active")
 _EVERY_JOURNEY = Filters()
 
-_OUTCOMES_SQL = "SELECT unnest(?::VARCHAR[]) AS case_id, unnest(?::VARCHAR[]) AS outcome"
+_OUTCOMES_SQL = "SELECT case_id, outcome FROM outcome_of_each"
 _NO_OUTCOMES_SQL = "SELECT NULL::VARCHAR AS case_id, NULL::VARCHAR AS outcome WHERE FALSE"
 
-# Each row groups engine variants: one per variant, or those equal once repeated steps are dropped (A,B,B,C → A,B,C).
 # Each row of the table is a group of engine variants: one variant, or (collapsed) the variants equal once a step
 # repeating the one before it is dropped (A,B,B,C → A,B,C). `keys` maps the variants of the selected journeys to
-# their group, `groups` describes each group; rows are ordered by customers, then by activity sequence, which
-# ingest already ranked for the engine's variants.
+# their group, `groups` ranks each group's activity sequence (ingest already ranked the engine's variants) and
+# `listed` gives its activities and variants. Rows are ordered by customers, then by activity sequence; the lists
+# and the running share are computed for the rows kept only: carrying lists through the ranking costs more than it.
 _VARIANT_KEYS = "SELECT variant_id, variant_id AS group_key FROM members"
-_VARIANT_GROUPS = """
-SELECT variant_id AS group_key, activities, sequence_rank, [variant_id] AS variant_ids
-FROM all_variants SEMI JOIN members USING (variant_id)
-"""
+_VARIANT_GROUPS = "SELECT variant_id AS group_key, sequence_rank FROM all_variants"
+_VARIANT_LISTS = "SELECT variant_id AS group_key, activities, [variant_id] AS variant_ids FROM all_variants"
 _COLLAPSED_KEYS = """
 SELECT m.variant_id, hash(c.activities) AS group_key, c.activities, m.cases
 FROM members m JOIN (
@@ -45,34 +43,46 @@ FROM members m JOIN (
 ) c USING (variant_id)
 """
 _COLLAPSED_GROUPS = """
-SELECT group_key, any_value(activities) AS activities,
-       row_number() OVER (ORDER BY any_value(activities)) AS sequence_rank,
-       list(variant_id ORDER BY cases DESC, variant_id) AS variant_ids
+SELECT group_key, row_number() OVER (ORDER BY any_value(activities)) AS sequence_rank FROM keys GROUP BY group_key
+"""
+_COLLAPSED_LISTS = """
+SELECT group_key, any_value(activities) AS activities, list(variant_id ORDER BY cases DESC, variant_id) AS variant_ids
 FROM keys GROUP BY group_key
+"""
+
+# Per group: customers, median duration and outcomes; a plain variant without outcomes reads the variant stats.
+_COUNTED_BY_JOURNEY = """
+SELECT k.group_key, count(*) AS cases, median(j.duration_seconds) AS median_duration_seconds,
+       count(*) FILTER (o.outcome = 'converted') AS converted, count(*) FILTER (o.outcome = 'churned') AS churned,
+       count(*) FILTER (o.outcome = 'censored') AS censored, count(*) FILTER (o.outcome = 'active') AS active
+FROM journeys j JOIN keys k USING (variant_id) LEFT JOIN outcomes o USING (case_id)
+GROUP BY k.group_key
+"""
+_COUNTED_BY_VARIANT = """
+SELECT variant_id AS group_key, cases, median_duration_seconds, NULL::BIGINT AS converted, NULL::BIGINT AS churned,
+       NULL::BIGINT AS censored, NULL::BIGINT AS active
+FROM variant_stats
 """
 
 _VARIANTS_SQL = """
 WITH outcomes AS ({outcomes}),
-members AS (SELECT variant_id, count(*) AS cases FROM journeys GROUP BY variant_id),
+members AS (SELECT variant_id, cases FROM variant_stats),
 keys AS ({keys}),
 groups AS ({groups}),
-counted AS (
-    SELECT k.group_key, count(*) AS cases, median(j.duration_seconds) AS median_duration_seconds,
-           count(*) FILTER (o.outcome = 'converted') AS converted, count(*) FILTER (o.outcome = 'churned') AS churned,
-           count(*) FILTER (o.outcome = 'censored') AS censored, count(*) FILTER (o.outcome = 'active') AS active
-    FROM journeys j JOIN keys k USING (variant_id) LEFT JOIN outcomes o USING (case_id)
-    GROUP BY k.group_key
-), ranked AS (
-    SELECT g.variant_ids[1] AS variant_id, g.variant_ids, g.activities, c.cases,
-           c.cases / sum(c.cases) OVER () AS share,
-           sum(c.cases) OVER (ORDER BY c.cases DESC, g.sequence_rank ROWS UNBOUNDED PRECEDING)
-               / sum(c.cases) OVER () AS cumulative_share,
-           c.median_duration_seconds, len(g.activities) AS length, c.converted, c.churned, c.censored, c.active,
-           c.converted / nullif(c.converted + c.churned, 0) AS conversion_rate,
-           c.churned / nullif(c.converted + c.churned, 0) AS churn_rate, g.sequence_rank
-    FROM counted c JOIN groups g USING (group_key)
+listed AS ({listed}),
+counted AS ({counted}),
+ranked AS (
+    SELECT c.*, g.sequence_rank FROM counted c JOIN groups g USING (group_key)
+    ORDER BY c.cases DESC, g.sequence_rank {limit}
 )
-SELECT * EXCLUDE (sequence_rank) FROM ranked ORDER BY cases DESC, sequence_rank {limit}
+SELECT l.variant_ids[1] AS variant_id, l.variant_ids, l.activities, r.cases, r.cases / t.cases AS share,
+       sum(r.cases) OVER (ORDER BY r.cases DESC, r.sequence_rank ROWS UNBOUNDED PRECEDING) / t.cases
+           AS cumulative_share,
+       r.median_duration_seconds, len(l.activities) AS length, r.converted, r.churned, r.censored, r.active,
+       r.converted / nullif(r.converted + r.churned, 0) AS conversion_rate,
+       r.churned / nullif(r.converted + r.churned, 0) AS churn_rate
+FROM ranked r JOIN listed l USING (group_key), (SELECT sum(cases) AS cases FROM counted) t
+ORDER BY r.cases DESC, r.sequence_rank
 """
 _OUTCOME_COLUMNS = ("converted", "churned", "censored", "active", "conversion_rate", "churn_rate")
 
@@ -136,10 +146,14 @@ def _variant_table(
         outcomes=_NO_OUTCOMES_SQL if outcomes is None else _OUTCOMES_SQL,
         keys=_COLLAPSED_KEYS if collapse_repeats else _VARIANT_KEYS,
         groups=_COLLAPSED_GROUPS if collapse_repeats else _VARIANT_GROUPS,
+        listed=_COLLAPSED_LISTS if collapse_repeats else _VARIANT_LISTS,
+        counted=_COUNTED_BY_JOURNEY if collapse_repeats or outcomes is not None else _COUNTED_BY_VARIANT,
         limit="" if limit is None else "LIMIT ?",
     )
-    params = ([] if outcomes is None else [list(outcomes.index), list(outcomes)]) + ([] if limit is None else [limit])
-    frame = engine.query(sql, params, filters=filters)
+    tables = (
+        {} if outcomes is None else {"outcome_of_each": outcomes.rename("outcome").rename_axis("case_id").reset_index()}
+    )
+    frame = engine.query(sql, [] if limit is None else [limit], filters=filters, tables=tables)
     if outcomes is None:
         frame = frame.drop(columns=list(_OUTCOME_COLUMNS))
     frame = frame.assign(

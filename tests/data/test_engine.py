@@ -422,6 +422,10 @@ def test_layout_holds_the_documented_tables(tmp_path: Path, settings: Settings) 
             table: [row[0] for row in connection.execute(f"DESCRIBE {table}").fetchall()]
             for table in ("events", "cases", "variants", "case_activities", "case_pairs", "attributes", "activities")
         }
+        stats = {
+            table: [row[0] for row in connection.execute(f"DESCRIBE {table}").fetchall()]
+            for table in ("activity_stats", "pair_stats", "variant_stats", "log_stats")
+        }
         version, events, cases = connection.execute("SELECT layout_version, events, cases FROM layout_info").fetchone()
         codes = connection.execute("SELECT case_code, pos FROM events").fetchall()
     assert columns["events"] == [
@@ -439,6 +443,13 @@ def test_layout_holds_the_documented_tables(tmp_path: Path, settings: Settings) 
     assert columns["case_pairs"] == ["case_code", "source", "target", "events"]
     assert columns["attributes"] == ["position", "name", "stored_as"]
     assert columns["activities"] == ["activity"]
+    assert stats["activity_stats"] == ["activity", "events", "cases", "median_seconds_to_reach"]
+    assert stats["pair_stats"] == [
+        "source", "target", "events", "cases", "mean_seconds", "median_seconds", "p90_seconds", "min_seconds",
+        "max_seconds",
+    ]  # fmt: skip
+    assert stats["variant_stats"] == ["variant_id", "cases", "median_duration_seconds"]
+    assert stats["log_stats"] == ["cases", "events", "activities", "variants", "start_time", "end_time"]
     assert (version, events, cases) == (LAYOUT_VERSION, 9, 3)
     assert codes == [(0, 0), (0, 1), (0, 2), (1, 0), (1, 1), (2, 0), (2, 1), (2, 2), (2, 3)]
 
@@ -590,3 +601,28 @@ def test_variant_ranks_order_the_activity_sequences(shop: Engine) -> None:
         ["visit", "call", "buy"],
         ["visit", "call", "visit", "buy"],
     ]
+
+
+def test_stats_stored_at_ingest_hold_every_journey(shop: Engine) -> None:
+    stored = shop.query(
+        "SELECT source::VARCHAR AS source, target::VARCHAR AS target, cases, median_seconds FROM pair_stats"
+    )
+
+    # visit→buy: bob after 30 min, carl after 60; visit→call: anna at once, carl after 10; call→buy: anna after 60.
+    assert sorted(stored.itertuples(index=False, name=None)) == [
+        ("call", "buy", 1, 3600.0),
+        ("call", "visit", 1, 1200.0),
+        ("visit", "buy", 2, 2700.0),
+        ("visit", "call", 2, 300.0),
+    ]
+
+
+@pytest.mark.parametrize("table", ["activity_stats", "pair_stats", "variant_stats", "log_stats"])
+def test_stored_stats_equal_the_stats_of_a_filter_keeping_every_journey(shop: Engine, table: str) -> None:
+    """The unfiltered views read stats stored at ingest; a filter that keeps everyone computes them afresh."""
+    everyone = Filters(min_events=1)
+    stored = shop.query(f"SELECT * FROM {table} ORDER BY ALL")
+    computed = shop.query(f"SELECT * FROM {table} ORDER BY ALL", filters=everyone)
+
+    assert shop.summary(everyone).cases == shop.summary().cases == 3
+    pd.testing.assert_frame_equal(stored, computed, check_exact=True)
