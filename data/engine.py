@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import threading
 import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
@@ -66,10 +67,10 @@ _RAW_SOURCE = "raw_source"
 _TIMESTAMP_TYPES = frozenset({"TIMESTAMP WITH TIME ZONE", "TIMESTAMPTZ_NS"})
 _INTEGER_TYPES = frozenset({"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT"})
 _EVERY_JOURNEY = Filters()
+_SELECTIONS_KEPT = 64
 
 # The figures every view starts from, over the journeys in scope (see `Engine.query`). Computed at ingest over every
 # journey and stored under the same names, they make the unfiltered views read a few hundred rows, not the events.
-# Each may read the ones before it.
 _STATS = {
     "activity_stats": """
         SELECT activity, sum(events)::BIGINT AS events, count(*) AS cases,
@@ -98,9 +99,8 @@ _STATS = {
     """,
     "log_stats": """
         SELECT count(*) AS cases, coalesce(sum(events), 0)::BIGINT AS events,
-               (SELECT count(*) FROM activity_stats) AS activities,
-               (SELECT count(*) FROM variant_stats) AS variants, min(start_time) AS start_time,
-               max(end_time) AS end_time
+               (SELECT count(DISTINCT activity) FROM journey_activities) AS activities,
+               count(DISTINCT variant_id) AS variants, min(start_time) AS start_time, max(end_time) AS end_time
         FROM journeys
     """,
 }
@@ -245,6 +245,8 @@ class Engine(EngineAccessors):
     def _adopt(self, connection: duckdb.DuckDBPyConnection, file: str | None) -> None:
         """Check the layout version and read the small metadata every query needs."""
         self._connection = connection
+        self._selections: dict[Filters, str] = {}
+        self._selections_lock = threading.Lock()
         try:
             (version,) = connection.execute(f"SELECT layout_version FROM {_CATALOG}.layout_info").fetchone()
         except duckdb.Error:
@@ -458,10 +460,30 @@ class Engine(EngineAccessors):
         return self._query(statement, [*filter_params, *params], tables)
 
     def _predicate(self, filters: Filters) -> tuple[str, list]:
+        """Return the condition on `case_code` that keeps the selected journeys, and its parameters.
+
+        The journeys a filter keeps are found once per engine and kept in a small table of case codes, since a
+        view asks several questions of one selection and the conditions on events scan every event. Past
+        `_SELECTIONS_KEPT` filters the condition is evaluated in each query instead.
+        """
         if not isinstance(filters, Filters):
             raise TypeError(f"filters must be a Filters value, not {type(filters).__name__}")
         self._check_attributes([column for column, _values in filters.attributes])
-        return _case_predicate(filters, self._stored_as)
+        if filters.is_empty:
+            return "TRUE", []
+        with self._selections_lock:
+            table = self._selections.get(filters)
+            if table is None:
+                where, params = _case_predicate(filters, self._stored_as)
+                if len(self._selections) >= _SELECTIONS_KEPT:
+                    return where, params
+                table = f"memory.main.selection_{len(self._selections)}"
+                with self._connection.cursor() as cursor:
+                    cursor.execute(
+                        f"CREATE TABLE {table} AS SELECT case_code FROM {_CATALOG}.cases WHERE {where}", params
+                    )
+                self._selections[filters] = table
+        return f"case_code IN (SELECT case_code FROM {table})", []
 
     def _check_attributes(self, columns: Sequence[str]) -> None:
         """Raise MappingError naming every unknown attribute column, with the closest known names."""
@@ -523,10 +545,9 @@ def _selection(where: str) -> list[str]:
 
 def _create_stats(connection: duckdb.DuckDBPyConnection) -> None:
     """Store the stats of every journey in the attached layout: the last step of every layout build."""
-    scope = _selection("TRUE")
+    scope = ", ".join(_selection("TRUE"))
     for name, sql in _STATS.items():
-        connection.execute(f"CREATE TABLE {_CATALOG}.{name} AS WITH {', '.join(scope)} {sql}")
-        scope.append(f"{name} AS (SELECT * FROM {_CATALOG}.{name})")
+        connection.execute(f"CREATE TABLE {_CATALOG}.{name} AS WITH {scope} {sql}")
 
 
 def connect(settings: Settings | None) -> duckdb.DuckDBPyConnection:

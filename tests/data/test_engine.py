@@ -626,3 +626,30 @@ def test_stored_stats_equal_the_stats_of_a_filter_keeping_every_journey(shop: En
 
     assert shop.summary(everyone).cases == shop.summary().cases == 3
     pd.testing.assert_frame_equal(stored, computed, check_exact=True)
+
+
+def test_a_selection_asked_again_or_past_the_kept_ones_gives_the_same_journeys(
+    shop: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import data.engine
+
+    monkeypatch.setattr(data.engine, "_SELECTIONS_KEPT", 1)
+    web, store = Filters(channels={"web"}), Filters(channels={"store"})
+
+    first, again = shop.summary(web), shop.summary(web)
+    past_the_kept = shop.cases(store)  # a second selection is evaluated in the query, not kept
+
+    assert first == again and first.cases == 3
+    assert list(past_the_kept["case_id"]) == ["anna", "carl"]
+
+
+def test_query_reads_frames_given_as_tables(shop: Engine) -> None:
+    scores = pd.DataFrame({"case_id": ["anna", "bob", "zoe"], "score": [3, 1, 9]})
+
+    joined = shop.query(
+        "SELECT j.case_id, s.score FROM journeys j JOIN scores s USING (case_id) ORDER BY j.case_id",
+        filters=Filters(channels={"phone"}),
+        tables={"scores": scores},
+    )
+
+    assert joined.to_dict("records") == [{"case_id": "anna", "score": 3}]
