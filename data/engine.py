@@ -68,6 +68,8 @@ _TIMESTAMP_TYPES = frozenset({"TIMESTAMP WITH TIME ZONE", "TIMESTAMPTZ_NS"})
 _INTEGER_TYPES = frozenset({"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT"})
 _EVERY_JOURNEY = Filters()
 _SELECTIONS_KEPT = 64
+# Row numbers spread over at most this many values per event are checked with a bitmap rather than a GROUP BY.
+_ROW_NUMBER_BITS_PER_EVENT = 64
 
 # The figures every view starts from, over the journeys in scope (see `Engine.query`). Computed at ingest over every
 # journey and stored under the same names, they make the unfiltered views read a few hundred rows, not the events.
@@ -751,17 +753,14 @@ def _create_source_view(connection: duckdb.DuckDBPyConnection, names: list[str],
 
 def _check_source_values(connection: duckdb.DuckDBPyConnection, file: str | None) -> None:
     """Raise when the log is empty, a required value is missing or the file order is not unique."""
-    # A GROUP BY finds repeated row numbers: unlike count(DISTINCT …), it spills to disk past the memory limit.
-    events, *missing, repeated_rows = connection.execute(
+    events, *missing, first_row, last_row, numbered = connection.execute(
         """
         SELECT count(*), count(*) - count(case_id), count(*) - count(activity), count(*) - count(timestamp),
-               count(*) - count(source_row),
-               (SELECT count(*) FROM (
-                   SELECT source_row FROM source WHERE source_row IS NOT NULL GROUP BY source_row HAVING count(*) > 1
-               ))
+               count(*) - count(source_row), min(source_row), max(source_row), count(source_row)
         FROM source
         """
     ).fetchone()
+    repeated_rows = numbered - _distinct_rows(connection, first_row, last_row, numbered) if numbered else 0
     if events == 0:
         raise EmptyLog(Problem("The log has no events.", fix="Import a file with at least one row.", file=file))
     problems = [
@@ -779,6 +778,19 @@ def _check_source_values(connection: duckdb.DuckDBPyConnection, file: str | None
             )
         )
     _raise(problems)
+
+
+def _distinct_rows(connection: duckdb.DuckDBPyConnection, first_row: int, last_row: int, numbered: int) -> int:
+    """Count the distinct row numbers, with one bit per number when they are dense.
+
+    The bitmap counts a 10M-event log's in under a second, a GROUP BY in several; sparse numbers take the GROUP
+    BY, which spills to disk past the memory limit, unlike count(DISTINCT …).
+    """
+    if last_row - first_row < _ROW_NUMBER_BITS_PER_EVENT * numbered:
+        sql = "SELECT bit_count(bitstring_agg(source_row, ?, ?)) FROM source"
+        return connection.execute(sql, [first_row, last_row]).fetchone()[0]
+    sql = "SELECT count(*) FROM (SELECT source_row FROM source WHERE source_row IS NOT NULL GROUP BY source_row)"
+    return connection.execute(sql).fetchone()[0]
 
 
 def _raise(problems: list[Problem]) -> None:

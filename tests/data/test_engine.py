@@ -498,6 +498,25 @@ def test_missing_values_and_repeated_row_numbers_are_all_reported(settings: Sett
     assert [problem.column for problem in raised.value.problems] == ["activity", "source_row"]
 
 
+@pytest.mark.parametrize(
+    ("rows", "repeated"),
+    [
+        ([0, 10**12, 5, 6, 7, 8, 9, 10, 10**12], True),  # sparse numbers: counted by grouping
+        ([0, 10**12, 5, 6, 7, 8, 9, 10, 11], False),
+        ([8, 7, 6, 5, 4, 3, 2, 1, 1], True),  # dense numbers: counted with a bitmap
+        ([8, 7, 6, 5, 4, 3, 2, 1, 0], False),
+    ],
+)
+def test_repeated_row_numbers_are_found_dense_or_sparse(settings: Settings, rows: list[int], repeated: bool) -> None:
+    numbered = SHOP.assign(source_row=rows)
+    if repeated:
+        with pytest.raises(MappingError, match="Row numbers repeat"):
+            Engine.from_frame(numbered, settings)
+    else:
+        with Engine.from_frame(numbered, settings) as engine:
+            assert engine.summary().events == 9
+
+
 def test_an_empty_log_raises_empty_log(settings: Settings) -> None:
     with pytest.raises(EmptyLog):
         Engine.from_frame(SHOP.head(0), settings)
