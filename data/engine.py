@@ -628,7 +628,10 @@ def _layout_statements(carried: str) -> tuple[str, ...]:
             SELECT DISTINCT channel FROM source WHERE channel IS NOT NULL ORDER BY channel
         )
         """,
-        f"CREATE TABLE {layout}.activities AS SELECT unnest(enum_range(NULL::{layout}.activity_name)) AS activity",
+        f"""
+        CREATE TABLE {layout}.activities AS
+        SELECT unnest(enum_range(NULL::{layout}.activity_name))::{layout}.activity_name AS activity
+        """,
         f"""
         CREATE TABLE {layout}.events AS
         SELECT case_code, (row_number() OVER journey - 1)::INTEGER AS pos, activity, timestamp, channel,

@@ -252,7 +252,10 @@ def _load_layout(connection: duckdb.DuckDBPyConnection, tables: Path) -> None:
         """
     )
     connection.execute(
-        f"CREATE TABLE {_CATALOG}.activities AS SELECT unnest(enum_range(NULL::{_CATALOG}.activity_name)) AS activity"
+        f"""
+        CREATE TABLE {_CATALOG}.activities AS
+        SELECT unnest(enum_range(NULL::{_CATALOG}.activity_name))::{_CATALOG}.activity_name AS activity
+        """
     )
     for name in _COPIED_TABLES:
         described = connection.execute(f"DESCRIBE SELECT * FROM {parquet(name)}").fetchall()

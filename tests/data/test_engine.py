@@ -427,6 +427,13 @@ def test_layout_holds_the_documented_tables(tmp_path: Path, settings: Settings) 
             for table in ("activity_stats", "pair_stats", "variant_stats", "log_stats")
         }
         version, events, cases = connection.execute("SELECT layout_version, events, cases FROM layout_info").fetchone()
+        activity_types = {
+            data_type
+            for (data_type,) in connection.execute(
+                "SELECT DISTINCT data_type FROM duckdb_columns() WHERE column_name IN ('activity', 'next_activity')"
+                " AND table_name IN ('activities', 'events', 'case_activities', 'activity_stats')"
+            ).fetchall()
+        }
         codes = connection.execute("SELECT case_code, pos FROM events").fetchall()
     assert columns["events"] == [
         "case_code", "pos", "activity", "timestamp", "channel", "next_activity", "next_timestamp", "source_row",
@@ -443,6 +450,7 @@ def test_layout_holds_the_documented_tables(tmp_path: Path, settings: Settings) 
     assert columns["case_pairs"] == ["case_code", "source", "target", "events"]
     assert columns["attributes"] == ["position", "name", "stored_as"]
     assert columns["activities"] == ["activity"]
+    assert activity_types == {"ENUM('buy', 'call', 'visit')"}  # marks on all_activities join the big tables uncast
     assert stats["activity_stats"] == ["activity", "events", "cases", "median_seconds_to_reach"]
     assert stats["pair_stats"] == [
         "source", "target", "events", "cases", "mean_seconds", "median_seconds", "p90_seconds", "min_seconds",
