@@ -48,15 +48,17 @@ _CHURN_MATCHER = keyword_matcher(CHURN_KEYWORDS)
 
 # `outcomes` binds: churn activities, converting activities, then (with a silence rule) the log's end and the
 # silence in microseconds.
+# Both CTEs read more than once or joined to millions of rows are materialised: `marked` so that the optimiser
+# cannot move its text comparisons onto the journeys' activities, `outcomes` so that it is computed once.
 _OUTCOMES_CTES = """
-marked AS (
+marked AS MATERIALIZED (
     SELECT activity, list_contains(?::VARCHAR[], activity::VARCHAR) AS is_churn,
            list_contains(?::VARCHAR[], activity::VARCHAR) AS is_goal
     FROM all_activities
 ), journey_facts AS (
     SELECT a.case_code, min(a.first_pos) FILTER (WHERE m.is_churn) AS churn_pos, bool_or(m.is_goal) AS reached_goal
     FROM journey_activities a JOIN marked m USING (activity) GROUP BY a.case_code
-), outcomes AS (
+), outcomes AS MATERIALIZED (
     SELECT f.case_code, f.churn_pos, CASE
         WHEN f.churn_pos IS NOT NULL THEN 'churned'
         WHEN f.reached_goal THEN 'converted'
@@ -73,13 +75,9 @@ WITH {outcomes}
 SELECT j.case_id, o.outcome FROM outcomes o JOIN journeys j USING (case_code) ORDER BY o.case_code
 """
 
-_OUTCOME_COUNTS_SQL = """
-WITH {outcomes}
-SELECT outcome, count(*) AS customers FROM outcomes GROUP BY outcome
-"""
-
 # The step a churned customer churned right after: the event before the first churn activity, or the last event
-# of a silent churn; with the event before it, for transitions.
+# of a silent churn; with the event before it, for transitions. The rows with an `outcome` count the journeys of
+# each outcome, so that the outcomes are computed once.
 _CHURN_POINTS_SQL = """
 WITH {outcomes}, judged AS (
     SELECT case_code FROM outcomes WHERE outcome IN ('churned', 'converted')
@@ -101,11 +99,13 @@ WITH {outcomes}, judged AS (
     SELECT previous AS source, activity AS target, count(*) AS churned
     FROM last_steps WHERE previous IS NOT NULL GROUP BY previous, activity
 )
-SELECT NULL::VARCHAR AS source, p.target, p.customers, coalesce(c.churned, 0) AS churned
+SELECT NULL::VARCHAR AS source, p.target, p.customers, coalesce(c.churned, 0) AS churned, NULL AS outcome
 FROM passing_activities p LEFT JOIN churned_activities c USING (target)
 UNION ALL
-SELECT p.source, p.target, p.customers, coalesce(c.churned, 0) AS churned
+SELECT p.source, p.target, p.customers, coalesce(c.churned, 0) AS churned, NULL AS outcome
 FROM passing_pairs p LEFT JOIN churned_pairs c USING (source, target)
+UNION ALL
+SELECT NULL, NULL, count(*), 0, outcome FROM outcomes GROUP BY outcome
 """
 
 # For each non-converted customer who did the activity: what came right after its last occurrence (NULL: nothing).
@@ -277,9 +277,10 @@ def churn_points(
 ) -> ChurnPoints:
     """Return the churn figures of every activity and transition of the selected journeys."""
     outcomes, params = _outcome_ctes(engine, model, definition)
-    counts = engine.query(_OUTCOME_COUNTS_SQL.format(outcomes=outcomes), params, filters)
-    count = dict(zip(counts["outcome"], counts["customers"].astype(int), strict=True))
-    figures = engine.query(_CHURN_POINTS_SQL.format(outcomes=outcomes), params, filters)
+    rows = engine.query(_CHURN_POINTS_SQL.format(outcomes=outcomes), params, filters)
+    is_count = rows["outcome"].notna()
+    count = dict(zip(rows.loc[is_count, "outcome"], rows.loc[is_count, "customers"].astype(int), strict=True))
+    figures = rows[~is_count].drop(columns="outcome")
     churn_names = params[0]
     figures = figures[~figures["target"].isin(churn_names) & ~figures["source"].isin(churn_names)]
     figures = figures.assign(stage=figures["target"].map(dict(model.stage_of)).astype("str"))

@@ -43,40 +43,28 @@ _BY = ("activity", "stage")
 
 _IN_STEP = "list_contains(?::VARCHAR[], {activity}::VARCHAR)"
 
+# Times are microseconds since the epoch: `start_us` of the journey, and of the events reaching each step.
 _STEP_TIMES_SQL = """
 WITH {reached}
-SELECT r.step, count(*) AS customers,
-       median((epoch_us(r.reached_at) - epoch_us(r.previous_at)) / 1e6) AS median_seconds_from_previous,
-       median((epoch_us(r.reached_at) - epoch_us(r.first_at)) / 1e6) AS median_seconds_from_first,
-       median((epoch_us(r.reached_at) - epoch_us(j.start_time)) / 1e6) AS median_seconds_to_reach
-FROM reached r JOIN journeys j USING (case_code)
-GROUP BY r.step
+SELECT step, count(*) AS customers,
+       median((reached_us - previous_us) / 1e6) AS median_seconds_from_previous,
+       median((reached_us - first_us) / 1e6) AS median_seconds_from_first,
+       median((reached_us - start_us) / 1e6) AS median_seconds_to_reach
+FROM reached
+GROUP BY step
 """
 
-# The stage funnel read off the per-journey activity table: a journey reaches stage k at its first event of
-# stage k or of a later one (offsets in microseconds since the journey's start), and stays in a stage from its
-# first to its last event there. The same counts and times as the chained funnel, without scanning the events.
+# The stage funnel read off the per-journey activity table in one pass: per journey, the first and last event of
+# each stage (offsets in microseconds since the journey's start); a journey reaches stage k at its first event of
+# stage k or of a later one, and stays in a stage from its first to its last event there. The same counts and
+# times as the chained funnel, without scanning the events; `selected` counts the selected journeys.
 _STAGE_REACH_SQL = """
-WITH {stage_of}, staged AS MATERIALIZED (
-    SELECT a.case_code, m.step AS stage, min(a.first_offset_us) AS first_us, max(a.last_offset_us) AS last_us
-    FROM journey_activities a JOIN stage_steps m USING (activity)
-    GROUP BY ALL
-), reach AS (
-    SELECT case_code, [{reached_at}] AS reached_at FROM staged GROUP BY case_code
+WITH {stage_of}, staged AS (
+    SELECT {bounds} FROM journey_activities a JOIN stage_steps m USING (activity) GROUP BY a.case_code
 ), reached AS (
-    SELECT unnest(range(len(reached_at))) AS step, unnest(reached_at) AS reached_us,
-           unnest(list_concat([NULL], list_slice(reached_at, 1, len(reached_at) - 1))) AS previous_us,
-           reached_at[1] AS first_us
-    FROM reach
-), times AS (
-    SELECT step, count(*) AS customers, median((reached_us - previous_us) / 1e6) AS median_seconds_from_previous,
-           median((reached_us - first_us) / 1e6) AS median_seconds_from_first,
-           median(reached_us / 1e6) AS median_seconds_to_reach
-    FROM reached WHERE reached_us IS NOT NULL GROUP BY step
-), stays AS (
-    SELECT stage AS step, median((last_us - first_us) / 1e6) AS median_seconds_in_stage FROM staged GROUP BY stage
+    SELECT {reached} FROM staged
 )
-SELECT * FROM times FULL JOIN stays USING (step)
+SELECT (SELECT count(*) FROM journeys) AS selected, {figures} FROM reached
 """
 
 _ATTRIBUTE_MEANS_SQL = """
@@ -205,10 +193,7 @@ def stage_kpis(
     """
     check_model(model)
     attributes = _numeric_attributes(engine, numeric_attributes)
-    reached_at = ", ".join(f"min(first_us) FILTER (stage >= {index})" for index in range(len(model.stages)))
-    sql = _STAGE_REACH_SQL.format(stage_of=STAGE_OF, reached_at=reached_at)
-    times = engine.query(sql, stage_steps_params(model), filters).set_index("step").reindex(range(len(model.stages)))
-    selected = engine.summary(filters).cases
+    times, selected = _stage_times(engine, model, filters)
     table = _table(list(model.stages), times, selected)
     channel_mix, stage_events = stage_channel_mix(engine, model, filters)
     table = table.rename(columns={"step": "stage"})[
@@ -224,6 +209,41 @@ def stage_kpis(
         channel_mix=channel_mix,
         attribute_means=_attribute_means(engine, model, filters, attributes),
     )
+
+
+def _stage_times(engine: Engine, model: StageModel, filters: Filters) -> tuple[pd.DataFrame, int]:
+    """Return customers, median_seconds_to_reach and median_seconds_in_stage by stage index, and the selected count."""
+    stages = range(len(model.stages))
+    figures = {
+        "customers": "count(reached_{stage})",
+        "median_seconds_to_reach": "median(reached_{stage} / 1e6)",
+        "median_seconds_in_stage": "median((last_{stage} - first_{stage}) / 1e6)",
+    }
+    sql = _STAGE_REACH_SQL.format(
+        stage_of=STAGE_OF,
+        bounds=", ".join(
+            f"min(CASE WHEN m.step = {stage} THEN a.first_offset_us END) AS first_{stage},"
+            f" max(CASE WHEN m.step = {stage} THEN a.last_offset_us END) AS last_{stage}"
+            for stage in stages
+        ),
+        reached=", ".join(
+            [f"first_{stage}, last_{stage}" for stage in stages]
+            + [
+                f"least({', '.join(f'first_{later}' for later in stages[stage:])}) AS reached_{stage}"
+                for stage in stages
+            ]
+        ),
+        figures=", ".join(
+            f"{aggregate.format(stage=stage)} AS {name}_{stage}"
+            for stage in stages
+            for name, aggregate in figures.items()
+        ),
+    )
+    row = engine.query(sql, stage_steps_params(model), filters).iloc[0]
+    times = pd.DataFrame(
+        {name: [row[f"{name}_{stage}"] for stage in stages] for name in figures}, index=stages, dtype=float
+    )
+    return times, int(row["selected"])
 
 
 @dataclass(frozen=True)
@@ -247,12 +267,16 @@ def _funnel_table(
 
 
 def _table(steps: list[str], times: pd.DataFrame, selected: int) -> pd.DataFrame:
-    """Return the funnel table from the customers and median times of each step (one row per step, in order)."""
+    """Return the funnel table from the customers and median times of each step (one row per step, in order).
+
+    Median times `times` lacks (stage KPIs only need the time to reach) are left out of the table.
+    """
     customers = times["customers"].fillna(0).to_numpy(dtype=np.int64)
     previous = np.concatenate([[selected], customers[:-1]])
     with np.errstate(divide="ignore", invalid="ignore"):
         from_previous = np.where(previous > 0, customers / previous, np.nan)
         from_first = np.where(customers[0] > 0, customers / customers[0], np.nan)
+    medians = ["median_seconds_from_previous", "median_seconds_from_first", "median_seconds_to_reach"]
     return pd.DataFrame(
         {
             "step": pd.array(steps, dtype="str"),
@@ -260,9 +284,7 @@ def _table(steps: list[str], times: pd.DataFrame, selected: int) -> pd.DataFrame
             "conversion_from_previous": from_previous,
             "conversion_from_first": from_first,
             "drop_off": previous - customers,
-            "median_seconds_from_previous": times["median_seconds_from_previous"].to_numpy(dtype=float),
-            "median_seconds_from_first": times["median_seconds_from_first"].to_numpy(dtype=float),
-            "median_seconds_to_reach": times["median_seconds_to_reach"].to_numpy(dtype=float),
+            **{name: times[name].to_numpy(dtype=float) for name in medians if name in times},
         }
     )
 
@@ -270,59 +292,75 @@ def _table(steps: list[str], times: pd.DataFrame, selected: int) -> pd.DataFrame
 def _reached_ctes(steps: list[_Step], *, directly: bool, within_seconds: float | None) -> tuple[str, list]:
     """Return CTEs ending in `reached` and their parameters.
 
-    `reached` has one row per customer and step completed: step (0-based), case_code, pos and `reached_at` of the
-    event completing it, `previous_at` (of the previous step, in the same run for direct funnels) and `first_at`
-    (of the first step).
+    `reached` has one row per customer and step completed: step (0-based), case_code, and in microseconds since
+    the epoch `reached_us` of the event completing it, `previous_us` (of the previous step, in the same run for
+    direct funnels), `first_us` (of the first step) and `start_us` (of the journey's first event).
     """
     if directly:
         ctes, params = _direct_reach(steps, within_seconds)
     else:
         ctes, params = _eventual_reach(steps, within_seconds)
     union = " UNION ALL ".join(
-        f"SELECT {index} AS step, case_code, pos, reached_at, previous_at, first_at FROM reach_{index}"
+        f"SELECT {index} AS step, case_code, reached_us, previous_us, first_us, start_us FROM reach_{index}"
         for index in range(len(steps))
     )
     return f"{ctes}, reached AS ({union})", params
 
 
 def _eventual_reach(steps: list[_Step], within_seconds: float | None) -> tuple[str, list]:
-    """Chain one CTE per step: the first event of the step after the event completing the previous one."""
-    in_window = "" if within_seconds is None else " AND epoch_us(s.timestamp) - epoch_us(r.first_at) <= ?"
-    ctes = [
-        f"""reach_0 AS (
-            SELECT case_code, min(pos) AS pos, arg_min(timestamp, pos) AS reached_at,
-                   NULL::TIMESTAMPTZ AS previous_at, arg_min(timestamp, pos) AS first_at
-            FROM steps WHERE {_IN_STEP.format(activity="activity")} GROUP BY case_code
+    """Chain one CTE per step: the first event of the step after the event completing the previous one.
+
+    The first step is read off the per-journey activity table (a journey's first event of an activity is its
+    first occurrence there); each later one joins the events of its own activities only, marked in the layout's
+    activity type so that no event's activity is turned into text.
+    """
+    in_window = "" if within_seconds is None else "WHERE epoch_us(s.timestamp) - r.first_us <= ?"
+    in_step = _IN_STEP.format(activity="activity")
+    marks = [
+        f"step_{index} AS MATERIALIZED (SELECT activity FROM all_activities WHERE {in_step})"
+        for index in range(len(steps))
+    ]
+    params: list = [step.activities for step in steps]
+    reach = [
+        """reach_0 AS (
+            SELECT *, reached_us AS first_us FROM (
+                SELECT a.case_code, min(a.first_pos) AS pos, any_value(epoch_us(j.start_time)) AS start_us,
+                       any_value(epoch_us(j.start_time)) + arg_min(a.first_offset_us, a.first_pos) AS reached_us,
+                       NULL::BIGINT AS previous_us
+                FROM journey_activities a JOIN step_0 USING (activity) JOIN journeys j USING (case_code)
+                GROUP BY a.case_code
+            )
         )"""
     ]
-    params: list = [steps[0].activities]
     for index, step in enumerate(steps[1:], start=1):
         after = ">=" if step.shares_previous_event else ">"
-        ctes.append(
+        reach.append(
             f"""reach_{index} AS (
-                SELECT r.case_code, min(s.pos) AS pos, arg_min(s.timestamp, s.pos) AS reached_at,
-                       any_value(r.reached_at) AS previous_at, any_value(r.first_at) AS first_at
+                SELECT r.case_code, min(s.pos) AS pos, epoch_us(arg_min(s.timestamp, s.pos)) AS reached_us,
+                       any_value(r.reached_us) AS previous_us, any_value(r.first_us) AS first_us,
+                       any_value(r.start_us) AS start_us
                 FROM reach_{index - 1} r JOIN steps s ON s.case_code = r.case_code AND s.pos {after} r.pos
-                WHERE {_IN_STEP.format(activity="s.activity")}{in_window}
+                JOIN step_{index} USING (activity)
+                {in_window}
                 GROUP BY r.case_code
             )"""
         )
-        params.append(step.activities)
         if within_seconds is not None:
             params.append(within_seconds * 1e6)
-    return ", ".join(ctes), params
+    return ", ".join(marks + reach), params
 
 
 def _direct_reach(steps: list[_Step], within_seconds: float | None) -> tuple[str, list]:
     """Match every run of consecutive events against the steps; each step keeps the customer's earliest run."""
     looked_ahead = "".join(
         f", lead(activity::VARCHAR, {offset}) OVER journey AS activity_{offset},"
-        f" lead(timestamp, {offset}) OVER journey AS at_{offset}"
+        f" epoch_us(lead(timestamp, {offset}) OVER journey) AS at_{offset}"
         for offset in range(1, len(steps))
     )
     ctes = [
         f"""runs AS (
-            SELECT case_code, pos, activity::VARCHAR AS activity_0, timestamp AS at_0{looked_ahead}
+            SELECT case_code, pos, epoch_us(first_value(timestamp) OVER journey) AS start_us,
+                   activity::VARCHAR AS activity_0, epoch_us(timestamp) AS at_0{looked_ahead}
             FROM steps WINDOW journey AS (PARTITION BY case_code ORDER BY pos)
         )"""
     ]
@@ -331,13 +369,13 @@ def _direct_reach(steps: list[_Step], within_seconds: float | None) -> tuple[str
         matched = " AND ".join(_IN_STEP.format(activity=f"activity_{offset}") for offset in range(index + 1))
         params.extend(step.activities for step in steps[: index + 1])
         if within_seconds is not None:
-            matched += f" AND epoch_us(at_{index}) - epoch_us(at_0) <= ?"
+            matched += f" AND at_{index} - at_0 <= ?"
             params.append(within_seconds * 1e6)
-        previous_at = "NULL::TIMESTAMPTZ" if index == 0 else f"arg_min(at_{index - 1}, pos)"
+        previous_us = "NULL::BIGINT" if index == 0 else f"arg_min(at_{index - 1}, pos)"
         ctes.append(
             f"""reach_{index} AS (
-                SELECT case_code, min(pos) + {index} AS pos, arg_min(at_{index}, pos) AS reached_at,
-                       {previous_at} AS previous_at, arg_min(at_0, pos) AS first_at
+                SELECT case_code, arg_min(at_{index}, pos) AS reached_us, {previous_us} AS previous_us,
+                       arg_min(at_0, pos) AS first_us, any_value(start_us) AS start_us
                 FROM runs WHERE {matched} GROUP BY case_code
             )"""
         )

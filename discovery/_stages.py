@@ -143,10 +143,10 @@ FROM steps s JOIN journeys j USING (case_code)
 GROUP BY s.activity
 """
 
-# Every event of a staged activity, with the index of its stage; `stage_steps` binds (activities, indexes).
-# Each staged activity, in the layout's activity type, with its stage's index: views join it to the steps
-# without turning every step's activity into text.
-STAGE_OF = """stage_steps AS (
+# Each staged activity, in the layout's activity type, with its stage's index; `stage_steps` binds (activities,
+# indexes). Views join it to the steps without turning every step's activity into text: materialised, so that the
+# optimiser cannot move the text comparison of the marks onto the millions of rows joined to them.
+STAGE_OF = """stage_steps AS MATERIALIZED (
     SELECT a.activity, m.step FROM all_activities a
     JOIN (SELECT unnest(?::VARCHAR[]) AS name, unnest(?::INTEGER[]) AS step) m ON m.name = a.activity::VARCHAR
 )"""
