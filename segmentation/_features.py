@@ -21,12 +21,14 @@ also keeps an outcome from splitting personas by the very rate the profiles then
 
 DuckDB returns integer counts (and means from exact decimal sums); the floating-point arithmetic happens afterwards
 in NumPy, row sums in column order, so the same log always gives the same matrix to the last bit whatever order
-DuckDB's threads return rows in.
+DuckDB's threads return rows in. Rows are found from case codes through one lookup array and activities and channels
+arrive as their ENUM codes, so no query joins journeys to number them or turns a step's activity into text; what
+DuckDB would group by millions of (customer, value) pairs, the channels of every step, NumPy counts in one pass.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -61,9 +63,8 @@ _NUMERIC_TYPES = frozenset(
     | {"FLOAT", "DOUBLE", "REAL"}
 )
 _CATEGORICAL_TYPES = frozenset({"VARCHAR", "BOOLEAN"})
-_CUSTOMER_ROWS = """
-    customer_rows AS (SELECT case_code, (row_number() OVER (ORDER BY case_code) - 1)::BIGINT AS row FROM journeys)
-"""
+# Counting (customer, value) pairs in a dense table is fastest; past this many cells a sparse sum bounds memory.
+_DENSE_COUNT_CELLS = 1 << 25
 _HOW = {
     "activities": "(1 + ln count) × (ln((1 + customers) / (1 + customers with it)) + 1), rows scaled to length 1",
     "paths": "the activities' weighting over directly-follows pairs (ordered 2-grams)",
@@ -106,6 +107,30 @@ class _Block:
     values: sp.csr_matrix
 
 
+@dataclass(frozen=True, eq=False)
+class _Selection:
+    """The selected customers: the engine and filters to query them, and the matrix row of each case code.
+
+    `row_of_code` is None when every customer is selected: case codes count 0, 1, … and so are the rows.
+    """
+
+    engine: Engine
+    filters: Filters
+    row_of_code: np.ndarray | None
+    events: np.ndarray
+
+    @property
+    def customers(self) -> int:
+        return len(self.events)
+
+    def query(self, sql: str, params: Sequence = ()) -> pd.DataFrame:
+        return self.engine.query(sql, params, filters=self.filters)
+
+    def rows(self, case_codes: pd.Series) -> np.ndarray:
+        codes = case_codes.to_numpy()
+        return codes if self.row_of_code is None else self.row_of_code[codes]
+
+
 def customer_features(
     engine: Engine,
     filters: Filters = EVERY_CUSTOMER,
@@ -131,7 +156,7 @@ def customer_features(
     outcome_series = _checked_outcomes(outcomes)
     numeric, categorical = _chosen_attributes(engine, attributes)
     journeys = engine.query(
-        "SELECT case_id, events, duration_seconds FROM journeys ORDER BY case_code", filters=filters
+        "SELECT case_code, case_id, events, duration_seconds FROM journeys ORDER BY case_code", filters=filters
     )
     if journeys.empty:
         raise EmptyLog(Problem("The filters select no customer.", fix="Widen the filters."))
@@ -148,21 +173,26 @@ def _customer_features(
     categorical: list[str],
 ) -> CustomerFeatures:
     case_ids = pd.Index(journeys["case_id"], name="case_id")
-    customers = len(case_ids)
+    case_codes = journeys["case_code"].to_numpy()
+    row_of_code = None
+    if case_codes[-1] + 1 > len(case_codes):
+        row_of_code = np.full(case_codes[-1] + 1, -1, dtype=np.int64)
+        row_of_code[case_codes] = np.arange(len(case_codes))
+    selection = _Selection(engine, filters, row_of_code, journeys["events"].to_numpy())
     blocks = [
-        _tfidf_block(engine, filters, customers, "activities"),
-        _tfidf_block(engine, filters, customers, "paths"),
-        _channel_block(engine, filters, customers),
+        _activity_block(selection),
+        _path_block(selection),
+        _channel_block(selection),
         _size_block(journeys),
     ]
     if stage_table is not None:
-        blocks.append(_stage_block(engine, filters, customers, stage_table))
+        blocks.append(_stage_block(selection, stage_table))
     if outcomes is not None:
         blocks.append(_outcome_block(case_ids, outcomes))
     if numeric:
-        blocks.append(_numeric_block(engine, filters, numeric))
+        blocks.append(_numeric_block(selection, numeric))
     if categorical:
-        blocks.append(_categorical_block(engine, filters, categorical))
+        blocks.append(_categorical_block(selection, categorical))
     blocks = [block for block in blocks if block.columns]
     matrix = sp.hstack([_balanced(block) for block in blocks], format="csr", dtype=np.float64)
     documentation = pd.DataFrame(
@@ -218,13 +248,16 @@ def _chosen_attributes(engine: Engine, attributes: str | Sequence[str] | None) -
         if attributes != "auto":
             raise ValueError(f"attributes must be 'auto', None or a list of names, not {attributes!r}")
         numeric = [name for name, kind in types.items() if _is_numeric(kind)]
-        categorical = [
-            name
-            for name, kind in types.items()
-            if kind in _CATEGORICAL_TYPES
-            and len(engine.attribute_values(name, AUTO_MAX_CATEGORIES + 1)) <= AUTO_MAX_CATEGORIES
-        ]
-        return numeric, categorical
+        texts = [name for name, kind in types.items() if kind in _CATEGORICAL_TYPES]
+        if not texts:
+            return numeric, []
+        # One scan of the whole log (filters aside, as the filter widgets list values) counts every text's values.
+        distinct = engine.query(
+            "SELECT "
+            + ", ".join(f"count(DISTINCT {engine.attribute_column(name)}) AS d{i}" for i, name in enumerate(texts))
+            + " FROM steps"
+        ).iloc[0]
+        return numeric, [name for name, values in zip(texts, distinct, strict=True) if values <= AUTO_MAX_CATEGORIES]
     names = list(dict.fromkeys(map(str, attributes)))
     for name in names:
         engine.attribute_column(name)  # raises MappingError with the closest names
@@ -250,39 +283,59 @@ def _is_numeric(duckdb_type: str) -> bool:
 # --- blocks ---------------------------------------------------------------------------------------------------------
 
 
-def _tfidf_block(engine: Engine, filters: Filters, customers: int, block: str) -> _Block:
-    """Sublinear term frequency × smoothed idf, each customer's row scaled to length 1 (as TfidfVectorizer)."""
-    if block == "activities":
-        table, keys = "journey_activities", ["activity"]
-    else:
-        table, keys = "journey_pairs", ["source", "target"]
-    named = ", ".join(f"{key}::VARCHAR AS {key}" for key in keys)
-    listed, as_text = ", ".join(keys), ", ".join(f"{key}::VARCHAR" for key in keys)
-    terms = engine.query(
-        f"""
-        SELECT {named}, count(*) AS customers_with_it FROM {table} GROUP BY ALL ORDER BY ALL
-        """,
-        filters=filters,
+def _activity_block(selection: _Selection) -> _Block:
+    visits = selection.query("SELECT case_code, activity, events FROM journey_activities")
+    activity = visits["activity"].array
+    return _tfidf_block(
+        "activities",
+        "activity:",
+        selection,
+        visits,
+        activity.codes,
+        lambda codes: [(activity.categories[code],) for code in codes],
     )
-    counts = engine.query(
-        f"""
-        WITH {_CUSTOMER_ROWS}, terms AS (
-            SELECT {listed}, row_number() OVER (ORDER BY {as_text}) - 1 AS col
-            FROM (SELECT DISTINCT {listed} FROM {table})
-        )
-        SELECT r.row, t.col, c.events FROM {table} c JOIN terms t USING ({listed})
-        JOIN customer_rows r USING (case_code)
-        """,
-        filters=filters,
+
+
+def _path_block(selection: _Selection) -> _Block:
+    pairs = selection.query("SELECT case_code, source, target, events FROM journey_pairs")
+    source, target = pairs["source"].array, pairs["target"].array
+    width = len(target.categories)
+    return _tfidf_block(
+        "paths",
+        "path:",
+        selection,
+        pairs,
+        source.codes.astype(np.int64) * width + target.codes,
+        lambda codes: [(source.categories[code // width], target.categories[code % width]) for code in codes],
     )
-    if block == "activities":
-        columns = tuple("activity:" + terms["activity"])
-    else:
-        columns = tuple("path:" + terms["source"] + PATH_ARROW + terms["target"])
-    idf = np.log((1.0 + customers) / (1.0 + terms["customers_with_it"].to_numpy(np.float64))) + 1.0
-    cols = counts["col"].to_numpy()
+
+
+def _tfidf_block(
+    block: str,
+    prefix: str,
+    selection: _Selection,
+    counts: pd.DataFrame,
+    terms: np.ndarray,
+    names_of: Callable[[np.ndarray], list[tuple[str, ...]]],
+) -> _Block:
+    """Sublinear term frequency × smoothed idf, each customer's row scaled to length 1 (as TfidfVectorizer).
+
+    `counts` has a journey's events per term, `terms` the term's code there; columns are the terms present, ordered
+    by their names (`names_of` the codes), as DuckDB would order the text.
+    """
+    customers_with_it = np.bincount(terms)
+    present = np.flatnonzero(customers_with_it)
+    names = names_of(present)
+    order = sorted(range(len(present)), key=names.__getitem__)
+    column_of = np.zeros(len(customers_with_it), dtype=np.int64)
+    column_of[present[order]] = np.arange(len(order))
+    columns = tuple(prefix + PATH_ARROW.join(names[index]) for index in order)
+    idf = np.log((1.0 + selection.customers) / (1.0 + customers_with_it[present[order]].astype(np.float64))) + 1.0
+    cols = column_of[terms]
     weight = (1.0 + np.log(counts["events"].to_numpy(np.float64))) * idf[cols]
-    matrix = sp.csr_matrix((weight, (counts["row"].to_numpy(), cols)), shape=(customers, len(columns)))
+    matrix = sp.csr_matrix(
+        (weight, (selection.rows(counts["case_code"]), cols)), shape=(selection.customers, len(columns))
+    )
     return _Block(block, "tf-idf", columns, _rows_of_length_one(matrix))
 
 
@@ -301,22 +354,30 @@ def _rows_of_length_one(matrix: sp.csr_matrix) -> sp.csr_matrix:
     return matrix
 
 
-def _channel_block(engine: Engine, filters: Filters, customers: int) -> _Block:
-    counts = engine.query(
-        f"""
-        WITH {_CUSTOMER_ROWS}, counted AS (
-            SELECT case_code, channel, count(*) AS events FROM steps WHERE channel IS NOT NULL GROUP BY ALL
-        )
-        SELECT r.row, c.channel::VARCHAR AS channel, c.events, j.events AS total
-        FROM counted c JOIN customer_rows r USING (case_code) JOIN journeys j USING (case_code)
-        """,
-        filters=filters,
-    )
-    cols, channels = pd.factorize(counts["channel"], sort=True)
+def _channel_block(selection: _Selection) -> _Block:
+    steps = selection.query("SELECT case_code, channel FROM steps WHERE channel IS NOT NULL")
+    channel = steps["channel"].array
+    present = np.flatnonzero(np.bincount(channel.codes, minlength=len(channel.categories)))
+    order = sorted(present, key=lambda code: channel.categories[code])
+    column_of = np.zeros(len(channel.categories), dtype=np.int64)
+    column_of[order] = np.arange(len(order))
+    rows, cols, events = _counted(selection.rows(steps["case_code"]), column_of[channel.codes], selection, len(order))
     # Square roots of shares (the Hellinger embedding) let a minority channel, one chatbot chat in ten steps, count.
-    shares = counts["events"].to_numpy(np.float64) / counts["total"].to_numpy(np.float64)
-    matrix = sp.csr_matrix((np.sqrt(shares), (counts["row"], cols)), shape=(customers, len(channels)))
-    return _Block("channels", "√share", tuple("channel:" + channels), matrix)
+    shares = events.astype(np.float64) / selection.events[rows].astype(np.float64)
+    matrix = sp.csr_matrix((np.sqrt(shares), (rows, cols)), shape=(selection.customers, len(order)))
+    return _Block("channels", "√share", tuple(f"channel:{channel.categories[code]}" for code in order), matrix)
+
+
+def _counted(
+    rows: np.ndarray, codes: np.ndarray, selection: _Selection, kinds: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Return row, code and count of every (row, code) pair present, by row then code."""
+    if selection.customers * kinds <= _DENSE_COUNT_CELLS:
+        counts = np.bincount(rows * kinds + codes, minlength=selection.customers * kinds)
+        cells = np.flatnonzero(counts)
+        return cells // kinds, cells % kinds, counts[cells]
+    matrix = sp.csr_matrix((np.ones(len(rows), dtype=np.int64), (rows, codes)), shape=(selection.customers, kinds))
+    return np.repeat(np.arange(selection.customers), np.diff(matrix.indptr)), matrix.indices, matrix.data
 
 
 def _size_block(journeys: pd.DataFrame) -> _Block:
@@ -334,24 +395,24 @@ def _size_block(journeys: pd.DataFrame) -> _Block:
     )
 
 
-def _stage_block(engine: Engine, filters: Filters, customers: int, stage_table: pd.DataFrame) -> _Block:
-    reached = engine.query(
-        f"""
-        WITH {_CUSTOMER_ROWS}, stage_of AS (
-            SELECT unnest(?::VARCHAR[]) AS activity, unnest(?::INTEGER[]) AS stage_index
+def _stage_block(selection: _Selection, stage_table: pd.DataFrame) -> _Block:
+    # Stages mark the few activities (as text), then join the journeys' activities on their ENUM.
+    reached = selection.query(
+        """
+        WITH stage_of AS (
+            SELECT unnest(?::VARCHAR[]) AS name, unnest(?::INTEGER[]) AS stage_index
+        ), marks AS (
+            SELECT a.activity, s.stage_index FROM all_activities a JOIN stage_of s ON a.activity::VARCHAR = s.name
         )
-        SELECT DISTINCT r.row, s.stage_index
-        FROM journey_activities a JOIN stage_of s ON a.activity::VARCHAR = s.activity
-        JOIN customer_rows r USING (case_code)
-        ORDER BY ALL
+        SELECT j.case_code, m.stage_index FROM journey_activities j JOIN marks m USING (activity)
         """,
         [list(stage_table["activity"]), list(stage_table["stage_index"])],
-        filters=filters,
     )
     stages = tuple(stage_table.drop_duplicates("stage_index")["stage"])
-    matrix = sp.csr_matrix(
-        (np.ones(len(reached)), (reached["row"], reached["stage_index"])), shape=(customers, len(stages))
+    rows, cols, _visits = _counted(
+        selection.rows(reached["case_code"]), reached["stage_index"].to_numpy(), selection, len(stages)
     )
+    matrix = sp.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(selection.customers, len(stages)))
     return _Block("stages", "reached (0/1)", tuple(f"stage:{stage}" for stage in stages), matrix)
 
 
@@ -359,46 +420,84 @@ def _outcome_block(case_ids: pd.Index, outcomes: pd.Series) -> _Block:
     return _one_hot("outcome", "outcome:", outcomes.reindex(case_ids).to_numpy(dtype=object))
 
 
-def _numeric_block(engine: Engine, filters: Filters, names: list[str]) -> _Block:
+def _numeric_block(selection: _Selection, names: list[str]) -> _Block:
     # Decimal sums are exact, so that thread scheduling cannot change the last bits of a mean.
-    means = engine.query(
-        "SELECT "
+    means = selection.query(
+        "SELECT case_code, "
         + ", ".join(
-            f"avg({engine.attribute_column(name)}::DECIMAL(38, 10))::DOUBLE AS a{index}"
+            f"avg({selection.engine.attribute_column(name)}::DECIMAL(38, 10))::DOUBLE AS a{index}"
             for index, name in enumerate(names)
         )
-        + " FROM steps GROUP BY case_code ORDER BY case_code",
-        filters=filters,
-    ).to_numpy(np.float64, na_value=np.nan)
+        + " FROM steps GROUP BY case_code"
+    )
+    # Column-major, as pandas hands a frame over: NumPy's column sums then add in the same (pairwise) order.
+    values = np.empty((selection.customers, len(names)), order="F")
+    values[selection.rows(means["case_code"])] = means.drop(columns="case_code").to_numpy(np.float64, na_value=np.nan)
     columns = tuple(f"attribute:{name}" for name in names)
-    return _Block("numeric attributes", "mean, standardised", columns, sp.csr_matrix(_standardised(means)))
+    return _Block("numeric attributes", "mean, standardised", columns, sp.csr_matrix(_standardised(values)))
 
 
-def _categorical_block(engine: Engine, filters: Filters, names: list[str]) -> _Block:
+def _categorical_block(selection: _Selection, names: list[str]) -> _Block:
+    """One-hot the customer's most frequent value (ties to the smallest) among the attribute's top values."""
+    stored = [selection.engine.attribute_column(name) for name in names]
+    listed = selection.query(
+        "SELECT "
+        + ", ".join(
+            f"coalesce(list(DISTINCT {column}::VARCHAR) FILTER ({column} IS NOT NULL), []) AS v{index}"
+            for index, column in enumerate(stored)
+        )
+        + " FROM steps"
+    ).iloc[0]
+    values = [sorted(listed[f"v{index}"]) for index in range(len(names))]
+    # Each step's value arrives as its rank among the attribute's values (from 1, 0 for none), found by a join on
+    # those few values: NumPy then counts (customer, value) pairs, where DuckDB would hash millions in a GROUP BY.
+    ranked = selection.query(
+        """
+        WITH value_ranks AS (
+            SELECT unnest(?::INTEGER[]) AS attribute, unnest(?::VARCHAR[]) AS value, unnest(?::INTEGER[]) AS rank
+        )
+        SELECT s.case_code"""
+        + "".join(f", coalesce(r{index}.rank, 0) AS v{index}" for index in range(len(names)))
+        + " FROM steps s"
+        + "".join(
+            f" LEFT JOIN (SELECT value, rank FROM value_ranks WHERE attribute = {index}) r{index}"
+            f" ON s.{column}::VARCHAR = r{index}.value"
+            for index, column in enumerate(stored)
+        ),
+        [
+            [index for index, ordered in enumerate(values) for _ in ordered],
+            [value for ordered in values for value in ordered],
+            [rank for ordered in values for rank in range(1, len(ordered) + 1)],
+        ],
+    )
+    rows = selection.rows(ranked["case_code"])
     columns: list[str] = []
-    parts: list[sp.csr_matrix] = []
-    for name in names:
-        modal = engine.query(
-            f"""
-            WITH counted AS (
-                SELECT case_code, {engine.attribute_column(name)}::VARCHAR AS value, count(*) AS events
-                FROM steps WHERE {engine.attribute_column(name)} IS NOT NULL GROUP BY ALL
-            )
-            SELECT j.case_code, m.value
-            FROM journeys j LEFT JOIN (
-                SELECT case_code, value FROM counted
-                QUALIFY row_number() OVER (PARTITION BY case_code ORDER BY events DESC, value) = 1
-            ) m USING (case_code)
-            ORDER BY j.case_code
-            """,
-            filters=filters,
-        )["value"]
-        top = modal.value_counts().sort_index(kind="stable").sort_values(ascending=False, kind="stable")
-        kept = modal.where(modal.isin(top.index[:TOP_CATEGORIES]))
-        block = _one_hot("categorical attributes", f"attribute:{name}=", kept.to_numpy(dtype=object))
-        columns += block.columns
-        parts.append(block.values)
-    return _Block("categorical attributes", "most frequent value (0/1)", tuple(columns), sp.hstack(parts, format="csr"))
+    modal_rows: list[np.ndarray] = []
+    modal_columns: list[np.ndarray] = []
+    for index, name in enumerate(names):
+        kinds = len(values[index])
+        customer, rank, events = _counted(rows, ranked[f"v{index}"].to_numpy(), selection, kinds + 1)
+        valued = rank > 0
+        customer, rank, events = customer[valued], rank[valued] - 1, events[valued]
+        # The most events, then the smallest value, wins: as one integer key, one unordered pass finds every maximum.
+        best = np.zeros(selection.customers, dtype=np.int64)
+        np.maximum.at(best, customer, events * kinds + (kinds - 1 - rank))
+        with_value = np.flatnonzero(best)
+        modal = kinds - 1 - best[with_value] % max(kinds, 1)
+        # The values most customers have (ties to the smallest) get a column each, in value order.
+        have = np.bincount(modal, minlength=kinds)
+        top = np.sort(np.lexsort((np.arange(kinds), -have))[: min(TOP_CATEGORIES, np.count_nonzero(have))])
+        column_of = np.full(kinds, -1, dtype=np.int64)
+        column_of[top] = np.arange(len(columns), len(columns) + len(top))
+        kept = column_of[modal] >= 0
+        modal_rows.append(with_value[kept])
+        modal_columns.append(column_of[modal[kept]])
+        columns += [f"attribute:{name}={values[index][rank]}" for rank in top]
+    matrix = sp.csr_matrix(
+        (np.ones(sum(map(len, modal_rows))), (np.concatenate(modal_rows), np.concatenate(modal_columns))),
+        shape=(selection.customers, len(columns)),
+    )
+    return _Block("categorical attributes", "most frequent value (0/1)", tuple(columns), matrix)
 
 
 def _one_hot(block: str, prefix: str, values: np.ndarray) -> _Block:
@@ -422,10 +521,16 @@ def _standardised(values: np.ndarray) -> np.ndarray:
 
 
 def _balanced(block: _Block) -> sp.csr_matrix:
-    """Rescale a block so that the sum of its column variances over customers equals the block's weight."""
-    values = block.values.astype(np.float64)
-    mean = np.asarray(values.mean(axis=0)).ravel()
-    mean_square = np.asarray(values.multiply(values).mean(axis=0)).ravel()
+    """Rescale a block so that the sum of its column variances over customers equals the block's weight.
+
+    The column sums read the data array alone, adding each column's values in row order as scipy's `mean` does,
+    so the scale is the same to the last bit without the copies a sparse product makes.
+    """
+    values = block.values
+    customers, width = values.shape
+    share = 1.0 / customers
+    mean = np.bincount(values.indices, weights=values.data * share, minlength=width)
+    mean_square = np.bincount(values.indices, weights=values.data * values.data * share, minlength=width)
     total_variance = float(np.sum(np.maximum(mean_square - mean * mean, 0.0)))
     if total_variance == 0.0:
         return values

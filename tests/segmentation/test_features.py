@@ -215,3 +215,14 @@ def test_one_customer_with_two_outcomes_is_refused(shop: Engine) -> None:
 def test_malformed_arguments_are_programming_errors(shop: Engine, arguments: dict, error: type) -> None:
     with pytest.raises(error):
         customer_features(shop, **arguments)
+
+
+def test_counting_per_customer_in_a_sparse_table_gives_the_same_matrix(
+    shop: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Channel, stage and attribute counts switch to a sparse table past a size; the matrix must not change."""
+    dense_counts = customer_features(shop, stage_of=STAGE_OF)
+    monkeypatch.setattr(features_module, "_DENSE_COUNT_CELLS", 0)
+    sparse_counts = customer_features(shop, stage_of=STAGE_OF)
+    assert sparse_counts.names == dense_counts.names
+    assert (sparse_counts.matrix != dense_counts.matrix).nnz == 0
