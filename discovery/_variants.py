@@ -11,10 +11,9 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
-from data.engine import Engine
+from data.engine import Engine, python_lists
 from data.filters import Filters
 from discovery._maps import json_records
 
@@ -157,8 +156,8 @@ def _variant_table(
     if outcomes is None:
         frame = frame.drop(columns=list(_OUTCOME_COLUMNS))
     frame = frame.assign(
-        activities=frame["activities"].map(np.ndarray.tolist),
-        variant_ids=frame["variant_ids"].map(np.ndarray.tolist),
+        activities=python_lists(frame["activities"]),
+        variant_ids=python_lists(frame["variant_ids"]),
     )
     return VariantTable(frame=frame, cases=engine.summary(filters).cases, collapse_repeats=collapse_repeats)
 

@@ -680,3 +680,18 @@ def test_query_reads_frames_given_as_tables(shop: Engine) -> None:
     )
 
     assert joined.to_dict("records") == [{"case_id": "anna", "score": 3}]
+
+
+def test_python_lists_turn_sql_lists_into_lists_and_leave_the_cycle_collector_as_it_was(shop: Engine) -> None:
+    import gc
+
+    from data.engine import python_lists
+
+    listed = shop.query("SELECT activities FROM all_variants ORDER BY sequence_rank")["activities"]
+
+    assert python_lists(listed).tolist() == [
+        ["visit", "buy"],
+        ["visit", "call", "buy"],
+        ["visit", "call", "visit", "buy"],
+    ]
+    assert gc.isenabled()
