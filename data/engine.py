@@ -455,8 +455,8 @@ class Engine(EngineAccessors):
         journey, say: a list that long is slow to bind as a parameter). Attribute columns of `steps` are named by
         `attribute_column`.
         """
-        where, filter_params = self._predicate(filters)
-        scope = _scope(where)
+        kept, filter_params = self._kept(filters)
+        scope = _scope(kept)
         body = sql.strip()
         if body[:4].upper() == "WITH" and body[4:5].isspace():
             statement = f"WITH {', '.join(scope)}, {body[5:]}"
@@ -465,30 +465,34 @@ class Engine(EngineAccessors):
         return self._query(statement, [*filter_params, *params], tables)
 
     def _predicate(self, filters: Filters) -> tuple[str, list]:
-        """Return the condition on `case_code` that keeps the selected journeys, and its parameters.
+        """Return the condition on `case_code` that keeps the selected journeys, and its parameters."""
+        kept, params = self._kept(filters)
+        return ("TRUE", []) if kept is None else (f"case_code IN ({kept})", params)
+
+    def _kept(self, filters: Filters) -> tuple[str | None, list]:
+        """Return a SELECT of the case codes the filters keep (None for every journey) and its parameters.
 
         The journeys a filter keeps are found once per engine and kept in a small table of case codes, since a
         view asks several questions of one selection and the conditions on events scan every event. Past
-        `_SELECTIONS_KEPT` filters the condition is evaluated in each query instead.
+        `_SELECTIONS_KEPT` filters the conditions are evaluated in each query instead.
         """
         if not isinstance(filters, Filters):
             raise TypeError(f"filters must be a Filters value, not {type(filters).__name__}")
         self._check_attributes([column for column, _values in filters.attributes])
         if filters.is_empty:
-            return "TRUE", []
+            return None, []
         with self._selections_lock:
             table = self._selections.get(filters)
             if table is None:
                 where, params = _case_predicate(filters, self._stored_as)
+                kept = f"SELECT case_code FROM {_CATALOG}.cases WHERE {where}"
                 if len(self._selections) >= _SELECTIONS_KEPT:
-                    return where, params
+                    return kept, params
                 table = f"memory.main.selection_{len(self._selections)}"
                 with self._connection.cursor() as cursor:
-                    cursor.execute(
-                        f"CREATE TABLE {table} AS SELECT case_code FROM {_CATALOG}.cases WHERE {where}", params
-                    )
+                    cursor.execute(f"CREATE TABLE {table} AS {kept}", params)
                 self._selections[filters] = table
-        return f"case_code IN (SELECT case_code FROM {table})", []
+        return f"SELECT case_code FROM {table}", []
 
     def _check_attributes(self, columns: Sequence[str]) -> None:
         """Raise MappingError naming every unknown attribute column, with the closest known names."""
@@ -518,28 +522,27 @@ class Engine(EngineAccessors):
             return cursor.sql(sql, params=list(params)).to_arrow_table()
 
 
-def _scope(where: str) -> list[str]:
-    """Return the CTEs `Engine.query` offers over the journeys `where` keeps; every journey reads the stored stats."""
-    if where == "TRUE":
-        return [
-            *_selection("TRUE"),
-            *(f"{name} AS NOT MATERIALIZED (SELECT * FROM {_CATALOG}.{name})" for name in _STATS),
-        ]
-    return [*_selection(where), *(f"{name} AS ({sql})" for name, sql in _STATS.items())]
+def _scope(kept: str | None) -> list[str]:
+    """Return the CTEs `Engine.query` offers over the journeys `kept` selects; every journey reads the stored stats."""
+    if kept is None:
+        stats = [f"{name} AS NOT MATERIALIZED (SELECT * FROM {_CATALOG}.{name})" for name in _STATS]
+    else:
+        stats = [f"{name} AS ({sql})" for name, sql in _STATS.items()]
+    return [*_selection(kept), *stats]
 
 
-def _selection(where: str) -> list[str]:
-    """Return the CTEs of the layout's tables restricted to the journeys `where` keeps.
+def _selection(kept: str | None) -> list[str]:
+    """Return the CTEs of the layout's tables restricted to the journeys whose codes `kept` selects (None: all).
 
-    A table read twice must not be copied first (DuckDB materialises a CTE used twice): the kept journeys are.
+    A table read twice must not be copied first (DuckDB materialises a CTE used twice): the kept codes are.
     """
-    kept = "TRUE" if where == "TRUE" else "case_code IN (SELECT case_code FROM kept)"
+    restricted = "" if kept is None else " WHERE case_code IN (SELECT case_code FROM kept)"
     return [
-        f"kept AS MATERIALIZED (SELECT case_code FROM {_CATALOG}.cases WHERE {where})",
+        *([] if kept is None else [f"kept AS MATERIALIZED ({kept})"]),
         f"all_variants AS NOT MATERIALIZED (SELECT * FROM {_CATALOG}.variants)",
         f"all_activities AS NOT MATERIALIZED (SELECT activity FROM {_CATALOG}.activities)",
         *(
-            f"{name} AS NOT MATERIALIZED (SELECT * FROM {_CATALOG}.{table} WHERE {kept})"
+            f"{name} AS NOT MATERIALIZED (SELECT * FROM {_CATALOG}.{table}{restricted})"
             for name, table in (
                 ("journeys", "cases"),
                 ("steps", "events"),
@@ -552,7 +555,7 @@ def _selection(where: str) -> list[str]:
 
 def _create_stats(connection: duckdb.DuckDBPyConnection) -> None:
     """Store the stats of every journey in the attached layout: the last step of every layout build."""
-    scope = ", ".join(_selection("TRUE"))
+    scope = ", ".join(_selection(None))
     for name, sql in _STATS.items():
         connection.execute(f"CREATE TABLE {_CATALOG}.{name} AS WITH {scope} {sql}")
 
