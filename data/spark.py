@@ -214,7 +214,8 @@ def build_layout_with_spark(events_parquet: Path, layout_path: Path, settings: S
     The same signature, file and errors as `data.engine.build_layout`, so that the store picks either from
     `settings.engine`: `prepare_layout` (on `spark_session(settings)`) writes the tables as Parquet in a temporary
     folder beside `layout_path`, DuckDB copies them into a temporary file with the layout's ENUM types and row
-    order, and that file is renamed over `layout_path`. A failure leaves the previous layout and no temporary
+    order and derives the stats of every journey from them (as `build_layout` does), and that file is renamed over
+    `layout_path`. A failure leaves the previous layout and no temporary
     files. On a cluster, `layout_path` must be on a file system the executors share with this process.
     """
     events_parquet, layout_path = Path(events_parquet), Path(layout_path)
