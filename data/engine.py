@@ -40,6 +40,7 @@ import pyarrow.parquet as pq
 from data.errors import (
     DatasetNotFound,
     EmptyLog,
+    LogError,
     MappingError,
     OutdatedLayout,
     Problem,
@@ -57,6 +58,7 @@ __all__ = [
     "LogSummary",
     "build_layout",
     "connect",
+    "layout_events",
     "python_lists",
     "quote_identifier",
     "sql_literal",
@@ -253,18 +255,10 @@ class Engine(EngineAccessors):
         self._selections: dict[Filters, str] = {}
         self._selections_lock = threading.Lock()
         try:
-            (version,) = connection.execute(f"SELECT layout_version FROM {_CATALOG}.layout_info").fetchone()
-        except duckdb.Error:
-            version = None
-        if version != LAYOUT_VERSION:
+            _check_layout_version(connection, file)
+        except LogError:
             self.close()
-            raise (UnsupportedFormat if version is None else OutdatedLayout)(
-                Problem(
-                    f"This journey layout has version {version}, this Parcours reads version {LAYOUT_VERSION}.",
-                    fix="Rebuild the layout by importing the log again.",
-                    file=file,
-                )
-            )
+            raise
         stored = connection.execute(f"SELECT name, stored_as FROM {_CATALOG}.attributes ORDER BY position").fetchall()
         types = dict(
             connection.execute(
@@ -580,6 +574,43 @@ def _cycle_collector_paused() -> Iterator[None]:
     finally:
         if enabled:
             gc.enable()
+
+
+def layout_events(connection: duckdb.DuckDBPyConnection, layout_path: Path) -> str:
+    """Attach the layout at `layout_path` read-only and return a view of its events under the canonical names.
+
+    The view lists each case's events together, by time then file order, so that the quality report reads
+    them in one pass (`assess_relation(..., in_case_order=True)`) instead of sorting the log again. Its
+    `case_id` is the case's integer code, which identifies the case as well as its name.
+    """
+    connection.execute(f"ATTACH {sql_literal(layout_path)} AS {_CATALOG} (READ_ONLY)")
+    _check_layout_version(connection, str(layout_path))
+    attributes = connection.execute(f"SELECT stored_as FROM {_CATALOG}.attributes ORDER BY position").fetchall()
+    connection.execute(
+        f"""
+        CREATE TEMP VIEW layout_events AS
+        SELECT case_code AS {CASE_ID}, activity AS {ACTIVITY}, timestamp AS {TIMESTAMP}, channel AS {CHANNEL},
+               source_row AS {SOURCE_ROW}{"".join(f", {stored}" for (stored,) in attributes)}
+        FROM {_CATALOG}.events
+        """
+    )
+    return "layout_events"
+
+
+def _check_layout_version(connection: duckdb.DuckDBPyConnection, file: str | None) -> None:
+    """Raise OutdatedLayout for a layout another version of Parcours wrote, UnsupportedFormat for no layout."""
+    try:
+        (version,) = connection.execute(f"SELECT layout_version FROM {_CATALOG}.layout_info").fetchone()
+    except duckdb.Error:
+        version = None
+    if version != LAYOUT_VERSION:
+        raise (UnsupportedFormat if version is None else OutdatedLayout)(
+            Problem(
+                f"This journey layout has version {version}, this Parcours reads version {LAYOUT_VERSION}.",
+                fix="Rebuild the layout by importing the log again.",
+                file=file,
+            )
+        )
 
 
 def connect(settings: Settings | None) -> duckdb.DuckDBPyConnection:

@@ -10,7 +10,8 @@ DuckDB computes the report, on a frame (`assess`) or on a table or view of the c
 Ties, out-of-order events, duplicates and each case's first and last events depend on an event's
 neighbours in its case. Most files list each case's events together and in time order; there the
 neighbours are read in one streaming pass over the file, checked as it goes, and only other files
-pay for sorting every case.
+pay for sorting every case. A stored layout lists each case's events in time order already, so the
+report of a stored log is read from it in one such pass too.
 """
 
 from __future__ import annotations
@@ -80,9 +81,11 @@ FIRST_LOOK = 100_000
 _CASE, _ACTIVITY, _TIME, _ROW = (quote_identifier(name) for name in (CASE_ID, ACTIVITY, TIMESTAMP, SOURCE_ROW))
 # The name under which `assess` shows its frame to its private DuckDB connection.
 _FRAME = "canonical_frame"
-# Windows in which each event meets its neighbours. Most files list each case's events together and in
+# How each event meets its neighbours in its case. Most files list each case's events together and in
 # time order, so that the neighbours in the case are those in the file, which DuckDB streams `OVER ()` in
-# scan order; whether each case did come out that way is checked. Other files pay for sorting every case.
+# scan order (`_FILE_ORDER`); a layout lists them by time, then file order (`_CASE_ORDER`). Whether each
+# case did come out that way is checked. Other relations pay for sorting every case (`_SORTED`).
+_FILE_ORDER, _CASE_ORDER, _SORTED = "file order", "case order", "sorted"
 _SCAN_ORDER = "()"
 _BY_TIME_IN_CASE = f"(PARTITION BY {_CASE} ORDER BY {_TIME}, {_ROW})"
 _BY_ROW_IN_CASE = f"(PARTITION BY {_CASE} ORDER BY {_ROW})"
@@ -211,12 +214,15 @@ def assess_relation(
     invalid: Mapping[str, Sequence[int]] | None = None,
     dst_adjusted: Sequence[int] = (),
     now: pd.Timestamp | None = None,
+    in_case_order: bool = False,
 ) -> QualityReport:
     """Return the quality report of the canonical events in the table or view `relation` of `connection`.
 
     `relation` is a plain identifier; its columns other than the canonical ones are attributes, which
     duplicate events must share too. Only aggregates and example rows leave DuckDB, so the log may be
-    larger than memory. The other arguments are those of `assess`.
+    larger than memory. `in_case_order` says that `relation` lists each case's events together, by time
+    then file order (as a layout's events are), which spares sorting them; it is checked while read, and
+    the events are sorted after all if it does not hold. The other arguments are those of `assess`.
     """
     if not isinstance(connection, duckdb.DuckDBPyConnection):
         raise TypeError(f"assess_relation needs a DuckDB connection, not {type(connection).__name__}")
@@ -229,7 +235,8 @@ def assess_relation(
         raise ValueError(f"invalid rows are keyed by {', '.join(_DROPPED)}, not {', '.join(sorted(unknown))}")
     now = pd.Timestamp.now(tz="UTC") if now is None else pd.Timestamp(now)
     now = now.tz_localize("UTC") if now.tzinfo is None else now.tz_convert("UTC")
-    return _assess(connection, relation, columns, invalid or {}, np.asarray(dst_adjusted, dtype="int64"), now)
+    dst_adjusted = np.asarray(dst_adjusted, dtype="int64")
+    return _assess(connection, relation, columns, invalid or {}, dst_adjusted, now, in_case_order)
 
 
 def _check_canonical(columns: Iterable[str]) -> None:
@@ -288,11 +295,14 @@ def _assess(
     invalid: Mapping[str, Sequence[int]],
     dst_adjusted: np.ndarray,
     now: pd.Timestamp,
+    in_case_order: bool,
 ) -> QualityReport:
     events, start, end, future = _overview(connection, relation, now)
-    first_rows = dict(connection.execute(f"SELECT {_ACTIVITY}, min({_ROW}) FROM {relation} GROUP BY ALL").fetchall())
+    first_rows = dict(
+        connection.execute(f"SELECT {_ACTIVITY}::VARCHAR, min({_ROW}) FROM {relation} GROUP BY ALL").fetchall()
+    )
     edges = _edges(start, end)
-    neighbours = _neighbour_findings(connection, relation, columns, edges)
+    neighbours = _neighbour_findings(connection, relation, columns, edges, in_case_order)
     findings = [
         *(_dropped_rows(role, np.asarray(dropped, dtype="int64")) for role, dropped in invalid.items()),
         _finding(
@@ -404,13 +414,15 @@ def _neighbour_findings(
     relation: str,
     columns: list[str],
     edges: tuple[pd.Timestamp, pd.Timestamp] | None,
+    in_case_order: bool,
 ) -> _Neighbours:
     """Return what comparing each event with its neighbours in its case tells, read in scan order where that holds."""
-    if _scan_order_may_hold(connection, relation):
-        neighbours = _compare_neighbours(connection, relation, columns, edges, in_scan_order=True)
+    if in_case_order or _scan_order_may_hold(connection, relation):
+        reading = _CASE_ORDER if in_case_order else _FILE_ORDER
+        neighbours = _compare_neighbours(connection, relation, columns, edges, reading)
         if neighbours is not None:
             return neighbours
-    return _compare_neighbours(connection, relation, columns, edges, in_scan_order=False)
+    return _compare_neighbours(connection, relation, columns, edges, _SORTED)
 
 
 def _scan_order_may_hold(connection: duckdb.DuckDBPyConnection, relation: str) -> bool:
@@ -437,9 +449,9 @@ def _compare_neighbours(
     relation: str,
     columns: list[str],
     edges: tuple[pd.Timestamp, pd.Timestamp] | None,
-    in_scan_order: bool,
+    reading: str,
 ) -> _Neighbours | None:
-    """Compare each event with its neighbours in its case; None if reading them `in_scan_order` does not hold.
+    """Compare each event with its neighbours in its case; None if the scan order `reading` assumes does not hold.
 
     Ordered by time then file order, a case's first event is its earliest, the first in the file among
     equal times, its last event the latest, the last in the file among equal times, and ties are equal
@@ -447,7 +459,8 @@ def _compare_neighbours(
     are those earlier than their predecessor in the file. A duplicate equals an earlier tied event in
     every column but source_row (only tied events sharing a hash of case, activity and time are
     compared). Read in scan order, all this holds when each case is one stretch of the scan, in time
-    and file order: a case met in several stretches has several first events.
+    and file order (in time order, then file order among equal times, for `_CASE_ORDER`): a case met in
+    several stretches has several first events.
     """
     compared = ", ".join(quote_identifier(column) for column in columns if column != SOURCE_ROW)
     early_until, late_from = (None, None) if edges is None else (edge.to_pydatetime() for edge in edges)
@@ -459,7 +472,7 @@ def _compare_neighbours(
                    lag({_ROW}) OVER by_time AS previous_row,
                    lead({_CASE}) OVER by_time AS next_case, lead({_TIME}) OVER by_time AS next_time
             FROM {relation}
-            WINDOW by_time AS {_SCAN_ORDER if in_scan_order else _BY_TIME_IN_CASE}
+            WINDOW by_time AS {_BY_TIME_IN_CASE if reading == _SORTED else _SCAN_ORDER}
         ),
         quality_flags AS (
             SELECT source_row, case_id, activity, event_time, first_of_case,
@@ -470,7 +483,12 @@ def _compare_neighbours(
                    OR coalesce(next_case = case_id AND next_time = event_time, false) AS tied,
                    coalesce(
                        previous_case = case_id AND (event_time < previous_time OR source_row < previous_row), false
-                   ) AS disordered
+                   ) AS disordered,
+                   coalesce(
+                       previous_case = case_id
+                       AND (event_time < previous_time OR event_time = previous_time AND source_row < previous_row),
+                       false
+                   ) AS unsorted
             FROM (
                 SELECT *, NOT coalesce(previous_case = case_id, false) AS first_of_case,
                        NOT coalesce(next_case = case_id, false) AS last_of_case
@@ -478,7 +496,7 @@ def _compare_neighbours(
             )
         ),
         quality_flagged AS MATERIALIZED (
-            SELECT source_row, first_of_case, single, early, late, tied, disordered,
+            SELECT source_row, first_of_case, single, early, late, tied, disordered, unsorted,
                    CASE WHEN first_of_case THEN hash(case_id) END AS case_key,
                    CASE WHEN tied THEN hash(case_id, activity, event_time) END AS repeat_key,
                    CASE WHEN disordered THEN case_id END AS disordered_case
@@ -486,8 +504,9 @@ def _compare_neighbours(
             WHERE first_of_case OR late OR tied OR disordered
         ),
         quality_reading AS (
-            SELECT NOT $in_scan_order OR (
-                count(*) FILTER (first_of_case) = count(DISTINCT case_key) AND count(*) FILTER (disordered) = 0
+            SELECT $reading = '{_SORTED}' OR (
+                count(*) FILTER (first_of_case) = count(DISTINCT case_key)
+                AND count(*) FILTER (CASE WHEN $reading = '{_CASE_ORDER}' THEN unsorted ELSE disordered END) = 0
             ) AS holds
             FROM quality_flagged
         ),
@@ -524,7 +543,7 @@ def _compare_neighbours(
                (SELECT list_sort(flatten(list(list_sort(source_rows)[2:])))[:{EXAMPLES_KEPT}] FROM quality_copies)
         FROM quality_flagged
         """,
-        {"in_scan_order": in_scan_order, "early_until": early_until, "late_from": late_from},
+        {"reading": reading, "early_until": early_until, "late_from": late_from},
     ).fetchone()
     return _Neighbours(cases, *_pairs(located)) if holds else None
 

@@ -183,7 +183,8 @@ class Store:
     ) -> Dataset:
         """Store a canonical events Parquet file that `write_events(path)` writes, for importers without a frame.
 
-        `quality_of(path)` returns the report of the written file, whose headline counts become the dataset's;
+        `quality_of(layout_path)` returns the report of the written events, read from their layout (which lists
+        each journey's events in order already); its headline counts become the dataset's;
         the id comes from the source hash, mapping and options exactly as for `import_log`, so the same source
         gives the same dataset whichever importer read it.
         """
@@ -196,7 +197,12 @@ class Store:
             folder = self._datasets_dir / dataset_id
             manifest = _read_manifest(folder, dataset_id) or self._build_folder(write_events, dataset_id, folder)
             recipe = {"source_name": source_name, "mapping": mapping, "options": options}
-            self._insert(dataset_id, quality_of(folder / EVENTS_FILE), manifest, recipe, name=name, owner=owner)
+            try:
+                quality = quality_of(folder / LAYOUT_FILE)
+            except OutdatedLayout:  # a folder another version of Parcours left without its database row
+                manifest = self._rebuild_layout(folder, dataset_id, manifest["n_events"])
+                quality = quality_of(folder / LAYOUT_FILE)
+            self._insert(dataset_id, quality, manifest, recipe, name=name, owner=owner)
         return self.dataset(dataset_id)
 
     def datasets(self) -> list[Dataset]:
@@ -289,8 +295,7 @@ class Store:
         try:
             return Engine(dataset.layout_path, self._settings)
         except OutdatedLayout:
-            self._build_layout(dataset.events_path, dataset.layout_path)
-            _write_manifest(dataset.layout_path.parent, dataset_id, n_events=dataset.n_events)
+            self._rebuild_layout(dataset.layout_path.parent, dataset_id, dataset.n_events)
             return Engine(dataset.layout_path, self._settings)
 
     def load_events(self, dataset_id: str) -> pd.DataFrame:
@@ -353,6 +358,11 @@ class Store:
             shutil.rmtree(staging, ignore_errors=True)
             raise
         return manifest
+
+    def _rebuild_layout(self, folder: Path, dataset_id: str, n_events: int) -> dict:
+        """Rebuild the folder's layout from its events (atomically) and return the new manifest."""
+        self._build_layout(folder / EVENTS_FILE, folder / LAYOUT_FILE)
+        return _write_manifest(folder, dataset_id, n_events=n_events)
 
     def _build_layout(self, events_path: Path, layout_path: Path) -> None:
         """Build the DuckDB layout with the engine the settings name: Spark writes the same file, batch-computed."""

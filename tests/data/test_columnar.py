@@ -10,7 +10,10 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
+import data.columnar
+import data.engine
 import data.importing
+import data.store
 from data.demo import generate_demo
 from data.errors import LimitExceeded, MappingError, TimestampError
 from data.importing import import_file, load_log
@@ -173,6 +176,21 @@ def test_a_second_import_of_the_same_file_returns_the_first_dataset(tmp_path, mo
     assert again == first
 
 
+def test_a_folder_left_by_another_version_gets_a_new_layout_before_its_report(tmp_path, monkeypatch):
+    # The dataset's files are in place but its database row is not (another database here), and the layout is
+    # older than this Parcours reads: the report is read from a rebuilt layout.
+    path = write(awkward_log(), tmp_path / "log.parquet")
+    first = by_duckdb(path, Settings(home=tmp_path / "home"), monkeypatch, mapping=MAPPING)
+    monkeypatch.setattr(data.engine, "LAYOUT_VERSION", data.engine.LAYOUT_VERSION + 1)
+    elsewhere = Settings(home=tmp_path / "home", database_url=f"sqlite:///{tmp_path / 'other.db'}")
+
+    again = by_duckdb(path, elsewhere, monkeypatch, mapping=MAPPING)
+
+    assert again.quality == first.quality
+    assert table(again.layout_path, "layout_info")["layout_version"].tolist() == [data.engine.LAYOUT_VERSION]
+    assert data.store._read_manifest(again.layout_path.parent, again.id) is not None
+
+
 def test_rows_to_reject_are_left_to_the_pandas_importer_which_lists_them(tmp_path):
     frame = awkward_log()
     frame.loc[3, "client"] = "  "
@@ -216,3 +234,13 @@ def test_an_unknown_column_in_the_mapping_is_named(tmp_path):
         import_file(
             path, store=Store(Settings(home=tmp_path / "home")), mapping=ColumnMapping("clent", "action", "when")
         )
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["", " ", "a", " a ", "\tcode\n", "\x85a", "a\xa0", "\u3000x\u2028", "\x84b\x84", "!~", "é", "x\x1fy\x1f"],
+)
+def test_the_sql_strip_is_pythons(text, tmp_path):
+    # Most values take the fast test on their first and last characters; the others the full look-up.
+    with data.columnar._connect(Settings(home=tmp_path)) as connection:
+        assert connection.execute("SELECT py_strip(?)", [text]).fetchone()[0] == text.strip()

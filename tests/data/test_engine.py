@@ -9,8 +9,16 @@ import duckdb
 import pandas as pd
 import pytest
 
-from data.engine import LAYOUT_VERSION, Engine, LogSummary, build_layout
-from data.errors import DatasetNotFound, EmptyLog, LogError, MappingError, TimestampError, UnsupportedFormat
+from data.engine import LAYOUT_VERSION, Engine, LogSummary, build_layout, connect, layout_events
+from data.errors import (
+    DatasetNotFound,
+    EmptyLog,
+    LogError,
+    MappingError,
+    OutdatedLayout,
+    TimestampError,
+    UnsupportedFormat,
+)
 from data.filters import Filters
 from data.settings import Settings
 
@@ -412,6 +420,30 @@ def test_rebuilding_a_layout_replaces_it_and_leaves_no_temporary_file(tmp_path: 
     with Engine(layout, settings) as engine:
         assert engine.summary().cases == 2
     assert sorted(path.name for path in tmp_path.iterdir()) == ["events.parquet", "fewer.parquet", "layout.duckdb"]
+
+
+def test_layout_events_lists_each_case_by_time_then_file_order_under_canonical_names(
+    tmp_path: Path, settings: Settings
+) -> None:
+    layout = tmp_path / "layout.duckdb"
+    build_layout(write_parquet(SHOP, tmp_path / "events.parquet"), layout, settings)
+    with connect(settings) as connection:
+        listed = connection.sql(f"SELECT * FROM {layout_events(connection, layout)}").df()
+
+    assert list(listed.columns) == ["case_id", "activity", "timestamp", "channel", "source_row", "attr_0"]
+    assert listed["case_id"].tolist() == [0, 0, 0, 1, 1, 2, 2, 2, 2]  # the case codes, anna's first
+    assert listed["source_row"].tolist() == list(range(9))
+    assert listed["attr_0"].tolist()[:3] == ["north", "north", "north"]
+
+
+def test_layout_events_of_another_version_asks_for_a_rebuild(tmp_path: Path, settings: Settings) -> None:
+    layout = tmp_path / "layout.duckdb"
+    build_layout(write_parquet(SHOP, tmp_path / "events.parquet"), layout, settings)
+    with duckdb.connect(str(layout)) as connection:
+        connection.execute("UPDATE layout_info SET layout_version = layout_version - 1")
+
+    with connect(settings) as connection, pytest.raises(OutdatedLayout, match="has version"):
+        layout_events(connection, layout)
 
 
 def test_layout_holds_the_documented_tables(tmp_path: Path, settings: Settings) -> None:

@@ -427,3 +427,22 @@ def test_the_report_does_not_depend_on_how_duckdb_reads_the_rows(
         connection.execute("CREATE VIEW backwards AS SELECT * FROM frame ORDER BY source_row DESC")
 
         assert assess_relation(connection, "backwards", now=NOW) == assess(frame, now=NOW)
+
+
+@settings(max_examples=40, deadline=None)
+@given(events=EVENTS, in_case_order=st.booleans())
+def test_a_relation_said_to_be_in_case_order_gives_the_report_of_its_frame(
+    events: list[tuple], in_case_order: bool
+) -> None:
+    # As a layout lists them (by case, time, then file order) the events are read in one pass; listed otherwise,
+    # the pass finds out and the events are sorted after all.
+    frame = canonical(
+        *((case, activity, f"2024-01-0{day + 1}") for case, activity, day, _ in events),
+        region=pd.array([region for *_, region in events], dtype="str"),
+    )
+    order = "case_id, timestamp, source_row" if in_case_order else "source_row DESC"
+    with duckdb.connect() as connection:
+        connection.register("frame", pa.Table.from_pandas(frame, preserve_index=False))
+        connection.execute(f"CREATE TABLE listed AS SELECT * FROM frame ORDER BY {order}")
+
+        assert assess_relation(connection, "listed", now=NOW, in_case_order=True) == assess(frame, now=NOW)
