@@ -665,9 +665,10 @@ def _layout_statements(carried: str) -> tuple[str, ...]:
 
     `variants.sequence_rank` orders the distinct sequences once, so that listing variants by frequency needs
     no sort of activity lists at query time (sorted as lists of the activity ENUM, whose order is the names', five
-    times faster than lists of text); `case_activities` keeps when each journey first reached each
-    activity (position, and microseconds since its start of its first and last event there), which the journey
-    map and the stage views read instead of scanning the events.
+    times faster than lists of text, and without the rows' text lists, which doubled the sort);
+    `case_activities` keeps when each journey first reached each activity (position, and microseconds since its
+    start of its first and last event there), which the journey map and the stage views read instead of scanning
+    the events.
     A journey's variant is found without sorting every journey's activity list: the XOR over its
     events of a hash of (position, activity code) identifies the ordered sequence (two sequences share
     it with odds of about 2^-64; hashing the pair as one integer matters, as DuckDB's multi-argument
@@ -734,18 +735,18 @@ def _layout_statements(carried: str) -> tuple[str, ...]:
         """,
         f"""
         CREATE TABLE {layout}.variants AS
-        SELECT variant_id, activities, cases, len(activities) AS length,
-               (row_number() OVER (ORDER BY sequence) - 1)::INTEGER AS sequence_rank
-        FROM sequences
+        SELECT s.variant_id, s.activities, s.cases, len(s.activities) AS length, r.sequence_rank
+        FROM sequences s JOIN (
+            SELECT sequence_key, (row_number() OVER (ORDER BY sequence) - 1)::INTEGER AS sequence_rank FROM sequences
+        ) r USING (sequence_key)
         """,
         f"""
         CREATE TABLE {layout}.case_activities AS
-        SELECT a.case_code, a.activity, a.events, a.first_pos,
-               epoch_us(a.first_time) - epoch_us(j.start_time) AS first_offset_us,
-               epoch_us(a.last_time) - epoch_us(j.start_time) AS last_offset_us
+        SELECT a.case_code, a.activity, a.events, a.first_pos, a.first_us - epoch_us(j.start_time) AS first_offset_us,
+               a.last_us - epoch_us(j.start_time) AS last_offset_us
         FROM (
-            SELECT case_code, activity, count(*) AS events, min(pos) AS first_pos, min(timestamp) AS first_time,
-                   max(timestamp) AS last_time
+            SELECT case_code, activity, count(*) AS events, min(pos) AS first_pos,
+                   min(epoch_us(timestamp)) AS first_us, max(epoch_us(timestamp)) AS last_us
             FROM {layout}.events GROUP BY ALL
         ) a JOIN journeys j USING (case_code)
         ORDER BY case_code
