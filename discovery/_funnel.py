@@ -222,8 +222,8 @@ def _stage_times(engine: Engine, model: StageModel, filters: Filters) -> tuple[p
     sql = _STAGE_REACH_SQL.format(
         stage_of=STAGE_OF,
         bounds=", ".join(
-            f"min(CASE WHEN m.step = {stage} THEN a.first_offset_us END) AS first_{stage},"
-            f" max(CASE WHEN m.step = {stage} THEN a.last_offset_us END) AS last_{stage}"
+            f"min(a.first_offset_us) FILTER (m.step = {stage}) AS first_{stage},"
+            f" max(a.last_offset_us) FILTER (m.step = {stage}) AS last_{stage}"
             for stage in stages
         ),
         reached=", ".join(
