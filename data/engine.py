@@ -719,11 +719,13 @@ def _layout_statements(carried: str) -> tuple[str, ...]:
         WITH representatives AS (
             SELECT sequence_key, min(case_code) AS case_code, count(*) AS cases FROM journeys GROUP BY sequence_key
         ), listed AS (
-            SELECT case_code, list(activity ORDER BY pos) AS sequence FROM {layout}.events
-            WHERE case_code IN (SELECT case_code FROM representatives) GROUP BY case_code
+            SELECT case_code, sequence, sequence::VARCHAR[] AS activities
+            FROM (
+                SELECT case_code, list(activity ORDER BY pos) AS sequence FROM {layout}.events
+                WHERE case_code IN (SELECT case_code FROM representatives) GROUP BY case_code
+            )
         )
-        SELECT r.sequence_key, r.cases, l.sequence, l.sequence::VARCHAR[] AS activities,
-               left(md5(to_json(l.sequence::VARCHAR[])), 16) AS variant_id
+        SELECT r.sequence_key, r.cases, l.sequence, l.activities, left(md5(to_json(l.activities)), 16) AS variant_id
         FROM representatives r JOIN listed l USING (case_code)
         """,
         f"""
