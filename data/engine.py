@@ -1,9 +1,9 @@
 """The DuckDB engine: an ingest-once layout of a canonical log and the primitives every view is built from.
 
 `build_layout` sorts a canonical events Parquet file once into a DuckDB file: `events` in (case,
-position) order with integer case codes, ENUM activities and channels and the successor stored on
-each row; `activities` with every activity; `cases` with one row per journey; `variants` with one row
-per distinct activity sequence;
+position) order with integer case codes, ENUM activities and channels and the successor's activity,
+time and channel stored on each row; `activities` with every activity; `cases` with one row per
+journey; `variants` with one row per distinct activity sequence;
 `case_activities` and `case_pairs` with per-journey counts of activities and directly-follows pairs;
 `attributes` (source name of each stored attribute) and `layout_info` (version and counts); and the
 figures of the unfiltered views, computed once at ingest (`log_stats`, `activity_stats`, `pair_stats`,
@@ -64,7 +64,7 @@ __all__ = [
     "sql_literal",
 ]
 
-LAYOUT_VERSION = 4
+LAYOUT_VERSION = 5
 
 _CATALOG = "layout"
 _RAW_SOURCE = "raw_source"
@@ -405,12 +405,20 @@ class Engine(EngineAccessors):
     def attribute_values(self, column: str, limit: int = 50) -> pd.DataFrame:
         """Return value, cases for one attribute (the most common values first), for filter widgets."""
         self._check_attributes([column])
+        return self._values(quote_identifier(self._stored_as[column]), limit)
+
+    def channel_values(self) -> pd.DataFrame:
+        """Return value, cases for every channel (the one most journeys used first), for filter widgets."""
+        return self._values(CHANNEL, None, as_text=True)
+
+    def _values(self, column: str, limit: int | None, *, as_text: bool = False) -> pd.DataFrame:
+        """Count the journeys of each value of an events column; an ENUM is grouped as is, then named."""
         limit_clause, limit_params = _limit(limit)
-        stored = quote_identifier(self._stored_as[column])
         return self._query(
             f"""
-            SELECT {stored} AS value, count(DISTINCT case_code) AS cases FROM {_CATALOG}.events
-            WHERE {stored} IS NOT NULL GROUP BY 1 ORDER BY cases DESC, value {limit_clause}
+            SELECT {column}{"::VARCHAR" if as_text else ""} AS value, count(DISTINCT case_code) AS cases
+            FROM {_CATALOG}.events WHERE {column} IS NOT NULL GROUP BY {column}
+            ORDER BY cases DESC, value {limit_clause}
             """,
             limit_params,
         )
@@ -698,7 +706,7 @@ def _layout_statements(carried: str) -> tuple[str, ...]:
         CREATE TABLE {layout}.events AS
         SELECT case_code, (row_number() OVER journey - 1)::INTEGER AS pos, activity, timestamp, channel,
                lead(activity) OVER journey AS next_activity, lead(timestamp) OVER journey AS next_timestamp,
-               source_row{carried}
+               lead(channel) OVER journey AS next_channel, source_row{carried}
         FROM (
             SELECT k.case_code, s.activity::{layout}.activity_name AS activity, s.timestamp,
                    s.channel::{layout}.channel_name AS channel, s.source_row{carried}

@@ -93,6 +93,7 @@ _NAME_TYPES = {
     "source": "activity_name",
     "target": "activity_name",
     CHANNEL: "channel_name",
+    "next_channel": "channel_name",
 }
 # DuckDB table -> the order build_layout stores its rows in (the others are small or unordered there too).
 _ROW_ORDER = {
@@ -460,10 +461,15 @@ class SparkEngine(EngineAccessors):
         """Return value, cases for one attribute (the most common values first), for filter widgets."""
         self._check_attributes([column])
         _limit(limit)  # the same checks as Engine; Spark takes the number itself
-        stored = F.col(self._stored_as[column])
-        counted = self._layout.events.where(stored.isNotNull()).groupBy(stored.alias("value"))
-        counted = counted.agg(F.count_distinct(_CASE_CODE).alias("cases")).orderBy(F.desc("cases"), "value")
-        return _collect(counted.limit(limit))
+        return _collect(self._values(F.col(self._stored_as[column])).limit(limit))
+
+    def channel_values(self) -> pd.DataFrame:
+        """Return value, cases for every channel (the one most journeys used first), for filter widgets."""
+        return _collect(self._values(F.col(CHANNEL)))
+
+    def _values(self, column: Column) -> DataFrame:
+        counted = self._layout.events.where(column.isNotNull()).groupBy(column.alias("value"))
+        return counted.agg(F.count_distinct(_CASE_CODE).alias("cases")).orderBy(F.desc("cases"), "value")
 
     def _selected(self, table: str, filters: Filters) -> DataFrame:
         """Return the rows of one layout table that belong to the journeys `filters` keeps."""
@@ -694,6 +700,7 @@ def _events_of(canonical: DataFrame, codes: DataFrame) -> DataFrame:
         CHANNEL,
         F.lead(ACTIVITY).over(journey).alias("next_activity"),
         F.lead(TIMESTAMP).over(journey).alias("next_timestamp"),
+        F.lead(CHANNEL).over(journey).alias("next_channel"),
         SOURCE_ROW,
         *(column for column in canonical.columns if column.startswith("attr_")),
     )

@@ -55,22 +55,19 @@ OFFLINE_CHANNELS = (
 _EVERY_JOURNEY = Filters()
 _KINDS = ("online", "offline", "other")
 
-# Consecutive events of a journey, both with a channel, on different channels.
+# Consecutive events of a journey, both with a channel, on different channels: each step holds the next one's.
 _SWITCHES_SQL = """
-WITH moves AS (
-    SELECT case_code, channel AS from_channel, lead(channel) OVER journey AS to_channel,
-           (epoch_us(next_timestamp) - epoch_us(timestamp)) / 1e6 AS gap_seconds
-    FROM steps WINDOW journey AS (PARTITION BY case_code ORDER BY pos)
-)
-SELECT from_channel::VARCHAR AS from_channel, to_channel::VARCHAR AS to_channel,
-       count(DISTINCT case_code) AS customers, count(*) AS transitions, median(gap_seconds) AS median_gap_seconds
-FROM moves WHERE from_channel <> to_channel
+SELECT channel::VARCHAR AS from_channel, next_channel::VARCHAR AS to_channel,
+       count(DISTINCT case_code) AS customers, count(*) AS transitions,
+       median((epoch_us(next_timestamp) - epoch_us(timestamp)) / 1e6) AS median_gap_seconds
+FROM steps WHERE channel <> next_channel
 GROUP BY ALL ORDER BY customers DESC, transitions DESC, from_channel, to_channel
 """
 
+# A journey is omnichannel when its channels are not all one: their least and greatest differ.
 _OMNICHANNEL_SQL = """
-SELECT (SELECT count(*) FROM journeys) AS customers, count(*) FILTER (WHERE channels >= 2) AS omnichannel
-FROM (SELECT case_code, count(DISTINCT channel) AS channels FROM steps GROUP BY case_code)
+SELECT (SELECT count(*) FROM journeys) AS customers, count(*) AS omnichannel
+FROM (SELECT case_code FROM steps GROUP BY case_code HAVING min(channel) <> max(channel))
 """
 
 

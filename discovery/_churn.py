@@ -76,17 +76,20 @@ SELECT j.case_id, o.outcome FROM outcomes o JOIN journeys j USING (case_code) OR
 """
 
 # The step a churned customer churned right after: the event before the first churn activity, or the last event
-# of a silent churn; with the event before it, for transitions. The rows with an `outcome` count the journeys of
-# each outcome, so that the outcomes are computed once.
+# of a silent churn; with the event before it, for transitions. Both are read off one row, the event before the
+# churned step, which holds its successor (the journey's first event when it churned at once). The rows with an
+# `outcome` count the journeys of each outcome, so that the outcomes are computed once.
 _CHURN_POINTS_SQL = """
 WITH {outcomes}, judged AS (
     SELECT case_code FROM outcomes WHERE outcome IN ('churned', 'converted')
+), churned_at AS (
+    SELECT o.case_code, coalesce(o.churn_pos, j.events) - 1 AS pos
+    FROM outcomes o JOIN journeys j USING (case_code) WHERE o.outcome = 'churned'
 ), last_steps AS (
-    SELECT s.case_code, s.activity::VARCHAR AS activity, p.activity::VARCHAR AS previous
-    FROM outcomes o JOIN journeys j USING (case_code)
-    JOIN steps s ON s.case_code = o.case_code AND s.pos = coalesce(o.churn_pos, j.events) - 1
-    LEFT JOIN steps p ON p.case_code = o.case_code AND p.pos = s.pos - 1
-    WHERE o.outcome = 'churned'
+    SELECT s.case_code, (CASE WHEN c.pos = 0 THEN s.activity ELSE s.next_activity END)::VARCHAR AS activity,
+           (CASE WHEN c.pos > 0 THEN s.activity END)::VARCHAR AS previous
+    FROM churned_at c JOIN steps s ON s.case_code = c.case_code AND s.pos = greatest(c.pos - 1, 0)
+    WHERE c.pos >= 0
 ), passing_activities AS (
     SELECT a.activity::VARCHAR AS target, count(*) AS customers
     FROM journey_activities a JOIN judged USING (case_code) GROUP BY a.activity
@@ -108,17 +111,17 @@ UNION ALL
 SELECT NULL, NULL, count(*), 0, outcome FROM outcomes GROUP BY outcome
 """
 
-# For each non-converted customer who did the activity: what came right after its last occurrence (NULL: nothing).
+# For each non-converted customer who did the activity: what came right after its last occurrence (NULL: nothing),
+# which that occurrence's row holds.
 _NEXT_STEPS_SQL = """
 WITH {outcomes}, last_visits AS (
-    SELECT s.case_code, max(s.pos) AS pos
+    SELECT arg_max_null(s.next_activity, s.pos) AS next_activity
     FROM steps s JOIN outcomes o USING (case_code)
-    WHERE o.outcome <> 'converted' AND s.activity::VARCHAR = ?
+    WHERE o.outcome <> 'converted' AND s.activity = (SELECT activity FROM all_activities WHERE activity::VARCHAR = ?)
     GROUP BY s.case_code
 )
-SELECT s.next_activity::VARCHAR AS next_activity, count(*) AS customers
-FROM last_visits v JOIN steps s ON s.case_code = v.case_code AND s.pos = v.pos
-GROUP BY 1 ORDER BY customers DESC, next_activity NULLS FIRST
+SELECT next_activity::VARCHAR AS next_activity, count(*) AS customers
+FROM last_visits GROUP BY 1 ORDER BY customers DESC, next_activity NULLS FIRST
 """
 
 

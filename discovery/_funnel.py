@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 from numbers import Real
 from typing import Any
 
@@ -54,18 +55,28 @@ FROM reached
 GROUP BY step
 """
 
-# The stage funnel read off the per-journey activity table in one pass: per journey, the first and last event of
-# each stage (offsets in microseconds since the journey's start); a journey reaches stage k at its first event of
-# stage k or of a later one, and stays in a stage from its first to its last event there. The same counts and
-# times as the chained funnel, without scanning the events; `selected` counts the selected journeys.
+# A stage funnel read off the per-journey activity table in one pass: per journey, the first and last event of
+# each stage (offsets in microseconds since the journey's start). When the steps go forward through the model, a
+# journey completes step k at its first event of that stage or of a later one (`at_k`, see the module docstring),
+# and stays in a stage from its first to its last event there. The same counts and times as the chained funnel,
+# without scanning the events; `selected` counts the selected journeys.
 _STAGE_REACH_SQL = """
 WITH {stage_of}, staged AS (
     SELECT {bounds} FROM journey_activities a JOIN stage_steps m USING (activity) GROUP BY a.case_code
+), steps_at AS (
+    SELECT {steps_at} FROM staged
 ), reached AS (
-    SELECT {reached} FROM staged
+    SELECT {reached} FROM steps_at
 )
 SELECT (SELECT count(*) FROM journeys) AS selected, {figures} FROM reached
 """
+_STEP_FIGURES = {
+    "customers": "count(reached_{step})",
+    "median_seconds_from_previous": "median((reached_{step} - reached_{previous}) / 1e6)",
+    "median_seconds_from_first": "median((reached_{step} - reached_0) / 1e6)",
+    "median_seconds_to_reach": "median(reached_{step} / 1e6)",
+    "median_seconds_in_stage": "median((last_{step} - first_{step}) / 1e6)",
+}
 
 _ATTRIBUTE_MEANS_SQL = """
 WITH {stage_of}, per_activity AS (SELECT activity, {sums} FROM steps GROUP BY activity)
@@ -169,12 +180,16 @@ def funnel(
         raise LogError(problems)
     if model is not None:
         check_model(model)
+    window = None if within_seconds is None else float(within_seconds)
     if by == "stage":
         model = suggest_stages(engine) if model is None else model
         described = _stage_steps(model, steps, directly=bool(directly))
+        indexes = [model.stages.index(step) for step in steps]
+        if not directly and all(before < after for before, after in pairwise(indexes)):
+            times, selected = _stage_reach(engine, model, indexes, window, filters)
+            return Funnel(tuple(steps), by, False, window, selected, _table(list(steps), times, selected))
     else:
         described = _activity_steps(engine, steps)
-    window = None if within_seconds is None else float(within_seconds)
     table, selected = _funnel_table(engine, described, bool(directly), window, filters)
     return Funnel(tuple(steps), by, bool(directly), window, selected, table)
 
@@ -193,7 +208,7 @@ def stage_kpis(
     """
     check_model(model)
     attributes = _numeric_attributes(engine, numeric_attributes)
-    times, selected = _stage_times(engine, model, filters)
+    times, selected = _stage_reach(engine, model, range(len(model.stages)), None, filters)
     table = _table(list(model.stages), times, selected)
     channel_mix, stage_events = stage_channel_mix(engine, model, filters)
     table = table.rename(columns={"step": "stage"})[
@@ -211,14 +226,16 @@ def stage_kpis(
     )
 
 
-def _stage_times(engine: Engine, model: StageModel, filters: Filters) -> tuple[pd.DataFrame, int]:
-    """Return customers, median_seconds_to_reach and median_seconds_in_stage by stage index, and the selected count."""
+def _stage_reach(
+    engine: Engine, model: StageModel, steps: Sequence[int], within_seconds: float | None, filters: Filters
+) -> tuple[pd.DataFrame, int]:
+    """Return the figures of `_STEP_FIGURES` by step and the selected count, for steps given as stage indexes.
+
+    The steps must go forward through the model (increasing indexes); a conversion window keeps a step when it
+    is reached at most `within_seconds` after the first step.
+    """
     stages = range(len(model.stages))
-    figures = {
-        "customers": "count(reached_{stage})",
-        "median_seconds_to_reach": "median(reached_{stage} / 1e6)",
-        "median_seconds_in_stage": "median((last_{stage} - first_{stage}) / 1e6)",
-    }
+    kept = "" if within_seconds is None else " AND at_{step} - at_0 <= ?"
     sql = _STAGE_REACH_SQL.format(
         stage_of=STAGE_OF,
         bounds=", ".join(
@@ -226,24 +243,32 @@ def _stage_times(engine: Engine, model: StageModel, filters: Filters) -> tuple[p
             f" max(a.last_offset_us) FILTER (m.step = {stage}) AS last_{stage}"
             for stage in stages
         ),
+        steps_at=", ".join(
+            f"least({', '.join(f'first_{later}' for later in stages[stage:])}) AS at_{step},"
+            f" first_{stage} AS first_{step}, last_{stage} AS last_{step}"
+            for step, stage in enumerate(steps)
+        ),
         reached=", ".join(
-            [f"first_{stage}, last_{stage}" for stage in stages]
-            + [
-                f"least({', '.join(f'first_{later}' for later in stages[stage:])}) AS reached_{stage}"
-                for stage in stages
-            ]
+            f"CASE WHEN at_{step} IS NOT NULL{kept.format(step=step)} THEN at_{step} END AS reached_{step},"
+            f" first_{step}, last_{step}"
+            for step in range(len(steps))
         ),
         figures=", ".join(
-            f"{aggregate.format(stage=stage)} AS {name}_{stage}"
-            for stage in stages
-            for name, aggregate in figures.items()
+            f"{_step_figure(name, step)} AS {name}_{step}" for step in range(len(steps)) for name in _STEP_FIGURES
         ),
     )
-    row = engine.query(sql, stage_steps_params(model), filters).iloc[0]
-    times = pd.DataFrame(
-        {name: [row[f"{name}_{stage}"] for stage in stages] for name in figures}, index=stages, dtype=float
+    params = stage_steps_params(model) + ([] if within_seconds is None else [within_seconds * 1e6] * len(steps))
+    row = engine.query(sql, params, filters).iloc[0]
+    figures = pd.DataFrame(
+        {name: [row[f"{name}_{step}"] for step in range(len(steps))] for name in _STEP_FIGURES}, dtype=float
     )
-    return times, int(row["selected"])
+    return figures, int(row["selected"])
+
+
+def _step_figure(name: str, step: int) -> str:
+    if name == "median_seconds_from_previous" and step == 0:
+        return "NULL"
+    return _STEP_FIGURES[name].format(step=step, previous=step - 1)
 
 
 @dataclass(frozen=True)
@@ -267,10 +292,7 @@ def _funnel_table(
 
 
 def _table(steps: list[str], times: pd.DataFrame, selected: int) -> pd.DataFrame:
-    """Return the funnel table from the customers and median times of each step (one row per step, in order).
-
-    Median times `times` lacks (stage KPIs only need the time to reach) are left out of the table.
-    """
+    """Return the funnel table from the customers and median times of each step (one row per step, in order)."""
     customers = times["customers"].fillna(0).to_numpy(dtype=np.int64)
     previous = np.concatenate([[selected], customers[:-1]])
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -284,7 +306,7 @@ def _table(steps: list[str], times: pd.DataFrame, selected: int) -> pd.DataFrame
             "conversion_from_previous": from_previous,
             "conversion_from_first": from_first,
             "drop_off": previous - customers,
-            **{name: times[name].to_numpy(dtype=float) for name in medians if name in times},
+            **{name: times[name].to_numpy(dtype=float) for name in medians},
         }
     )
 

@@ -250,6 +250,10 @@ def test_attribute_values_count_cases_most_common_first(shop: Engine) -> None:
         "cases": [1, 1, 1],
     }
     assert len(shop.attribute_values("region", limit=2)) == 2
+
+
+def test_channel_values_count_cases_most_used_first(shop: Engine) -> None:
+    assert shop.channel_values().to_dict("list") == {"value": ["web", "store", "phone"], "cases": [3, 2, 1]}
     assert shop.attribute_columns == {"region": "VARCHAR"}
 
 
@@ -468,8 +472,8 @@ def test_layout_holds_the_documented_tables(tmp_path: Path, settings: Settings) 
         }
         codes = connection.execute("SELECT case_code, pos FROM events").fetchall()
     assert columns["events"] == [
-        "case_code", "pos", "activity", "timestamp", "channel", "next_activity", "next_timestamp", "source_row",
-        "attr_0",
+        "case_code", "pos", "activity", "timestamp", "channel", "next_activity", "next_timestamp", "next_channel",
+        "source_row", "attr_0",
     ]  # fmt: skip
     assert columns["cases"] == [
         "case_code", "case_id", "first_activity", "last_activity", "start_time", "end_time", "events",

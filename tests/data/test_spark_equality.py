@@ -252,6 +252,7 @@ def test_metadata_and_attribute_values_equal_duckdb(engines_of, log: str) -> Non
     assert sparked.attribute_columns == duck.attribute_columns
     for column in duck.attribute_columns:
         assert_same(duck.attribute_values(column), sparked.attribute_values(column))
+    assert_same(duck.channel_values(), sparked.channel_values())
 
 
 def test_equal_timestamps_keep_file_order_on_spark(engines_of) -> None:

@@ -14,6 +14,7 @@ from data.errors import LogError, MappingError
 from data.filters import Filters
 from data.settings import Settings
 from discovery import DEFAULT_STAGES, StageModel, funnel, stage_kpis, suggest_stages
+from discovery._funnel import _funnel_table, _stage_steps
 from tests.discovery import demo_frame, journeys
 
 MINUTE = 60.0
@@ -253,3 +254,22 @@ def test_demo_stage_counts_equal_the_stage_funnel(demo: tuple) -> None:
     stage_funnel = funnel(engine, list(model.stages), by="stage", model=model)
     pd.testing.assert_frame_equal(kpis.table[SHARED_COLUMNS], stage_funnel.table[SHARED_COLUMNS])
     assert kpis.table["customers"].is_monotonic_decreasing
+
+
+@pytest.mark.parametrize(
+    "steps", [list(DEFAULT_STAGES), ["discovery", "purchase"], ["consideration", "post-purchase", "loyalty"]]
+)
+@pytest.mark.parametrize("within_seconds", [None, 3 * 86_400.0])
+@pytest.mark.parametrize("filters", [Filters(), Filters(channels={"store"})], ids=["everyone", "store"])
+def test_forward_stage_funnels_read_off_the_journeys_equal_the_chained_funnel(
+    demo: tuple, steps: list[str], within_seconds: float | None, filters: Filters
+) -> None:
+    """Stage funnels that go forward are read from each journey's first event per stage; the chained funnel over
+    the events, step after step, is the oracle."""
+    _, engine = demo
+    model = suggest_stages(engine)
+    read_off = funnel(engine, steps, by="stage", model=model, within_seconds=within_seconds, filters=filters)
+    chained_steps = _stage_steps(model, steps, directly=False)
+    chained, selected = _funnel_table(engine, chained_steps, False, within_seconds, filters)
+    assert read_off.customers_selected == selected
+    pd.testing.assert_frame_equal(read_off.table, chained)
