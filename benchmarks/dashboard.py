@@ -1,14 +1,17 @@
-"""What a dashboard user waits for: the demo opening, and a journey map redrawn after a filter change.
+"""What a dashboard user waits for: each page opened, and a journey map redrawn after a filter change.
 
-    python benchmarks/dashboard.py                  # 1M-event map, demo pages
+    python benchmarks/dashboard.py                  # 1M-event map, pages on the demo
     python benchmarks/dashboard.py --events 10M     # a bigger log for the map
+    python benchmarks/dashboard.py --pages-events 10M --skip-map   # pages on a 10M-event log
 
 `map_after_filter` is the work the Journey map page does when a filter changes and its cache misses: open the
 engine, count the selected customers, compute the churn points, the drawn map (paths 80 %) and its DOT, and the
-full map for the detail panel, for three filters each new to the engine (median of the three). `demo_page` is
-Streamlit's own run of each page (AppTest, empty caches, modules already imported as in a running server) on a
-store that already holds the demo, as a user opening a link to it. The map's log is the telecom demo
-generator's (seed 1), the one `benchmarks/discovery.py` uses.
+full map for the detail panel, for three filters each new to the engine (median of the three). `page` is
+Streamlit's own run of each page (AppTest, modules already imported as in a running server) on a store that
+already holds the log, as a user opening a link to it: `cold` with every cache emptied (the first visit),
+`warm` the same page run again (Streamlit's caches answer), `new filter` once more after picking "store" in the
+sidebar's channel filter (a filter change: what depends on the log alone stays cached). The bigger logs are the
+telecom demo generator's (seed 1), the ones `benchmarks/discovery.py` uses, imported by `import_file`.
 """
 
 from __future__ import annotations
@@ -25,9 +28,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import pandas as pd
 
-from benchmarks.discovery import parse_size, prepare_log
+from benchmarks.discovery import DEMO_COLUMNS, parse_size, prepare_log
 
-PAGES = ("app.py", "pages/2_Journey_map.py", "pages/3_Variants_and_paths.py", "pages/4_Stages_funnel_and_churn.py")
+FILTERED_CHANNEL = "store"
+PAGES = (
+    "app.py",
+    "pages/2_Journey_map.py",
+    "pages/3_Variants_and_paths.py",
+    "pages/4_Stages_funnel_and_churn.py",
+    "pages/6_Compare.py",
+)
 FILTERS = (
     {"channels": {"store"}},
     {"start": pd.Timestamp("2025-03-01", tz="UTC"), "end": pd.Timestamp("2025-09-01", tz="UTC")},
@@ -35,68 +45,98 @@ FILTERS = (
 )
 
 
-def map_after_filter(log: Path) -> dict:
+def stored_log(log: Path, home: Path) -> str:
+    """Import `log` into the store at `home` once (kept for later runs) and return its dataset id."""
+    from data import ColumnMapping, Settings, Store, import_file
+
+    store = Store(Settings(home=home))
+    stored = store.datasets()
+    if stored:
+        return stored[0].id
+    return import_file(log, mapping=ColumnMapping(**DEMO_COLUMNS), store=store).id
+
+
+def map_after_filter(home: Path, dataset_id: str) -> dict:
     import discovery
-    from data import ColumnMapping, Filters, Settings, Store, read_log, to_event_log
+    from data import Filters, Settings, Store
 
-    mapping = ColumnMapping(case_id="customer_id", activity="touchpoint", timestamp="timestamp", channel="channel")
-    with tempfile.TemporaryDirectory() as home:
-        store = Store(Settings(home=Path(home)))
-        dataset = store.import_log(to_event_log(read_log(log, settings=store.settings), mapping))
-        with store.engine(dataset.id) as engine:
-            model = discovery.suggest_stages(engine)
-        seconds = []
-        for conditions in FILTERS:
-            filters = Filters(**conditions)
-            started = time.perf_counter()
-            with store.engine(dataset.id) as engine:
-                engine.summary(filters)
-                churn = discovery.churn_points(engine, model, discovery.ChurnDefinition(), filters).by_activity
-                lanes = {"stage_of": model.stage_of, "stages": model.stages, "churn": churn}
-                drawn = discovery.journey_map(engine, filters, path_coverage=0.8, **lanes)
-                discovery.map_to_dot(drawn)
-                discovery.journey_map(engine, filters, **lanes)
-            seconds.append(time.perf_counter() - started)
-    return {"events": dataset.n_events, "seconds": statistics.median(seconds), "each": seconds}
+    store = Store(Settings(home=home))
+    with store.engine(dataset_id) as engine:
+        model = discovery.suggest_stages(engine)
+        events = engine.summary().events
+    seconds = []
+    for conditions in FILTERS:
+        filters = Filters(**conditions)
+        started = time.perf_counter()
+        with store.engine(dataset_id) as engine:
+            engine.summary(filters)
+            churn = discovery.churn_points(engine, model, discovery.ChurnDefinition(), filters).by_activity
+            lanes = {"stage_of": model.stage_of, "stages": model.stages, "churn": churn}
+            drawn = discovery.journey_map(engine, filters, path_coverage=0.8, **lanes)
+            discovery.map_to_dot(drawn)
+            discovery.journey_map(engine, filters, **lanes)
+        seconds.append(time.perf_counter() - started)
+    return {"events": events, "seconds": statistics.median(seconds), "each": seconds}
 
 
-def demo_pages() -> dict[str, float]:
+def page_loads(home: Path) -> dict[str, tuple[float, float, float]]:
+    """Return the cold, warm and new-filter seconds of each page over the store at `home` (its first dataset)."""
     import streamlit as st
     from streamlit.testing.v1 import AppTest
 
-    from data import Settings, Store, import_demo
+    from data import Settings, Store
 
+    os.environ["PARCOURS_HOME"] = str(home)
+    dataset_id = Store(Settings.from_env()).datasets()[0].id
     app = str(Path(__file__).resolve().parents[1] / "app.py")
-    with tempfile.TemporaryDirectory() as home:
-        os.environ["PARCOURS_HOME"] = home
-        import_demo(Store(Settings.from_env()))
-        AppTest.from_file(app, default_timeout=600).run()  # a running server has its modules imported already
-        timings = {}
-        for page in PAGES:
-            st.cache_data.clear()
-            st.cache_resource.clear()
-            test = AppTest.from_file(app, default_timeout=600)
-            if page != "app.py":
-                test.switch_page(page)
+    AppTest.from_file(app, default_timeout=900).run()  # a running server has its modules imported already
+    timings = {}
+    for page in PAGES:
+        st.cache_data.clear()
+        st.cache_resource.clear()
+        test = AppTest.from_file(app, default_timeout=900)
+        test.query_params["dataset"] = dataset_id
+        if page != "app.py":
+            test.switch_page(page)
+        runs = []
+        for run in ("cold", "warm", "filtered"):
+            if run == "filtered":
+                (channels,) = [widget for widget in test.sidebar.multiselect if widget.label == "Channels"]
+                channels.set_value([FILTERED_CHANNEL])
             started = time.perf_counter()
             test.run()
-            timings[page] = time.perf_counter() - started
+            runs.append(time.perf_counter() - started)
             if test.exception:
-                raise SystemExit(f"{page} failed: {test.exception}")
+                raise SystemExit(f"{page} failed ({run}): {test.exception}")
+        timings[page] = tuple(runs)
     return timings
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", default="1M", help="size of the log for the map (e.g. 1M, 10M)")
+    parser.add_argument("--pages-events", help="open the pages on a log of this size, not on the demo")
+    parser.add_argument("--skip-map", action="store_true", help="measure the pages only")
     parser.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "parcours-bench")
     args = parser.parse_args(argv)
     args.workdir.mkdir(parents=True, exist_ok=True)
-    measured = map_after_filter(prepare_log(parse_size(args.events), args.workdir))
-    each = ", ".join(f"{value:.2f}" for value in measured["each"])
-    print(f"map_after_filter  {measured['events']:>11,} events  median {measured['seconds']:.2f} s  ({each})")
-    for page, seconds in demo_pages().items():
-        print(f"demo_page         {page:<38} {seconds:.2f} s")
+    if not args.skip_map:
+        home = args.workdir / f"dashboard-home-{args.events}"
+        dataset_id = stored_log(prepare_log(parse_size(args.events), args.workdir).demo_parquet, home)
+        measured = map_after_filter(home, dataset_id)
+        each = ", ".join(f"{value:.2f}" for value in measured["each"])
+        print(f"map_after_filter  {measured['events']:>11,} events  median {measured['seconds']:.2f} s  ({each})")
+    with tempfile.TemporaryDirectory() as demo_home:
+        if args.pages_events is None:
+            from data import Settings, Store, import_demo
+
+            home = Path(demo_home)
+            import_demo(Store(Settings(home=home)))
+        else:
+            home = args.workdir / f"dashboard-home-{args.pages_events}"
+            stored_log(prepare_log(parse_size(args.pages_events), args.workdir).demo_parquet, home)
+        for page, (cold, warm, filtered) in page_loads(home).items():
+            print(f"page              {page:<38} cold {cold:6.2f} s  warm {warm:5.2f} s  new filter {filtered:5.2f} s")
     return 0
 
 

@@ -35,7 +35,7 @@ from discovery import (
     to_pnml,
 )
 from ui.downloads import show_table
-from ui.state import BY_CONTENT, store
+from ui.state import BY_CONTENT, dataset_engine
 from ui.tables import count_column, percent_column
 
 __all__ = [
@@ -101,7 +101,7 @@ _BY_CONTENT = {**BY_CONTENT, StageModel: _json_key, ChurnDefinition: _json_key}
 @st.cache_data(show_spinner=False, max_entries=32, hash_funcs=_BY_CONTENT)
 def churn_figures(dataset_id: str, filters: Filters, model: StageModel, definition: ChurnDefinition) -> ChurnPoints:
     """The churn figures of every touchpoint of the selected journeys; the sliders do not change them."""
-    with store().engine(dataset_id) as engine:
+    with dataset_engine(dataset_id) as engine:
         return churn_points(engine, model, definition, filters)
 
 
@@ -116,7 +116,7 @@ def map_of(
 ) -> JourneyMap:
     """The journey map of the selected journeys with stage lanes and churn figures, simplified by the sliders."""
     churn = churn_figures(dataset_id, filters, model, definition)
-    with store().engine(dataset_id) as engine:
+    with dataset_engine(dataset_id) as engine:
         return journey_map(
             engine,
             filters,
@@ -131,7 +131,7 @@ def map_of(
 @st.cache_data(show_spinner="Mining the process model…", max_entries=16, hash_funcs=BY_CONTENT)
 def process_model(dataset_id: str, filters: Filters, algorithm: str, noise_threshold: float) -> ProcessModel:
     """The process model mined from the most frequent variants of the selected journeys."""
-    with store().engine(dataset_id) as engine:
+    with dataset_engine(dataset_id) as engine:
         return discover_model(engine, filters, algorithm=algorithm, noise_threshold=noise_threshold)
 
 

@@ -32,7 +32,7 @@ from discovery import (
 )
 from ui.downloads import show_table
 from ui.errors import reported_errors
-from ui.state import BY_CONTENT, STAGES_ANNOTATION, reset_stage_setup, save_stage_setup, store
+from ui.state import BY_CONTENT, STAGES_ANNOTATION, dataset_engine, reset_stage_setup, save_stage_setup, store
 from ui.tables import count_column, count_columns, percent_column
 
 __all__ = [
@@ -98,7 +98,7 @@ class StageCard:
 @st.cache_data(show_spinner=False, max_entries=64)
 def _touchpoints(dataset_id: str) -> pd.DataFrame:
     """Every touchpoint of the whole log with its customers, most customers first."""
-    with store().engine(dataset_id) as engine:
+    with dataset_engine(dataset_id) as engine:
         counted = engine.activities()
     counted = counted.rename(columns={"cases": "customers"})[["activity", "customers"]]
     return counted.sort_values(["customers", "activity"], ascending=[False, True], ignore_index=True)
@@ -106,7 +106,7 @@ def _touchpoints(dataset_id: str) -> pd.DataFrame:
 
 @st.cache_data(show_spinner="Measuring each stage…", max_entries=64, hash_funcs=_BY_CONTENT)
 def _stage_kpis(dataset_id: str, filters: Filters, model: StageModel) -> StageKPIs:
-    with store().engine(dataset_id) as engine:
+    with dataset_engine(dataset_id) as engine:
         return discovery.stage_kpis(engine, model, filters)
 
 
@@ -120,7 +120,7 @@ def _funnel(
     within_seconds: float | None,
     directly: bool,
 ) -> Funnel:
-    with store().engine(dataset_id) as engine:
+    with dataset_engine(dataset_id) as engine:
         return discovery.funnel(
             engine, steps, by=by, model=model, within_seconds=within_seconds, directly=directly, filters=filters
         )
@@ -128,7 +128,7 @@ def _funnel(
 
 @st.cache_data(show_spinner="Finding the churn points…", max_entries=64, hash_funcs=_BY_CONTENT)
 def _churn_points(dataset_id: str, filters: Filters, model: StageModel, definition: ChurnDefinition) -> ChurnPoints:
-    with store().engine(dataset_id) as engine:
+    with dataset_engine(dataset_id) as engine:
         return discovery.churn_points(engine, model, definition, filters)
 
 
@@ -136,19 +136,19 @@ def _churn_points(dataset_id: str, filters: Filters, model: StageModel, definiti
 def _where_they_went(
     dataset_id: str, filters: Filters, activity: str, model: StageModel, definition: ChurnDefinition
 ) -> WhereTheyWent:
-    with store().engine(dataset_id) as engine:
+    with dataset_engine(dataset_id) as engine:
         return discovery.where_they_went(engine, activity, model, definition, filters)
 
 
 @st.cache_data(show_spinner=False, max_entries=64, hash_funcs=_BY_CONTENT)
 def _channel_switches(dataset_id: str, filters: Filters) -> ChannelSwitches:
-    with store().engine(dataset_id) as engine:
+    with dataset_engine(dataset_id) as engine:
         return discovery.channel_switches(engine, filters)
 
 
 @st.cache_data(show_spinner=False, max_entries=64, hash_funcs=_BY_CONTENT)
 def _channel_mix(dataset_id: str, filters: Filters, model: StageModel) -> StageChannelMix:
-    with store().engine(dataset_id) as engine:
+    with dataset_engine(dataset_id) as engine:
         return discovery.channel_mix_by_stage(engine, model, filters)
 
 

@@ -9,6 +9,8 @@ content hash and name, and plain parameters — never a session object.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pandas as pd
 import streamlit as st
@@ -16,6 +18,7 @@ import streamlit as st
 from data import (
     ColumnMapping,
     Dataset,
+    Engine,
     EventLog,
     Filters,
     LogError,
@@ -39,6 +42,7 @@ __all__ = [
     "build_log",
     "channels",
     "churn_definition",
+    "dataset_engine",
     "dataset_summary",
     "first_run_demo",
     "read_sql_source",
@@ -57,6 +61,10 @@ SQL_CACHE_SECONDS = 600
 # The stage model and churn definition a user saved for a dataset: one per dataset, shared by every page.
 STAGES_ANNOTATION = ("stages", "default")
 ATTRIBUTE_VALUES_SHOWN = 50
+# Open engines kept for every user: each holds its log's filtered selections (and DuckDB's cache of its pages) for
+# an hour, so that a page's views share one selection per filter instead of finding it again each.
+ENGINES_KEPT = 2
+ENGINE_SECONDS = 3600
 
 
 def _filters_key(filters: Filters) -> str:
@@ -97,17 +105,28 @@ def first_run_demo() -> Dataset | None:
     return import_demo(store())
 
 
+@st.cache_resource(show_spinner=False, max_entries=ENGINES_KEPT, ttl=ENGINE_SECONDS)
+def _shared_engine(dataset_id: str) -> Engine:
+    return store().engine(dataset_id)
+
+
+@contextmanager
+def dataset_engine(dataset_id: str) -> Iterator[Engine]:
+    """Lend the stored log's shared engine (it answers several threads at once, and stays open for the next)."""
+    yield _shared_engine(dataset_id)
+
+
 @st.cache_data(show_spinner=False, max_entries=64, hash_funcs=BY_CONTENT)
 def dataset_summary(dataset_id: str, filters: Filters = EVERY_JOURNEY) -> LogSummary:
     """Headline counts of the selected journeys of a stored log."""
-    with store().engine(dataset_id) as engine:
+    with dataset_engine(dataset_id) as engine:
         return engine.summary(filters)
 
 
 @st.cache_data(show_spinner=False, max_entries=64, hash_funcs=BY_CONTENT)
 def top_activities(dataset_id: str, filters: Filters = EVERY_JOURNEY, limit: int = 10) -> pd.DataFrame:
     """The most frequent touchpoints of the selected journeys, with events and unique customers."""
-    with store().engine(dataset_id) as engine:
+    with dataset_engine(dataset_id) as engine:
         table = engine.activities(filters).head(limit)
     return table.rename(columns={"activity": "Touchpoint", "events": "Events", "cases": "Customers"})
 
@@ -115,23 +134,21 @@ def top_activities(dataset_id: str, filters: Filters = EVERY_JOURNEY, limit: int
 @st.cache_data(show_spinner=False, max_entries=64)
 def channels(dataset_id: str) -> list[str]:
     """Every channel of a stored log, the one most customers used first."""
-    with store().engine(dataset_id) as engine:
-        shares = engine.channel_shares()
-    customers = shares.groupby("channel")["case_id"].nunique()
-    return customers.sort_values(ascending=False, kind="stable").index.tolist()
+    with dataset_engine(dataset_id) as engine:
+        return engine.channel_values()["value"].tolist()
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def attribute_columns(dataset_id: str) -> dict[str, str]:
     """Attribute names of a stored log with their DuckDB types, in source order."""
-    with store().engine(dataset_id) as engine:
+    with dataset_engine(dataset_id) as engine:
         return engine.attribute_columns
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
 def attribute_values(dataset_id: str, column: str) -> list:
     """The most common values of one attribute (most customers first), as plain Python values."""
-    with store().engine(dataset_id) as engine:
+    with dataset_engine(dataset_id) as engine:
         values = engine.attribute_values(column, limit=ATTRIBUTE_VALUES_SHOWN)
     return values["value"].tolist()
 
@@ -175,7 +192,7 @@ def stage_model(dataset_id: str) -> StageModel:
     saved = store().annotation(dataset_id, *STAGES_ANNOTATION)
     if saved is not None:
         return StageModel.from_dict(saved["stage_model"])
-    with store().engine(dataset_id) as engine:
+    with dataset_engine(dataset_id) as engine:
         return suggest_stages(engine)
 
 

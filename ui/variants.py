@@ -33,7 +33,7 @@ from discovery import (
     variant_table,
 )
 from ui.params import filters_to_params, is_filter_param
-from ui.state import BY_CONTENT, churn_definition, stage_model, store
+from ui.state import BY_CONTENT, churn_definition, dataset_engine, stage_model
 
 __all__ = [
     "PATH_DIRECTIONS",
@@ -90,7 +90,7 @@ _BY_SETUP = {**BY_CONTENT, StageModel: _json_key, ChurnDefinition: _json_key}
 
 @st.cache_data(show_spinner=False, max_entries=16, hash_funcs=_BY_SETUP)
 def _outcomes(dataset_id: str, filters: Filters, model: StageModel, definition: ChurnDefinition) -> pd.Series:
-    with store().engine(dataset_id) as engine:
+    with dataset_engine(dataset_id) as engine:
         return journey_outcomes(engine, model, definition, filters)
 
 
@@ -104,7 +104,7 @@ def _variants(
     definition: ChurnDefinition,
 ) -> VariantTable:
     outcome = _outcomes(dataset_id, filters, model, definition)
-    with store().engine(dataset_id) as engine:
+    with dataset_engine(dataset_id) as engine:
         return variant_table(engine, filters, limit=limit, outcome=outcome, collapse_repeats=collapse_repeats)
 
 
@@ -120,7 +120,7 @@ def _variant_customers(
     dataset_id: str, variant_ids: tuple[str, ...], filters: Filters, model: StageModel, definition: ChurnDefinition
 ) -> pd.DataFrame:
     outcome = _outcomes(dataset_id, filters, model, definition)
-    with store().engine(dataset_id) as engine:
+    with dataset_engine(dataset_id) as engine:
         cases = variant_cases(engine, variant_ids, filters)
     return cases.assign(outcome=cases["case_id"].map(outcome))
 
@@ -135,7 +135,7 @@ def variant_customers(dataset_id: str, variant_ids: Sequence[str], filters: Filt
 @st.cache_data(show_spinner=False, max_entries=64)
 def touchpoints(dataset_id: str) -> list[str]:
     """Every activity of a stored log, the one most customers did first, for pickers that stay put under filters."""
-    with store().engine(dataset_id) as engine:
+    with dataset_engine(dataset_id) as engine:
         table = engine.activities()
     return table.sort_values(["cases", "activity"], ascending=[False, True], kind="stable")["activity"].tolist()
 
@@ -151,7 +151,7 @@ def path_flows(
     target: str | None = None,
 ) -> PathFlows:
     """Return the flows `steps` steps after or before `anchor`, or from `anchor` to `target` ("between")."""
-    with store().engine(dataset_id) as engine:
+    with dataset_engine(dataset_id) as engine:
         if direction == "between":
             return paths_between(engine, anchor, target, max_steps=steps, top=top, filters=filters)
         return paths(engine, anchor, direction=direction, steps=steps, top=top, filters=filters)
