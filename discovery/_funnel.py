@@ -70,6 +70,7 @@ WITH {stage_of}, staged AS (
 )
 SELECT (SELECT count(*) FROM journeys) AS selected, {figures} FROM reached
 """
+# What a stage funnel can say of each step; the funnel asks for the first four, the stage KPIs for the time in it.
 _STEP_FIGURES = {
     "customers": "count(reached_{step})",
     "median_seconds_from_previous": "median((reached_{step} - reached_{previous}) / 1e6)",
@@ -77,6 +78,8 @@ _STEP_FIGURES = {
     "median_seconds_to_reach": "median(reached_{step} / 1e6)",
     "median_seconds_in_stage": "median((last_{step} - first_{step}) / 1e6)",
 }
+_FUNNEL_FIGURES = ("customers", "median_seconds_from_previous", "median_seconds_from_first", "median_seconds_to_reach")
+_KPI_FIGURES = ("customers", "median_seconds_to_reach", "median_seconds_in_stage")
 
 _ATTRIBUTE_MEANS_SQL = """
 WITH {stage_of}, per_activity AS (SELECT activity, {sums} FROM steps GROUP BY activity)
@@ -186,7 +189,7 @@ def funnel(
         described = _stage_steps(model, steps, directly=bool(directly))
         indexes = [model.stages.index(step) for step in steps]
         if not directly and all(before < after for before, after in pairwise(indexes)):
-            times, selected = _stage_reach(engine, model, indexes, window, filters)
+            times, selected = _stage_reach(engine, model, indexes, window, filters, _FUNNEL_FIGURES)
             return Funnel(tuple(steps), by, False, window, selected, _table(list(steps), times, selected))
     else:
         described = _activity_steps(engine, steps)
@@ -208,7 +211,7 @@ def stage_kpis(
     """
     check_model(model)
     attributes = _numeric_attributes(engine, numeric_attributes)
-    times, selected = _stage_reach(engine, model, range(len(model.stages)), None, filters)
+    times, selected = _stage_reach(engine, model, range(len(model.stages)), None, filters, _KPI_FIGURES)
     table = _table(list(model.stages), times, selected)
     channel_mix, stage_events = stage_channel_mix(engine, model, filters)
     table = table.rename(columns={"step": "stage"})[
@@ -227,9 +230,14 @@ def stage_kpis(
 
 
 def _stage_reach(
-    engine: Engine, model: StageModel, steps: Sequence[int], within_seconds: float | None, filters: Filters
+    engine: Engine,
+    model: StageModel,
+    steps: Sequence[int],
+    within_seconds: float | None,
+    filters: Filters,
+    figures: Sequence[str],
 ) -> tuple[pd.DataFrame, int]:
-    """Return the figures of `_STEP_FIGURES` by step and the selected count, for steps given as stage indexes.
+    """Return `figures` (names of `_STEP_FIGURES`) by step and the selected count, for steps given as stage indexes.
 
     The steps must go forward through the model (increasing indexes); a conversion window keeps a step when it
     is reached at most `within_seconds` after the first step.
@@ -254,15 +262,13 @@ def _stage_reach(
             for step in range(len(steps))
         ),
         figures=", ".join(
-            f"{_step_figure(name, step)} AS {name}_{step}" for step in range(len(steps)) for name in _STEP_FIGURES
+            f"{_step_figure(name, step)} AS {name}_{step}" for step in range(len(steps)) for name in figures
         ),
     )
     params = stage_steps_params(model) + ([] if within_seconds is None else [within_seconds * 1e6] * len(steps))
     row = engine.query(sql, params, filters).iloc[0]
-    figures = pd.DataFrame(
-        {name: [row[f"{name}_{step}"] for step in range(len(steps))] for name in _STEP_FIGURES}, dtype=float
-    )
-    return figures, int(row["selected"])
+    by_step = {name: [row[f"{name}_{step}"] for step in range(len(steps))] for name in figures}
+    return pd.DataFrame(by_step, dtype=float), int(row["selected"])
 
 
 def _step_figure(name: str, step: int) -> str:
@@ -292,7 +298,10 @@ def _funnel_table(
 
 
 def _table(steps: list[str], times: pd.DataFrame, selected: int) -> pd.DataFrame:
-    """Return the funnel table from the customers and median times of each step (one row per step, in order)."""
+    """Return the funnel table from the customers and median times of each step (one row per step, in order).
+
+    Median times `times` lacks (stage KPIs only need the time to reach) are left out of the table.
+    """
     customers = times["customers"].fillna(0).to_numpy(dtype=np.int64)
     previous = np.concatenate([[selected], customers[:-1]])
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -306,7 +315,7 @@ def _table(steps: list[str], times: pd.DataFrame, selected: int) -> pd.DataFrame
             "conversion_from_previous": from_previous,
             "conversion_from_first": from_first,
             "drop_off": previous - customers,
-            **{name: times[name].to_numpy(dtype=float) for name in medians},
+            **{name: times[name].to_numpy(dtype=float) for name in medians if name in times},
         }
     )
 
