@@ -253,6 +253,7 @@ class Engine(EngineAccessors):
         """Check the layout version and read the small metadata every query needs."""
         self._connection = connection
         self._selections: dict[Filters, str] = {}
+        self._summaries: dict[Filters, LogSummary] = {}
         self._selections_lock = threading.Lock()
         try:
             _check_layout_version(connection, file)
@@ -275,8 +276,13 @@ class Engine(EngineAccessors):
         self._connection.close()
 
     def summary(self, filters: Filters = _EVERY_JOURNEY) -> LogSummary:
-        """Return the headline counts of the selected journeys."""
-        return LogSummary.from_row(self.query("SELECT * FROM log_stats", filters=filters).iloc[0])
+        """Return the headline counts of the selected journeys, kept with the selection: most views ask for them."""
+        known = self._summaries.get(filters) if isinstance(filters, Filters) else None
+        if known is None:
+            known = LogSummary.from_row(self.query("SELECT * FROM log_stats", filters=filters).iloc[0])
+            if len(self._summaries) < _SELECTIONS_KEPT:
+                self._summaries[filters] = known
+        return known
 
     def activities(self, filters: Filters = _EVERY_JOURNEY) -> pd.DataFrame:
         """Return activity, events, cases — by events desc, activity."""

@@ -9,7 +9,7 @@ Every function takes an `Engine` and a `Filters`, counts unique customers, and r
 
 # --- maps & variants ---
 from discovery._dot import METRICS, dot_quote, human_duration, map_to_dot
-from discovery._maps import CHURN_POINT_LIFT, JourneyMap, journey_map
+from discovery._maps import CHURN_POINT_LIFT, JourneyMap, journey_map, simplified_map
 from discovery._models import ALGORITHMS, ProcessModel, discover_model, to_bpmn_xml, to_pnml
 from discovery._paths import END_LABEL, OTHER_LABEL, START_LABEL, PathFlows, paths, paths_between
 from discovery._variants import OUTCOMES, VariantTable, variant_cases, variant_table
@@ -33,6 +33,7 @@ __all__ = [
     "map_to_dot",
     "paths",
     "paths_between",
+    "simplified_map",
     "to_bpmn_xml",
     "to_pnml",
     "variant_cases",

@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from numbers import Real
 from typing import Any
 
@@ -31,7 +31,7 @@ import pandas as pd
 from data.engine import Engine
 from data.filters import Filters
 
-__all__ = ["CHURN_POINT_LIFT", "JourneyMap", "journey_map"]
+__all__ = ["CHURN_POINT_LIFT", "JourneyMap", "journey_map", "simplified_map"]
 
 _EVERY_JOURNEY = Filters()
 # A churn point is an activity after which customers churn at least this many times more often than its base rate.
@@ -172,11 +172,7 @@ def journey_map(
 
     >>> journey_map(engine, activity_coverage=0.8, path_coverage=0.5).edges.head()  # doctest: +SKIP
     """
-    problems = [
-        f"{name} must be a number from 0 to 1, not {value!r}"
-        for name, value in (("activity_coverage", activity_coverage), ("path_coverage", path_coverage))
-        if not _is_share(value)
-    ]
+    problems = _coverage_problems(activity_coverage, path_coverage)
     stage_of = {} if stage_of is None else stage_of
     if not (isinstance(stage_of, Mapping) and all(isinstance(stage, str) for stage in stage_of.values())):
         problems.append("stage_of must map activity names to stage names")
@@ -190,37 +186,83 @@ def journey_map(
     if problems:
         raise ValueError("; ".join(problems))
     lanes = tuple(dict.fromkeys(stage_of.values() if stages is None else stages))
-    return _journey_map(engine, filters, float(activity_coverage), float(path_coverage), (stage_of, lanes), churn or {})
+    full = _full_map(engine, filters, (stage_of, lanes), churn or {})
+    return _simplified(engine, full, filters, float(activity_coverage), float(path_coverage))
 
 
-def _journey_map(
+def simplified_map(
     engine: Engine,
-    filters: Filters,
-    activity_coverage: float,
-    path_coverage: float,
-    lanes: tuple[Mapping[str, str], tuple[str, ...]],
-    churn: Mapping[str, Any],
+    full: JourneyMap,
+    filters: Filters = _EVERY_JOURNEY,
+    *,
+    activity_coverage: float = 1.0,
+    path_coverage: float = 1.0,
 ) -> JourneyMap:
+    """Return `full`, the unsimplified map of the journeys `filters` selects, simplified by the two sliders.
+
+    What the dashboard redraws when a slider moves: dropping paths only reads `full`, hiding activities draws the
+    edges between the shown ones again from the selected events.
+
+    >>> full = journey_map(engine, filters)  # doctest: +SKIP
+    >>> simplified_map(engine, full, filters, path_coverage=0.8).edges.head()  # doctest: +SKIP
+    """
+    problems = _coverage_problems(activity_coverage, path_coverage)
+    if full.hidden_activities or full.hidden_edges:
+        problems.append("full must be a map with every activity and path (journey_map's default coverages)")
+    if problems:
+        raise ValueError("; ".join(problems))
+    return _simplified(engine, full, filters, float(activity_coverage), float(path_coverage))
+
+
+def _coverage_problems(activity_coverage: float, path_coverage: float) -> list[str]:
+    return [
+        f"{name} must be a number from 0 to 1, not {value!r}"
+        for name, value in (("activity_coverage", activity_coverage), ("path_coverage", path_coverage))
+        if not _is_share(value)
+    ]
+
+
+def _full_map(
+    engine: Engine, filters: Filters, lanes: tuple[Mapping[str, str], tuple[str, ...]], churn: Mapping[str, Any]
+) -> JourneyMap:
+    """Return the map with every activity and every directly-follows pair (and the journeys' starts and ends)."""
     stage_of, stages = lanes
     summary = engine.summary(filters)
-    every_node = _decorated_nodes(engine.query(_NODES_SQL, filters=filters), summary.cases, stage_of, churn)
-    shown = _within_coverage(every_node["cases"], activity_coverage)
-    nodes, hidden = every_node[shown].reset_index(drop=True), tuple(every_node.loc[~shown, "activity"])
-    shown_names = list(nodes["activity"])
-    if hidden:
-        every_edge = engine.query(_SHOWN_EDGES_SQL, [shown_names], filters=filters)
-    else:
-        every_edge = engine.query(_FULL_EDGES_SQL, filters=filters)
-    every_edge = every_edge.sort_values(_EDGE_ORDER, ascending=_EDGE_ASCENDING, na_position="first")
-    edges = every_edge[_kept_edges(every_edge, path_coverage)].reset_index(drop=True)
-    hidden_edges = len(every_edge) - len(edges)
-    drawn_in_full = _covered_cases(engine, filters, shown_names, edges) if hidden or hidden_edges else summary.cases
+    nodes = _decorated_nodes(engine.query(_NODES_SQL, filters=filters), summary.cases, stage_of, churn)
+    edges = engine.query(_FULL_EDGES_SQL, filters=filters)
+    edges = edges.sort_values(_EDGE_ORDER, ascending=_EDGE_ASCENDING, na_position="first").reset_index(drop=True)
     return JourneyMap(
         nodes=nodes,
         edges=edges.assign(share=edges["cases"] / summary.cases)[list(_EDGE_COLUMNS)],
         cases=summary.cases,
         events=summary.events,
         stages=stages,
+        hidden_activities=(),
+        hidden_edges=0,
+        covered_cases=summary.cases,
+        activity_coverage=1.0,
+        path_coverage=1.0,
+    )
+
+
+def _simplified(
+    engine: Engine, full: JourneyMap, filters: Filters, activity_coverage: float, path_coverage: float
+) -> JourneyMap:
+    shown = _within_coverage(full.nodes["cases"], activity_coverage)
+    nodes, hidden = full.nodes[shown].reset_index(drop=True), tuple(full.nodes.loc[~shown, "activity"])
+    shown_names = list(nodes["activity"])
+    every_edge = full.edges
+    if hidden:
+        every_edge = engine.query(_SHOWN_EDGES_SQL, [shown_names], filters=filters)
+        every_edge = every_edge.sort_values(_EDGE_ORDER, ascending=_EDGE_ASCENDING, na_position="first")
+        every_edge = every_edge.assign(share=every_edge["cases"] / full.cases)[list(_EDGE_COLUMNS)]
+    edges = every_edge[_kept_edges(every_edge, path_coverage)].reset_index(drop=True)
+    hidden_edges = len(every_edge) - len(edges)
+    drawn_in_full = _covered_cases(engine, filters, shown_names, edges) if hidden or hidden_edges else full.cases
+    return replace(
+        full,
+        nodes=nodes,
+        edges=edges,
         hidden_activities=hidden,
         hidden_edges=hidden_edges,
         covered_cases=drawn_in_full,

@@ -71,7 +71,7 @@ if map_tab.open:
             help="The touchpoints drawn on the map, most customers first.",
         )
         with ui.reported_errors():
-            full_map = journey.map_of(dataset.id, filters, model, definition, 1.0, 1.0)
+            full_map = journey.full_map_of(dataset.id, filters, model, definition)
             churn = journey.churn_figures(dataset.id, filters, model, definition)
         journey.show_activity_detail(full_map, churn, activity)
 

@@ -31,6 +31,7 @@ from discovery import (
     human_duration,
     journey_map,
     map_to_dot,
+    simplified_map,
     to_bpmn_xml,
     to_pnml,
 )
@@ -49,6 +50,7 @@ __all__ = [
     "churn_figures",
     "departures_table",
     "dot_to_svg",
+    "full_map_of",
     "map_caption",
     "map_dot",
     "map_layout",
@@ -105,6 +107,14 @@ def churn_figures(dataset_id: str, filters: Filters, model: StageModel, definiti
         return churn_points(engine, model, definition, filters)
 
 
+@st.cache_data(show_spinner="Drawing the journey map…", max_entries=32, hash_funcs=_BY_CONTENT)
+def full_map_of(dataset_id: str, filters: Filters, model: StageModel, definition: ChurnDefinition) -> JourneyMap:
+    """The journey map of the selected journeys with every touchpoint and path, stage lanes and churn figures."""
+    churn = churn_figures(dataset_id, filters, model, definition)
+    with dataset_engine(dataset_id) as engine:
+        return journey_map(engine, filters, stage_of=model.stage_of, stages=model.stages, churn=churn.by_activity)
+
+
 @st.cache_data(show_spinner="Drawing the journey map…", max_entries=64, hash_funcs=_BY_CONTENT)
 def map_of(
     dataset_id: str,
@@ -114,18 +124,10 @@ def map_of(
     activity_coverage: float = 1.0,
     path_coverage: float = 1.0,
 ) -> JourneyMap:
-    """The journey map of the selected journeys with stage lanes and churn figures, simplified by the sliders."""
-    churn = churn_figures(dataset_id, filters, model, definition)
+    """The journey map simplified by the sliders, from the full one (a slider moved computes only the difference)."""
+    full = full_map_of(dataset_id, filters, model, definition)
     with dataset_engine(dataset_id) as engine:
-        return journey_map(
-            engine,
-            filters,
-            activity_coverage=activity_coverage,
-            path_coverage=path_coverage,
-            stage_of=model.stage_of,
-            stages=model.stages,
-            churn=churn.by_activity,
-        )
+        return simplified_map(engine, full, filters, activity_coverage=activity_coverage, path_coverage=path_coverage)
 
 
 @st.cache_data(show_spinner="Mining the process model…", max_entries=16, hash_funcs=BY_CONTENT)

@@ -14,7 +14,7 @@ from data.demo import generate_demo
 from data.engine import Engine
 from data.filters import Filters
 from data.settings import Settings
-from discovery import ChurnDefinition, JourneyMap, StageModel, churn_points, journey_map
+from discovery import ChurnDefinition, JourneyMap, StageModel, churn_points, journey_map, simplified_map
 from tests.discovery import demo_frame, journeys
 
 # anna comes back to the website after a call, bob buys straight away, carl calls before buying.
@@ -151,6 +151,26 @@ def test_path_slider_keeps_edges_until_the_stronger_ones_reach_the_coverage(shop
     # traversals by customers: 3 + 3 + 2 + 2 + 1 + 1 = 12; the weakest, call → visit, is no node's strongest edge.
     assert journey_map(shop, path_coverage=0.9).hidden_edges == 1  # the stronger edges cover 11/12 ≥ 90 %
     assert journey_map(shop, path_coverage=0.95).hidden_edges == 0
+
+
+@pytest.mark.parametrize("coverages", [(0.75, 1.0), (1.0, 0.0), (0.75, 0.0), (1.0, 1.0)])
+@pytest.mark.parametrize("filters", [Filters(), Filters(with_activities={"call"})], ids=["everyone", "callers"])
+def test_the_sliders_simplify_the_full_map_of_the_same_filters(
+    shop: Engine, coverages: tuple[float, float], filters: Filters
+) -> None:
+    activity_coverage, path_coverage = coverages
+    lanes = {"stage_of": {"visit": "discovery", "call": "consideration", "buy": "purchase"}}
+    full = journey_map(shop, filters, **lanes)
+    simplified = simplified_map(shop, full, filters, activity_coverage=activity_coverage, path_coverage=path_coverage)
+    direct = journey_map(shop, filters, activity_coverage=activity_coverage, path_coverage=path_coverage, **lanes)
+    assert simplified.to_dict() == direct.to_dict()
+
+
+def test_only_a_full_map_can_be_simplified(shop: Engine) -> None:
+    with pytest.raises(ValueError, match="every activity and path"):
+        simplified_map(shop, journey_map(shop, path_coverage=0.0), path_coverage=0.5)
+    with pytest.raises(ValueError, match="path_coverage"):
+        simplified_map(shop, journey_map(shop), path_coverage=2.0)
 
 
 @pytest.mark.parametrize("coverage", [-0.1, 1.5, float("nan"), "all", True])
