@@ -1,7 +1,8 @@
 """The process-wide resources every page shares, and the cached readers built on them.
 
-`st.cache_resource` holds what is the same for every user of this server (settings, the store);
-nothing it returns is ever mutated. `st.cache_data` is shared by all users too, so every cached
+`st.cache_resource` holds what is the same for every user of this server (settings, the store, an open
+engine per log, which serves several threads and remembers the selections it found); nothing it returns is
+mutated by its callers. `st.cache_data` is shared by all users too, so every cached
 reader is keyed by content only: a stored dataset's id (itself a content hash), a raw log's
 content hash and name, and plain parameters — never a session object.
 """
