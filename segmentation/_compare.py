@@ -166,7 +166,7 @@ def _compare(
         b=b.describe(),
         customers_a=sizes["a"],
         customers_b=sizes["b"],
-        customers_in_both=int(np.intersect1d(journeys["a"]["case_id"], journeys["b"]["case_id"]).size),
+        customers_in_both=len(set(journeys["a"]["case_id"].tolist()).intersection(journeys["b"]["case_id"].tolist())),
         kpis=kpis,
         funnel=funnel,
         edges=edges.sort_values(["q_value", "source", "target"], kind="stable").reset_index(drop=True),
