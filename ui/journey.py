@@ -124,7 +124,7 @@ def map_of(
     activity_coverage: float = 1.0,
     path_coverage: float = 1.0,
 ) -> JourneyMap:
-    """The journey map simplified by the sliders, from the full one (a slider moved computes only the difference)."""
+    """The journey map simplified by the sliders, from the cached full map, which a moved slider does not redo."""
     full = full_map_of(dataset_id, filters, model, definition)
     with dataset_engine(dataset_id) as engine:
         return simplified_map(engine, full, filters, activity_coverage=activity_coverage, path_coverage=path_coverage)
