@@ -120,3 +120,10 @@ def test_canonical_copy_renames_the_demo_columns_and_numbers_rows_in_file_order(
     assert "customer_id" not in columns
     assert events > 1_000
     assert same_rows
+
+
+def test_a_log_has_about_the_events_asked_for(tmp_path: Path) -> None:
+    log = bench.prepare_log(20_000, tmp_path)
+    with duckdb.connect() as connection:
+        (events,) = connection.execute("SELECT count(*) FROM read_parquet(?)", [str(log.demo_parquet)]).fetchone()
+    assert 18_000 <= events <= 22_000
