@@ -91,19 +91,26 @@ SELECT source, target, count(*) AS events, count(DISTINCT case_code) AS cases, a
 FROM moves GROUP BY source, target
 """
 
-# Journeys drawn in full: no hidden activity and every move (start and end included) on a shown edge.
+# Journeys drawn in full: no hidden activity and every move (start and end included) on a shown edge. The few shown
+# names are marked in the layout's activity type first, so the journeys' millions of rows are compared as codes.
 _COVERED_SQL = """
-WITH shown_edges AS (SELECT unnest(?::VARCHAR[]) AS source, unnest(?::VARCHAR[]) AS target), cut AS (
-    SELECT case_code FROM journey_activities WHERE activity::VARCHAR NOT IN (SELECT unnest(?::VARCHAR[]))
-    UNION
-    SELECT p.case_code FROM journey_pairs p
-    ANTI JOIN shown_edges e ON p.source::VARCHAR = e.source AND p.target::VARCHAR = e.target
-    UNION
-    SELECT case_code FROM journeys WHERE first_activity::VARCHAR NOT IN (SELECT unnest(?::VARCHAR[]))
-    UNION
-    SELECT case_code FROM journeys WHERE last_activity::VARCHAR NOT IN (SELECT unnest(?::VARCHAR[]))
+WITH shown_edges AS MATERIALIZED (
+    SELECT a.activity AS source, b.activity AS target
+    FROM (SELECT unnest(?::VARCHAR[]) AS source, unnest(?::VARCHAR[]) AS target) e
+    JOIN all_activities a ON a.activity::VARCHAR = e.source JOIN all_activities b ON b.activity::VARCHAR = e.target
+), shown AS MATERIALIZED (
+    SELECT activity FROM all_activities WHERE activity::VARCHAR IN (SELECT unnest(?::VARCHAR[]))
+), starts AS MATERIALIZED (
+    SELECT activity FROM all_activities WHERE activity::VARCHAR IN (SELECT unnest(?::VARCHAR[]))
+), ends AS MATERIALIZED (
+    SELECT activity FROM all_activities WHERE activity::VARCHAR IN (SELECT unnest(?::VARCHAR[]))
 )
-SELECT count(*) AS cases FROM journeys WHERE case_code NOT IN (SELECT case_code FROM cut)
+SELECT count(*) AS cases FROM journeys
+WHERE first_activity IN (SELECT activity FROM starts) AND last_activity IN (SELECT activity FROM ends)
+  AND case_code NOT IN (SELECT case_code FROM journey_activities WHERE activity NOT IN (SELECT activity FROM shown))
+  AND case_code NOT IN (
+      SELECT p.case_code FROM journey_pairs p ANTI JOIN shown_edges e ON p.source = e.source AND p.target = e.target
+  )
 """
 
 

@@ -295,3 +295,22 @@ def test_no_shown_node_is_left_disconnected(telecom: tuple, activity_coverage: f
     assert set(edges["target"].dropna()) == shown  # every node has a way in …
     assert set(edges["source"].dropna()) == shown  # … and a way out
     assert edges["source"].isna().any() and edges["target"].isna().any()
+
+
+@pytest.mark.parametrize(("activity_coverage", "path_coverage"), [(1.0, 0.8), (0.9, 0.5), (0.6, 1.0), (0.8, 0.9)])
+@pytest.mark.parametrize("filters", [Filters(), Filters(channels={"store"})], ids=["every journey", "store"])
+def test_covered_customers_are_the_journeys_walked_whole_on_the_drawn_map(
+    telecom: tuple, activity_coverage: float, path_coverage: float, filters: Filters
+) -> None:
+    """Each selected journey, its hidden steps dropped, walked in pandas: start, every move and end on a drawn edge."""
+    _demo, engine = telecom
+    result = journey_map(engine, filters, activity_coverage=activity_coverage, path_coverage=path_coverage)
+    drawn = set(edge_table(result))
+    shown = set(result.nodes["activity"])
+    walked = 0
+    for _case, steps in engine.events(filters).groupby("case_id", sort=False):
+        activities = list(steps["activity"])
+        kept = [activity for activity in activities if activity in shown]
+        moves = list(itertools.pairwise([None, *kept, None]))
+        walked += len(kept) == len(activities) and all(move in drawn for move in moves)
+    assert result.covered_cases == walked
