@@ -127,9 +127,13 @@ def screenshot(page, name: str) -> None:
     from playwright.sync_api import expect
 
     expect(page.get_by_test_id("stStatusWidget")).to_be_hidden()
-    # Plotly draws after the script run, in the browser; a chart in a closed tab is never drawn.
+    # A chart's code loads after the script run (a skeleton stands in meanwhile): the journey map's Graphviz can take
+    # seconds. Plotly and Graphviz then draw in the browser; a chart in a closed tab is never drawn.
+    expect(page.get_by_test_id("stSkeleton").filter(visible=True)).to_have_count(0)
     for chart in page.get_by_test_id("stPlotlyChart").filter(visible=True).all():
         expect(chart.locator(".main-svg").first).to_be_visible()
+    for chart in page.get_by_test_id("stGraphVizChart").filter(visible=True).all():
+        expect(chart.locator("svg g.node").first).to_be_visible()
     SCREENSHOTS.mkdir(exist_ok=True)
     page.screenshot(path=SCREENSHOTS / f"{name}.png", full_page=True)
 
