@@ -43,9 +43,7 @@ if TYPE_CHECKING:
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-# The telecom demo's mean journey length (18.3 events since its personas got their own channels and tastes; it was
-# 10.85 before, and logs cached under a size label alone then kept their old length). Checked by the tests.
-EVENTS_PER_CUSTOMER = 18.3
+EVENTS_PER_CUSTOMER = 18.3  # the telecom demo's mean journey length, checked by the tests
 TOOLS = ("parcours", "spark", "pm4py")
 TOOL_LABELS = {"parcours": "Parcours", "spark": "Spark", "pm4py": "pm4py"}
 LIBRARIES = {"parcours": "duckdb", "spark": "pyspark", "pm4py": "pm4py"}

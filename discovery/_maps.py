@@ -93,18 +93,15 @@ FROM moves GROUP BY source, target
 
 # Journeys drawn in full: no hidden activity and every move (start and end included) on a shown edge. The few shown
 # names are marked in the layout's activity type first, so the journeys' millions of rows are compared as codes.
-_COVERED_SQL = """
+_NAMED_ACTIVITIES = "SELECT activity FROM all_activities WHERE activity::VARCHAR IN (SELECT unnest(?::VARCHAR[]))"
+_COVERED_SQL = f"""
 WITH shown_edges AS MATERIALIZED (
     SELECT a.activity AS source, b.activity AS target
     FROM (SELECT unnest(?::VARCHAR[]) AS source, unnest(?::VARCHAR[]) AS target) e
     JOIN all_activities a ON a.activity::VARCHAR = e.source JOIN all_activities b ON b.activity::VARCHAR = e.target
-), shown AS MATERIALIZED (
-    SELECT activity FROM all_activities WHERE activity::VARCHAR IN (SELECT unnest(?::VARCHAR[]))
-), starts AS MATERIALIZED (
-    SELECT activity FROM all_activities WHERE activity::VARCHAR IN (SELECT unnest(?::VARCHAR[]))
-), ends AS MATERIALIZED (
-    SELECT activity FROM all_activities WHERE activity::VARCHAR IN (SELECT unnest(?::VARCHAR[]))
-)
+), shown AS MATERIALIZED ({_NAMED_ACTIVITIES}),
+starts AS MATERIALIZED ({_NAMED_ACTIVITIES}),
+ends AS MATERIALIZED ({_NAMED_ACTIVITIES})
 SELECT count(*) AS cases FROM journeys
 WHERE first_activity IN (SELECT activity FROM starts) AND last_activity IN (SELECT activity FROM ends)
   AND case_code NOT IN (SELECT case_code FROM journey_activities WHERE activity NOT IN (SELECT activity FROM shown))
