@@ -72,7 +72,7 @@ if map_tab.open:
         )
         with ui.reported_errors():
             full_map = journey.full_map_of(dataset.id, filters, model, definition)
-            churn = journey.churn_figures(dataset.id, filters, model, definition)
+            churn = ui.churn_figures(dataset.id, filters, model, definition)
         journey.show_activity_detail(full_map, churn, activity)
 
 if model_tab.open:

@@ -20,7 +20,6 @@ from discovery import ChurnDefinition, StageModel, dot_quote, journey_outcomes
 from segmentation import SegmentComparison, attribute_segments, compare_segments
 from ui.params import persona_from_param
 from ui.personas import (
-    BY_CONTENT_AND_SETUP,
     persona_members,
     persona_options,
     saved_runs,
@@ -29,7 +28,7 @@ from ui.personas import (
     with_customers,
 )
 from ui.sidebar import filterable_attributes
-from ui.state import BY_CONTENT, attribute_columns, dataset_engine, store
+from ui.state import BY_CONTENT, BY_CONTENT_AND_SETUP, attribute_columns, dataset_engine, store
 
 __all__ = [
     "COLOURS",

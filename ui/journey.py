@@ -8,7 +8,6 @@ library result in, text, a figure source or a display table out.
 
 from __future__ import annotations
 
-import json
 from functools import partial
 
 import defusedxml.ElementTree as SafeXml
@@ -25,7 +24,6 @@ from discovery import (
     JourneyMap,
     ProcessModel,
     StageModel,
-    churn_points,
     discover_model,
     dot_quote,
     human_duration,
@@ -36,7 +34,7 @@ from discovery import (
     to_pnml,
 )
 from ui.downloads import show_table
-from ui.state import BY_CONTENT, dataset_engine
+from ui.state import BY_CONTENT, BY_CONTENT_AND_SETUP, churn_figures, dataset_engine
 from ui.tables import count_column, percent_column
 
 __all__ = [
@@ -47,7 +45,6 @@ __all__ = [
     "arrivals_table",
     "bpmn_to_dot",
     "churn_facts",
-    "churn_figures",
     "departures_table",
     "dot_to_svg",
     "full_map_of",
@@ -92,22 +89,7 @@ _BPMN_SHAPES = {
 _DOT_MIME, _SVG_MIME, _XML_MIME = "text/vnd.graphviz", "image/svg+xml", "application/xml"
 
 
-def _json_key(value: StageModel | ChurnDefinition) -> str:
-    return json.dumps(value.to_dict(), sort_keys=True)
-
-
-# A stage model and a churn definition are known by their saved form, like the filters.
-_BY_CONTENT = {**BY_CONTENT, StageModel: _json_key, ChurnDefinition: _json_key}
-
-
-@st.cache_data(show_spinner=False, max_entries=32, hash_funcs=_BY_CONTENT)
-def churn_figures(dataset_id: str, filters: Filters, model: StageModel, definition: ChurnDefinition) -> ChurnPoints:
-    """The churn figures of every touchpoint of the selected journeys; the sliders do not change them."""
-    with dataset_engine(dataset_id) as engine:
-        return churn_points(engine, model, definition, filters)
-
-
-@st.cache_data(show_spinner="Drawing the journey map…", max_entries=32, hash_funcs=_BY_CONTENT)
+@st.cache_data(show_spinner="Drawing the journey map…", max_entries=32, hash_funcs=BY_CONTENT_AND_SETUP)
 def full_map_of(dataset_id: str, filters: Filters, model: StageModel, definition: ChurnDefinition) -> JourneyMap:
     """The journey map of the selected journeys with every touchpoint and path, stage lanes and churn figures."""
     churn = churn_figures(dataset_id, filters, model, definition)
@@ -115,7 +97,7 @@ def full_map_of(dataset_id: str, filters: Filters, model: StageModel, definition
         return journey_map(engine, filters, stage_of=model.stage_of, stages=model.stages, churn=churn.by_activity)
 
 
-@st.cache_data(show_spinner="Drawing the journey map…", max_entries=64, hash_funcs=_BY_CONTENT)
+@st.cache_data(show_spinner="Drawing the journey map…", max_entries=64, hash_funcs=BY_CONTENT_AND_SETUP)
 def map_of(
     dataset_id: str,
     filters: Filters,

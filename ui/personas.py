@@ -24,7 +24,6 @@ from discovery import (
     ChurnDefinition,
     StageKPIs,
     StageModel,
-    churn_points,
     human_duration,
     journey_map,
     journey_outcomes,
@@ -34,12 +33,11 @@ from discovery import (
 from segmentation import PersonaProfiles, Personas, Projection, customer_features, persona_profiles, project_2d
 from ui.downloads import show_table
 from ui.params import PERSONA_PARAM, filters_from_params, is_filter_param, persona_from_param, persona_to_param
-from ui.state import BY_CONTENT, dataset_engine, store
+from ui.state import BY_CONTENT, BY_CONTENT_AND_SETUP, churn_figures, dataset_engine, store
 from ui.tables import count_column, percent_column
 
 __all__ = [
     "ALGORITHM_NAMES",
-    "BY_CONTENT_AND_SETUP",
     "OVERVIEW_COLUMNS",
     "PERSONAS_KIND",
     "SIGNATURE_COLUMNS",
@@ -111,14 +109,6 @@ STAGE_COLUMNS = {
 }
 
 
-def _json_key(value: StageModel | ChurnDefinition) -> str:
-    return json.dumps(value.to_dict(), sort_keys=True)
-
-
-# The stage setup is part of what a profile or map means: saving another one must not serve stale figures.
-BY_CONTENT_AND_SETUP = {**BY_CONTENT, StageModel: _json_key, ChurnDefinition: _json_key}
-
-
 @dataclass(frozen=True, eq=False)
 class Clustering:
     """The personas found for one run: each selected customer's label, how k was chosen, and the 2-D picture."""
@@ -177,7 +167,6 @@ def persona_journey_dot(
 ) -> str:
     """The DOT journey map of the customers `filters` selects, with stage lanes and churn points."""
     with dataset_engine(dataset_id) as engine:
-        points = churn_points(engine, model, churn, filters)
         found = journey_map(
             engine,
             filters,
@@ -185,7 +174,7 @@ def persona_journey_dot(
             path_coverage=coverage,
             stage_of=model.stage_of,
             stages=model.stages,
-            churn=points.by_activity,
+            churn=churn_figures(dataset_id, filters, model, churn).by_activity,
         )
     return map_to_dot(found)
 

@@ -9,7 +9,6 @@ agree on them; what the editor saves is what they all use.
 from __future__ import annotations
 
 import hashlib
-import json
 import math
 from dataclasses import dataclass
 
@@ -32,7 +31,16 @@ from discovery import (
 )
 from ui.downloads import show_table
 from ui.errors import reported_errors
-from ui.state import BY_CONTENT, STAGES_ANNOTATION, dataset_engine, reset_stage_setup, save_stage_setup, store
+from ui.state import (
+    BY_CONTENT_AND_SETUP,
+    STAGES_ANNOTATION,
+    churn_figures,
+    dataset_engine,
+    reset_stage_setup,
+    save_stage_setup,
+    setup_key,
+    store,
+)
 from ui.tables import count_column, count_columns, percent_column
 
 __all__ = [
@@ -74,14 +82,6 @@ _KIND_COLOURS = {"online": "#1f77b4", "offline": "#ff7f0e", "other": "#9e9e9e"}
 _PERCENT = st.column_config.NumberColumn(format="percent")
 
 
-def _content_key(value: StageModel | ChurnDefinition) -> str:
-    return json.dumps(value.to_dict(), sort_keys=True)
-
-
-# A saved model or definition is part of what a figure shows, so it is part of the cache key, by content.
-_BY_CONTENT = {**BY_CONTENT, StageModel: _content_key, ChurnDefinition: _content_key}
-
-
 @dataclass(frozen=True)
 class StageCard:
     """One stage's KPI card: a metric (label, value, delta) and the lines under it."""
@@ -104,13 +104,13 @@ def _touchpoints(dataset_id: str) -> pd.DataFrame:
     return counted.sort_values(["customers", "activity"], ascending=[False, True], ignore_index=True)
 
 
-@st.cache_data(show_spinner="Measuring each stage…", max_entries=64, hash_funcs=_BY_CONTENT)
+@st.cache_data(show_spinner="Measuring each stage…", max_entries=64, hash_funcs=BY_CONTENT_AND_SETUP)
 def _stage_kpis(dataset_id: str, filters: Filters, model: StageModel) -> StageKPIs:
     with dataset_engine(dataset_id) as engine:
         return discovery.stage_kpis(engine, model, filters)
 
 
-@st.cache_data(show_spinner="Counting the funnel…", max_entries=64, hash_funcs=_BY_CONTENT)
+@st.cache_data(show_spinner="Counting the funnel…", max_entries=64, hash_funcs=BY_CONTENT_AND_SETUP)
 def _funnel(
     dataset_id: str,
     filters: Filters,
@@ -126,13 +126,7 @@ def _funnel(
         )
 
 
-@st.cache_data(show_spinner="Finding the churn points…", max_entries=64, hash_funcs=_BY_CONTENT)
-def _churn_points(dataset_id: str, filters: Filters, model: StageModel, definition: ChurnDefinition) -> ChurnPoints:
-    with dataset_engine(dataset_id) as engine:
-        return discovery.churn_points(engine, model, definition, filters)
-
-
-@st.cache_data(show_spinner=False, max_entries=64, hash_funcs=_BY_CONTENT)
+@st.cache_data(show_spinner=False, max_entries=64, hash_funcs=BY_CONTENT_AND_SETUP)
 def _where_they_went(
     dataset_id: str, filters: Filters, activity: str, model: StageModel, definition: ChurnDefinition
 ) -> WhereTheyWent:
@@ -140,13 +134,13 @@ def _where_they_went(
         return discovery.where_they_went(engine, activity, model, definition, filters)
 
 
-@st.cache_data(show_spinner=False, max_entries=64, hash_funcs=_BY_CONTENT)
+@st.cache_data(show_spinner=False, max_entries=64, hash_funcs=BY_CONTENT_AND_SETUP)
 def _channel_switches(dataset_id: str, filters: Filters) -> ChannelSwitches:
     with dataset_engine(dataset_id) as engine:
         return discovery.channel_switches(engine, filters)
 
 
-@st.cache_data(show_spinner=False, max_entries=64, hash_funcs=_BY_CONTENT)
+@st.cache_data(show_spinner=False, max_entries=64, hash_funcs=BY_CONTENT_AND_SETUP)
 def _channel_mix(dataset_id: str, filters: Filters, model: StageModel) -> StageChannelMix:
     with dataset_engine(dataset_id) as engine:
         return discovery.channel_mix_by_stage(engine, model, filters)
@@ -553,7 +547,7 @@ def show_funnel(dataset_id: str, filters: Filters, model: StageModel) -> None:
 def show_churn(dataset_id: str, filters: Filters, model: StageModel, definition: ChurnDefinition) -> None:
     """Show the churn points with their lift, then where the non-converters of a chosen touchpoint went instead."""
     with reported_errors():
-        points = _churn_points(dataset_id, filters, model, definition)
+        points = churn_figures(dataset_id, filters, model, definition)
     st.markdown(churn_summary(points, definition))
     rates = {
         "Customers": count_column("Customers (unique journeys) through it whose outcome is known"),
@@ -622,7 +616,7 @@ def stage_setup_editor(dataset_id: str, model: StageModel, definition: ChurnDefi
     """Edit the stage of each touchpoint and what counts as churn; "Save" makes every page of this log use them."""
     touchpoints = _touchpoints(dataset_id)
     # Keys carry the saved content, so after a save or a reset the widgets start again from what is now in use.
-    version = hashlib.sha256(f"{_content_key(model)}{_content_key(definition)}".encode()).hexdigest()[:12]
+    version = hashlib.sha256(f"{setup_key(model)}{setup_key(definition)}".encode()).hexdigest()[:12]
     st.markdown(
         "Put each touchpoint in a stage (blank: in no stage) and say what counts as churn. **Save** makes every page "
         "of this log use them; **Reset to suggested** goes back to the automatic suggestion."

@@ -34,15 +34,18 @@ from data import (
     read_sql,
     to_event_log,
 )
-from discovery import ChurnDefinition, StageModel, suggest_stages
+from discovery import ChurnDefinition, ChurnPoints, StageModel, churn_points, suggest_stages
 from ui.params import filters_to_params
 
 __all__ = [
+    "BY_CONTENT",
+    "BY_CONTENT_AND_SETUP",
     "attribute_columns",
     "attribute_values",
     "build_log",
     "channels",
     "churn_definition",
+    "churn_figures",
     "dataset_engine",
     "dataset_summary",
     "first_run_demo",
@@ -51,6 +54,7 @@ __all__ = [
     "reset_stage_setup",
     "save_stage_setup",
     "settings",
+    "setup_key",
     "stage_model",
     "store",
     "suggest_mapping",
@@ -78,6 +82,16 @@ def _raw_key(raw: RawLog) -> tuple[str, str, str]:
 
 # Filters hold frozensets, whose pickled order is not stable; a raw log is known by its content hash.
 BY_CONTENT = {Filters: _filters_key, RawLog: _raw_key}
+
+
+def setup_key(value: StageModel | ChurnDefinition) -> str:
+    """A stage model or churn definition by its saved form."""
+    return json.dumps(value.to_dict(), sort_keys=True)
+
+
+# The stage setup is part of what a stage figure, churn figure or map means: once another is saved, figures cached
+# for the old one must not be served.
+BY_CONTENT_AND_SETUP = {**BY_CONTENT, StageModel: setup_key, ChurnDefinition: setup_key}
 
 
 @st.cache_resource(show_spinner=False)
@@ -195,6 +209,14 @@ def stage_model(dataset_id: str) -> StageModel:
         return StageModel.from_dict(saved["stage_model"])
     with dataset_engine(dataset_id) as engine:
         return suggest_stages(engine)
+
+
+@st.cache_data(show_spinner="Finding the churn points…", max_entries=64, hash_funcs=BY_CONTENT_AND_SETUP)
+def churn_figures(dataset_id: str, filters: Filters, model: StageModel, definition: ChurnDefinition) -> ChurnPoints:
+    """The churn figures of every touchpoint of the selected journeys: the Stages page lists them, the maps colour
+    them, so a filter change computes them once for both."""
+    with dataset_engine(dataset_id) as engine:
+        return churn_points(engine, model, definition, filters)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)

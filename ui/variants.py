@@ -7,7 +7,6 @@ take the library's frozen results and return display tables, labels and plotly f
 
 from __future__ import annotations
 
-import json
 from collections.abc import Collection, Sequence
 from dataclasses import replace
 from itertools import groupby
@@ -33,7 +32,7 @@ from discovery import (
     variant_table,
 )
 from ui.params import filters_to_params, is_filter_param
-from ui.state import BY_CONTENT, churn_definition, dataset_engine, stage_model
+from ui.state import BY_CONTENT, BY_CONTENT_AND_SETUP, churn_definition, dataset_engine, stage_model
 
 __all__ = [
     "PATH_DIRECTIONS",
@@ -78,23 +77,16 @@ _SANKEY_MARGINS_PX = {"l": 10, "r": 10, "t": 40, "b": 10}
 _NODE_PAD_PX = 12
 
 
-def _json_key(value: StageModel | ChurnDefinition) -> str:
-    return json.dumps(value.to_dict(), sort_keys=True)
-
-
-_BY_SETUP = {**BY_CONTENT, StageModel: _json_key, ChurnDefinition: _json_key}
-
-
 # --- cached readers ---
 
 
-@st.cache_data(show_spinner=False, max_entries=16, hash_funcs=_BY_SETUP)
+@st.cache_data(show_spinner=False, max_entries=16, hash_funcs=BY_CONTENT_AND_SETUP)
 def _outcomes(dataset_id: str, filters: Filters, model: StageModel, definition: ChurnDefinition) -> pd.Series:
     with dataset_engine(dataset_id) as engine:
         return journey_outcomes(engine, model, definition, filters)
 
 
-@st.cache_data(show_spinner=False, max_entries=64, hash_funcs=_BY_SETUP)
+@st.cache_data(show_spinner=False, max_entries=64, hash_funcs=BY_CONTENT_AND_SETUP)
 def _variants(
     dataset_id: str,
     filters: Filters,
@@ -115,7 +107,7 @@ def variants(dataset_id: str, filters: Filters, *, limit: int, collapse_repeats:
     )
 
 
-@st.cache_data(show_spinner=False, max_entries=64, hash_funcs=_BY_SETUP)
+@st.cache_data(show_spinner=False, max_entries=64, hash_funcs=BY_CONTENT_AND_SETUP)
 def _variant_customers(
     dataset_id: str, variant_ids: tuple[str, ...], filters: Filters, model: StageModel, definition: ChurnDefinition
 ) -> pd.DataFrame:
