@@ -166,6 +166,7 @@ def persona_journey_dot(
     dataset_id: str, filters: Filters, model: StageModel, churn: ChurnDefinition, coverage: float = MAP_COVERAGE
 ) -> str:
     """The DOT journey map of the customers `filters` selects, with stage lanes and churn points."""
+    points = churn_figures(dataset_id, filters, model, churn)
     with dataset_engine(dataset_id) as engine:
         found = journey_map(
             engine,
@@ -174,7 +175,7 @@ def persona_journey_dot(
             path_coverage=coverage,
             stage_of=model.stage_of,
             stages=model.stages,
-            churn=churn_figures(dataset_id, filters, model, churn).by_activity,
+            churn=points.by_activity,
         )
     return map_to_dot(found)
 
