@@ -64,7 +64,7 @@ __all__ = [
     "sql_literal",
 ]
 
-LAYOUT_VERSION = 5
+LAYOUT_VERSION = 6
 
 _CATALOG = "layout"
 _RAW_SOURCE = "raw_source"
@@ -447,7 +447,7 @@ class Engine(EngineAccessors):
         The one extension point for discovery and segmentation, so that every view is a GROUP BY over the
         same selection. `sql` sees:
         - `journeys`: the `cases` rows kept by `filters`; `steps`: their `events` rows;
-        - `journey_activities`: per journey and activity, events, first_pos, and first_offset_us and
+        - `journey_activities`: per journey and activity, events, first_pos, last_pos, and first_offset_us and
           last_offset_us (microseconds after the journey's start of its first and last event there);
         - `journey_pairs`: per journey, the directly-follows pairs with their counts;
         - `all_variants` (variant_id, activities, cases, length, sequence_rank): every variant, to look
@@ -680,8 +680,8 @@ def _layout_statements(carried: str) -> tuple[str, ...]:
     `variants.sequence_rank` orders the distinct sequences once, so that listing variants by frequency needs
     no sort of activity lists at query time (sorted as lists of the activity ENUM, whose order is the names', five
     times faster than lists of text, and without the rows' text lists, which doubled the sort);
-    `case_activities` keeps when each journey first reached each activity (position, and microseconds since its
-    start of its first and last event there), which the journey map and the stage views read instead of scanning
+    `case_activities` keeps when each journey first reached each activity (positions of its first and last event
+    there, and microseconds since its start of both), which the journey map and the stage views read instead of scanning
     the events.
     A journey's variant is found without sorting every journey's activity list: the XOR over its
     events of a hash of (position, activity code) identifies the ordered sequence (two sequences share
@@ -758,10 +758,10 @@ def _layout_statements(carried: str) -> tuple[str, ...]:
         """,
         f"""
         CREATE TABLE {layout}.case_activities AS
-        SELECT a.case_code, a.activity, a.events, a.first_pos, a.first_us - epoch_us(j.start_time) AS first_offset_us,
-               a.last_us - epoch_us(j.start_time) AS last_offset_us
+        SELECT a.case_code, a.activity, a.events, a.first_pos, a.last_pos,
+               a.first_us - epoch_us(j.start_time) AS first_offset_us, a.last_us - epoch_us(j.start_time) AS last_offset_us
         FROM (
-            SELECT case_code, activity, count(*) AS events, min(pos) AS first_pos,
+            SELECT case_code, activity, count(*) AS events, min(pos) AS first_pos, max(pos) AS last_pos,
                    min(epoch_us(timestamp)) AS first_us, max(epoch_us(timestamp)) AS last_us
             FROM {layout}.events GROUP BY ALL
         ) a JOIN journeys j USING (case_code)

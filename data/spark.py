@@ -744,6 +744,7 @@ def _layout_from_events(events: DataFrame, codes: DataFrame, attributes: list[st
     case_activities = timed.groupBy(_CASE_CODE, ACTIVITY).agg(
         F.count(F.lit(1)).alias("events"),
         F.min("pos").alias("first_pos"),
+        F.max("pos").alias("last_pos"),
         (F.min("us") - F.min("start_us")).alias("first_offset_us"),
         (F.max("us") - F.min("start_us")).alias("last_offset_us"),
     )

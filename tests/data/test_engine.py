@@ -481,7 +481,7 @@ def test_layout_holds_the_documented_tables(tmp_path: Path, settings: Settings) 
     ]  # fmt: skip
     assert columns["variants"] == ["variant_id", "activities", "cases", "length", "sequence_rank"]
     assert columns["case_activities"] == [
-        "case_code", "activity", "events", "first_pos", "first_offset_us", "last_offset_us",
+        "case_code", "activity", "events", "first_pos", "last_pos", "first_offset_us", "last_offset_us",
     ]  # fmt: skip
     assert columns["case_pairs"] == ["case_code", "source", "target", "events"]
     assert columns["attributes"] == ["position", "name", "stored_as"]
@@ -641,16 +641,17 @@ def test_attribute_values_given_as_text_select_numeric_columns(settings: Setting
 def test_each_journey_knows_when_it_first_reached_each_activity(shop: Engine) -> None:
     reached = shop.query(
         """
-        SELECT j.case_id, a.activity::VARCHAR AS activity, a.events, a.first_pos, a.first_offset_us, a.last_offset_us
+        SELECT j.case_id, a.activity::VARCHAR AS activity, a.events, a.first_pos, a.last_pos, a.first_offset_us,
+               a.last_offset_us
         FROM journey_activities a JOIN journeys j USING (case_code) WHERE j.case_id = 'carl' ORDER BY a.first_pos
         """
     )
 
     # carl: visit at 10 min, call at 20, visit again at 40, buy at 100.
-    assert reached[["activity", "events", "first_pos"]].values.tolist() == [
-        ["visit", 2, 0],
-        ["call", 1, 1],
-        ["buy", 1, 3],
+    assert reached[["activity", "events", "first_pos", "last_pos"]].values.tolist() == [
+        ["visit", 2, 0, 2],
+        ["call", 1, 1, 1],
+        ["buy", 1, 3, 3],
     ]
     assert reached["first_offset_us"].tolist() == [0, 600_000_000, 5_400_000_000]
     assert reached["last_offset_us"].tolist() == [1_800_000_000, 600_000_000, 5_400_000_000]
