@@ -33,7 +33,7 @@ from data.quality import Finding, QualityReport, assess, assess_relation
 from data.readers import FORMATS, read_log, read_sql
 from data.schema import ACTIVITY, CASE_ID, CHANNEL, SOURCE_ROW, TIMESTAMP, ColumnMapping, EventLog, RawLog
 from data.settings import SETTINGS, Settings
-from data.store import Dataset, Store
+from data.store import Dataset, SavedPayload, Store
 from data.timestamps import ParsedTimestamps, parse_timestamps
 
 # Imported on first use: the demo generator, so that `python -m data.demo` runs it only once, and the Spark
@@ -81,6 +81,7 @@ __all__ = [
     "Problem",
     "QualityReport",
     "RawLog",
+    "SavedPayload",
     "Settings",
     "SourceNotConfigured",
     "SparkEngine",

@@ -759,7 +759,8 @@ def _layout_statements(carried: str) -> tuple[str, ...]:
         f"""
         CREATE TABLE {layout}.case_activities AS
         SELECT a.case_code, a.activity, a.events, a.first_pos, a.last_pos,
-               a.first_us - epoch_us(j.start_time) AS first_offset_us, a.last_us - epoch_us(j.start_time) AS last_offset_us
+               a.first_us - epoch_us(j.start_time) AS first_offset_us,
+               a.last_us - epoch_us(j.start_time) AS last_offset_us
         FROM (
             SELECT case_code, activity, count(*) AS events, min(pos) AS first_pos, max(pos) AS last_pos,
                    min(epoch_us(timestamp)) AS first_us, max(epoch_us(timestamp)) AS last_us

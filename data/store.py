@@ -37,7 +37,7 @@ from data.quality import QualityReport
 from data.schema import CANONICAL_COLUMNS, TIMESTAMP, ColumnMapping, EventLog
 from data.settings import Settings
 
-__all__ = ["Dataset", "Store"]
+__all__ = ["Dataset", "SavedPayload", "Store"]
 
 EVENTS_FILE = "events.parquet"
 LAYOUT_FILE = "layout.duckdb"
@@ -103,6 +103,25 @@ ANNOTATIONS = sa.Table(
     sa.Column("payload_json", sa.Text(), nullable=False),
     sa.Column("updated_at", UTCDateTime(), nullable=False),
 )
+JOURNEY_DEFINITIONS = sa.Table(
+    "journey_definitions",
+    METADATA,
+    sa.Column("dataset_id", sa.String(16), sa.ForeignKey("datasets.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("version", sa.Integer(), primary_key=True, autoincrement=False),
+    sa.Column("payload_json", sa.Text(), nullable=False),
+    sa.Column("author", sa.Text(), nullable=False),
+    sa.Column("saved_at", UTCDateTime(), nullable=False),
+)
+
+
+@dataclass(frozen=True)
+class SavedPayload:
+    """One saved version of something users decide about a dataset: its number, content, author and time."""
+
+    version: int
+    payload: dict
+    author: str
+    saved_at: datetime
 
 
 @dataclass(frozen=True)
@@ -241,6 +260,9 @@ class Store:
         if _is_dataset_id(dataset_id):
             with self._writer.begin() as connection:
                 connection.execute(sa.delete(ANNOTATIONS).where(ANNOTATIONS.c.dataset_id == dataset_id))
+                connection.execute(
+                    sa.delete(JOURNEY_DEFINITIONS).where(JOURNEY_DEFINITIONS.c.dataset_id == dataset_id)
+                )
                 deleted = connection.execute(sa.delete(DATASETS).where(DATASETS.c.id == dataset_id)).rowcount
         if not deleted:
             raise self._not_found(dataset_id)
@@ -284,6 +306,52 @@ class Store:
         """Forget a saved annotation; forgetting one that is not there is not an error."""
         with self._writer.begin() as connection:
             connection.execute(sa.delete(ANNOTATIONS).where(_annotation_key(dataset_id, kind, name)))
+
+    def save_definition(self, dataset_id: str, payload: Mapping[str, Any], *, author: str | None = None) -> int:
+        """Save a new version of the dataset's journey definition and return its number (1, 2, …).
+
+        Versions are never overwritten, so that any figure can be traced to the definition it was computed with;
+        the newest one is in force. Two writers saving at once get two versions, in the order they committed.
+        """
+        payload_json = _annotation_json(payload)
+        self.dataset(dataset_id)
+        author = author or self._settings.owner
+        versions = JOURNEY_DEFINITIONS.c.version
+        with self._writer.begin() as connection:
+            newest = connection.execute(
+                sa.select(sa.func.max(versions)).where(JOURNEY_DEFINITIONS.c.dataset_id == dataset_id)
+            ).scalar()
+            version = (newest or 0) + 1
+            connection.execute(
+                sa.insert(JOURNEY_DEFINITIONS).values(
+                    dataset_id=dataset_id,
+                    version=version,
+                    payload_json=payload_json,
+                    author=author,
+                    saved_at=datetime.now(UTC),
+                )
+            )
+        return version
+
+    def definition(self, dataset_id: str, version: int | None = None) -> SavedPayload | None:
+        """Return the newest saved journey definition of the dataset (or version `version`), None when none is."""
+        query = sa.select(JOURNEY_DEFINITIONS).where(JOURNEY_DEFINITIONS.c.dataset_id == dataset_id)
+        if version is not None:
+            query = query.where(JOURNEY_DEFINITIONS.c.version == version)
+        query = query.order_by(JOURNEY_DEFINITIONS.c.version.desc()).limit(1)
+        with self._engine.connect() as connection:
+            row = connection.execute(query).first()
+        return None if row is None else _saved_payload(row)
+
+    def definition_history(self, dataset_id: str) -> list[SavedPayload]:
+        """Return every saved version of the dataset's journey definition, newest first."""
+        query = (
+            sa.select(JOURNEY_DEFINITIONS)
+            .where(JOURNEY_DEFINITIONS.c.dataset_id == dataset_id)
+            .order_by(JOURNEY_DEFINITIONS.c.version.desc())
+        )
+        with self._engine.connect() as connection:
+            return [_saved_payload(row) for row in connection.execute(query).all()]
 
     def engine(self, dataset_id: str) -> Engine:
         """Return the DuckDB engine over the dataset's ingest-once layout.
@@ -542,6 +610,10 @@ def _annotation_json(payload: object) -> str:
         return json.dumps(payload, ensure_ascii=False, sort_keys=True, allow_nan=False)
     except (TypeError, ValueError) as error:
         raise TypeError(f"An annotation must be plain JSON (text, numbers, lists, mappings): {error}") from None
+
+
+def _saved_payload(row: sa.Row) -> SavedPayload:
+    return SavedPayload(row.version, json.loads(row.payload_json), row.author, row.saved_at)
 
 
 def _annotation_key(dataset_id: str, kind: str, name: str) -> sa.ColumnElement[bool]:
