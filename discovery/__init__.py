@@ -7,82 +7,93 @@ Every function takes an `Engine` and a `Filters`, counts unique customers, and r
 >>> dot = map_to_dot(journey_map(engine, activity_coverage=0.8), metric="median")  # doctest: +SKIP
 """
 
-# --- maps & variants ---
+from discovery._channels import ChannelSwitches, StageChannelMix, channel_mix_by_stage, channel_switches
+from discovery._churn import ActivityChurn, ChurnPoints, WhereTheyWent, churn_points, journey_outcomes, where_they_went
+from discovery._definition import (
+    ATTRIBUTE_ROLES,
+    DEFINITION_FORMAT,
+    OTHER_CHANNELS,
+    SCORE_SCALES,
+    AttributeRole,
+    ChurnRule,
+    JourneyDefinition,
+    definition_of,
+    definition_warnings,
+    duration_words,
+    outcome_counts,
+    read_definition,
+    save_definition,
+    suggest_definition,
+    write_definition,
+)
 from discovery._dot import METRICS, dot_quote, human_duration, map_to_dot
+from discovery._funnel import Funnel, StageKPIs, funnel, stage_kpis
 from discovery._maps import CHURN_POINT_LIFT, JourneyMap, journey_map, simplified_map
 from discovery._models import ALGORITHMS, ProcessModel, discover_model, to_bpmn_xml, to_pnml
 from discovery._paths import END_LABEL, OTHER_LABEL, START_LABEL, PathFlows, paths, paths_between
-from discovery._variants import OUTCOMES, VariantTable, variant_cases, variant_table
+from discovery._relations import CENSORED_MAJORITY, CHURNED_OUTCOMES, CONVERTED_OUTCOMES, OUTCOMES, Outcomes
+from discovery._stages import DEFAULT_STAGES, StageModel, StageReason, suggest_stages
+from discovery._variants import VariantTable, variant_cases, variant_table
 
 __all__ = [
     "ALGORITHMS",
+    "ATTRIBUTE_ROLES",
+    "CENSORED_MAJORITY",
+    "CHURNED_OUTCOMES",
     "CHURN_POINT_LIFT",
+    "CONVERTED_OUTCOMES",
+    "DEFAULT_STAGES",
+    "DEFINITION_FORMAT",
     "END_LABEL",
     "METRICS",
+    "OTHER_CHANNELS",
     "OTHER_LABEL",
     "OUTCOMES",
+    "SCORE_SCALES",
     "START_LABEL",
+    "ActivityChurn",
+    "AttributeRole",
+    "ChannelSwitches",
+    "ChurnPoints",
+    "ChurnRule",
+    "Funnel",
+    "JourneyDefinition",
     "JourneyMap",
+    "Outcomes",
     "PathFlows",
     "ProcessModel",
-    "VariantTable",
-    "discover_model",
-    "dot_quote",
-    "human_duration",
-    "journey_map",
-    "map_to_dot",
-    "paths",
-    "paths_between",
-    "simplified_map",
-    "to_bpmn_xml",
-    "to_pnml",
-    "variant_cases",
-    "variant_table",
-]
-
-# --- stages, churn & channels ---
-from discovery._channels import (
-    OFFLINE_CHANNELS,
-    ONLINE_CHANNELS,
-    ChannelSwitches,
-    StageChannelMix,
-    channel_mix_by_stage,
-    channel_switches,
-)
-from discovery._churn import (
-    ActivityChurn,
-    ChurnDefinition,
-    ChurnPoints,
-    WhereTheyWent,
-    churn_points,
-    journey_outcomes,
-    where_they_went,
-)
-from discovery._funnel import Funnel, StageKPIs, funnel, stage_kpis
-from discovery._stages import CHURN_KEYWORDS, DEFAULT_STAGES, STAGE_KEYWORDS, StageModel, StageReason, suggest_stages
-
-__all__ += [
-    "CHURN_KEYWORDS",
-    "DEFAULT_STAGES",
-    "OFFLINE_CHANNELS",
-    "ONLINE_CHANNELS",
-    "STAGE_KEYWORDS",
-    "ActivityChurn",
-    "ChannelSwitches",
-    "ChurnDefinition",
-    "ChurnPoints",
-    "Funnel",
     "StageChannelMix",
     "StageKPIs",
     "StageModel",
     "StageReason",
+    "VariantTable",
     "WhereTheyWent",
     "channel_mix_by_stage",
     "channel_switches",
     "churn_points",
+    "definition_of",
+    "definition_warnings",
+    "discover_model",
+    "dot_quote",
+    "duration_words",
     "funnel",
+    "human_duration",
+    "journey_map",
     "journey_outcomes",
+    "map_to_dot",
+    "outcome_counts",
+    "paths",
+    "paths_between",
+    "read_definition",
+    "save_definition",
+    "simplified_map",
     "stage_kpis",
+    "suggest_definition",
     "suggest_stages",
+    "to_bpmn_xml",
+    "to_pnml",
+    "variant_cases",
+    "variant_table",
     "where_they_went",
+    "write_definition",
 ]

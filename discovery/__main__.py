@@ -1,7 +1,9 @@
-"""Command line for discovery: `python -m discovery summary|map|model LOG`.
+"""Command line for discovery: `python -m discovery summary|map|model|definition LOG`.
 
 LOG is a stored dataset id (see `python -m data list`) or a file, read with the same import path as
-`python -m data import`. A bad log exits with status 2 and says what to fix, never a traceback.
+`python -m data import`. Figures follow the journey definition in force: `--definition FILE` when given, else
+the one saved for a stored dataset (the dashboard's), else the one suggested from the log, and every output says
+which. A bad log or definition exits with status 2 and says what to fix, never a traceback.
 """
 
 from __future__ import annotations
@@ -10,19 +12,26 @@ import argparse
 import json
 import sys
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
-from data import Engine, LogError, Settings, Store, load_log
+from data import Engine, LogError, Problem, Settings, Store, load_log
 from discovery import (
-    ChurnDefinition,
+    JourneyDefinition,
     churn_points,
+    definition_of,
+    definition_warnings,
     discover_model,
     journey_map,
     map_to_dot,
+    outcome_counts,
+    read_definition,
+    save_definition,
     stage_kpis,
-    suggest_stages,
+    suggest_definition,
     to_bpmn_xml,
     to_pnml,
+    write_definition,
 )
 
 TOP_VARIANTS = 10
@@ -31,20 +40,31 @@ TOP_VARIANTS = 10
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        with _open_engine(args) as engine:
-            return args.run(args, engine)
+        with _open_log(args) as log:
+            return args.run(args, log)
     except LogError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
 
 
-def summary(engine: Engine) -> dict:
-    """Return the log's headline figures, map, variants, stages and churn points as JSON-safe values."""
+@dataclass(frozen=True)
+class _Log:
+    """The opened log, its stored dataset id (None for a file) and the journey definition in force, with its
+    source in words."""
+
+    engine: Engine
+    dataset_id: str | None
+    definition: JourneyDefinition
+    source: str
+
+
+def summary(engine: Engine, definition: JourneyDefinition, source: str = "given") -> dict:
+    """Return the log's headline figures, map, variants, definition, outcomes, stages and churn points as JSON."""
     totals = engine.summary()
-    model = suggest_stages(engine)
     dfg = engine.dfg()
-    stages = stage_kpis(engine, model).table
-    churn = churn_points(engine, model, ChurnDefinition()).activities
+    outcomes = outcome_counts(engine, definition)
+    stages = stage_kpis(engine, definition).table
+    churn = churn_points(engine, definition).activities
     return {
         "cases": totals.cases,
         "events": totals.events,
@@ -68,11 +88,16 @@ def summary(engine: Engine) -> dict:
             {"activities": list(row.activities), "count": int(row.cases)}
             for row in engine.variants(limit=TOP_VARIANTS).itertuples()
         ],
+        "definition": {"source": source, **definition.to_dict()},
+        "warnings": list(definition_warnings(engine, definition, outcomes)),
+        "outcomes": outcomes.to_dict(),
         "stages": [
             {
                 "stage": row.stage,
-                "customers": int(row.customers),
-                "conversion": _number(row.conversion_from_previous),
+                "touchpoints": int(row.touchpoints),
+                "did_stage": int(row.did_stage),
+                "got_this_far": int(row.customers),
+                "conversion_from_previous": _number(row.conversion_from_previous),
                 "median_seconds_to_reach": _number(row.median_seconds_to_reach),
             }
             for row in stages.itertuples()
@@ -84,28 +109,54 @@ def summary(engine: Engine) -> dict:
                 "churned": int(row.churned),
                 "churn_rate": _number(row.churn_rate),
                 "lift": _number(row.lift),
+                "lift_overall": _number(row.lift_overall),
             }
             for row in churn.itertuples()
         ],
     }
 
 
-def _summary(args: argparse.Namespace, engine: Engine) -> int:
-    document = summary(engine)
+def _summary(args: argparse.Namespace, log: _Log) -> int:
+    document = summary(log.engine, log.definition, log.source)
     if args.json:
         print(json.dumps(document, indent=2, ensure_ascii=False))
         return 0
+    outcomes = document["outcomes"]
     print(f"{document['cases']:,} customers, {document['events']:,} events, {document['activities']} activities")
     print(f"{document['variants']:,} variants; the most frequent:")
     for variant in document["top_variants"][:5]:
         print(f"  {variant['count']:>7,}  {' → '.join(variant['activities'])}")
-    print("stages:", ", ".join(f"{s['stage']} {s['customers']:,}" for s in document["stages"]))
+    print(f"journey definition: {log.source}; goal: {', '.join(log.definition.goal) or 'none chosen'}")
+    if outcomes["conversion_rate"] is not None:
+        print(f"converted: {outcomes['converted_total']:,} of {outcomes['journeys']:,} journeys")
+    if outcomes["churn_rate"] is not None:
+        print(f"churned: {outcomes['churned_total']:,} of {outcomes['decided']:,} decided journeys")
+    print(f"still open (censored): {outcomes['censored']:,}")
+    print("got at least this far:", ", ".join(f"{s['stage']} {s['got_this_far']:,}" for s in document["stages"]))
+    for warning in document["warnings"]:
+        print(f"warning: {warning}")
     return 0
 
 
-def _map(args: argparse.Namespace, engine: Engine) -> int:
-    model = suggest_stages(engine)
-    churn = churn_points(engine, model, ChurnDefinition()).by_activity
+def _definition(args: argparse.Namespace, log: _Log) -> int:
+    """Show the definition in force with its reasons and warnings; export it, or save a file as the new version."""
+    if args.save:
+        if log.dataset_id is None:
+            raise LogError(Problem("Only a stored dataset keeps a definition.", fix="Import the log first."))
+        version = save_definition(Store(Settings.from_env()), log.dataset_id, log.definition)
+        print(f"saved as version {version} of dataset {log.dataset_id}'s journey definition")
+    if args.export:
+        write_definition(log.definition, args.export)
+    if args.json or not (args.export or args.save):
+        document = {"source": log.source, **log.definition.to_dict()}
+        document["warnings"] = list(definition_warnings(log.engine, log.definition))
+        print(json.dumps(document, indent=2, ensure_ascii=False))
+    return 0
+
+
+def _map(args: argparse.Namespace, log: _Log) -> int:
+    engine, model = log.engine, log.definition.stages
+    churn = churn_points(engine, log.definition).by_activity
     result = journey_map(
         engine,
         activity_coverage=args.activity_coverage,
@@ -121,8 +172,8 @@ def _map(args: argparse.Namespace, engine: Engine) -> int:
     return 0
 
 
-def _model(args: argparse.Namespace, engine: Engine) -> int:
-    model = discover_model(engine, algorithm=args.algorithm, noise_threshold=args.noise)
+def _model(args: argparse.Namespace, log: _Log) -> int:
+    model = discover_model(log.engine, algorithm=args.algorithm, noise_threshold=args.noise)
     if args.bpmn:
         args.bpmn.write_text(to_bpmn_xml(model), encoding="utf-8")
     if args.pnml:
@@ -133,16 +184,26 @@ def _model(args: argparse.Namespace, engine: Engine) -> int:
 
 
 @contextmanager
-def _open_engine(args: argparse.Namespace):
-    """Yield the engine of a stored dataset id, or of a file loaded in memory."""
+def _open_log(args: argparse.Namespace):
+    """Yield the log of a stored dataset id, or of a file loaded in memory, with its journey definition."""
     settings = Settings.from_env()
+    given = getattr(args, "definition", None)
     if not Path(args.log).exists() and len(args.log) == 16:
-        with Store(settings).engine(args.log) as engine:
-            yield engine
+        store = Store(settings)
+        with store.engine(args.log) as engine:
+            if given is not None:
+                yield _Log(engine, args.log, read_definition(given), f"the file {given}")
+                return
+            definition, version = definition_of(store, args.log, engine)
+            source = "suggested from the log" if version is None else f"saved, version {version}"
+            yield _Log(engine, args.log, definition, source)
         return
     log = load_log(args.log, settings=settings, case_id=args.case, activity=args.activity, timestamp=args.timestamp)
     with Engine.from_frame(log.frame, settings) as engine:
-        yield engine
+        if given is not None:
+            yield _Log(engine, None, read_definition(given), f"the file {given}")
+        else:
+            yield _Log(engine, None, suggest_definition(engine), "suggested from the log")
 
 
 def _counts(table) -> dict[str, int]:
@@ -160,6 +221,7 @@ def _parser() -> argparse.ArgumentParser:
         ("summary", _summary, "headline figures, DFG, variants, stages and churn points"),
         ("map", _map, "the journey map, as JSON or Graphviz DOT"),
         ("model", _model, "a process model (inductive or heuristics miner), exported as BPMN or PNML"),
+        ("definition", _definition, "the journey definition in force, with its reasons and warnings"),
     )
     for name, run, help_text in specs:
         command = commands.add_parser(name, help=help_text)
@@ -168,8 +230,16 @@ def _parser() -> argparse.ArgumentParser:
         command.add_argument("--case", help="column holding the customer / case id (files only)")
         command.add_argument("--activity", nargs="+", help="column(s) holding the touchpoint (files only)")
         command.add_argument("--timestamp", help="column holding the time (files only)")
-        if name == "summary":
+        command.add_argument(
+            "--definition", type=Path, help="journey definition file (JSON) to use instead of the saved one"
+        )
+        if name in ("summary", "definition"):
             command.add_argument("--json", action="store_true", help="print the JSON document")
+        if name == "definition":
+            command.add_argument("--export", type=Path, help="write the definition in force to this JSON file")
+            command.add_argument(
+                "--save", action="store_true", help="save it (e.g. a --definition file) as the dataset's new version"
+            )
         if name == "map":
             command.add_argument("--dot", action="store_true", help="print Graphviz DOT instead of JSON")
             command.add_argument("--metric", default="cases", choices=("cases", "events", "median", "mean", "p90"))

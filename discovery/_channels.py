@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -10,50 +9,19 @@ import numpy as np
 import pandas as pd
 
 from data.engine import Engine
-from data.errors import LogError, Problem
 from data.filters import Filters
+from discovery._definition import OTHER_CHANNELS, JourneyDefinition
 from discovery._maps import json_records
-from discovery._stages import StageModel, check_model, plain_words, stage_channel_mix
+from discovery._stages import stage_channel_mix
 
 __all__ = [
-    "OFFLINE_CHANNELS",
-    "ONLINE_CHANNELS",
     "ChannelSwitches",
     "StageChannelMix",
     "channel_mix_by_stage",
     "channel_switches",
 ]
 
-ONLINE_CHANNELS = (
-    "web",
-    "website",
-    "app",
-    "mobile app",
-    "email",
-    "e-mail",
-    "chatbot",
-    "chat",
-    "social",
-    "sms",
-    "messaging",
-    "whatsapp",
-)
-OFFLINE_CHANNELS = (
-    "store",
-    "shop",
-    "boutique",
-    "magasin",
-    "agency",
-    "agence",
-    "call center",
-    "call centre",
-    "phone",
-    "téléphone",
-    "agent",
-)
-
 _EVERY_JOURNEY = Filters()
-_KINDS = ("online", "offline", "other")
 
 # Consecutive events of a journey, both with a channel, on different channels: each step holds the next one's.
 _SWITCHES_SQL = """
@@ -101,18 +69,23 @@ class ChannelSwitches:
 
 @dataclass(frozen=True)
 class StageChannelMix:
-    """Each stage's events by channel and by kind of channel (online, offline, other).
+    """Each stage's events by channel and by channel group (the journey definition's: online, offline, …, other).
 
-    `channels`: stage, channel, kind, events, share (of the stage's events). `kinds`: stage, events, online_share,
-    offline_share, other_share; events without a channel count in `events` only, so the shares may add up to less
-    than one.
+    `channels`: stage, channel, group, events, share (of the stage's events). `groups`: stage, group, events, share,
+    one row per stage and group of the definition (and "other"), in stage order; events without a channel count in
+    the stage's total only, so the shares may add up to less than one. `stage_events`: stage, events.
     """
 
     channels: pd.DataFrame
-    kinds: pd.DataFrame
+    groups: pd.DataFrame
+    stage_events: pd.DataFrame
 
     def to_dict(self) -> dict[str, Any]:
-        return {"channels": json_records(self.channels), "kinds": json_records(self.kinds)}
+        return {
+            "channels": json_records(self.channels),
+            "groups": json_records(self.groups),
+            "stage_events": json_records(self.stage_events),
+        }
 
 
 def channel_switches(engine: Engine, filters: Filters = _EVERY_JOURNEY) -> ChannelSwitches:
@@ -123,47 +96,21 @@ def channel_switches(engine: Engine, filters: Filters = _EVERY_JOURNEY) -> Chann
 
 
 def channel_mix_by_stage(
-    engine: Engine,
-    model: StageModel,
-    filters: Filters = _EVERY_JOURNEY,
-    *,
-    online: Iterable[str] = ONLINE_CHANNELS,
-    offline: Iterable[str] = OFFLINE_CHANNELS,
+    engine: Engine, definition: JourneyDefinition, filters: Filters = _EVERY_JOURNEY
 ) -> StageChannelMix:
-    """Return each stage's events by channel and the online and offline share of each stage.
-
-    Channel names are compared without case, accents or punctuation ("Call_Center" is "call center"); channels in
-    neither list are "other".
-    """
-    check_model(model)
-    kind_of = _channel_kinds(online, offline)
+    """Return each stage's events by channel and the share of each channel group in each stage."""
+    if not isinstance(definition, JourneyDefinition):
+        raise TypeError(f"definition must be a JourneyDefinition, not {type(definition).__name__}")
+    model = definition.stages
     channels, stage_events = stage_channel_mix(engine, model, filters)
-    kinds = channels["channel"].map(lambda name: kind_of.get(plain_words(name), "other")).astype("str")
-    channels = channels.assign(kind=kinds)[["stage", "channel", "kind", "events", "share"]]
-    shares = channels.pivot_table(index="stage", columns="kind", values="share", aggfunc="sum")
-    shares = shares.reindex(index=list(model.stages), columns=list(_KINDS)).fillna(0.0)
-    by_kind = pd.DataFrame(
-        {
-            "stage": pd.array(model.stages, dtype="str"),
-            "events": stage_events.to_numpy(dtype=np.int64),
-            **{f"{kind}_share": shares[kind].to_numpy(dtype=float) for kind in _KINDS},
-        }
+    grouped = channels["channel"].map(definition.channel_group).astype("str")
+    channels = channels.assign(group=grouped)[["stage", "channel", "group", "events", "share"]]
+    names = [*dict.fromkeys(group for group in definition.channel_groups.values() if group != OTHER_CHANNELS)]
+    names.append(OTHER_CHANNELS)
+    summed = channels.groupby(["stage", "group"])[["events", "share"]].sum()
+    grid = pd.MultiIndex.from_product([list(model.stages), names], names=["stage", "group"])
+    groups = (
+        summed.reindex(grid, fill_value=0).reset_index().astype({"stage": "str", "group": "str", "events": np.int64})
     )
-    return StageChannelMix(channels, by_kind)
-
-
-def _channel_kinds(online: Iterable[str], offline: Iterable[str]) -> dict[str, str]:
-    """Map each normalised channel name to its kind, or raise LogError when a channel is on both lists."""
-    if isinstance(online, str) or isinstance(offline, str):
-        raise LogError(Problem("online and offline must be lists of channel names.", fix="Give e.g. ['web', 'app']."))
-    online_names = {plain_words(name): "online" for name in online}
-    offline_names = {plain_words(name): "offline" for name in offline}
-    both = sorted(online_names.keys() & offline_names.keys())
-    if both:
-        raise LogError(
-            [
-                Problem("This channel is both online and offline.", fix="Keep it on one list.", value=name)
-                for name in both
-            ]
-        )
-    return online_names | offline_names
+    totals = pd.DataFrame({"stage": pd.array(model.stages, dtype="str"), "events": stage_events.to_numpy(np.int64)})
+    return StageChannelMix(channels, groups, totals)

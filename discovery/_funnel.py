@@ -8,7 +8,9 @@ the journey-map edge a → b. Events with equal timestamps keep the file order, 
 In an eventually-follows funnel over stages, a stage is reached by an event of that stage or of a later one,
 and one event may complete several steps when it skips ahead: a store customer who buys without any logged
 consideration step has still passed consideration. Over the stages of a model, in order, a customer therefore
-reaches a stage when the journey gets that far, and `stage_kpis` counts exactly these customers.
+reaches a stage when the journey "got at least this far" (`discovery._relations`), and `stage_kpis` counts
+exactly these customers, beside those who "did a step of the stage". A stage with no touchpoints is reached by
+nobody.
 """
 
 from __future__ import annotations
@@ -24,18 +26,11 @@ import numpy as np
 import pandas as pd
 
 from data.engine import Engine
-from data.errors import LogError, MappingError, Problem
+from data.errors import LogError, Problem
 from data.filters import Filters
+from discovery._definition import JourneyDefinition, suggest_definition
 from discovery._maps import json_records
-from discovery._stages import (
-    STAGE_OF,
-    StageModel,
-    check_model,
-    closest_names,
-    stage_channel_mix,
-    stage_steps_params,
-    suggest_stages,
-)
+from discovery._stages import STAGE_OF, StageModel, check_model, closest_names, stage_channel_mix, stage_steps_params
 
 __all__ = ["Funnel", "StageKPIs", "funnel", "stage_kpis"]
 
@@ -73,19 +68,33 @@ SELECT (SELECT count(*) FROM journeys) AS selected, {figures} FROM reached
 # What a stage funnel can say of each step; the funnel asks for the first four, the stage KPIs for the time in it.
 _STEP_FIGURES = {
     "customers": "count(reached_{step})",
+    "did_stage": "count(first_{step})",
     "median_seconds_from_previous": "median((reached_{step} - reached_{previous}) / 1e6)",
     "median_seconds_from_first": "median((reached_{step} - reached_0) / 1e6)",
     "median_seconds_to_reach": "median(reached_{step} / 1e6)",
     "median_seconds_in_stage": "median((last_{step} - first_{step}) / 1e6)",
 }
 _FUNNEL_FIGURES = ("customers", "median_seconds_from_previous", "median_seconds_from_first", "median_seconds_to_reach")
-_KPI_FIGURES = ("customers", "median_seconds_to_reach", "median_seconds_in_stage")
+_KPI_FIGURES = ("customers", "did_stage", "median_seconds_to_reach", "median_seconds_in_stage")
 
-_ATTRIBUTE_MEANS_SQL = """
+# Per stage and attribute: the sum and count of its values, and the counts above and below a score's thresholds.
+_ATTRIBUTE_SQL = """
 WITH {stage_of}, per_activity AS (SELECT activity, {sums} FROM steps GROUP BY activity)
 SELECT m.step, {aggregates} FROM per_activity p JOIN stage_steps m USING (activity) GROUP BY m.step
 """
-
+# What each role says of a stage, from (total, values, high, low, customers who did the stage): NPS is
+# % promoters (9–10) − % detractors (0–6); CSAT the share of satisfied answers.
+_FIGURES_BY_ROLE = {
+    "amount": (
+        ("total", lambda total, values, high, low, did: total),
+        ("per customer", lambda total, values, high, low, did: total / did if did else math.nan),
+        ("per event", lambda total, values, high, low, did: total / values if values else math.nan),
+    ),
+    "nps": (("NPS", lambda total, values, high, low, did: 100 * (high - low) / values if values else math.nan),),
+    "csat": (("share satisfied", lambda total, values, high, low, did: high / values if values else math.nan),),
+    "mean": (("mean", lambda total, values, high, low, did: total / values if values else math.nan),),
+}
+_NPS_PROMOTER, _NPS_DETRACTOR = 9, 6
 _NUMERIC_TYPES = frozenset(
     ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT", "FLOAT")
 ) | {"DOUBLE"}
@@ -128,19 +137,22 @@ class Funnel:
 class StageKPIs:
     """The KPIs of each stage of a model, in stage order.
 
-    `table`: stage, then the stage funnel's customers (who got that far: an event of the stage or a later one),
-    conversion_from_previous, drop_off and median_seconds_to_reach (from journey start), plus
-    median_seconds_in_stage (first to last event of the stage, over the customers with events in it) and events
-    (of the stage's activities). `channel_mix`: stage, channel, events, share of the stage's events (events
-    without a channel count in the total, so shares may add up to less than one). `attribute_means`: stage,
-    attribute, mean, values (the stage's events carrying a value), for each numeric attribute.
+    `table`: stage, touchpoints (how many the stage holds), did_stage (customers with an event of the stage),
+    customers (who got at least this far: an event of the stage or a later one — the stage funnel's count),
+    conversion_from_previous, drop_off and median_seconds_to_reach (from journey start, of the customers who got
+    this far), plus median_seconds_in_stage (first to last event of the stage, over the customers who did it) and
+    events (of the stage's touchpoints). `channel_mix`: stage, channel, events, share of the stage's events (events
+    without a channel count in the total, so shares may add up to less than one). `attributes`: stage, attribute,
+    role, figure, value, values — what each attribute's role says of the stage's events (an amount's total, per
+    customer who did the stage and per event; a score's NPS, share satisfied or mean; a number's mean; identifiers,
+    categories and dates say nothing), `values` counting the stage's events that carry one.
     """
 
     stages: tuple[str, ...]
     customers_selected: int
     table: pd.DataFrame
     channel_mix: pd.DataFrame
-    attribute_means: pd.DataFrame
+    attributes: pd.DataFrame
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -148,7 +160,7 @@ class StageKPIs:
             "customers_selected": self.customers_selected,
             "table": json_records(self.table),
             "channel_mix": json_records(self.channel_mix),
-            "attribute_means": json_records(self.attribute_means),
+            "attributes": json_records(self.attributes),
         }
 
 
@@ -164,7 +176,8 @@ def funnel(
 ) -> Funnel:
     """Return the customers completing each of `steps` in order, among the journeys selected by `filters`.
 
-    `by="stage"` makes each step a stage of `model` (suggested from the log when None). `within_seconds` is a
+    `by="stage"` makes each step a stage of `model` (the journey definition's `stages`; suggested from the log
+    when None). `within_seconds` is a
     conversion window opened by the first step: a later step counts only when it happens at most that long after
     the customer's first occurrence of the first step.
 
@@ -185,7 +198,7 @@ def funnel(
         check_model(model)
     window = None if within_seconds is None else float(within_seconds)
     if by == "stage":
-        model = suggest_stages(engine) if model is None else model
+        model = suggest_definition(engine).stages if model is None else model
         described = _stage_steps(model, steps, directly=bool(directly))
         indexes = [model.stages.index(step) for step in steps]
         if not directly and all(before < after for before, after in pairwise(indexes)):
@@ -197,26 +210,26 @@ def funnel(
     return Funnel(tuple(steps), by, bool(directly), window, selected, table)
 
 
-def stage_kpis(
-    engine: Engine,
-    model: StageModel,
-    filters: Filters = _EVERY_JOURNEY,
-    *,
-    numeric_attributes: Sequence[str] | None = None,
-) -> StageKPIs:
-    """Return the KPIs of each stage of `model` over the journeys selected by `filters`.
+def stage_kpis(engine: Engine, definition: JourneyDefinition, filters: Filters = _EVERY_JOURNEY) -> StageKPIs:
+    """Return the KPIs of each stage of the definition over the journeys selected by `filters`.
 
-    The counts are those of `funnel(engine, model.stages, by="stage", model=model)`. `numeric_attributes` names
-    the attributes to average over each stage's events; None takes every numeric attribute of the log.
+    The customers who got at least as far as each stage are those of
+    `funnel(engine, stages, by="stage", model=definition.stages)`; the attribute figures follow each attribute's
+    role in the definition.
     """
-    check_model(model)
-    attributes = _numeric_attributes(engine, numeric_attributes)
+    if not isinstance(definition, JourneyDefinition):
+        raise TypeError(f"definition must be a JourneyDefinition, not {type(definition).__name__}")
+    model = definition.stages
     times, selected = _stage_reach(engine, model, range(len(model.stages)), None, filters, _KPI_FIGURES)
     table = _table(list(model.stages), times, selected)
     channel_mix, stage_events = stage_channel_mix(engine, model, filters)
+    did_stage = times["did_stage"].fillna(0).to_numpy(dtype=np.int64)
     table = table.rename(columns={"step": "stage"})[
         ["stage", "customers", "conversion_from_previous", "drop_off", "median_seconds_to_reach"]
-    ].assign(
+    ]
+    table.insert(1, "touchpoints", [len(model.activities_in(stage)) for stage in model.stages])
+    table.insert(2, "did_stage", did_stage)
+    table = table.assign(
         median_seconds_in_stage=times["median_seconds_in_stage"].to_numpy(dtype=float),
         events=stage_events.to_numpy(),
     )
@@ -225,7 +238,7 @@ def stage_kpis(
         customers_selected=selected,
         table=table,
         channel_mix=channel_mix,
-        attribute_means=_attribute_means(engine, model, filters, attributes),
+        attributes=_attribute_figures(engine, definition, filters, did_stage),
     )
 
 
@@ -252,8 +265,7 @@ def _stage_reach(
             for stage in stages
         ),
         steps_at=", ".join(
-            f"least({', '.join(f'first_{later}' for later in stages[stage:])}) AS at_{step},"
-            f" first_{stage} AS first_{step}, last_{stage} AS last_{step}"
+            f"{_got_this_far(model, stage)} AS at_{step}, first_{stage} AS first_{step}, last_{stage} AS last_{step}"
             for step, stage in enumerate(steps)
         ),
         reached=", ".join(
@@ -269,6 +281,14 @@ def _stage_reach(
     row = engine.query(sql, params, filters).iloc[0]
     by_step = {name: [row[f"{name}_{step}"] for step in range(len(steps))] for name in figures}
     return pd.DataFrame(by_step, dtype=float), int(row["selected"])
+
+
+def _got_this_far(model: StageModel, stage: int) -> str:
+    """The offset at which a journey got at least as far as the stage: its first event there or in a later stage
+    (NULL for a stage without touchpoints, which nobody reaches)."""
+    if not model.activities_in(model.stages[stage]):
+        return "NULL::BIGINT"
+    return f"least({', '.join(f'first_{later}' for later in range(stage, len(model.stages)))})"
 
 
 def _step_figure(name: str, step: int) -> str:
@@ -431,7 +451,7 @@ def _stage_steps(model: StageModel, steps: Sequence[str], *, directly: bool) -> 
 
     Eventually, a stage is completed by an activity of it or of a later stage, even by the very event that
     completed the previous step when the stage comes later in the model (the customer skipped ahead); directly,
-    only by its own activities.
+    only by its own activities. A stage without activities is completed by nobody.
     """
     problems = [
         Problem("The stage model has no such stage.", fix=closest_names(str(step), model.stages), value=str(step))
@@ -446,55 +466,80 @@ def _stage_steps(model: StageModel, steps: Sequence[str], *, directly: bool) -> 
     return [
         _Step(
             stage,
-            [activity for activity, assigned in model.stage_of.items() if rank[assigned] >= rank[stage]],
+            [activity for activity, assigned in model.stage_of.items() if rank[assigned] >= rank[stage]]
+            if model.activities_in(stage)
+            else [],
             shares_previous_event=index > 0 and rank[stage] > rank[steps[index - 1]],
         )
         for index, stage in enumerate(steps)
     ]
 
 
-def _numeric_attributes(engine: Engine, names: Sequence[str] | None) -> list[str]:
-    """Return the attributes to average: the named ones (checked) or every numeric one of the log."""
-    numeric = [
-        name for name, kind in engine.attribute_columns.items() if kind in _NUMERIC_TYPES or kind.startswith("DECIMAL")
-    ]
-    if names is None:
-        return numeric
-    names = [names] if isinstance(names, str) else list(names)
-    problems = [
-        Problem(
-            "This attribute is not numeric." if name in engine.attribute_columns else "This log has no such attribute.",
-            fix=closest_names(str(name), numeric),
-            column=str(name),
+def _attribute_figures(
+    engine: Engine, definition: JourneyDefinition, filters: Filters, did_stage: np.ndarray
+) -> pd.DataFrame:
+    """Return stage, attribute, role, figure, value, values for every stage and every attribute whose role says
+    something (amounts, scores, numbers), in stage then attribute order."""
+    columns = engine.attribute_columns
+    roles = {name: definition.role_of(name, stored_as) for name, stored_as in columns.items()}
+    summed = {
+        name: role
+        for name, role in roles.items()
+        if role.role in ("amount", "score", "number") and _is_numeric(columns[name])
+    }
+    empty = pd.DataFrame(
+        {
+            "stage": pd.Series(dtype="str"),
+            "attribute": pd.Series(dtype="str"),
+            "role": pd.Series(dtype="str"),
+            "figure": pd.Series(dtype="str"),
+            "value": pd.Series(dtype=float),
+            "values": pd.Series(dtype=np.int64),
+        }
+    )
+    if not summed:
+        return empty
+    sums, aggregates = [], []
+    for index, (name, role) in enumerate(summed.items()):
+        column = engine.attribute_column(name)
+        high, low = _thresholds(role)
+        sums.append(
+            f"sum({column})::DOUBLE AS total_{index}, count({column}) AS values_{index}, "
+            f"count(*) FILTER ({column} >= {high}) AS high_{index}, count(*) FILTER ({column} <= {low}) AS low_{index}"
         )
-        for name in dict.fromkeys(names)
-        if name not in numeric
-    ]
-    if problems:
-        raise MappingError(problems)
-    return list(dict.fromkeys(names))
-
-
-def _attribute_means(engine: Engine, model: StageModel, filters: Filters, attributes: list[str]) -> pd.DataFrame:
-    """Return stage, attribute, mean, values for every stage × attribute (mean NaN when no event has a value)."""
-    grid = pd.MultiIndex.from_product([list(model.stages), attributes], names=["stage", "attribute"])
-    if not attributes:
-        return pd.DataFrame(
-            {"mean": pd.Series(dtype=float), "values": pd.Series(dtype=np.int64)}, index=grid
-        ).reset_index()
-    columns = [engine.attribute_column(name) for name in attributes]
-    sums = ", ".join(
-        f"sum({column}) AS sum_{index}, count({column}) AS values_{index}" for index, column in enumerate(columns)
-    )
-    aggregates = ", ".join(
-        f"sum(sum_{index}) / nullif(sum(values_{index}), 0) AS mean_{index}, sum(values_{index}) AS values_{index}"
-        for index in range(len(columns))
-    )
-    sql = _ATTRIBUTE_MEANS_SQL.format(stage_of=STAGE_OF, sums=sums, aggregates=aggregates)
+        aggregates.append(
+            ", ".join(f"sum({figure}_{index}) AS {figure}_{index}" for figure in ("total", "values", "high", "low"))
+        )
+    sql = _ATTRIBUTE_SQL.format(stage_of=STAGE_OF, sums=", ".join(sums), aggregates=", ".join(aggregates))
+    model = definition.stages
     wide = engine.query(sql, stage_steps_params(model), filters).set_index("step").reindex(range(len(model.stages)))
-    means = wide[[f"mean_{index}" for index in range(len(columns))]].to_numpy(dtype=float)
-    values = wide[[f"values_{index}" for index in range(len(columns))]].fillna(0).to_numpy(dtype=np.int64)
-    return pd.DataFrame({"mean": means.ravel(), "values": values.ravel()}, index=grid).reset_index()
+    rows = []
+    for step, stage in enumerate(model.stages):
+        for index, (name, role) in enumerate(summed.items()):
+            total, values, high, low = (
+                wide.at[step, f"{figure}_{index}"] for figure in ("total", "values", "high", "low")
+            )
+            values = 0 if pd.isna(values) else int(values)
+            total = 0.0 if pd.isna(total) else float(total)
+            high = 0 if pd.isna(high) else int(high)
+            low = 0 if pd.isna(low) else int(low)
+            for figure, formula in _FIGURES_BY_ROLE[role.scale or ("amount" if role.role == "amount" else "mean")]:
+                value = formula(total, values, high, low, int(did_stage[step])) if values else math.nan
+                rows.append((stage, name, str(role), figure, value, values))
+    return pd.DataFrame(rows, columns=list(empty.columns)).astype(empty.dtypes.to_dict())
+
+
+def _thresholds(role: Any) -> tuple[str, str]:
+    """As SQL numbers, the values at or above which an answer counts high and at or below which low (NPS, CSAT)."""
+    if role.scale == "nps":
+        return str(_NPS_PROMOTER), str(_NPS_DETRACTOR)
+    if role.scale == "csat":
+        return repr(float(role.satisfied_from)), "'-infinity'::DOUBLE"
+    return "'infinity'::DOUBLE", "'-infinity'::DOUBLE"
+
+
+def _is_numeric(stored_as: str) -> bool:
+    return stored_as in _NUMERIC_TYPES or stored_as.startswith("DECIMAL")
 
 
 def _is_positive(value: object) -> bool:

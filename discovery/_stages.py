@@ -1,19 +1,18 @@
 """Stages of the customer journey: an ordered stage model, suggested from the log and editable.
 
-`suggest_stages` puts each activity in a stage by a keyword of its name (English and French) and, when no
-keyword decides, by where the activity typically comes in journeys; the model records why, so the dashboard can
-show it and a person can correct it with `StageModel.with_overrides`. The KPIs of each stage are the funnel over
-the stages (`discovery.stage_kpis`).
+`suggest_stages` puts the goal touchpoints in the goal stage, every other touchpoint in a stage by a keyword of its
+name (English and French, `discovery._vocabulary`) and, when no keyword decides, guesses from where it typically
+comes in journeys — but a guess never places a touchpoint in or after the goal stage. The model records why, so
+the dashboard can show it and a person can correct it with `StageModel.with_overrides`, rename, add, remove and
+reorder stages with `StageModel.with_stages`. The KPIs of each stage are the funnel over the stages
+(`discovery.stage_kpis`).
 """
 
 from __future__ import annotations
 
 import difflib
-import re
-import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from types import MappingProxyType
 from typing import Any
 
 import numpy as np
@@ -22,126 +21,30 @@ import pandas as pd
 from data.engine import Engine
 from data.errors import LogError, Problem
 from data.filters import Filters
+from discovery._vocabulary import FRENCH_STAGES, STAGE_KEYWORDS, keyword_matcher, plain_words
 
-__all__ = ["CHURN_KEYWORDS", "DEFAULT_STAGES", "STAGE_KEYWORDS", "StageModel", "StageReason", "suggest_stages"]
+__all__ = ["DEFAULT_STAGES", "GOAL_STAGE_INDEX", "StageModel", "StageReason", "default_stages", "suggest_stages"]
 
 DEFAULT_STAGES = ("discovery", "consideration", "purchase", "post-purchase", "loyalty")
+# Where the goal sits in the default stages (and in their French names).
+GOAL_STAGE_INDEX = 2
 
-# Words that name the end of a customer relationship; they are also post-purchase words, since only a
-# customer can cancel.
-CHURN_KEYWORDS = (
-    "cancel",
-    "unsubscri",
-    "churn",
-    "résili",
-    "portabilit",
-    "port out",
-    "désabonn",
-    "close account",
-    "account closure",
-    "clôture",
-    "terminat",
-)
-
-# Keywords of 4 characters or more are stems (they match the start of a word: "deliver" matches "delivered");
-# shorter ones must be a whole word ("ad" matches "ad click", not "add to cart"). Accents and case are ignored.
-STAGE_KEYWORDS: Mapping[str, tuple[str, ...]] = MappingProxyType(
-    {
-        "discovery": (
-            "ad",
-            "ads",
-            "advert",
-            "campaign",
-            "social",
-            "search",
-            "visit",
-            "browse",
-            "banner",
-            "découverte",
-            "publicité",
-            "pub",
-            "recherche",
-        ),
-        "consideration": (
-            "compar",
-            "quote",
-            "offer",
-            "offre",
-            "cart",
-            "basket",
-            "wishlist",
-            "promo",
-            "coupon",
-            "simulat",
-            "devis",
-            "panier",
-            "read review",
-            "lire avis",
-        ),
-        "purchase": (
-            "checkout",
-            "purchase",
-            "order",
-            "buy",
-            "subscri",
-            "payment",
-            "pay",
-            "achat",
-            "achet",
-            "commande",
-            "souscri",
-            "paiement",
-        ),
-        "post-purchase": (
-            "deliver",
-            "ship",
-            "parcel",
-            "track",
-            "pickup",
-            "click and collect",
-            "confirmation",
-            "welcome",
-            "activat",
-            "onboard",
-            "support",
-            "return",
-            "refund",
-            "invoice",
-            "bill",
-            "livraison",
-            "colis",
-            "suivi",
-            "retrait",
-            "bienvenue",
-            "factur",
-            "retour",
-            "rembours",
-            "sav",
-            *CHURN_KEYWORDS,
-        ),
-        "loyalty": (
-            "renew",
-            "upgrade",
-            "loyal",
-            "review",
-            "refer",
-            "repeat",
-            "newsletter",
-            "fidél",
-            "avis",
-            "parrain",
-            "renouvel",
-        ),
-    }
-)
-
-_STEM_LENGTH = 4
-
+# Per activity: its median relative position in the journeys that have it (first occurrence, 0 = first step, 1 =
+# last), and the share of the converted journeys having it where it first comes after the goal's first event.
 _POSITIONS_SQL = """
-SELECT s.activity::VARCHAR AS activity, median(s.pos / greatest(j.events - 1, 1)) AS median_position
-FROM steps s JOIN journeys j USING (case_code)
-GROUP BY s.activity
+WITH goal_at AS (
+    SELECT a.case_code, min(a.first_pos) AS goal_pos FROM journey_activities a
+    JOIN (SELECT activity FROM all_activities WHERE list_contains(?::VARCHAR[], activity::VARCHAR)) g USING (activity)
+    GROUP BY a.case_code
+)
+SELECT a.activity::VARCHAR AS activity, median(a.first_pos / greatest(j.events - 1, 1)) AS median_position,
+       avg(CASE WHEN a.first_pos > g.goal_pos THEN 1.0 WHEN g.goal_pos IS NOT NULL THEN 0.0 END) AS after_goal_share
+FROM journey_activities a JOIN journeys j USING (case_code) LEFT JOIN goal_at g USING (case_code)
+GROUP BY a.activity
 """
+# A touchpoint without a keyword that mostly comes after the goal in converted journeys is left for a person to
+# place: guessing by position is never allowed past the goal.
+_AFTER_GOAL_MAJORITY = 0.5
 
 # Each staged activity, in the layout's activity type, with its stage's index; `stage_steps` binds (activities,
 # indexes). Views join it to the steps without turning every step's activity into text: materialised, so that the
@@ -160,8 +63,11 @@ FROM counted c JOIN stage_steps m USING (activity) GROUP BY ALL
 
 @dataclass(frozen=True)
 class StageReason:
-    """Why an activity is in its stage: a keyword of its name, its typical position, or a person's choice.
+    """Why an activity is in its stage (or in none): the goal, a keyword of its name, a guess from its typical
+    position, or a person's choice.
 
+    `kind` is "goal", "keyword", "before_goal" (a goal-stage keyword on a step that is not the goal: it leads to
+    it), "position" (a guess), "after_goal" (no keyword, mostly after the goal: left without a stage) or "hand".
     `median_position` is the activity's median relative position in the journeys that have it, from 0 (first
     step) to 1 (last step).
     """
@@ -171,11 +77,24 @@ class StageReason:
     median_position: float | None = None
 
     def __str__(self) -> str:
+        if self.kind == "goal":
+            return "it is the journey's goal"
         if self.kind == "keyword":
             return f"its name contains {self.keyword!r}"
+        if self.kind == "before_goal":
+            return f"its name contains {self.keyword!r}: a step towards the goal, not the goal itself"
         if self.kind == "position":
-            return f"it typically comes {self.median_position:.0%} of the way through a journey"
+            return (
+                f"a guess: no keyword, and it typically comes {self.median_position:.0%} of the way through a journey"
+            )
+        if self.kind == "after_goal":
+            return "no keyword, and it mostly comes after the goal: choose its stage"
         return "set by hand"
+
+    @property
+    def is_guess(self) -> bool:
+        """Whether neither its name nor a person decided: a position guess, or a touchpoint left without a stage."""
+        return self.kind in ("position", "after_goal")
 
     def to_dict(self) -> dict[str, Any]:
         return {"kind": self.kind, "keyword": self.keyword, "median_position": self.median_position, "text": str(self)}
@@ -188,7 +107,8 @@ _BY_HAND = StageReason("hand")
 class StageModel:
     """Ordered stage names and the stage of each activity, with the reason for each choice.
 
-    Activities left out of `stage_of` belong to no stage: stage KPIs and stage funnels ignore them.
+    Activities left out of `stage_of` belong to no stage: stage KPIs and stage funnels ignore them. `reasons` also
+    keeps why a suggestion left a touchpoint without a stage (`unstaged`).
 
     >>> model = StageModel(stage_of={"visit": "discovery", "buy": "purchase"})
     >>> model.with_overrides({"visit": "consideration"}).stage_of["visit"]
@@ -214,9 +134,19 @@ class StageModel:
         ]
         if problems:
             raise LogError(problems)
+        unstaged = {
+            activity: reason
+            for activity, reason in self.reasons.items()
+            if activity not in stage_of and reason.kind == "after_goal"
+        }
         object.__setattr__(self, "stages", stages)
         object.__setattr__(self, "stage_of", stage_of)
-        object.__setattr__(self, "reasons", {activity: self.reasons.get(activity, _BY_HAND) for activity in stage_of})
+        object.__setattr__(self, "reasons", {**{a: self.reasons.get(a, _BY_HAND) for a in stage_of}, **unstaged})
+
+    @property
+    def unstaged(self) -> tuple[str, ...]:
+        """Touchpoints the suggestion left without a stage, for a person to place."""
+        return tuple(activity for activity in self.reasons if activity not in self.stage_of)
 
     def activities_in(self, stage: str) -> tuple[str, ...]:
         """Return the activities of `stage`, in the model's order."""
@@ -237,6 +167,20 @@ class StageModel:
         reasons = {activity: reason for activity, reason in self.reasons.items() if activity not in mapping}
         return StageModel(self.stages, kept, reasons)
 
+    def with_stages(self, stages: Sequence[str], renamed: Mapping[str, str] | None = None) -> StageModel:
+        """Return the model with new ordered stages: `renamed` maps old names to new ones, and the touchpoints of a
+        stage that is neither kept nor renamed lose their stage.
+
+        >>> StageModel(("a", "b"), {"visit": "a"}).with_stages(["b", "first"], {"a": "first"}).stage_of
+        {'visit': 'first'}
+        """
+        renamed = dict(renamed or {})
+        stage_of = {activity: renamed.get(stage, stage) for activity, stage in self.stage_of.items()}
+        kept = set(_checked_stages(stages))
+        stage_of = {activity: stage for activity, stage in stage_of.items() if stage in kept}
+        reasons = {activity: reason for activity, reason in self.reasons.items() if activity in stage_of}
+        return StageModel(tuple(stages), stage_of, reasons)
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "stages": list(self.stages),
@@ -254,37 +198,44 @@ class StageModel:
         return cls(tuple(values["stages"]), dict(values["stage_of"]), reasons)
 
 
-def suggest_stages(engine: Engine, stages: Sequence[str] = DEFAULT_STAGES) -> StageModel:
-    """Return a stage model for every activity of the log, each placed by keyword or else by typical position.
+def suggest_stages(
+    engine: Engine, stages: Sequence[str] | None = None, goal: Sequence[str] = (), goal_stage: str | None = None
+) -> StageModel:
+    """Return a stage model for every touchpoint of the log, with the reason for each place.
 
-    A keyword of the activity's name decides first; when several stages' keywords match, the phrase of more
-    words wins ("read review" over "review"), then the later stage ("repeat purchase" is loyalty, "cancel
-    subscription" post-purchase), because later-stage words qualify earlier ones. Other activities go to the stage
-    whose equal share of the journey holds their median relative position (with five stages, 0–20 % is the first).
+    The goal touchpoints go to `goal_stage` (by default the third stage, "purchase" or "achat"). A keyword of a
+    touchpoint's name decides next: when several stages' keywords match, the phrase of more words wins ("read
+    review" over "review"), then the later stage ("repeat purchase" is loyalty, "cancel subscription"
+    post-purchase), because later-stage words qualify earlier ones; a goal-stage keyword on a touchpoint that is
+    not the goal ("begin_checkout") places it in the stage before the goal. Without a keyword, a touchpoint is
+    guessed into the stage before the goal whose equal share of the journey holds its median relative position —
+    a guess never reaches the goal stage — or, when it mostly comes after the goal, left without a stage for a
+    person to place. `stages` defaults to the five default stages, in French when the touchpoints are French;
+    keywords name the default stages and stand for the stage at the same place in `stages`.
 
-    >>> suggest_stages(engine).why("add_to_cart")  # doctest: +SKIP
+    >>> suggest_stages(engine, goal=["purchase"]).why("add_to_cart")  # doctest: +SKIP
     "its name contains 'cart'"
     """
-    stages = _checked_stages(stages)
-    positions = engine.query(_POSITIONS_SQL)
-    return _suggested(stages, positions)
+    stages = _checked_stages(default_stages(engine.activity_names) if stages is None else stages)
+    if goal_stage is None:
+        goal_stage = stages[min(GOAL_STAGE_INDEX, len(stages) - 1)]
+    elif goal_stage not in stages:
+        raise LogError(
+            Problem(
+                "The goal stage is not a stage of the model.", fix=closest_names(goal_stage, stages), value=goal_stage
+            )
+        )
+    goal = tuple(goal)
+    positions = engine.query(_POSITIONS_SQL, [list(goal)])
+    return _suggested(stages, stages.index(goal_stage), goal, positions)
 
 
-def keyword_matcher(keywords: Iterable[str]) -> re.Pattern:
-    """Return one pattern finding any of `keywords` in text normalised by `plain_words` (stems from 4 letters)."""
-    alternatives = sorted(
-        (re.escape(words) + ("" if len(words) >= _STEM_LENGTH else r"\b") for words in map(plain_words, keywords)),
-        key=len,
-        reverse=True,
-    )
-    return re.compile(r"\b(?:" + "|".join(alternatives) + ")")
-
-
-def plain_words(name: str) -> str:
-    """Return `name` as lower-case unaccented words separated by single spaces ("AddToCart" → "add to cart")."""
-    spaced = re.sub(r"(?<=[a-z])(?=[A-Z])", " ", str(name))
-    unaccented = unicodedata.normalize("NFKD", spaced).encode("ascii", "ignore").decode()
-    return " ".join(re.findall(r"[a-z0-9]+", unaccented.lower()))
+def default_stages(activities: Iterable[str]) -> tuple[str, ...]:
+    """Return the five default stage names, in French when more touchpoints name a French keyword than English."""
+    words = [plain_words(name) for name in activities]
+    french = sum(bool(_FRENCH_MATCHER.search(name)) for name in words)
+    english = sum(bool(_ENGLISH_MATCHER.search(name)) for name in words)
+    return FRENCH_STAGES if french > english else DEFAULT_STAGES
 
 
 def stage_steps_params(model: StageModel) -> list:
@@ -308,33 +259,49 @@ def stage_channel_mix(engine: Engine, model: StageModel, filters: Filters) -> tu
     return mix[["stage", "channel", "events", "share"]].astype({"stage": "str"}), stage_events
 
 
-def _suggested(stages: tuple[str, ...], positions: pd.DataFrame) -> StageModel:
-    """Place every activity by keyword, else by the stage band of its median relative position."""
-    band = np.minimum((positions["median_position"].to_numpy() * len(stages)).astype(int), len(stages) - 1)
-    placed = {}
-    for activity, median_position, band_index in zip(
-        positions["activity"], positions["median_position"], band, strict=True
+def _suggested(stages: tuple[str, ...], goal_index: int, goal: tuple[str, ...], positions: pd.DataFrame) -> StageModel:
+    """Place the goal, then every touchpoint by keyword, else by a guess before the goal (see `suggest_stages`)."""
+    before_goal = max(goal_index, 1)
+    band = np.minimum((positions["median_position"].to_numpy() * before_goal).astype(int), before_goal - 1)
+    placed: dict[str, tuple[str | None, StageReason]] = {}
+    for activity, median_position, after_goal, band_index in zip(
+        positions["activity"], positions["median_position"], positions["after_goal_share"], band, strict=True
     ):
+        if activity in goal:
+            placed[activity] = (stages[goal_index], StageReason("goal"))
+            continue
         by_keyword = _keyword_choice(plain_words(activity), stages)
-        placed[activity] = by_keyword or (
-            stages[band_index],
-            StageReason("position", median_position=round(float(median_position), 4)),
-        )
-    ordered = sorted(placed, key=lambda activity: (stages.index(placed[activity][0]), activity))
-    return StageModel(stages, {a: placed[a][0] for a in ordered}, {a: placed[a][1] for a in ordered})
+        if by_keyword is not None:
+            stage_index, keyword = by_keyword
+            if stage_index == goal_index and goal_index > 0:
+                placed[activity] = (stages[goal_index - 1], StageReason("before_goal", keyword=keyword))
+            else:
+                placed[activity] = (stages[stage_index], StageReason("keyword", keyword=keyword))
+        elif goal and not pd.isna(after_goal) and after_goal > _AFTER_GOAL_MAJORITY:
+            placed[activity] = (None, StageReason("after_goal", median_position=round(float(median_position), 4)))
+        else:
+            guess = StageReason("position", median_position=round(float(median_position), 4))
+            placed[activity] = (stages[band_index], guess)
+    rank = {stage: index for index, stage in enumerate(stages)}
+    ordered = sorted(placed, key=lambda activity: (rank.get(placed[activity][0], len(stages)), activity))
+    stage_of = {activity: placed[activity][0] for activity in ordered if placed[activity][0] is not None}
+    return StageModel(stages, stage_of, {activity: placed[activity][1] for activity in ordered})
 
 
-def _keyword_choice(words: str, stages: tuple[str, ...]) -> tuple[str, StageReason] | None:
-    """Return the stage a keyword of `words` names (more words first, then the later stage), or None."""
+def _keyword_choice(words: str, stages: tuple[str, ...]) -> tuple[int, str] | None:
+    """Return the index of the stage a keyword of `words` names and the keyword, or None.
+
+    The phrase of more words wins, then the later stage.
+    """
     found = [
-        (len(phrase_words.split()), stages.index(stage), stage, phrase)
-        for stage, phrase, phrase_words, matcher in _PHRASE_MATCHERS
-        if stage in stages and matcher.search(words)
+        (len(phrase_words.split()), index, phrase)
+        for index, phrase, phrase_words, matcher in _PHRASE_MATCHERS
+        if index < len(stages) and matcher.search(words)
     ]
     if not found:
         return None
-    *_, stage, phrase = max(found)
-    return stage, StageReason("keyword", keyword=phrase)
+    _, index, phrase = max(found)
+    return index, phrase
 
 
 def _checked_stages(stages: object) -> tuple[str, ...]:
@@ -371,7 +338,17 @@ def check_model(model: object) -> None:
 
 
 _PHRASE_MATCHERS = tuple(
-    (stage, phrase, plain_words(phrase), keyword_matcher([phrase]))
+    (DEFAULT_STAGES.index(stage), phrase, plain_words(phrase), keyword_matcher([phrase]))
     for stage, phrases in STAGE_KEYWORDS.items()
     for phrase in phrases
+)
+_FRENCH_WORDS = (
+    "découverte", "publicité", "recherche", "consulter", "offre", "devis", "panier", "lire avis", "demande", "essai",
+    "achat", "achet", "commande", "souscri", "paiement", "réserv", "abonnement", "livraison", "colis", "suivi",
+    "retrait", "bienvenue", "factur", "retour", "rembours", "réclamation", "fidél", "avis", "parrain", "renouvel",
+    "résili", "désabonn", "clôture", "client", "appel", "visite", "conseiller", "agence", "magasin",
+)  # fmt: skip
+_FRENCH_MATCHER = keyword_matcher(_FRENCH_WORDS)
+_ENGLISH_MATCHER = keyword_matcher(
+    phrase for phrases in STAGE_KEYWORDS.values() for phrase in phrases if phrase not in _FRENCH_WORDS
 )

@@ -7,7 +7,7 @@ repeated steps (A, B, B, C is A, B, C): a step is dropped when the next step is 
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Collection
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -15,15 +15,15 @@ import pandas as pd
 
 from data.engine import Engine, python_lists
 from data.filters import Filters
+from discovery._definition import JourneyDefinition, definition_marks
 from discovery._maps import json_records
+from discovery._relations import CENSORED_MAJORITY, outcome_ctes
 
-__all__ = ["OUTCOMES", "VariantTable", "variant_cases", "variant_table"]
+__all__ = ["VariantTable", "variant_cases", "variant_table"]
 
-OUTCOMES = ("converted", "churned", "censored", "active")
 _EVERY_JOURNEY = Filters()
 
-_OUTCOMES_SQL = "SELECT case_id, outcome FROM outcome_of_each"
-_NO_OUTCOMES_SQL = "SELECT NULL::VARCHAR AS case_id, NULL::VARCHAR AS outcome WHERE FALSE"
+_NO_OUTCOMES = "outcomes AS (SELECT NULL::INTEGER AS case_code, NULL::VARCHAR AS outcome WHERE FALSE)"
 
 # Each row of the table is a group of engine variants: one variant, or (collapsed) the variants equal once a step
 # repeating the one before it is dropped (A,B,B,C → A,B,C). `keys` maps the variants of the selected journeys to
@@ -49,22 +49,24 @@ SELECT group_key, any_value(activities) AS activities, list(variant_id ORDER BY 
 FROM keys GROUP BY group_key
 """
 
-# Per group: customers, median duration and outcomes; a plain variant without outcomes reads the variant stats.
+# Per group: customers, median duration and outcomes (`discovery._relations`); a plain variant without outcomes
+# reads the variant stats.
 _COUNTED_BY_JOURNEY = """
 SELECT k.group_key, count(*) AS cases, median(j.duration_seconds) AS median_duration_seconds,
-       count(*) FILTER (o.outcome = 'converted') AS converted, count(*) FILTER (o.outcome = 'churned') AS churned,
-       count(*) FILTER (o.outcome = 'censored') AS censored, count(*) FILTER (o.outcome = 'active') AS active
-FROM journeys j JOIN keys k USING (variant_id) LEFT JOIN outcomes o USING (case_id)
+       count(*) FILTER (o.outcome IN ('converted', 'converted_then_churned')) AS converted,
+       count(*) FILTER (o.outcome IN ('churned', 'converted_then_churned')) AS churned,
+       count(*) FILTER (o.outcome = 'censored') AS censored
+FROM journeys j JOIN keys k USING (variant_id) LEFT JOIN outcomes o USING (case_code)
 GROUP BY k.group_key
 """
 _COUNTED_BY_VARIANT = """
 SELECT variant_id AS group_key, cases, median_duration_seconds, NULL::BIGINT AS converted, NULL::BIGINT AS churned,
-       NULL::BIGINT AS censored, NULL::BIGINT AS active
+       NULL::BIGINT AS censored
 FROM variant_stats
 """
 
 _VARIANTS_SQL = """
-WITH outcomes AS ({outcomes}),
+WITH {outcomes},
 members AS (SELECT variant_id, cases FROM variant_stats),
 keys AS ({keys}),
 groups AS ({groups}),
@@ -77,13 +79,14 @@ ranked AS (
 SELECT l.variant_ids[1] AS variant_id, l.variant_ids, l.activities, r.cases, r.cases / t.cases AS share,
        sum(r.cases) OVER (ORDER BY r.cases DESC, r.sequence_rank ROWS UNBOUNDED PRECEDING) / t.cases
            AS cumulative_share,
-       r.median_duration_seconds, len(l.activities) AS length, r.converted, r.churned, r.censored, r.active,
-       r.converted / nullif(r.converted + r.churned, 0) AS conversion_rate,
-       r.churned / nullif(r.converted + r.churned, 0) AS churn_rate
+       r.median_duration_seconds, len(l.activities) AS length, r.converted, r.churned, r.censored,
+       r.converted / r.cases AS conversion_rate,
+       CASE WHEN r.censored <= {censored_majority} * r.cases THEN r.churned / nullif(r.cases - r.censored, 0) END
+           AS churn_rate
 FROM ranked r JOIN listed l USING (group_key), (SELECT sum(cases) AS cases FROM counted) t
 ORDER BY r.cases DESC, r.sequence_rank
 """
-_OUTCOME_COLUMNS = ("converted", "churned", "censored", "active", "conversion_rate", "churn_rate")
+_OUTCOME_COLUMNS = ("converted", "churned", "censored", "conversion_rate", "churn_rate")
 
 
 @dataclass(frozen=True)
@@ -120,13 +123,13 @@ def variant_table(
     filters: Filters = _EVERY_JOURNEY,
     *,
     limit: int | None = None,
-    outcome: Mapping[str, str] | pd.Series | None = None,
+    definition: JourneyDefinition | None = None,
     collapse_repeats: bool = False,
 ) -> VariantTable:
     """Return the variants of the journeys selected by `filters`, most frequent first.
 
-    `limit` keeps that many rows; `outcome` maps case ids to converted / churned / censored / active and adds
-    conversion and churn per variant; `collapse_repeats` merges variants that differ only by repeated steps.
+    `limit` keeps that many rows; `definition` adds conversion and churn per variant; `collapse_repeats` merges
+    variants that differ only by repeated steps.
 
     >>> variant_table(engine, limit=20, collapse_repeats=True).frame  # doctest: +SKIP
     """
@@ -134,49 +137,34 @@ def variant_table(
         raise ValueError(f"limit must be a whole number of rows, 0 or more, not {limit!r}")
     if not isinstance(collapse_repeats, bool):
         raise TypeError(f"collapse_repeats must be True or False, not {collapse_repeats!r}")
-    outcomes = None if outcome is None else _outcome_series(outcome)
-    return _variant_table(engine, filters, limit, outcomes, collapse_repeats)
+    if definition is None:
+        outcomes, params = _NO_OUTCOMES, []
+    else:
+        outcomes, params = outcome_ctes(engine, definition_marks(engine, definition), definition.churn.inactivity_days)
+    return _variant_table(engine, filters, limit, (outcomes, params, definition is not None), collapse_repeats)
 
 
 def _variant_table(
-    engine: Engine, filters: Filters, limit: int | None, outcomes: pd.Series | None, collapse_repeats: bool
+    engine: Engine, filters: Filters, limit: int | None, outcomes: tuple[str, list, bool], collapse_repeats: bool
 ) -> VariantTable:
+    outcome_sql, params, with_outcomes = outcomes
     sql = _VARIANTS_SQL.format(
-        outcomes=_NO_OUTCOMES_SQL if outcomes is None else _OUTCOMES_SQL,
+        outcomes=outcome_sql,
+        censored_majority=CENSORED_MAJORITY,
         keys=_COLLAPSED_KEYS if collapse_repeats else _VARIANT_KEYS,
         groups=_COLLAPSED_GROUPS if collapse_repeats else _VARIANT_GROUPS,
         listed=_COLLAPSED_LISTS if collapse_repeats else _VARIANT_LISTS,
-        counted=_COUNTED_BY_JOURNEY if collapse_repeats or outcomes is not None else _COUNTED_BY_VARIANT,
+        counted=_COUNTED_BY_JOURNEY if collapse_repeats or with_outcomes else _COUNTED_BY_VARIANT,
         limit="" if limit is None else "LIMIT ?",
     )
-    tables = (
-        {} if outcomes is None else {"outcome_of_each": outcomes.rename("outcome").rename_axis("case_id").reset_index()}
-    )
-    frame = engine.query(sql, [] if limit is None else [limit], filters=filters, tables=tables)
-    if outcomes is None:
+    frame = engine.query(sql, [*params, *([] if limit is None else [limit])], filters=filters)
+    if not with_outcomes:
         frame = frame.drop(columns=list(_OUTCOME_COLUMNS))
     frame = frame.assign(
         activities=python_lists(frame["activities"]),
         variant_ids=python_lists(frame["variant_ids"]),
     )
     return VariantTable(frame=frame, cases=engine.summary(filters).cases, collapse_repeats=collapse_repeats)
-
-
-def _outcome_series(outcome: Mapping[str, str] | pd.Series) -> pd.Series:
-    """Check the outcomes and return them as a Series of outcome by case id."""
-    if isinstance(outcome, pd.Series):
-        series = outcome
-    elif isinstance(outcome, Mapping):
-        series = pd.Series(dict(outcome), dtype="object")
-    else:
-        raise TypeError(f"outcome must map case ids to outcomes, not {type(outcome).__name__}")
-    series = series.astype("str")
-    unknown = sorted(set(series[~series.isin(OUTCOMES)].astype("object")), key=str)
-    if unknown:
-        raise ValueError(f"outcomes must be one of {', '.join(OUTCOMES)}, not {', '.join(map(repr, unknown))}")
-    if series.index.has_duplicates:
-        raise ValueError("outcome gives some case ids twice")
-    return series.set_axis(series.index.astype("str"))
 
 
 def variant_cases(engine: Engine, variant_id: str | Collection[str], filters: Filters = _EVERY_JOURNEY) -> pd.DataFrame:
