@@ -31,7 +31,14 @@ from discovery._funnel import Funnel, StageKPIs, funnel, stage_kpis
 from discovery._maps import CHURN_POINT_LIFT, JourneyMap, journey_map, simplified_map
 from discovery._models import ALGORITHMS, ProcessModel, discover_model, to_bpmn_xml, to_pnml
 from discovery._paths import END_LABEL, OTHER_LABEL, START_LABEL, PathFlows, paths, paths_between
-from discovery._relations import CENSORED_MAJORITY, CHURNED_OUTCOMES, CONVERTED_OUTCOMES, OUTCOMES, Outcomes
+from discovery._relations import (
+    CENSORED_MAJORITY,
+    CHURNED_OUTCOMES,
+    CONVERTED_OUTCOMES,
+    OUTCOME_LABELS,
+    OUTCOMES,
+    Outcomes,
+)
 from discovery._stages import DEFAULT_STAGES, StageModel, StageReason, suggest_stages
 from discovery._variants import VariantTable, variant_cases, variant_table
 
@@ -49,6 +56,7 @@ __all__ = [
     "OTHER_CHANNELS",
     "OTHER_LABEL",
     "OUTCOMES",
+    "OUTCOME_LABELS",
     "SCORE_SCALES",
     "START_LABEL",
     "ActivityChurn",

@@ -270,6 +270,25 @@ class JourneyDefinition:
             return chosen
         return AttributeRole("number" if _is_numeric_type(stored_as) else "category")
 
+    def rules_in_words(self) -> str:
+        """What "converted" and "churned" mean under this definition, in one or two sentences for captions."""
+        if not self.goal:
+            conversion = "Conversion: no goal is chosen, so nobody converts."
+        else:
+            conversion = f"Conversion: doing {_either(self.goal)}, out of every journey."
+        rules = []
+        if self.churn.touchpoints:
+            rules.append(f"doing {_either(self.churn.touchpoints)} (after the last goal step, if any)")
+        if self.churn.inactivity_days is not None:
+            rules.append(
+                f"{duration_words(self.churn.inactivity_days)} of silence before the log's end without converting"
+            )
+        churn = " or ".join(rules) if rules else "no rule, so nobody churns"
+        return (
+            f"{conversion} Churn: {churn}, out of the decided journeys; journeys still open (censored) are left out, "
+            f"and the rate is not given while more than half are."
+        )
+
     def why(self, part: str) -> str:
         """Return why the suggestion chose `part` ("goal", "churn.inactivity_days", "channel:web" …), or ""."""
         return self.reasons.get(part, "")
@@ -310,6 +329,10 @@ class JourneyDefinition:
                     file=source or None,
                 )
             ) from None
+
+
+def _either(names: Sequence[str]) -> str:
+    return " or ".join(f"`{name}`" for name in names)
 
 
 def _from_dict(values: Mapping[str, Any]) -> JourneyDefinition:

@@ -37,12 +37,20 @@ __all__ = [
     "CHURNED_OUTCOMES",
     "CONVERTED_OUTCOMES",
     "OUTCOMES",
+    "OUTCOME_LABELS",
     "Outcomes",
     "outcome_ctes",
     "stage_marks",
 ]
 
 OUTCOMES = ("converted", "converted_then_churned", "churned", "censored")
+# Each outcome in words, for tables and exports.
+OUTCOME_LABELS = {
+    "converted": "converted (stayed)",
+    "converted_then_churned": "converted, then churned",
+    "churned": "churned without converting",
+    "censored": "still open (censored)",
+}
 CONVERTED_OUTCOMES = ("converted", "converted_then_churned")
 CHURNED_OUTCOMES = ("converted_then_churned", "churned")
 # Above this share of censored journeys a churn rate says more about the log's end than about customers.

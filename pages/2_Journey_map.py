@@ -20,7 +20,7 @@ filters = ui.filter_bar(dataset)
 
 with ui.reported_errors():
     selected = ui.dataset_summary(dataset.id, filters)
-    model, definition = ui.stage_model(dataset.id), ui.churn_definition(dataset.id)
+    definition = ui.journey_definition(dataset.id)
 if selected.cases == 0:
     st.info(f"No customer matches: {filters.describe()}. Widen the time window or reset the filters in the sidebar.")
     st.stop()
@@ -57,7 +57,7 @@ if map_tab.open:
             "touchpoint keeps its strongest way in and out.",
         )
         with ui.reported_errors():
-            drawn = journey.map_of(dataset.id, filters, model, definition, activity_share / 100, path_share / 100)
+            drawn = journey.map_of(dataset.id, filters, definition, activity_share / 100, path_share / 100)
             dot, fits = journey.map_layout(journey.map_dot(drawn, metric))
         with st.container(height=journey.MAP_HEIGHT_PX):
             st.graphviz_chart(dot, width="stretch" if fits else "content")
@@ -71,8 +71,8 @@ if map_tab.open:
             help="The touchpoints drawn on the map, most customers first.",
         )
         with ui.reported_errors():
-            full_map = journey.full_map_of(dataset.id, filters, model, definition)
-            churn = ui.churn_figures(dataset.id, filters, model, definition)
+            full_map = journey.full_map_of(dataset.id, filters, definition)
+            churn = ui.churn_figures(dataset.id, filters, definition)
         journey.show_activity_detail(full_map, churn, activity)
 
 if model_tab.open:

@@ -40,7 +40,7 @@ collapse = controls[1].toggle(
 with ui.reported_errors():
     summary = ui.dataset_summary(dataset.id, filters)
     table = variants.variants(dataset.id, filters, limit=shown, collapse_repeats=collapse)
-    definition = ui.churn_definition(dataset.id)
+    definition = ui.journey_definition(dataset.id)
 if table.cases == 0:
     st.info(f"No customer matches: {filters.describe()}. Widen the filters in the sidebar, or reset them.")
     st.stop()

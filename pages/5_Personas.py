@@ -35,8 +35,8 @@ if choice.saved_selection is not None and dict(choice.saved_selection) != select
 with ui.reported_errors(), st.status("Finding the personas…") as status:
     found = personas.clustering(dataset.id, filters, choice.k, choice.seed, choice.algorithm)
     status.update(label="Profiling each persona…")
-    model, churn = ui.stage_model(dataset.id), ui.churn_definition(dataset.id)
-    profiles = personas.profiles(dataset.id, filters, choice.k, choice.seed, choice.algorithm, model, churn)
+    definition = ui.journey_definition(dataset.id)
+    profiles = personas.profiles(dataset.id, filters, choice.k, choice.seed, choice.algorithm, definition)
     status.update(label=f"{found.n_clusters} personas among {len(found.case_ids):,} customers", state="complete")
 
 columns = st.columns(3)
@@ -62,8 +62,8 @@ st.subheader("A persona's own journey")
 label = st.selectbox("Persona", list(names), format_func=names.get, key=f"persona-journey-{dataset.id}")
 members = personas.with_customers(filters, found.members(label))
 with ui.reported_errors():
-    dot = personas.persona_journey_dot(dataset.id, members, model, churn)
-    kpis = personas.persona_stage_kpis(dataset.id, members, model)
+    dot = personas.persona_journey_dot(dataset.id, members, definition)
+    kpis = personas.persona_stage_kpis(dataset.id, members, definition)
 st.graphviz_chart(dot, width="stretch")
 ui.show_table(personas.stage_table(kpis), "persona-stages", column_config=personas.STAGE_COLUMNS)
 

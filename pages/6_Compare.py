@@ -33,8 +33,8 @@ if None in segments.values():
     st.stop()
 
 with ui.reported_errors(), st.spinner("Comparing the segments…"):
-    model, churn = ui.stage_model(dataset.id), ui.churn_definition(dataset.id)
-    result = compare.comparison(dataset.id, segments["A"].filters, segments["B"].filters, model, churn)
+    definition = ui.journey_definition(dataset.id)
+    result = compare.comparison(dataset.id, segments["A"].filters, segments["B"].filters, definition)
 names = {side: segment.name for side, segment in segments.items()}
 
 columns = st.columns(3)

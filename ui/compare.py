@@ -16,7 +16,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from data import Filters
-from discovery import ChurnDefinition, StageModel, dot_quote, journey_outcomes
+from discovery import JourneyDefinition, dot_quote, journey_outcomes
 from segmentation import SegmentComparison, attribute_segments, compare_segments
 from ui.params import persona_from_param
 from ui.personas import (
@@ -28,7 +28,7 @@ from ui.personas import (
     with_customers,
 )
 from ui.sidebar import filterable_attributes
-from ui.state import BY_CONTENT, BY_CONTENT_AND_SETUP, attribute_columns, dataset_engine, store
+from ui.state import BY_CONTENT, BY_CONTENT_AND_DEFINITION, attribute_columns, dataset_engine, store
 
 __all__ = [
     "COLOURS",
@@ -74,12 +74,13 @@ def attribute_segment_of(dataset_id: str, filters: Filters, column: str) -> pd.S
         return attribute_segments(engine, column, filters)
 
 
-@st.cache_data(show_spinner=False, max_entries=16, hash_funcs=BY_CONTENT_AND_SETUP)
-def comparison(dataset_id: str, a: Filters, b: Filters, model: StageModel, churn: ChurnDefinition) -> SegmentComparison:
-    """Compare two segments: conversion and churn as the log's stage setup defines them, funnels over its stages."""
+@st.cache_data(show_spinner=False, max_entries=16, hash_funcs=BY_CONTENT_AND_DEFINITION)
+def comparison(dataset_id: str, a: Filters, b: Filters, definition: JourneyDefinition) -> SegmentComparison:
+    """Compare two segments: conversion and churn as the log's journey definition says, funnels over its stages."""
+    model = definition.stages
     stage_of = {activity: stage for stage in model.stages for activity in model.activities_in(stage)}
     with dataset_engine(dataset_id) as engine:
-        outcomes = journey_outcomes(engine, model, churn)
+        outcomes = journey_outcomes(engine, definition)
         return compare_segments(engine, a, b, outcomes=outcomes, stage_of=stage_of)
 
 

@@ -19,11 +19,10 @@ from data import Filters
 from discovery import (
     CHURN_POINT_LIFT,
     METRICS,
-    ChurnDefinition,
     ChurnPoints,
+    JourneyDefinition,
     JourneyMap,
     ProcessModel,
-    StageModel,
     discover_model,
     dot_quote,
     human_duration,
@@ -34,7 +33,7 @@ from discovery import (
     to_pnml,
 )
 from ui.downloads import show_table
-from ui.state import BY_CONTENT, BY_CONTENT_AND_SETUP, churn_figures, dataset_engine
+from ui.state import BY_CONTENT, BY_CONTENT_AND_DEFINITION, churn_figures, dataset_engine
 from ui.tables import count_column, percent_column
 
 __all__ = [
@@ -89,25 +88,25 @@ _BPMN_SHAPES = {
 _DOT_MIME, _SVG_MIME, _XML_MIME = "text/vnd.graphviz", "image/svg+xml", "application/xml"
 
 
-@st.cache_data(show_spinner="Drawing the journey map…", max_entries=32, hash_funcs=BY_CONTENT_AND_SETUP)
-def full_map_of(dataset_id: str, filters: Filters, model: StageModel, definition: ChurnDefinition) -> JourneyMap:
+@st.cache_data(show_spinner="Drawing the journey map…", max_entries=32, hash_funcs=BY_CONTENT_AND_DEFINITION)
+def full_map_of(dataset_id: str, filters: Filters, definition: JourneyDefinition) -> JourneyMap:
     """The journey map of the selected journeys with every touchpoint and path, stage lanes and churn figures."""
-    churn = churn_figures(dataset_id, filters, model, definition)
+    churn = churn_figures(dataset_id, filters, definition)
+    model = definition.stages
     with dataset_engine(dataset_id) as engine:
         return journey_map(engine, filters, stage_of=model.stage_of, stages=model.stages, churn=churn.by_activity)
 
 
-@st.cache_data(show_spinner="Drawing the journey map…", max_entries=64, hash_funcs=BY_CONTENT_AND_SETUP)
+@st.cache_data(show_spinner="Drawing the journey map…", max_entries=64, hash_funcs=BY_CONTENT_AND_DEFINITION)
 def map_of(
     dataset_id: str,
     filters: Filters,
-    model: StageModel,
-    definition: ChurnDefinition,
+    definition: JourneyDefinition,
     activity_coverage: float = 1.0,
     path_coverage: float = 1.0,
 ) -> JourneyMap:
     """The journey map simplified by the sliders, from the cached full map, which a moved slider does not redo."""
-    full = full_map_of(dataset_id, filters, model, definition)
+    full = full_map_of(dataset_id, filters, definition)
     with dataset_engine(dataset_id) as engine:
         return simplified_map(engine, full, filters, activity_coverage=activity_coverage, path_coverage=path_coverage)
 
@@ -218,6 +217,7 @@ def churn_facts(churn: ChurnPoints, activity: str) -> dict[str, str]:
         "Churn rate": f"{row['churn_rate']:.1%}",
         "95% interval": f"{row['ci_low']:.1%}–{row['ci_high']:.1%}",
         "Lift against its stage": "n/a" if pd.isna(row["lift"]) else f"{row['lift']:.2f}×",
+        "Lift against everyone": "n/a" if pd.isna(row["lift_overall"]) else f"{row['lift_overall']:.2f}×",
     }
 
 
@@ -285,11 +285,11 @@ def show_activity_detail(full_map: JourneyMap, churn: ChurnPoints, activity: str
         for column, (label, value) in zip(st.columns(len(churn_text)), churn_text.items(), strict=True):
             column.metric(label, value)
         st.caption(
-            "Churn counts only customers whose outcome is known (churned or converted); customers still inside the "
-            "inactivity window are left out. The lift compares the churn rate with that of its stage's steps; n/a "
-            "when no customer of its stage churned."
+            "Churn counts only decided journeys (churned or converted); journeys still open (censored: inside the "
+            "inactivity window) are left out. The lifts compare the churn rate with that of its stage's steps and "
+            "with that of every decided journey; n/a when none of them churned."
         )
-    elif activity in churn.churn_activities:
+    elif activity in churn.churn_touchpoints:
         st.caption(f"{activity} is a churn activity: customers who do it have churned by definition.")
     else:
         st.caption(f"No customer through {activity} has a known outcome yet, so it has no churn figures.")

@@ -21,9 +21,8 @@ import streamlit as st
 
 from data import Filters, LogError, Problem
 from discovery import (
-    ChurnDefinition,
+    JourneyDefinition,
     StageKPIs,
-    StageModel,
     human_duration,
     journey_map,
     journey_outcomes,
@@ -33,7 +32,7 @@ from discovery import (
 from segmentation import PersonaProfiles, Personas, Projection, customer_features, persona_profiles, project_2d
 from ui.downloads import show_table
 from ui.params import PERSONA_PARAM, filters_from_params, is_filter_param, persona_from_param, persona_to_param
-from ui.state import BY_CONTENT, BY_CONTENT_AND_SETUP, churn_figures, dataset_engine, store
+from ui.state import BY_CONTENT, BY_CONTENT_AND_DEFINITION, churn_figures, dataset_engine, store
 from ui.tables import count_column, percent_column
 
 __all__ = [
@@ -144,29 +143,24 @@ def clustering(dataset_id: str, filters: Filters, k: int | None, seed: int, algo
     )
 
 
-@st.cache_data(show_spinner=False, max_entries=16, hash_funcs=BY_CONTENT_AND_SETUP)
+@st.cache_data(show_spinner=False, max_entries=16, hash_funcs=BY_CONTENT_AND_DEFINITION)
 def profiles(
-    dataset_id: str,
-    filters: Filters,
-    k: int | None,
-    seed: int,
-    algorithm: str,
-    model: StageModel,
-    churn: ChurnDefinition,
+    dataset_id: str, filters: Filters, k: int | None, seed: int, algorithm: str, definition: JourneyDefinition
 ) -> PersonaProfiles:
-    """The profiles of a run's personas, conversion and churn judged by the log's stage setup."""
+    """The profiles of a run's personas, conversion and churn judged by the log's journey definition."""
     found = clustering(dataset_id, filters, k, seed, algorithm)
     with dataset_engine(dataset_id) as engine:
-        outcomes = journey_outcomes(engine, model, churn, filters)
+        outcomes = journey_outcomes(engine, definition, filters)
         return persona_profiles(engine, found.case_ids, found.labels, outcomes=outcomes, filters=filters)
 
 
-@st.cache_data(show_spinner=False, max_entries=32, hash_funcs=BY_CONTENT_AND_SETUP)
+@st.cache_data(show_spinner=False, max_entries=32, hash_funcs=BY_CONTENT_AND_DEFINITION)
 def persona_journey_dot(
-    dataset_id: str, filters: Filters, model: StageModel, churn: ChurnDefinition, coverage: float = MAP_COVERAGE
+    dataset_id: str, filters: Filters, definition: JourneyDefinition, coverage: float = MAP_COVERAGE
 ) -> str:
     """The DOT journey map of the customers `filters` selects, with stage lanes and churn points."""
-    points = churn_figures(dataset_id, filters, model, churn)
+    points = churn_figures(dataset_id, filters, definition)
+    model = definition.stages
     with dataset_engine(dataset_id) as engine:
         found = journey_map(
             engine,
@@ -180,11 +174,11 @@ def persona_journey_dot(
     return map_to_dot(found)
 
 
-@st.cache_data(show_spinner=False, max_entries=32, hash_funcs=BY_CONTENT_AND_SETUP)
-def persona_stage_kpis(dataset_id: str, filters: Filters, model: StageModel) -> StageKPIs:
+@st.cache_data(show_spinner=False, max_entries=32, hash_funcs=BY_CONTENT_AND_DEFINITION)
+def persona_stage_kpis(dataset_id: str, filters: Filters, definition: JourneyDefinition) -> StageKPIs:
     """The stage KPIs of the customers `filters` selects."""
     with dataset_engine(dataset_id) as engine:
-        return stage_kpis(engine, model, filters)
+        return stage_kpis(engine, definition, filters)
 
 
 def saved_runs(dataset_id: str) -> dict[str, dict]:

@@ -34,28 +34,27 @@ from data import (
     read_sql,
     to_event_log,
 )
-from discovery import ChurnDefinition, ChurnPoints, StageModel, churn_points, suggest_stages
+from discovery import ChurnPoints, JourneyDefinition, churn_points, definition_of, save_definition
 from ui.params import filters_to_params
 
 __all__ = [
     "BY_CONTENT",
-    "BY_CONTENT_AND_SETUP",
+    "BY_CONTENT_AND_DEFINITION",
     "attribute_columns",
     "attribute_values",
     "build_log",
     "channels",
-    "churn_definition",
     "churn_figures",
     "dataset_engine",
     "dataset_summary",
+    "definition_key",
+    "definition_version",
     "first_run_demo",
+    "journey_definition",
     "read_sql_source",
     "read_upload",
-    "reset_stage_setup",
-    "save_stage_setup",
+    "save_journey_definition",
     "settings",
-    "setup_key",
-    "stage_model",
     "store",
     "suggest_mapping",
     "top_activities",
@@ -63,8 +62,6 @@ __all__ = [
 
 EVERY_JOURNEY = Filters()
 SQL_CACHE_SECONDS = 600
-# The stage model and churn definition a user saved for a dataset: one per dataset, shared by every page.
-STAGES_ANNOTATION = ("stages", "default")
 ATTRIBUTE_VALUES_SHOWN = 50
 # Open engines kept for every user: each holds its log's filtered selections (and DuckDB's cache of its pages) for
 # an hour, so that a page's views share one selection per filter instead of finding it again each.
@@ -84,14 +81,14 @@ def _raw_key(raw: RawLog) -> tuple[str, str, str]:
 BY_CONTENT = {Filters: _filters_key, RawLog: _raw_key}
 
 
-def setup_key(value: StageModel | ChurnDefinition) -> str:
-    """A stage model or churn definition by its saved form."""
-    return json.dumps(value.to_dict(), sort_keys=True)
+def definition_key(definition: JourneyDefinition) -> str:
+    """A journey definition by its saved form."""
+    return json.dumps(definition.to_dict(), sort_keys=True, ensure_ascii=False)
 
 
-# The stage setup is part of what a stage figure, churn figure or map means: once another is saved, figures cached
-# for the old one must not be served.
-BY_CONTENT_AND_SETUP = {**BY_CONTENT, StageModel: setup_key, ChurnDefinition: setup_key}
+# The journey definition is part of what a stage figure, churn figure or map means: once another is saved, figures
+# cached for the old one must not be served.
+BY_CONTENT_AND_DEFINITION = {**BY_CONTENT, JourneyDefinition: definition_key}
 
 
 @st.cache_resource(show_spinner=False)
@@ -201,43 +198,32 @@ def build_log(
         return error
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
-def stage_model(dataset_id: str) -> StageModel:
-    """The stage of each touchpoint: the one saved for this log, else the suggested one."""
-    saved = store().annotation(dataset_id, *STAGES_ANNOTATION)
-    if saved is not None:
-        return StageModel.from_dict(saved["stage_model"])
+@st.cache_data(show_spinner="Reading the journey definition…", max_entries=64)
+def _definition_in_force(dataset_id: str) -> tuple[JourneyDefinition, int | None]:
     with dataset_engine(dataset_id) as engine:
-        return suggest_stages(engine)
+        return definition_of(store(), dataset_id, engine)
 
 
-@st.cache_data(show_spinner="Finding the churn points…", max_entries=64, hash_funcs=BY_CONTENT_AND_SETUP)
-def churn_figures(dataset_id: str, filters: Filters, model: StageModel, definition: ChurnDefinition) -> ChurnPoints:
+def journey_definition(dataset_id: str) -> JourneyDefinition:
+    """The log's journey definition in force on every page: the newest one saved, else the suggested one."""
+    return _definition_in_force(dataset_id)[0]
+
+
+def definition_version(dataset_id: str) -> int | None:
+    """The saved version in force, or None while the suggestion has not been confirmed."""
+    return _definition_in_force(dataset_id)[1]
+
+
+def save_journey_definition(dataset_id: str, definition: JourneyDefinition) -> int:
+    """Save the definition as the log's new version, in force on every page at once; return its number."""
+    version = save_definition(store(), dataset_id, definition)
+    _definition_in_force.clear()
+    return version
+
+
+@st.cache_data(show_spinner="Finding the churn points…", max_entries=64, hash_funcs=BY_CONTENT_AND_DEFINITION)
+def churn_figures(dataset_id: str, filters: Filters, definition: JourneyDefinition) -> ChurnPoints:
     """The churn figures of every touchpoint of the selected journeys: the Stages page lists them, the maps colour
     them, so a filter change computes them once for both."""
     with dataset_engine(dataset_id) as engine:
-        return churn_points(engine, model, definition, filters)
-
-
-@st.cache_data(show_spinner=False, max_entries=64)
-def churn_definition(dataset_id: str) -> ChurnDefinition:
-    """What counts as churn for this log: the saved definition, else the default one."""
-    saved = store().annotation(dataset_id, *STAGES_ANNOTATION)
-    return ChurnDefinition() if saved is None else ChurnDefinition(**saved["churn"])
-
-
-def save_stage_setup(dataset_id: str, model: StageModel, churn: ChurnDefinition) -> None:
-    """Save the stage model and churn definition that every page of this log uses."""
-    store().save_annotation(dataset_id, *STAGES_ANNOTATION, {"stage_model": model.to_dict(), "churn": churn.to_dict()})
-    _forget_stage_setup()
-
-
-def reset_stage_setup(dataset_id: str) -> None:
-    """Go back to the suggested stage model and the default churn definition."""
-    store().delete_annotation(dataset_id, *STAGES_ANNOTATION)
-    _forget_stage_setup()
-
-
-def _forget_stage_setup() -> None:
-    stage_model.clear()
-    churn_definition.clear()
+        return churn_points(engine, definition, filters)

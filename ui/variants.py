@@ -20,10 +20,10 @@ from data import Filters
 from discovery import (
     END_LABEL,
     OTHER_LABEL,
+    OUTCOME_LABELS,
     START_LABEL,
-    ChurnDefinition,
+    JourneyDefinition,
     PathFlows,
-    StageModel,
     VariantTable,
     journey_outcomes,
     paths,
@@ -32,7 +32,7 @@ from discovery import (
     variant_table,
 )
 from ui.params import filters_to_params, is_filter_param
-from ui.state import BY_CONTENT, BY_CONTENT_AND_SETUP, churn_definition, dataset_engine, stage_model
+from ui.state import BY_CONTENT, BY_CONTENT_AND_DEFINITION, dataset_engine, journey_definition
 
 __all__ = [
     "PATH_DIRECTIONS",
@@ -80,38 +80,30 @@ _NODE_PAD_PX = 12
 # --- cached readers ---
 
 
-@st.cache_data(show_spinner=False, max_entries=16, hash_funcs=BY_CONTENT_AND_SETUP)
-def _outcomes(dataset_id: str, filters: Filters, model: StageModel, definition: ChurnDefinition) -> pd.Series:
+@st.cache_data(show_spinner=False, max_entries=16, hash_funcs=BY_CONTENT_AND_DEFINITION)
+def _outcomes(dataset_id: str, filters: Filters, definition: JourneyDefinition) -> pd.Series:
     with dataset_engine(dataset_id) as engine:
-        return journey_outcomes(engine, model, definition, filters)
+        return journey_outcomes(engine, definition, filters)
 
 
-@st.cache_data(show_spinner=False, max_entries=64, hash_funcs=BY_CONTENT_AND_SETUP)
+@st.cache_data(show_spinner=False, max_entries=64, hash_funcs=BY_CONTENT_AND_DEFINITION)
 def _variants(
-    dataset_id: str,
-    filters: Filters,
-    limit: int,
-    collapse_repeats: bool,
-    model: StageModel,
-    definition: ChurnDefinition,
+    dataset_id: str, filters: Filters, limit: int, collapse_repeats: bool, definition: JourneyDefinition
 ) -> VariantTable:
-    outcome = _outcomes(dataset_id, filters, model, definition)
     with dataset_engine(dataset_id) as engine:
-        return variant_table(engine, filters, limit=limit, outcome=outcome, collapse_repeats=collapse_repeats)
+        return variant_table(engine, filters, limit=limit, definition=definition, collapse_repeats=collapse_repeats)
 
 
 def variants(dataset_id: str, filters: Filters, *, limit: int, collapse_repeats: bool) -> VariantTable:
-    """Return the `limit` most common variants, with conversion and churn as the Stages page defines them."""
-    return _variants(
-        dataset_id, filters, limit, collapse_repeats, stage_model(dataset_id), churn_definition(dataset_id)
-    )
+    """Return the `limit` most common variants, with conversion and churn as the journey definition says."""
+    return _variants(dataset_id, filters, limit, collapse_repeats, journey_definition(dataset_id))
 
 
-@st.cache_data(show_spinner=False, max_entries=64, hash_funcs=BY_CONTENT_AND_SETUP)
+@st.cache_data(show_spinner=False, max_entries=64, hash_funcs=BY_CONTENT_AND_DEFINITION)
 def _variant_customers(
-    dataset_id: str, variant_ids: tuple[str, ...], filters: Filters, model: StageModel, definition: ChurnDefinition
+    dataset_id: str, variant_ids: tuple[str, ...], filters: Filters, definition: JourneyDefinition
 ) -> pd.DataFrame:
-    outcome = _outcomes(dataset_id, filters, model, definition)
+    outcome = _outcomes(dataset_id, filters, definition)
     with dataset_engine(dataset_id) as engine:
         cases = variant_cases(engine, variant_ids, filters)
     return cases.assign(outcome=cases["case_id"].map(outcome))
@@ -119,9 +111,7 @@ def _variant_customers(
 
 def variant_customers(dataset_id: str, variant_ids: Sequence[str], filters: Filters) -> pd.DataFrame:
     """Return the selected customers following any of `variant_ids` (one table row), each with its outcome."""
-    return _variant_customers(
-        dataset_id, tuple(sorted(variant_ids)), filters, stage_model(dataset_id), churn_definition(dataset_id)
-    )
+    return _variant_customers(dataset_id, tuple(sorted(variant_ids)), filters, journey_definition(dataset_id))
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -233,7 +223,7 @@ def variant_column_config(shown: pd.DataFrame) -> dict[str, object]:
     duration = next(name for name in shown.columns if name.startswith("Median duration"))
     unit = duration.removeprefix("Median duration (").removesuffix(")")
     top_share = float(shown["Share"].max()) if len(shown) else 1.0
-    known_outcome = "÷ customers whose outcome is known (converted or churned)."
+
     return {
         "Rank": st.column_config.NumberColumn("#", width=40),
         "Path": st.column_config.TextColumn(
@@ -251,8 +241,15 @@ def variant_column_config(shown: pd.DataFrame) -> dict[str, object]:
             width=_BAR_WIDTH_PX,
             help="Share of the selected customers; bars are scaled to the most common path.",
         ),
-        "Conversion": st.column_config.NumberColumn(format=RATE_FORMAT, width=90, help=f"Converted {known_outcome}"),
-        "Churn": st.column_config.NumberColumn(format=RATE_FORMAT, width=65, help=f"Churned {known_outcome}"),
+        "Conversion": st.column_config.NumberColumn(
+            format=RATE_FORMAT, width=90, help="Customers who did a goal touchpoint ÷ every customer of the path."
+        ),
+        "Churn": st.column_config.NumberColumn(
+            format=RATE_FORMAT,
+            width=65,
+            help="Churned ÷ decided customers of the path (censored ones left out); empty while more than half of "
+            "them are still open.",
+        ),
         duration: st.column_config.NumberColumn(
             "Duration", format="%.1f", width=80, help=f"Median time from first to last step, in {unit}."
         ),
@@ -295,24 +292,14 @@ def customers_table(customers: pd.DataFrame) -> pd.DataFrame:
             "End (UTC)": customers["end_time"],
             "Events": customers["events"],
             f"Duration ({unit})": durations.round(2),
-            "Outcome": customers["outcome"],
+            "Outcome": customers["outcome"].map(OUTCOME_LABELS),
         }
     )
 
 
-def rates_caption(definition: ChurnDefinition) -> str:
+def rates_caption(definition: JourneyDefinition) -> str:
     """Return what conversion and churn mean under `definition`, for the table's caption."""
-    churn = (
-        "a churn activity found by name (cancel, unsubscribe …)"
-        if definition.churn_activities is None
-        else f"a churn activity ({', '.join(definition.churn_activities)})"
-    )
-    silence = "" if definition.inactivity_days is None else f", or silence for {definition.inactivity_days:g} days"
-    return (
-        f"Conversion: reaching the {definition.goal_stage} stage. Churn: {churn}{silence}. Both rates count only "
-        "customers whose outcome is known; those still inside the silence window are left out. Change these "
-        "definitions on the Stages page."
-    )
+    return f"{definition.rules_in_words()} Change the journey definition on the Journey definition page."
 
 
 def paths_caption(flows: PathFlows, steps: int) -> str:
