@@ -28,6 +28,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import date, datetime
 from pathlib import Path
 from typing import Self
 
@@ -492,7 +493,7 @@ class Engine(EngineAccessors):
         with self._selections_lock:
             table = self._selections.get(filters)
             if table is None:
-                where, params = _case_predicate(filters, self._stored_as)
+                where, params = _case_predicate(filters, self._stored_as, self._attribute_types)
                 kept = f"SELECT case_code FROM {_CATALOG}.cases WHERE {where}"
                 if len(self._selections) >= _SELECTIONS_KEPT:
                     return kept, params
@@ -882,7 +883,7 @@ def _raise(problems: list[Problem]) -> None:
         raise (TimestampError if only_timestamps else MappingError)(problems)
 
 
-def _case_predicate(filters: Filters, stored_as: dict[str, str]) -> tuple[str, list]:
+def _case_predicate(filters: Filters, stored_as: dict[str, str], types: dict[str, str]) -> tuple[str, list]:
     """Compile Filters into one `case_code IN (...)` predicate and its bound parameters.
 
     Event-level conditions (time window, channel, attributes) become semi-joins on the events table,
@@ -908,10 +909,15 @@ def _case_predicate(filters: Filters, stored_as: dict[str, str]) -> tuple[str, l
         having_event("channel IN (SELECT unnest(?::VARCHAR[]))", list(filters.channels))
     for column, values in filters.attributes:
         stored = quote_identifier(stored_as[column])
-        # Compared as text: values from a URL or a widget are text whatever the column's type.
-        present = [str(value) for value in values if value is not None]
+        # Values from a URL or a widget may be text whatever the column's type: they are cast to it, so that a time
+        # written '…10:00:00+00:00' finds the value DuckDB writes '…10:00:00+00'; text columns compare as text.
+        present = [_filter_text(value) for value in values if value is not None]
         also_missing = f" OR {stored} IS NULL" if None in values else ""
-        having_event(f"{stored}::VARCHAR IN (SELECT unnest(?::VARCHAR[])){also_missing}", present)
+        if types[column] == "VARCHAR":
+            having_event(f"{stored} IN (SELECT unnest(?::VARCHAR[])){also_missing}", present)
+        else:
+            typed = f"SELECT TRY_CAST(unnest(?::VARCHAR[]) AS {types[column]})"
+            having_event(f"{stored} IN ({typed}){also_missing}", present)
     for column, values in (
         ("case_id", filters.case_ids),
         ("variant_id", filters.variant_ids),
@@ -943,6 +949,13 @@ def _case_predicate(filters: Filters, stored_as: dict[str, str]) -> tuple[str, l
         if high is not None:
             add(f"{column} <= ?", high)
     return f"case_code IN (SELECT case_code FROM {_CATALOG}.cases WHERE {' AND '.join(conditions)})", params
+
+
+def _filter_text(value: object) -> str:
+    """A filter value as text DuckDB casts back to the column's type (ISO 8601 for times)."""
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return str(value)
 
 
 def _limit(limit: int | None) -> tuple[str, list]:

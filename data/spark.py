@@ -43,6 +43,7 @@ from data.engine import (
     EngineAccessors,
     LogSummary,
     _create_stats,
+    _filter_text,
     _limit,
     _raise,
     _suggestion,
@@ -502,8 +503,10 @@ class SparkEngine(EngineAccessors):
             event_conditions.append(F.col(CHANNEL).isin(sorted(filters.channels)))
         for column, values in filters.attributes:
             stored = F.col(self._stored_as[column])
-            # Compared as text: values from a URL or a widget are text whatever the column's type.
-            matches = stored.cast("string").isin(sorted(str(value) for value in values if value is not None))
+            # Values may be text whatever the column's type: cast to it, as DuckDB's `_case_predicate` does.
+            kind = events.schema[self._stored_as[column]].dataType
+            texts = sorted(_filter_text(value) for value in values if value is not None)
+            matches = stored.isin([F.lit(text).cast(kind) for text in texts]) if texts else F.lit(False)
             event_conditions.append(matches | stored.isNull() if None in values else matches)
         for condition in event_conditions:
             kept = kept.join(events.where(condition).select(_CASE_CODE), _CASE_CODE, "left_semi")

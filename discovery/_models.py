@@ -37,6 +37,8 @@ from data.filters import Filters
 
 __all__ = ["ALGORITHMS", "ProcessModel", "discover_model", "to_bpmn_xml", "to_pnml"]
 
+# pm4py's own defaults: no noise filter for the inductive miner, 5 % DFG pre-cleaning for the heuristics miner.
+DEFAULT_NOISE = {"inductive": 0.0, "heuristics": 0.05}
 ALGORITHMS = ("inductive", "heuristics")
 _EVERY_JOURNEY = Filters()
 # BPMN layout: columns of flow elements left to right, in points.
@@ -101,18 +103,21 @@ def discover_model(
     filters: Filters = _EVERY_JOURNEY,
     *,
     algorithm: str = "inductive",
-    noise_threshold: float = 0.0,
+    noise_threshold: float | None = None,
     max_variants: int = 1000,
 ) -> ProcessModel:
     """Return the process model mined from the `max_variants` most frequent variants of the selected journeys.
 
     `noise_threshold` (0 to 1) is the inductive miner's noise filter (IMf when above 0) or the heuristics miner's
-    DFG pre-cleaning threshold; the heuristics miner keeps pm4py's other defaults.
+    DFG pre-cleaning threshold; None takes pm4py's default of each (0 for the inductive miner, 0.05 for the
+    heuristics miner), so that a model mined with defaults is the one `pm4py.discover_*` gives on the raw log.
 
     >>> model = discover_model(engine, noise_threshold=0.2)  # doctest: +SKIP
     >>> to_bpmn_xml(model)  # doctest: +SKIP
     """
     problems = []
+    if noise_threshold is None:
+        noise_threshold = DEFAULT_NOISE.get(algorithm, 0.0)
     if algorithm not in ALGORITHMS:
         problems.append(f"algorithm must be one of {', '.join(ALGORITHMS)}, not {algorithm!r}")
     if isinstance(noise_threshold, bool) or not isinstance(noise_threshold, Real) or not 0 <= noise_threshold <= 1:

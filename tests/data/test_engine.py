@@ -638,6 +638,23 @@ def test_attribute_values_given_as_text_select_numeric_columns(settings: Setting
         assert engine.cases(Filters(attributes={"satisfaction": {4}}))["case_id"].tolist() == ["b"]
 
 
+def test_a_time_attribute_filter_finds_the_values_the_filter_widget_offers(settings: Settings) -> None:
+    registered = pd.to_datetime(["2011-10-01 10:00:00", "2011-10-01 10:00:00", "2011-11-02 08:30:00"], utc=True)
+    frame = pd.DataFrame(
+        {
+            "case_id": ["a", "a", "b"],
+            "activity": ["visit", "buy", "visit"],
+            "timestamp": pd.to_datetime(["2025-01-01", "2025-01-02", "2025-01-03"], utc=True).as_unit("us"),
+            "REG_DATE": registered.as_unit("us"),
+        }
+    )
+    with Engine.from_frame(frame, settings) as engine:
+        offered = engine.attribute_values("REG_DATE")["value"].tolist()
+        # The widget's own values, their text in a URL, and DuckDB's text of them all select the same journey.
+        for chosen in (offered[0], str(offered[0]), "2011-10-01 10:00:00+00", "2011-10-01T10:00:00Z"):
+            assert engine.cases(Filters(attributes={"REG_DATE": {chosen}}))["case_id"].tolist() == ["a"]
+
+
 def test_each_journey_knows_when_it_first_reached_each_activity(shop: Engine) -> None:
     reached = shop.query(
         """

@@ -82,7 +82,7 @@ def test_noise_threshold_runs_the_filtering_inductive_miner_like_pm4py(name: str
 def test_heuristics_net_from_step_counts_equals_pm4py_on_the_raw_log(name: str, settings: Settings) -> None:
     frame = oracle_frame(name)
     with Engine.from_frame(frame, settings) as engine:
-        model = discover_model(engine, algorithm="heuristics", noise_threshold=0.05)  # pm4py's default cleaning
+        model = discover_model(engine, algorithm="heuristics")  # pm4py's default cleaning, 0.05
     expected = pm4py.discover_heuristics_net(frame, **PM4PY_KEYS)
     assert model.heuristics_net.dependency_matrix == expected.dependency_matrix
     assert model.heuristics_net.dfg_window_2_matrix == expected.dfg_window_2_matrix
