@@ -92,7 +92,8 @@ WITH {outcomes}, visits AS (
     WHERE activity = (SELECT activity FROM all_activities WHERE activity::VARCHAR = ?)
 )
 SELECT o.outcome, s.next_activity::VARCHAR AS next_activity, count(*) AS customers
-FROM visits v JOIN steps s ON s.case_code = v.case_code AND s.pos = v.last_pos JOIN outcomes o USING (case_code)
+FROM visits v JOIN steps s ON s.case_code = v.case_code AND s.pos = v.last_pos
+JOIN outcomes o ON o.case_code = v.case_code
 GROUP BY ALL
 ORDER BY o.outcome, customers DESC, next_activity NULLS FIRST
 """

@@ -332,7 +332,11 @@ class JourneyDefinition:
 
 
 def _either(names: Sequence[str]) -> str:
-    return " or ".join(f"`{name}`" for name in names)
+    return " or ".join(f"'{name}'" for name in names)
+
+
+def _both(names: Sequence[str]) -> str:
+    return ", ".join(f"'{name}'" for name in names)
 
 
 def _from_dict(values: Mapping[str, Any]) -> JourneyDefinition:
@@ -471,7 +475,7 @@ def suggest_goal(activities: Iterable[str]) -> tuple[tuple[str, ...], str]:
         )
         if goal:
             found = " / ".join(sorted({repr(matcher.search(words[name]).group(0)) for name in goal}))
-            listed = ", ".join(f"`{name}`" for name in goal)
+            listed = _both(goal)
             one = len(goal) == 1
             return (
                 goal,
@@ -620,7 +624,7 @@ def definition_warnings(
         share = touchpoints["customers"].get(name, 0) / journeys if journeys else 0
         if share > NEARLY_EVERYONE:
             warnings.append(
-                f"The goal `{name}` is done by {share:.0%} of customers: a step nearly everyone does is rarely the "
+                f"The goal '{name}' is done by {share:.0%} of customers: a step nearly everyone does is rarely the "
                 "conversion. Check the goal."
             )
     model, goal_stage = definition.stages, definition.goal_stage
@@ -628,7 +632,7 @@ def definition_warnings(
         others = [name for name in model.activities_in(goal_stage) if name not in definition.goal]
         if others:
             warnings.append(
-                f"The goal stage *{goal_stage}* also holds {', '.join(f'`{n}`' for n in others)}: a customer who does "
+                f"The goal stage '{goal_stage}' also holds {_both(others)}: a customer who does "
                 "only these reaches the goal stage without converting."
             )
     first_stage = model.stages[0]
@@ -636,14 +640,14 @@ def definition_warnings(
         stage = model.stage_of.get(name)
         if journeys and starts / journeys > NEARLY_EVERYONE and stage is not None and stage != first_stage:
             warnings.append(
-                f"{starts / journeys:.0%} of journeys start with `{name}`, yet it is in stage *{stage}*, not the "
-                f"first (*{first_stage}*)."
+                f"{starts / journeys:.0%} of journeys start with '{name}', yet it is in stage '{stage}', not the "
+                f"first ('{first_stage}')."
             )
     guessed = [name for name, reason in model.reasons.items() if reason.is_guess]
     if guessed:
         warnings.append(
             f"{len(guessed)} touchpoint(s) were placed by guess or left without a stage: "
-            + ", ".join(f"`{name}`" for name in guessed[:8])
+            + _both(guessed[:8])
             + (" …" if len(guessed) > 8 else "")
             + ". Check their stages."
         )

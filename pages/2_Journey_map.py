@@ -7,6 +7,7 @@ import streamlit as st
 import ui
 from discovery import ALGORITHMS, METRICS, to_bpmn_xml
 from ui import journey
+from ui.definition import definition_banner
 
 st.set_page_config(page_title="Journey map · Parcours", page_icon="🧭", layout="wide")
 dataset = ui.dataset_picker()
@@ -20,7 +21,7 @@ filters = ui.filter_bar(dataset)
 
 with ui.reported_errors():
     selected = ui.dataset_summary(dataset.id, filters)
-    definition = ui.journey_definition(dataset.id)
+definition = definition_banner(dataset.id)
 if selected.cases == 0:
     st.info(f"No customer matches: {filters.describe()}. Widen the time window or reset the filters in the sidebar.")
     st.stop()

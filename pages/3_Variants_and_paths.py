@@ -6,6 +6,7 @@ import streamlit as st
 
 import ui
 from ui import variants
+from ui.definition import definition_banner
 
 SHOWN_OPTIONS = (10, 25, 50, 100, 250, 500)
 
@@ -40,7 +41,7 @@ collapse = controls[1].toggle(
 with ui.reported_errors():
     summary = ui.dataset_summary(dataset.id, filters)
     table = variants.variants(dataset.id, filters, limit=shown, collapse_repeats=collapse)
-    definition = ui.journey_definition(dataset.id)
+definition = definition_banner(dataset.id)
 if table.cases == 0:
     st.info(f"No customer matches: {filters.describe()}. Widen the filters in the sidebar, or reset them.")
     st.stop()
@@ -56,7 +57,7 @@ ui.show_table(
     column_config=variants.variant_column_config(shown_table),
     column_order=variants.variant_column_order(shown_table),
 )
-st.caption(f"{filters.describe().capitalize()}. {variants.rates_caption(definition)}")
+st.caption(f"{ui.plain(filters.describe().capitalize())}. {variants.rates_caption(definition)}")
 
 st.subheader("Who follows a path")
 frame = table.frame

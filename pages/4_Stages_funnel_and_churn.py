@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 import ui
+from ui import definition as definition_ui
 from ui import stages
 
 st.set_page_config(page_title="Stages, funnel & churn · Parcours", page_icon="🧭", layout="wide")
@@ -20,31 +21,19 @@ if dataset is None:
 filters = ui.filter_bar(dataset)
 
 with ui.reported_errors():
-    model = ui.stage_model(dataset.id)
-    definition = ui.churn_definition(dataset.id)
     selected = ui.dataset_summary(dataset.id, filters).cases
-if stages.has_saved_setup(dataset.id):
-    st.caption("Stages and churn follow the mapping saved for this log; change it in the **Stage mapping** tab.")
-else:
-    st.caption(
-        "Stages are suggested from touchpoint names and where they come in journeys. Correct them in the "
-        "**Stage mapping** tab and save: every page of this log will use them."
-    )
+definition = definition_ui.definition_banner(dataset.id)
 
-stage_tab, funnel_tab, churn_tab, channel_tab, mapping_tab = st.tabs(
-    ["Stages", "Funnel", "Churn points", "Channels", "Stage mapping"]
-)
-with mapping_tab:
-    stages.stage_setup_editor(dataset.id, model, definition)
+stage_tab, funnel_tab, churn_tab, channel_tab = st.tabs(["Stages", "Funnel", "Churn points", "Channels"])
 if not selected:
     for tab in (stage_tab, funnel_tab, churn_tab, channel_tab):
         tab.info(f"No customer matches {filters.describe()}. Widen the filters in the sidebar, or press Reset filters.")
     st.stop()
 with stage_tab:
-    stages.show_stage_kpis(dataset.id, filters, model)
+    stages.show_stage_kpis(dataset.id, filters, definition)
 with funnel_tab:
-    stages.show_funnel(dataset.id, filters, model)
+    stages.show_funnel(dataset.id, filters, definition)
 with churn_tab:
-    stages.show_churn(dataset.id, filters, model, definition)
+    stages.show_churn(dataset.id, filters, definition)
 with channel_tab:
-    stages.show_channels(dataset.id, filters, model)
+    stages.show_channels(dataset.id, filters, definition)

@@ -19,6 +19,7 @@ from ui.importing import (
     show_preview,
     show_quality,
 )
+from ui.markup import plain
 from ui.params import filters_from_params, filters_to_params, is_filter_param
 from ui.sidebar import (
     IMPORT_PAGE,
@@ -93,6 +94,7 @@ __all__ = [
     "offending_rows",
     "open_demo_button",
     "percent_column",
+    "plain",
     "problems_table",
     "proposed_mapping",
     "quality_badge",

@@ -1,14 +1,13 @@
 """The Stages, funnel & churn page: cached library calls, pure figure and table builders, and its sections.
 
-How far customers get (stage KPI cards, funnels), where they leave (churn points, where non-converters went
-instead), how they move between channels, and the stage mapping editor. Every section reads the stage model
-and churn definition through `ui.stage_model` and `ui.churn_definition`, so this page and every other one
-agree on them; what the editor saves is what they all use.
+How far customers get (stage KPI cards, funnels), where they leave (churn points, where customers went after a
+touchpoint, by outcome), and how they move between channels. Every section reads the log's journey definition
+(`ui.journey_definition`), so this page and every other one agree on what "converted", "churned" and "reached a
+stage" mean; the Journey definition page edits it.
 """
 
 from __future__ import annotations
 
-import hashlib
 import math
 from dataclasses import dataclass
 
@@ -19,29 +18,24 @@ import streamlit as st
 import discovery
 from data import Filters
 from discovery import (
+    OTHER_CHANNELS,
+    OUTCOME_LABELS,
     ChannelSwitches,
-    ChurnDefinition,
     ChurnPoints,
     Funnel,
+    JourneyDefinition,
     StageChannelMix,
     StageKPIs,
     StageModel,
     WhereTheyWent,
     human_duration,
 )
+from ui.definition import outcome_sentence
 from ui.downloads import show_table
 from ui.errors import reported_errors
-from ui.state import (
-    BY_CONTENT_AND_SETUP,
-    STAGES_ANNOTATION,
-    churn_figures,
-    dataset_engine,
-    reset_stage_setup,
-    save_stage_setup,
-    setup_key,
-    store,
-)
-from ui.tables import count_column, count_columns, percent_column
+from ui.markup import plain
+from ui.state import BY_CONTENT_AND_DEFINITION, churn_figures, dataset_engine
+from ui.tables import count_column, count_columns
 
 __all__ = [
     "StageCard",
@@ -49,18 +43,15 @@ __all__ = [
     "channel_mix_table",
     "churn_summary",
     "churn_table",
+    "default_drop_off",
     "default_funnel_steps",
-    "edited_model",
     "funnel_figure",
     "funnel_table",
-    "has_saved_setup",
-    "mapping_table",
     "show_channels",
     "show_churn",
     "show_funnel",
     "show_stage_kpis",
     "stage_cards",
-    "stage_setup_editor",
     "stage_table",
     "switch_figure",
     "switch_table",
@@ -72,14 +63,14 @@ CHANNELS_ON_A_CARD = 3
 NO_VALUE = "—"
 NO_STAY = "No event of this stage"
 CARD_HELP = (
-    "Customers (unique journeys) who got this far: an event of this stage or of a later one. The drop is those of "
-    "the previous stage who never got here."
+    "Customers (unique journeys) who got at least this far: an event of this stage or of a later one. The drop is "
+    "those of the previous stage who never got here. A stage with no touchpoint is reached by nobody."
 )
 STOPPED_LABEL = "(stopped: nothing after it)"
 OTHERS_LABEL = "(less frequent next steps)"
 _BY_STAGE, _BY_TOUCHPOINT = "Stages", "Touchpoints I choose"
-_KIND_COLOURS = {"online": "#1f77b4", "offline": "#ff7f0e", "other": "#9e9e9e"}
-_PERCENT = st.column_config.NumberColumn(format="percent")
+_GROUP_COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2")
+_OTHER_COLOUR = "#9e9e9e"
 
 
 @dataclass(frozen=True)
@@ -104,13 +95,13 @@ def _touchpoints(dataset_id: str) -> pd.DataFrame:
     return counted.sort_values(["customers", "activity"], ascending=[False, True], ignore_index=True)
 
 
-@st.cache_data(show_spinner="Measuring each stage…", max_entries=64, hash_funcs=BY_CONTENT_AND_SETUP)
-def _stage_kpis(dataset_id: str, filters: Filters, model: StageModel) -> StageKPIs:
+@st.cache_data(show_spinner="Measuring each stage…", max_entries=64, hash_funcs=BY_CONTENT_AND_DEFINITION)
+def _stage_kpis(dataset_id: str, filters: Filters, definition: JourneyDefinition) -> StageKPIs:
     with dataset_engine(dataset_id) as engine:
-        return discovery.stage_kpis(engine, model, filters)
+        return discovery.stage_kpis(engine, definition, filters)
 
 
-@st.cache_data(show_spinner="Counting the funnel…", max_entries=64, hash_funcs=BY_CONTENT_AND_SETUP)
+@st.cache_data(show_spinner="Counting the funnel…", max_entries=64, hash_funcs=BY_CONTENT_AND_DEFINITION)
 def _funnel(
     dataset_id: str,
     filters: Filters,
@@ -126,29 +117,22 @@ def _funnel(
         )
 
 
-@st.cache_data(show_spinner=False, max_entries=64, hash_funcs=BY_CONTENT_AND_SETUP)
-def _where_they_went(
-    dataset_id: str, filters: Filters, activity: str, model: StageModel, definition: ChurnDefinition
-) -> WhereTheyWent:
+@st.cache_data(show_spinner=False, max_entries=64, hash_funcs=BY_CONTENT_AND_DEFINITION)
+def _where_they_went(dataset_id: str, filters: Filters, activity: str, definition: JourneyDefinition) -> WhereTheyWent:
     with dataset_engine(dataset_id) as engine:
-        return discovery.where_they_went(engine, activity, model, definition, filters)
+        return discovery.where_they_went(engine, activity, definition, filters)
 
 
-@st.cache_data(show_spinner=False, max_entries=64, hash_funcs=BY_CONTENT_AND_SETUP)
+@st.cache_data(show_spinner=False, max_entries=64, hash_funcs=BY_CONTENT_AND_DEFINITION)
 def _channel_switches(dataset_id: str, filters: Filters) -> ChannelSwitches:
     with dataset_engine(dataset_id) as engine:
         return discovery.channel_switches(engine, filters)
 
 
-@st.cache_data(show_spinner=False, max_entries=64, hash_funcs=BY_CONTENT_AND_SETUP)
-def _channel_mix(dataset_id: str, filters: Filters, model: StageModel) -> StageChannelMix:
+@st.cache_data(show_spinner=False, max_entries=64, hash_funcs=BY_CONTENT_AND_DEFINITION)
+def _channel_mix(dataset_id: str, filters: Filters, definition: JourneyDefinition) -> StageChannelMix:
     with dataset_engine(dataset_id) as engine:
-        return discovery.channel_mix_by_stage(engine, model, filters)
-
-
-def has_saved_setup(dataset_id: str) -> bool:
-    """Tell whether a person saved a stage mapping for this log (else the suggested one is in use)."""
-    return store().annotation(dataset_id, *STAGES_ANNOTATION) is not None
+        return discovery.channel_mix_by_stage(engine, definition, filters)
 
 
 # --- pure builders ---
@@ -163,37 +147,48 @@ def _top_channels(channel_mix: pd.DataFrame, stage: str) -> str:
     return " · ".join(f"{channel} {share:.0%}" for channel, share in zip(rows["channel"], rows["share"], strict=True))
 
 
-def _attribute_means_wide(kpis: StageKPIs) -> pd.DataFrame:
-    """Return one row per stage and one `Average <attribute>` column per attribute some stage has values of."""
-    means = kpis.attribute_means[kpis.attribute_means["values"] > 0]
-    wide = means.pivot(index="stage", columns="attribute", values="mean")
-    wide = wide.reindex(index=list(kpis.stages), columns=list(dict.fromkeys(means["attribute"])))
-    return wide.rename(columns=lambda attribute: f"Average {attribute}")
+def _attribute_figures_wide(kpis: StageKPIs) -> pd.DataFrame:
+    """Return one row per stage and one column per attribute figure some stage has values of ("nps: NPS")."""
+    shown = kpis.attributes[kpis.attributes["values"] > 0]
+    names = shown["attribute"] + ": " + shown["figure"]
+    wide = shown.assign(name=names).pivot(index="stage", columns="name", values="value")
+    return wide.reindex(index=list(kpis.stages), columns=list(dict.fromkeys(names)))
+
+
+def _figure_text(name: str, value: float) -> str:
+    """An attribute figure for a card: shares as percentages, NPS as a signed score, amounts with separators."""
+    if name.endswith(": share satisfied"):
+        return f"{value:.0%}"
+    if name.endswith(": NPS"):
+        return f"{value:+.0f}"
+    return f"{value:,.2f}"
 
 
 def stage_cards(kpis: StageKPIs) -> list[StageCard]:
-    """Return one card per stage: customers reaching it, drop-off and conversion, times, channels, averages."""
+    """Return one card per stage: customers who got that far, who did the stage, drop-off, times, channels, and
+    what the attributes say of the stage."""
     table = kpis.table
-    means = _attribute_means_wide(kpis)
+    figures = _attribute_figures_wide(kpis)
     cards = []
-    for index, (row, averages) in enumerate(
-        zip(table.itertuples(index=False), means.itertuples(index=False), strict=True)
+    for index, (row, values) in enumerate(
+        zip(table.itertuples(index=False), figures.itertuples(index=False), strict=True)
     ):
         base = "the selected customers" if index == 0 else "the previous stage"
         kept = NO_VALUE if math.isnan(row.conversion_from_previous) else f"{row.conversion_from_previous:.0%}"
-        averages_text = " · ".join(
-            f"{name.removeprefix('Average ')} {value:,.2f}"
-            for name, value in zip(means.columns, averages, strict=True)
+        attributes_text = " · ".join(
+            f"{name} {_figure_text(name, value)}"
+            for name, value in zip(figures.columns, values, strict=True)
             if not math.isnan(value)
         )
         details = (
             f"{kept} of {base}",
+            "No touchpoint in this stage" if not row.touchpoints else f"{row.did_stage:,} did a step of this stage",
             f"Reached after {_duration(row.median_seconds_to_reach)} (median)",
             NO_STAY
             if math.isnan(row.median_seconds_in_stage)
             else f"In stage for {_duration(row.median_seconds_in_stage)} (median)",
             f"Channels: {_top_channels(kpis.channel_mix, row.stage) or NO_VALUE}",
-            *([f"Averages: {averages_text}"] if averages_text else []),
+            *([attributes_text] if attributes_text else []),
         )
         cards.append(
             StageCard(
@@ -209,18 +204,20 @@ def stage_cards(kpis: StageKPIs) -> list[StageCard]:
 def stage_table(kpis: StageKPIs) -> pd.DataFrame:
     """Return one row per stage with its KPIs, for the downloadable table under the cards."""
     table = kpis.table
-    means = _attribute_means_wide(kpis)
+    figures = _attribute_figures_wide(kpis)
     return pd.DataFrame(
         {
             "Stage": table["stage"].to_numpy(dtype=object),
-            "Customers reaching it": table["customers"].to_numpy(),
-            "Conversion from previous stage": table["conversion_from_previous"].to_numpy(),
+            "Touchpoints": table["touchpoints"].to_numpy(),
+            "Got at least this far": table["customers"].to_numpy(),
+            "Did a step of this stage": table["did_stage"].to_numpy(),
+            "Conversion from previous stage (%)": (100 * table["conversion_from_previous"]).round(1).to_numpy(),
             "Dropped off": table["drop_off"].to_numpy(),
             "Median time to reach": table["median_seconds_to_reach"].map(_duration).to_numpy(dtype=object),
             "Median time in stage": table["median_seconds_in_stage"].map(_duration).to_numpy(dtype=object),
             "Events": table["events"].to_numpy(),
             "Top channels (events)": [_top_channels(kpis.channel_mix, stage) for stage in table["stage"]],
-            **{name: means[name].to_numpy() for name in means.columns},
+            **{name: figures[name].to_numpy() for name in figures.columns},
         }
     )
 
@@ -259,8 +256,8 @@ def funnel_table(result: Funnel) -> pd.DataFrame:
         {
             "Step": table["step"].to_numpy(dtype=object),
             "Customers": table["customers"].to_numpy(),
-            "Conversion from previous step": table["conversion_from_previous"].to_numpy(),
-            "Conversion from first step": table["conversion_from_first"].to_numpy(),
+            "Conversion from previous step (%)": (100 * table["conversion_from_previous"]).round(1).to_numpy(),
+            "Conversion from first step (%)": (100 * table["conversion_from_first"]).round(1).to_numpy(),
             "Dropped off": table["drop_off"].to_numpy(),
             "Median time from previous step": table["median_seconds_from_previous"].map(_duration).to_numpy(object),
             "Median time from journey start": table["median_seconds_to_reach"].map(_duration).to_numpy(object),
@@ -277,7 +274,7 @@ def default_funnel_steps(model: StageModel, touchpoints: pd.DataFrame) -> list[s
 
 
 def churn_table(figures: pd.DataFrame) -> pd.DataFrame:
-    """Return churn points (of activities or of transitions) for display, most telling first."""
+    """Return churn points (of activities or of transitions) for display, most telling first; rates in percent."""
     names = (
         {"From": figures["source"], "To": figures["target"]}
         if "source" in figures
@@ -290,53 +287,66 @@ def churn_table(figures: pd.DataFrame) -> pd.DataFrame:
             "Stage": figures["stage"].to_numpy(dtype=object),
             "Customers": figures["customers"].to_numpy(),
             "Churned": figures["churned"].to_numpy(),
-            "Churn rate": figures["churn_rate"].to_numpy(),
+            "Churn rate (%)": (100 * figures["churn_rate"]).round(1).to_numpy(),
             "95% interval": interval,
-            "Lift": figures["lift"].round(2).to_numpy(),
-            "Stage rate": figures["base_rate"].to_numpy(),
+            "Lift against its stage": figures["lift"].round(2).to_numpy(),
+            "Lift against everyone": figures["lift_overall"].round(2).to_numpy(),
+            "Stage churn rate (%)": (100 * figures["base_rate"]).round(1).to_numpy(),
         }
     )
 
 
-def churn_summary(points: ChurnPoints, definition: ChurnDefinition) -> str:
-    """Return in words what churn means here, the base rate, and which journeys the rates leave out and why."""
-    judged = points.churned + points.converted
-    churn_words = ", ".join(points.churn_activities) or "none in this log"
-    lines = [
-        f"**{points.churned:,} customers churned** and **{points.converted:,} converted** (reached "
-        f"*{definition.goal_stage}* or a later stage without churning): a base churn rate of "
-        + (f"**{points.base_churn_rate:.1%}** of the {judged:,} journeys whose outcome is known." if judged else "—."),
-        f"Churn is a churn touchpoint ({churn_words})"
-        + (
-            f" or a journey that stopped before converting and stayed silent for {definition.inactivity_days:g} "
-            "days before the log's end."
-            if definition.inactivity_days is not None
-            else "; there is no silence rule."
-        ),
-    ]
-    if definition.inactivity_days is not None:
-        lines.append(
-            f"**{points.censored:,} journeys are censored**: they have not converted and were last seen less than "
-            f"{definition.inactivity_days:g} days before the log ends, so they may still convert. They are left "
-            "out of every rate rather than counted as staying."
+def churn_summary(points: ChurnPoints, definition: JourneyDefinition) -> str:
+    """Return in words how journeys ended, what churn means here, and which journeys the rates leave out."""
+    outcomes = points.outcomes
+    return "  \n".join(
+        (
+            plain(outcome_sentence(outcomes)),
+            plain(definition.rules_in_words()),
+            plain(
+                f"{outcomes.censored:,} journeys are still open (censored): not converted and not churned yet. They "
+                "are left out of every churn rate rather than counted as staying."
+            ),
         )
-    else:
-        lines.append(
-            f"**{points.active:,} journeys are still open**: not converted and without a churn touchpoint. With no "
-            "silence rule their outcome is unknown, so they are left out of every rate."
-        )
-    return "  \n".join(lines)
+    )
+
+
+def default_drop_off(points: ChurnPoints, definition: JourneyDefinition) -> str | None:
+    """Return the touchpoint before the goal that most customers churned right after: where to look first."""
+    goal_stage = definition.goal_stage
+    model = definition.stages
+    before = (
+        set(model.stage_of)
+        if goal_stage is None
+        else {
+            name for name, stage in model.stage_of.items() if model.stages.index(stage) < model.stages.index(goal_stage)
+        }
+    )
+    candidates = points.activities[points.activities["activity"].isin(before - set(definition.goal))]
+    if candidates.empty:
+        return None
+    return str(candidates.sort_values(["churned", "activity"], ascending=[False, True]).iloc[0]["activity"])
 
 
 def where_table(went: WhereTheyWent) -> pd.DataFrame:
-    """Return what non-converters did right after the activity: the common next steps, those who stopped, others."""
-    rows = went.next_activities
-    extra = [(STOPPED_LABEL, went.stopped), *([(OTHERS_LABEL, went.others)] if went.others else [])]
-    labels = [*rows["activity"].tolist(), *(label for label, _ in extra)]
-    customers = [*rows["customers"].tolist(), *(count for _, count in extra)]
-    table = pd.DataFrame({"Next step": pd.Series(labels, dtype=object), "Customers": customers})
-    table["Share"] = table["Customers"] / went.customers if went.customers else math.nan
-    return table.sort_values("Customers", ascending=False, kind="stable", ignore_index=True)
+    """Return, for each outcome, what its customers did right after the touchpoint: the common next steps, those
+    who stopped, and the less frequent ones together."""
+    rows = []
+    for group in went.groups.itertuples(index=False):
+        if not group.customers:
+            continue
+        steps = went.next_steps[went.next_steps["outcome"] == group.outcome]
+        listed = [*zip(steps["activity"], steps["customers"], strict=True), (STOPPED_LABEL, group.stopped)]
+        if group.others:
+            listed.append((OTHERS_LABEL, group.others))
+        for label, customers in sorted(listed, key=lambda item: -item[1]):
+            if customers:
+                rows.append(
+                    (OUTCOME_LABELS[group.outcome], group.customers, label, customers, customers / group.customers)
+                )
+    return pd.DataFrame(
+        rows, columns=["How the journey ended", "Customers in this group", "Next step", "Customers", "Share (%)"]
+    ).assign(**{"Share (%)": lambda table: (100 * table["Share (%)"]).round(1)})
 
 
 def _switch_grid(switches: ChannelSwitches, column: str) -> pd.DataFrame:
@@ -392,19 +402,24 @@ def switch_table(switches: ChannelSwitches) -> pd.DataFrame:
 
 
 def channel_mix_figure(mix: StageChannelMix) -> go.Figure:
-    """Return a stacked bar per stage of its events' online, offline and other shares."""
-    kinds = mix.kinds
+    """Return a stacked bar per stage of its events' share in each channel group."""
+    groups = mix.groups
+    names = list(dict.fromkeys(groups["group"]))
+    colours = {
+        name: (_OTHER_COLOUR if name == OTHER_CHANNELS else _GROUP_COLOURS[index % len(_GROUP_COLOURS)])
+        for index, name in enumerate(names)
+    }
     figure = go.Figure(
         [
             go.Bar(
-                name=kind,
-                y=kinds["stage"].tolist(),
-                x=kinds[f"{kind}_share"].tolist(),
+                name=name,
+                y=groups.loc[groups["group"] == name, "stage"].tolist(),
+                x=groups.loc[groups["group"] == name, "share"].tolist(),
                 orientation="h",
-                marker={"color": colour},
-                hovertemplate=f"%{{y}}: %{{x:.0%}} of the stage's events {kind}<extra></extra>",
+                marker={"color": colours[name]},
+                hovertemplate="%{y}: %{x:.0%} of the stage's events<extra>%{fullData.name}</extra>",
             )
-            for kind, colour in _KIND_COLOURS.items()
+            for name in names
         ]
     )
     figure.update_layout(
@@ -413,92 +428,62 @@ def channel_mix_figure(mix: StageChannelMix) -> go.Figure:
         yaxis={"autorange": "reversed"},
         legend={"orientation": "h", "y": -0.25, "traceorder": "normal"},
         margin={"l": 10, "r": 10, "t": 10, "b": 10},
-        height=140 + 40 * len(kinds),
+        height=140 + 40 * len(mix.stage_events),
     )
     return figure
 
 
 def channel_mix_table(mix: StageChannelMix) -> pd.DataFrame:
-    """Return each stage's events and their online, offline and other shares."""
-    kinds = mix.kinds
+    """Return each stage's events and the share of each channel group, in percent."""
+    shares = mix.groups.pivot(index="stage", columns="group", values="share")
+    shares = shares.reindex(index=mix.stage_events["stage"], columns=list(dict.fromkeys(mix.groups["group"])))
     return pd.DataFrame(
         {
-            "Stage": kinds["stage"].to_numpy(dtype=object),
-            "Events": kinds["events"].to_numpy(),
-            "Online": kinds["online_share"].to_numpy(),
-            "Offline": kinds["offline_share"].to_numpy(),
-            "Other channel": kinds["other_share"].to_numpy(),
+            "Stage": mix.stage_events["stage"].to_numpy(dtype=object),
+            "Events": mix.stage_events["events"].to_numpy(),
+            **{f"{group} (%)": (100 * shares[group]).round(1).to_numpy() for group in shares.columns},
         }
     )
-
-
-def mapping_table(model: StageModel, touchpoints: pd.DataFrame) -> pd.DataFrame:
-    """Return one editable row per touchpoint: its stage (None: no stage) and why it is there, by stage order."""
-    rank = {stage: index for index, stage in enumerate(model.stages)}
-    stage = touchpoints["activity"].map(dict(model.stage_of))
-    ordered = touchpoints.assign(stage=stage, rank=stage.map(rank).fillna(len(rank))).sort_values(
-        ["rank", "customers", "activity"], ascending=[True, False, True], kind="stable"
-    )
-    return pd.DataFrame(
-        {
-            "Touchpoint": ordered["activity"].to_numpy(dtype=object),
-            # object, not text: a touchpoint in no stage must read as None, the editor's blank choice.
-            "Stage": pd.Series(
-                ordered["stage"].astype(object).where(ordered["stage"].notna(), None).tolist(), dtype=object
-            ),
-            "Customers": ordered["customers"].to_numpy(),
-            "Why": [model.why(activity) for activity in ordered["activity"]],
-        }
-    )
-
-
-def edited_model(model: StageModel, edited: pd.DataFrame) -> StageModel:
-    """Return `model` with the stages chosen in the editor; a blank stage takes the touchpoint out of every stage.
-
-    Only the touchpoints whose stage changed are overridden, so the others keep the reason they were suggested.
-    """
-    chosen = edited["Stage"].astype(object)
-    chosen = chosen.where(chosen.notna() & (chosen != ""), None)
-    current = edited["Touchpoint"].map(dict(model.stage_of)).astype(object)
-    current = current.where(current.notna(), None)
-    changed = chosen.ne(current) & ~(chosen.isna() & current.isna())
-    return model.with_overrides(dict(zip(edited.loc[changed, "Touchpoint"], chosen[changed], strict=True)))
 
 
 # --- page sections ---
 
 
-def show_stage_kpis(dataset_id: str, filters: Filters, model: StageModel) -> None:
+def show_stage_kpis(dataset_id: str, filters: Filters, definition: JourneyDefinition) -> None:
     """Show one KPI card per stage, then the same figures as a downloadable table."""
-    if not model.stage_of:
-        st.info("No touchpoint is in a stage. Put touchpoints in stages in the **Stage mapping** tab, then save.")
+    if not definition.stages.stage_of:
+        st.info("No touchpoint is in a stage. Put touchpoints in stages on the Journey definition page, then save.")
         return
     with reported_errors():
-        kpis = _stage_kpis(dataset_id, filters, model)
+        kpis = _stage_kpis(dataset_id, filters, definition)
     st.caption(
-        f"**Customers reaching each stage**, of {kpis.customers_selected:,} customers ({filters.describe()}): those "
-        "with an event of the stage or of a later one. Times are medians: from the journey's start to the stage, "
-        "and from the first to the last event in it."
+        f"**Customers who got at least as far as each stage**, of {kpis.customers_selected:,} customers "
+        f"({plain(filters.describe())}): those with an event of the stage or of a later one; the cards also say how "
+        "many did a step of the stage itself. Times are medians: from the journey's start to the stage, and from "
+        "the first to the last event in it."
     )
     for card, column in zip(stage_cards(kpis), st.columns(len(kpis.stages)), strict=True):
         with column.container(border=True):
             # A drop-off is bad news going down: a red downward arrow, the count itself without a minus sign.
             st.metric(
-                card.label, card.value, delta=card.delta, delta_color="inverse", delta_arrow="down", help=CARD_HELP
+                plain(card.label),
+                card.value,
+                delta=card.delta,
+                delta_color="inverse",
+                delta_arrow="down",
+                help=CARD_HELP,
             )
-            st.caption("  \n".join(card.details))
+            st.caption("  \n".join(plain(line) for line in card.details))
     show_table(
         stage_table(kpis),
         "stage-kpis",
-        column_config={
-            "Conversion from previous stage": _PERCENT,
-            **count_columns("Customers reaching it", "Dropped off", "Events"),
-        },
+        column_config=count_columns("Got at least this far", "Did a step of this stage", "Dropped off", "Events"),
     )
 
 
-def show_funnel(dataset_id: str, filters: Filters, model: StageModel) -> None:
+def show_funnel(dataset_id: str, filters: Filters, definition: JourneyDefinition) -> None:
     """Show the funnel over the stages or over touchpoints the user picks, with an optional conversion window."""
+    model = definition.stages
     touchpoints = _touchpoints(dataset_id)
     left, middle, right = st.columns([2, 1, 1])
     over = left.radio("Funnel over", (_BY_STAGE, _BY_TOUCHPOINT), horizontal=True, key=f"funnel-over-{dataset_id}")
@@ -532,65 +517,87 @@ def show_funnel(dataset_id: str, filters: Filters, model: StageModel) -> None:
     within_seconds = None if window_days is None else window_days * SECONDS_PER_DAY
     with reported_errors():
         result = _funnel(dataset_id, filters, model, tuple(steps), by, within_seconds, bool(directly))
+    reading = " A stage step is done by an event of that stage or of a later one (got at least this far)."
     st.caption(
-        f"Customers completing each step in order, of {result.customers_selected:,} customers ({filters.describe()})"
+        f"Customers completing each step in order, of {result.customers_selected:,} customers "
+        f"({plain(filters.describe())})"
         + ("." if within_seconds is None else f", within {window_days:g} days of their first step.")
+        + (reading if by == "stage" and not directly else "")
     )
     st.plotly_chart(funnel_figure(result), width="stretch", key=f"funnel-chart-{dataset_id}")
-    show_table(
-        funnel_table(result),
-        "funnel",
-        column_config={"Conversion from previous step": _PERCENT, "Conversion from first step": _PERCENT},
-    )
+    show_table(funnel_table(result), "funnel")
 
 
-def show_churn(dataset_id: str, filters: Filters, model: StageModel, definition: ChurnDefinition) -> None:
-    """Show the churn points with their lift, then where the non-converters of a chosen touchpoint went instead."""
+def show_churn(dataset_id: str, filters: Filters, definition: JourneyDefinition) -> None:
+    """Show how journeys ended and the churn points with their lifts, then where the customers of a chosen
+    touchpoint went next, by how their journey ended."""
     with reported_errors():
-        points = churn_figures(dataset_id, filters, model, definition)
+        points = churn_figures(dataset_id, filters, definition)
     st.markdown(churn_summary(points, definition))
+    lift_against = st.radio(
+        "Lift against",
+        ("its stage", "everyone"),
+        horizontal=True,
+        key=f"lift-against-{dataset_id}",
+        help="Its stage: the churn rate of the touchpoints of the same stage (a one-touchpoint stage always gives "
+        "1). Everyone: the churn rate of every decided journey.",
+    )
+    lift_column = "Lift against its stage" if lift_against == "its stage" else "Lift against everyone"
     rates = {
-        "Customers": count_column("Customers (unique journeys) through it whose outcome is known"),
+        "Customers": count_column("Decided journeys through it (censored ones left out)"),
         "Churned": count_column("Customers who churned right after it"),
-        "Churn rate": percent_column("Churned ÷ customers"),
-        "Lift": st.column_config.NumberColumn(
-            format="%.2f×", width="small", help="Churn rate ÷ the stage's churn rate."
-        ),
-        "Stage rate": percent_column("The churn rate of the stage's touchpoints together"),
+        lift_column: st.column_config.NumberColumn(format="%.2f×", width="small", help="Churn rate ÷ the base rate."),
     }
+    hidden = {"Lift against everyone" if lift_column == "Lift against its stage" else "Lift against its stage"}
     st.markdown("**Touchpoints customers churn right after**, most telling first")
     st.caption(
-        "Lift compares a touchpoint's churn rate with its stage's; the 95% interval shows how sure that rate is "
-        "(few customers, wide interval)."
+        "The 95% interval shows how sure a churn rate is (few customers, wide interval); rows are sorted by the low "
+        "end of the lift against the stage."
     )
-    show_table(churn_table(points.activities), "churn-points", column_config=rates)
+    activities = churn_table(points.activities)
+    show_table(activities, "churn-points", column_config=rates, column_order=[c for c in activities if c not in hidden])
     with st.expander("Transitions (a → b) customers churn right after"):
-        show_table(churn_table(points.transitions), "churn-transitions", column_config=rates)
+        transitions = churn_table(points.transitions)
+        show_table(
+            transitions,
+            "churn-transitions",
+            column_config=rates,
+            column_order=[c for c in transitions if c not in hidden],
+        )
 
-    st.subheader("Where did they go instead?")
-    options = points.activities["activity"].tolist() or _touchpoints(dataset_id)["activity"].tolist()
+    st.subheader("Where did they go next?")
+    options = _touchpoints(dataset_id)["activity"].tolist()
+    suggested = default_drop_off(points, definition)
     activity = st.selectbox(
         "Drop-off touchpoint",
         options,
+        index=options.index(suggested) if suggested in options else 0,
         key=f"drop-off-{dataset_id}",
-        help="The customers who did this touchpoint and did not convert: what they did right after it.",
+        help="What the customers who did this touchpoint did right after their last time there, split by how their "
+        "journey ended. Suggested: the touchpoint before the goal most churners left right after.",
     )
     if activity is None:
         return
     with reported_errors():
-        went = _where_they_went(dataset_id, filters, activity, model, definition)
+        went = _where_they_went(dataset_id, filters, activity, definition)
+    counts = dict(zip(went.groups["outcome"], went.groups["customers"], strict=True))
     st.caption(
-        f"{went.customers:,} customers did {activity} and did not convert; after their last {activity}, "
-        f"{went.stopped:,} did nothing more."
+        plain(
+            f"{went.customers:,} customers did {activity}: "
+            + ", ".join(f"{counts[outcome]:,} {OUTCOME_LABELS[outcome]}" for outcome in OUTCOME_LABELS)
+            + "."
+        )
     )
-    show_table(where_table(went), "where-they-went", column_config={"Share": _PERCENT})
+    show_table(
+        where_table(went), "where-they-went", column_config=count_columns("Customers in this group", "Customers")
+    )
 
 
-def show_channels(dataset_id: str, filters: Filters, model: StageModel) -> None:
-    """Show the omnichannel share, the channel-switch matrix and the online/offline mix of each stage."""
+def show_channels(dataset_id: str, filters: Filters, definition: JourneyDefinition) -> None:
+    """Show the omnichannel share, the channel-switch matrix and each stage's mix of channel groups."""
     with reported_errors():
         switches = _channel_switches(dataset_id, filters)
-        mix = _channel_mix(dataset_id, filters, model)
+        mix = _channel_mix(dataset_id, filters, definition)
     if switches.matrix.empty and mix.channels.empty:
         st.info("This log has no channel column, or no customer changes channel: there is no channel mix to show.")
         return
@@ -603,74 +610,6 @@ def show_channels(dataset_id: str, filters: Filters, model: StageModel) -> None:
     else:
         st.plotly_chart(switch_figure(switches), width="stretch", key=f"switch-chart-{dataset_id}")
         show_table(switch_table(switches), "channel-switches")
-    st.markdown("**Online and offline share of each stage's events**")
+    st.markdown("**Each stage's events by channel group** (the groups of the journey definition)")
     st.plotly_chart(channel_mix_figure(mix), width="stretch", key=f"mix-chart-{dataset_id}")
-    show_table(
-        channel_mix_table(mix),
-        "stage-channel-mix",
-        column_config={"Online": _PERCENT, "Offline": _PERCENT, "Other channel": _PERCENT},
-    )
-
-
-def stage_setup_editor(dataset_id: str, model: StageModel, definition: ChurnDefinition) -> None:
-    """Edit the stage of each touchpoint and what counts as churn; "Save" makes every page of this log use them."""
-    touchpoints = _touchpoints(dataset_id)
-    # Keys carry the saved content, so after a save or a reset the widgets start again from what is now in use.
-    version = hashlib.sha256(f"{setup_key(model)}{setup_key(definition)}".encode()).hexdigest()[:12]
-    st.markdown(
-        "Put each touchpoint in a stage (blank: in no stage) and say what counts as churn. **Save** makes every page "
-        "of this log use them; **Reset to suggested** goes back to the automatic suggestion."
-    )
-    with st.form(f"stage-setup-{dataset_id}-{version}", border=False):
-        edited = st.data_editor(
-            mapping_table(model, touchpoints),
-            key=f"stage-mapping-{dataset_id}-{version}",
-            hide_index=True,
-            width="stretch",
-            disabled=("Touchpoint", "Customers", "Why"),
-            column_config={
-                "Stage": st.column_config.SelectboxColumn(
-                    "Stage", options=list(model.stages), required=False, help="Blank: the touchpoint is in no stage."
-                ),
-                "Customers": st.column_config.NumberColumn("Customers", help="Customers who did it, whole log."),
-            },
-        )
-        churn_column, goal_column, silence_column = st.columns(3)
-        churn_activities = churn_column.multiselect(
-            "Churn touchpoints",
-            touchpoints["activity"].tolist(),
-            default=list(definition.churn_activities_in(touchpoints["activity"])),
-            help="A journey with one of these has churned (a cancellation, an unsubscribe, a number ported out).",
-        )
-        goal_stage = goal_column.selectbox(
-            "Goal stage",
-            model.stages,
-            index=model.stages.index(definition.goal_stage) if definition.goal_stage in model.stages else 0,
-            help="A customer who gets this far, or further, has converted.",
-        )
-        inactivity_days = silence_column.number_input(
-            "Silence that counts as churn (days)",
-            min_value=0.0,
-            value=None if definition.inactivity_days is None else float(definition.inactivity_days),
-            step=1.0,
-            format="%g",
-            placeholder="no silence rule",
-            help="A journey that stops before converting and stays silent this long before the log's end has "
-            "churned; one silent for less is censored. Empty: no silence rule.",
-        )
-        saved = st.form_submit_button("Save", type="primary", icon=":material/save:")
-    if saved:
-        with reported_errors():
-            churn = ChurnDefinition(tuple(churn_activities), goal_stage, inactivity_days)
-            save_stage_setup(dataset_id, edited_model(model, edited), churn)
-        st.rerun()
-    if st.button(
-        "Reset to suggested",
-        icon=":material/restart_alt:",
-        disabled=not has_saved_setup(dataset_id),
-        key=f"reset-stages-{dataset_id}",
-        help="Forget the saved mapping: stages are suggested again from names and positions, churn by keywords.",
-    ):
-        with reported_errors():
-            reset_stage_setup(dataset_id)
-        st.rerun()
+    show_table(channel_mix_table(mix), "stage-channel-mix")

@@ -31,6 +31,7 @@ from discovery import (
     variant_cases,
     variant_table,
 )
+from ui.markup import plain
 from ui.params import filters_to_params, is_filter_param
 from ui.state import BY_CONTENT, BY_CONTENT_AND_DEFINITION, dataset_engine, journey_definition
 
@@ -299,7 +300,7 @@ def customers_table(customers: pd.DataFrame) -> pd.DataFrame:
 
 def rates_caption(definition: JourneyDefinition) -> str:
     """Return what conversion and churn mean under `definition`, for the table's caption."""
-    return f"{definition.rules_in_words()} Change the journey definition on the Journey definition page."
+    return plain(f"{definition.rules_in_words()} Change the journey definition on the Journey definition page.")
 
 
 def paths_caption(flows: PathFlows, steps: int) -> str:
