@@ -18,6 +18,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
 from itertools import pairwise
 from numbers import Real
 from typing import Any
@@ -220,7 +221,7 @@ def stage_kpis(engine: Engine, definition: JourneyDefinition, filters: Filters =
     if not isinstance(definition, JourneyDefinition):
         raise TypeError(f"definition must be a JourneyDefinition, not {type(definition).__name__}")
     model = definition.stages
-    times, selected = _stage_reach(engine, model, range(len(model.stages)), None, filters, _KPI_FIGURES)
+    times, selected = _stage_reach(engine, model, range(len(model.stages)), None, filters, _KPI_FIGURES, chained=False)
     table = _table(list(model.stages), times, selected)
     channel_mix, stage_events = stage_channel_mix(engine, model, filters)
     did_stage = times["did_stage"].fillna(0).to_numpy(dtype=np.int64)
@@ -249,13 +250,17 @@ def _stage_reach(
     within_seconds: float | None,
     filters: Filters,
     figures: Sequence[str],
+    *,
+    chained: bool = True,
 ) -> tuple[pd.DataFrame, int]:
     """Return `figures` (names of `_STEP_FIGURES`) by step and the selected count, for steps given as stage indexes.
 
     The steps must go forward through the model (increasing indexes); a conversion window keeps a step when it
-    is reached at most `within_seconds` after the first step.
+    is reached at most `within_seconds` after the first step. `chained` (a funnel) completes no step after a stage
+    without touchpoints, which nobody completes; unchained (the stage KPIs), each stage is read on its own.
     """
     stages = range(len(model.stages))
+    has_touchpoints = partial(_has_touchpoints, model)
     kept = "" if within_seconds is None else " AND at_{step} - at_0 <= ?"
     sql = _STAGE_REACH_SQL.format(
         stage_of=STAGE_OF,
@@ -265,7 +270,8 @@ def _stage_reach(
             for stage in stages
         ),
         steps_at=", ".join(
-            f"{_got_this_far(model, stage)} AS at_{step}, first_{stage} AS first_{step}, last_{stage} AS last_{step}"
+            f"{_got_this_far(model, stage, blocked=chained and not all(map(has_touchpoints, steps[:step])))}"
+            f" AS at_{step}, first_{stage} AS first_{step}, last_{stage} AS last_{step}"
             for step, stage in enumerate(steps)
         ),
         reached=", ".join(
@@ -283,10 +289,14 @@ def _stage_reach(
     return pd.DataFrame(by_step, dtype=float), int(row["selected"])
 
 
-def _got_this_far(model: StageModel, stage: int) -> str:
+def _has_touchpoints(model: StageModel, stage: int) -> bool:
+    return bool(model.activities_in(model.stages[stage]))
+
+
+def _got_this_far(model: StageModel, stage: int, *, blocked: bool = False) -> str:
     """The offset at which a journey got at least as far as the stage: its first event there or in a later stage
-    (NULL for a stage without touchpoints, which nobody reaches)."""
-    if not model.activities_in(model.stages[stage]):
+    (NULL for a stage without touchpoints, which nobody reaches, and for every step after one when `blocked`)."""
+    if blocked or not _has_touchpoints(model, stage):
         return "NULL::BIGINT"
     return f"least({', '.join(f'first_{later}' for later in range(stage, len(model.stages)))})"
 

@@ -206,8 +206,8 @@ def suggest_stages(
     The goal touchpoints go to `goal_stage` (by default the third stage, "purchase" or "achat"). A keyword of a
     touchpoint's name decides next: when several stages' keywords match, the phrase of more words wins ("read
     review" over "review"), then the later stage ("repeat purchase" is loyalty, "cancel subscription"
-    post-purchase), because later-stage words qualify earlier ones; a goal-stage keyword on a touchpoint that is
-    not the goal ("begin_checkout") places it in the stage before the goal. Without a keyword, a touchpoint is
+    post-purchase), because later-stage words qualify earlier ones; once a goal is chosen, a goal-stage keyword on
+    a touchpoint that is not the goal ("payment_info") places it in the stage before the goal. Without a keyword, a touchpoint is
     guessed into the stage before the goal whose equal share of the journey holds its median relative position —
     a guess never reaches the goal stage — or, when it mostly comes after the goal, left without a stage for a
     person to place. `stages` defaults to the five default stages, in French when the touchpoints are French;
@@ -273,7 +273,7 @@ def _suggested(stages: tuple[str, ...], goal_index: int, goal: tuple[str, ...], 
         by_keyword = _keyword_choice(plain_words(activity), stages)
         if by_keyword is not None:
             stage_index, keyword = by_keyword
-            if stage_index == goal_index and goal_index > 0:
+            if stage_index == goal_index and goal and goal_index > 0:
                 placed[activity] = (stages[goal_index - 1], StageReason("before_goal", keyword=keyword))
             else:
                 placed[activity] = (stages[stage_index], StageReason("keyword", keyword=keyword))
