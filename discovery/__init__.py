@@ -23,7 +23,10 @@ from discovery._definition import (
     outcome_counts,
     read_definition,
     save_definition,
+    suggest_channel_groups,
     suggest_definition,
+    suggest_goal,
+    suggest_inactivity_days,
     write_definition,
 )
 from discovery._dot import METRICS, dot_quote, human_duration, map_to_dot
@@ -96,7 +99,10 @@ __all__ = [
     "save_definition",
     "simplified_map",
     "stage_kpis",
+    "suggest_channel_groups",
     "suggest_definition",
+    "suggest_goal",
+    "suggest_inactivity_days",
     "suggest_stages",
     "to_bpmn_xml",
     "to_pnml",

@@ -47,7 +47,11 @@ __all__ = [
     "outcome_counts",
     "read_definition",
     "save_definition",
+    "suggest_attribute_roles",
+    "suggest_channel_groups",
     "suggest_definition",
+    "suggest_goal",
+    "suggest_inactivity_days",
     "write_definition",
 ]
 

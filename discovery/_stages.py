@@ -207,8 +207,9 @@ def suggest_stages(
     touchpoint's name decides next: when several stages' keywords match, the phrase of more words wins ("read
     review" over "review"), then the later stage ("repeat purchase" is loyalty, "cancel subscription"
     post-purchase), because later-stage words qualify earlier ones; once a goal is chosen, a goal-stage keyword on
-    a touchpoint that is not the goal ("payment_info") places it in the stage before the goal. Without a keyword, a touchpoint is
-    guessed into the stage before the goal whose equal share of the journey holds its median relative position —
+    a touchpoint that is not the goal ("payment_info") places it in the stage before the goal. Without a keyword, a
+    touchpoint is guessed into the stage before the goal whose equal share of the journey holds its median relative
+    position —
     a guess never reaches the goal stage — or, when it mostly comes after the goal, left without a stage for a
     person to place. `stages` defaults to the five default stages, in French when the touchpoints are French;
     keywords name the default stages and stand for the stage at the same place in `stages`.

@@ -9,10 +9,9 @@ import pytest
 
 from data.demo import generate_demo
 from data.engine import Engine
-from data.errors import LogError
 from data.filters import Filters
 from data.settings import Settings
-from discovery import StageModel, channel_mix_by_stage, channel_switches
+from discovery import JourneyDefinition, StageModel, channel_mix_by_stage, channel_switches, suggest_channel_groups
 from tests.discovery import demo_frame, journeys
 
 MINUTE = 60.0
@@ -79,36 +78,38 @@ def test_switches_follow_the_filters(log: Engine) -> None:
     assert switches.omnichannel_share == 0.5
 
 
-def test_each_stage_is_split_online_and_offline(log: Engine) -> None:
-    kinds = channel_mix_by_stage(log, MODEL).kinds.set_index("stage")
+def test_each_stage_is_split_by_channel_group(log: Engine) -> None:
+    groups, _ = suggest_channel_groups(["web", "app", "chatbot", "call center", "store"])
+    mix = channel_mix_by_stage(log, JourneyDefinition(stages=MODEL, channel_groups=groups))
+    shares = mix.groups.set_index(["stage", "group"])["share"]
     # discovery: 6 web and 1 app visits; consideration: 2 chats, 4 calls; purchase: 2 store purchases.
-    assert kinds["events"].tolist() == [7, 6, 2, 0, 0]
-    assert kinds.loc["discovery", ["online_share", "offline_share", "other_share"]].tolist() == [1.0, 0.0, 0.0]
-    assert kinds.loc["consideration", ["online_share", "offline_share"]].tolist() == [2 / 6, 4 / 6]
-    assert kinds.loc["purchase", "offline_share"] == 1.0
+    assert mix.stage_events["events"].tolist() == [7, 6, 2, 0, 0]
+    assert shares["discovery"].to_dict() == {"online": 1.0, "offline": 0.0, "other": 0.0}
+    assert shares["consideration"][["online", "offline"]].tolist() == [2 / 6, 4 / 6]
+    assert shares["purchase"]["offline"] == 1.0
 
 
-def test_channel_kinds_are_configurable_and_ignore_spelling(settings: Settings) -> None:
+def test_channel_groups_are_named_by_the_user_and_unknown_channels_are_other(settings: Settings) -> None:
     spelled = journeys(("anna", "visit", 0, "Web"), ("anna", "call", 5, "Call_Center"), ("anna", "chat", 9, "Kiosk"))
+    suggested, reasons = suggest_channel_groups(["Web", "Call_Center", "Kiosk"])
+    assert suggested == {"Web": "online", "Call_Center": "offline"}
+    assert reasons["channel:Kiosk"] == "no word of its name says online or offline"
     with Engine.from_frame(spelled, settings) as engine:
-        channels = channel_mix_by_stage(engine, MODEL).channels
-        assert dict(zip(channels["channel"], channels["kind"], strict=True)) == {
+        channels = channel_mix_by_stage(engine, JourneyDefinition(stages=MODEL, channel_groups=suggested)).channels
+        assert dict(zip(channels["channel"], channels["group"], strict=True)) == {
             "Web": "online",
             "Call_Center": "offline",
             "Kiosk": "other",
         }
-        kinds = channel_mix_by_stage(engine, MODEL, online=["kiosk"], offline=["web"]).channels["kind"]
-        assert kinds.tolist() == ["offline", "other", "online"]
-
-
-def test_a_channel_on_both_lists_is_refused(log: Engine) -> None:
-    with pytest.raises(LogError):
-        channel_mix_by_stage(log, MODEL, online=["web", "store"], offline=["store"])
+        named = JourneyDefinition(stages=MODEL, channel_groups={"Kiosk": "self-service", "Web": "self-service"})
+        groups = channel_mix_by_stage(engine, named).groups
+        assert groups["group"].unique().tolist() == ["self-service", "other"]
 
 
 def test_channel_results_are_json_safe(log: Engine) -> None:
     assert json.loads(json.dumps(channel_switches(log).to_dict()))["omnichannel_customers"] == 4
-    assert len(json.loads(json.dumps(channel_mix_by_stage(log, MODEL).to_dict()))["kinds"]) == 5
+    document = json.loads(json.dumps(channel_mix_by_stage(log, JourneyDefinition(stages=MODEL)).to_dict()))
+    assert len(document["groups"]) == 5
 
 
 @pytest.mark.parametrize("scenario", ["telecom", "shop"])

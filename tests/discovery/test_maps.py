@@ -14,7 +14,15 @@ from data.demo import generate_demo
 from data.engine import Engine
 from data.filters import Filters
 from data.settings import Settings
-from discovery import ChurnDefinition, JourneyMap, StageModel, churn_points, journey_map, simplified_map
+from discovery import (
+    ChurnRule,
+    JourneyDefinition,
+    JourneyMap,
+    StageModel,
+    churn_points,
+    journey_map,
+    simplified_map,
+)
 from tests.discovery import demo_frame, journeys
 
 # anna comes back to the website after a call, bob buys straight away, carl calls before buying.
@@ -279,7 +287,8 @@ def test_planted_churn_points_stand_out_on_the_map(telecom: tuple) -> None:
 def test_churn_points_of_the_churn_analysis_mark_the_planted_ones(telecom: tuple) -> None:
     demo, engine = telecom
     model = StageModel(stages=demo.stages, stage_of=demo.stage_of)
-    points = churn_points(engine, model, ChurnDefinition(demo.churn_activities, goal_stage=demo.goal_stage))
+    goal = model.activities_in(demo.goal_stage)
+    points = churn_points(engine, JourneyDefinition(goal, model, ChurnRule(demo.churn_activities, 60)))
     result = journey_map(engine, stage_of=model.stage_of, stages=model.stages, churn=points.by_activity)
     nodes = result.nodes.set_index("activity")
     assert set(nodes.index[nodes["churn_point"]]) == set(demo.churn_points.index)

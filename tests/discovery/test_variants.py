@@ -11,7 +11,7 @@ import pytest
 from data.engine import Engine
 from data.filters import Filters
 from data.settings import Settings
-from discovery import variant_cases, variant_table
+from discovery import ChurnRule, JourneyDefinition, variant_cases, variant_table
 from tests.discovery import journeys
 
 # Three customers take visit → buy, one visits twice before buying, one only visits.
@@ -91,39 +91,33 @@ def test_collapse_repeats_keeps_repeats_that_are_not_adjacent(settings: Settings
     assert sorted(list(activities) for activities in table["activities"]) == [["x", "y"], ["x", "y", "x"]]
 
 
-def test_outcomes_add_conversion_and_churn_over_known_outcomes(shop: Engine) -> None:
-    outcome = {"anna": "converted", "bob": "converted", "carl": "churned", "eve": "censored", "zed": "active"}
-    table = variant_table(shop, outcome=outcome).frame.set_index("length")
-    assert table.loc[2, ["converted", "churned", "censored", "active"]].tolist() == [2, 1, 0, 0]
-    assert table.loc[2, "conversion_rate"] == pytest.approx(2 / 3)
-    assert table.loc[2, "churn_rate"] == pytest.approx(1 / 3)
+# The log ends at minute 65: with 30 minutes of silence, eve (last seen at 0) churned; with 100, she is still open.
+BUY_WITHIN_30_MINUTES = JourneyDefinition(goal=("buy",), churn=ChurnRule(inactivity_days=30 / 1440))
+
+
+def test_a_definition_adds_conversion_over_every_customer_and_churn_over_decided_ones(shop: Engine) -> None:
+    table = variant_table(shop, definition=BUY_WITHIN_30_MINUTES).frame.set_index("length")
+    assert table.loc[2, ["converted", "churned", "censored"]].tolist() == [3, 0, 0]
+    assert table.loc[2, ["conversion_rate", "churn_rate"]].tolist() == [1.0, 0.0]
+    assert table.loc[1, ["converted", "churned", "censored"]].tolist() == [0, 1, 0]
+    assert table.loc[1, ["conversion_rate", "churn_rate"]].tolist() == [0.0, 1.0]
+
+
+def test_a_path_mostly_still_open_has_no_churn_rate(shop: Engine) -> None:
+    longer = JourneyDefinition(goal=("buy",), churn=ChurnRule(inactivity_days=100 / 1440))
+    table = variant_table(shop, definition=longer).frame.set_index("length")
     assert table.loc[1, ["converted", "churned", "censored"]].tolist() == [0, 0, 1]
-    assert table.loc[1, ["conversion_rate", "churn_rate"]].isna().all()  # eve's outcome is not known yet
-    assert table.loc[3, ["converted", "churned"]].tolist() == [0, 0]  # dina has no outcome at all
-    assert pd.isna(table.loc[3, "conversion_rate"])
+    assert table.loc[1, "conversion_rate"] == 0.0  # eve has not converted, of every customer of the path
+    assert pd.isna(table.loc[1, "churn_rate"])  # more than half (all) of the path's customers are still open
 
 
-def test_outcomes_may_come_as_a_series(shop: Engine) -> None:
-    outcome = pd.Series(["converted", "churned"], index=pd.Index(["anna", "dina"], name="case_id"))
-    table = variant_table(shop, outcome=outcome, collapse_repeats=True).frame
-    assert rows(table, "converted", "churned") == [(1, 1), (0, 0)]
+def test_merged_variants_count_outcomes_too(shop: Engine) -> None:
+    table = variant_table(shop, definition=BUY_WITHIN_30_MINUTES, collapse_repeats=True).frame
+    assert rows(table, "cases", "converted", "churned") == [(4, 4, 0), (1, 0, 1)]
 
 
-def test_without_outcomes_there_are_no_outcome_columns(shop: Engine) -> None:
+def test_without_a_definition_there_are_no_outcome_columns(shop: Engine) -> None:
     assert "conversion_rate" not in variant_table(shop).frame
-
-
-@pytest.mark.parametrize(
-    ("outcome", "error"),
-    [
-        ({"anna": "won"}, ValueError),
-        (pd.Series(["converted", "churned"], index=["anna", "anna"]), ValueError),
-        (["converted"], TypeError),
-    ],
-)
-def test_bad_outcomes_are_refused(shop: Engine, outcome: object, error: type) -> None:
-    with pytest.raises(error):
-        variant_table(shop, outcome=outcome)
 
 
 @pytest.mark.parametrize("limit", [-1, 1.5, True])
@@ -168,8 +162,9 @@ def test_an_unknown_variant_has_no_cases(shop: Engine) -> None:
 
 
 def test_to_dict_is_json(shop: Engine) -> None:
-    result = variant_table(shop, outcome={"anna": "converted"}, collapse_repeats=True).to_dict()
+    longer = JourneyDefinition(goal=("buy",), churn=ChurnRule(inactivity_days=100 / 1440))
+    result = variant_table(shop, definition=longer, collapse_repeats=True).to_dict()
     assert json.loads(json.dumps(result)) == result
     assert result["variants"][0]["activities"] == ["visit", "buy"]
-    assert result["variants"][0]["converted"] == 1
+    assert result["variants"][0]["converted"] == 4
     assert result["variants"][1]["churn_rate"] is None
