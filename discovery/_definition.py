@@ -230,14 +230,7 @@ class JourneyDefinition:
             for name in goal
             if not isinstance(name, str) or not name
         ]
-        problems += [
-            Problem(
-                "This touchpoint is both a goal and a churn touchpoint.",
-                fix="A journey that does it cannot both convert and churn: keep it in one list.",
-                value=name,
-            )
-            for name in set(goal) & set(self.churn.touchpoints)
-        ]
+        problems += _goal_and_churn(goal, self.churn.touchpoints)
         if not isinstance(self.stages, StageModel):
             raise TypeError(f"stages must be a StageModel, not {type(self.stages).__name__}")
         if not isinstance(self.churn, ChurnRule):
@@ -335,6 +328,18 @@ class JourneyDefinition:
             ) from None
 
 
+def _goal_and_churn(goal: Iterable[str], churn: Iterable[str]) -> list[Problem]:
+    """A problem for each touchpoint that is both a goal and a churn touchpoint."""
+    return [
+        Problem(
+            "This touchpoint is both a goal and a churn touchpoint.",
+            fix="A journey that does it cannot both convert and churn: keep it in one list.",
+            value=name,
+        )
+        for name in sorted(set(goal) & set(churn))
+    ]
+
+
 def _either(names: Sequence[str]) -> str:
     return " or ".join(f"'{name}'" for name in names)
 
@@ -358,18 +363,32 @@ def _from_dict(values: Mapping[str, Any]) -> JourneyDefinition:
     stages = [stage["name"] for stage in values["stages"]]
     stage_of = {touchpoint: stage["name"] for stage in values["stages"] for touchpoint in stage["touchpoints"]}
     churn = values.get("churn") or {}
-    return JourneyDefinition(
-        goal=tuple(values.get("goal") or ()),
-        stages=StageModel(tuple(stages), stage_of, stage_reasons),
-        churn=ChurnRule(tuple(churn.get("touchpoints") or ()), churn.get("inactivity_days")),
-        channel_groups={
-            channel: group for group, channels in (values.get("channel_groups") or {}).items() for channel in channels
-        },
-        attribute_roles={
+    problems: list[Problem] = []
+    parts = {
+        "stages": lambda: StageModel(tuple(stages), stage_of, stage_reasons),
+        "churn": lambda: ChurnRule(tuple(churn.get("touchpoints") or ()), churn.get("inactivity_days")),
+        "attribute_roles": lambda: {
             name: AttributeRole(role["role"], role.get("scale"), role.get("satisfied_from"))
             for name, role in (values.get("attributes") or {}).items()
         },
+    }
+    built = {}
+    for part, build in parts.items():
+        try:
+            built[part] = build()
+        except LogError as error:
+            problems += error.problems
+    goal = tuple(values.get("goal") or ())
+    problems += _goal_and_churn(goal, churn.get("touchpoints") or ())
+    if problems:
+        raise LogError(problems)
+    return JourneyDefinition(
+        goal=goal,
+        channel_groups={
+            channel: group for group, channels in (values.get("channel_groups") or {}).items() for channel in channels
+        },
         reasons=values.get("reasons") or {},
+        **built,
     )
 
 
@@ -438,7 +457,10 @@ def suggest_definition(engine: Engine) -> JourneyDefinition:
     churn touchpoints come from their names, and the inactivity window from the gaps between a journey's events.
     """
     names = engine.activity_names
-    goal, goal_reason = suggest_goal(names)
+    touchpoints = engine.query(_TOUCHPOINTS_SQL)
+    journeys = engine.summary().cases
+    reach = dict(zip(touchpoints["activity"], touchpoints["customers"] / max(journeys, 1), strict=True))
+    goal, goal_reason = suggest_goal(names, reach)
     stages = suggest_stages(engine, default_stages(names), goal=goal)
     churn_touchpoints = tuple(name for name in names if name not in goal and _CHURN_MATCHER.search(plain_words(name)))
     window, window_reason = suggest_inactivity_days(engine)
@@ -465,30 +487,35 @@ def suggest_definition(engine: Engine) -> JourneyDefinition:
     )
 
 
-def suggest_goal(activities: Iterable[str]) -> tuple[tuple[str, ...], str]:
+def suggest_goal(activities: Iterable[str], reach: Mapping[str, float] | None = None) -> tuple[tuple[str, ...], str]:
     """Return the touchpoints whose names say they are a conversion, and why; none when no name says so.
 
     The first group of `GOAL_KEYWORDS` that names any touchpoint decides, and every touchpoint it names is a goal
     ("checkout" and "buy_in_store"); a name that also says the step is only begun, asked for or failed
-    ("begin_checkout", "booking_request", "payment_failed") is never a goal.
+    ("begin_checkout", "booking_request", "payment_failed") is never a goal, and neither is a touchpoint `reach`
+    (its share of journeys) says nearly every journey does: a conversion nearly everyone reaches is a routine step.
     """
+    reach = reach or {}
     words = {name: plain_words(name) for name in activities}
+    routine = []
     for matcher in _GOAL_MATCHERS:
-        goal = tuple(
-            name for name, plain in words.items() if matcher.search(plain) and not _GOAL_QUALIFIER.search(plain)
-        )
+        named = [name for name, plain in words.items() if matcher.search(plain) and not _GOAL_QUALIFIER.search(plain)]
+        routine += [name for name in named if reach.get(name, 0.0) > NEARLY_EVERYONE]
+        goal = tuple(name for name in named if reach.get(name, 0.0) <= NEARLY_EVERYONE)
         if goal:
             found = " / ".join(sorted({repr(matcher.search(words[name]).group(0)) for name in goal}))
-            listed = _both(goal)
             one = len(goal) == 1
-            return (
-                goal,
-                f"{listed} look{'s' if one else ''} like the goal: {'its' if one else 'their'} name says {found}",
+            reason = (
+                f"{_both(goal)} look{'s' if one else ''} like the goal: {'its' if one else 'their'} name says {found}"
             )
-    return (
-        (),
-        "no touchpoint's name says it is a conversion (purchase, order, booking, subscription …): choose the goal",
-    )
+            return goal, reason
+    reason = "no touchpoint's name says it is a conversion (purchase, order, booking, subscription …): choose the goal"
+    if routine:
+        reason += (
+            f"; {_both(routine)} {'is' if len(routine) == 1 else 'are'} named like one but done by more than "
+            f"{NEARLY_EVERYONE:.0%} of journeys, so not suggested"
+        )
+    return (), reason
 
 
 def suggest_inactivity_days(engine: Engine) -> tuple[float | None, str]:

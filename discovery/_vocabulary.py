@@ -238,8 +238,9 @@ GOAL_KEYWORDS: tuple[tuple[str, ...], ...] = (
         "abonnement",
         "adhesion",
     ),
-    ("sign up", "signup", "signed up", "registration", "register", "inscription", "account created", "create account"),
-    ("approved", "accepted", "granted", "accorde", "offer accepted", "application approved"),
+    ("sign up", "signup", "signed up", "register", "registered", "account created", "create account", "inscrit"),
+    ("approved", "granted", "accorde", "application approved", "loan approved"),
+    ("accepted", "offer accepted", "accepte"),
     ("resolved", "resolve", "solved", "resolution", "resolu", "ticket resolved"),
 )
 GOAL_QUALIFIERS = (

@@ -1,0 +1,275 @@
+"""The journey definition: suggested from names with reasons, warned where it looks wrong, saved in versions, read
+and written as a file, and followed by the CLI."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from data import Store, import_demo
+from data.engine import Engine
+from data.errors import LogError
+from data.settings import Settings
+from discovery import (
+    AttributeRole,
+    ChurnRule,
+    JourneyDefinition,
+    StageModel,
+    definition_of,
+    definition_warnings,
+    outcome_counts,
+    read_definition,
+    save_definition,
+    stage_kpis,
+    suggest_attribute_roles,
+    suggest_definition,
+    suggest_goal,
+    suggest_inactivity_days,
+    write_definition,
+)
+from discovery.__main__ import main
+from tests.discovery import journeys
+from tests.journey_logs import ecommerce_sessions, marketplace_visits
+
+# --- the goal ------------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("touchpoints", "goal"),
+    [
+        # GA4 / Segment / Snowplow e-commerce events
+        (["page_view", "view_item", "add_to_cart", "begin_checkout", "add_payment_info", "purchase", "refund"],
+         ("purchase",)),
+        (["Product Viewed", "Product Added", "Checkout Started", "Order Completed"], ("Order Completed",)),
+        # view / cart / purchase exports
+        (["view", "cart", "remove_from_cart", "purchase"], ("purchase",)),
+        # marketplace and booking logs
+        (["browse", "search", "view_listing", "message_host", "booking_request", "booking"], ("booking",)),
+        # subscription and telecom logs, the shop demo
+        (["visit_website", "compare_offers", "subscribe", "cancel_subscription", "unsubscribe"], ("subscribe",)),
+        (["view_product", "add_to_cart", "checkout", "buy_in_store", "repeat_purchase"], ("checkout", "buy_in_store")),
+        # support logs, and French ones
+        (["Assign seriousness", "Take in charge ticket", "Resolve ticket", "Closed"], ("Resolve ticket",)),
+        (["Visite du site", "Ajout au panier", "Achat", "Résiliation"], ("Achat",)),
+        (["Demande de souscription", "Souscription"], ("Souscription",)),
+    ],
+)  # fmt: skip
+def test_the_goal_is_suggested_from_common_event_vocabularies(touchpoints: list[str], goal: tuple[str, ...]) -> None:
+    suggested, reason = suggest_goal(touchpoints)
+    assert suggested == goal
+    assert "look" in reason and "name says" in reason
+
+
+def test_no_goal_is_guessed_when_no_name_says_one() -> None:
+    assert suggest_goal(["alpha", "beta", "view", "message_host", "bookmark", "payment_failed"])[0] == ()
+
+
+def test_a_goal_nearly_everyone_reaches_is_not_suggested() -> None:
+    goal, reason = suggest_goal(["ER Registration", "Accepted", "Release A"], {"Accepted": 0.98})
+    assert goal == ()
+    assert "'Accepted' is named like one but done by more than 90% of journeys" in reason
+
+
+# --- a definition suggested for a whole log -----------------------------------------------------------------------
+
+
+@pytest.fixture
+def sessions(settings: Settings) -> Iterator[Engine]:
+    with Engine.from_frame(ecommerce_sessions(2000, buyers=80), settings) as engine:
+        yield engine
+
+
+def test_an_ecommerce_export_gets_its_goal_stages_and_a_churn_window_in_minutes(sessions: Engine) -> None:
+    definition = suggest_definition(sessions)
+    assert definition.goal == ("purchase",)
+    assert dict(definition.stages.stage_of) == {
+        "view": "discovery",
+        "cart": "consideration",
+        "remove_from_cart": "consideration",
+        "purchase": "purchase",
+    }
+    # Sessions pause for at most two minutes; a three-hour log cannot use a window of days.
+    assert definition.churn.inactivity_days == pytest.approx(2 / 1440)
+    assert "2 minutes" in definition.why("churn.inactivity_days")
+    assert {name: role.role for name, role in definition.attribute_roles.items()} == {
+        "user_id": "identifier",
+        "price": "amount",
+    }
+    assert definition_warnings(sessions, definition) == ()
+
+
+def test_the_goal_stage_is_reached_by_exactly_the_customers_who_did_the_goal(sessions: Engine) -> None:
+    definition = suggest_definition(sessions)
+    counted = outcome_counts(sessions, definition)
+    table = stage_kpis(sessions, definition).table.set_index("stage")
+    assert counted.converted_total == 80
+    assert counted.conversion_rate == 80 / 2000  # not "100 % conversion"
+    assert table.loc["purchase", "customers"] == table.loc["purchase", "did_stage"] == 80
+    assert table.loc["post-purchase", "customers"] == 0  # a stage without touchpoints is reached by nobody
+    assert counted.churn_estimable
+
+
+def test_a_marketplace_log_books_and_messages_before_booking(settings: Settings) -> None:
+    with Engine.from_frame(marketplace_visits(), settings) as engine:
+        definition = suggest_definition(engine)
+        counted = outcome_counts(engine, definition)
+    assert definition.goal == ("booking",)
+    assert definition.stages.stage_of["message_host"] == "consideration"
+    assert definition.stages.stage_of["booking_request"] == "consideration"
+    assert counted.converted_total < (marketplace_visits()["activity"] == "message_host").sum()
+
+
+def test_the_inactivity_window_is_the_round_duration_above_nearly_every_pause(settings: Settings) -> None:
+    hourly = journeys(*((f"c{n}", "visit", minute) for n in range(3) for minute in (0, 50, 100)))
+    with Engine.from_frame(hourly, settings) as engine:
+        assert suggest_inactivity_days(engine)[0] == pytest.approx(1 / 24)  # pauses of 50 minutes: one hour
+    single = journeys(("a", "visit", 0), ("b", "visit", 10))
+    with Engine.from_frame(single, settings) as engine:
+        window, reason = suggest_inactivity_days(engine)
+    assert window is None
+    assert "no journey has two events" in reason
+
+
+def test_attribute_roles_come_from_names_types_and_values(settings: Settings) -> None:
+    log = journeys(*((f"c{n}", "visit", n) for n in range(60))).assign(
+        customer_ref=[f"ref-{n}" for n in range(60)],
+        order_number=pd.array(range(60), dtype="Int64"),
+        revenue_eur=pd.array([10.5] * 60, dtype="Float64"),
+        nps=pd.array([n % 11 for n in range(60)], dtype="Int64"),
+        satisfaction=pd.array([1 + n % 5 for n in range(60)], dtype="Int64"),
+        age=pd.array([20 + n % 50 for n in range(60)], dtype="Int64"),
+        region=["north", "south"] * 30,
+        signup_date=pd.to_datetime(["2024-01-01"] * 60, utc=True),
+    )
+    with Engine.from_frame(log, settings) as engine:
+        roles, reasons = suggest_attribute_roles(engine)
+    assert roles == {
+        "customer_ref": AttributeRole("identifier"),
+        "order_number": AttributeRole("identifier"),  # every value differs: never averaged
+        "revenue_eur": AttributeRole("amount"),
+        "nps": AttributeRole("score", "nps"),
+        "satisfaction": AttributeRole("score", "csat", 4.0),
+        "age": AttributeRole("number"),
+        "region": AttributeRole("category"),
+        "signup_date": AttributeRole("date"),
+    }
+    assert reasons["attribute:satisfaction"] == (
+        "its name says 'satisfaction' and its values run 1–5: satisfied means 4 or more"
+    )
+
+
+# --- warnings ------------------------------------------------------------------------------------------------------
+
+MODEL = StageModel(stage_of={"view": "discovery", "cart": "consideration", "purchase": "purchase"})
+
+
+def test_a_goal_nearly_everyone_reaches_is_warned_about(sessions: Engine) -> None:
+    wrong = JourneyDefinition(goal=("view",), stages=MODEL.with_overrides({"view": "purchase"}))
+    warnings = definition_warnings(sessions, wrong)
+    assert any("The goal 'view' is done by 100% of customers" in warning for warning in warnings)
+    assert any("100% of journeys start with 'view', yet it is in stage 'purchase'" in warning for warning in warnings)
+
+
+def test_a_goal_stage_holding_other_touchpoints_is_warned_about(sessions: Engine) -> None:
+    crowded = JourneyDefinition(goal=("purchase",), stages=MODEL.with_overrides({"cart": "purchase"}))
+    assert any("also holds 'cart'" in warning for warning in definition_warnings(sessions, crowded))
+
+
+def test_a_churn_window_longer_than_the_log_is_warned_about(sessions: Engine) -> None:
+    sixty_days = JourneyDefinition(goal=("purchase",), stages=MODEL, churn=ChurnRule(inactivity_days=60))
+    warnings = definition_warnings(sessions, sixty_days)
+    assert any("The churn window (60 days) is longer than the log (2.8 hours)" in warning for warning in warnings)
+    assert any("1,920 of 2,000 journeys are still open" in warning for warning in warnings)
+    assert not outcome_counts(sessions, sixty_days).churn_estimable
+
+
+def test_no_goal_is_warned_about(sessions: Engine) -> None:
+    assert definition_warnings(sessions, JourneyDefinition(stages=MODEL))[0].startswith("No goal is chosen")
+
+
+# --- the file and the store ----------------------------------------------------------------------------------------
+
+
+def test_a_definition_survives_its_file(sessions: Engine, tmp_path: Path) -> None:
+    definition = suggest_definition(sessions)
+    write_definition(definition, tmp_path / "definition.json")
+    document = json.loads((tmp_path / "definition.json").read_text(encoding="utf-8"))
+    assert document["stages"][0] == {"name": "discovery", "touchpoints": ["view"]}
+    assert document["attributes"]["price"] == {"role": "amount"}
+    assert read_definition(tmp_path / "definition.json") == definition
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("not json", "cannot be read"),
+        ("[]", "is a JSON object"),
+        ('{"goal": ["purchase"]}', "does not say it is a parcours.journey-definition"),
+        (
+            '{"format": "parcours.journey-definition", "format_version": 1, "goal": ["buy"], "stages": '
+            '[{"name": "a", "touchpoints": []}], "churn": {"touchpoints": ["buy"], "inactivity_days": -3}}',
+            "both a goal and a churn touchpoint",
+        ),
+        ('{"format": "parcours.journey-definition", "format_version": 1}', "not a journey definition Parcours"),
+    ],
+)
+def test_a_bad_definition_file_says_what_is_wrong_and_where(tmp_path: Path, text: str, message: str) -> None:
+    path = tmp_path / "bad.json"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(LogError) as caught:
+        read_definition(path)
+    assert message in str(caught.value)
+    assert all(problem.file == str(path) for problem in caught.value.problems)
+
+
+def test_saved_versions_are_kept_and_the_newest_is_in_force(settings: Settings) -> None:
+    store = Store(settings)
+    dataset = import_demo(store)
+    suggested, version = definition_of(store, dataset.id)
+    assert version is None
+    first = save_definition(store, dataset.id, suggested, author="ana")
+    changed = JourneyDefinition(goal=("subscribe",), stages=suggested.stages, churn=ChurnRule(inactivity_days=30))
+    second = save_definition(store, dataset.id, changed, author="bob")
+    assert (first, second) == (1, 2)
+    assert definition_of(store, dataset.id) == (changed, 2)
+    assert [(saved.version, saved.author) for saved in store.definition_history(dataset.id)] == [(2, "bob"), (1, "ana")]
+    assert JourneyDefinition.from_dict(store.definition(dataset.id, version=1).payload) == suggested
+    store.delete(dataset.id)
+    assert store.definition(dataset.id) is None
+
+
+# --- the command line ----------------------------------------------------------------------------------------------
+
+
+def test_the_cli_exports_saves_and_follows_the_definition(
+    settings: Settings, tmp_path: Path, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PARCOURS_HOME", str(settings.home))
+    dataset = import_demo(Store(settings))
+    exported = tmp_path / "definition.json"
+    assert main(["definition", dataset.id, "--export", str(exported)]) == 0
+    document = json.loads(exported.read_text(encoding="utf-8"))
+    document["churn"]["inactivity_days"] = 30
+    exported.write_text(json.dumps(document), encoding="utf-8")
+    assert main(["definition", dataset.id, "--definition", str(exported), "--save"]) == 0
+    capsys.readouterr()
+
+    assert main(["summary", dataset.id, "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["definition"]["source"] == "saved, version 1"
+    assert summary["definition"]["churn"]["inactivity_days"] == 30
+    with Store(settings).engine(dataset.id) as engine:
+        expected = outcome_counts(engine, read_definition(exported))
+    assert summary["outcomes"] == json.loads(json.dumps(expected.to_dict()))
+
+
+def test_the_cli_refuses_a_bad_definition_file(settings: Settings, tmp_path: Path, capsys, monkeypatch) -> None:
+    monkeypatch.setenv("PARCOURS_HOME", str(settings.home))
+    dataset = import_demo(Store(settings))
+    (tmp_path / "bad.json").write_text("{}", encoding="utf-8")
+    assert main(["summary", dataset.id, "--definition", str(tmp_path / "bad.json")]) == 2
+    assert "bad.json" in capsys.readouterr().err
