@@ -261,7 +261,9 @@ def where_they_went(
             .to_numpy(np.int64),
         }
     )
-    shown = went[rank < top].assign(share=lambda rows: rows["customers"] / rows["outcome"].map(customers))
+    shown = went[rank < top].assign(
+        share=lambda rows: rows["customers"] / rows["outcome"].map(customers).astype("float64")
+    )
     order = {outcome: index for index, outcome in enumerate(OUTCOMES)}
     shown = shown.sort_values("outcome", key=lambda column: column.map(order), kind="stable", ignore_index=True)
     return WhereTheyWent(

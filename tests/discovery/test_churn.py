@@ -259,3 +259,9 @@ def test_the_planted_churn_points_top_the_table(scenario: str, settings: Setting
     assert points.churn_touchpoints == demo.churn_activities
     planted = set(demo.churn_points.index)
     assert set(points.activities["activity"].head(len(planted))) == planted
+
+
+def test_where_they_went_after_a_last_step_is_only_stopping(log: Engine) -> None:
+    went = where_they_went(log, "cancel", DEFINITION)
+    assert went.next_steps.empty
+    assert went.groups["stopped"].tolist() == went.groups["customers"].tolist() == [0, 2, 1, 0]

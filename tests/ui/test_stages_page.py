@@ -9,7 +9,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 import discovery
@@ -18,23 +17,26 @@ from data.importing import import_demo
 from discovery import (
     DEFAULT_STAGES,
     ChannelSwitches,
-    ChurnDefinition,
     ChurnPoints,
+    ChurnRule,
     Funnel,
+    JourneyDefinition,
+    Outcomes,
     StageKPIs,
     StageModel,
-    StageReason,
     WhereTheyWent,
+    suggest_definition,
 )
 from tests.ui.apptest import APP, TIMEOUT_SECONDS, metrics, widget
+from ui.definition import outcome_sentence
+from ui.markup import plain
 from ui.stages import (
     OTHERS_LABEL,
     STOPPED_LABEL,
     churn_summary,
+    default_drop_off,
     default_funnel_steps,
-    edited_model,
     funnel_figure,
-    mapping_table,
     stage_cards,
     switch_figure,
     where_table,
@@ -69,7 +71,8 @@ def demo(demo_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tu
 
 def card_values(app: AppTest) -> dict[str, str]:
     """Return the stage cards' values by stage (the demo's stages are the default ones)."""
-    return {label: value for label, value in metrics(app).items() if label in DEFAULT_STAGES}
+    labels = {plain(stage): stage for stage in DEFAULT_STAGES}
+    return {labels[label]: value for label, value in metrics(app).items() if label in labels}
 
 
 def expected_cards(kpis: StageKPIs) -> dict[str, str]:
@@ -100,23 +103,24 @@ def test_the_demo_shows_the_library_stage_kpis_churn_and_channels(demo: tuple[St
     app = open_stages_page(dataset=dataset.id)
     assert not app.exception
     with store.engine(dataset.id) as engine:
-        model = discovery.suggest_stages(engine)
-        kpis = discovery.stage_kpis(engine, model)
-        points = discovery.churn_points(engine, model)
+        definition = suggest_definition(engine)
+        kpis = discovery.stage_kpis(engine, definition)
+        points = discovery.churn_points(engine, definition)
         switches = discovery.channel_switches(engine)
-        went = discovery.where_they_went(engine, points.activities["activity"].iloc[0], model)
+        went = discovery.where_they_went(engine, default_drop_off(points, definition), definition)
+    assert app.warning[0].value.startswith("These figures follow a **suggested** journey definition")
     assert card_values(app) == expected_cards(kpis)
-    assert (
-        table_with(app, "Customers reaching it")["Customers reaching it"].tolist() == kpis.table["customers"].tolist()
-    )
+    stage_table = table_with(app, "Got at least this far", "Did a step of this stage")
+    assert stage_table["Got at least this far"].tolist() == kpis.table["customers"].tolist()
+    assert stage_table["Did a step of this stage"].tolist() == kpis.table["did_stage"].tolist()
     churn = table_with(app, "Touchpoint", "Churned")
     assert churn["Touchpoint"].tolist() == points.activities["activity"].tolist()
     assert churn["Churned"].tolist() == points.activities["churned"].tolist()
     summary = app.markdown[0].value
-    assert f"**{points.churned:,} customers churned**" in summary
-    assert f"**{points.base_churn_rate:.1%}**" in summary
-    assert f"**{points.censored:,} journeys are censored**" in summary
-    assert table_with(app, "Next step")["Customers"].sum() == went.customers
+    assert plain(outcome_sentence(points.outcomes)) in summary
+    assert plain(definition.rules_in_words()) in summary
+    groups = table_with(app, "How the journey ended").drop_duplicates("How the journey ended")
+    assert groups["Customers in this group"].sum() == went.customers
     assert metrics(app)["Omnichannel customers (used 2+ channels)"] == f"{switches.omnichannel_customers:,}"
     assert (
         table_with(app, "Customers switching")["Customers switching"].tolist() == switches.matrix["customers"].tolist()
@@ -129,9 +133,9 @@ def test_the_sidebar_filters_apply_to_every_stage_figure(demo: tuple[Store, Data
     assert not app.exception
     store_customers = Filters(channels={"store"})
     with store.engine(dataset.id) as engine:
-        model = discovery.suggest_stages(engine)
-        kpis = discovery.stage_kpis(engine, model, store_customers)
-        points = discovery.churn_points(engine, model, filters=store_customers)
+        definition = suggest_definition(engine)
+        kpis = discovery.stage_kpis(engine, definition, store_customers)
+        points = discovery.churn_points(engine, definition, filters=store_customers)
     assert card_values(app) == expected_cards(kpis)
     assert table_with(app, "Touchpoint", "Churned")["Customers"].tolist() == points.activities["customers"].tolist()
 
@@ -146,68 +150,47 @@ def test_the_funnel_and_the_drop_off_follow_what_the_user_picks(demo: tuple[Stor
     assert not app.exception
     with store.engine(dataset.id) as engine:
         funnel = discovery.funnel(engine, ["visit_website", "subscribe"], within_seconds=7 * 86_400)
-        went = discovery.where_they_went(engine, "compare_offers", discovery.suggest_stages(engine))
+        went = discovery.where_they_went(engine, "compare_offers", suggest_definition(engine))
     steps = table_with(app, "Step")
     assert steps["Step"].tolist() == ["visit_website", "subscribe"]
     assert steps["Customers"].tolist() == list(funnel.customers)
     next_steps = table_with(app, "Next step")
-    assert dict(zip(next_steps["Next step"], next_steps["Customers"], strict=True)) == {
-        **dict(zip(went.next_activities["activity"], went.next_activities["customers"], strict=True)),
-        STOPPED_LABEL: went.stopped,
+    converted = next_steps[next_steps["How the journey ended"] == "converted (stayed)"]
+    expected = went.next_steps[went.next_steps["outcome"] == "converted"]
+    group = went.groups.set_index("outcome").loc["converted"]
+    assert dict(zip(converted["Next step"], converted["Customers"], strict=True)) == {
+        **dict(zip(expected["activity"], expected["customers"], strict=True)),
+        **({STOPPED_LABEL: group["stopped"]} if group["stopped"] else {}),
+        **({OTHERS_LABEL: group["others"]} if group["others"] else {}),
     }
 
 
-def test_saving_the_mapping_changes_the_kpis_and_survives_a_new_session(demo: tuple[Store, Dataset]) -> None:
+def test_a_saved_definition_changes_every_figure_and_the_banner(demo: tuple[Store, Dataset]) -> None:
     store, dataset = demo
-    app = open_stages_page(dataset=dataset.id)
-    editor = app.data_editor[0]
-    row = editor.value["Touchpoint"].tolist().index("upgrade_plan")
-    app.session_state[editor.key] = {"edited_rows": {row: {"Stage": None}}, "added_rows": [], "deleted_rows": []}
-    widget(app.selectbox, "Goal stage").select("loyalty")
-    widget(app.button, "Save").click().run()
-    assert not app.exception
     with store.engine(dataset.id) as engine:
-        suggested = discovery.suggest_stages(engine)
-        edited = suggested.with_overrides({"upgrade_plan": None})
+        suggested = suggest_definition(engine)
+        edited = JourneyDefinition(
+            goal=suggested.goal,
+            stages=suggested.stages.with_overrides({"upgrade_plan": None}),
+            churn=ChurnRule(suggested.churn.touchpoints, 30),
+        )
         kpis = discovery.stage_kpis(engine, edited)
         before = discovery.stage_kpis(engine, suggested)
-    assert card_values(app) == expected_cards(kpis) != expected_cards(before)
-
-    st.cache_data.clear()
-    reopened = open_stages_page(dataset=dataset.id)
-    assert card_values(reopened) == expected_cards(kpis)
-    assert "(reached *loyalty* or a later stage" in reopened.markdown[0].value
-    assert reopened.caption[0].value.startswith("Stages and churn follow the mapping saved for this log")
-    saved = store.annotation(dataset.id, "stages", "default")
-    assert saved["stage_model"]["stage_of"] == dict(edited.stage_of)
-    assert saved["churn"]["goal_stage"] == "loyalty"
-
-
-def test_reset_to_suggested_forgets_the_saved_mapping(demo: tuple[Store, Dataset]) -> None:
-    store, dataset = demo
-    with store.engine(dataset.id) as engine:
-        suggested = discovery.suggest_stages(engine)
-        kpis = discovery.stage_kpis(engine, suggested)
-    only_discovery = StageModel(suggested.stages, {"visit_website": "discovery"})
-    store.save_annotation(
-        dataset.id, "stages", "default", {"stage_model": only_discovery.to_dict(), "churn": ChurnDefinition().to_dict()}
-    )
+    discovery.save_definition(store, dataset.id, edited)
     app = open_stages_page(dataset=dataset.id)
-    assert card_values(app)["purchase"] == "0"
-    widget(app.button, "Reset to suggested").click().run()
     assert not app.exception
-    assert store.annotation(dataset.id, "stages", "default") is None
-    assert card_values(app) == expected_cards(kpis)
-    assert widget(app.button, "Reset to suggested").disabled
+    assert card_values(app) == expected_cards(kpis) != expected_cards(before)
+    assert app.caption[0].value.startswith("Journey definition version 1")
+    assert not [warning for warning in app.warning if "suggested" in warning.value]
+    assert "30 days of silence" in app.markdown[0].value
 
 
-def test_filters_that_keep_no_customer_say_what_to_do_and_keep_the_editor(demo: tuple[Store, Dataset]) -> None:
+def test_filters_that_keep_no_customer_say_what_to_do(demo: tuple[Store, Dataset]) -> None:
     _, dataset = demo
     app = open_stages_page(dataset=dataset.id, channels='["fax"]')
     assert not app.exception
     assert not card_values(app)
-    assert app.info[0].value.startswith("No customer matches customers who used fax.")
-    assert len(app.data_editor) == 1
+    assert any(info.value.startswith("No customer matches customers who used fax.") for info in app.info)
 
 
 # --- pure builders, on hand-made figures ---
@@ -250,13 +233,15 @@ def test_switch_figure_puts_customers_at_from_row_and_to_column() -> None:
     assert list(trace.customdata[0]) == ["", "1h", "1d"]
 
 
-def test_stage_cards_say_who_reached_each_stage_and_who_dropped_off() -> None:
+def test_stage_cards_say_who_got_this_far_who_did_the_stage_and_who_dropped_off() -> None:
     kpis = StageKPIs(
         stages=("discovery", "purchase"),
         customers_selected=10,
         table=pd.DataFrame(
             {
                 "stage": ["discovery", "purchase"],
+                "touchpoints": [2, 1],
+                "did_stage": [9, 4],
                 "customers": [10, 4],
                 "conversion_from_previous": [1.0, 0.4],
                 "drop_off": [0, 6],
@@ -268,76 +253,83 @@ def test_stage_cards_say_who_reached_each_stage_and_who_dropped_off() -> None:
         channel_mix=pd.DataFrame(
             {"stage": ["discovery", "discovery"], "channel": ["web", "store"], "events": [12, 3], "share": [0.8, 0.2]}
         ),
-        attribute_means=pd.DataFrame(
-            {"stage": ["discovery", "purchase"], "attribute": ["revenue", "revenue"], "mean": [math.nan, 25.5]}
-        ).assign(values=[0, 4]),
+        attributes=pd.DataFrame(
+            {
+                "stage": ["discovery", "purchase", "purchase"],
+                "attribute": ["revenue", "revenue", "nps"],
+                "role": ["amount", "amount", "score (NPS)"],
+                "figure": ["total", "total", "NPS"],
+                "value": [math.nan, 102.0, -16.8],
+                "values": [0, 4, 5],
+            }
+        ),
     )
     discovery_card, purchase_card = stage_cards(kpis)
     assert (discovery_card.label, discovery_card.value, discovery_card.delta) == ("discovery", "10", None)
     assert (purchase_card.label, purchase_card.value, purchase_card.delta) == ("purchase", "4", "6 dropped")
     assert discovery_card.details == (
         "100% of the selected customers",
+        "9 did a step of this stage",
         "Reached after 0s (median)",
         "In stage for 1min (median)",
         "Channels: web 80% · store 20%",
     )
     assert purchase_card.details == (
         "40% of the previous stage",
+        "4 did a step of this stage",
         "Reached after 2h (median)",
         "No event of this stage",
         "Channels: —",
-        "Averages: revenue 25.50",
+        "revenue: total 102.00 · nps: NPS -17",
     )
 
 
-def test_churn_summary_states_the_base_rate_and_why_journeys_are_censored() -> None:
+def test_churn_summary_states_outcomes_rules_and_the_censored() -> None:
     empty = pd.DataFrame()
-    points = ChurnPoints(empty, empty, ("cancel",), churned=3, converted=9, censored=2, active=0, base_churn_rate=0.25)
-    text = churn_summary(points, ChurnDefinition(goal_stage="purchase", inactivity_days=30))
-    assert "**3 customers churned** and **9 converted**" in text
-    assert "**25.0%** of the 12 journeys whose outcome is known" in text
-    assert "Churn is a churn touchpoint (cancel) or a journey that stopped before converting" in text
-    assert "**2 journeys are censored**" in text and "less than 30 days before the log ends" in text
+    outcomes = Outcomes(journeys=14, converted=7, converted_then_churned=2, churned=3, censored=2)
+    points = ChurnPoints(empty, empty, ("cancel",), outcomes)
+    definition = JourneyDefinition(goal=("buy",), churn=ChurnRule(("cancel",), 30))
+    text = churn_summary(points, definition)
+    assert plain("9 of 14 journeys converted (64.3%), 2 of them churned later.") in text
+    assert plain("5 of 12 decided journeys churned (41.7%).") in text
+    assert plain("30 days of silence before the log's end without converting") in text
+    assert plain("2 journeys are still open (censored)") in text
 
 
-def test_where_table_adds_who_stopped_and_who_went_elsewhere() -> None:
+def test_the_default_drop_off_is_before_the_goal() -> None:
+    activities = pd.DataFrame({"activity": ["visit", "compare", "buy", "bill"], "churned": [5, 7, 0, 9]})
+    points = ChurnPoints(activities, pd.DataFrame(), (), Outcomes(1, 0, 0, 0, 1))
+    model = StageModel(
+        stage_of={"visit": "discovery", "compare": "consideration", "buy": "purchase", "bill": "loyalty"}
+    )
+    assert default_drop_off(points, JourneyDefinition(goal=("buy",), stages=model)) == "compare"
+
+
+def test_where_table_adds_who_stopped_and_who_went_elsewhere_per_outcome() -> None:
     went = WhereTheyWent(
         activity="compare",
-        customers=10,
-        stopped=3,
-        others=1,
-        next_activities=pd.DataFrame({"activity": ["call", "visit"], "customers": [4, 2], "share": [0.4, 0.2]}),
+        groups=pd.DataFrame(
+            {
+                "outcome": ["converted", "converted_then_churned", "churned", "censored"],
+                "customers": [10, 0, 4, 0],
+                "stopped": [3, 0, 4, 0],
+                "others": [1, 0, 0, 0],
+            }
+        ),
+        next_steps=pd.DataFrame(
+            {
+                "outcome": ["converted", "converted"],
+                "activity": ["call", "visit"],
+                "customers": [4, 2],
+                "share": [0.4, 0.2],
+            }
+        ),
     )
     table = where_table(went)
-    assert table["Next step"].tolist() == ["call", STOPPED_LABEL, "visit", OTHERS_LABEL]
-    assert table["Customers"].tolist() == [4, 3, 2, 1]
-    assert table["Share"].tolist() == [0.4, 0.3, 0.2, 0.1]
-
-
-def test_mapping_table_lists_every_touchpoint_by_stage_with_the_reason() -> None:
-    model = StageModel(
-        ("discovery", "purchase"),
-        {"buy": "purchase", "visit": "discovery"},
-        {"visit": StageReason("keyword", keyword="visit")},
-    )
-    touchpoints = pd.DataFrame({"activity": ["help", "buy", "visit"], "customers": [9, 5, 7]})
-    table = mapping_table(model, touchpoints)
-    assert table["Touchpoint"].tolist() == ["visit", "buy", "help"]
-    assert table["Stage"].tolist() == ["discovery", "purchase", None]
-    assert table["Why"].tolist() == ["its name contains 'visit'", "set by hand", "it is in no stage"]
-
-
-def test_edited_model_overrides_only_the_changed_touchpoints() -> None:
-    model = StageModel(
-        ("discovery", "purchase"),
-        {"visit": "discovery", "buy": "purchase"},
-        {"visit": StageReason("keyword", keyword="visit"), "buy": StageReason("keyword", keyword="buy")},
-    )
-    edited = pd.DataFrame({"Touchpoint": ["visit", "buy", "help"], "Stage": ["discovery", None, "purchase"]})
-    changed = edited_model(model, edited)
-    assert dict(changed.stage_of) == {"visit": "discovery", "help": "purchase"}
-    assert changed.why("visit") == "its name contains 'visit'"
-    assert changed.why("help") == "set by hand"
+    assert table["How the journey ended"].tolist() == ["converted (stayed)"] * 4 + ["churned without converting"]
+    assert table["Next step"].tolist() == ["call", STOPPED_LABEL, "visit", OTHERS_LABEL, STOPPED_LABEL]
+    assert table["Customers"].tolist() == [4, 3, 2, 1, 4]
+    assert table["Share (%)"].tolist() == [40.0, 30.0, 20.0, 10.0, 100.0]
 
 
 def test_default_funnel_takes_each_stages_most_common_touchpoint() -> None:
@@ -357,7 +349,7 @@ def test_a_log_without_channels_or_numbers_shows_its_stages_and_no_channel_mix(t
     plain = import_file(source, store=Store(Settings.from_env()))
     app = open_stages_page(dataset=plain.id)
     assert not app.exception
-    # c1 skips consideration but has passed it by buying; nobody goes past the purchase.
+    # c1 skips consideration but got that far by buying; nobody goes past the purchase.
     assert card_values(app) == {
         "discovery": "3",
         "consideration": "2",
