@@ -13,13 +13,15 @@ from data import Dataset, Filters, Settings, Store
 from data.engine import Engine
 from data.importing import import_demo
 from discovery import (
-    ChurnDefinition,
+    ChurnRule,
+    JourneyDefinition,
     StageModel,
     churn_points,
     discover_model,
     journey_map,
     map_to_dot,
-    suggest_stages,
+    save_definition,
+    suggest_definition,
     to_bpmn_xml,
 )
 from tests.data.test_engine import journeys
@@ -66,7 +68,7 @@ SHOP = journeys(
 SHOP_STAGES = StageModel(
     ("discovery", "consideration", "purchase"), {"visit": "discovery", "call": "consideration", "buy": "purchase"}
 )
-SHOP_CHURN = ChurnDefinition(churn_activities=("cancel",), inactivity_days=None)
+SHOP_DEFINITION = JourneyDefinition(goal=("buy",), stages=SHOP_STAGES, churn=ChurnRule(("cancel",)))
 
 TINY_BPMN = """<?xml version="1.0" encoding="utf-8"?>
 <bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL">
@@ -127,10 +129,11 @@ def drawn_dot(app: AppTest) -> str:
 
 
 def library_map(store: Store, dataset: Dataset, filters: Filters = EVERYONE, **coverage: float):
-    """The map the page should draw, computed with the library alone (suggested stages, default churn)."""
+    """The map the page should draw, computed with the library alone (the suggested journey definition)."""
     with store.engine(dataset.id) as engine:
-        model = suggest_stages(engine)
-        churn = churn_points(engine, model, ChurnDefinition(), filters)
+        definition = suggest_definition(engine)
+        model = definition.stages
+        churn = churn_points(engine, definition, filters)
         drawn = journey_map(
             engine, filters, stage_of=model.stage_of, stages=model.stages, churn=churn.by_activity, **coverage
         )
@@ -175,13 +178,14 @@ def test_activity_facts_say_what_each_number_counts(shop: Engine) -> None:
 
 
 def test_churn_facts_give_the_rate_with_its_interval_and_lift(shop: Engine) -> None:
-    churn = churn_points(shop, SHOP_STAGES, SHOP_CHURN)
+    churn = churn_points(shop, SHOP_DEFINITION)
     # dan churned right after his call; anna and carl called and bought.
     assert churn_facts(churn, "call") == {
         "Churned right after it": "1 / 3",
         "Churn rate": "33.3%",
         "95% interval": "6.1%–79.2%",
         "Lift against its stage": "1.00×",
+        "Lift against everyone": "0.83×",  # 1 of 3 against 2 of 5 decided journeys
     }
     # Nobody churned right after buying, the only step of its stage.
     assert churn_facts(churn, "buy")["Lift against its stage"] == "n/a"
@@ -294,9 +298,9 @@ def test_the_saved_stage_model_draws_the_lanes() -> None:
     store = Store(Settings.from_env())
     demo = import_demo(store)
     with store.engine(demo.id) as engine:
-        saved = suggest_stages(engine).with_overrides({"subscribe": "consideration"})
-    setup = {"stage_model": saved.to_dict(), "churn": ChurnDefinition().to_dict()}
-    store.save_annotation(demo.id, "stages", "default", setup)
+        suggested = suggest_definition(engine)
+    saved = suggested.stages.with_overrides({"subscribe": "consideration"})
+    save_definition(store, demo.id, JourneyDefinition(suggested.goal, saved, suggested.churn))
     app = open_journey_map(dataset=demo.id)
     widget(app.selectbox, "Touchpoint").select("subscribe").run()
     assert not app.exception

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,18 +16,22 @@ from data.importing import import_demo
 from discovery import (
     END_LABEL,
     OTHER_LABEL,
+    OUTCOME_LABELS,
     START_LABEL,
-    ChurnDefinition,
+    ChurnRule,
+    JourneyDefinition,
     PathFlows,
     VariantTable,
     journey_outcomes,
     paths,
     paths_between,
-    suggest_stages,
+    save_definition,
+    suggest_definition,
     variant_cases,
     variant_table,
 )
 from tests.ui.apptest import APP, TIMEOUT_SECONDS, metrics, widget
+from ui.markup import plain
 from ui.variants import (
     customers_column_order,
     customers_table,
@@ -110,8 +115,8 @@ def test_a_paths_customers_table_names_each_outcome() -> None:
     )
     shown = customers_table(customers)
     assert shown[["Customer", "Duration (days)", "Outcome"]].values.tolist() == [
-        ["ann", 2.0, "converted"],
-        ["bob", 0.5, "censored"],
+        ["ann", 2.0, "converted (stayed)"],
+        ["bob", 0.5, "still open (censored)"],
     ]
 
 
@@ -151,10 +156,10 @@ def test_the_paths_caption_says_links_count_unique_customers() -> None:
     )
 
 
-def test_the_rates_caption_names_the_churn_definition() -> None:
-    definition = ChurnDefinition(churn_activities=("cancel",), goal_stage="loyalty", inactivity_days=None)
+def test_the_rates_caption_says_what_conversion_and_churn_mean() -> None:
+    definition = JourneyDefinition(goal=("buy",), churn=ChurnRule(("cancel",)))
     assert rates_caption(definition).startswith(
-        "Conversion: reaching the loyalty stage. Churn: a churn activity (cancel)."
+        plain("Conversion: doing 'buy', out of every journey. Churn: doing 'cancel' (after the last goal step")
     )
 
 
@@ -182,10 +187,10 @@ def store(demo: Dataset) -> Store:
     return Store(Settings.from_env())
 
 
-def expected_variants(store: Store, demo: Dataset, definition: ChurnDefinition | None = None, **options):
+def expected_variants(store: Store, demo: Dataset, definition: JourneyDefinition | None = None, **options):
     with store.engine(demo.id) as engine:
-        outcome = journey_outcomes(engine, suggest_stages(engine), definition or ChurnDefinition())
-        return variant_table(engine, limit=SHOWN_BY_DEFAULT, outcome=outcome, **options)
+        definition = definition or suggest_definition(engine)
+        return variant_table(engine, limit=SHOWN_BY_DEFAULT, definition=definition, **options)
 
 
 def test_without_a_log_the_page_says_how_to_begin() -> None:
@@ -219,10 +224,10 @@ def test_the_first_paths_customers_are_listed_with_their_outcome(store: Store, d
     top = expected_variants(store, demo).frame.iloc[0]
     with store.engine(demo.id) as engine:
         expected = variant_cases(engine, top["variant_id"])
-        outcome = journey_outcomes(engine, suggest_stages(engine))
+        outcome = journey_outcomes(engine, suggest_definition(engine))
     customers = app.dataframe[1].value
     assert customers["Customer"].tolist() == expected["case_id"].tolist()
-    assert customers["Outcome"].tolist() == expected["case_id"].map(outcome).tolist()
+    assert customers["Outcome"].tolist() == expected["case_id"].map(outcome).map(OUTCOME_LABELS).tolist()
 
 
 def test_merging_repeated_steps_counts_paths_that_differ_only_by_repeats_as_one(store: Store, demo: Dataset) -> None:
@@ -247,20 +252,23 @@ def test_a_path_chosen_as_a_filter_travels_in_the_url_and_can_be_dropped_again(s
     assert metrics(app)["Customers (unique journeys)"] == f"{demo.n_cases:,}"
 
 
-def test_conversion_and_churn_follow_the_saved_churn_definition(store: Store, demo: Dataset) -> None:
-    definition = ChurnDefinition(goal_stage="loyalty", inactivity_days=None)
+def test_conversion_and_churn_follow_the_saved_definition(
+    demo_home: tuple[Path, Dataset], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    home, demo = demo_home
+    shutil.copytree(home, tmp_path / "home")
+    monkeypatch.setenv("PARCOURS_HOME", str(tmp_path / "home"))
+    store = Store(Settings.from_env())
     with store.engine(demo.id) as engine:
-        model = suggest_stages(engine)
-    store.save_annotation(demo.id, "stages", "default", {"stage_model": model.to_dict(), "churn": definition.to_dict()})
-    try:
-        app = open_page(dataset=demo.id)
-    finally:
-        store.delete_annotation(demo.id, "stages", "default")
-    expected = expected_variants(store, demo, definition)
+        suggested = suggest_definition(engine)
+    upgrades = JourneyDefinition(goal=("upgrade_plan",), stages=suggested.stages, churn=ChurnRule())
+    save_definition(store, demo.id, upgrades)
+    app = open_page(dataset=demo.id)
+    expected = expected_variants(store, demo, upgrades)
     assert app.dataframe[0].value["Conversion"].tolist() == pytest.approx(
         expected.frame["conversion_rate"].tolist(), nan_ok=True
     )
-    assert any(caption.value.find("reaching the loyalty stage") > 0 for caption in app.caption)
+    assert any("doing \\'upgrade\\_plan\\'" in caption.value for caption in app.caption)
 
 
 def test_filters_that_keep_no_customer_say_what_to_do(demo: Dataset) -> None:
