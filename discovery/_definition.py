@@ -692,6 +692,11 @@ def definition_warnings(
         )
     if definition.goal:
         outcomes = outcome_counts(engine, definition) if outcomes is None else outcomes
+        if outcomes.conversion_rate > NEARLY_EVERYONE:
+            warnings.append(
+                f"{outcomes.conversion_rate:.0%} of journeys convert under this goal: when nearly everyone converts, "
+                "the goal is probably a routine step. Check the goal."
+            )
         if not outcomes.churn_estimable:
             warnings.append(
                 f"{outcomes.censored:,} of {outcomes.journeys:,} journeys are still open under this churn rule: "

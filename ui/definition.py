@@ -176,12 +176,19 @@ def edited_stage_model(
     Only the touchpoints whose stage changed are overridden, so the others keep the reason they were suggested.
     """
     renamed_model = model.with_stages(stages, renamed)
-    chosen = edited["Stage"].astype(object).map(lambda stage: renamed.get(stage, stage))
-    chosen = chosen.where(chosen.notna() & (chosen != "") & chosen.isin(stages), None)
-    current = edited["Touchpoint"].map(dict(renamed_model.stage_of)).astype(object)
-    current = current.where(current.notna(), None)
-    changed = chosen.ne(current) & ~(chosen.isna() & current.isna())
-    return renamed_model.with_overrides(dict(zip(edited.loc[changed, "Touchpoint"], chosen[changed], strict=True)))
+    # A blank cell comes back as None or NaN: both mean "in no stage".
+    chosen = [
+        renamed.get(stage, stage) if isinstance(stage, str) and renamed.get(stage, stage) in stages else None
+        for stage in edited["Stage"]
+    ]
+    current = renamed_model.stage_of
+    return renamed_model.with_overrides(
+        {
+            touchpoint: stage
+            for touchpoint, stage in zip(edited["Touchpoint"], chosen, strict=True)
+            if current.get(touchpoint) != stage
+        }
+    )
 
 
 def channel_table(definition: JourneyDefinition, channel_names: list[str]) -> pd.DataFrame:
@@ -470,7 +477,11 @@ def show_definition_file_loader(dataset_id: str) -> None:
             values = json.loads(uploaded.getvalue().decode("utf-8"))
         except (UnicodeDecodeError, json.JSONDecodeError) as error:
             raise LogError(Problem(f"This is not JSON: {error}.", file=uploaded.name)) from None
-        st.session_state[f"definition-file-{dataset_id}"] = JourneyDefinition.from_dict(values, source=uploaded.name)
+        loaded = JourneyDefinition.from_dict(values, source=uploaded.name)
+    key = f"definition-file-{dataset_id}"
+    if st.session_state.get(key) != loaded:
+        st.session_state[key] = loaded
+        st.rerun()  # the editor above was drawn from the previous definition
 
 
 def show_history(dataset_id: str) -> None:
