@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 import ui
+from ui.definition import definition_banner
 
 st.set_page_config(page_title="Parcours", page_icon="🧭", layout="wide")
 
@@ -45,6 +46,9 @@ columns[0].metric("Customers (unique journeys)", f"{summary.cases:,}")
 columns[1].metric("Events", f"{summary.events:,}")
 columns[2].metric("Touchpoints (distinct activities)", f"{summary.activities:,}")
 columns[3].metric("Journey variants", f"{summary.variants:,}")
+if summary.cases:
+    definition = definition_banner(dataset.id)
+    ui.show_outcome_metrics(dataset.id, filters, definition)
 if summary.start_time is None:
     st.caption(f"No customer matches: {filters.describe()}.")
 else:

@@ -343,6 +343,14 @@ class Store:
             row = connection.execute(query).first()
         return None if row is None else _saved_payload(row)
 
+    def definition_version(self, dataset_id: str) -> int | None:
+        """Return the number of the dataset's newest saved journey definition, None when none is saved."""
+        query = sa.select(sa.func.max(JOURNEY_DEFINITIONS.c.version)).where(
+            JOURNEY_DEFINITIONS.c.dataset_id == dataset_id
+        )
+        with self._engine.connect() as connection:
+            return connection.execute(query).scalar()
+
     def definition_history(self, dataset_id: str) -> list[SavedPayload]:
         """Return every saved version of the dataset's journey definition, newest first."""
         query = (

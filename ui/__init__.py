@@ -5,6 +5,7 @@ sidebar, `show_table` shows a table with its downloads, `reported_errors` turns 
 table of what to fix.
 """
 
+from ui.definition import show_outcome_metrics
 from ui.downloads import neutralise_formulas, show_table, to_csv_bytes, to_excel_bytes
 from ui.errors import reported_errors, show_error
 from ui.importing import (
@@ -107,6 +108,7 @@ __all__ = [
     "settings",
     "show_dataset",
     "show_error",
+    "show_outcome_metrics",
     "show_preview",
     "show_quality",
     "show_table",

@@ -18,7 +18,7 @@ from numbers import Integral
 import pandas as pd
 import streamlit as st
 
-from data import LogError, Problem
+from data import Filters, LogError, Problem
 from discovery import (
     ATTRIBUTE_ROLES,
     OTHER_CHANNELS,
@@ -57,6 +57,7 @@ __all__ = [
     "show_definition_editor",
     "show_definition_file_loader",
     "show_history",
+    "show_outcome_metrics",
     "stage_names_table",
     "touchpoint_table",
     "window_in_units",
@@ -256,6 +257,39 @@ def window_in_units(days: float | None) -> tuple[float | None, str]:
 
 
 # --- page sections ---
+
+
+@st.cache_data(show_spinner=False, max_entries=64, hash_funcs=BY_CONTENT_AND_DEFINITION)
+def _selected_outcomes(dataset_id: str, filters: Filters, definition: JourneyDefinition) -> Outcomes:
+    with dataset_engine(dataset_id) as engine:
+        return outcome_counts(engine, definition, filters)
+
+
+def show_outcome_metrics(dataset_id: str, filters: Filters, definition: JourneyDefinition) -> None:
+    """Show the selected journeys' conversion, churn and still-open counts as the definition defines them."""
+    with reported_errors():
+        outcomes = _selected_outcomes(dataset_id, filters, definition)
+    columns = st.columns(3)
+    if outcomes.has_goal:
+        columns[0].metric(
+            "Converted (of every journey)",
+            f"{outcomes.conversion_rate:.1%}",
+            help=f"{outcomes.converted_total:,} of {outcomes.journeys:,} journeys did a goal touchpoint.",
+        )
+    else:
+        columns[0].metric("Converted", "no goal", help="Choose the goal on the Journey definition page.")
+    columns[1].metric(
+        "Churned (of decided journeys)",
+        f"{outcomes.churn_rate:.1%}" if outcomes.churn_estimable else "not yet",
+        help=f"{outcomes.churned_total:,} of {outcomes.decided:,} decided journeys churned."
+        if outcomes.churn_estimable
+        else "More than half the journeys are still open: churn cannot be estimated yet.",
+    )
+    columns[2].metric(
+        "Still open (censored)",
+        f"{outcomes.censored:,}",
+        help="Journeys that neither converted nor churned yet: left out of the churn rate.",
+    )
 
 
 def definition_banner(dataset_id: str) -> JourneyDefinition:

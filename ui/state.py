@@ -34,7 +34,7 @@ from data import (
     read_sql,
     to_event_log,
 )
-from discovery import ChurnPoints, JourneyDefinition, churn_points, definition_of, save_definition
+from discovery import ChurnPoints, JourneyDefinition, churn_points, save_definition, suggest_definition
 from ui.params import filters_to_params
 
 __all__ = [
@@ -198,10 +198,25 @@ def build_log(
         return error
 
 
-@st.cache_data(show_spinner="Reading the journey definition…", max_entries=64)
-def _definition_in_force(dataset_id: str) -> tuple[JourneyDefinition, int | None]:
+@st.cache_data(show_spinner="Suggesting a journey definition…", max_entries=64)
+def _suggested_definition(dataset_id: str) -> JourneyDefinition:
     with dataset_engine(dataset_id) as engine:
-        return definition_of(store(), dataset_id, engine)
+        return suggest_definition(engine)
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def _saved_definition(dataset_id: str, version: int) -> JourneyDefinition:
+    saved = store().definition(dataset_id, version)
+    return JourneyDefinition.from_dict(saved.payload, source=f"dataset {dataset_id}, version {version}")
+
+
+def _definition_in_force(dataset_id: str) -> tuple[JourneyDefinition, int | None]:
+    """The newest saved version, asked of the store on every run (a CLI or another server may have saved one),
+    else the suggestion."""
+    version = store().definition_version(dataset_id)
+    if version is None:
+        return _suggested_definition(dataset_id), None
+    return _saved_definition(dataset_id, version), version
 
 
 def journey_definition(dataset_id: str) -> JourneyDefinition:
@@ -216,9 +231,7 @@ def definition_version(dataset_id: str) -> int | None:
 
 def save_journey_definition(dataset_id: str, definition: JourneyDefinition) -> int:
     """Save the definition as the log's new version, in force on every page at once; return its number."""
-    version = save_definition(store(), dataset_id, definition)
-    _definition_in_force.clear()
-    return version
+    return save_definition(store(), dataset_id, definition)
 
 
 @st.cache_data(show_spinner="Finding the churn points…", max_entries=64, hash_funcs=BY_CONTENT_AND_DEFINITION)

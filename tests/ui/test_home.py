@@ -8,6 +8,7 @@ import pytest
 
 from data import Filters, Settings, Store, import_file, load_log
 from data.importing import DEMO_SAMPLES, import_demo
+from discovery import outcome_counts, suggest_definition
 from tests.ui.apptest import errors, metrics, open_home, widget
 
 
@@ -20,13 +21,19 @@ def test_first_run_stores_the_demo_and_shows_its_counts(store: Store) -> None:
     app = open_home()
     assert not app.exception
     expected = load_log(DEMO_SAMPLES["telecom"]).frame
+    (demo,) = store.datasets()
+    with store.engine(demo.id) as engine:
+        outcomes = outcome_counts(engine, suggest_definition(engine))
     assert metrics(app) | {"Journey variants": ""} == {
         "Customers (unique journeys)": f"{expected['case_id'].nunique():,}",
         "Events": f"{len(expected):,}",
         "Touchpoints (distinct activities)": f"{expected['activity'].nunique():,}",
         "Journey variants": "",
+        "Converted (of every journey)": f"{outcomes.conversion_rate:.1%}",
+        "Churned (of decided journeys)": f"{outcomes.churn_rate:.1%}",
+        "Still open (censored)": f"{outcomes.censored:,}",
     }
-    (demo,) = store.datasets()
+    assert app.warning[0].value.startswith("These figures follow a **suggested** journey definition")
     assert app.query_params["dataset"] == demo.id
     assert app.dataframe[0].value["Log"].tolist() == [demo.name]
 
@@ -96,9 +103,7 @@ def test_an_unreadable_link_says_what_is_wrong_and_shows_everyone(store: Store) 
 def test_a_link_to_a_log_no_longer_stored_shows_the_newest(store: Store) -> None:
     app = open_home(dataset="0123456789abcdef")
     (demo,) = store.datasets()
-    assert [warning.value for warning in app.warning] == [
-        "The log named in this link is no longer stored; showing the newest one instead."
-    ]
+    assert app.warning[0].value == "The log named in this link is no longer stored; showing the newest one instead."
     assert app.query_params["dataset"] == demo.id
 
 

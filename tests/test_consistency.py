@@ -1,0 +1,119 @@
+"""One journey definition, one set of numbers: every headline figure is the same on every page, in every CLI and
+through the API, for the suggested definition and for a saved one, with and without a filter.
+
+The headline figures are the conversion rate, the churn rate, the journeys still open (censored), the customers who
+got at least as far as each stage and the drop-off between stages.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+import discovery.__main__ as discovery_cli
+from data import Dataset, Filters, Settings, Store
+from data.importing import import_demo
+from discovery import (
+    ChurnRule,
+    JourneyDefinition,
+    Outcomes,
+    definition_of,
+    outcome_counts,
+    save_definition,
+    stage_kpis,
+    variant_table,
+)
+from tests.ui.apptest import APP, TIMEOUT_SECONDS, metrics
+from ui.definition import outcome_sentence
+from ui.markup import plain
+
+STAGES_PAGE = "pages/4_Stages_funnel_and_churn.py"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_streamlit_caches() -> None:
+    """Each test has a home of its own, and Streamlit's caches (the store among them) outlive one AppTest run."""
+    st.cache_resource.clear()
+    st.cache_data.clear()
+
+
+@pytest.fixture(scope="module")
+def demo_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    home = tmp_path_factory.mktemp("consistency") / "home"
+    import_demo(Store(Settings(home=home)))
+    return home
+
+
+@pytest.fixture(params=["suggested", "saved"])
+def demo(request: pytest.FixtureRequest, demo_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """The demo with its suggested definition, or with a saved one that differs from it (a 30-day window, an
+    empty stage, a goal that includes an upgrade)."""
+    home = tmp_path / "home"
+    shutil.copytree(demo_home, home)
+    monkeypatch.setenv("PARCOURS_HOME", str(home))
+    store = Store(Settings.from_env())
+    (dataset,) = store.datasets()
+    if request.param == "saved":
+        suggested, _ = definition_of(store, dataset.id)
+        model = suggested.stages.with_overrides(dict.fromkeys(suggested.stages.activities_in("loyalty")))
+        changed = JourneyDefinition(
+            (*suggested.goal, "upgrade_plan"), model, ChurnRule(suggested.churn.touchpoints, 30)
+        )
+        save_definition(store, dataset.id, changed)
+    return store, dataset
+
+
+def open_page(page: str | None = None, **query_params: str) -> AppTest:
+    app = AppTest.from_file(APP, default_timeout=TIMEOUT_SECONDS)
+    app.query_params.update(query_params)
+    return (app.switch_page(page) if page else app).run()
+
+
+def api_figures(store: Store, dataset: Dataset, filters: Filters) -> tuple[Outcomes, list[int], list[int]]:
+    definition, _ = definition_of(store, dataset.id)
+    with store.engine(dataset.id) as engine:
+        table = stage_kpis(engine, definition, filters).table
+        return outcome_counts(engine, definition, filters), table["customers"].tolist(), table["drop_off"].tolist()
+
+
+@pytest.mark.parametrize("filters", [Filters(), Filters(channels={"store"})], ids=["everyone", "store"])
+def test_every_page_cli_and_the_api_give_the_same_headline_figures(
+    demo: tuple[Store, Dataset], filters: Filters, capsys: pytest.CaptureFixture
+) -> None:
+    store, dataset = demo
+    outcomes, reached, dropped = api_figures(store, dataset, filters)
+    query = {"dataset": dataset.id, **({"channels": '["store"]'} if filters.channels else {})}
+
+    home = open_page(**query)
+    assert not home.exception
+    shown = metrics(home)
+    assert shown["Converted (of every journey)"] == f"{outcomes.conversion_rate:.1%}"
+    assert shown["Churned (of decided journeys)"] == f"{outcomes.churn_rate:.1%}"
+    assert shown["Still open (censored)"] == f"{outcomes.censored:,}"
+
+    stages = open_page(STAGES_PAGE, **query)
+    assert not stages.exception
+    cards = [metric.value for metric in stages.metric][: len(reached)]
+    assert cards == [f"{count:,}" for count in reached]
+    deltas = [metric.delta for metric in stages.metric][: len(reached)]
+    assert deltas == [f"{count:,} dropped" if count else "" for count in dropped]
+    assert plain(outcome_sentence(outcomes)) in stages.markdown[0].value
+
+    # The variants of the selected journeys add up to the same conversions and churns.
+    definition, _ = definition_of(store, dataset.id)
+    with store.engine(dataset.id) as engine:
+        variants = variant_table(engine, filters, definition=definition).frame
+    assert variants["converted"].sum() == outcomes.converted_total
+    assert variants["churned"].sum() == outcomes.churned_total
+    assert variants["censored"].sum() == outcomes.censored
+
+    if filters.is_empty:  # the CLI reads the whole log
+        assert discovery_cli.main(["summary", dataset.id, "--json"]) == 0
+        summary = json.loads(capsys.readouterr().out)
+        assert summary["outcomes"] == json.loads(json.dumps(outcomes.to_dict()))
+        assert [stage["got_this_far"] for stage in summary["stages"]] == reached
