@@ -74,11 +74,13 @@ GUESS_MARK = "⚠ "
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def touchpoint_facts(dataset_id: str) -> pd.DataFrame:
-    """Every touchpoint of the whole log: customers who did it and journeys it starts, most customers first."""
+    """Every touchpoint of the whole log: customers who did it, journeys it starts, and every journey of the log,
+    most customers first."""
     with dataset_engine(dataset_id) as engine:
         counted = engine.query(
             """
-            SELECT activity::VARCHAR AS activity, count(*) AS customers, count(*) FILTER (WHERE first_pos = 0) AS starts
+            SELECT activity::VARCHAR AS activity, count(*) AS customers,
+                   count(*) FILTER (WHERE first_pos = 0) AS starts, (SELECT count(*) FROM journeys) AS journeys
             FROM journey_activities GROUP BY activity
             """
         )
@@ -145,7 +147,6 @@ def edited_stage_names(model: StageModel, edited: pd.DataFrame) -> tuple[tuple[s
 
 def touchpoint_table(model: StageModel, facts: pd.DataFrame) -> pd.DataFrame:
     """Return one editable row per touchpoint: its stage (None: none), customers, journeys it starts, and why."""
-    journeys = int(facts["customers"].max()) if len(facts) else 0
     rank = {stage: index for index, stage in enumerate(model.stages)}
     stage = facts["activity"].map(dict(model.stage_of))
     ordered = facts.assign(stage=stage, rank=stage.map(rank).fillna(len(rank))).sort_values(
@@ -160,7 +161,7 @@ def touchpoint_table(model: StageModel, facts: pd.DataFrame) -> pd.DataFrame:
                 ordered["stage"].astype(object).where(ordered["stage"].notna(), None).tolist(), dtype=object
             ),
             "Customers": ordered["customers"].to_numpy(),
-            "Starts journeys": (ordered["starts"] / max(journeys, 1)).to_numpy(),
+            "Starts journeys": (ordered["starts"] / ordered["journeys"]).to_numpy(),
             "Why": [
                 ("" if reason is None else GUESS_MARK if reason.is_guess else "") + model.why(activity)
                 for activity, reason in zip(ordered["activity"], reasons, strict=True)
@@ -324,14 +325,13 @@ def _base_definition(dataset_id: str) -> JourneyDefinition:
 
 def _goal_step(key: str, base: JourneyDefinition, facts: pd.DataFrame) -> tuple[str, ...]:
     st.subheader("1. The goal: what counts as conversion")
-    journeys = int(facts["customers"].max()) if len(facts) else 0
-    customers = dict(zip(facts["activity"], facts["customers"], strict=True))
+    reach = dict(zip(facts["activity"], facts["customers"] / facts["journeys"], strict=True))
     goal = st.multiselect(
         "Goal touchpoints",
         facts["activity"].tolist(),
-        default=[name for name in base.goal if name in customers],
+        default=[name for name in base.goal if name in reach],
         key=f"goal-{key}",
-        format_func=lambda name: f"{name} · {customers[name] / max(journeys, 1):.0%} of customers",
+        format_func=lambda name: f"{name} · {reach[name]:.0%} of customers",
         help="A journey with one of these has converted (a purchase, a subscription, a booking …). Never guessed "
         "from where a touchpoint comes: choose it.",
     )

@@ -167,14 +167,16 @@ MODEL = StageModel(
     {"visit": "discovery", "buy": "purchase"},
     {"visit": StageReason("keyword", keyword="visit"), "help": StageReason("after_goal", median_position=0.9)},
 )
-FACTS = pd.DataFrame({"activity": ["visit", "buy", "help"], "customers": [10, 4, 3], "starts": [9, 0, 0]})
+FACTS = pd.DataFrame(
+    {"activity": ["visit", "buy", "help"], "customers": [10, 4, 3], "starts": [9, 0, 0], "journeys": [12, 12, 12]}
+)
 
 
 def test_the_touchpoint_table_lists_every_touchpoint_by_stage_with_the_reason_and_guesses_marked() -> None:
     table = touchpoint_table(MODEL, FACTS)
     assert table["Touchpoint"].tolist() == ["visit", "buy", "help"]
     assert table["Stage"].tolist() == ["discovery", "purchase", None]
-    assert table["Starts journeys"].tolist() == [0.9, 0.0, 0.0]
+    assert table["Starts journeys"].tolist() == [0.75, 0.0, 0.0]
     assert table["Why"].tolist() == [
         "its name contains 'visit'",
         "set by hand",
