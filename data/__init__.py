@@ -30,9 +30,10 @@ from data.importing import DEMO_SAMPLES, import_demo, import_file, load_log, res
 from data.journeys import split_journeys
 from data.mapping import Candidate, MappingSuggestion, detect_mapping, validate_mapping
 from data.quality import Finding, QualityReport, assess, assess_relation
-from data.readers import FORMATS, read_log, read_sql
+from data.readers import FORMATS, read_log
 from data.schema import ACTIVITY, CASE_ID, CHANNEL, SOURCE_ROW, TIMESTAMP, ColumnMapping, EventLog, RawLog
 from data.settings import SETTINGS, Settings
+from data.sql_sources import read_sql
 from data.store import Dataset, Store
 from data.timestamps import ParsedTimestamps, parse_timestamps
 
