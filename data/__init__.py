@@ -26,6 +26,14 @@ from data.errors import (
     UnsafeInput,
     UnsupportedFormat,
 )
+from data.exports import (
+    neutralise_formulas,
+    terminal_safe,
+    terminal_safe_output,
+    to_csv_bytes,
+    to_excel_bytes,
+    write_csv,
+)
 from data.filters import Filters
 from data.importing import DEMO_SAMPLES, import_demo, import_file, load_log, resolve_mapping
 from data.journeys import split_journeys
@@ -101,6 +109,7 @@ __all__ = [
     "import_demo",
     "import_file",
     "load_log",
+    "neutralise_formulas",
     "parquet_sample",
     "parse_timestamps",
     "prepare_layout",
@@ -110,7 +119,12 @@ __all__ = [
     "resolve_mapping",
     "spark_session",
     "split_journeys",
+    "terminal_safe",
+    "terminal_safe_output",
+    "to_csv_bytes",
     "to_event_log",
+    "to_excel_bytes",
     "validate_mapping",
+    "write_csv",
     "write_demo",
 ]

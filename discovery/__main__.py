@@ -12,7 +12,7 @@ import sys
 from contextlib import contextmanager
 from pathlib import Path
 
-from data import Engine, LogError, Settings, Store, load_log
+from data import Engine, LogError, Settings, Store, load_log, terminal_safe_output
 from discovery import (
     ChurnDefinition,
     churn_points,
@@ -29,13 +29,14 @@ TOP_VARIANTS = 10
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
-    try:
-        with _open_engine(args) as engine:
-            return args.run(args, engine)
-    except LogError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+    with terminal_safe_output():
+        args = _parser().parse_args(argv)
+        try:
+            with _open_engine(args) as engine:
+                return args.run(args, engine)
+        except LogError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 2
 
 
 def summary(engine: Engine) -> dict:
