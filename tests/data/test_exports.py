@@ -78,7 +78,9 @@ def test_excel_holds_text_as_string_cells_never_formulas_and_what_a_workbook_can
     frame = pd.DataFrame(
         {
             "label": ['=HYPERLINK("http://x")', "bell\x07", "+33 6 12"],
-            "at": pd.to_datetime(["2025-01-01 10:00+01:00", "2025-01-02 00:00+00:00", "2025-01-03 00:00+00:00"], utc=True),
+            "at": pd.to_datetime(
+                ["2025-01-01 10:00+01:00", "2025-01-02 00:00+00:00", "2025-01-03 00:00+00:00"], utc=True
+            ),
             "path": [["visit", "buy"], ["call"], []],
             "=cmd": [1, 2, 3],
         }
