@@ -17,15 +17,15 @@ from data.settings import Settings
 from data.store import Dataset, Store
 
 
+@terminal_safe_output()
 def main(argv: list[str] | None = None) -> int:
-    with terminal_safe_output():
-        args = _parser().parse_args(argv)
-        try:
-            settings = Settings.from_env()
-            return args.run(args, settings)
-        except LogError as error:
-            print(f"error: {error}", file=sys.stderr)
-            return 2
+    args = _parser().parse_args(argv)
+    try:
+        settings = Settings.from_env()
+        return args.run(args, settings)
+    except LogError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
 
 
 def _import(args: argparse.Namespace, settings: Settings) -> int:

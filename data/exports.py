@@ -85,7 +85,7 @@ def terminal_safe(text: str) -> str:
 
 @contextmanager
 def terminal_safe_output() -> Iterator[None]:
-    """Pass everything printed to stdout and stderr inside the block through `terminal_safe`."""
+    """Pass everything printed to stdout and stderr inside the block (or decorated function) through `terminal_safe`."""
     with redirect_stdout(_TerminalSafeStream(sys.stdout)), redirect_stderr(_TerminalSafeStream(sys.stderr)):
         yield
 

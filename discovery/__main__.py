@@ -12,7 +12,8 @@ import sys
 from contextlib import contextmanager
 from pathlib import Path
 
-from data import Engine, LogError, Settings, Store, load_log, terminal_safe_output
+from data import Engine, LogError, Settings, Store, load_log
+from data.exports import terminal_safe_output
 from discovery import (
     ChurnDefinition,
     churn_points,
@@ -28,15 +29,15 @@ from discovery import (
 TOP_VARIANTS = 10
 
 
+@terminal_safe_output()
 def main(argv: list[str] | None = None) -> int:
-    with terminal_safe_output():
-        args = _parser().parse_args(argv)
-        try:
-            with _open_engine(args) as engine:
-                return args.run(args, engine)
-        except LogError as error:
-            print(f"error: {error}", file=sys.stderr)
-            return 2
+    args = _parser().parse_args(argv)
+    try:
+        with _open_engine(args) as engine:
+            return args.run(args, engine)
+    except LogError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
 
 
 def summary(engine: Engine) -> dict:

@@ -31,16 +31,16 @@ SEGMENT_SYNTAX = "persona:N, channel=NAME, activity=NAME or COLUMN=VALUE"
 SHOWN_EDGES = 10
 
 
+@terminal_safe_output()
 def main(argv: list[str] | None = None) -> int:
-    with terminal_safe_output():
-        args = _parser().parse_args(argv)
-        try:
-            settings = Settings.from_env()
-            with _open_engine(args.log, settings) as engine:
-                return args.run(args, engine)
-        except LogError as error:
-            print(f"error: {error}", file=sys.stderr)
-            return 2
+    args = _parser().parse_args(argv)
+    try:
+        settings = Settings.from_env()
+        with _open_engine(args.log, settings) as engine:
+            return args.run(args, engine)
+    except LogError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
 
 
 def _open_engine(log: str, settings: Settings) -> Engine:
