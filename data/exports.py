@@ -23,7 +23,6 @@ from pathlib import Path
 from typing import TextIO
 
 import pandas as pd
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 __all__ = [
     "neutralise_formulas",
@@ -137,6 +136,8 @@ def _joined_lists(frame: pd.DataFrame) -> pd.DataFrame:
 
 def _excel_ready(frame: pd.DataFrame) -> pd.DataFrame:
     """Turn what a workbook cannot hold into what it can: zoned times to UTC, no control bytes."""
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE  # slow to import, and only workbooks need it
+
     ready = frame.copy()
     for position in range(ready.shape[1]):
         values = ready.iloc[:, position]
