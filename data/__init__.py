@@ -21,18 +21,28 @@ from data.errors import (
     OutdatedLayout,
     Problem,
     SourceNotConfigured,
+    StorageFull,
     TimestampError,
     UnsafeInput,
     UnsupportedFormat,
+)
+from data.exports import (
+    neutralise_formulas,
+    terminal_safe,
+    terminal_safe_output,
+    to_csv_bytes,
+    to_excel_bytes,
+    write_csv,
 )
 from data.filters import Filters
 from data.importing import DEMO_SAMPLES, import_demo, import_file, load_log, resolve_mapping
 from data.journeys import split_journeys
 from data.mapping import Candidate, MappingSuggestion, detect_mapping, validate_mapping
 from data.quality import Finding, QualityReport, assess, assess_relation
-from data.readers import FORMATS, read_log, read_sql
+from data.readers import FORMATS, read_log
 from data.schema import ACTIVITY, CASE_ID, CHANNEL, SOURCE_ROW, TIMESTAMP, ColumnMapping, EventLog, RawLog
 from data.settings import SETTINGS, Settings
+from data.sql_sources import read_sql
 from data.store import Dataset, SavedPayload, Store
 from data.timestamps import ParsedTimestamps, parse_timestamps
 
@@ -85,6 +95,7 @@ __all__ = [
     "Settings",
     "SourceNotConfigured",
     "SparkEngine",
+    "StorageFull",
     "Store",
     "TimestampError",
     "UnsafeInput",
@@ -99,6 +110,7 @@ __all__ = [
     "import_demo",
     "import_file",
     "load_log",
+    "neutralise_formulas",
     "parquet_sample",
     "parse_timestamps",
     "prepare_layout",
@@ -108,7 +120,12 @@ __all__ = [
     "resolve_mapping",
     "spark_session",
     "split_journeys",
+    "terminal_safe",
+    "terminal_safe_output",
+    "to_csv_bytes",
     "to_event_log",
+    "to_excel_bytes",
     "validate_mapping",
+    "write_csv",
     "write_demo",
 ]

@@ -1,6 +1,7 @@
-"""Command line for the data layer: `python -m data import|quality|list|demo`.
+"""Command line for the data layer: `python -m data import|quality|list|rename|delete|demo`.
 
-A bad file exits with status 2 and says what to fix; it never prints a traceback.
+A bad file exits with status 2 and says what to fix; it never prints a traceback. Everything printed goes
+through `terminal_safe`, so a label or file name cannot drive the terminal.
 """
 
 from __future__ import annotations
@@ -9,12 +10,14 @@ import argparse
 import json
 import sys
 
-from data.errors import LogError
+from data.errors import LogError, Problem
+from data.exports import terminal_safe_output
 from data.importing import DEMO_SAMPLES, import_demo, import_file, load_log
 from data.settings import Settings
 from data.store import Dataset, Store
 
 
+@terminal_safe_output()
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
@@ -46,6 +49,34 @@ def _list(args: argparse.Namespace, settings: Settings) -> int:
         print(json.dumps([_dataset_dict(d) for d in datasets], indent=2, default=str))
     for dataset in [] if args.json else datasets:
         print(f"{dataset.id}  {dataset.n_cases:>9,} cases  {dataset.n_events:>11,} events  {dataset.name}")
+    return 0
+
+
+def _rename(args: argparse.Namespace, settings: Settings) -> int:
+    dataset = Store(settings).rename(args.id, args.name)
+    print(f"renamed dataset {dataset.id}: {dataset.name}")
+    return 0
+
+
+def _delete(args: argparse.Namespace, settings: Settings) -> int:
+    """Delete after a yes typed at a terminal, or with --yes; anywhere else refuse, since nothing can undo it."""
+    store = Store(settings)
+    dataset = store.dataset(args.id)
+    if not args.yes:
+        if not sys.stdin.isatty():
+            raise LogError(
+                Problem(
+                    "Deleting a dataset cannot be undone, so it needs a confirmation.",
+                    fix="Add --yes to delete it without being asked.",
+                    value=dataset.id,
+                )
+            )
+        answer = input(f"Delete dataset {dataset.id} {dataset.name!r} ({dataset.n_events:,} events)? [y/N] ")
+        if answer.strip().lower() not in ("y", "yes"):
+            print("Nothing was deleted.")
+            return 1
+    store.delete(dataset.id)
+    print(f"deleted dataset {dataset.id}: {dataset.name}")
     return 0
 
 
@@ -121,6 +152,16 @@ def _parser() -> argparse.ArgumentParser:
     listing = commands.add_parser("list", help="list stored datasets")
     listing.set_defaults(run=_list)
     listing.add_argument("--json", action="store_true")
+
+    rename = commands.add_parser("rename", help="change the name a stored dataset is shown under")
+    rename.set_defaults(run=_rename)
+    rename.add_argument("id", help="the dataset's id (see `python -m data list`)")
+    rename.add_argument("name", help="the new name")
+
+    delete = commands.add_parser("delete", help="delete a stored dataset, its files and what was saved about it")
+    delete.set_defaults(run=_delete)
+    delete.add_argument("id", help="the dataset's id (see `python -m data list`)")
+    delete.add_argument("--yes", action="store_true", help="do not ask for a confirmation")
 
     demo = commands.add_parser("demo", help="store a bundled demo log")
     demo.set_defaults(run=_demo)

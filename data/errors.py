@@ -22,6 +22,7 @@ __all__ = [
     "MappingError",
     "Problem",
     "SourceNotConfigured",
+    "StorageFull",
     "TimestampError",
     "UnsafeInput",
     "UnsupportedFormat",
@@ -126,6 +127,10 @@ class SourceNotConfigured(LogError):
 
 class DatasetNotFound(LogError):
     """No stored dataset has this id."""
+
+
+class StorageFull(LogError):
+    """The disk holding the stored logs or the metadata database is full; nothing was changed."""
 
 
 def _shorten(value: str, limit: int = 80) -> str:

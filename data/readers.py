@@ -1,4 +1,4 @@
-"""Readers: a file or an operator-configured SQL source becomes a `RawLog`, or a typed error.
+"""Readers: a file becomes a `RawLog`, or a typed error (SQL sources: `data.sql_sources`).
 
 Text formats (CSV/TSV/TXT, JSON lines) are decoded by us, so every column of a CSV stays a string and
 a case id `NA` survives; binary formats keep their types. Every limit in `Settings` is checked before
@@ -34,7 +34,6 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
-import sqlalchemy as sa
 from defusedxml.ElementTree import ParseError as XMLParseError
 from lxml import etree
 
@@ -43,14 +42,13 @@ from data.errors import (
     LimitExceeded,
     LogError,
     Problem,
-    SourceNotConfigured,
     UnsafeInput,
     UnsupportedFormat,
 )
 from data.schema import RawLog
 from data.settings import Settings
 
-__all__ = ["FORMATS", "read_log", "read_sql"]
+__all__ = ["FORMATS", "read_log"]
 
 FORMATS = ("csv", "xlsx", "parquet", "jsonl", "xes")
 """Formats `read_log` understands; `RawLog.format` is one of these or "sql"."""
@@ -116,7 +114,6 @@ _SNIFF_RECORDS = 50
 _SKIPPED_LINE = re.compile(r"Skipping line (\d+): expected (\d+) fields, saw (\d+)")
 _UNCLOSED_QUOTE = re.compile(r"EOF inside string starting at row (\d+)")  # pandas counts that row from 0
 _NAME_WHITESPACE = re.compile(r"[\r\n\t]+")
-_SINGLE_STATEMENT = re.compile(r"\A\s*(?:(?:--[^\n]*(?:\n|\Z)|/\*.*?\*/)\s*)*\(*\s*(?:select|with)\b", re.I | re.S)
 
 
 def read_log(
@@ -143,121 +140,6 @@ def read_log(
             raise ValueError(f"format must be one of {FORMATS}, not {format!r}")
     data, name = _load_source(source, name, settings)
     return _read_bytes(data, name, format, settings)
-
-
-def read_sql(source: str, *, table: str | None = None, query: str | None = None, settings: Settings) -> RawLog:
-    """Return a table, or the result of one SELECT query, from an operator-configured SQL source.
-
-    `source` is a name from `settings.sql_sources`, never a URL typed by a user. The query runs in a
-    transaction that is always rolled back, so even a data-modifying CTE leaves no trace.
-
-        raw = read_sql("crm", table="touchpoints", settings=Settings.from_env())
-    """
-    if (table is None) == (query is None):
-        raise ValueError("give exactly one of table= or query=")
-    if source not in settings.sql_sources:
-        configured = ", ".join(repr(n) for n in sorted(settings.sql_sources)) or "none"
-        raise SourceNotConfigured(
-            Problem(
-                f"No SQL source is called {source!r}; configured sources: {configured}.",
-                fix="Pick a configured source, or ask the operator to add it to PARCOURS_SQL_SOURCES.",
-            )
-        )
-    if query is not None:
-        _check_single_select(query)
-    try:
-        engine = sa.create_engine(settings.sql_sources[source])
-    except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError, ImportError):
-        # The URL may hold a password: name the source, never the URL.
-        raise SourceNotConfigured(
-            Problem(
-                f"The SQL source {source!r} is misconfigured (its URL or database driver is not usable).",
-                fix="Ask the operator to correct PARCOURS_SQL_SOURCES.",
-            )
-        ) from None
-    try:
-        columns, rows = _fetch(engine, source, table, query, settings.max_events + 1)
-    except sa.exc.SQLAlchemyError as error:
-        detail = str(getattr(error, "orig", None) or type(error).__name__)
-        raise LogError(
-            Problem(
-                f"Reading from SQL source {source!r} failed: {detail}",
-                fix="Correct the query or table, or ask the operator whether the database is reachable.",
-            )
-        ) from None
-    finally:
-        engine.dispose()
-    if len(rows) > settings.max_events:
-        raise LimitExceeded(_too_many_events(source, settings))
-    label = f"{source}: {table if table is not None else 'query'}"
-    if not rows:
-        raise EmptyLog(
-            Problem("The table or query returned no rows.", fix="Check the table or the query's WHERE clause.")
-        )
-    frame = pd.DataFrame.from_records(rows, columns=range(len(columns)))
-    frame = _with_clean_columns(frame, columns, label)
-    return RawLog(frame=frame, name=label, format="sql", sha256=_sql_sha256(source, table, query, frame))
-
-
-def _sql_sha256(source: str, table: str | None, query: str | None, frame: pd.DataFrame) -> str:
-    """Return the hash of what was asked (source, table or query) and of what came back."""
-    digest = hashlib.sha256("\0".join((source, table or "", query or "")).encode())
-    digest.update("\0".join(frame.columns).encode())
-    # pandas cannot hash the objects some drivers return (JSON dicts, arrays, bytes): hash their repr instead.
-    as_text = np.frompyfunc(repr, 1, 1)
-    objects = [column for column, dtype in frame.dtypes.items() if dtype == "object"]
-    hashable = frame.assign(**{column: as_text(frame[column].to_numpy()) for column in objects})
-    digest.update(pd.util.hash_pandas_object(hashable, index=False).to_numpy().tobytes())
-    return digest.hexdigest()
-
-
-def _fetch(
-    engine: sa.Engine, source: str, table: str | None, query: str | None, row_limit: int
-) -> tuple[list[str], list]:
-    with engine.connect() as connection:
-        connection = connection.execution_options(stream_results=True)
-        transaction = connection.begin()
-        try:
-            if table is not None:
-                statement = sa.select(_reflect_table(connection, source, table)).limit(row_limit)
-                result = connection.execute(statement)
-            else:
-                # exec_driver_sql: a ':name' or '%' inside the user's query is text, not a bind parameter.
-                result = connection.exec_driver_sql(query)
-            if not result.returns_rows:
-                raise UnsafeInput(_not_a_select())
-            columns = list(result.keys())
-            rows = result.fetchmany(row_limit)
-        finally:
-            transaction.rollback()
-    return columns, rows
-
-
-def _reflect_table(connection: sa.Connection, source: str, table: str) -> sa.Table:
-    inspector = sa.inspect(connection)
-    available = sorted({*inspector.get_table_names(), *inspector.get_view_names()})
-    if table not in available:
-        listed = ", ".join(repr(t) for t in available[:50]) or "none"
-        raise SourceNotConfigured(
-            Problem(
-                f"SQL source {source!r} has no table or view {table!r}; available: {listed}.",
-                fix="Pick one of the available tables, or write a query.",
-            )
-        )
-    return sa.Table(table, sa.MetaData(), autoload_with=connection)
-
-
-def _check_single_select(query: str) -> None:
-    statement = query.strip().removesuffix(";")
-    if not _SINGLE_STATEMENT.match(statement) or ";" in statement:
-        raise UnsafeInput(_not_a_select())
-
-
-def _not_a_select() -> Problem:
-    return Problem(
-        "Only one SELECT (or WITH … SELECT) query can be run, without ';' inside it.",
-        fix="Write a single read-only query such as SELECT customer, action, happened_at FROM touchpoints.",
-    )
 
 
 def _load_source(source: object, name: str | None, settings: Settings) -> tuple[bytes, str]:

@@ -61,6 +61,17 @@ SETTINGS: dict[str, tuple[str, str, str]] = {
         "{}",
         'JSON object naming the SQL databases users may import from, e.g. `{"crm": "postgresql+psycopg://…"}`.',
     ),
+    "max_sql_result_mb": (
+        "PARCOURS_MAX_SQL_RESULT_MB",
+        "512",
+        "Most memory the rows read from a SQL source may take, in MB; the query is stopped as soon as it passes.",
+    ),
+    "sql_timeout_seconds": (
+        "PARCOURS_SQL_TIMEOUT_SECONDS",
+        "60",
+        "Longest a SQL source's query may run, in seconds (PostgreSQL `statement_timeout`; SQLite and others: "
+        "stopped by Parcours).",
+    ),
 }
 
 
@@ -82,6 +93,8 @@ class Settings:
     duckdb_threads: int = field(default_factory=lambda: os.cpu_count() or 1)
     duckdb_temp_dir: Path | None = None
     sql_sources: Mapping[str, str] = field(default_factory=dict)
+    max_sql_result_mb: int = 512
+    sql_timeout_seconds: int = 60
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "home", Path(self.home).expanduser())
@@ -108,7 +121,14 @@ class Settings:
         sources = dict(_parse_sources(values.pop("sql_sources", "{}")))
         if secrets and "sql_sources" in secrets:
             sources.update({str(k): str(v) for k, v in dict(secrets["sql_sources"]).items()})
-        for name in ("max_upload_mb", "max_uncompressed_mb", "max_events", "duckdb_threads"):
+        for name in (
+            "max_upload_mb",
+            "max_uncompressed_mb",
+            "max_events",
+            "duckdb_threads",
+            "max_sql_result_mb",
+            "sql_timeout_seconds",
+        ):
             if name in values:
                 values[name] = _positive_int(SETTINGS[name][0], values[name])
         return cls(**values, sql_sources=sources)

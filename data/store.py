@@ -5,25 +5,36 @@ one row of the `datasets` table. The folder is built in `datasets/.incoming/`, f
 place, and only then is the row inserted: that commit is the moment the dataset exists. A crash at any
 point therefore leaves either the old state or the new one, and a retry reuses a complete folder.
 
+Each dataset id has a lock file in `datasets/.locks/` (an `flock`, released by the kernel when a process
+dies): imports and deletes of one dataset hold it exclusively, readers hold it shared while they open its
+files, so a reader sees the dataset whole or not at all, never half deleted or half re-imported. The staging
+folders of an import are named after its dataset, so the next `Store` removes those whose import is no longer
+running. A full disk raises `StorageFull` and leaves the old state.
+
 Metadata goes through SQLAlchemy Core (no ORM session outlives a call, so nothing leaks across
 Streamlit reruns) and its schema through Alembic migrations, run when a `Store` opens.
 """
 
 from __future__ import annotations
 
+import errno
+import fcntl
 import hashlib
 import json
 import os
 import re
 import shutil
+import sqlite3
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -32,7 +43,7 @@ from alembic import command
 from alembic.config import Config
 
 from data.engine import Engine, build_layout
-from data.errors import DatasetNotFound, EmptyLog, LogError, OutdatedLayout, Problem
+from data.errors import DatasetNotFound, EmptyLog, LogError, OutdatedLayout, Problem, StorageFull
 from data.quality import QualityReport
 from data.schema import CANONICAL_COLUMNS, TIMESTAMP, ColumnMapping, EventLog
 from data.settings import Settings
@@ -44,16 +55,21 @@ LAYOUT_FILE = "layout.duckdb"
 MANIFEST_FILE = "manifest.json"
 MANIFEST_VERSION = 1
 INCOMING_DIR = ".incoming"
+LOCKS_DIR = ".locks"
+# Staging folders named by older versions of Parcours carry no dataset id; they are removed after an hour.
 STALE_INCOMING_SECONDS = 3600
 DATASET_ID = re.compile(r"[0-9a-f]{16}")
+STAGING_NAME = re.compile(r"(?P<dataset_id>[0-9a-f]{16})\.[0-9a-f]{32}(?:\.discarded)?")
 MAX_NAME_CHARS = 200
 MAX_KIND_CHARS = 40
 KNOWN_IDS_SHOWN = 20
+SAVE_ATTEMPTS = 5
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 # Any constant works: it only has to be the same for every process migrating one PostgreSQL database.
 MIGRATION_LOCK_KEY = 0x70617263
 WRITE = "parcours_write"
+POSTGRES_DISK_FULL = "53100"
 HASH_CHUNK_BYTES = 1 << 20
 UTC_MICROSECONDS = "datetime64[us, UTC]"
 
@@ -160,11 +176,14 @@ class Store:
         self._settings = settings
         self._datasets_dir = settings.datasets_dir
         self._incoming_dir = settings.datasets_dir / INCOMING_DIR
-        self._incoming_dir.mkdir(parents=True, exist_ok=True)
-        self._engine = _create_engine(settings.database_url)
-        self._writer = self._engine.execution_options(**{WRITE: True})
-        _migrate(self._writer)
-        _remove_stale_incoming(self._incoming_dir)
+        self._locks_dir = settings.datasets_dir / LOCKS_DIR
+        with _disk_full_is_typed():
+            self._incoming_dir.mkdir(parents=True, exist_ok=True)
+            self._locks_dir.mkdir(exist_ok=True)
+            self._engine = _create_engine(settings.database_url)
+            self._writer = self._engine.execution_options(**{WRITE: True})
+            _migrate(self._writer)
+        self._remove_stale_incoming()
 
     @property
     def settings(self) -> Settings:
@@ -212,16 +231,21 @@ class Store:
         if owner is not None and (not isinstance(owner, str) or not owner.strip()):
             raise TypeError("owner must be a non-empty string or None.")
         dataset_id = _dataset_id(source_sha256, mapping, options)
-        if self._row(dataset_id) is None:
-            folder = self._datasets_dir / dataset_id
+        folder = self._datasets_dir / dataset_id
+        with self._dataset_lock(dataset_id), _disk_full_is_typed():
+            listed = self._row(dataset_id) is not None
+            if listed and _read_manifest(folder, dataset_id, check_hashes=False) is not None:
+                return self.dataset(dataset_id)
+            # Not stored yet, or listed with its files gone: (re)build the folder, reusing a complete one.
             manifest = _read_manifest(folder, dataset_id) or self._build_folder(write_events, dataset_id, folder)
-            recipe = {"source_name": source_name, "mapping": mapping, "options": options}
-            try:
-                quality = quality_of(folder / LAYOUT_FILE)
-            except OutdatedLayout:  # a folder another version of Parcours left without its database row
-                manifest = self._rebuild_layout(folder, dataset_id, manifest["n_events"])
-                quality = quality_of(folder / LAYOUT_FILE)
-            self._insert(dataset_id, quality, manifest, recipe, name=name, owner=owner)
+            if not listed:
+                recipe = {"source_name": source_name, "mapping": mapping, "options": options}
+                try:
+                    quality = quality_of(folder / LAYOUT_FILE)
+                except OutdatedLayout:  # a folder another version of Parcours left without its database row
+                    manifest = self._rebuild_layout(folder, dataset_id, manifest["n_events"])
+                    quality = quality_of(folder / LAYOUT_FILE)
+                self._insert(dataset_id, quality, manifest, recipe, name=name, owner=owner)
         return self.dataset(dataset_id)
 
     def datasets(self) -> list[Dataset]:
@@ -243,7 +267,7 @@ class Store:
         name = _checked_name(name)
         updated = 0
         if _is_dataset_id(dataset_id):
-            with self._writer.begin() as connection:
+            with _disk_full_is_typed(), self._writer.begin() as connection:
                 result = connection.execute(
                     sa.update(DATASETS)
                     .where(DATASETS.c.id == dataset_id)
@@ -256,17 +280,16 @@ class Store:
 
     def delete(self, dataset_id: str) -> None:
         """Forget the dataset, then remove its files: a crash in between leaves only unlisted files."""
-        deleted = 0
-        if _is_dataset_id(dataset_id):
-            with self._writer.begin() as connection:
+        with self._dataset_lock(dataset_id):
+            with _disk_full_is_typed(), self._writer.begin() as connection:
                 connection.execute(sa.delete(ANNOTATIONS).where(ANNOTATIONS.c.dataset_id == dataset_id))
                 connection.execute(
                     sa.delete(JOURNEY_DEFINITIONS).where(JOURNEY_DEFINITIONS.c.dataset_id == dataset_id)
                 )
                 deleted = connection.execute(sa.delete(DATASETS).where(DATASETS.c.id == dataset_id)).rowcount
-        if not deleted:
-            raise self._not_found(dataset_id)
-        self._discard(self._datasets_dir / dataset_id)
+            if not deleted:
+                raise self._not_found(dataset_id)
+            self._discard(self._datasets_dir / dataset_id)
 
     def save_annotation(self, dataset_id: str, kind: str, name: str, payload: Mapping[str, Any]) -> None:
         """Keep what a user decided about a dataset (a stage model, persona names, a saved segment) under `name`.
@@ -278,7 +301,7 @@ class Store:
         self.dataset(dataset_id)
         key = _annotation_key(dataset_id, kind, name)
         row = {"dataset_id": dataset_id, "kind": kind, "name": name}
-        with self._writer.begin() as connection:
+        with _disk_full_is_typed(), self._writer.begin() as connection:
             connection.execute(sa.delete(ANNOTATIONS).where(key))
             connection.execute(
                 sa.insert(ANNOTATIONS).values(**row, payload_json=payload_json, updated_at=datetime.now(UTC))
@@ -304,7 +327,7 @@ class Store:
 
     def delete_annotation(self, dataset_id: str, kind: str, name: str) -> None:
         """Forget a saved annotation; forgetting one that is not there is not an error."""
-        with self._writer.begin() as connection:
+        with _disk_full_is_typed(), self._writer.begin() as connection:
             connection.execute(sa.delete(ANNOTATIONS).where(_annotation_key(dataset_id, kind, name)))
 
     def save_definition(self, dataset_id: str, payload: Mapping[str, Any], *, author: str | None = None) -> int:
@@ -316,8 +339,18 @@ class Store:
         payload_json = _annotation_json(payload)
         self.dataset(dataset_id)
         author = author or self._settings.owner
+        # SQLite serialises writers (BEGIN IMMEDIATE); on PostgreSQL two writers may read the same newest version,
+        # and the second insert then breaks the key: it tries again with the next number.
+        for _ in range(SAVE_ATTEMPTS - 1):
+            try:
+                return self._insert_definition(dataset_id, payload_json, author)
+            except sa.exc.IntegrityError:
+                continue
+        return self._insert_definition(dataset_id, payload_json, author)
+
+    def _insert_definition(self, dataset_id: str, payload_json: str, author: str) -> int:
         versions = JOURNEY_DEFINITIONS.c.version
-        with self._writer.begin() as connection:
+        with _disk_full_is_typed(), self._writer.begin() as connection:
             newest = connection.execute(
                 sa.select(sa.func.max(versions)).where(JOURNEY_DEFINITIONS.c.dataset_id == dataset_id)
             ).scalar()
@@ -366,23 +399,62 @@ class Store:
 
         The layout is derived data: one written by another version of Parcours is rebuilt from the stored
         events (atomically, so a reader of the old one is not disturbed) instead of asking for a new import.
+        Once open, the engine keeps reading the files it opened even if the dataset is deleted meanwhile.
         """
-        dataset = self.dataset(dataset_id)
-        try:
-            return Engine(dataset.layout_path, self._settings)
-        except OutdatedLayout:
-            self._rebuild_layout(dataset.layout_path.parent, dataset_id, dataset.n_events)
-            return Engine(dataset.layout_path, self._settings)
+        with self._dataset_lock(dataset_id, shared=True):
+            dataset = self.dataset(dataset_id)
+            try:
+                return Engine(dataset.layout_path, self._settings)
+            except OutdatedLayout:
+                pass
+        with self._dataset_lock(dataset_id), _disk_full_is_typed():
+            dataset = self.dataset(dataset_id)
+            try:
+                return Engine(dataset.layout_path, self._settings)
+            except OutdatedLayout:
+                self._rebuild_layout(dataset.layout_path.parent, dataset_id, dataset.n_events)
+                return Engine(dataset.layout_path, self._settings)
 
     def load_events(self, dataset_id: str) -> pd.DataFrame:
         """Return the canonical frame exactly as it was imported (columns, dtypes, order)."""
-        events_path = self.dataset(dataset_id).events_path
+        with self._dataset_lock(dataset_id, shared=True):
+            events_path = self.dataset(dataset_id).events_path
+            try:
+                return pd.read_parquet(events_path)
+            except FileNotFoundError:
+                raise DatasetNotFound(
+                    Problem("The stored events file is missing.", fix="import the log again.", file=str(events_path))
+                ) from None
+
+    @contextmanager
+    def _dataset_lock(self, dataset_id: str, *, shared: bool = False) -> Iterator[None]:
+        """Hold the dataset's lock: exclusive to import or delete it, shared to open its files."""
+        if not _is_dataset_id(dataset_id):
+            raise self._not_found(dataset_id)
+        descriptor = os.open(self._locks_dir / f"{dataset_id}.lock", os.O_RDWR | os.O_CREAT, 0o644)
         try:
-            return pd.read_parquet(events_path)
-        except FileNotFoundError:
-            raise DatasetNotFound(
-                Problem("The stored events file is missing.", fix="import the log again.", file=str(events_path))
-            ) from None
+            fcntl.flock(descriptor, fcntl.LOCK_SH if shared else fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(descriptor)  # closing releases the lock
+
+    def _remove_stale_incoming(self) -> None:
+        """Remove what killed imports and deletes left in staging, sparing the folders of those still running."""
+        for leftover in self._incoming_dir.iterdir():
+            named = STAGING_NAME.fullmatch(leftover.name)
+            if named is None:
+                if _older_than(leftover, STALE_INCOMING_SECONDS):
+                    shutil.rmtree(leftover, ignore_errors=True)
+                continue
+            descriptor = os.open(self._locks_dir / f"{named['dataset_id']}.lock", os.O_RDWR | os.O_CREAT, 0o644)
+            try:
+                fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                continue  # its import or delete is running now
+            else:
+                shutil.rmtree(leftover, ignore_errors=True)
+            finally:
+                os.close(descriptor)
 
     def _insert(
         self,
@@ -423,7 +495,7 @@ class Store:
 
     def _build_folder(self, write_events: Callable[[Path], None], dataset_id: str, folder: Path) -> dict:
         """Write the dataset's files in a private folder, make them durable, then rename it into place."""
-        staging = self._incoming_dir / uuid.uuid4().hex
+        staging = self._incoming_dir / f"{dataset_id}.{uuid.uuid4().hex}"
         staging.mkdir()
         try:
             write_events(staging / EVENTS_FILE)
@@ -462,7 +534,7 @@ class Store:
 
     def _discard(self, folder: Path) -> None:
         """Remove a dataset folder by first renaming it out of sight, so no half folder keeps its name."""
-        trash = self._incoming_dir / f"{uuid.uuid4().hex}-discarded"
+        trash = self._incoming_dir / f"{folder.name}.{uuid.uuid4().hex}.discarded"
         try:
             os.replace(folder, trash)
         except FileNotFoundError:
@@ -563,16 +635,39 @@ def _migrate(writer: sa.Engine) -> None:
         command.upgrade(config, "head")
 
 
-def _remove_stale_incoming(incoming_dir: Path) -> None:
-    """Remove what crashed imports left behind, sparing folders another process may still be writing."""
-    cutoff = time.time() - STALE_INCOMING_SECONDS
-    for leftover in incoming_dir.iterdir():
-        try:
-            newest = max(path.stat().st_mtime for path in (leftover, *leftover.iterdir()))
-        except (FileNotFoundError, NotADirectoryError):
-            continue
-        if newest < cutoff:
-            shutil.rmtree(leftover, ignore_errors=True)
+def _older_than(folder: Path, seconds: float) -> bool:
+    """Tell whether nothing in the folder changed for `seconds`."""
+    try:
+        newest = max(path.stat().st_mtime for path in (folder, *folder.iterdir()))
+    except (FileNotFoundError, NotADirectoryError):
+        return False
+    return newest < time.time() - seconds
+
+
+@contextmanager
+def _disk_full_is_typed() -> Iterator[None]:
+    """Turn a full disk, whichever library hit it, into `StorageFull`; the caller's cleanup has already run."""
+    try:
+        yield
+    except (OSError, duckdb.Error, pa.ArrowException, sa.exc.OperationalError) as error:
+        if not _is_disk_full(error):
+            raise
+        raise StorageFull(
+            Problem(
+                "The disk is full: the log could not be stored and nothing was changed.",
+                fix="Free some space on the disk holding PARCOURS_HOME (and the metadata database), then try again.",
+            )
+        ) from None
+
+
+def _is_disk_full(error: BaseException) -> bool:
+    original = getattr(error, "orig", None) or error
+    return (
+        getattr(original, "errno", None) in (errno.ENOSPC, errno.EDQUOT)
+        or getattr(original, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL
+        or getattr(original, "sqlstate", None) == POSTGRES_DISK_FULL
+        or (isinstance(original, duckdb.Error) and os.strerror(errno.ENOSPC) in str(original))
+    )
 
 
 def _check_log(log: EventLog) -> None:
@@ -672,8 +767,12 @@ def _write_manifest(folder: Path, dataset_id: str, *, n_events: int) -> dict:
     return manifest
 
 
-def _read_manifest(folder: Path, dataset_id: str) -> dict | None:
-    """Return the folder's manifest if the folder is complete and intact, else None."""
+def _read_manifest(folder: Path, dataset_id: str, *, check_hashes: bool = True) -> dict | None:
+    """Return the folder's manifest if the folder is complete and intact, else None.
+
+    Without `check_hashes` only the files' presence and sizes are checked: enough to see that a listed
+    dataset lost its files, without reading them all.
+    """
     try:
         manifest = json.loads((folder / MANIFEST_FILE).read_text(encoding="utf-8"))
         files = manifest["files"]
@@ -682,7 +781,8 @@ def _read_manifest(folder: Path, dataset_id: str) -> dict | None:
             and manifest["dataset_id"] == dataset_id
             and {EVENTS_FILE, LAYOUT_FILE} <= files.keys()
             and all(
-                (folder / name).stat().st_size == entry["bytes"] and file_sha256(folder / name) == entry["sha256"]
+                (folder / name).stat().st_size == entry["bytes"]
+                and (not check_hashes or file_sha256(folder / name) == entry["sha256"])
                 for name, entry in files.items()
             )
         )

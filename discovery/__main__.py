@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from data import Engine, LogError, Problem, Settings, Store, load_log
+from data.exports import terminal_safe_output
 from discovery import (
     JourneyDefinition,
     churn_points,
@@ -37,6 +38,7 @@ from discovery import (
 TOP_VARIANTS = 10
 
 
+@terminal_safe_output()
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:

@@ -2,13 +2,16 @@
 
 Stages become coloured lanes (clusters), edge width follows the customers on the edge, labels carry the chosen
 metric, and churn points are drawn in red with their churn rate. Activity names are user data: every label is
-escaped so that quotes, backslashes, line breaks, `<`, `>`, `&` and any non-ASCII character come out as
-written, and the DOT text itself is plain ASCII.
+escaped so that quotes, backslashes, line breaks, `<`, `>` and `&` come out as written. The DOT text is UTF-8:
+other characters are written as themselves (Graphviz turns an entity above U+FFFF, such as an emoji, into
+invalid UTF-8), except those no UTF-8 text or SVG may hold (lone surrogates, U+FFFE, U+FFFF), which become
+U+FFFD, and control characters, which become spaces.
 """
 
 from __future__ import annotations
 
 import itertools
+import re
 
 import pandas as pd
 
@@ -25,6 +28,9 @@ MIN_PENWIDTH, MAX_PENWIDTH = 1.0, 6.0
 _SECONDS_METRIC = {"median": "median_seconds", "mean": "mean_seconds", "p90": "p90_seconds"}
 _UNITS = ((86_400, "d"), (3_600, "h"), (60, "min"), (1, "s"))
 _START, _END = "start", "end"
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+# Lone surrogates cannot be encoded as UTF-8; U+FFFE and U+FFFF are not characters XML (hence SVG) may hold.
+_UNWRITABLE = re.compile("[\ud800-\udfff\ufffe\uffff]")
 
 
 def map_to_dot(journey_map: JourneyMap, *, metric: str = "cases", rankdir: str = "LR") -> str:
@@ -126,12 +132,5 @@ def dot_quote(text: str) -> str:
         .replace("\r", "\n")
         .replace("\n", "\\n")
     )
-    return '"' + "".join(_ascii(character) for character in escaped) + '"'
+    return '"' + _UNWRITABLE.sub("\ufffd", _CONTROL.sub(" ", escaped)) + '"'
 
-
-def _ascii(character: str) -> str:
-    """Spell non-ASCII characters as HTML entities and control characters as spaces."""
-    code = ord(character)
-    if code < 32 or code == 127:
-        return " "
-    return character if code < 128 else f"&#{code};"

@@ -17,6 +17,7 @@ import pandas as pd
 
 from data.engine import Engine
 from data.errors import DatasetNotFound, LogError, Problem
+from data.exports import terminal_safe_output, write_csv
 from data.filters import Filters
 from data.importing import load_log
 from data.settings import Settings
@@ -30,6 +31,7 @@ SEGMENT_SYNTAX = "persona:N, channel=NAME, activity=NAME or COLUMN=VALUE"
 SHOWN_EDGES = 10
 
 
+@terminal_safe_output()
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
@@ -61,13 +63,14 @@ def _personas(args: argparse.Namespace, engine: Engine) -> int:
     features, model = _fit_personas(engine, args)
     profiles = persona_profiles(engine, features.case_ids, model.labels_)
     if args.out:
-        pd.DataFrame(
+        assignments = pd.DataFrame(
             {
                 "case_id": features.case_ids,
                 "persona": model.labels_,
                 "persona_name": pd.Series(model.labels_).map(profiles.names).to_numpy(),
             }
-        ).to_csv(args.out, index=False)
+        )
+        write_csv(assignments, args.out)  # case ids and persona names are the log's labels: no live formulas
     if args.json:
         summary = {
             "k": model.n_clusters_,

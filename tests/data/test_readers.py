@@ -8,8 +8,6 @@ import gzip
 import hashlib
 import io
 import random
-import sqlite3
-from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -18,11 +16,10 @@ from data.errors import (
     EmptyLog,
     LimitExceeded,
     LogError,
-    SourceNotConfigured,
     UnsafeInput,
     UnsupportedFormat,
 )
-from data.readers import read_log, read_sql
+from data.readers import read_log
 from data.settings import Settings
 from tests.conftest import DATASETS
 from tests.data import corpus
@@ -435,114 +432,3 @@ def test_sepsis_xes_gz(settings):
 
     assert raw.format == "xes"
     assert (len(raw.frame), raw.frame["case:concept:name"].nunique()) == (15_214, 1_050)
-
-
-# --- SQL ---------------------------------------------------------------------------------------------------
-
-HOSTILE_TABLE = 'weird "name"; --'
-HOSTILE_TABLE_QUOTED = '"weird ""name""; --"'
-
-
-@pytest.fixture
-def crm(tmp_path) -> Settings:
-    """Settings with one SQL source, 'crm': a SQLite file with three touchpoints."""
-    path = tmp_path / "crm.db"
-    with sqlite3.connect(path) as connection:
-        connection.execute("CREATE TABLE touchpoints (customer TEXT, action TEXT, happened_at TEXT)")
-        connection.executemany(
-            "INSERT INTO touchpoints VALUES (?, ?, ?)",
-            [("NA", "visit", "2024-01-01 10:00"), ("NA", "buy", "2024-01-01 10:05"), ("c2", "call", "2024-01-02")],
-        )
-        connection.execute(f'CREATE TABLE {HOSTILE_TABLE_QUOTED} (customer TEXT, " spaced " TEXT)')
-        connection.execute(f"INSERT INTO {HOSTILE_TABLE_QUOTED} VALUES ('c1', 'x')")
-    return Settings(home=tmp_path / "home", sql_sources={"crm": f"sqlite:///{path}"})
-
-
-def row_count(settings: Settings) -> int:
-    path = Path(settings.sql_sources["crm"].removeprefix("sqlite:///"))
-    with sqlite3.connect(path) as connection:
-        return connection.execute("SELECT count(*) FROM touchpoints").fetchone()[0]
-
-
-def test_sql_table_is_read(crm):
-    raw = read_sql("crm", table="touchpoints", settings=crm)
-
-    assert raw.frame["customer"].tolist() == ["NA", "NA", "c2"]
-    assert (raw.format, raw.name) == ("sql", "crm: touchpoints")
-
-
-def test_sql_table_name_is_quoted_not_interpolated(crm):
-    frame = read_sql("crm", table=HOSTILE_TABLE, settings=crm).frame
-
-    assert list(frame.columns) == ["customer", "spaced"]
-    assert frame.attrs["column_renames"][0].value == " spaced "
-
-
-def test_sql_query_is_read(crm):
-    query = "SELECT customer, action FROM touchpoints WHERE action != ':not_a_parameter' ORDER BY happened_at;"
-
-    frame = read_sql("crm", query=query, settings=crm).frame
-
-    assert frame["action"].tolist() == ["visit", "buy", "call"]
-
-
-def test_unknown_sql_source_lists_the_configured_ones(crm):
-    with pytest.raises(SourceNotConfigured, match="configured sources: 'crm'"):
-        read_sql("sqlite:///etc/passwd", table="touchpoints", settings=crm)
-
-
-def test_unknown_sql_table_lists_the_available_ones(crm):
-    with pytest.raises(SourceNotConfigured, match="available: 'touchpoints'"):
-        read_sql("crm", table="touchpoint", settings=crm)
-
-
-@pytest.mark.parametrize(
-    "query",
-    [
-        "DELETE FROM touchpoints",
-        "SELECT 1; DELETE FROM touchpoints",
-        "-- harmless\nDROP TABLE touchpoints",
-        "PRAGMA writable_schema = 1",
-    ],
-)
-def test_sql_query_must_be_a_single_select(crm, query):
-    with pytest.raises(UnsafeInput, match="Only one SELECT"):
-        read_sql("crm", query=query, settings=crm)
-
-    assert row_count(crm) == 3
-
-
-def test_failing_sql_query_is_a_log_error(crm):
-    with pytest.raises(LogError, match="no such column"):
-        read_sql("crm", query="SELECT missing FROM touchpoints", settings=crm)
-
-
-def test_sql_result_over_max_events_is_refused(crm):
-    limited = Settings(home=crm.home, sql_sources=crm.sql_sources, max_events=2)
-
-    with pytest.raises(LimitExceeded):
-        read_sql("crm", table="touchpoints", settings=limited)
-
-
-def test_empty_sql_result_is_an_empty_log(crm):
-    with pytest.raises(EmptyLog):
-        read_sql("crm", query="SELECT * FROM touchpoints WHERE 0", settings=crm)
-
-
-def test_sql_hash_follows_the_content(crm):
-    before = read_sql("crm", table="touchpoints", settings=crm).sha256
-    again = read_sql("crm", table="touchpoints", settings=crm).sha256
-    path = Path(crm.sql_sources["crm"].removeprefix("sqlite:///"))
-    with sqlite3.connect(path) as connection:
-        connection.execute("UPDATE touchpoints SET action = 'browse' WHERE action = 'visit'")
-
-    after = read_sql("crm", table="touchpoints", settings=crm).sha256
-
-    assert before == again != after
-
-
-def test_sql_values_pandas_cannot_hash_still_get_a_hash(crm):
-    raw = read_sql("crm", query="SELECT customer, x'00ff' AS payload FROM touchpoints", settings=crm)
-
-    assert raw.frame["payload"].tolist() == [b"\x00\xff"] * 3
-    assert len(raw.sha256) == 64

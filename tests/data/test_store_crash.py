@@ -154,3 +154,13 @@ def assert_retry_succeeds(settings: Settings) -> None:
 
     assert [dataset.id for dataset in store.datasets()] == [retried.id]
     assert_store_is_consistent(settings)
+
+
+def test_the_staging_of_a_killed_import_is_removed_when_the_next_store_opens(settings: Settings) -> None:
+    kill_import(settings.home, step="layout built")
+    incoming = settings.datasets_dir / ".incoming"
+    assert any(incoming.iterdir())  # the killed import's staging folder
+
+    Store(settings)
+
+    assert list(incoming.iterdir()) == []

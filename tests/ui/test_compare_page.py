@@ -108,5 +108,5 @@ def test_the_map_difference_colours_edges_by_segment_and_bolds_significant_ones(
     colours = [COLOURS["common"], COLOURS["A only"], COLOURS["B only"]]
     assert all(f'color="{colour}"' in line for line, colour in zip(drawn, colours, strict=True))
     assert ['style="bold"' in line for line in drawn] == [False, True, False]
-    assert 'label="A 40% &#183; B 0%"' in drawn[1]
+    assert 'label="A 40% · B 0%"' in drawn[1]
     assert difference_dot(edges, max_edges=1).count("->") == 1

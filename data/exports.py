@@ -1,0 +1,150 @@
+"""What Parcours writes for other programs: tables for spreadsheets, text for terminals.
+
+A log's labels come from outside, so both outputs are built to carry them as plain text:
+
+- **Spreadsheets.** A CSV cell such as `=HYPERLINK(…)` or `@SUM(…)` would run as a formula when the file is
+  opened (CSV injection). List cells are joined first, *then* every text cell and header starting with one of
+  = + - @ (or their full-width forms), tab or carriage return gets a leading apostrophe, as OWASP advises. In an
+  Excel workbook every text cell is written as a string cell, which Excel shows as typed and never evaluates.
+- **Terminals.** A file name holding `ESC [ 2 J` would clear the screen of whoever lists the datasets; control
+  characters (except line breaks and tabs) and bidirectional overrides are dropped from everything a CLI prints.
+
+The dashboard's downloads (`ui.downloads`) and every CLI `--out` use these functions.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager, redirect_stderr, redirect_stdout
+from pathlib import Path
+from typing import TextIO
+
+import pandas as pd
+
+__all__ = [
+    "neutralise_formulas",
+    "terminal_safe",
+    "terminal_safe_output",
+    "to_csv_bytes",
+    "to_excel_bytes",
+    "write_csv",
+]
+
+FORMULA_START = re.compile(r"[=+\-@\t\r\uff1d\uff0b\uff0d\uff20]")
+EXCEL_SHEET_NAME_CHARS = 31
+LIST_JOINER = " → "
+# C0 and C1 controls but line feed and tab, DEL, and the bidirectional embeddings, overrides and isolates.
+_TERMINAL_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
+    """Return a copy of `frame` whose lists are joined and whose text cells and headers cannot start a formula."""
+    if not isinstance(frame, pd.DataFrame):
+        raise TypeError(f"frame must be a pandas DataFrame, not {type(frame).__name__}")
+    safe = _joined_lists(frame).set_axis([_neutralised_name(name) for name in frame.columns], axis=1)
+    for position, values in _text_columns(safe):
+        risky = _matches(values, FORMULA_START)
+        if risky.any():
+            safe.isetitem(position, values.mask(risky, "'" + values.astype("str")))
+    return safe
+
+
+def to_csv_bytes(frame: pd.DataFrame) -> bytes:
+    """Return the table as UTF-8 CSV with a byte-order mark, which Excel needs to read accents right."""
+    return neutralise_formulas(frame).to_csv(index=False).encode("utf-8-sig")
+
+
+def write_csv(frame: pd.DataFrame, path: str | Path) -> None:
+    """Write the table to `path` as `to_csv_bytes` does: what a CLI's `--out` writes."""
+    Path(path).write_bytes(to_csv_bytes(frame))
+
+
+def to_excel_bytes(frame: pd.DataFrame, sheet_name: str = "Parcours") -> bytes:
+    """Return the table as an .xlsx workbook of one sheet whose text cells are strings, never formulas."""
+    if not isinstance(frame, pd.DataFrame):
+        raise TypeError(f"frame must be a pandas DataFrame, not {type(frame).__name__}")
+    buffer = io.BytesIO()
+    sheet_name = sheet_name[:EXCEL_SHEET_NAME_CHARS]
+    with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
+        _excel_ready(_joined_lists(frame)).to_excel(writer, index=False, sheet_name=sheet_name)
+        for row in writer.sheets[sheet_name].iter_rows():
+            for cell in row:
+                if cell.data_type == "f":  # openpyxl reads any text starting with '=' as a formula
+                    cell.data_type = "s"
+    return buffer.getvalue()
+
+
+def terminal_safe(text: str) -> str:
+    """Return `text` without the characters a terminal would act on instead of showing."""
+    return _TERMINAL_UNSAFE.sub("", text)
+
+
+@contextmanager
+def terminal_safe_output() -> Iterator[None]:
+    """Pass everything printed to stdout and stderr inside the block (or decorated function) through `terminal_safe`."""
+    with redirect_stdout(_TerminalSafeStream(sys.stdout)), redirect_stderr(_TerminalSafeStream(sys.stderr)):
+        yield
+
+
+class _TerminalSafeStream(io.TextIOBase):
+    def __init__(self, stream: TextIO):
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        self._stream.write(terminal_safe(text))
+        return len(text)
+
+    def flush(self) -> None:
+        self._stream.flush()
+
+    def isatty(self) -> bool:
+        return self._stream.isatty()
+
+
+def _neutralised_name(name: object) -> object:
+    return f"'{name}" if isinstance(name, str) and FORMULA_START.match(name) else name
+
+
+def _text_columns(frame: pd.DataFrame):
+    """Yield (position, values) of every column that may hold text, categories read as plain values."""
+    for position in range(frame.shape[1]):
+        values = frame.iloc[:, position]
+        if isinstance(values.dtype, pd.CategoricalDtype):
+            values = values.astype("object")
+        if values.dtype == object or pd.api.types.is_string_dtype(values.dtype):
+            yield position, values
+
+
+def _matches(values: pd.Series, pattern: re.Pattern) -> pd.Series:
+    """Return where a text cell matches; `.str` gives NaN for the other cells of an object column (numbers)."""
+    return values.str.match(pattern).eq(True)
+
+
+def _joined_lists(frame: pd.DataFrame) -> pd.DataFrame:
+    """Return a copy whose list cells (a variant's touchpoints) are text joined with an arrow."""
+    joined = frame.copy()
+    for position, values in _text_columns(joined):
+        lists = values.map(lambda value: isinstance(value, list | tuple))
+        if lists.any():
+            as_text = values[lists].map(lambda items: LIST_JOINER.join(map(str, items)))
+            joined.isetitem(position, values.mask(lists, as_text))
+    return joined
+
+
+def _excel_ready(frame: pd.DataFrame) -> pd.DataFrame:
+    """Turn what a workbook cannot hold into what it can: zoned times to UTC, no control bytes."""
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE  # slow to import, and only workbooks need it
+
+    ready = frame.copy()
+    for position in range(ready.shape[1]):
+        values = ready.iloc[:, position]
+        if isinstance(values.dtype, pd.DatetimeTZDtype):
+            ready.isetitem(position, values.dt.tz_convert("UTC").dt.tz_localize(None))
+    for position, values in _text_columns(ready):
+        illegal = values.str.contains(ILLEGAL_CHARACTERS_RE).eq(True)
+        if illegal.any():
+            ready.isetitem(position, values.mask(illegal, values.str.replace(ILLEGAL_CHARACTERS_RE, "", regex=True)))
+    return ready

@@ -1,0 +1,31 @@
+"""The SVG download of a map is valid UTF-8 and XML whatever its labels hold (the battery's emoji label was not)."""
+
+from __future__ import annotations
+
+from defusedxml.ElementTree import fromstring
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from discovery import dot_quote
+from ui.journey import dot_to_svg
+
+SVG_TEXT = "{http://www.w3.org/2000/svg}text"
+
+
+def drawn_texts(label: str) -> list[str]:
+    svg = dot_to_svg(f"digraph map {{ n0 [label={dot_quote(label)}]; }}")
+    return [text.text or "" for text in fromstring(svg.decode("utf-8")).iter(SVG_TEXT)]
+
+
+def test_an_emoji_label_is_drawn_as_itself() -> None:
+    assert drawn_texts("rocket 🚀 launch") == ["rocket 🚀 launch"]
+
+
+def test_characters_no_svg_may_hold_become_replacement_characters() -> None:
+    assert drawn_texts("a\ud800b\uffffc\x07d") == ["a\ufffdb\ufffdc d"]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.text(st.characters(), min_size=1, max_size=12))
+def test_any_label_gives_utf8_svg_that_parses(label: str) -> None:
+    drawn_texts(label)  # decoding or parsing raises on invalid UTF-8 or XML
