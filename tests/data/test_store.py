@@ -8,6 +8,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -27,7 +28,7 @@ from data.importing import load_log
 from data.quality import assess
 from data.schema import ColumnMapping, EventLog
 from data.settings import Settings
-from data.store import ANNOTATIONS, DATASETS, Store
+from data.store import ANNOTATIONS, DATASETS, JOURNEY_DEFINITIONS, Store
 from tests.conftest import DATASETS as SHARED_LOGS
 
 REPO = Path(__file__).resolve().parents[2]
@@ -517,3 +518,25 @@ def test_any_canonical_frame_stored_then_loaded_is_identical(settings: Settings,
 
     pd.testing.assert_frame_equal(store.load_events(dataset.id), frame, check_exact=True)
     assert dataset.n_events == len(frame)
+
+
+def test_journey_definitions_are_saved_in_versions_even_by_writers_at_once(settings: Settings) -> None:
+    store = Store(settings)
+    dataset = store.import_log(event_log())
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        versions = list(pool.map(lambda n: store.save_definition(dataset.id, {"n": n}, author=f"user {n}"), range(8)))
+    assert sorted(versions) == list(range(1, 9))
+    history = store.definition_history(dataset.id)
+    assert [saved.version for saved in history] == list(range(8, 0, -1))
+    assert {saved.payload["n"] for saved in history} == set(range(8))
+    assert store.definition(dataset.id).version == store.definition_version(dataset.id) == 8
+    store.delete(dataset.id)
+    assert store.definition_history(dataset.id) == []
+
+
+def test_the_migrated_journey_definitions_table_matches_the_one_the_store_writes(settings: Settings) -> None:
+    Store(settings)
+    inspector = sa.inspect(sa.create_engine(settings.database_url))
+    assert [column["name"] for column in inspector.get_columns("journey_definitions")] == [
+        column.name for column in JOURNEY_DEFINITIONS.columns
+    ]

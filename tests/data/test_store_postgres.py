@@ -15,9 +15,10 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import sqlalchemy as sa
+from alembic.script import ScriptDirectory
 
 from data.settings import Settings
-from data.store import Store
+from data.store import MIGRATIONS_DIR, Store
 from tests.data import test_store as sqlite_tests
 
 DATABASE_URL = os.environ.get("PARCOURS_TEST_DATABASE_URL", "")
@@ -64,6 +65,8 @@ test_reimport_after_delete = sqlite_tests.test_a_deleted_dataset_can_be_imported
 test_unknown_id = sqlite_tests.test_unknown_id_is_reported_with_the_ids_that_exist
 test_annotations = sqlite_tests.test_an_annotation_is_saved_replaced_listed_and_forgotten
 test_annotations_go_with_their_dataset = sqlite_tests.test_annotations_go_with_their_dataset
+test_definition_versions = sqlite_tests.test_journey_definitions_are_saved_in_versions_even_by_writers_at_once
+test_definitions_table = sqlite_tests.test_the_migrated_journey_definitions_table_matches_the_one_the_store_writes
 
 
 def test_the_session_really_runs_far_from_utc(settings: Settings) -> None:
@@ -77,7 +80,8 @@ def test_stores_opening_a_new_schema_at_once_migrate_it_once(settings: Settings)
 
     assert opened == [[]] * 4
     with sa.create_engine(settings.database_url).connect() as connection:
-        assert connection.execute(sa.text("SELECT version_num FROM alembic_version")).scalars().all() == ["0002"]
+        migrated = connection.execute(sa.text("SELECT version_num FROM alembic_version")).scalars().all()
+    assert migrated == [ScriptDirectory(str(MIGRATIONS_DIR)).get_current_head()]
 
 
 def test_a_plain_postgresql_url_uses_psycopg_3(settings: Settings) -> None:
