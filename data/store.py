@@ -63,7 +63,6 @@ STAGING_NAME = re.compile(r"(?P<dataset_id>[0-9a-f]{16})\.[0-9a-f]{32}(?:\.disca
 MAX_NAME_CHARS = 200
 MAX_KIND_CHARS = 40
 KNOWN_IDS_SHOWN = 20
-SAVE_ATTEMPTS = 5
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 # Any constant works: it only has to be the same for every process migrating one PostgreSQL database.
@@ -334,23 +333,16 @@ class Store:
         """Save a new version of the dataset's journey definition and return its number (1, 2, …).
 
         Versions are never overwritten, so that any figure can be traced to the definition it was computed with;
-        the newest one is in force. Two writers saving at once get two versions, in the order they committed.
+        the newest one is in force. Writers saving at once get one version each, in the order they committed.
         """
         payload_json = _annotation_json(payload)
         self.dataset(dataset_id)
         author = author or self._settings.owner
-        # SQLite serialises writers (BEGIN IMMEDIATE); on PostgreSQL two writers may read the same newest version,
-        # and the second insert then breaks the key: it tries again with the next number.
-        for _ in range(SAVE_ATTEMPTS - 1):
-            try:
-                return self._insert_definition(dataset_id, payload_json, author)
-            except sa.exc.IntegrityError:
-                continue
-        return self._insert_definition(dataset_id, payload_json, author)
-
-    def _insert_definition(self, dataset_id: str, payload_json: str, author: str) -> int:
         versions = JOURNEY_DEFINITIONS.c.version
         with _disk_full_is_typed(), self._writer.begin() as connection:
+            # Writers of one dataset take turns: SQLite's BEGIN IMMEDIATE serialises them already, PostgreSQL needs
+            # the dataset's row locked, or two of them would read the same newest version.
+            connection.execute(sa.select(DATASETS.c.id).where(DATASETS.c.id == dataset_id).with_for_update())
             newest = connection.execute(
                 sa.select(sa.func.max(versions)).where(JOURNEY_DEFINITIONS.c.dataset_id == dataset_id)
             ).scalar()
