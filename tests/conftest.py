@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -23,3 +24,27 @@ def _isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Never let a test read or write the developer's own ~/.parcours."""
     monkeypatch.setenv("PARCOURS_HOME", str(tmp_path / "env-home"))
     monkeypatch.delenv("PARCOURS_DATABASE_URL", raising=False)
+
+
+@pytest.fixture(scope="session")
+def demo_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A home holding the telecom demo log, imported once for the whole run: tests work on copies of it."""
+    from data.importing import import_demo
+    from data.store import Store
+
+    home = tmp_path_factory.mktemp("demo") / "home"
+    import_demo(Store(Settings(home=home)))
+    return home
+
+
+@pytest.fixture
+def demo_copy(demo_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """A copy of the demo's home of this test's own, as PARCOURS_HOME: the store and the demo dataset in it."""
+    from data.store import Store
+
+    home = tmp_path / "demo-home"
+    shutil.copytree(demo_home, home)
+    monkeypatch.setenv("PARCOURS_HOME", str(home))
+    store = Store(Settings.from_env())
+    (dataset,) = store.datasets()
+    return store, dataset

@@ -8,16 +8,13 @@ got at least as far as each stage and the drop-off between stages.
 from __future__ import annotations
 
 import json
-import shutil
-from pathlib import Path
 
 import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 import discovery.__main__ as discovery_cli
-from data import Dataset, Filters, Settings, Store
-from data.importing import import_demo
+from data import Dataset, Filters, Store
 from discovery import (
     ChurnRule,
     JourneyDefinition,
@@ -42,22 +39,11 @@ def _fresh_streamlit_caches() -> None:
     st.cache_data.clear()
 
 
-@pytest.fixture(scope="module")
-def demo_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    home = tmp_path_factory.mktemp("consistency") / "home"
-    import_demo(Store(Settings(home=home)))
-    return home
-
-
 @pytest.fixture(params=["suggested", "saved"])
-def demo(request: pytest.FixtureRequest, demo_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+def demo(request: pytest.FixtureRequest, demo_copy: tuple[Store, Dataset]):
     """The demo with its suggested definition, or with a saved one that differs from it (a 30-day window, an
     empty stage, a goal that includes an upgrade)."""
-    home = tmp_path / "home"
-    shutil.copytree(demo_home, home)
-    monkeypatch.setenv("PARCOURS_HOME", str(home))
-    store = Store(Settings.from_env())
-    (dataset,) = store.datasets()
+    store, dataset = demo_copy
     if request.param == "saved":
         suggested, _ = definition_of(store, dataset.id)
         model = suggested.stages.with_overrides(dict.fromkeys(suggested.stages.activities_in("loyalty")))

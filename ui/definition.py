@@ -35,6 +35,7 @@ from ui.errors import reported_errors
 from ui.markup import plain
 from ui.state import (
     BY_CONTENT_AND_DEFINITION,
+    attribute_columns,
     channels,
     dataset_engine,
     definition_key,
@@ -434,8 +435,7 @@ def _groups_and_roles_step(dataset_id: str, key: str, base: JourneyDefinition) -
         groups = edited_channel_groups(edited)
     else:
         st.caption("This log has no channel column.")
-    with dataset_engine(dataset_id) as engine:
-        attribute_types = engine.attribute_columns
+    attribute_types = attribute_columns(dataset_id)
     roles = {}
     if attribute_types:
         st.caption(

@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import json
-import shutil
-from pathlib import Path
 
 import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from data import Dataset, Settings, Store
-from data.importing import import_demo
+from data import Dataset, Store
 from discovery import (
     AttributeRole,
     ChurnRule,
@@ -44,22 +41,10 @@ def open_definition_page(**query_params: str) -> AppTest:
     return app.switch_page(PAGE).run()
 
 
-@pytest.fixture(scope="module")
-def demo_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    home = tmp_path_factory.mktemp("definition") / "home"
-    import_demo(Store(Settings(home=home)))
-    return home
-
-
 @pytest.fixture
-def demo(demo_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Store, Dataset]:
-    """Each test saves versions of its own: it works on a copy of the demo's home."""
-    home = tmp_path / "demo-home"
-    shutil.copytree(demo_home, home)
-    monkeypatch.setenv("PARCOURS_HOME", str(home))
-    store = Store(Settings.from_env())
-    (dataset,) = store.datasets()
-    return store, dataset
+def demo(demo_copy: tuple[Store, Dataset]) -> tuple[Store, Dataset]:
+    """Each test works on a copy of the demo's home: it may save what it likes."""
+    return demo_copy
 
 
 def suggested(store: Store, dataset: Dataset) -> JourneyDefinition:

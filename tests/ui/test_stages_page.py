@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +12,6 @@ from streamlit.testing.v1 import AppTest
 
 import discovery
 from data import Dataset, Filters, Settings, Store, import_file
-from data.importing import import_demo
 from discovery import (
     DEFAULT_STAGES,
     ChannelSwitches,
@@ -51,22 +49,10 @@ def open_stages_page(**query_params: str) -> AppTest:
     return app.switch_page(PAGE).run()
 
 
-@pytest.fixture(scope="module")
-def demo_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A home holding the demo log, imported once for the whole file: each test works on its own copy."""
-    home = tmp_path_factory.mktemp("demo") / "home"
-    import_demo(Store(Settings(home=home)))
-    return home
-
-
 @pytest.fixture
-def demo(demo_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Store, Dataset]:
-    home = tmp_path / "demo-home"
-    shutil.copytree(demo_home, home)
-    monkeypatch.setenv("PARCOURS_HOME", str(home))
-    store = Store(Settings.from_env())
-    (dataset,) = store.datasets()
-    return store, dataset
+def demo(demo_copy: tuple[Store, Dataset]) -> tuple[Store, Dataset]:
+    """Each test works on a copy of the demo's home: it may save what it likes."""
+    return demo_copy
 
 
 def card_values(app: AppTest) -> dict[str, str]:
