@@ -18,6 +18,13 @@ def open_home(**query_params: str) -> AppTest:
     return app.run()
 
 
+def open_page(page: str, **query_params: str) -> AppTest:
+    """Open one page of the app (e.g. "pages/1_Journey_definition.py") with these query parameters."""
+    app = AppTest.from_file(APP, default_timeout=TIMEOUT_SECONDS)
+    app.query_params.update(query_params)
+    return app.switch_page(page).run()
+
+
 def open_import_page(**query_params: str) -> AppTest:
     app = AppTest.from_file(APP, default_timeout=TIMEOUT_SECONDS)
     app.query_params.update(query_params)

@@ -10,3 +10,9 @@ import streamlit as st
 def _fresh_streamlit_caches() -> None:
     st.cache_resource.clear()
     st.cache_data.clear()
+
+
+@pytest.fixture
+def demo(demo_copy):
+    """The demo log in a home of this test's own (see tests/conftest.py): a test may save what it likes."""
+    return demo_copy

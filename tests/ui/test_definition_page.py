@@ -18,7 +18,7 @@ from discovery import (
     outcome_counts,
     suggest_definition,
 )
-from tests.ui.apptest import APP, TIMEOUT_SECONDS, widget
+from tests.ui.apptest import open_page, widget
 from ui.definition import (
     attribute_table,
     channel_table,
@@ -36,15 +36,7 @@ PAGE = "pages/1_Journey_definition.py"
 
 
 def open_definition_page(**query_params: str) -> AppTest:
-    app = AppTest.from_file(APP, default_timeout=TIMEOUT_SECONDS)
-    app.query_params.update(query_params)
-    return app.switch_page(PAGE).run()
-
-
-@pytest.fixture
-def demo(demo_copy: tuple[Store, Dataset]) -> tuple[Store, Dataset]:
-    """Each test works on a copy of the demo's home: it may save what it likes."""
-    return demo_copy
+    return open_page(PAGE, **query_params)
 
 
 def suggested(store: Store, dataset: Dataset) -> JourneyDefinition:

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pytest
 from streamlit.testing.v1 import AppTest
 
 import discovery
@@ -25,7 +24,7 @@ from discovery import (
     WhereTheyWent,
     suggest_definition,
 )
-from tests.ui.apptest import APP, TIMEOUT_SECONDS, metrics, widget
+from tests.ui.apptest import metrics, open_page, widget
 from ui.definition import outcome_sentence
 from ui.markup import plain
 from ui.stages import (
@@ -44,15 +43,7 @@ PAGE = "pages/4_Stages_funnel_and_churn.py"
 
 
 def open_stages_page(**query_params: str) -> AppTest:
-    app = AppTest.from_file(APP, default_timeout=TIMEOUT_SECONDS)
-    app.query_params.update(query_params)
-    return app.switch_page(PAGE).run()
-
-
-@pytest.fixture
-def demo(demo_copy: tuple[Store, Dataset]) -> tuple[Store, Dataset]:
-    """Each test works on a copy of the demo's home: it may save what it likes."""
-    return demo_copy
+    return open_page(PAGE, **query_params)
 
 
 def card_values(app: AppTest) -> dict[str, str]:
