@@ -37,7 +37,7 @@ with ui.reported_errors():
     )
 st.page_link(ui.IMPORT_PAGE, label="Import another log", icon=":material/upload_file:")
 
-st.subheader(dataset.name)
+st.subheader(ui.plain(dataset.name))
 with ui.reported_errors():
     summary = ui.dataset_summary(dataset.id, filters)
     top = ui.top_activities(dataset.id, filters)
@@ -50,10 +50,10 @@ if summary.cases:
     definition = definition_banner(dataset.id)
     ui.show_outcome_metrics(dataset.id, filters, definition)
 if summary.start_time is None:
-    st.caption(f"No customer matches: {filters.describe()}.")
+    st.caption(f"No customer matches: {ui.plain(filters.describe())}.")
 else:
     st.caption(
-        f"{filters.describe().capitalize()}, from {summary.start_time:%Y-%m-%d %H:%M} "
+        f"{ui.plain(filters.describe().capitalize())}, from {summary.start_time:%Y-%m-%d %H:%M} "
         f"to {summary.end_time:%Y-%m-%d %H:%M} UTC."
     )
 

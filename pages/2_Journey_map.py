@@ -23,7 +23,10 @@ with ui.reported_errors():
     selected = ui.dataset_summary(dataset.id, filters)
 definition = definition_banner(dataset.id)
 if selected.cases == 0:
-    st.info(f"No customer matches: {filters.describe()}. Widen the time window or reset the filters in the sidebar.")
+    st.info(
+        f"No customer matches: {ui.plain(filters.describe())}. "
+        "Widen the time window or reset the filters in the sidebar."
+    )
     st.stop()
 
 map_tab, model_tab = st.tabs(["Journey map", "Process model"], key="journey-view", on_change="rerun")

@@ -27,7 +27,7 @@ filters = ui.filter_bar(dataset)
 
 if filters.variant_ids is not None:
     st.info(
-        f"Every page now shows only {filters.describe()}. Show every path again to see the other variants.",
+        f"Every page now shows only {ui.plain(filters.describe())}. Show every path again to see the other variants.",
         icon=":material/filter_alt:",
     )
     st.button("Show every path", on_click=variants.set_variant_filter, args=(filters, None), key="every-path")
@@ -43,7 +43,7 @@ with ui.reported_errors():
     table = variants.variants(dataset.id, filters, limit=shown, collapse_repeats=collapse)
 definition = definition_banner(dataset.id)
 if table.cases == 0:
-    st.info(f"No customer matches: {filters.describe()}. Widen the filters in the sidebar, or reset them.")
+    st.info(f"No customer matches: {ui.plain(filters.describe())}. Widen the filters in the sidebar, or reset them.")
     st.stop()
 
 metrics = st.columns(3)
@@ -107,10 +107,10 @@ with ui.reported_errors():
     flows = variants.path_flows(dataset.id, filters, anchor, direction, steps, top, target)
 if flows.links.empty:
     st.info(
-        f"No selected customer goes from {anchor} to {target} within {steps} steps. Allow more steps or pick "
-        "other touchpoints."
+        ui.plain(f"No selected customer goes from {anchor} to {target} within {steps} steps. Allow more steps or pick ")
+        + "other touchpoints."
         if direction == "between"
-        else f"No selected customer did {anchor}. Pick another touchpoint or widen the filters."
+        else ui.plain(f"No selected customer did {anchor}. Pick another touchpoint or widen the filters.")
     )
     st.stop()
 st.plotly_chart(variants.sankey_figure(flows), key="paths-sankey")

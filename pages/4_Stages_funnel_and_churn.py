@@ -27,7 +27,10 @@ definition = definition_ui.definition_banner(dataset.id)
 stage_tab, funnel_tab, churn_tab, channel_tab = st.tabs(["Stages", "Funnel", "Churn points", "Channels"])
 if not selected:
     for tab in (stage_tab, funnel_tab, churn_tab, channel_tab):
-        tab.info(f"No customer matches {filters.describe()}. Widen the filters in the sidebar, or press Reset filters.")
+        tab.info(
+            f"No customer matches {ui.plain(filters.describe())}. "
+            "Widen the filters in the sidebar, or press Reset filters."
+        )
     st.stop()
 with stage_tab:
     stages.show_stage_kpis(dataset.id, filters, definition)

@@ -33,6 +33,7 @@ from discovery import (
     to_pnml,
 )
 from ui.downloads import show_table
+from ui.markup import plain
 from ui.state import BY_CONTENT, BY_CONTENT_AND_DEFINITION, churn_figures, dataset_engine
 from ui.tables import count_column, percent_column
 
@@ -290,9 +291,9 @@ def show_activity_detail(full_map: JourneyMap, churn: ChurnPoints, activity: str
             "with that of every decided journey; n/a when none of them churned."
         )
     elif activity in churn.churn_touchpoints:
-        st.caption(f"{activity} is a churn activity: customers who do it have churned by definition.")
+        st.caption(plain(f"{activity} is a churn touchpoint: customers who do it have churned by definition."))
     else:
-        st.caption(f"No customer through {activity} has a known outcome yet, so it has no churn figures.")
+        st.caption(plain(f"No customer through {activity} has a decided outcome yet, so it has no churn figures."))
 
 
 _NEIGHBOUR_COLUMNS = {

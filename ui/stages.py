@@ -33,7 +33,7 @@ from discovery import (
 from ui.definition import outcome_sentence
 from ui.downloads import show_table
 from ui.errors import reported_errors
-from ui.markup import plain
+from ui.markup import plain, plotly_text
 from ui.state import BY_CONTENT_AND_DEFINITION, churn_figures, dataset_engine
 from ui.tables import count_column, count_columns
 
@@ -237,7 +237,7 @@ def funnel_figure(result: Funnel) -> go.Figure:
     ]
     figure = go.Figure(
         go.Funnel(
-            y=table["step"].tolist(),
+            y=table["step"].map(plotly_text).tolist(),
             x=table["customers"].tolist(),
             text=text,
             textinfo="text",
@@ -368,8 +368,8 @@ def switch_figure(switches: ChannelSwitches) -> go.Figure:
     figure = go.Figure(
         go.Heatmap(
             z=customers.to_numpy(dtype=float),
-            x=customers.columns.tolist(),
-            y=customers.index.tolist(),
+            x=[plotly_text(channel) for channel in customers.columns],
+            y=[plotly_text(channel) for channel in customers.index],
             text=labels.to_numpy(),
             texttemplate="%{text}",
             customdata=gaps.to_numpy(),
@@ -412,8 +412,8 @@ def channel_mix_figure(mix: StageChannelMix) -> go.Figure:
     figure = go.Figure(
         [
             go.Bar(
-                name=name,
-                y=groups.loc[groups["group"] == name, "stage"].tolist(),
+                name=plotly_text(name),
+                y=groups.loc[groups["group"] == name, "stage"].map(plotly_text).tolist(),
                 x=groups.loc[groups["group"] == name, "share"].tolist(),
                 orientation="h",
                 marker={"color": colours[name]},

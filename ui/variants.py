@@ -31,7 +31,7 @@ from discovery import (
     variant_cases,
     variant_table,
 )
-from ui.markup import plain
+from ui.markup import plain, plotly_text
 from ui.params import filters_to_params, is_filter_param
 from ui.state import BY_CONTENT, BY_CONTENT_AND_DEFINITION, dataset_engine, journey_definition
 
@@ -306,14 +306,14 @@ def rates_caption(definition: JourneyDefinition) -> str:
 def paths_caption(flows: PathFlows, steps: int) -> str:
     """Return what the Sankey counts: unique customers, how many reach each step, what the grey nodes mean."""
     if flows.direction == "between":
-        return (
+        return plain(
             f"Link widths are unique customers. Of the {flows.customers:,} customers who did {flows.anchor}, "
             f"{flows.reached[0]:,} went on to {flows.target} within {steps} steps; each is drawn from their first "
             f"{flows.anchor} to their first {flows.target} after it. Less common steps are grouped as {OTHER_LABEL}."
         )
     boundary = END_LABEL if flows.direction == "after" else START_LABEL
     ends = "the journey ended" if flows.direction == "after" else "the journey started"
-    return (
+    return plain(
         f"Link widths are unique customers. {flows.customers:,} customers did {flows.anchor} (counted from their "
         f"first time); {flows.reached[-1]:,} have {steps} steps {flows.direction} it. {boundary} means {ends}; "
         f"less common steps are grouped as {OTHER_LABEL}."
@@ -403,7 +403,7 @@ def sankey_figure(flows: PathFlows) -> go.Figure:
         go.Sankey(
             arrangement="snap",
             node={
-                "label": nodes["label"].tolist(),
+                "label": nodes["label"].map(plotly_text).tolist(),
                 "x": nodes["x"].tolist(),
                 "y": nodes["y"].tolist(),
                 "color": colours.tolist(),
@@ -425,7 +425,13 @@ def sankey_figure(flows: PathFlows) -> go.Figure:
     columns = nodes.drop_duplicates("column")
     for column, x in zip(columns["column"], columns["x"], strict=True):
         figure.add_annotation(
-            x=x, y=1.0, xref="paper", yref="paper", yanchor="bottom", text=_column_title(column, flows), showarrow=False
+            x=x,
+            y=1.0,
+            xref="paper",
+            yref="paper",
+            yanchor="bottom",
+            text=plotly_text(_column_title(column, flows)),
+            showarrow=False,
         )
     figure.update_layout(height=_SANKEY_HEIGHT_PX, margin=_SANKEY_MARGINS_PX, font={"size": 12})
     return figure

@@ -152,7 +152,7 @@ def test_a_sankey_colours_an_activity_alike_in_every_column_and_greys_the_other_
 def test_the_paths_caption_says_links_count_unique_customers() -> None:
     between = PathFlows("visit", "between", "buy", pd.DataFrame(), customers=4, reached=(3, 3, 1))
     assert paths_caption(between, 2).startswith(
-        "Link widths are unique customers. Of the 4 customers who did visit, 3 went on to buy within 2 steps;"
+        plain("Link widths are unique customers. Of the 4 customers who did visit, 3 went on to buy within 2 steps;")
     )
 
 
@@ -296,7 +296,7 @@ def test_the_paths_after_and_between_touchpoints_are_the_librarys(store: Store, 
     assert sankey_links(app) == sorted(
         after.links[["source", "target", "customers"]].itertuples(index=False, name=None)
     )
-    assert f"{after.customers:,} customers did {anchor}" in app.caption[-1].value
+    assert plain(f"{after.customers:,} customers did {anchor}") in app.caption[-1].value
 
     widget(app.radio, "Show paths").set_value("between").run()
     widget(app.selectbox, "From").select("visit_store").run()
@@ -306,8 +306,10 @@ def test_the_paths_after_and_between_touchpoints_are_the_librarys(store: Store, 
         between.links[["source", "target", "customers"]].itertuples(index=False, name=None)
     )
     assert app.caption[-1].value.startswith(
-        f"Link widths are unique customers. Of the {between.customers:,} customers who did visit_store, "
-        f"{between.reached[0]:,} went on to subscribe within 5 steps"
+        plain(
+            f"Link widths are unique customers. Of the {between.customers:,} customers who did visit_store, "
+            f"{between.reached[0]:,} went on to subscribe within 5 steps"
+        )
     )
 
 
