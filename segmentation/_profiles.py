@@ -29,8 +29,10 @@ import pandas as pd
 from data.engine import Engine
 from data.errors import EmptyLog, LogError, Problem
 from data.filters import Filters
-from discovery import OUTCOMES, JourneyDefinition, Outcomes, journey_outcomes
+from discovery import OUTCOMES, JourneyDefinition, Outcomes
+from discovery._definition import definition_marks
 from discovery._funnel import _FIGURES_BY_ROLE, _thresholds
+from discovery._relations import outcome_ctes
 from segmentation._features import NUMERIC_ROLES, _is_numeric
 
 __all__ = ["PersonaProfiles", "attribute_segments", "persona_profiles", "readable_label"]
@@ -55,6 +57,30 @@ TOP_VALUES = 3
 NAME_PART_CHARACTERS = 32
 MULTICHANNEL = "Multichannel"
 _SMOOTHING = 0.5
+_OUTCOMES_SQL = """
+WITH {outcomes}
+SELECT l.persona, o.outcome, count(*) AS journeys FROM outcomes o JOIN labelled l USING (case_code) GROUP BY ALL
+"""
+# Each labelled customer's most frequent value of a category (most events, then the smallest value), counted per
+# persona. Most customers keep one value (an age band, a region), read off its bounds in one pass; only those with
+# several values have their values counted, which is the expensive part.
+_MODAL_VALUES_SQL = """
+WITH bounds AS MATERIALIZED (
+    SELECT case_code, min({column})::VARCHAR AS low, max({column})::VARCHAR AS high
+    FROM steps WHERE {column} IS NOT NULL GROUP BY case_code
+), counted AS (
+    SELECT s.case_code, s.{column}::VARCHAR AS value, count(*) AS events
+    FROM steps s WHERE s.case_code IN (SELECT case_code FROM bounds WHERE low <> high) AND s.{column} IS NOT NULL
+    GROUP BY ALL
+), modal AS (
+    SELECT case_code, arg_min(value, {{'events': -events, 'value': value}}) AS value FROM counted GROUP BY case_code
+    UNION ALL
+    SELECT case_code, low FROM bounds WHERE low = high
+)
+SELECT l.persona, m.value, count(*) AS customers
+FROM modal m JOIN labelled l USING (case_code) GROUP BY ALL
+ORDER BY l.persona, customers DESC, m.value
+"""
 _NO_DEFINITION = JourneyDefinition()
 
 
@@ -159,9 +185,7 @@ def persona_profiles(
     labelled = _Labelled.of(engine, filters, pd.Index(frame["case_id"]), codes)
     if labelled.frame.empty:
         raise EmptyLog(Problem("None of these customers is in the selected journeys.", fix="Check the filters."))
-    return _persona_profiles(
-        engine, labelled, pd.Index(personas, name="persona"), definition or _NO_DEFINITION, filters
-    )
+    return _persona_profiles(engine, labelled, pd.Index(personas, name="persona"), definition or _NO_DEFINITION)
 
 
 def attribute_segments(engine: Engine, column: str, filters: Filters = EVERY_CUSTOMER) -> pd.Series:
@@ -220,20 +244,16 @@ class _Labelled:
         position = case_ids.get_indexer(selected["case_id"])
         kept = position >= 0
         frame = pd.DataFrame(
-            {
-                "case_code": selected["case_code"].to_numpy()[kept],
-                "case_id": selected["case_id"].to_numpy()[kept],
-                "persona": codes[position[kept]].astype(np.int64),
-            }
+            {"case_code": selected["case_code"].to_numpy()[kept], "persona": codes[position[kept]].astype(np.int64)}
         )
         return cls(engine, filters, frame)
 
     def query(self, sql: str, params: Sequence = ()) -> pd.DataFrame:
-        return self.engine.query(sql, params, self.filters, tables={"labelled": self.frame[["case_code", "persona"]]})
+        return self.engine.query(sql, params, self.filters, tables={"labelled": self.frame})
 
 
 def _persona_profiles(
-    engine: Engine, labelled: _Labelled, personas: pd.Index, definition: JourneyDefinition, filters: Filters
+    engine: Engine, labelled: _Labelled, personas: pd.Index, definition: JourneyDefinition
 ) -> PersonaProfiles:
     sizes = labelled.query(
         """
@@ -250,7 +270,7 @@ def _persona_profiles(
         {
             "customers": customers,
             "share": customers / customers.sum(),
-            **_outcome_columns(engine, labelled, definition, filters, customers.index),
+            **_outcome_columns(labelled, definition, customers.index),
             "median_duration_seconds": sizes["median_duration_seconds"],
             "median_events": sizes["median_events"],
             "dominant_channels": _dominant_channels(channels, customers.index),
@@ -273,14 +293,16 @@ def _persona_profiles(
     )
 
 
-def _outcome_columns(
-    engine: Engine, labelled: _Labelled, definition: JourneyDefinition, filters: Filters, personas: pd.Index
-) -> dict[str, pd.Series]:
-    """Each persona's journeys by outcome, and its conversion and churn rates as `Outcomes` gives them."""
-    outcome = journey_outcomes(engine, definition, filters).reindex(labelled.frame["case_id"]).to_numpy()
+def _outcome_columns(labelled: _Labelled, definition: JourneyDefinition, personas: pd.Index) -> dict[str, pd.Series]:
+    """Each persona's journeys by outcome (discovery's own outcome relation, counted in DuckDB), and its conversion
+    and churn rates as `Outcomes` gives them."""
+    marks = definition_marks(labelled.engine, definition)
+    ctes, params = outcome_ctes(labelled.engine, marks, definition.churn.inactivity_days)
     counted = (
-        pd.crosstab(labelled.frame["persona"].to_numpy(), pd.Categorical(outcome, categories=OUTCOMES))
-        .reindex(index=personas, columns=list(OUTCOMES), fill_value=0)
+        labelled.query(_OUTCOMES_SQL.format(outcomes=ctes), params)
+        .pivot(index="persona", columns="outcome", values="journeys")
+        .reindex(index=personas, columns=list(OUTCOMES))
+        .fillna(0)
         .astype(np.int64)
     )
     has_goal = bool(definition.goal)
@@ -442,20 +464,7 @@ def _top_values(engine: Engine, labelled: _Labelled, names: list[str], roles: di
     rows = []
     for name in names:
         column = engine.attribute_column(name)
-        counted = labelled.query(
-            f"""
-            WITH counted AS (
-                SELECT case_code, {column}::VARCHAR AS value, count(*) AS events FROM steps
-                WHERE {column} IS NOT NULL GROUP BY ALL
-            ), modal AS (
-                SELECT case_code, arg_min(value, {{'events': -events, 'value': value}}) AS value
-                FROM counted GROUP BY case_code
-            )
-            SELECT l.persona, m.value, count(*) AS customers
-            FROM modal m JOIN labelled l USING (case_code) GROUP BY ALL
-            ORDER BY l.persona, customers DESC, m.value
-            """
-        )
+        counted = labelled.query(_MODAL_VALUES_SQL.format(column=column))
         answered = counted.groupby("persona")["customers"].transform("sum")
         counted = counted.assign(share=counted["customers"] / answered, answered=answered)
         for row in counted.groupby("persona").head(TOP_VALUES).itertuples(index=False):
