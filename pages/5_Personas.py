@@ -21,8 +21,9 @@ filters = ui.filter_bar(dataset)
 definition = ui.journey_definition(dataset.id)
 st.markdown(
     "Parcours groups the selected customers by what they do — touchpoints, 2-step paths, channels, journey "
-    "length, how far they got — and describes each group. Rename them as your team knows them, then save the run: "
-    "its personas become a filter on every page."
+    "length, and who they are where the log says so — and describes each group, with its conversion and churn as "
+    "the journey definition counts them. Rename them as your team knows them, then save the run: its personas "
+    "become a filter on every page."
 )
 
 choice = personas.run_form(dataset.id, definition)

@@ -399,7 +399,7 @@ def journey_text(row: pd.Series, common_paths: pd.DataFrame) -> str:
         f"{path.source} → {path.target} ({_percent(path.share)})" for path in common_paths.itertuples(index=False)
     )
     return (
-        f"No single journey is followed by {TYPICAL_JOURNEY_SHARE:.0%} of them; their most common steps: "
+        f"No single journey is followed by {_percent(TYPICAL_JOURNEY_SHARE)} of them; their most common steps: "
         f"{steps or 'none'}"
     )
 

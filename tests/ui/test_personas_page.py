@@ -178,7 +178,7 @@ def test_the_overview_gives_rates_in_percent_durations_in_words_and_never_nan() 
     assert row["Still open (%)"] == 62.5
     assert row["Median journey duration"] == "3.5 hours"
     assert row["Typical journey"] == (
-        "No single journey is followed by 10% of them; their most common steps: a → b (64.0 %); b → c (50.0 %)"
+        "No single journey is followed by 10.0 % of them; their most common steps: a → b (64.0 %); b → c (50.0 %)"
     )
     csv = to_csv_bytes(table).decode("utf-8-sig")
     assert not re.search(r"\bnan\b|\binf\b|infinity", csv, re.IGNORECASE)
