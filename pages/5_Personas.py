@@ -44,7 +44,7 @@ columns = st.columns(3)
 columns[0].metric("Customers (unique journeys)", f"{len(found.case_ids):,}")
 columns[1].metric("Personas", f"{found.n_clusters}")
 columns[2].metric("Customers drawn on the map", f"{len(found.projection.points):,}")
-st.caption(f"{filters.describe().capitalize()}. {definition.rules_in_words()}")
+st.caption(personas.selection_caption(filters, definition))
 
 with st.expander(f"Why {found.n_clusters} personas", icon=":material/insights:"):
     st.caption(personas.evidence_caption(found))

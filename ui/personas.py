@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
@@ -38,6 +37,7 @@ from segmentation import (
 from segmentation import persona_members as library_persona_members
 from segmentation import saved_runs as library_saved_runs
 from ui.downloads import show_table
+from ui.markup import plain, plotly_text
 from ui.params import is_filter_param
 from ui.state import BY_CONTENT_AND_DEFINITION, churn_figures, dataset_engine, store
 from ui.tables import count_column
@@ -70,6 +70,7 @@ __all__ = [
     "run_form",
     "save_form",
     "saved_runs",
+    "selection_caption",
     "selection_filters",
     "selection_params",
     "signature_table",
@@ -306,14 +307,14 @@ def persona_cards(found: PersonaProfiles, choice: RunChoice, run_key: str) -> di
             conversion.metric("Conversion", conversion_text(outcomes.conversion_rate), help=_CONVERSION_HELP)
             churn.metric("Churn", churn_text(outcomes.churn_rate, outcomes), help=_CHURN_HELP)
             st.markdown(
-                f"Median journey **{_escaped(duration_words(row['median_duration_seconds'] / 86_400))}**, "
+                f"Median journey **{plain(duration_words(row['median_duration_seconds'] / 86_400))}**, "
                 f"**{events_text(row['median_events'])}** · dominant channels: "
-                f"**{_escaped(', '.join(row['dominant_channels']) or 'none logged')}**"
+                f"**{plain(', '.join(row['dominant_channels']) or 'none logged')}**"
             )
-            st.markdown(_escaped(journey_text(row, found.common_paths[found.common_paths["persona"] == label])))
+            st.markdown(plain(journey_text(row, found.common_paths[found.common_paths["persona"] == label])))
             lines = attribute_lines(found.attributes, label)
             if lines:
-                st.markdown("  \n".join(_escaped(line) for line in lines))
+                st.markdown("  \n".join(plain(line) for line in lines))
             touchpoints, paths = st.tabs(["Signature touchpoints", "Signature 2-step paths"])
             with touchpoints:
                 show_table(
@@ -493,6 +494,11 @@ def evidence_figure(found: FoundPersonas) -> go.Figure:
     return figure
 
 
+def selection_caption(filters: Filters, definition: JourneyDefinition) -> str:
+    """Which customers the personas are found among and what converting and churning mean, as plain text."""
+    return plain(f"{filters.describe().capitalize()}. {definition.rules_in_words()}")
+
+
 def evidence_caption(found: FoundPersonas) -> str:
     """How the number of personas was chosen, in words."""
     if len(found.silhouette_by_k) == 1:
@@ -516,8 +522,8 @@ def projection_figure(projection, names: Mapping[object, str]) -> go.Figure:
             x=shown["x"],
             y=shown["y"],
             mode="markers",
-            name=str(names[label]),
-            text=shown["case_id"],
+            name=plotly_text(names[label]),
+            text=shown["case_id"].map(plotly_text),
             hovertemplate="%{text}<extra>%{fullData.name}</extra>",
             marker={"size": 5, "opacity": 0.6},
         )
@@ -555,8 +561,3 @@ def _percent(share: object) -> str:
 
 def _duration_text(seconds: float) -> str:
     return "" if pd.isna(seconds) else duration_words(seconds / 86_400)
-
-
-def _escaped(text: str) -> str:
-    """A log's labels shown as written inside Markdown: every ASCII punctuation mark escaped, lines joined."""
-    return re.sub(r"([!-/:-@\[-`{-~])", r"\\\1", " ".join(str(text).splitlines()))

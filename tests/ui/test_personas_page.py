@@ -17,6 +17,7 @@ from discovery import Outcomes, definition_of, stage_kpis
 from segmentation import PERSONAS_KIND, FoundPersonas, PersonaRun, find_personas, persona_profiles, save_run
 from tests.ui.apptest import APP, TIMEOUT_SECONDS, metrics, open_home, widget
 from ui.downloads import to_csv_bytes
+from ui.markup import plain
 from ui.personas import (
     attribute_lines,
     churn_text,
@@ -88,7 +89,7 @@ def test_found_personas_show_the_librarys_figures_and_once_saved_filter_every_pa
     text = shown_text(app)
     assert not re.search(r"\bnan\b|\binf\b|infinity", text, re.IGNORECASE)
     # Every card has an attribute profile (labels escaped for Markdown): the demo's age bands, revenue …
-    assert text.count("age\\_band\\: ") == text.count("revenue\\_eur\\: ") == 2
+    assert text.count(plain("age_band:")) == text.count(plain("revenue_eur:")) == 2
 
     [text for text in app.text_input if text.label == "Persona name"][1].input("Fibre families").run()
     widget(app.text_input, "Run name").input("Fibre 2025")
