@@ -18,38 +18,46 @@ if dataset is None:
         "personas",
     )
 filters = ui.filter_bar(dataset)
+definition = ui.journey_definition(dataset.id)
 st.markdown(
     "Parcours groups the selected customers by what they do — touchpoints, 2-step paths, channels, journey "
-    "length — and describes each group. Rename them as your team knows them, then save the run: its personas "
+    "length, and who they are where the log says so — and describes each group, with its conversion and churn as "
+    "the journey definition counts them. Rename them as your team knows them, then save the run: its personas "
     "become a filter on every page."
 )
 
-choice = personas.run_form(dataset.id)
+choice = personas.run_form(dataset.id, definition)
 if choice is None:
     st.info("Choose how many personas to look for (or let Parcours choose), then press **Find personas**.")
     st.stop()
 selection = personas.selection_params()
-if choice.saved_selection is not None and dict(choice.saved_selection) != selection:
+run = choice.run
+if choice.opened and dict(run.selection) != selection:
     st.info("This run was saved with other filters; its personas are found again on the current ones.")
 
-with ui.reported_errors(), st.status("Finding the personas…") as status:
-    found = personas.clustering(dataset.id, filters, choice.k, choice.seed, choice.algorithm)
-    status.update(label="Profiling each persona…")
-    definition = ui.journey_definition(dataset.id)
-    profiles = personas.profiles(dataset.id, filters, choice.k, choice.seed, choice.algorithm, definition)
-    status.update(label=f"{found.n_clusters} personas among {len(found.case_ids):,} customers", state="complete")
+with ui.reported_errors():
+    found = personas.found_run(dataset.id, filters, run)
+    with st.spinner("Profiling each persona…"):
+        profiles = personas.profiles(dataset.id, filters, run.k, run.seed, run.algorithm, run.definition, definition)
 
 columns = st.columns(3)
 columns[0].metric("Customers (unique journeys)", f"{len(found.case_ids):,}")
 columns[1].metric("Personas", f"{found.n_clusters}")
 columns[2].metric("Customers drawn on the map", f"{len(found.projection.points):,}")
-st.caption(f"{filters.describe().capitalize()}.")
+st.caption(personas.selection_caption(filters, definition))
+
+with st.expander(f"Why {found.n_clusters} personas", icon=":material/insights:"):
+    st.caption(personas.evidence_caption(found))
+    chart, table = st.columns([3, 2])
+    chart.plotly_chart(personas.evidence_figure(found), width="stretch")
+    with table:
+        ui.show_table(personas.evidence_table(found), "personas-k", column_config=personas.EVIDENCE_COLUMNS)
 
 st.subheader("Persona cards")
 names = personas.persona_cards(profiles, choice, choice.key(dataset.id, selection))
 st.subheader("All personas")
 ui.show_table(
-    personas.overview_table(profiles.table.assign(name=pd.Series(names))),
+    personas.overview_table(profiles.table.assign(name=pd.Series(names)), profiles.common_paths),
     "personas",
     column_config=personas.OVERVIEW_COLUMNS,
 )

@@ -1,31 +1,72 @@
-"""Segmentation: customer features, personas, persona profiles and the comparison of any two segments.
+"""Segmentation: customer features, personas, persona profiles, saved persona runs and the comparison of any two
+segments.
 
 Nothing here imports streamlit. Every function takes an `Engine` (and `Filters`); results are frozen values.
 
->>> from segmentation import Personas, customer_features, persona_profiles  # doctest: +SKIP
->>> features = customer_features(engine)  # doctest: +SKIP
->>> model = Personas(k="auto", random_state=0).fit(features.matrix)  # doctest: +SKIP
->>> persona_profiles(engine, features.case_ids, model.labels_).names  # doctest: +SKIP
+>>> from segmentation import find_personas, persona_profiles  # doctest: +SKIP
+>>> found = find_personas(engine, definition=definition, progress=print)  # doctest: +SKIP
+>>> persona_profiles(engine, found.case_ids, found.labels, definition=definition).names  # doctest: +SKIP
 """
 
 from segmentation._compare import ALPHA, SegmentComparison, compare_segments
 from segmentation._features import BLOCK_WEIGHTS, CustomerFeatures, customer_features
-from segmentation._personas import ALGORITHMS, Personas
-from segmentation._profiles import PersonaProfiles, attribute_segments, persona_profiles
+from segmentation._personas import ALGORITHMS, MIN_STABILITY, SILHOUETTE_TOLERANCE, Personas, Progress
+from segmentation._profiles import (
+    TYPICAL_JOURNEY_SHARE,
+    PersonaProfiles,
+    attribute_segments,
+    persona_profiles,
+    readable_label,
+)
 from segmentation._projection import Projection, project_2d
+from segmentation._runs import (
+    PERSONA_PARAM,
+    PERSONAS_KIND,
+    FoundPersonas,
+    PersonaRun,
+    checked_names,
+    find_personas,
+    persona_from_param,
+    persona_members,
+    persona_options,
+    persona_to_param,
+    run_filters,
+    save_run,
+    saved_run,
+    saved_runs,
+)
 
 __all__ = [
     "ALGORITHMS",
     "ALPHA",
     "BLOCK_WEIGHTS",
+    "MIN_STABILITY",
+    "PERSONAS_KIND",
+    "PERSONA_PARAM",
+    "SILHOUETTE_TOLERANCE",
+    "TYPICAL_JOURNEY_SHARE",
     "CustomerFeatures",
+    "FoundPersonas",
     "PersonaProfiles",
+    "PersonaRun",
     "Personas",
+    "Progress",
     "Projection",
     "SegmentComparison",
     "attribute_segments",
+    "checked_names",
     "compare_segments",
     "customer_features",
+    "find_personas",
+    "persona_from_param",
+    "persona_members",
+    "persona_options",
     "persona_profiles",
+    "persona_to_param",
     "project_2d",
+    "readable_label",
+    "run_filters",
+    "save_run",
+    "saved_run",
+    "saved_runs",
 ]

@@ -3,16 +3,21 @@
 LOG is a log file (read like `python -m data quality` reads it) or the id of a stored dataset. A segment is
 `persona:N` (the personas found with the same --k and --seed), `channel=NAME`, `activity=NAME` (customers who
 did it) or `COLUMN=VALUE` for an attribute. Bad input exits with status 2 and a message, never a traceback.
+
+`personas` follows the journey definition in force (`--definition FILE`, else a stored dataset's saved one, else
+the one suggested from the log) and shares its saved runs with the dashboard: `--save NAME` keeps a run,
+`--run NAME` finds a saved run's personas again, `--runs` lists them.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
+from dataclasses import replace
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from data.engine import Engine
@@ -22,10 +27,12 @@ from data.filters import Filters
 from data.importing import load_log
 from data.settings import Settings
 from data.store import Store
+from discovery import JourneyDefinition, definition_of, read_definition, suggest_definition
 from segmentation._compare import SegmentComparison, compare_segments
 from segmentation._features import CustomerFeatures, customer_features
-from segmentation._personas import Personas
+from segmentation._personas import ALGORITHMS, Personas
 from segmentation._profiles import PersonaProfiles, persona_profiles
+from segmentation._runs import FoundPersonas, PersonaRun, find_personas, run_filters, save_run, saved_run, saved_runs
 
 SEGMENT_SYNTAX = "persona:N, channel=NAME, activity=NAME or COLUMN=VALUE"
 SHOWN_EDGES = 10
@@ -60,27 +67,59 @@ def _open_engine(log: str, settings: Settings) -> Engine:
 
 
 def _personas(args: argparse.Namespace, engine: Engine) -> int:
-    features, model = _fit_personas(engine, args)
-    profiles = persona_profiles(engine, features.case_ids, model.labels_)
+    stored = None if Path(args.log).is_file() else (Store(Settings.from_env()), args.log)
+    if (args.save or args.run_name or args.runs) and stored is None:
+        raise LogError(
+            Problem("Only a stored dataset keeps persona runs.", fix="Import the log first (python -m data import).")
+        )
+    if args.runs:
+        _print_runs(saved_runs(*stored))
+        return 0
+    definition = _definition(args, engine, stored)
+    filters = Filters()
+    if args.run_name:
+        run = saved_run(*stored, args.run_name)
+        filters = run_filters(*stored, run.selection)
+    else:
+        run = PersonaRun(args.k, args.seed, args.algorithm, definition=definition)
+    found = find_personas(engine, filters, definition=run.definition, k=run.k, seed=run.seed, algorithm=run.algorithm)
+    profiles = persona_profiles(engine, found.case_ids, found.labels, definition=definition, filters=filters)
+    for label, name in run.names.items():
+        profiles = profiles.rename(label, name)
+    if args.save:
+        save_run(*stored, args.save, replace(run, names=profiles.names))
     if args.out:
         assignments = pd.DataFrame(
             {
-                "case_id": features.case_ids,
-                "persona": model.labels_,
-                "persona_name": pd.Series(model.labels_).map(profiles.names).to_numpy(),
+                "case_id": found.case_ids,
+                "persona": found.labels,
+                "persona_name": pd.Series(found.labels).map(profiles.names).to_numpy(),
             }
         )
         write_csv(assignments, args.out)  # case ids and persona names are the log's labels: no live formulas
     if args.json:
-        summary = {
-            "k": model.n_clusters_,
-            "silhouette_by_k": _by_k(model.silhouette_by_k_),
-            "stability_by_k": _by_k(model.stability_by_k_),
+        evidence = {
+            f"{figure}_by_k": {
+                str(k): None if math.isnan(value) else round(value, 4)
+                for k, value in getattr(found, f"{figure}_by_k").items()
+            }
+            for figure in ("silhouette", "stability")
         }
-        print(json.dumps({**summary, **profiles.to_dict()}, indent=2, default=str))
+        print(json.dumps({"k": found.n_clusters, **evidence, **profiles.to_dict()}, indent=2, default=str))
     else:
-        _print_personas(model, profiles)
+        _print_personas(found, profiles)
+    if args.save:
+        print(f"saved as persona run {args.save.strip()!r}: `--run {args.save.strip()!r}` finds it again")
     return 0
+
+
+def _definition(args: argparse.Namespace, engine: Engine, stored: tuple[Store, str] | None) -> JourneyDefinition:
+    """The journey definition in force: the file given, else the stored dataset's, else the one suggested."""
+    if args.definition is not None:
+        return read_definition(args.definition)
+    if stored is not None:
+        return definition_of(*stored, engine)[0]
+    return suggest_definition(engine)
 
 
 def _compare(args: argparse.Namespace, engine: Engine) -> int:
@@ -145,16 +184,24 @@ def _segment(text: str, personas, problems: list[Problem]) -> Filters | None:
     return Filters(attributes={column: {value}})
 
 
-def _print_personas(model: Personas, profiles: PersonaProfiles) -> None:
-    print(
-        f"{model.n_clusters_} personas (silhouette and stability by k: {_by_k(model.silhouette_by_k_)}, "
-        f"{_by_k(model.stability_by_k_)})"
+def _print_personas(found: FoundPersonas, profiles: PersonaProfiles) -> None:
+    evidence = ", ".join(
+        f"{row.k}: {row.silhouette:.2f} / {row.stability:.2f}" for row in found.evidence.itertuples(index=False)
     )
+    print(f"{found.n_clusters} personas (silhouette / stability by k: {evidence})")
     for persona, row in profiles.table.iterrows():
         print(
             f"{persona:>3}  {row['customers']:>8,} customers ({row['share']:.0%})  {row['name']}"
             f"  [{', '.join(row['dominant_channels'])}]"
         )
+
+
+def _print_runs(runs: dict[str, PersonaRun]) -> None:
+    if not runs:
+        print("no persona run is saved yet: find personas with --save NAME")
+    for name, run in runs.items():
+        k = "k chosen automatically" if run.k is None else f"k = {run.k}"
+        print(f"{name}: {k}, seed {run.seed}, {run.algorithm}; " + ", ".join(run.names.values()))
 
 
 def _print_comparison(comparison: SegmentComparison) -> None:
@@ -167,10 +214,6 @@ def _print_comparison(comparison: SegmentComparison) -> None:
     print(edges[["source", "target", "share_a", "share_b", "q_value", "presence", "change"]].to_string(index=False))
 
 
-def _by_k(scores: dict) -> dict:
-    return {int(k): None if np.isnan(value) else round(float(value), 4) for k, value in scores.items()}
-
-
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m segmentation", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(required=True, metavar="command")
@@ -181,6 +224,13 @@ def _parser() -> argparse.ArgumentParser:
     compare.add_argument("--a", required=True, help=f"first segment: {SEGMENT_SYNTAX}")
     compare.add_argument("--b", required=True, help=f"second segment: {SEGMENT_SYNTAX}")
     personas.add_argument("--out", help="write case_id, persona, persona_name to this CSV file")
+    personas.add_argument("--algorithm", choices=ALGORITHMS, default="kmeans", help="clustering (default kmeans)")
+    personas.add_argument("--definition", type=Path, help="journey definition file (JSON) instead of the saved one")
+    personas.add_argument("--save", metavar="NAME", help="save the run under this name (stored datasets only)")
+    personas.add_argument(
+        "--run", dest="run_name", metavar="NAME", help="find a saved run's personas again (its k, seed, filters)"
+    )
+    personas.add_argument("--runs", action="store_true", help="list the dataset's saved persona runs")
     for command in (personas, compare):
         command.add_argument("log", help="a log file, or the id of a stored dataset")
         command.add_argument("--k", type=int, help="number of personas (default: chosen automatically)")

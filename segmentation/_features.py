@@ -8,10 +8,18 @@ Blocks, in column order (a block is left out when its input is missing):
 | paths | `path:<a> → <b>` | the same over directly-follows pairs (ordered 2-grams) |
 | channels | `channel:<name>` | square root of the share of the customer's events on that channel |
 | journey size | `journey:log_events`, `journey:log_duration_days` | ln(events), ln(1 + days), standardised |
-| stages | `stage:<name>` | 1 when the journey reaches the stage (`stage_of` given) |
-| outcome | `outcome:<value>` | 1 for the customer's outcome (`outcomes` given) |
+| stages | `stage:<name>` | 1 when the journey got at least this far (`stages=True`) |
+| outcome | `outcome:<value>` | 1 for the journey's outcome under the definition (`outcomes=True`) |
 | numeric attributes | `attribute:<name>` | mean over the customer's events, standardised, missing = mean |
 | categorical attributes | `attribute:<name>=<value>` | 1 for the customer's most frequent value, top values only |
+
+The stages and the outcome follow the journey definition through the library's own relations
+(`discovery._relations`): a journey got at least as far as a stage when it did a step of that stage or of a later
+one, and its outcome is one of `discovery.OUTCOMES`. Both are left out unless asked for: how far a journey got and
+how it ended are what personas are then compared on, and clustering on them splits converters from the others (on
+the demos, two personas instead of the five planted). The definition's attribute roles say how an attribute enters:
+amounts, scores and plain numbers as numbers, categories as their values, identifiers and dates never (a customer
+number describes no one); without a definition, numeric columns are numbers and text columns categories.
 
 No block may dominate: each is rescaled so that its total variance over customers (the sum of its column variances)
 equals its weight, and so its expected share of the squared distance between two customers is its weight's share.
@@ -38,6 +46,8 @@ import scipy.sparse as sp
 from data.engine import Engine
 from data.errors import EmptyLog, LogError, MappingError, Problem
 from data.filters import Filters
+from discovery import JourneyDefinition, journey_outcomes
+from discovery._relations import touchpoint_marks
 
 __all__ = ["BLOCK_WEIGHTS", "CustomerFeatures", "customer_features"]
 
@@ -63,6 +73,18 @@ _NUMERIC_TYPES = frozenset(
     | {"FLOAT", "DOUBLE", "REAL"}
 )
 _CATEGORICAL_TYPES = frozenset({"VARCHAR", "BOOLEAN"})
+# Roles whose values are numbers to average, and roles that never describe a customer.
+NUMERIC_ROLES = ("amount", "score", "number")
+_NEVER_FEATURES = ("identifier", "date")
+_NO_DEFINITION = JourneyDefinition()
+# Each journey's furthest stage: the largest stage index among the touchpoints it did (the library's marks).
+_FURTHEST_STAGE_SQL = """
+WITH {marks}
+SELECT a.case_code, max(m.stage) AS furthest
+FROM journey_activities a JOIN touchpoint_marks m USING (activity)
+WHERE m.stage IS NOT NULL
+GROUP BY a.case_code
+"""
 # Counting (customer, value) pairs in a dense table is fastest; past this many cells a sparse sum bounds memory.
 _DENSE_COUNT_CELLS = 1 << 25
 _HOW = {
@@ -70,8 +92,8 @@ _HOW = {
     "paths": "the activities' weighting over directly-follows pairs (ordered 2-grams)",
     "channels": "√(events on the channel / all the customer's events)",
     "journey size": "standardised (mean 0, standard deviation 1)",
-    "stages": "1 when any activity of the stage is in the journey",
-    "outcome": "1 for the customer's outcome",
+    "stages": "1 when the journey got at least this far: it did a step of this stage or of a later one",
+    "outcome": "1 for the journey's outcome under the journey definition",
     "numeric attributes": "mean over the customer's events, standardised; no value counts as the mean",
     "categorical attributes": f"1 for the customer's most frequent value, among the {TOP_CATEGORIES} most common",
 }
@@ -135,40 +157,45 @@ def customer_features(
     engine: Engine,
     filters: Filters = EVERY_CUSTOMER,
     *,
-    stage_of: Mapping[str, str] | None = None,
-    outcomes: pd.Series | Mapping[str, str] | None = None,
+    definition: JourneyDefinition | None = None,
+    stages: bool = False,
+    outcomes: bool = False,
     attributes: str | Sequence[str] | None = "auto",
 ) -> CustomerFeatures:
     """Return the features of every customer `filters` selects, one row per customer in case id order.
 
-    `stage_of` maps activities to stages; `outcomes` maps case ids to an outcome ("converted", "churned", …);
-    `attributes` is "auto" (every numeric attribute and every text attribute with at most
-    `AUTO_MAX_CATEGORIES` values), a list of attribute names, or None.
+    `definition`: the journey definition, whose attribute roles say which attributes may describe a customer
+    (identifiers and dates never); `stages=True` adds how far each journey got through its stages, `outcomes=True`
+    each journey's outcome under it. `attributes` is "auto" (every numeric attribute and every text attribute with
+    at most `AUTO_MAX_CATEGORIES` values that its role lets in), a list of attribute names, or None.
 
-    >>> features = customer_features(engine, stage_of=demo.stage_of)  # doctest: +SKIP
+    >>> features = customer_features(engine, definition=definition)  # doctest: +SKIP
     >>> features.matrix.shape, features.names[:2]  # doctest: +SKIP
     """
     if not isinstance(engine, Engine):
         raise TypeError(f"customer_features needs an Engine, not {type(engine).__name__}")
     if not isinstance(filters, Filters):
         raise TypeError(f"filters must be a Filters value, not {type(filters).__name__}")
-    stage_table = _checked_stage_of(stage_of)
-    outcome_series = _checked_outcomes(outcomes)
-    numeric, categorical = _chosen_attributes(engine, attributes)
+    if definition is not None and not isinstance(definition, JourneyDefinition):
+        raise TypeError(f"definition must be a JourneyDefinition, not {type(definition).__name__}")
+    if (stages or outcomes) and definition is None:
+        raise ValueError("stages and outcomes need the journey definition that says what they are")
+    numeric, categorical = _chosen_attributes(engine, attributes, definition or _NO_DEFINITION)
     journeys = engine.query(
         "SELECT case_code, case_id, events, duration_seconds FROM journeys ORDER BY case_code", filters=filters
     )
     if journeys.empty:
         raise EmptyLog(Problem("The filters select no customer.", fix="Widen the filters."))
-    return _customer_features(engine, filters, journeys, stage_table, outcome_series, numeric, categorical)
+    blocks = {"stages": stages, "outcome": outcomes}
+    return _customer_features(engine, filters, journeys, definition, blocks, numeric, categorical)
 
 
 def _customer_features(
     engine: Engine,
     filters: Filters,
     journeys: pd.DataFrame,
-    stage_table: pd.DataFrame | None,
-    outcomes: pd.Series | None,
+    definition: JourneyDefinition | None,
+    asked: dict[str, bool],
     numeric: list[str],
     categorical: list[str],
 ) -> CustomerFeatures:
@@ -185,10 +212,10 @@ def _customer_features(
         _channel_block(selection),
         _size_block(journeys),
     ]
-    if stage_table is not None:
-        blocks.append(_stage_block(selection, stage_table))
-    if outcomes is not None:
-        blocks.append(_outcome_block(case_ids, outcomes))
+    if asked["stages"]:
+        blocks.append(_stage_block(selection, definition))
+    if asked["outcome"]:
+        blocks.append(_outcome_block(case_ids, journey_outcomes(engine, definition, filters)))
     if numeric:
         blocks.append(_numeric_block(selection, numeric))
     if categorical:
@@ -210,45 +237,19 @@ def _customer_features(
 # --- validation -----------------------------------------------------------------------------------------------------
 
 
-def _checked_stage_of(stage_of: Mapping[str, str] | None) -> pd.DataFrame | None:
-    """Return activity, stage, stage_index (stages in order of first appearance), or None."""
-    if stage_of is None:
-        return None
-    if not isinstance(stage_of, Mapping):
-        raise TypeError(f"stage_of must map activities to stages, not {type(stage_of).__name__}")
-    table = pd.DataFrame({"activity": list(map(str, stage_of)), "stage": list(map(str, stage_of.values()))})
-    table["stage_index"] = pd.factorize(table["stage"])[0]
-    return table
-
-
-def _checked_outcomes(outcomes: pd.Series | Mapping[str, str] | None) -> pd.Series | None:
-    if outcomes is None:
-        return None
-    if isinstance(outcomes, Mapping):
-        outcomes = pd.Series(outcomes, dtype="object")
-    if not isinstance(outcomes, pd.Series):
-        raise TypeError(f"outcomes must be a Series indexed by case id, not {type(outcomes).__name__}")
-    if outcomes.index.has_duplicates:
-        repeated = outcomes.index[outcomes.index.duplicated()].unique()
-        raise LogError(
-            [
-                Problem("This customer has two outcomes.", fix="Give one outcome per customer.", value=str(case))
-                for case in repeated
-            ]
-        )
-    return outcomes.set_axis(outcomes.index.astype("str")).astype("str").where(outcomes.notna())
-
-
-def _chosen_attributes(engine: Engine, attributes: str | Sequence[str] | None) -> tuple[list[str], list[str]]:
+def _chosen_attributes(
+    engine: Engine, attributes: str | Sequence[str] | None, definition: JourneyDefinition
+) -> tuple[list[str], list[str]]:
     """Split the requested attributes into numeric and categorical ones, refusing unknown or unusable names."""
     types = engine.attribute_columns
     if attributes is None:
         return [], []
+    roles = {name: definition.role_of(name, kind).role for name, kind in types.items()}
     if isinstance(attributes, str):
         if attributes != "auto":
             raise ValueError(f"attributes must be 'auto', None or a list of names, not {attributes!r}")
-        numeric = [name for name, kind in types.items() if _is_numeric(kind)]
-        texts = [name for name, kind in types.items() if kind in _CATEGORICAL_TYPES]
+        numeric = [name for name, kind in types.items() if _is_numeric(kind) and roles[name] in NUMERIC_ROLES]
+        texts = [name for name, kind in types.items() if kind in _CATEGORICAL_TYPES and roles[name] == "category"]
         if not texts:
             return numeric, []
         # One scan of the whole log (filters aside, as the filter widgets list values) counts every text's values.
@@ -261,19 +262,28 @@ def _chosen_attributes(engine: Engine, attributes: str | Sequence[str] | None) -
     names = list(dict.fromkeys(map(str, attributes)))
     for name in names:
         engine.attribute_column(name)  # raises MappingError with the closest names
-    unusable = [name for name in names if not (_is_numeric(types[name]) or types[name] in _CATEGORICAL_TYPES)]
-    if unusable:
-        raise MappingError(
-            [
-                Problem(
-                    f"A {types[name]} attribute can be neither averaged nor counted as categories.",
-                    fix="Leave it out of the attributes.",
-                    column=name,
-                )
-                for name in unusable
-            ]
+    problems = [
+        Problem(
+            f"An attribute whose role is {roles[name]} describes no customer.",
+            fix="Leave it out of the attributes, or give it another role in the journey definition.",
+            column=name,
         )
-    return [name for name in names if _is_numeric(types[name])], [n for n in names if types[n] in _CATEGORICAL_TYPES]
+        for name in names
+        if roles[name] in _NEVER_FEATURES
+    ]
+    problems += [
+        Problem(
+            f"A {types[name]} attribute can be neither averaged nor counted as categories.",
+            fix="Leave it out of the attributes.",
+            column=name,
+        )
+        for name in names
+        if roles[name] not in _NEVER_FEATURES and not (_is_numeric(types[name]) or types[name] in _CATEGORICAL_TYPES)
+    ]
+    if problems:
+        raise MappingError(problems)
+    numeric = [name for name in names if _is_numeric(types[name]) and roles[name] in NUMERIC_ROLES]
+    return numeric, [name for name in names if name not in numeric]
 
 
 def _is_numeric(duckdb_type: str) -> bool:
@@ -395,25 +405,18 @@ def _size_block(journeys: pd.DataFrame) -> _Block:
     )
 
 
-def _stage_block(selection: _Selection, stage_table: pd.DataFrame) -> _Block:
-    # Stages mark the few activities (as text), then join the journeys' activities on their ENUM.
-    reached = selection.query(
-        """
-        WITH stage_of AS (
-            SELECT unnest(?::VARCHAR[]) AS name, unnest(?::INTEGER[]) AS stage_index
-        ), marks AS (
-            SELECT a.activity, s.stage_index FROM all_activities a JOIN stage_of s ON a.activity::VARCHAR = s.name
-        )
-        SELECT j.case_code, m.stage_index FROM journey_activities j JOIN marks m USING (activity)
-        """,
-        [list(stage_table["activity"]), list(stage_table["stage_index"])],
-    )
-    stages = tuple(stage_table.drop_duplicates("stage_index")["stage"])
-    rows, cols, _visits = _counted(
-        selection.rows(reached["case_code"]), reached["stage_index"].to_numpy(), selection, len(stages)
-    )
-    matrix = sp.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(selection.customers, len(stages)))
-    return _Block("stages", "reached (0/1)", tuple(f"stage:{stage}" for stage in stages), matrix)
+def _stage_block(selection: _Selection, definition: JourneyDefinition) -> _Block:
+    """1 for each stage the journey got at least as far as: its furthest stage or an earlier one with touchpoints."""
+    model = definition.stages
+    marks = touchpoint_marks(selection.engine, (), (), model.stages, dict(model.stage_of))
+    furthest = selection.query(_FURTHEST_STAGE_SQL.format(marks=marks[0]), marks[1])
+    reached = np.full(selection.customers, -1, dtype=np.int64)
+    reached[selection.rows(furthest["case_code"])] = furthest["furthest"].to_numpy(np.int64)
+    # A stage without touchpoints is reached by nobody, whatever came after it.
+    staged = np.array([bool(model.activities_in(stage)) for stage in model.stages])
+    values = (reached[:, None] >= np.arange(len(model.stages))[None, :]) & staged[None, :]
+    columns = tuple(f"stage:{stage}" for stage in model.stages)
+    return _Block("stages", "got at least this far (0/1)", columns, sp.csr_matrix(values, dtype=np.float64))
 
 
 def _outcome_block(case_ids: pd.Index, outcomes: pd.Series) -> _Block:
@@ -535,3 +538,35 @@ def _balanced(block: _Block) -> sp.csr_matrix:
     if total_variance == 0.0:
         return values
     return values * np.sqrt(BLOCK_WEIGHTS[block.name] / total_variance)
+
+
+# --- used by segmentation._compare until its rewrite, which no longer imports them, is merged ---------------------
+
+
+def _checked_stage_of(stage_of: Mapping[str, str] | None) -> pd.DataFrame | None:
+    """Return activity, stage, stage_index (stages in order of first appearance), or None."""
+    if stage_of is None:
+        return None
+    if not isinstance(stage_of, Mapping):
+        raise TypeError(f"stage_of must map activities to stages, not {type(stage_of).__name__}")
+    table = pd.DataFrame({"activity": list(map(str, stage_of)), "stage": list(map(str, stage_of.values()))})
+    table["stage_index"] = pd.factorize(table["stage"])[0]
+    return table
+
+
+def _checked_outcomes(outcomes: pd.Series | Mapping[str, str] | None) -> pd.Series | None:
+    if outcomes is None:
+        return None
+    if isinstance(outcomes, Mapping):
+        outcomes = pd.Series(outcomes, dtype="object")
+    if not isinstance(outcomes, pd.Series):
+        raise TypeError(f"outcomes must be a Series indexed by case id, not {type(outcomes).__name__}")
+    if outcomes.index.has_duplicates:
+        repeated = outcomes.index[outcomes.index.duplicated()].unique()
+        raise LogError(
+            [
+                Problem("This customer has two outcomes.", fix="Give one outcome per customer.", value=str(case))
+                for case in repeated
+            ]
+        )
+    return outcomes.set_axis(outcomes.index.astype("str")).astype("str").where(outcomes.notna())

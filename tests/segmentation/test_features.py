@@ -6,15 +6,15 @@ import math
 from collections.abc import Iterator
 
 import numpy as np
-import pandas as pd
 import pytest
 import scipy.sparse as sp
 
 import segmentation._features as features_module
 from data.engine import Engine
-from data.errors import EmptyLog, LogError, MappingError
+from data.errors import EmptyLog, MappingError
 from data.filters import Filters
 from data.settings import Settings
+from discovery import AttributeRole, ChurnRule, JourneyDefinition, StageModel, journey_outcomes, stage_kpis
 from segmentation import BLOCK_WEIGHTS, customer_features
 from tests.data.test_engine import journeys
 
@@ -30,8 +30,20 @@ SHOP = journeys(
     ("carl", "buy", 2880, "store"),
     revenue=[None, None, 30.0, None, 10.0, None, None, 50.0],
     region=["north", "north", "north", "south", "east", None, "west", "west"],
+    member_number=[7, 7, 7, 8, 8, 9, 9, 9],
 )
-STAGE_OF = {"visit": "discovery", "call": "consideration", "buy": "purchase"}
+# Calling support is the goal here, so that the three customers end differently: anna called (converted); bob's
+# last step is two days before the log's end (churned after a day's silence); carl's is the log's last (censored).
+# Nobody can reach "consideration", which has no touchpoints.
+DEFINITION = JourneyDefinition(
+    goal=("call",),
+    stages=StageModel(
+        ("discovery", "consideration", "purchase", "support"),
+        {"visit": "discovery", "buy": "purchase", "call": "support"},
+    ),
+    churn=ChurnRule(inactivity_days=1),
+    attribute_roles={"member_number": AttributeRole("identifier")},
+)
 
 
 @pytest.fixture
@@ -53,7 +65,7 @@ def assert_scaled_copy(actual: sp.spmatrix, expected: np.ndarray) -> None:
 
 
 def test_rows_are_customers_in_case_id_order_and_every_column_is_documented(shop: Engine) -> None:
-    features = customer_features(shop, stage_of=STAGE_OF, outcomes={"anna": "converted"})
+    features = customer_features(shop, definition=DEFINITION, stages=True, outcomes=True)
     assert list(features.case_ids) == ["anna", "bob", "carl"]
     assert features.matrix.shape == (3, len(features.names))
     assert list(features.documentation["name"]) == list(features.names)
@@ -124,15 +136,33 @@ def test_journey_length_and_duration_are_logged_and_standardised(shop: Engine) -
         np.testing.assert_allclose(size[:, column] / size[:, column].std(), standardised)
 
 
-def test_stages_reached_and_outcome_are_one_hot(shop: Engine) -> None:
-    features = customer_features(
-        shop, stage_of=STAGE_OF, outcomes=pd.Series({"anna": "converted", "bob": "churned"}), attributes=None
-    )
+def test_stages_are_got_at_least_this_far_and_the_outcome_follows_the_definition(shop: Engine) -> None:
+    features = customer_features(shop, definition=DEFINITION, stages=True, outcomes=True, attributes=None)
     stage_names = [name for name in features.names if name.startswith("stage:")]
-    assert stage_names == ["stage:discovery", "stage:consideration", "stage:purchase"]
-    assert_scaled_copy(features.block("stages"), np.array([[1, 1, 1], [1, 0, 1], [1, 0, 1]]))
-    assert [name for name in features.names if name.startswith("outcome:")] == ["outcome:churned", "outcome:converted"]
-    assert_scaled_copy(features.block("outcome"), np.array([[0, 1], [1, 0], [0, 0]]))
+    assert stage_names == ["stage:discovery", "stage:consideration", "stage:purchase", "stage:support"]
+    # bob and carl got as far as purchase without a support call; the empty stage is reached by nobody.
+    reached = np.array([[1, 0, 1, 1], [1, 0, 1, 0], [1, 0, 1, 0]])
+    assert_scaled_copy(features.block("stages"), reached)
+    assert list(reached.sum(axis=0)) == list(stage_kpis(shop, DEFINITION).table["customers"])
+    assert [name for name in features.names if name.startswith("outcome:")] == [
+        "outcome:censored",
+        "outcome:churned",
+        "outcome:converted",
+    ]
+    assert_scaled_copy(features.block("outcome"), np.array([[0, 0, 1], [0, 1, 0], [1, 0, 0]]))
+    assert journey_outcomes(shop, DEFINITION).to_dict() == {"anna": "converted", "bob": "churned", "carl": "censored"}
+
+
+def test_without_asking_neither_stages_nor_outcomes_describe_a_customer(shop: Engine) -> None:
+    blocks = customer_features(shop, definition=DEFINITION).blocks
+    assert "stages" not in blocks and "outcome" not in blocks
+
+
+def test_identifiers_never_describe_a_customer(shop: Engine) -> None:
+    assert "attribute:member_number" in customer_features(shop).names, "without a definition, a number is a number"
+    assert not any("member_number" in name for name in customer_features(shop, definition=DEFINITION).names)
+    with pytest.raises(MappingError, match="identifier"):
+        customer_features(shop, definition=DEFINITION, attributes=["member_number", "revenue"])
 
 
 def test_numeric_attributes_are_per_customer_means_and_missing_counts_as_the_mean(settings: Settings) -> None:
@@ -170,7 +200,7 @@ def test_auto_attributes_take_numbers_and_text_with_few_values(shop: Engine, mon
 
 
 def test_every_block_carries_its_weight_in_total_variance(shop: Engine) -> None:
-    features = customer_features(shop, stage_of=STAGE_OF, outcomes={"anna": "converted", "bob": "churned"})
+    features = customer_features(shop, definition=DEFINITION, stages=True, outcomes=True)
     for block in features.blocks:
         values = dense(features.block(block))
         assert values.var(axis=0).sum() == pytest.approx(BLOCK_WEIGHTS[block]), block
@@ -183,7 +213,7 @@ def test_filters_select_whole_customers(shop: Engine) -> None:
 
 
 def test_the_same_log_gives_the_same_matrix_to_the_last_bit(shop: Engine) -> None:
-    first, second = (customer_features(shop, stage_of=STAGE_OF) for _ in range(2))
+    first, second = (customer_features(shop, definition=DEFINITION, stages=True) for _ in range(2))
     assert first.names == second.names
     assert (first.matrix != second.matrix).nnz == 0
 
@@ -199,16 +229,12 @@ def test_a_selection_without_customers_is_refused(shop: Engine) -> None:
         customer_features(shop, Filters(channels={"fax"}))
 
 
-def test_one_customer_with_two_outcomes_is_refused(shop: Engine) -> None:
-    with pytest.raises(LogError, match="two outcomes"):
-        customer_features(shop, outcomes=pd.Series(["converted", "churned"], index=["anna", "anna"]))
-
-
 @pytest.mark.parametrize(
     ("arguments", "error"),
     [
-        ({"stage_of": ["visit"]}, TypeError),
-        ({"outcomes": ["converted"]}, TypeError),
+        ({"definition": {"goal": "buy"}}, TypeError),
+        ({"stages": True}, ValueError),
+        ({"outcomes": True}, ValueError),
         ({"attributes": "everything"}, ValueError),
     ],
 )
@@ -221,8 +247,8 @@ def test_counting_per_customer_in_a_sparse_table_gives_the_same_matrix(
     shop: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Channel, stage and attribute counts switch to a sparse table past a size; the matrix must not change."""
-    dense_counts = customer_features(shop, stage_of=STAGE_OF)
+    dense_counts = customer_features(shop, definition=DEFINITION, stages=True)
     monkeypatch.setattr(features_module, "_DENSE_COUNT_CELLS", 0)
-    sparse_counts = customer_features(shop, stage_of=STAGE_OF)
+    sparse_counts = customer_features(shop, definition=DEFINITION, stages=True)
     assert sparse_counts.names == dense_counts.names
     assert (sparse_counts.matrix != dense_counts.matrix).nnz == 0

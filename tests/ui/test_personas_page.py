@@ -1,22 +1,38 @@
-"""The Personas page, run as Streamlit runs it, and its pure builders: runs found, profiled, saved and filtered by."""
+"""The Personas page, run as Streamlit runs it, and its pure builders: runs found, explained, profiled, saved and
+filtered by."""
 
 from __future__ import annotations
 
+import math
+import re
+
+import numpy as np
 import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from data import Filters, LogError, Settings, Store
+from data import Filters, Settings, Store
 from data.importing import import_demo
-from discovery import ChurnDefinition, journey_outcomes, suggest_stages
-from segmentation import Personas, customer_features, persona_profiles
+from discovery import Outcomes, definition_of, stage_kpis
+from segmentation import PERSONAS_KIND, FoundPersonas, PersonaRun, find_personas, persona_profiles, save_run
 from tests.ui.apptest import APP, TIMEOUT_SECONDS, metrics, open_home, widget
-from ui.params import persona_from_param, persona_to_param
-from ui.personas import checked_names, events_text, persona_options, run_payload, signature_table
+from ui.downloads import to_csv_bytes
+from ui.markup import plain
+from ui.personas import (
+    attribute_lines,
+    churn_text,
+    events_text,
+    evidence_table,
+    journey_text,
+    overview_table,
+    signature_table,
+    stage_table,
+)
 
 PAGE = "pages/5_Personas.py"
 # A small selection of the demo (one plan) keeps each clustering to a few seconds.
 FIBRE = {"attr.plan": '["Fibre + Mobile"]'}
+FIBRE_FILTERS = Filters(attributes={"plan": {"Fibre + Mobile"}})
 
 
 @pytest.fixture
@@ -30,13 +46,16 @@ def open_page(**query_params: str) -> AppTest:
     return app.switch_page(PAGE).run()
 
 
-def library_personas(store: Store, dataset_id: str, filters: Filters, k: int):
+def library_personas(store: Store, dataset_id: str, filters: Filters, k: int | None):
     with store.engine(dataset_id) as engine:
-        features = customer_features(engine, filters)
-        model = Personas(k=k, random_state=0).fit(features.matrix)
-        outcomes = journey_outcomes(engine, suggest_stages(engine), ChurnDefinition(), filters)
-        profiles = persona_profiles(engine, features.case_ids, model.labels_, outcomes=outcomes, filters=filters)
-    return features, model, profiles
+        definition = definition_of(store, dataset_id, engine)[0]
+        found = find_personas(engine, filters, definition=definition, k=k)
+        profiles = persona_profiles(engine, found.case_ids, found.labels, definition=definition, filters=filters)
+    return found, profiles
+
+
+def shown_text(app: AppTest) -> str:
+    return "\n".join(element.value for element in [*app.markdown, *app.caption, *app.metric])
 
 
 def test_without_a_log_the_page_says_how_to_begin() -> None:
@@ -56,33 +75,54 @@ def test_found_personas_show_the_librarys_figures_and_once_saved_filter_every_pa
     app.button(key=f"personas-find-{demo.id}").click().run()
     assert not app.exception
 
-    features, model, profiles = library_personas(store, demo.id, Filters(attributes={"plan": {"Fibre + Mobile"}}), 2)
+    found, profiles = library_personas(store, demo.id, FIBRE_FILTERS, 2)
     shown = [(metric.label, metric.value) for metric in app.metric]
-    assert shown[:2] == [("Customers (unique journeys)", f"{len(features.case_ids):,}"), ("Personas", "2")]
+    assert shown[:2] == [("Customers (unique journeys)", f"{len(found.case_ids):,}"), ("Personas", "2")]
     card_customers = [value for label, value in shown[3:] if label == "Customers (unique journeys)"]
     assert card_customers == [f"{count:,}" for count in profiles.table["customers"]]
     overview = next(frame.value for frame in app.dataframe if "Persona" in frame.value)
     assert overview["Persona"].tolist() == profiles.table["name"].tolist()
-    assert overview["Conversion rate"].tolist() == pytest.approx(profiles.table["conversion_rate"].tolist())
+    assert overview["Conversion"].tolist() == [f"{100 * rate:.1f} %" for rate in profiles.table["conversion_rate"]]
+    assert overview["Share of customers (%)"].tolist() == [round(100 * share, 1) for share in profiles.table["share"]]
+    evidence = next(frame.value for frame in app.dataframe if "Personas (k)" in frame.value)
+    assert evidence["Personas (k)"].tolist() == [2] and evidence["Kept"].tolist() == ["✔ kept"]
+    text = shown_text(app)
+    assert not re.search(r"\bnan\b|\binf\b|infinity", text, re.IGNORECASE)
+    # Every card has an attribute profile (labels escaped for Markdown): the demo's age bands, revenue …
+    assert text.count(plain("age_band:")) == text.count(plain("revenue_eur:")) == 2
 
     [text for text in app.text_input if text.label == "Persona name"][1].input("Fibre families").run()
     widget(app.text_input, "Run name").input("Fibre 2025")
     widget(app.button, "Save personas").click().run()
     assert not app.exception
-    saved = store.annotation(demo.id, "personas", "Fibre 2025")
+    saved = store.annotation(demo.id, PERSONAS_KIND, "Fibre 2025")
     assert (saved["k"], saved["seed"], saved["algorithm"], saved["selection"]) == (2, 0, "kmeans", FIBRE)
     assert saved["names"] == {"0": profiles.table["name"][0], "1": "Fibre families"}
+    assert saved["definition"]["goal"] == list(definition_of(store, demo.id)[0].goal)
 
     home = open_home(dataset=demo.id, persona="Fibre 2025:1")
     assert not home.exception
     assert widget(home.selectbox, "Persona").value == "Fibre 2025:1"
-    assert metrics(home)["Customers (unique journeys)"] == f"{int((model.labels_ == 1).sum()):,}"
+    assert metrics(home)["Customers (unique journeys)"] == f"{int((found.labels == 1).sum()):,}"
     assert home.query_params["persona"] == "Fibre 2025:1"
+
+
+def test_the_page_explains_how_many_personas_were_kept(store: Store) -> None:
+    demo = import_demo(store)
+    app = open_page(dataset=demo.id, **FIBRE)
+    app.button(key=f"personas-find-{demo.id}").click().run()
+    assert not app.exception
+    found, _profiles = library_personas(store, demo.id, FIBRE_FILTERS, None)
+    assert metrics(app)["Personas"] == str(found.n_clusters)
+    evidence = next(frame.value for frame in app.dataframe if "Personas (k)" in frame.value)
+    assert evidence["Personas (k)"].tolist() == list(range(2, 9))
+    assert evidence["Stability"].tolist() == [round(found.stability_by_k[k], 2) for k in range(2, 9)]
+    assert any("smallest whose silhouette" in caption.value for caption in app.caption)
 
 
 def test_a_link_to_a_persona_no_longer_saved_shows_everyone(store: Store) -> None:
     demo = import_demo(store)
-    store.save_annotation(demo.id, "personas", "Other", run_payload(2, 0, "kmeans", {0: "A", 1: "B"}, {}))
+    save_run(store, demo.id, "Other", PersonaRun(2, 0, "kmeans", names={0: "A", 1: "B"}))
     app = open_home(dataset=demo.id, persona="Gone:0")
     assert not app.exception
     assert "The persona named in this link is no longer saved" in app.warning[0].value
@@ -90,32 +130,7 @@ def test_a_link_to_a_persona_no_longer_saved_shows_everyone(store: Store) -> Non
     assert "persona" not in app.query_params
 
 
-def test_a_persona_parameter_names_the_run_and_the_label_even_with_colons_in_the_run() -> None:
-    assert persona_from_param(persona_to_param("Q1: spring", 3)) == ("Q1: spring", 3)
-    with pytest.raises(LogError):
-        persona_from_param("spring")
-
-
-def test_persona_options_list_every_persona_of_every_run_in_label_order() -> None:
-    runs = {"Spring": {"names": {"10": "Late", "2": "Early"}}, "Summer": {"names": {"0": "Only"}}}
-    assert persona_options(runs) == {
-        "Spring:2": "Spring · Early",
-        "Spring:10": "Spring · Late",
-        "Summer:0": "Summer · Only",
-    }
-
-
-def test_blank_and_repeated_persona_names_are_all_refused() -> None:
-    with pytest.raises(LogError) as refused:
-        checked_names({0: " ", 1: "Shoppers", 2: "Shoppers "})
-    assert [problem.message for problem in refused.value.problems] == [
-        "A persona needs a name.",
-        "Two personas have this name.",
-    ]
-    assert checked_names({0: " Shoppers "}) == {0: "Shoppers"}
-
-
-def test_signature_table_names_paths_with_an_arrow_and_keeps_one_persona() -> None:
+def test_signature_table_names_paths_with_an_arrow_keeps_one_persona_and_gives_shares_in_percent() -> None:
     paths = pd.DataFrame(
         {
             "persona": [0, 1],
@@ -129,7 +144,96 @@ def test_signature_table_names_paths_with_an_arrow_and_keeps_one_persona() -> No
     )
     table = signature_table(paths, 1)
     assert table.to_dict("records") == [
-        {"Path": "call → cancel", "Customers": 3, "Share of persona": 0.3, "Share of others": 0.1, "Lift": 3.0}
+        {"Path": "call → cancel", "Customers": 3, "Persona (%)": 30.0, "Others (%)": 10.0, "Lift": 3.0}
+    ]
+
+
+PROFILE_ROW = pd.Series(
+    {
+        "name": "App-first · browse",
+        "customers": 40,
+        "share": 0.25,
+        "converted": 10,
+        "converted_then_churned": 2,
+        "churned": 3,
+        "censored": 25,
+        "conversion_rate": 0.3,
+        "churn_rate": pd.NA,
+        "median_duration_seconds": 3.5 * 3600,
+        "median_events": 4.0,
+        "dominant_channels": ("app", "email"),
+        "typical_journey": (),
+        "typical_journey_customers": 0,
+        "typical_journey_share": 0.0,
+    }
+)
+COMMON = pd.DataFrame({"persona": [0, 0], "source": ["a", "b"], "target": ["b", "c"], "share": [0.64, 0.5]})
+
+
+def test_the_overview_gives_rates_in_percent_durations_in_words_and_never_nan() -> None:
+    table = overview_table(pd.DataFrame([PROFILE_ROW], index=[0]), COMMON)
+    row = table.iloc[0].to_dict()
+    assert row["Share of customers (%)"] == 25.0
+    assert row["Conversion"] == "30.0 %"
+    assert row["Churn"] == "cannot be estimated"
+    assert row["Still open (%)"] == 62.5
+    assert row["Median journey duration"] == "3.5 hours"
+    assert row["Typical journey"] == (
+        "No single journey is followed by 10.0 % of them; their most common steps: a → b (64.0 %); b → c (50.0 %)"
+    )
+    csv = to_csv_bytes(table).decode("utf-8-sig")
+    assert not re.search(r"\bnan\b|\binf\b|infinity", csv, re.IGNORECASE)
+
+
+def test_a_typical_journey_says_how_many_follow_it() -> None:
+    row = PROFILE_ROW.copy()
+    row[["typical_journey", "typical_journey_customers", "typical_journey_share"]] = (("a", "b"), 9, 0.225)
+    assert journey_text(row, COMMON) == "Typical journey, followed by 22.5 % of them (9 customers): a → b"
+
+
+def test_churn_that_cannot_be_estimated_says_how_many_are_still_open() -> None:
+    outcomes = Outcomes(journeys=40, converted=10, converted_then_churned=2, churned=3, censored=25)
+    assert math.isnan(outcomes.churn_rate)
+    assert churn_text(outcomes.churn_rate, outcomes) == "cannot be estimated (62.5 % still open)"
+    assert churn_text(0.125) == "12.5 %"
+
+
+def test_attribute_lines_follow_each_attributes_role() -> None:
+    attributes = pd.DataFrame(
+        {
+            "persona": [0] * 7,
+            "attribute": ["age_band", "age_band", "revenue", "revenue", "revenue", "nps", "satisfaction"],
+            "role": ["category", "category", "amount", "amount", "amount", "score (NPS)", "score (CSAT)"],
+            "figure": ["25-34", "35-44", "total", "per customer", "per event", "NPS", "share satisfied"],
+            "value": [0.41, 0.3, 12300.0, 41.0, 20.5, -16.8, 0.78],
+            "values": [300, 300, 600, 600, 600, 120, 200],
+        }
+    )
+    assert attribute_lines(attributes, 0) == [
+        "age_band: 25-34 41.0 %, 35-44 30.0 % (of 300 customers)",
+        "revenue: 12,300.00 in total, 41.00 per customer",
+        "nps: NPS -17 (promoters − detractors, 120 values)",
+        "satisfaction: 78.0 % satisfied (200 values)",
+    ]
+
+
+def test_stage_table_shows_both_readings_of_reaching_a_stage(store: Store) -> None:
+    demo = import_demo(store)
+    with store.engine(demo.id) as engine:
+        kpis = stage_kpis(engine, definition_of(store, demo.id, engine)[0])
+    table = stage_table(kpis)
+    assert table["Got at least this far"].tolist() == kpis.table["customers"].tolist()
+    assert table["Did a step of it"].tolist() == kpis.table["did_stage"].tolist()
+    assert not table["Median time to reach"].str.contains("nan").any()
+
+
+def test_the_evidence_table_marks_the_number_kept() -> None:
+    found = FoundPersonas(
+        pd.Index(["a", "b", "c"]), np.array([0, 1, 1]), 3, {2: 0.2, 3: 0.3}, {2: 0.51, 3: 0.987}, None
+    )
+    assert evidence_table(found).to_dict("records") == [
+        {"Personas (k)": 2, "Silhouette": 0.2, "Stability": 0.51, "Kept": ""},
+        {"Personas (k)": 3, "Silhouette": 0.3, "Stability": 0.99, "Kept": "✔ kept"},
     ]
 
 
