@@ -21,6 +21,7 @@ from discovery._definition import (
     definition_warnings,
     duration_words,
     outcome_counts,
+    outcome_relation,
     read_definition,
     save_definition,
     suggest_attribute_roles,
@@ -42,8 +43,9 @@ from discovery._relations import (
     OUTCOME_LABELS,
     OUTCOMES,
     Outcomes,
+    stage_relation,
 )
-from discovery._stages import DEFAULT_STAGES, StageModel, StageReason, suggest_stages
+from discovery._stages import DEFAULT_STAGES, StageModel, StageReason, closest_names, suggest_stages
 from discovery._variants import VariantTable, variant_cases, variant_table
 
 __all__ = [
@@ -83,6 +85,7 @@ __all__ = [
     "channel_mix_by_stage",
     "channel_switches",
     "churn_points",
+    "closest_names",
     "definition_of",
     "definition_warnings",
     "discover_model",
@@ -94,12 +97,14 @@ __all__ = [
     "journey_outcomes",
     "map_to_dot",
     "outcome_counts",
+    "outcome_relation",
     "paths",
     "paths_between",
     "read_definition",
     "save_definition",
     "simplified_map",
     "stage_kpis",
+    "stage_relation",
     "suggest_attribute_roles",
     "suggest_channel_groups",
     "suggest_definition",

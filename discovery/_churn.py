@@ -19,9 +19,9 @@ import pandas as pd
 from data.engine import Engine
 from data.errors import LogError, Problem
 from data.filters import Filters
-from discovery._definition import JourneyDefinition, definition_marks
+from discovery._definition import JourneyDefinition, outcome_relation
 from discovery._maps import json_records
-from discovery._relations import OUTCOMES, Outcomes, outcome_ctes
+from discovery._relations import OUTCOMES, Outcomes
 from discovery._stages import closest_names
 
 __all__ = [
@@ -187,14 +187,14 @@ class WhereTheyWent:
 
 def journey_outcomes(engine: Engine, definition: JourneyDefinition, filters: Filters = _EVERY_JOURNEY) -> pd.Series:
     """Return each selected journey's outcome (`discovery._relations.OUTCOMES`), by case_id."""
-    outcomes, params = _outcome_ctes(engine, definition)
+    outcomes, params = outcome_relation(engine, definition)
     frame = engine.query(_OUTCOME_OF_EACH_SQL.format(outcomes=outcomes), params, filters)
     return frame.set_index("case_id")["outcome"]
 
 
 def churn_points(engine: Engine, definition: JourneyDefinition, filters: Filters = _EVERY_JOURNEY) -> ChurnPoints:
     """Return the churn figures of every activity and transition of the selected journeys."""
-    outcomes, params = _outcome_ctes(engine, definition)
+    outcomes, params = outcome_relation(engine, definition)
     rows = engine.query(_CHURN_POINTS_SQL.format(outcomes=outcomes), params, filters)
     is_count = rows["outcome"].notna()
     count = dict(zip(rows.loc[is_count, "outcome"], rows.loc[is_count, "customers"].astype(int), strict=True))
@@ -240,7 +240,7 @@ def where_they_went(
         problems.append(Problem("top must be a whole number of at least 1.", value=str(top)))
     if problems:
         raise LogError(problems)
-    outcomes, params = _outcome_ctes(engine, definition)
+    outcomes, params = outcome_relation(engine, definition)
     counted = engine.query(_NEXT_STEPS_SQL.format(outcomes=outcomes), [*params, activity], filters)
     stopped = counted["next_activity"].isna()
     went = counted[~stopped].rename(columns={"next_activity": "activity"})
@@ -269,11 +269,6 @@ def where_they_went(
     return WhereTheyWent(
         activity=activity, groups=groups, next_steps=shown[["outcome", "activity", "customers", "share"]]
     )
-
-
-def _outcome_ctes(engine: Engine, definition: JourneyDefinition) -> tuple[str, list]:
-    """Return the `touchpoint_marks` and `outcomes` CTEs of `definition` over this log, and their parameters."""
-    return outcome_ctes(engine, definition_marks(engine, definition), definition.churn.inactivity_days)
 
 
 def _stage_base_rates(activities: pd.DataFrame) -> pd.Series:

@@ -45,6 +45,7 @@ __all__ = [
     "definition_of",
     "definition_warnings",
     "outcome_counts",
+    "outcome_relation",
     "read_definition",
     "save_definition",
     "suggest_attribute_roles",
@@ -59,6 +60,8 @@ DEFINITION_FORMAT = "parcours.journey-definition"
 FORMAT_VERSION = 1
 ATTRIBUTE_ROLES = ("identifier", "category", "amount", "score", "number", "date")
 SCORE_SCALES = ("nps", "csat", "mean")
+# Net Promoter Score: answers of 9 or 10 promote, 0 to 6 detract.
+NPS_PROMOTER_FROM, NPS_DETRACTOR_UP_TO = 9, 6
 OTHER_CHANNELS = "other"
 # Warnings: a goal nearly everyone reaches is not a conversion; a touchpoint nearly every journey starts with
 # belongs to the first stage.
@@ -191,6 +194,36 @@ class AttributeRole:
         if self.scale == "mean":
             return "score (mean)"
         return self.role
+
+    @property
+    def is_summed(self) -> bool:
+        """Whether the role sums a group of events up into figures (amounts, scores and numbers do)."""
+        return self.role in ("amount", "score", "number")
+
+    def sums_sql(self, column: str, index: int) -> str:
+        """Return the SQL aggregates a group's figures are computed from: the total and count of `column`'s values,
+        and how many are at least the high threshold and at most the low one (NPS promoters and detractors, CSAT's
+        satisfied answers). Decimal sums are exact, so that thread scheduling cannot change a total's last bits."""
+        high, low = {
+            "nps": (str(NPS_PROMOTER_FROM), str(NPS_DETRACTOR_UP_TO)),
+            "csat": (repr(float(self.satisfied_from or 0)), "'-infinity'::DOUBLE"),
+        }.get(self.scale, ("'infinity'::DOUBLE", "'-infinity'::DOUBLE"))
+        return (
+            f"sum({column}::DECIMAL(38, 10))::DOUBLE AS total_{index}, count({column}) AS values_{index}, "
+            f"count(*) FILTER ({column} >= {high}) AS high_{index}, count(*) FILTER ({column} <= {low}) AS low_{index}"
+        )
+
+    def figures(self, total: float, values: int, high: int, low: int, customers: int) -> list[tuple[str, float]]:
+        """Return (figure, value) for a group from its `sums_sql` and the customers in it: an amount's total, per
+        customer and per event; NPS as % promoters − % detractors; CSAT as the share satisfied; else the mean."""
+        per = lambda part, whole: part / whole if whole else math.nan  # noqa: E731
+        if self.role == "amount":
+            return [("total", total), ("per customer", per(total, customers)), ("per event", per(total, values))]
+        if self.scale == "nps":
+            return [("NPS", 100 * per(high - low, values))]
+        if self.scale == "csat":
+            return [("share satisfied", per(high, values))]
+        return [("mean", per(total, values))]
 
     def to_dict(self) -> dict[str, Any]:
         values: dict[str, Any] = {"role": self.role}
@@ -434,8 +467,13 @@ def definition_of(store: Store, dataset_id: str, engine: Engine | None = None) -
 
 def outcome_counts(engine: Engine, definition: JourneyDefinition, filters: Filters = _EVERY_JOURNEY) -> Outcomes:
     """Return how many selected journeys converted, churned or are still open, under `definition`."""
-    ctes = outcome_ctes(engine, definition_marks(engine, definition), definition.churn.inactivity_days)
-    return count_outcomes(engine, ctes, filters, has_goal=bool(definition.goal))
+    return count_outcomes(engine, outcome_relation(engine, definition), filters, has_goal=bool(definition.goal))
+
+
+def outcome_relation(engine: Engine, definition: JourneyDefinition) -> tuple[str, list]:
+    """Return the `touchpoint_marks` and `outcomes` CTEs of `definition` over this log, and their parameters: what
+    a view composes into its own `Engine.query` to count outcomes as every other view does."""
+    return outcome_ctes(engine, definition_marks(engine, definition), definition.churn.inactivity_days)
 
 
 def definition_marks(engine: Engine, definition: JourneyDefinition) -> tuple[str, list]:

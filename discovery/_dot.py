@@ -133,4 +133,3 @@ def dot_quote(text: str) -> str:
         .replace("\n", "\\n")
     )
     return '"' + _UNWRITABLE.sub("\ufffd", _CONTROL.sub(" ", escaped)) + '"'
-

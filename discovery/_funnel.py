@@ -83,19 +83,6 @@ _ATTRIBUTE_SQL = """
 WITH {stage_of}, per_activity AS (SELECT activity, {sums} FROM steps GROUP BY activity)
 SELECT m.step, {aggregates} FROM per_activity p JOIN stage_steps m USING (activity) GROUP BY m.step
 """
-# What each role says of a stage, from (total, values, high, low, customers who did the stage): NPS is
-# % promoters (9–10) − % detractors (0–6); CSAT the share of satisfied answers.
-_FIGURES_BY_ROLE = {
-    "amount": (
-        ("total", lambda total, values, high, low, did: total),
-        ("per customer", lambda total, values, high, low, did: total / did if did else math.nan),
-        ("per event", lambda total, values, high, low, did: total / values if values else math.nan),
-    ),
-    "nps": (("NPS", lambda total, values, high, low, did: 100 * (high - low) / values if values else math.nan),),
-    "csat": (("share satisfied", lambda total, values, high, low, did: high / values if values else math.nan),),
-    "mean": (("mean", lambda total, values, high, low, did: total / values if values else math.nan),),
-}
-_NPS_PROMOTER, _NPS_DETRACTOR = 9, 6
 _NUMERIC_TYPES = frozenset(
     ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT", "FLOAT")
 ) | {"DOUBLE"}
@@ -492,11 +479,7 @@ def _attribute_figures(
     something (amounts, scores, numbers), in stage then attribute order."""
     columns = engine.attribute_columns
     roles = {name: definition.role_of(name, stored_as) for name, stored_as in columns.items()}
-    summed = {
-        name: role
-        for name, role in roles.items()
-        if role.role in ("amount", "score", "number") and _is_numeric(columns[name])
-    }
+    summed = {name: role for name, role in roles.items() if role.is_summed and _is_numeric(columns[name])}
     empty = pd.DataFrame(
         {
             "stage": pd.Series(dtype="str"),
@@ -511,12 +494,7 @@ def _attribute_figures(
         return empty
     sums, aggregates = [], []
     for index, (name, role) in enumerate(summed.items()):
-        column = engine.attribute_column(name)
-        high, low = _thresholds(role)
-        sums.append(
-            f"sum({column})::DOUBLE AS total_{index}, count({column}) AS values_{index}, "
-            f"count(*) FILTER ({column} >= {high}) AS high_{index}, count(*) FILTER ({column} <= {low}) AS low_{index}"
-        )
+        sums.append(role.sums_sql(engine.attribute_column(name), index))
         aggregates.append(
             ", ".join(f"sum({figure}_{index}) AS {figure}_{index}" for figure in ("total", "values", "high", "low"))
         )
@@ -533,19 +511,9 @@ def _attribute_figures(
             total = 0.0 if pd.isna(total) else float(total)
             high = 0 if pd.isna(high) else int(high)
             low = 0 if pd.isna(low) else int(low)
-            for figure, formula in _FIGURES_BY_ROLE[role.scale or ("amount" if role.role == "amount" else "mean")]:
-                value = formula(total, values, high, low, int(did_stage[step])) if values else math.nan
-                rows.append((stage, name, str(role), figure, value, values))
+            for figure, value in role.figures(total, values, high, low, int(did_stage[step])):
+                rows.append((stage, name, str(role), figure, value if values else math.nan, values))
     return pd.DataFrame(rows, columns=list(empty.columns)).astype(empty.dtypes.to_dict())
-
-
-def _thresholds(role: Any) -> tuple[str, str]:
-    """As SQL numbers, the values at or above which an answer counts high and at or below which low (NPS, CSAT)."""
-    if role.scale == "nps":
-        return str(_NPS_PROMOTER), str(_NPS_DETRACTOR)
-    if role.scale == "csat":
-        return repr(float(role.satisfied_from)), "'-infinity'::DOUBLE"
-    return "'infinity'::DOUBLE", "'-infinity'::DOUBLE"
 
 
 def _is_numeric(stored_as: str) -> bool:

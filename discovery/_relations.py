@@ -40,7 +40,7 @@ __all__ = [
     "OUTCOME_LABELS",
     "Outcomes",
     "outcome_ctes",
-    "stage_marks",
+    "stage_relation",
 ]
 
 OUTCOMES = ("converted", "converted_then_churned", "churned", "censored")
@@ -200,10 +200,9 @@ def count_outcomes(engine: Engine, ctes: tuple[str, list], filters: Any, *, has_
     )
 
 
-def stage_marks(stages: Sequence[str], stage_of: dict[str, str]) -> list:
-    """Bind the stage part of `touchpoint_marks` alone: each staged touchpoint with its stage's index."""
-    index = {stage: position for position, stage in enumerate(stages)}
-    return [[], [], list(stage_of), [index[stage] for stage in stage_of.values()]]
+def stage_relation(engine: Engine, stages: Sequence[str], stage_of: dict[str, str]) -> tuple[str, list]:
+    """Return the `touchpoint_marks` CTE with stages only (no goal, no churn), for views of stage reach alone."""
+    return touchpoint_marks(engine, (), (), stages, stage_of)
 
 
 def _closest(name: str, engine: Engine) -> str:

@@ -15,9 +15,9 @@ import pandas as pd
 
 from data.engine import Engine, python_lists
 from data.filters import Filters
-from discovery._definition import JourneyDefinition, definition_marks
+from discovery._definition import JourneyDefinition, outcome_relation
 from discovery._maps import json_records
-from discovery._relations import CENSORED_MAJORITY, outcome_ctes
+from discovery._relations import CENSORED_MAJORITY
 
 __all__ = ["VariantTable", "variant_cases", "variant_table"]
 
@@ -140,7 +140,7 @@ def variant_table(
     if definition is None:
         outcomes, params = _NO_OUTCOMES, []
     else:
-        outcomes, params = outcome_ctes(engine, definition_marks(engine, definition), definition.churn.inactivity_days)
+        outcomes, params = outcome_relation(engine, definition)
     return _variant_table(engine, filters, limit, (outcomes, params, definition is not None), collapse_repeats)
 
 

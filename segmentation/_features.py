@@ -46,8 +46,7 @@ import scipy.sparse as sp
 from data.engine import Engine
 from data.errors import EmptyLog, LogError, MappingError, Problem
 from data.filters import Filters
-from discovery import JourneyDefinition, journey_outcomes
-from discovery._relations import touchpoint_marks
+from discovery import JourneyDefinition, journey_outcomes, stage_relation
 
 __all__ = ["BLOCK_WEIGHTS", "CustomerFeatures", "customer_features"]
 
@@ -408,7 +407,7 @@ def _size_block(journeys: pd.DataFrame) -> _Block:
 def _stage_block(selection: _Selection, definition: JourneyDefinition) -> _Block:
     """1 for each stage the journey got at least as far as: its furthest stage or an earlier one with touchpoints."""
     model = definition.stages
-    marks = touchpoint_marks(selection.engine, (), (), model.stages, dict(model.stage_of))
+    marks = stage_relation(selection.engine, model.stages, dict(model.stage_of))
     furthest = selection.query(_FURTHEST_STAGE_SQL.format(marks=marks[0]), marks[1])
     reached = np.full(selection.customers, -1, dtype=np.int64)
     reached[selection.rows(furthest["case_code"])] = furthest["furthest"].to_numpy(np.int64)

@@ -29,10 +29,7 @@ import pandas as pd
 from data.engine import Engine
 from data.errors import EmptyLog, LogError, Problem
 from data.filters import Filters
-from discovery import OUTCOMES, JourneyDefinition, Outcomes
-from discovery._definition import definition_marks
-from discovery._funnel import _FIGURES_BY_ROLE, _thresholds
-from discovery._relations import outcome_ctes
+from discovery import OUTCOMES, JourneyDefinition, Outcomes, outcome_relation
 from segmentation._features import NUMERIC_ROLES, _is_numeric
 
 __all__ = ["PersonaProfiles", "attribute_segments", "persona_profiles", "readable_label"]
@@ -296,8 +293,7 @@ def _persona_profiles(
 def _outcome_columns(labelled: _Labelled, definition: JourneyDefinition, personas: pd.Index) -> dict[str, pd.Series]:
     """Each persona's journeys by outcome (discovery's own outcome relation, counted in DuckDB), and its conversion
     and churn rates as `Outcomes` gives them."""
-    marks = definition_marks(labelled.engine, definition)
-    ctes, params = outcome_ctes(labelled.engine, marks, definition.churn.inactivity_days)
+    ctes, params = outcome_relation(labelled.engine, definition)
     counted = (
         labelled.query(_OUTCOMES_SQL.format(outcomes=ctes), params)
         .pivot(index="persona", columns="outcome", values="journeys")
@@ -433,13 +429,7 @@ def _numeric_figures(engine: Engine, labelled: _Labelled, roles: dict, customers
         return []
     sums = []
     for index, (name, role) in enumerate(roles.items()):
-        column = f"s.{engine.attribute_column(name)}"
-        high, low = _thresholds(role)
-        # Decimal sums are exact, so that thread scheduling cannot change the last bits of a total.
-        sums.append(
-            f"sum({column}::DECIMAL(38, 10))::DOUBLE AS total_{index}, count({column}) AS values_{index}, "
-            f"count(*) FILTER ({column} >= {high}) AS high_{index}, count(*) FILTER ({column} <= {low}) AS low_{index}"
-        )
+        sums.append(role.sums_sql(f"s.{engine.attribute_column(name)}", index))
     summed = labelled.query(
         f"SELECT l.persona, {', '.join(sums)} FROM steps s JOIN labelled l USING (case_code) GROUP BY l.persona "
         "ORDER BY l.persona"
@@ -451,9 +441,7 @@ def _numeric_figures(engine: Engine, labelled: _Labelled, roles: dict, customers
             if not values:
                 continue
             total, high, low = (getattr(row, f"{part}_{index}") for part in ("total", "high", "low"))
-            kind = role.scale or ("amount" if role.role == "amount" else "mean")
-            for figure, formula in _FIGURES_BY_ROLE[kind]:
-                value = formula(float(total), values, int(high), int(low), int(customers[row.persona]))
+            for figure, value in role.figures(float(total), values, int(high), int(low), int(customers[row.persona])):
                 rows.append((row.persona, name, str(role), figure, value, values))
     return rows
 

@@ -26,8 +26,7 @@ from data.errors import LogError, Problem
 from data.filters import Filters
 from data.params import filters_from_params, is_filter_param
 from data.store import Store
-from discovery import JourneyDefinition
-from discovery._stages import closest_names
+from discovery import JourneyDefinition, closest_names
 from segmentation._features import customer_features
 from segmentation._personas import ALGORITHMS, Personas, Progress, _silent
 from segmentation._projection import Projection, project_2d
