@@ -163,10 +163,11 @@ def attribute_ranges(
 ) -> pd.Series:
     """Return each selected customer's range of the numeric attribute `column`, by case id.
 
-    A customer's value is the mean over the events that carry one (customers with none are left out). The cuts
-    are the `ranges`-quantiles of the customers' values, rounded to two significant figures and kept when they
-    fall inside the values seen, so there may be fewer ranges than asked. The ranges read "under 30",
-    "30 to under 45", "45 and over" and are the categories of the result, in order.
+    A customer's value is the mean over the events that carry one (customers with none are left out). With no
+    more distinct values than `ranges`, each value is its own group; otherwise the cuts are the `ranges`-quantiles
+    of the customers' values, rounded to two significant figures and kept when they fall inside the values seen,
+    so there may be fewer ranges than asked. The ranges read "under 30", "30 to under 45", "45 and over" and are
+    the categories of the result, in order.
 
     >>> attribute_ranges(engine, "age").value_counts(sort=False)  # doctest: +SKIP
     """
@@ -182,9 +183,12 @@ def attribute_ranges(
         raise LogError(problems)
     means = engine.query(_CUSTOMER_MEANS_SQL.format(column=engine.attribute_column(column)), filters=filters)
     values = means["value"].to_numpy(np.float64)
-    cuts = _cuts(values, ranges) if values.size else np.array([])
-    labels = _range_labels(values, cuts) if values.size else []
-    ranked = np.searchsorted(cuts, values, side="right")
+    distinct = np.unique(values)
+    if distinct.size <= ranges:
+        labels, ranked = [_number(value) for value in distinct], np.searchsorted(distinct, values)
+    else:
+        cuts = _cuts(values, ranges)
+        labels, ranked = _range_labels(cuts), np.searchsorted(cuts, values, side="right")
     return pd.Series(
         pd.Categorical.from_codes(ranked, categories=labels, ordered=True),
         index=pd.Index(means["case_id"], name="case_id"),
@@ -193,10 +197,15 @@ def attribute_ranges(
 
 
 def _cuts(values: np.ndarray, ranges: int) -> np.ndarray:
-    """The round cuts between ranges: quantiles rounded to two significant figures, strictly inside the values."""
-    quantiles = np.quantile(values, np.arange(1, ranges) / ranges)
-    rounded = np.unique([_round_significant(value) for value in quantiles])
-    return rounded[(rounded > values.min()) & (rounded <= values.max())]
+    """The round cuts between ranges: quantiles rounded to two significant figures, inside the values.
+
+    A cut at or below the smallest value (most customers share it) moves to the next value, so that the customers
+    of the smallest value make a range of their own rather than none.
+    """
+    rounded = np.array([_round_significant(value) for value in np.quantile(values, np.arange(1, ranges) / ranges)])
+    lowest = values.min()
+    rounded = np.where(rounded > lowest, rounded, values[values > lowest].min())
+    return np.unique(rounded[rounded <= values.max()])
 
 
 def _round_significant(value: float) -> float:
@@ -205,10 +214,7 @@ def _round_significant(value: float) -> float:
     return round(float(value), _SIGNIFICANT_DIGITS - 1 - math.floor(math.log10(abs(value))))
 
 
-def _range_labels(values: np.ndarray, cuts: np.ndarray) -> list[str]:
-    if not cuts.size:
-        low, high = values.min(), values.max()
-        return [_number(low) if low == high else f"{_number(low)} to {_number(high)}"]
+def _range_labels(cuts: np.ndarray) -> list[str]:
     inner = [f"{_number(low)} to under {_number(high)}" for low, high in pairwise(cuts)]
     return [f"under {_number(cuts[0])}", *inner, f"{_number(cuts[-1])} and over"]
 
