@@ -553,12 +553,12 @@ def readable_kpis(comparison: SegmentComparison) -> pd.DataFrame:
                 "A": value(row.a, row.count_a, row.out_of_a),
                 "B": value(row.b, row.count_b, row.out_of_b),
                 "Effect (A − B)": change(row.effect),
-                "95 % interval": f"{change(row.ci_low)} to {change(row.ci_high)}" if pd.notna(row.ci_low) else "",
-                "Effect measure": row.effect_measure,
-                "Test": row.test,
-                "p-value": row.p_value,
-                "q-value": row.q_value,
+                "95 % interval": _interval_text(change(row.ci_low), change(row.ci_high)),
                 "Significant": _verdict(row.p_value, row.significant),
+                "q-value": row.q_value,
+                "p-value": row.p_value,
+                "Test": row.test,
+                "Effect measure": row.effect_measure,
                 "Note": row.note,
             }
         )
@@ -578,14 +578,14 @@ def seconds_text(seconds: float, *, signed: bool = False) -> str:
     """A duration in the largest unit that keeps it readable ('3.5 hours'), signed when asked."""
     if pd.isna(seconds):
         return ""
-    sign = ("+" if seconds > 0 else "−" if seconds < 0 else "±") if signed else ""
+    sign = ("+" if seconds > 0 else "−" if seconds < 0 else "") if signed else ""
     return sign + duration_words(abs(seconds) / 86_400)
 
 
 def events_text(events: float, *, signed: bool = False) -> str:
     if pd.isna(events):
         return ""
-    text = f"{events:+,g}" if signed else f"{events:,g}"
+    text = f"{events:+,g}" if signed and events else f"{events:,g}"
     return f"{text.replace('-', '−')} event{'' if abs(events) == 1 else 's'}"
 
 
@@ -609,6 +609,16 @@ def _change_text(unit: str):
     if unit == "events":
         return lambda events: events_text(events, signed=True)
     return lambda value: ""
+
+
+def _interval_text(low: str, high: str) -> str:
+    """'−9.9 to −2.9 pts' when both ends have one unit, else both units ('−23 hours to −2.5 days')."""
+    if not low:
+        return ""
+    (low_number, _, low_unit), (high_number, _, high_unit) = low.partition(" "), high.partition(" ")
+    if low_unit.rstrip("s") == high_unit.rstrip("s"):
+        return f"{low_number} to {high_number} {low_unit.rstrip('s')}s"
+    return f"{low} to {high}"
 
 
 def _verdict(p_value: float, significant: bool) -> str:

@@ -4,6 +4,7 @@ small counts, effect sizes with intervals — each recomputed here independently
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterator
 
 import numpy as np
@@ -270,6 +271,7 @@ def test_kpis_read_as_percentages_and_readable_durations(comparison) -> None:
     assert shown.loc["conversion rate", "A"] == "66.7 % (4 of 6)"
     assert shown.loc["churn rate", "B"] == "50.0 % (2 of 4)"
     assert shown.loc["conversion rate", "Effect (A − B)"] == "+16.7 pts"
+    assert re.fullmatch(r"[−+]\d+\.\d to [−+]\d+\.\d pts", shown.loc["conversion rate", "95 % interval"])
     assert shown.loc["median journey duration", "A"] == "35 minutes"
     assert shown.loc["median journey duration", "B"] == "5.8 hours"
     assert shown.loc["median journey duration", "Effect (A − B)"].startswith("−")
