@@ -8,7 +8,15 @@ Every function takes an `Engine` and a `Filters`, counts unique customers, and r
 """
 
 from discovery._channels import ChannelSwitches, StageChannelMix, channel_mix_by_stage, channel_switches
-from discovery._churn import ActivityChurn, ChurnPoints, WhereTheyWent, churn_points, journey_outcomes, where_they_went
+from discovery._churn import (
+    ActivityChurn,
+    ChurnPoints,
+    WhereTheyWent,
+    churn_points,
+    journey_outcomes,
+    where_they_went,
+    wilson_interval,
+)
 from discovery._definition import (
     ATTRIBUTE_ROLES,
     DEFINITION_FORMAT,
@@ -33,7 +41,7 @@ from discovery._definition import (
 )
 from discovery._dot import METRICS, dot_quote, human_duration, map_to_dot
 from discovery._funnel import Funnel, StageKPIs, funnel, stage_kpis
-from discovery._maps import CHURN_POINT_LIFT, JourneyMap, journey_map, simplified_map
+from discovery._maps import CHURN_POINT_LIFT, JourneyMap, journey_map, json_records, simplified_map
 from discovery._models import ALGORITHMS, ProcessModel, discover_model, to_bpmn_xml, to_pnml
 from discovery._paths import END_LABEL, OTHER_LABEL, START_LABEL, PathFlows, paths, paths_between
 from discovery._relations import (
@@ -95,6 +103,7 @@ __all__ = [
     "human_duration",
     "journey_map",
     "journey_outcomes",
+    "json_records",
     "map_to_dot",
     "outcome_counts",
     "outcome_relation",
@@ -116,5 +125,6 @@ __all__ = [
     "variant_cases",
     "variant_table",
     "where_they_went",
+    "wilson_interval",
     "write_definition",
 ]

@@ -31,6 +31,7 @@ __all__ = [
     "churn_points",
     "journey_outcomes",
     "where_they_went",
+    "wilson_interval",
 ]
 
 _EVERY_JOURNEY = Filters()
@@ -282,7 +283,7 @@ def _rated(figures: pd.DataFrame, base: pd.Series, overall: float, names: list[s
     customers = figures["customers"].to_numpy(dtype=float)
     churned = figures["churned"].to_numpy(dtype=float)
     rate = churned / customers
-    low, high = _wilson(churned, customers)
+    low, high = wilson_interval(churned, customers)
     base_rate = figures["stage"].map(base).to_numpy(dtype=float)
     with np.errstate(divide="ignore", invalid="ignore"):
         lift = np.where(base_rate > 0, rate / base_rate, np.nan)
@@ -301,7 +302,7 @@ def _rated(figures: pd.DataFrame, base: pd.Series, overall: float, names: list[s
     return rated[[*columns, "lift_overall", "score"]].astype({"customers": np.int64, "churned": np.int64})
 
 
-def _wilson(successes: np.ndarray, trials: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def wilson_interval(successes: np.ndarray, trials: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Return the Wilson score 95 % interval of successes / trials (trials > 0)."""
     rate = successes / trials
     z_squared = _Z_95**2

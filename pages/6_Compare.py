@@ -1,4 +1,5 @@
-"""Compare: any two segments side by side — KPIs with significance, funnels, the map difference, the variants."""
+"""Compare: any two segments side by side — headline KPIs, stage funnels, channels, the map difference, the variants —
+each difference with its size, its 95 % interval, its test and the correction it is part of."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import streamlit as st
 
 import ui
 from ui import compare
+from ui.definition import definition_banner
 
 st.set_page_config(page_title="Compare · Parcours", page_icon="🧭", layout="wide")
 dataset = ui.dataset_picker()
@@ -18,40 +20,53 @@ if dataset is None:
     )
 filters = ui.filter_bar(dataset)
 st.markdown(
-    "Pick two groups of customers — a persona of a saved run, an attribute value, or a saved segment — and see "
-    "where they differ. Differences are tested, and the p-values corrected for the number of tests."
+    "Pick two groups of customers — a persona of a saved run, an attribute value or range, or a saved segment — and "
+    "see where they differ. Every difference comes with its size, a 95 % interval and a test; each table's tests "
+    "are corrected together."
 )
 
 segments = {}
+definition = definition_banner(dataset.id)
 with ui.reported_errors():
     for side, column in zip("AB", st.columns(2), strict=True):
         with column.container(border=True):
-            segments[side] = compare.segment_picker(dataset.id, side, filters)
+            segments[side] = compare.segment_picker(dataset.id, side, filters, definition)
 with st.expander("Save the current filters as a segment"), ui.reported_errors():
     compare.save_segment_form(dataset.id)
 if None in segments.values():
     st.stop()
 
 with ui.reported_errors(), st.spinner("Comparing the segments…"):
-    definition = ui.journey_definition(dataset.id)
-    result = compare.comparison(dataset.id, segments["A"].filters, segments["B"].filters, definition)
+    by_behaviour = compare.compared_on_defining_behaviour(segments["A"], segments["B"])
+    result = compare.comparison(dataset.id, segments["A"].filters, segments["B"].filters, definition, by_behaviour)
 names = {side: segment.name for side, segment in segments.items()}
 
 columns = st.columns(3)
-columns[0].metric(f"Customers in A ({names['A']})", f"{result.customers_a:,}")
-columns[1].metric(f"Customers in B ({names['B']})", f"{result.customers_b:,}")
+columns[0].metric(ui.plain(f"Customers in A ({names['A']})"), f"{result.customers_a:,}")
+columns[1].metric(ui.plain(f"Customers in B ({names['B']})"), f"{result.customers_b:,}")
 columns[2].metric("Customers in both", f"{result.customers_in_both:,}")
-if result.customers_in_both:
-    st.warning("The segments share customers: the tests assume they do not, so read the p-values with care.")
+for caveat in result.caveats:
+    st.warning(ui.plain(caveat), icon=":material/warning:")
+with st.expander("How these are tested"):
+    st.markdown(compare.METHODS)
 
 st.subheader("Key figures")
+st.caption(ui.plain(result.rules))
 ui.show_table(compare.kpi_table(result), "compare-kpis", column_config=compare.P_VALUE_FORMAT)
+st.caption(compare.family_caption(result, "kpis"))
 
 st.subheader("Stage funnels")
 if result.funnel.empty:
-    st.info("This log has no stages yet: map touchpoints to stages on the Stages page to compare funnels.")
+    st.info("No touchpoint has a stage yet: set the stages in the journey definition to compare funnels.")
 else:
     st.plotly_chart(compare.funnel_figure(result, names), width="stretch")
+    ui.show_table(compare.funnel_table(result), "compare-stages", column_config=compare.P_VALUE_FORMAT)
+    st.caption(compare.family_caption(result, "funnel"))
+
+if not result.channels.empty:
+    st.subheader("Channels")
+    ui.show_table(compare.channels_table(result), "compare-channels", column_config=compare.P_VALUE_FORMAT)
+    st.caption(compare.family_caption(result, "channels"))
 
 st.subheader("Map difference")
 st.markdown(
@@ -59,6 +74,10 @@ st.markdown(
     f"The {compare.MAX_MAP_EDGES} most used transitions are drawn."
 )
 st.graphviz_chart(compare.difference_dot(result.edges), width="stretch")
+with st.expander(f"Every transition ({len(result.edges):,})"):
+    ui.show_table(compare.edges_table(result), "compare-transitions", column_config=compare.P_VALUE_FORMAT)
+st.caption(compare.family_caption(result, "edges"))
 
 st.subheader("Variants whose share differs most")
 ui.show_table(compare.variants_table(result), "compare-variants", column_config=compare.P_VALUE_FORMAT)
+st.caption(compare.family_caption(result, "variants"))

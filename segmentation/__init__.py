@@ -8,7 +8,17 @@ Nothing here imports streamlit. Every function takes an `Engine` (and `Filters`)
 >>> persona_profiles(engine, found.case_ids, found.labels, definition=definition).names  # doctest: +SKIP
 """
 
-from segmentation._compare import ALPHA, SegmentComparison, compare_segments
+from segmentation._compare import (
+    ALPHA,
+    CORRECTION,
+    FAMILIES,
+    SegmentComparison,
+    compare_segments,
+    percent_text,
+    points_text,
+    readable_kpis,
+    seconds_text,
+)
 from segmentation._features import BLOCK_WEIGHTS, CustomerFeatures, customer_features
 from segmentation._personas import ALGORITHMS, MIN_STABILITY, SILHOUETTE_TOLERANCE, Personas, Progress
 from segmentation._profiles import (
@@ -35,14 +45,25 @@ from segmentation._runs import (
     saved_run,
     saved_runs,
 )
+from segmentation._segments import (
+    SEGMENT_KIND,
+    SavedSegment,
+    attribute_ranges,
+    save_segment,
+    saved_segment,
+    saved_segments,
+)
 
 __all__ = [
     "ALGORITHMS",
     "ALPHA",
     "BLOCK_WEIGHTS",
+    "CORRECTION",
+    "FAMILIES",
     "MIN_STABILITY",
     "PERSONAS_KIND",
     "PERSONA_PARAM",
+    "SEGMENT_KIND",
     "SILHOUETTE_TOLERANCE",
     "TYPICAL_JOURNEY_SHARE",
     "CustomerFeatures",
@@ -52,21 +73,30 @@ __all__ = [
     "Personas",
     "Progress",
     "Projection",
+    "SavedSegment",
     "SegmentComparison",
+    "attribute_ranges",
     "attribute_segments",
     "checked_names",
     "compare_segments",
     "customer_features",
     "find_personas",
+    "percent_text",
     "persona_from_param",
     "persona_members",
     "persona_options",
     "persona_profiles",
     "persona_to_param",
+    "points_text",
     "project_2d",
+    "readable_kpis",
     "readable_label",
     "run_filters",
     "save_run",
+    "save_segment",
     "saved_run",
     "saved_runs",
+    "saved_segment",
+    "saved_segments",
+    "seconds_text",
 ]

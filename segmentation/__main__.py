@@ -1,12 +1,12 @@
 """Command line for segmentation: `python -m segmentation personas|compare LOG …`.
 
 LOG is a log file (read like `python -m data quality` reads it) or the id of a stored dataset. A segment is
-`persona:N` (the personas found with the same --k and --seed), `channel=NAME`, `activity=NAME` (customers who
-did it) or `COLUMN=VALUE` for an attribute. Bad input exits with status 2 and a message, never a traceback.
-
-`personas` follows the journey definition in force (`--definition FILE`, else a stored dataset's saved one, else
-the one suggested from the log) and shares its saved runs with the dashboard: `--save NAME` keeps a run,
-`--run NAME` finds a saved run's personas again, `--runs` lists them.
+`persona:N` (the personas found with the same --k and --seed), `segment:NAME` (a segment saved on the Compare
+page of a stored dataset), `channel=NAME`, `activity=NAME` (customers who did it) or `COLUMN=VALUE` for an
+attribute. Both commands follow the journey definition in force (`--definition FILE`, else a stored dataset's saved
+one, else the one suggested from the log). `personas` shares its saved runs with the dashboard: `--save NAME` keeps
+a run, `--run NAME` finds a saved run's personas again, `--runs` lists them. Bad input exits with status 2 and a
+message, never a traceback.
 """
 
 from __future__ import annotations
@@ -28,13 +28,14 @@ from data.importing import load_log
 from data.settings import Settings
 from data.store import Store
 from discovery import JourneyDefinition, definition_of, read_definition, suggest_definition
-from segmentation._compare import SegmentComparison, compare_segments
+from segmentation._compare import SegmentComparison, compare_segments, percent_text, readable_kpis
 from segmentation._features import CustomerFeatures, customer_features
 from segmentation._personas import ALGORITHMS, Personas
 from segmentation._profiles import PersonaProfiles, persona_profiles
 from segmentation._runs import FoundPersonas, PersonaRun, find_personas, run_filters, save_run, saved_run, saved_runs
+from segmentation._segments import saved_segment
 
-SEGMENT_SYNTAX = "persona:N, channel=NAME, activity=NAME or COLUMN=VALUE"
+SEGMENT_SYNTAX = "persona:N, segment:NAME, channel=NAME, activity=NAME or COLUMN=VALUE"
 SHOWN_EDGES = 10
 
 
@@ -75,7 +76,7 @@ def _personas(args: argparse.Namespace, engine: Engine) -> int:
     if args.runs:
         _print_runs(saved_runs(*stored))
         return 0
-    definition = _definition(args, engine, stored)
+    definition = _definition(args, engine, None if stored is None else stored[1])
     filters = Filters()
     if args.run_name:
         run = saved_run(*stored, args.run_name)
@@ -113,15 +114,6 @@ def _personas(args: argparse.Namespace, engine: Engine) -> int:
     return 0
 
 
-def _definition(args: argparse.Namespace, engine: Engine, stored: tuple[Store, str] | None) -> JourneyDefinition:
-    """The journey definition in force: the file given, else the stored dataset's, else the one suggested."""
-    if args.definition is not None:
-        return read_definition(args.definition)
-    if stored is not None:
-        return definition_of(*stored, engine)[0]
-    return suggest_definition(engine)
-
-
 def _compare(args: argparse.Namespace, engine: Engine) -> int:
     fitted: list[tuple[CustomerFeatures, Personas]] = []
 
@@ -130,16 +122,29 @@ def _compare(args: argparse.Namespace, engine: Engine) -> int:
             fitted.append(_fit_personas(engine, args))
         return fitted[0]
 
+    dataset_id = None if Path(args.log).is_file() else args.log
     problems: list[Problem] = []
-    a, b = (_segment(text, personas, problems) for text in (args.a, args.b))
+    a, b = (_segment(text, personas, dataset_id, problems) for text in (args.a, args.b))
     if problems:
         raise LogError(problems)
-    comparison = compare_segments(engine, a, b)
+    both_personas = all(_is_persona(text) for text in (args.a, args.b))
+    comparison = compare_segments(
+        engine, a, b, definition=_definition(args, engine, dataset_id), defined_by_behaviour=both_personas
+    )
     if args.json:
         print(json.dumps(comparison.to_dict(), indent=2, default=str))
     else:
         _print_comparison(comparison)
     return 0
+
+
+def _definition(args: argparse.Namespace, engine: Engine, dataset_id: str | None) -> JourneyDefinition:
+    """The journey definition in force: the --definition file, else the dataset's saved one, else a suggestion."""
+    if args.definition is not None:
+        return read_definition(args.definition)
+    if dataset_id is not None:
+        return definition_of(Store(Settings.from_env()), dataset_id, engine)[0]
+    return suggest_definition(engine)
 
 
 def _fit_personas(engine: Engine, args: argparse.Namespace) -> tuple[CustomerFeatures, Personas]:
@@ -153,9 +158,15 @@ def _fit_personas(engine: Engine, args: argparse.Namespace) -> tuple[CustomerFea
         raise LogError(Problem(str(error), fix="Ask for fewer personas.")) from None
 
 
-def _segment(text: str, personas, problems: list[Problem]) -> Filters | None:
+def _is_persona(text: str) -> bool:
+    return text.partition(":")[0].strip() == "persona"
+
+
+def _segment(text: str, personas, dataset_id: str | None, problems: list[Problem]) -> Filters | None:
     """Filters for one SEGMENT argument; a problem is recorded (and None returned) when it cannot be read."""
     name, colon, number = text.partition(":")
+    if colon and name.strip() == "segment":
+        return _saved(number.strip(), dataset_id, problems)
     if colon and name.strip() == "persona":
         if not number.strip().isdigit():
             problems.append(Problem("A persona is given by its number.", fix="Write e.g. persona:0.", value=text))
@@ -184,6 +195,20 @@ def _segment(text: str, personas, problems: list[Problem]) -> Filters | None:
     return Filters(attributes={column: {value}})
 
 
+def _saved(name: str, dataset_id: str | None, problems: list[Problem]) -> Filters | None:
+    """The filters of a segment saved for the stored dataset; a problem when there is none or it cannot be read."""
+    if dataset_id is None:
+        problems.append(
+            Problem("Saved segments belong to a stored dataset.", fix="Give the dataset's id instead of a file.")
+        )
+        return None
+    try:
+        return saved_segment(Store(Settings.from_env()), dataset_id, name).filters()
+    except LogError as error:
+        problems.extend(error.problems)
+        return None
+
+
 def _print_personas(found: FoundPersonas, profiles: PersonaProfiles) -> None:
     evidence = ", ".join(
         f"{row.k}: {row.silhouette:.2f} / {row.stability:.2f}" for row in found.evidence.itertuples(index=False)
@@ -207,11 +232,22 @@ def _print_runs(runs: dict[str, PersonaRun]) -> None:
 def _print_comparison(comparison: SegmentComparison) -> None:
     print(f"A: {comparison.a} ({comparison.customers_a:,})")
     print(f"B: {comparison.b} ({comparison.customers_b:,})")
-    columns = ["kpi", "a", "b", "difference", "q_value", "significant"]
-    print(comparison.kpis[columns].to_string(index=False))
+    print(comparison.rules)
+    for caveat in comparison.caveats:
+        print(f"note: {caveat}")
+    columns = ["KPI", "A", "B", "Effect (A − B)", "95 % interval", "Test", "q-value", "Significant"]
+    print(readable_kpis(comparison)[columns].to_string(index=False))
+    families = comparison.families
+    print(
+        "\neach table corrected on its own (Benjamini–Hochberg): "
+        + ", ".join(f"{row.family} {row.tests:,} tests" for row in families.itertuples())
+    )
     print(f"\nmost different map edges (of {len(comparison.edges):,}):")
     edges = comparison.edges.head(SHOWN_EDGES)
-    print(edges[["source", "target", "share_a", "share_b", "q_value", "presence", "change"]].to_string(index=False))
+    shown = edges[["source", "target", "q_value", "presence", "change"]].assign(
+        share_a=edges["share_a"].map(percent_text), share_b=edges["share_b"].map(percent_text)
+    )
+    print(shown[["source", "target", "share_a", "share_b", "q_value", "presence", "change"]].to_string(index=False))
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -219,10 +255,13 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(required=True, metavar="command")
     personas = commands.add_parser("personas", help="find personas and print their profiles")
     personas.set_defaults(run=_personas)
-    compare = commands.add_parser("compare", help="compare two segments: KPIs, map edges and variants")
+    compare = commands.add_parser("compare", help="compare two segments: KPIs, stages, channels, map edges, variants")
     compare.set_defaults(run=_compare)
     compare.add_argument("--a", required=True, help=f"first segment: {SEGMENT_SYNTAX}")
     compare.add_argument("--b", required=True, help=f"second segment: {SEGMENT_SYNTAX}")
+    compare.add_argument(
+        "--definition", type=Path, help="journey definition file (JSON) to use instead of the saved or suggested one"
+    )
     personas.add_argument("--out", help="write case_id, persona, persona_name to this CSV file")
     personas.add_argument("--algorithm", choices=ALGORITHMS, default="kmeans", help="clustering (default kmeans)")
     personas.add_argument("--definition", type=Path, help="journey definition file (JSON) instead of the saved one")

@@ -36,7 +36,7 @@ DuckDB would group by millions of (customer, value) pairs, the channels of every
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -44,7 +44,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from data.engine import Engine
-from data.errors import EmptyLog, LogError, MappingError, Problem
+from data.errors import EmptyLog, MappingError, Problem
 from data.filters import Filters
 from discovery import JourneyDefinition, journey_outcomes, stage_relation
 
@@ -537,35 +537,3 @@ def _balanced(block: _Block) -> sp.csr_matrix:
     if total_variance == 0.0:
         return values
     return values * np.sqrt(BLOCK_WEIGHTS[block.name] / total_variance)
-
-
-# --- used by segmentation._compare until its rewrite, which no longer imports them, is merged ---------------------
-
-
-def _checked_stage_of(stage_of: Mapping[str, str] | None) -> pd.DataFrame | None:
-    """Return activity, stage, stage_index (stages in order of first appearance), or None."""
-    if stage_of is None:
-        return None
-    if not isinstance(stage_of, Mapping):
-        raise TypeError(f"stage_of must map activities to stages, not {type(stage_of).__name__}")
-    table = pd.DataFrame({"activity": list(map(str, stage_of)), "stage": list(map(str, stage_of.values()))})
-    table["stage_index"] = pd.factorize(table["stage"])[0]
-    return table
-
-
-def _checked_outcomes(outcomes: pd.Series | Mapping[str, str] | None) -> pd.Series | None:
-    if outcomes is None:
-        return None
-    if isinstance(outcomes, Mapping):
-        outcomes = pd.Series(outcomes, dtype="object")
-    if not isinstance(outcomes, pd.Series):
-        raise TypeError(f"outcomes must be a Series indexed by case id, not {type(outcomes).__name__}")
-    if outcomes.index.has_duplicates:
-        repeated = outcomes.index[outcomes.index.duplicated()].unique()
-        raise LogError(
-            [
-                Problem("This customer has two outcomes.", fix="Give one outcome per customer.", value=str(case))
-                for case in repeated
-            ]
-        )
-    return outcomes.set_axis(outcomes.index.astype("str")).astype("str").where(outcomes.notna())

@@ -531,4 +531,3 @@ def records(frame: pd.DataFrame) -> list[dict]:
 
 
 # The name segmentation._compare imports until its rewrite, which no longer does, is merged.
-_records = records

@@ -51,6 +51,8 @@ __all__ = [
 PERSONAS_KIND = "personas"
 # A persona is named by its saved run and label (`persona=<run>:<label>`), not by its customers: they are found
 # again from the run, so a link or a saved selection stays short whatever the persona's size.
+# A persona is named by its saved run and label (`persona=<run>:<label>`), not by its customers: they are found
+# again from the run, so a link or a saved segment stays short whatever the persona's size.
 PERSONA_PARAM = "persona"
 EVERY_CUSTOMER = Filters()
 # How much of a run's progress each step takes: the features, the clustering, the 2-D picture.

@@ -1,8 +1,10 @@
-"""Compare: two segments picked among personas, attribute values and saved filters; the comparison, cached by content.
+"""Compare: two segments picked among personas, attribute values or ranges, and saved segments; the comparison,
+cached by content; and the pure builders of its tables, funnel and map difference.
 
-Every segment is the filter bar's selection narrowed further: a persona or attribute value to its customers, a
-saved segment by its own conditions (which replace the bar's same-named ones). The pure builders turn a
-`SegmentComparison` into the page's tables, the side-by-side funnel and the coloured map difference (DOT).
+Every segment is the filter bar's selection narrowed further: a persona or an attribute value (a range, for a
+numeric attribute) to its customers, a saved segment by its own conditions (which replace the bar's same-named
+ones). Saved segments live in the library (`segmentation.save_segment`), so the command line reads them too.
+Tables keep rates as percentages and durations in words, so what is downloaded reads as what is shown.
 """
 
 from __future__ import annotations
@@ -16,9 +18,19 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from data import Filters
-from discovery import JourneyDefinition, dot_quote, journey_outcomes
-from segmentation import SegmentComparison, attribute_segments, compare_segments
-from ui.params import persona_from_param
+from discovery import JourneyDefinition, dot_quote
+from segmentation import (
+    PERSONA_PARAM,
+    SegmentComparison,
+    attribute_ranges,
+    attribute_segments,
+    compare_segments,
+    persona_from_param,
+    readable_kpis,
+    save_segment,
+    saved_segments,
+)
+from ui.markup import plain, plotly_text
 from ui.personas import (
     persona_members,
     persona_options,
@@ -33,58 +45,87 @@ from ui.state import BY_CONTENT, BY_CONTENT_AND_DEFINITION, attribute_columns, d
 __all__ = [
     "COLOURS",
     "MAX_MAP_EDGES",
+    "METHODS",
     "P_VALUE_FORMAT",
-    "SEGMENT_KIND",
     "Segment",
-    "attribute_segment_of",
+    "attribute_groups",
+    "channels_table",
+    "compared_on_defining_behaviour",
     "comparison",
     "difference_dot",
+    "edges_table",
+    "family_caption",
     "funnel_figure",
+    "funnel_table",
     "kpi_table",
     "save_segment_form",
     "segment_picker",
     "variants_table",
 ]
 
-SEGMENT_KIND = "segment"
 KINDS = ("Persona", "Attribute value", "Saved segment")
 COLOURS = {"A only": "#1f6fb5", "B only": "#e07b00", "common": "#8a94a3"}
 SIDE_COLOURS = {"A": COLOURS["A only"], "B": COLOURS["B only"]}
 MAX_MAP_EDGES = 25
-# Corrected p-values reach 1e-30 on large segments: shown in scientific notation, they stay readable.
-P_VALUE_FORMAT = {
-    name: st.column_config.NumberColumn(format="%.2e")
-    for name in ("p-value", "q-value", "q-value (Benjamini–Hochberg)")
-}
+# Roles of a numeric attribute: grouped into ranges before they become segments. Identifiers are never segments.
+RANGED_ROLES = ("amount", "score", "number")
+# p-values reach 1e-30 on large segments: shown in scientific notation, they stay readable.
+P_VALUE_FORMAT = {name: st.column_config.NumberColumn(format="%.2e") for name in ("p-value", "q-value")}
 MIN_PENWIDTH, MAX_PENWIDTH = 1.0, 6.0
+METHODS = """
+**Rates** (conversion, churn, reaching a stage, using a channel, taking a transition, following a variant) are
+compared with **Fisher's exact test** when a count expected under no difference is below 5, else with the
+**two-proportion z-test**; the effect is the **difference in percentage points** with **Newcombe's 95 % interval**.
+**Durations and lengths** are compared with the **Mann–Whitney U test**; the effect is the **Hodges–Lehmann shift** —
+the median of the differences between an A journey and a B journey — with **Moses' 95 % interval**.
+Each table is its own **family** of tests, corrected with **Benjamini–Hochberg** (false discovery rate 5 %): the many
+transitions and variants never drown a headline difference. A q-value is the p-value after that correction;
+*significant* means a q-value below 0.05. The tests assume two separate groups of customers.
+"""
+# What each family's caption calls its tests.
+_FAMILY_WORDS = {
+    "kpis": "headline tests",
+    "funnel": "stage tests",
+    "channels": "channel tests",
+    "edges": "transition tests",
+    "variants": "variants either segment follows",
+}
 
 
 @dataclass(frozen=True, eq=False)
 class Segment:
-    """A segment as the page names it, and the customers it selects."""
+    """A segment as the page names it, the customers it selects, and the saved persona run it is a persona of."""
 
     name: str
     filters: Filters
+    persona_run: str | None = None
 
 
 @st.cache_data(show_spinner=False, max_entries=32, hash_funcs=BY_CONTENT)
-def attribute_segment_of(dataset_id: str, filters: Filters, column: str) -> pd.Series:
-    """Each selected customer's most frequent value of `column` (as text), by case id."""
+def attribute_groups(dataset_id: str, filters: Filters, column: str, ranged: bool) -> pd.Series:
+    """Each selected customer's group of `column`, by case id: its range (`ranged`, categories in order) or its
+    most frequent value."""
     with dataset_engine(dataset_id) as engine:
+        if ranged:
+            return attribute_ranges(engine, column, filters)
         return attribute_segments(engine, column, filters)
 
 
 @st.cache_data(show_spinner=False, max_entries=16, hash_funcs=BY_CONTENT_AND_DEFINITION)
-def comparison(dataset_id: str, a: Filters, b: Filters, definition: JourneyDefinition) -> SegmentComparison:
-    """Compare two segments: conversion and churn as the log's journey definition says, funnels over its stages."""
-    model = definition.stages
-    stage_of = {activity: stage for stage in model.stages for activity in model.activities_in(stage)}
+def comparison(
+    dataset_id: str, a: Filters, b: Filters, definition: JourneyDefinition, defined_by_behaviour: bool
+) -> SegmentComparison:
+    """Compare two segments under the log's journey definition."""
     with dataset_engine(dataset_id) as engine:
-        outcomes = journey_outcomes(engine, definition)
-        return compare_segments(engine, a, b, outcomes=outcomes, stage_of=stage_of)
+        return compare_segments(engine, a, b, definition=definition, defined_by_behaviour=defined_by_behaviour)
 
 
-def segment_picker(dataset_id: str, side: str, filters: Filters) -> Segment | None:
+def compared_on_defining_behaviour(a: Segment, b: Segment) -> bool:
+    """Whether A and B are personas of one saved run, found from the very behaviour the comparison tests."""
+    return a.persona_run is not None and a.persona_run == b.persona_run
+
+
+def segment_picker(dataset_id: str, side: str, filters: Filters, definition: JourneyDefinition) -> Segment | None:
     """Ask which segment `side` ("A" or "B") is; return it, or None when there is nothing of that kind yet.
 
     Personas come first once a run is saved; until then, attribute values.
@@ -94,7 +135,7 @@ def segment_picker(dataset_id: str, side: str, filters: Filters) -> Segment | No
     if kind == "Persona":
         return _persona_segment(dataset_id, side, filters)
     if kind == "Attribute value":
-        return _attribute_segment(dataset_id, side, filters)
+        return _attribute_segment(dataset_id, side, filters, definition)
     return _saved_segment(dataset_id, side)
 
 
@@ -105,38 +146,45 @@ def _persona_segment(dataset_id: str, side: str, filters: Filters) -> Segment | 
         return None
     default = min(len(options) - 1, 0 if side == "A" else 1)
     chosen = st.selectbox("Persona", list(options), default, format_func=options.get, key=f"compare-persona-{side}")
-    members = persona_members(dataset_id, *persona_from_param(chosen))
-    return Segment(options[chosen], with_customers(filters, members))
+    run, label = persona_from_param(chosen)
+    return Segment(options[chosen], with_customers(filters, persona_members(dataset_id, run, label)), run)
 
 
-def _attribute_segment(dataset_id: str, side: str, filters: Filters) -> Segment | None:
-    columns = filterable_attributes(attribute_columns(dataset_id))
+def _attribute_segment(dataset_id: str, side: str, filters: Filters, definition: JourneyDefinition) -> Segment | None:
+    types = attribute_columns(dataset_id)
+    columns = [
+        name for name in filterable_attributes(types) if definition.role_of(name, types[name]).role != "identifier"
+    ]
     if not columns:
         st.info("This log has no attributes (plan, region, age band …) to segment by.")
         return None
     column = st.selectbox("Attribute", columns, key=f"compare-attribute-{side}")
-    segments = attribute_segment_of(dataset_id, filters, column)
-    values = segments.value_counts().index.tolist()
+    ranged = definition.role_of(column, types[column]).role in RANGED_ROLES
+    groups = attribute_groups(dataset_id, filters, column, ranged)
+    counts = groups.value_counts(sort=not ranged)
+    values = counts.index[counts.to_numpy() > 0].tolist()
     if not values:
         st.info("No selected customer has a value of this attribute: pick another one or widen the filters.")
         return None
     default = min(len(values) - 1, 0 if side == "A" else 1)
-    value = st.selectbox(
-        "Value (each customer's most frequent one)", values, default, key=f"compare-value-{side}-{column}"
-    )
+    label = "Range (of each customer's mean)" if ranged else "Value (each customer's most frequent one)"
+    value = st.selectbox(label, values, default, key=f"compare-value-{side}-{column}")
     # A list first: a set built from an Arrow-backed index element by element takes five times longer.
-    members = frozenset(segments.index[segments.to_numpy() == value].tolist())
-    return Segment(f"{column} = {value}", with_customers(filters, members))
+    members = frozenset(groups.index[groups.to_numpy() == value].tolist())
+    return Segment(f"{column}: {value}" if ranged else f"{column} = {value}", with_customers(filters, members))
 
 
 def _saved_segment(dataset_id: str, side: str) -> Segment | None:
-    saved = store().annotations(dataset_id, SEGMENT_KIND)
+    saved = saved_segments(store(), dataset_id)
     if not saved:
         st.info("No segment is saved yet: set the filters in the sidebar and save them below as a segment.")
         return None
     default = min(len(saved) - 1, 0 if side == "A" else 1)
     name = st.selectbox("Saved segment", list(saved), default, key=f"compare-saved-{side}")
-    return Segment(name, selection_filters(dataset_id, {**selection_params(), **saved[name]["filters"]}))
+    params = {**selection_params(), **saved[name].params}
+    persona = params.get(PERSONA_PARAM)
+    run = None if persona is None else persona_from_param(persona)[0]
+    return Segment(name, selection_filters(dataset_id, params), run)
 
 
 def save_segment_form(dataset_id: str) -> None:
@@ -145,26 +193,64 @@ def save_segment_form(dataset_id: str) -> None:
         name = st.text_input("Segment name", placeholder="e.g. Store customers in spring")
         if not st.form_submit_button("Save the current filters as a segment", icon=":material/save:"):
             return
-    store().save_annotation(dataset_id, SEGMENT_KIND, name.strip(), {"filters": selection_params()})
-    st.success(f"Saved the segment {name.strip()!r}: pick it as A or B above.")
+    saved = save_segment(store(), dataset_id, name, selection_params())
+    st.success(plain(f"Saved the segment {saved.name!r}: pick it as A or B above."))
 
 
 # --- pure builders ----------------------------------------------------------------------------------------------------
 
 
 def kpi_table(result: SegmentComparison) -> pd.DataFrame:
-    """The KPIs of both segments with their difference, test, corrected p-value and verdict."""
-    kpis = result.kpis
+    """The headline KPIs in words: rates in %, durations in hours or days, effect, interval, test, verdict."""
+    return readable_kpis(result)
+
+
+def family_caption(result: SegmentComparison, table: str) -> str:
+    """Say which tests a table used and how many tests its Benjamini–Hochberg correction covers."""
+    family = result.families.set_index("table").loc[table]
+    tests = int(family["tests"])
+    covered = f"Benjamini–Hochberg over the {tests:,} {_FAMILY_WORDS[table]}" + (
+        ", on their own" if table == "kpis" else ""
+    )
+    if table == "variants" and family["rows_shown"] < tests:
+        covered += f"; the {int(family['rows_shown']):,} whose shares differ most are shown"
+    if table == "kpis":
+        return f"Tests as named in each row. {covered}."
+    used = sorted(set(getattr(result, table)["test"]))
+    return f"Tests: {' and '.join(used) or 'none'} (see how these are tested). {covered}."
+
+
+def funnel_table(result: SegmentComparison) -> pd.DataFrame:
+    """Per stage, the customers of each segment who got at least this far, and the test of their shares."""
+    funnel = result.funnel
     return pd.DataFrame(
         {
-            "KPI": kpis["kpi"].to_numpy(),
-            "A": kpis["a"].to_numpy(),
-            "B": kpis["b"].to_numpy(),
-            "Difference (A − B)": kpis["difference"].to_numpy(),
-            "Test": kpis["test"].to_numpy(),
-            "p-value": kpis["p_value"].to_numpy(),
-            "q-value (Benjamini–Hochberg)": kpis["q_value"].to_numpy(),
-            "Significant": _verdicts(kpis["significant"], kpis["p_value"]),
+            "Stage": funnel["stage"].to_numpy(),
+            "Got this far in A": funnel["customers_a"].to_numpy(),
+            "Share of A (%)": _percent(funnel["share_a"]),
+            "Did a step of it in A": funnel["did_stage_a"].to_numpy(),
+            "Got this far in B": funnel["customers_b"].to_numpy(),
+            "Share of B (%)": _percent(funnel["share_b"]),
+            "Did a step of it in B": funnel["did_stage_b"].to_numpy(),
+            **_tested_columns(funnel),
+        }
+    )
+
+
+def channels_table(result: SegmentComparison) -> pd.DataFrame:
+    """Per channel, the customers of each segment who used it, and the test of their shares."""
+    return pd.DataFrame({"Channel": result.channels["channel"].to_numpy(), **_share_columns(result.channels)})
+
+
+def edges_table(result: SegmentComparison) -> pd.DataFrame:
+    """Per transition (a → b), the customers of each segment who took it, the test, and where it is seen."""
+    edges = result.edges
+    return pd.DataFrame(
+        {
+            "Transition": (edges["source"] + " → " + edges["target"]).to_numpy(),
+            **_share_columns(edges),
+            "Seen in": edges["presence"].to_numpy(),
+            "Change": edges["change"].to_numpy(),
         }
     )
 
@@ -173,37 +259,57 @@ def variants_table(result: SegmentComparison) -> pd.DataFrame:
     """The variants whose share of customers differs most between the segments."""
     variants = result.variants
     return pd.DataFrame(
-        {
-            "Journey variant": variants["activities"].map(" → ".join).to_numpy(),
-            "Customers in A": variants["customers_a"].to_numpy(),
-            "Share of A": variants["share_a"].to_numpy(),
-            "Customers in B": variants["customers_b"].to_numpy(),
-            "Share of B": variants["share_b"].to_numpy(),
-            "Difference (A − B)": variants["difference"].to_numpy(),
-            "q-value": variants["q_value"].to_numpy(),
-            "Significant": _verdicts(variants["significant"], variants["p_value"]),
-        }
+        {"Journey variant": variants["activities"].map(" → ".join).to_numpy(), **_share_columns(variants)}
     )
 
 
+def _share_columns(table: pd.DataFrame) -> dict[str, np.ndarray]:
+    return {
+        "Customers in A": table["customers_a"].to_numpy(),
+        "Share of A (%)": _percent(table["share_a"]),
+        "Customers in B": table["customers_b"].to_numpy(),
+        "Share of B (%)": _percent(table["share_b"]),
+        **_tested_columns(table),
+    }
+
+
+def _tested_columns(table: pd.DataFrame) -> dict[str, np.ndarray]:
+    """The difference of two shares in percentage points with its interval, the test, p, q and the verdict."""
+    return {
+        "Difference (pts)": _percent(table["difference"]),
+        "95 % interval (pts)": [
+            f"{100 * low:+.1f} to {100 * high:+.1f}".replace("-", "−")
+            for low, high in zip(table["ci_low"], table["ci_high"], strict=True)
+        ],
+        "Test": table["test"].to_numpy(),
+        "p-value": table["p_value"].to_numpy(),
+        "q-value": table["q_value"].to_numpy(),
+        "Significant": np.where(table["significant"].astype(bool), "yes", "no"),
+    }
+
+
+def _percent(shares: pd.Series) -> np.ndarray:
+    return (100 * shares.to_numpy(dtype=float)).round(1)
+
+
 def funnel_figure(result: SegmentComparison, names: Mapping[str, str]) -> go.Figure:
-    """The two stage funnels side by side: the share of each segment's customers reaching each stage."""
+    """The two stage funnels side by side: the share of each segment's customers who got at least this far."""
     funnel = result.funnel
     figure = go.Figure()
     for side, column in (("A", "share_a"), ("B", "share_b")):
         customers = funnel[f"customers_{side.lower()}"]
         figure.add_bar(
-            y=funnel["stage"],
+            y=funnel["stage"].map(plotly_text),
             x=funnel[column],
             orientation="h",
-            name=f"{side}: {names[side]}",
+            name=plotly_text(f"{side}: {names[side]}"),
             marker_color=SIDE_COLOURS[side],
-            text=[f"{share:.0%} ({count:,})" for share, count in zip(funnel[column], customers, strict=True)],
+            text=[f"{share:.1%} ({count:,})" for share, count in zip(funnel[column], customers, strict=True)],
             textposition="auto",
         )
     figure.update_layout(
         barmode="group",
-        xaxis={"title": "share of the segment's customers with a touchpoint of the stage", "tickformat": ".0%"},
+        xaxis={"title": "share of the segment's customers who got at least this far", "tickformat": ".0%"},
         yaxis={"autorange": "reversed"},
         legend={"orientation": "h", "y": -0.25},
         margin={"l": 10, "r": 10, "t": 10, "b": 10},
@@ -249,7 +355,3 @@ def difference_dot(edges: pd.DataFrame, max_edges: int = MAX_MAP_EDGES) -> str:
         )
     lines.append("}")
     return "\n".join(lines)
-
-
-def _verdicts(significant: pd.Series, p_values: pd.Series) -> np.ndarray:
-    return np.where(p_values.isna(), "not tested", np.where(significant.astype(bool), "yes", "no"))

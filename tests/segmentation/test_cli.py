@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -10,10 +11,13 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from data import Filters
 from data.demo import generate_demo
 from data.importing import import_file
 from data.settings import Settings
 from data.store import Store
+from discovery import JourneyDefinition, write_definition
+from segmentation import save_segment
 from segmentation.__main__ import main
 
 REPO = Path(__file__).resolve().parents[2]
@@ -63,7 +67,23 @@ def test_compare_a_persona_with_an_attribute_segment(log_file: Path, capsys: pyt
     result = json.loads(printed)
     assert result["b"] == "customers whose age_band is 65+"
     assert result["customers_a"] > 0 and result["customers_b"] > 0
-    assert {row["kpi"] for row in result["kpis"]} >= {"customers", "median journey duration (seconds)"}
+    kpis = {row["kpi"]: row for row in result["kpis"]}
+    assert list(kpis) == [
+        "customers",
+        "conversion rate",
+        "churn rate",
+        "median journey duration",
+        "median journey length",
+    ]
+    assert kpis["median journey duration"]["effect_measure"] == "Hodges–Lehmann shift (Moses interval)"
+    assert [family["table"] for family in result["families"]] == ["kpis", "funnel", "channels", "edges", "variants"]
+    assert not any("personas of one run" in caveat for caveat in result["caveats"])
+
+
+def test_two_personas_are_compared_with_a_caveat(log_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    status, printed, _ = run(capsys, "compare", str(log_file), "--a", "persona:0", "--b", "persona:1", "--k", "2")
+    assert status == 0
+    assert "note: A and B are personas of one run" in printed
 
 
 def test_compare_channels_and_activities_in_plain_text(log_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -71,7 +91,38 @@ def test_compare_channels_and_activities_in_plain_text(log_file: Path, capsys: p
     assert status == 0
     assert "A: customers who used store" in printed
     assert "B: customers who did use_app" in printed
+    assert "each table corrected on its own (Benjamini–Hochberg): headline KPIs 4 tests" in printed
     assert "most different map edges" in printed
+    assert re.search(r"conversion rate +\d+\.\d % \([\d,]+ of [\d,]+\)", printed)
+
+
+def test_compare_follows_a_definition_file(log_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    definition = tmp_path / "definition.json"
+    write_definition(JourneyDefinition(), definition)
+    status, printed, _ = run(
+        capsys, "compare", str(log_file), "--a", "channel=store", "--b", "channel=web", "--definition", str(definition),
+        "--json",
+    )  # fmt: skip
+    assert status == 0
+    kpis = {row["kpi"]: row for row in json.loads(printed)["kpis"]}
+    assert kpis["conversion rate"]["note"] == "no goal is chosen in the definition"
+
+
+def test_a_saved_segment_of_a_stored_dataset_is_compared(log_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    store = Store(Settings.from_env())
+    dataset = import_file(log_file, store=store)
+    save_segment(store, dataset.id, "Store customers", {"channels": '["store"]', "dataset": dataset.id})
+    status, printed, _ = run(
+        capsys, "compare", dataset.id, "--a", "segment:Store customers", "--b", "channel=web", "--json"
+    )
+    assert status == 0
+    result = json.loads(printed)
+    assert result["a"] == "customers who used store"
+    with store.engine(dataset.id) as engine:
+        assert result["customers_a"] == engine.summary(Filters(channels={"store"})).cases
+    status, _, error = run(capsys, "compare", dataset.id, "--a", "segment:Stor customers", "--b", "channel=web")
+    assert status == 2
+    assert "no saved segment" in error and "Store customers" in error
 
 
 def test_a_stored_dataset_is_found_by_its_id(log_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -89,6 +140,7 @@ def test_a_stored_dataset_is_found_by_its_id(log_file: Path, capsys: pytest.Capt
         (["compare", "{log}", "--a", "persona:7", "--b", "persona:x", "--k", "2"], "numbered from 0"),
         (["compare", "{log}", "--a", "nonsense", "--b", "channel=web"], "not a segment"),
         (["compare", "{log}", "--a", "hobby=chess", "--b", "channel=web"], "no such attribute"),
+        (["compare", "{log}", "--a", "segment:mine", "--b", "channel=web"], "belong to a stored dataset"),
     ],
 )
 def test_bad_input_exits_with_2_and_a_message(

