@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 import discovery.__main__ as discovery_cli
+import segmentation.__main__ as segmentation_cli
 from data import Dataset, Filters, Store
 from discovery import (
+    OUTCOMES,
     ChurnRule,
     JourneyDefinition,
     Outcomes,
@@ -25,6 +28,7 @@ from discovery import (
     stage_kpis,
     variant_table,
 )
+from segmentation import compare_segments, persona_profiles
 from tests.ui.apptest import APP, TIMEOUT_SECONDS, metrics
 from ui.definition import outcome_sentence
 from ui.markup import plain
@@ -98,8 +102,30 @@ def test_every_page_cli_and_the_api_give_the_same_headline_figures(
     assert variants["churned"].sum() == outcomes.churned_total
     assert variants["censored"].sum() == outcomes.censored
 
-    if filters.is_empty:  # the CLI reads the whole log
+    # Compare takes the same figures for a segment; the personas of any clustering add up to them.
+    with store.engine(dataset.id) as engine:
+        others = Filters(channels={"web"})
+        compared = compare_segments(engine, filters, others, definition=definition)
+        kpis = compared.kpis.set_index("kpi")
+        assert kpis.loc["conversion rate", "a"] == pytest.approx(outcomes.conversion_rate)
+        assert kpis.loc["churn rate", "a"] == pytest.approx(outcomes.churn_rate)
+        assert compared.funnel["customers_a"].tolist() == reached
+        selected = engine.cases(filters)["case_id"]
+        labels = np.arange(len(selected)) % 3
+        profiles = persona_profiles(engine, selected.tolist(), labels, definition=definition, filters=filters).table
+    for outcome in OUTCOMES:
+        assert profiles[outcome].sum() == getattr(outcomes, outcome)
+
+    if filters.is_empty:  # the CLIs read the whole log
         assert discovery_cli.main(["summary", dataset.id, "--json"]) == 0
         summary = json.loads(capsys.readouterr().out)
         assert summary["outcomes"] == json.loads(json.dumps(outcomes.to_dict()))
         assert [stage["got_this_far"] for stage in summary["stages"]] == reached
+        assert (
+            segmentation_cli.main(["compare", dataset.id, "--a", "channel=store", "--b", "channel=web", "--json"]) == 0
+        )
+        compared_cli = json.loads(capsys.readouterr().out)
+        with store.engine(dataset.id) as engine:
+            store_only = outcome_counts(engine, definition, Filters(channels={"store"}))
+        conversion = next(row for row in compared_cli["kpis"] if row["kpi"] == "conversion rate")
+        assert conversion["a"] == pytest.approx(store_only.conversion_rate)
