@@ -1,7 +1,8 @@
 """Command line for discovery: `python -m discovery summary|map|model LOG`.
 
-LOG is a stored dataset id (see `python -m data list`) or a file, read with the same import path as
-`python -m data import`. A bad log exits with status 2 and says what to fix, never a traceback.
+LOG is a stored dataset id (see `python -m data list`) or a file, read with the same import path and the
+same mapping options as `python -m data import`. A bad log exits with status 2 and says what to fix, never a
+traceback.
 """
 
 from __future__ import annotations
@@ -9,10 +10,10 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from contextlib import contextmanager
 from pathlib import Path
 
-from data import Engine, LogError, Settings, Store, load_log
+from data import Engine, LogError, Settings
+from data.cli import mapping_options, open_log
 from discovery import (
     ChurnDefinition,
     churn_points,
@@ -31,7 +32,7 @@ TOP_VARIANTS = 10
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        with _open_engine(args) as engine:
+        with open_log(args.log, args, Settings.from_env()) as engine:
             return args.run(args, engine)
     except LogError as error:
         print(f"error: {error}", file=sys.stderr)
@@ -132,19 +133,6 @@ def _model(args: argparse.Namespace, engine: Engine) -> int:
     return 0
 
 
-@contextmanager
-def _open_engine(args: argparse.Namespace):
-    """Yield the engine of a stored dataset id, or of a file loaded in memory."""
-    settings = Settings.from_env()
-    if not Path(args.log).exists() and len(args.log) == 16:
-        with Store(settings).engine(args.log) as engine:
-            yield engine
-        return
-    log = load_log(args.log, settings=settings, case_id=args.case, activity=args.activity, timestamp=args.timestamp)
-    with Engine.from_frame(log.frame, settings) as engine:
-        yield engine
-
-
 def _counts(table) -> dict[str, int]:
     return {row.activity: int(row.cases) for row in table.itertuples()}
 
@@ -162,12 +150,9 @@ def _parser() -> argparse.ArgumentParser:
         ("model", _model, "a process model (inductive or heuristics miner), exported as BPMN or PNML"),
     )
     for name, run, help_text in specs:
-        command = commands.add_parser(name, help=help_text)
+        command = commands.add_parser(name, help=help_text, parents=[mapping_options()])
         command.set_defaults(run=run)
         command.add_argument("log", help="stored dataset id or a log file")
-        command.add_argument("--case", help="column holding the customer / case id (files only)")
-        command.add_argument("--activity", nargs="+", help="column(s) holding the touchpoint (files only)")
-        command.add_argument("--timestamp", help="column holding the time (files only)")
         if name == "summary":
             command.add_argument("--json", action="store_true", help="print the JSON document")
         if name == "map":

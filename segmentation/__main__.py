@@ -1,8 +1,9 @@
 """Command line for segmentation: `python -m segmentation personas|compare LOG …`.
 
-LOG is a log file (read like `python -m data quality` reads it) or the id of a stored dataset. A segment is
-`persona:N` (the personas found with the same --k and --seed), `channel=NAME`, `activity=NAME` (customers who
-did it) or `COLUMN=VALUE` for an attribute. Bad input exits with status 2 and a message, never a traceback.
+LOG is a log file (read like `python -m data quality` reads it, with the same mapping options) or the id of a
+stored dataset. A segment is `persona:N` (the personas found with the same --k and --seed), `channel=NAME`,
+`activity=NAME` (customers who did it) or `COLUMN=VALUE` for an attribute. Bad input exits with status 2 and a
+message, never a traceback.
 """
 
 from __future__ import annotations
@@ -10,17 +11,15 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from data.cli import mapping_options, open_log
 from data.engine import Engine
-from data.errors import DatasetNotFound, LogError, Problem
+from data.errors import LogError, Problem
 from data.filters import Filters
-from data.importing import load_log
 from data.settings import Settings
-from data.store import Store
 from segmentation._compare import SegmentComparison, compare_segments
 from segmentation._features import CustomerFeatures, customer_features
 from segmentation._personas import Personas
@@ -33,28 +32,11 @@ SHOWN_EDGES = 10
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        settings = Settings.from_env()
-        with _open_engine(args.log, settings) as engine:
+        with open_log(args.log, args, Settings.from_env()) as engine:
             return args.run(args, engine)
     except LogError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-
-
-def _open_engine(log: str, settings: Settings) -> Engine:
-    """A file is loaded into an in-memory engine; anything else is looked up as a stored dataset id."""
-    if Path(log).is_file():
-        return Engine.from_frame(load_log(log, settings=settings).frame, settings)
-    try:
-        return Store(settings).engine(log)
-    except DatasetNotFound:
-        raise DatasetNotFound(
-            Problem(
-                "There is no such file, nor a stored dataset with this id.",
-                fix="Give a log file, or a dataset id from `python -m data list`.",
-                value=log,
-            )
-        ) from None
 
 
 def _personas(args: argparse.Namespace, engine: Engine) -> int:
@@ -171,9 +153,13 @@ def _by_k(scores: dict) -> dict:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m segmentation", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(required=True, metavar="command")
-    personas = commands.add_parser("personas", help="find personas and print their profiles")
+    personas = commands.add_parser(
+        "personas", help="find personas and print their profiles", parents=[mapping_options()]
+    )
     personas.set_defaults(run=_personas)
-    compare = commands.add_parser("compare", help="compare two segments: KPIs, map edges and variants")
+    compare = commands.add_parser(
+        "compare", help="compare two segments: KPIs, map edges and variants", parents=[mapping_options()]
+    )
     compare.set_defaults(run=_compare)
     compare.add_argument("--a", required=True, help=f"first segment: {SEGMENT_SYNTAX}")
     compare.add_argument("--b", required=True, help=f"second segment: {SEGMENT_SYNTAX}")
