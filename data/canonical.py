@@ -29,7 +29,7 @@ from data.schema import (
     EventLog,
     RawLog,
 )
-from data.timestamps import EPOCH_UNITS, ParsedTimestamps, parse_timestamps
+from data.timestamps import EPOCH_UNITS, ParsedTimestamps, as_text, parse_timestamps
 
 __all__ = ["to_event_log"]
 
@@ -145,7 +145,7 @@ def _to_event_log(
 
 def _stripped(values: pd.Series) -> pd.Series:
     """Return the values as text without surrounding whitespace, "" where missing."""
-    return values.astype("str").str.strip().fillna("")
+    return as_text(values).str.strip().fillna("")
 
 
 def _joined_activity(source: pd.DataFrame, columns: tuple[str, ...]) -> pd.Series:
@@ -209,7 +209,7 @@ def _invalid_rows_error(
     file: str,
 ) -> MappingError | TimestampError:
     """Return an error listing every invalid row, in file order: a timestamp error if any time is bad."""
-    raw_times = source[mapping.timestamp].astype("str").fillna("")
+    raw_times = as_text(source[mapping.timestamp]).fillna("")
     missing_time = raw_times.str.strip().eq("").to_numpy()
     out_of_range = np.zeros(len(source), dtype=bool)
     out_of_range[parsed.out_of_range] = True
@@ -253,7 +253,7 @@ def _invalid_rows_error(
                     "row": np.flatnonzero(rows),
                     "column": str(column),
                     "message": message,
-                    "value": values.astype("str").fillna("").to_numpy()[rows],
+                    "value": as_text(values).fillna("").to_numpy()[rows],
                     "fix": fix,
                 }
             )

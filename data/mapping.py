@@ -18,7 +18,7 @@ import pandas as pd
 
 from data.errors import MappingError, Problem
 from data.schema import ColumnMapping
-from data.timestamps import EPOCH_UNITS, sniff_timestamps
+from data.timestamps import EPOCH_UNITS, as_text, sniff_timestamps
 
 __all__ = ["ROLES", "Candidate", "MappingSuggestion", "detect_mapping", "validate_mapping"]
 
@@ -145,7 +145,7 @@ def detect_mapping(frame: pd.DataFrame) -> MappingSuggestion:
         mapping=_best_mapping(candidates, shapes),
         candidates=candidates,
         examples={
-            column: tuple(values.drop_duplicates().head(EXAMPLES_PER_COLUMN).astype(str))
+            column: tuple(as_text(values.drop_duplicates().head(EXAMPLES_PER_COLUMN)))
             for column, values in filled.items()
         },
     )
@@ -252,7 +252,7 @@ def _shape(filled: pd.Series, sampled_rows: int) -> _Shape:
     if filled.empty:
         return _Shape(0.0, 0, 0.0, 0.0, 0.0, "", None, 0.0, 0.0, 0.0)
     counts = filled.value_counts()
-    distinct_text = pd.Series(counts.index.astype(str), dtype=str)
+    distinct_text = as_text(counts.index)
     weights = counts.to_numpy() / len(filled)
     numbers = pd.to_numeric(distinct_text, errors="coerce")
     date_share, date_reason, epoch_format = _date_share(filled, distinct_text)

@@ -40,6 +40,7 @@ __all__ = [
     "NAMED_FORMATS",
     "ParsedTimestamps",
     "TimestampSniff",
+    "as_text",
     "check_timestamp_format",
     "parse_timestamps",
     "sniff_timestamps",
@@ -186,6 +187,22 @@ class _Reading:
 
     def series(self) -> pd.Series:
         return pd.Series(np.where(self.read, self.utc_us, _NAT).view("datetime64[us]")).dt.tz_localize("UTC")
+
+
+def as_text(values: pd.Series | pd.Index) -> pd.Series:
+    """Return the values as text, missing ones as NaN; date-times are written by NumPy, which prints any year.
+
+    pandas writes a date-time through Python's `datetime`, which fails beyond the year 9999.
+    """
+    series = pd.Series(values, index=values.index if isinstance(values, pd.Series) else None)
+    if not pd.api.types.is_datetime64_any_dtype(series.dtype):
+        return series.astype("str")
+    aware = series.dt.tz is not None
+    naive = series.dt.tz_convert("UTC").dt.tz_localize(None) if aware else series
+    written = np.datetime_as_string(
+        naive.to_numpy(dtype="datetime64[us]"), unit="auto", timezone="UTC" if aware else "naive"
+    )
+    return pd.Series(written, index=series.index, dtype="str").where(series.notna())
 
 
 def check_timestamp_format(format: object, *, column: str | None = None, file: str | None = None) -> None:
