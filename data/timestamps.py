@@ -42,6 +42,7 @@ __all__ = [
     "TimestampSniff",
     "as_text",
     "check_timestamp_format",
+    "dates_out_of_range",
     "parse_timestamps",
     "sniff_timestamps",
 ]
@@ -203,6 +204,14 @@ def as_text(values: pd.Series | pd.Index) -> pd.Series:
         naive.to_numpy(dtype="datetime64[us]"), unit="auto", timezone="UTC" if aware else "naive"
     )
     return pd.Series(written, index=series.index, dtype="str").where(series.notna())
+
+
+def dates_out_of_range(values: pd.Series) -> np.ndarray:
+    """Return the positions of the ISO 8601 texts whose instant falls outside the years 1 to 9999 (naive ones in UTC).
+
+    For readers whose own date parser fails on such a value (pm4py on XES) to name it.
+    """
+    return np.flatnonzero(_read_grammar(_text(values.reset_index(drop=True)), ISO8601, "UTC").out_of_range)
 
 
 def check_timestamp_format(format: object, *, column: str | None = None, file: str | None = None) -> None:
