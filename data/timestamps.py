@@ -104,7 +104,7 @@ _EPOCH_TEXT = re.compile(r"[+-]?\d+(?:\.\d+)?")
 _WHOLE_NUMBER_TEXT = r"[+-]?\d{1,18}"
 _TIME_OF_DAY = (
     r"(?:(?:[Tt]|\s+)(?P<hour>\d{1,2})(?::(?P<minute>\d{2})(?::(?P<second>\d{2})(?:[.,](?P<fraction>\d+))?)?)?"
-    r"(?:\s*(?P<half>[AaPp])\.?[Mm]\.?)?)?"
+    r"(?:\s*(?P<half>[AaPp])\.?[Mm](?:\.|\b))?)?"
 )
 _FRACTION_DIGITS = 6
 
@@ -489,6 +489,9 @@ def _read_grammar(text: pa.Array, name: str, timezone: str) -> _Reading:
     parts = re.escape(separator).join(f"(?P<{field}>{widths[field]})" for field in order)
     fields = pc.extract_regex(text, rf"^{parts}{_TIME_OF_DAY}\s*(?P<zone>.*?)$")
     matched = np.asarray(fields.is_valid(), dtype=bool)
+    if not matched.any():  # most formats tried while sniffing
+        nothing = np.zeros(len(text), dtype=bool)
+        return _Reading(np.zeros(len(text), dtype="int64"), nothing, nothing, nothing)
     year, month, day, hour, minute, second = (
         _digits(fields.field(field)) for field in ("y", "m", "d", "hour", "minute", "second")
     )
