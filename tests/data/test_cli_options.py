@@ -1,0 +1,77 @@
+"""One set of mapping options: every command line that reads a log file takes and reads them alike."""
+
+from __future__ import annotations
+
+import argparse
+
+import pytest
+
+from data.__main__ import _parser as data_parser
+from data.cli import MAPPING_FLAGS, log_options
+from data.errors import TimestampError
+from discovery.__main__ import _parser as discovery_parser
+from segmentation.__main__ import _parser as segmentation_parser
+
+COMMANDS = [
+    (data_parser, ["import"]),
+    (data_parser, ["quality"]),
+    (discovery_parser, ["summary"]),
+    (discovery_parser, ["map"]),
+    (discovery_parser, ["model"]),
+    (segmentation_parser, ["personas"]),
+    (segmentation_parser, ["compare", "--a", "channel=web", "--b", "channel=app"]),
+]
+OPTIONS = [
+    "--case", "client", "--activity", "etape", "lifecycle", "--timestamp", "horodatage", "--channel", "canal",
+    "--timestamp-format", "%d/%m/%Y %H:%M", "--monthfirst", "--timezone", "Europe/Paris",
+    "--split-after-days", "30", "--drop-invalid-rows",
+]  # fmt: skip
+
+
+def parsed(parser, command: list[str], options: list[str]) -> argparse.Namespace:
+    return parser().parse_args([command[0], "log.csv", *command[1:], *options])
+
+
+@pytest.mark.parametrize(("parser", "command"), COMMANDS)
+def test_every_command_reading_a_file_reads_the_mapping_options_alike(parser, command: list[str]) -> None:
+    assert log_options(parsed(parser, command, OPTIONS)) == {
+        "case_id": "client",
+        "activity": ("etape", "lifecycle"),
+        "timestamp": "horodatage",
+        "channel": "canal",
+        "timestamp_format": "%d/%m/%Y %H:%M",
+        "dayfirst": False,
+        "timezone": "Europe/Paris",
+        "split_after_days": 30.0,
+        "drop_invalid_rows": True,
+    }
+
+
+@pytest.mark.parametrize(("parser", "command"), COMMANDS)
+def test_options_left_out_leave_the_choice_to_detection(parser, command: list[str]) -> None:
+    options = log_options(parsed(parser, command, []))
+
+    assert options == dict.fromkeys(MAPPING_FLAGS.values()) | {"drop_invalid_rows": False}
+
+
+@pytest.mark.parametrize(("parser", "command"), COMMANDS)
+def test_day_first_and_month_first_exclude_each_other(parser, command: list[str]) -> None:
+    with pytest.raises(SystemExit):
+        parsed(parser, command, ["--dayfirst", "--monthfirst"])
+
+
+def test_a_bad_format_is_refused_before_any_file_is_read() -> None:
+    args = parsed(data_parser, ["quality"], ["--timestamp", "when", "--timestamp-format", "%Q"])
+
+    with pytest.raises(TimestampError) as raised:
+        log_options(args)
+
+    assert raised.value.problems[0].column == "when"
+
+
+def test_the_help_shows_strptime_formats_as_written(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        discovery_parser().parse_args(["summary", "--help"])
+
+    shown = " ".join(capsys.readouterr().out.split())
+    assert "%d/%m/%Y %H:%M" in shown and "epoch_ns" in shown
