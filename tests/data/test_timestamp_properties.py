@@ -17,17 +17,8 @@ from hypothesis import strategies as st
 
 from data.errors import AmbiguousDateError, TimestampError
 from data.mapping import detect_mapping
-from data.timestamps import parse_timestamps, sniff_timestamps
+from data.timestamps import DATE_ORDERS, parse_timestamps, sniff_timestamps
 
-DATE_LAYOUTS = {
-    "ISO8601": ("-", "ymd"),
-    "YYYY/MM/DD": ("/", "ymd"),
-    "DD/MM/YYYY": ("/", "dmy"),
-    "MM/DD/YYYY": ("/", "mdy"),
-    "DD-MM-YYYY": ("-", "dmy"),
-    "MM-DD-YYYY": ("-", "mdy"),
-    "DD.MM.YYYY": (".", "dmy"),
-}
 NAIVE_ZONES = ("UTC", "Europe/Paris", "America/New_York", "Asia/Kolkata", "Australia/Sydney")
 NAMED_ZONES = ("Europe/Paris", "America/Los_Angeles", "Asia/Tokyo", "Africa/Casablanca", "Pacific/Auckland")
 ABBREVIATIONS = {"UTC": 0, "GMT": 0, "CET": 60, "CEST": 120, "EST": -300, "PDT": -420, "JST": 540, "AEST": 600}
@@ -58,7 +49,7 @@ def written_instant(draw: st.DrawFn, layout: str, naive_zone: str) -> tuple[str,
             second=wall.second if keep >= 3 else 0,
             microsecond=0,
         )
-    separator, order = DATE_LAYOUTS[layout]
+    separator, order = DATE_ORDERS[layout]
     parts = {"y": f"{wall.year:04d}", "m": _maybe_padded(draw, wall.month), "d": _maybe_padded(draw, wall.day)}
     text = separator.join(parts[field] for field in order)
     if precision != "date":
@@ -129,7 +120,7 @@ def _to_instant(utc_wall: datetime.datetime) -> pd.Timestamp:
 @st.composite
 def written_column(draw: st.DrawFn) -> tuple[list[str], list[pd.Timestamp], bool, str]:
     """A column written in one date layout with mixed times and zones, its instants, day order and naive zone."""
-    layout = draw(st.sampled_from(sorted(DATE_LAYOUTS)))
+    layout = draw(st.sampled_from(sorted(DATE_ORDERS)))
     naive_zone = draw(st.sampled_from(NAIVE_ZONES))
     pairs = draw(st.lists(written_instant(layout, naive_zone), min_size=1, max_size=12))
     return [text for text, _ in pairs], [instant for _, instant in pairs], layout.startswith("DD"), naive_zone
@@ -185,9 +176,7 @@ def test_unix_times_are_read_in_the_unit_their_magnitude_says(column) -> None:
 
 MIXTURE = st.lists(
     st.one_of(
-        st.sampled_from(sorted(DATE_LAYOUTS))
-        .flatmap(lambda layout: written_instant(layout, "UTC"))
-        .map(lambda p: p[0]),
+        st.sampled_from(sorted(DATE_ORDERS)).flatmap(lambda layout: written_instant(layout, "UTC")).map(lambda p: p[0]),
         st.text(max_size=30),
         st.integers(-(10**19), 10**19).map(str),
         st.sampled_from(("", " ", "2019-10-01 00:00:04 IST", "0001-01-01T00:30:00+01:00", "9999-12-31T23:59:59-01:00")),
