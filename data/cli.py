@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,7 @@ from data.settings import Settings
 from data.store import Store
 from data.timestamps import FORMAT_HELP, check_timestamp_format
 
-__all__ = ["MAPPING_FLAGS", "log_options", "mapping_options", "open_log"]
+__all__ = ["MAPPING_FLAGS", "OpenedLog", "log_options", "mapping_options", "open_log"]
 
 # Each option's flag and the `load_log` keyword it sets.
 MAPPING_FLAGS = {
@@ -35,6 +36,14 @@ MAPPING_FLAGS = {
     "--split-after-days": "split_after_days",
     "--drop-invalid-rows": "drop_invalid_rows",
 }
+
+
+@dataclass(frozen=True)
+class OpenedLog:
+    """The engine of an opened log, and the id of its stored dataset (None for a file read in memory)."""
+
+    engine: Engine
+    dataset_id: str | None
 
 
 def mapping_options() -> argparse.ArgumentParser:
@@ -85,12 +94,12 @@ def log_options(args: argparse.Namespace) -> dict[str, Any]:
 
 
 @contextmanager
-def open_log(log: str, args: argparse.Namespace, settings: Settings) -> Iterator[Engine]:
-    """Yield the engine of `log`: a file read through the mapping options, else the stored dataset with this id."""
+def open_log(log: str, args: argparse.Namespace, settings: Settings) -> Iterator[OpenedLog]:
+    """Yield the opened `log`: a file read through the mapping options, else the stored dataset with this id."""
     if Path(log).exists():
         loaded = load_log(log, settings=settings, **log_options(args))
         with Engine.from_frame(loaded.frame, settings) as engine:
-            yield engine
+            yield OpenedLog(engine, None)
         return
     given = [flag for flag, keyword in MAPPING_FLAGS.items() if getattr(args, keyword) not in (None, False)]
     if given:
@@ -113,7 +122,7 @@ def open_log(log: str, args: argparse.Namespace, settings: Settings) -> Iterator
             )
         ) from None
     with engine:
-        yield engine
+        yield OpenedLog(engine, log)
 
 
 def _escaped(help_text: str) -> str:

@@ -32,8 +32,8 @@ TOP_VARIANTS = 10
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        with open_log(args.log, args, Settings.from_env()) as engine:
-            return args.run(args, engine)
+        with open_log(args.log, args, Settings.from_env()) as opened:
+            return args.run(args, opened.engine)
     except LogError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

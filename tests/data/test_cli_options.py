@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 import pytest
 
 from data.__main__ import _parser as data_parser
-from data.cli import MAPPING_FLAGS, log_options
-from data.errors import TimestampError
+from data.cli import MAPPING_FLAGS, log_options, open_log
+from data.errors import DatasetNotFound, MappingError, TimestampError
+from data.importing import import_file
+from data.settings import Settings
+from data.store import Store
 from discovery.__main__ import _parser as discovery_parser
 from segmentation.__main__ import _parser as segmentation_parser
 
@@ -75,3 +79,24 @@ def test_the_help_shows_strptime_formats_as_written(capsys: pytest.CaptureFixtur
 
     shown = " ".join(capsys.readouterr().out.split())
     assert "%d/%m/%Y %H:%M" in shown and "epoch_ns" in shown
+
+
+ECOMMERCE = Path(__file__).resolve().parent / "fixtures" / "ecommerce_utc.csv"
+
+
+def test_a_file_opens_in_memory_and_a_stored_dataset_by_its_id(settings: Settings) -> None:
+    dataset = import_file(ECOMMERCE, store=Store(settings))
+    args = parsed(discovery_parser, ["summary"], ["--case", "user_session"])
+
+    with open_log(str(ECOMMERCE), args, settings) as from_file:
+        assert (from_file.dataset_id, from_file.engine.summary().cases) == (None, 6)
+    with open_log(dataset.id, parsed(discovery_parser, ["summary"], []), settings) as stored:
+        assert (stored.dataset_id, stored.engine.summary().cases) == (dataset.id, 5)  # imported by user_id
+    with pytest.raises(MappingError, match="--case only apply to a log file"), open_log(dataset.id, args, settings):
+        pass
+    missing = parsed(discovery_parser, ["summary"], [])
+    with (
+        pytest.raises(DatasetNotFound, match="no such file, nor a stored dataset"),
+        open_log("nope", missing, settings),
+    ):
+        pass
