@@ -10,6 +10,7 @@ import argparse
 import json
 import sys
 
+from data.cli import log_options, mapping_options
 from data.errors import LogError, Problem
 from data.exports import terminal_safe_output
 from data.importing import DEMO_SAMPLES, import_demo, import_file, load_log
@@ -29,13 +30,13 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _import(args: argparse.Namespace, settings: Settings) -> int:
-    dataset = import_file(args.file, store=Store(settings), name=args.name, **_log_options(args))
+    dataset = import_file(args.file, store=Store(settings), name=args.name, **log_options(args))
     _print_dataset(dataset, as_json=args.json)
     return 0
 
 
 def _quality(args: argparse.Namespace, settings: Settings) -> int:
-    log = load_log(args.file, settings=settings, **_log_options(args))
+    log = load_log(args.file, settings=settings, **log_options(args))
     if args.json:
         print(json.dumps({"mapping": log.mapping.to_dict(), "quality": log.quality.to_dict()}, indent=2, default=str))
     else:
@@ -85,20 +86,6 @@ def _demo(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _log_options(args: argparse.Namespace) -> dict:
-    return {
-        "case_id": args.case,
-        "activity": tuple(args.activity) if args.activity else None,
-        "timestamp": args.timestamp,
-        "channel": args.channel,
-        "timestamp_format": args.timestamp_format,
-        "dayfirst": args.dayfirst,
-        "timezone": args.timezone,
-        "drop_invalid_rows": args.drop_invalid_rows,
-        "split_after_days": args.split_after_days,
-    }
-
-
 def _dataset_dict(dataset: Dataset) -> dict:
     return {
         "id": dataset.id,
@@ -130,23 +117,11 @@ def _parser() -> argparse.ArgumentParser:
         ("import", _import, "store a log and print its id and quality report"),
         ("quality", _quality, "only report on a log's quality; stores nothing"),
     ):
-        command = commands.add_parser(name, help=help_text)
+        command = commands.add_parser(name, help=help_text, parents=[mapping_options()])
         command.set_defaults(run=run)
         command.add_argument("file", help="CSV/TSV, Excel, Parquet, JSON lines or XES file (optionally .gz)")
-        command.add_argument("--case", help="column holding the customer / case id")
-        command.add_argument("--activity", nargs="+", help="column(s) holding the touchpoint, joined with '-'")
-        command.add_argument("--timestamp", help="column holding the time of the event")
-        command.add_argument("--channel", help="column holding the channel")
-        command.add_argument("--timestamp-format", help="strptime format, ISO8601, epoch_s or epoch_ms")
-        order = command.add_mutually_exclusive_group()
-        order.add_argument("--dayfirst", dest="dayfirst", action="store_const", const=True, help="dates are dd/mm")
-        order.add_argument("--monthfirst", dest="dayfirst", action="store_const", const=False, help="dates are mm/dd")
-        command.add_argument("--timezone", help="time zone of timestamps that carry none (default PARCOURS_TIMEZONE)")
-        command.add_argument(
-            "--drop-invalid-rows", action="store_true", help="skip rows with no case, activity or time"
-        )
-        command.add_argument("--split-after-days", type=float, help="new journey after this many days of inactivity")
-        command.add_argument("--name", help="name shown in the dashboard (import only)")
+        if name == "import":
+            command.add_argument("--name", help="name shown in the dashboard")
         command.add_argument("--json", action="store_true", help="print JSON")
 
     listing = commands.add_parser("list", help="list stored datasets")

@@ -29,11 +29,15 @@ from data.schema import (
     EventLog,
     RawLog,
 )
-from data.timestamps import ParsedTimestamps, parse_timestamps
+from data.timestamps import EPOCH_UNITS, ParsedTimestamps, as_text, parse_timestamps
 
 __all__ = ["to_event_log"]
 
 FIX_INVALID_ROWS = "correct or delete these rows, or import with 'drop invalid rows'"
+FIX_OUT_OF_RANGE_EPOCH = (
+    "give the unit of these Unix times (timestamp format epoch_s, epoch_ms, epoch_us or epoch_ns), or correct or "
+    "delete these rows"
+)
 # Text that reads as a number only when every non-empty value does; a leading zero ("007", "01234")
 # or more digits than a float holds exactly marks a code, which stays text.
 _NUMBER = r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?"
@@ -141,7 +145,7 @@ def _to_event_log(
 
 def _stripped(values: pd.Series) -> pd.Series:
     """Return the values as text without surrounding whitespace, "" where missing."""
-    return values.astype("str").str.strip().fillna("")
+    return as_text(values).str.strip().fillna("")
 
 
 def _joined_activity(source: pd.DataFrame, columns: tuple[str, ...]) -> pd.Series:
@@ -205,18 +209,41 @@ def _invalid_rows_error(
     file: str,
 ) -> MappingError | TimestampError:
     """Return an error listing every invalid row, in file order: a timestamp error if any time is bad."""
-    raw_times = source[mapping.timestamp].astype("str").fillna("")
+    raw_times = as_text(source[mapping.timestamp]).fillna("")
     missing_time = raw_times.str.strip().eq("").to_numpy()
+    out_of_range = np.zeros(len(source), dtype=bool)
+    out_of_range[parsed.out_of_range] = True
     activity_columns = " + ".join(map(str, mapping.activity))
+    unreadable = invalid[TIMESTAMP] & ~missing_time
     kinds = (
-        (invalid[CASE_ID], mapping.case_id, "The case id is empty.", source[mapping.case_id]),
-        (invalid[ACTIVITY], activity_columns, "The activity is empty.", source[mapping.activity[0]]),
-        (invalid[TIMESTAMP] & missing_time, mapping.timestamp, "The timestamp is missing.", raw_times),
+        (invalid[CASE_ID], mapping.case_id, "The case id is empty.", source[mapping.case_id], FIX_INVALID_ROWS),
         (
-            invalid[TIMESTAMP] & ~missing_time,
+            invalid[ACTIVITY],
+            activity_columns,
+            "The activity is empty.",
+            source[mapping.activity[0]],
+            FIX_INVALID_ROWS,
+        ),
+        (
+            invalid[TIMESTAMP] & missing_time,
+            mapping.timestamp,
+            "The timestamp is missing.",
+            raw_times,
+            FIX_INVALID_ROWS,
+        ),
+        (
+            unreadable & ~out_of_range,
             mapping.timestamp,
             f"The timestamp cannot be read as {parsed.format!r}.",
             raw_times,
+            FIX_INVALID_ROWS,
+        ),
+        (
+            unreadable & out_of_range,
+            mapping.timestamp,
+            f"Read as {parsed.format!r}, the timestamp falls outside the years 1 to 9999.",
+            raw_times,
+            FIX_OUT_OF_RANGE_EPOCH if parsed.format in EPOCH_UNITS else FIX_INVALID_ROWS,
         ),
     )
     listed = pd.concat(
@@ -226,16 +253,17 @@ def _invalid_rows_error(
                     "row": np.flatnonzero(rows),
                     "column": str(column),
                     "message": message,
-                    "value": values.astype("str").fillna("").to_numpy()[rows],
+                    "value": as_text(values).fillna("").to_numpy()[rows],
+                    "fix": fix,
                 }
             )
-            for rows, column, message, values in kinds
+            for rows, column, message, values, fix in kinds
         ],
         ignore_index=True,
     ).sort_values("row", kind="stable")
     problems = [
-        Problem(message, fix=FIX_INVALID_ROWS, file=file, row=spreadsheet_row(row), column=column, value=value)
-        for row, column, message, value in listed.itertuples(index=False)
+        Problem(message, fix=fix, file=file, row=spreadsheet_row(row), column=column, value=value)
+        for row, column, message, value, fix in listed.itertuples(index=False)
     ]
     error_type = TimestampError if invalid[TIMESTAMP].any() else MappingError
     return error_type(problems)

@@ -36,7 +36,7 @@ from data.schema import (
 )
 from data.settings import Settings
 from data.store import Dataset, Store, file_sha256
-from data.timestamps import DATETIME
+from data.timestamps import DATETIME, EARLIEST_US, LATEST_US
 
 __all__ = ["import_columnar", "parquet_sample"]
 
@@ -163,9 +163,12 @@ def _plan(connection: duckdb.DuckDBPyConnection, path: Path, mapping: ColumnMapp
     activity = f"coalesce(concat_ws('{ACTIVITY_JOINER}', {', '.join(_part(c) for c in mapping.activity)}), '')"
     channel = _part(mapping.channel) if mapping.channel else "NULL::VARCHAR"
     nulls = [column for column in roles if column != mapping.timestamp and types[column] in _INTEGER_TYPES]
+    timestamp = quote_identifier(mapping.timestamp)
+    # Instants outside the years 1 to 9999 are refused row by row by the pandas importer.
     invalid, *null_counts = connection.execute(
         f"""
-        SELECT count(*) FILTER ({case_id} = '' OR {activity} = '' OR {quote_identifier(mapping.timestamp)} IS NULL)
+        SELECT count(*) FILTER ({case_id} = '' OR {activity} = '' OR {timestamp} IS NULL
+                                OR epoch_us({timestamp}) NOT BETWEEN {EARLIEST_US} AND {LATEST_US})
                {"".join(f", count(*) - count({quote_identifier(column)})" for column in nulls)}
         FROM raw
         """
@@ -175,8 +178,8 @@ def _plan(connection: duckdb.DuckDBPyConnection, path: Path, mapping: ColumnMapp
     reserved = set(CANONICAL_COLUMNS)
     kept = _attribute_expressions(connection, path, attributes, types)
     return (
-        f"SELECT {case_id} AS {CASE_ID}, {activity} AS {ACTIVITY}, {quote_identifier(mapping.timestamp)} AS "
-        f"{TIMESTAMP}, {channel} AS {CHANNEL}, file_row_number AS {SOURCE_ROW}"
+        f"SELECT {case_id} AS {CASE_ID}, {activity} AS {ACTIVITY}, {timestamp} AS {TIMESTAMP}, "
+        f"{channel} AS {CHANNEL}, file_row_number AS {SOURCE_ROW}"
         + "".join(
             f", {expression} AS {quote_identifier(f'{column} (source)' if column in reserved else column)}"
             for column, expression in kept.items()

@@ -18,6 +18,7 @@ import pandas as pd
 
 from data.errors import MappingError, Problem
 from data.schema import ColumnMapping
+from data.timestamps import EPOCH_UNITS, as_text, sniff_timestamps
 
 __all__ = ["ROLES", "Candidate", "MappingSuggestion", "detect_mapping", "validate_mapping"]
 
@@ -74,7 +75,11 @@ _CHANNEL_WORDS = frozenset((
 ))  # fmt: skip
 _DATE_SHAPE = r"\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}"
 _DATES_TRIED = 200
-_EPOCH_RANGES = (("epoch_s", 1e9, 2e10), ("epoch_ms", 1e12, 2e13))  # 2001 to 2603, in seconds or milliseconds
+# Digit text that may be Unix times: nine digits and more (1e9 seconds is 2001).
+_EPOCH_SHAPE = r"[+-]?\d{9,}(?:\.\d+)?"
+# Unix times of events fall between 1e9 and 2e10 seconds (2001 to 2603), in whatever unit they are written.
+_EPOCH_YEARS = (pd.Timestamp(1e9, unit="s", tz="UTC"), pd.Timestamp(2e10, unit="s", tz="UTC"))
+_EPOCH_SHARE = 0.9
 _CAMEL_BOUNDARY = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 
 
@@ -140,7 +145,7 @@ def detect_mapping(frame: pd.DataFrame) -> MappingSuggestion:
         mapping=_best_mapping(candidates, shapes),
         candidates=candidates,
         examples={
-            column: tuple(values.drop_duplicates().head(EXAMPLES_PER_COLUMN).astype(str))
+            column: tuple(as_text(values.drop_duplicates().head(EXAMPLES_PER_COLUMN)))
             for column, values in filled.items()
         },
     )
@@ -247,7 +252,7 @@ def _shape(filled: pd.Series, sampled_rows: int) -> _Shape:
     if filled.empty:
         return _Shape(0.0, 0, 0.0, 0.0, 0.0, "", None, 0.0, 0.0, 0.0)
     counts = filled.value_counts()
-    distinct_text = pd.Series(counts.index.astype(str), dtype=str)
+    distinct_text = as_text(counts.index)
     weights = counts.to_numpy() / len(filled)
     numbers = pd.to_numeric(distinct_text, errors="coerce")
     date_share, date_reason, epoch_format = _date_share(filled, distinct_text)
@@ -279,23 +284,29 @@ def _channel_word_share(distinct_text: pd.Series) -> float:
 
 
 def _date_share(filled: pd.Series, distinct_text: pd.Series) -> tuple[float, str, str | None]:
-    """Return the share of values that are dates, why, and the epoch unit when they are Unix times."""
-    if pd.api.types.is_datetime64_any_dtype(filled):
-        return 1.0, "values are dates", None
-    if pd.api.types.is_numeric_dtype(filled) and not pd.api.types.is_bool_dtype(filled):
-        for epoch_format, low, high in _EPOCH_RANGES:
-            share = float(filled.between(low, high).mean())
-            if share >= 0.9:
-                unit = "seconds" if epoch_format == "epoch_s" else "milliseconds"
-                return share, f"values look like Unix times in {unit}", epoch_format
-        return 0.0, "", None
+    """Return the share of sampled values the import reads as dates, why, and the unit when they are Unix times.
+
+    The share and the instants behind it are `sniff_timestamps`'s, the reading the import makes of the
+    same values. Numbers count as dates only when nearly all fall in the years Unix times of events do
+    (2001 to 2603): identifiers and amounts are numbers too.
+    """
     tried = distinct_text.head(_DATES_TRIED)
-    shaped = tried[tried.str.contains(_DATE_SHAPE, regex=True)]
-    if shaped.empty:
+    text = not (pd.api.types.is_datetime64_any_dtype(filled) or _is_number(filled))
+    if text and not (tried.str.contains(_DATE_SHAPE).any() or tried.str.fullmatch(_EPOCH_SHAPE).all()):
         return 0.0, "", None
-    parsed = pd.to_datetime(shaped, errors="coerce", format="mixed", utc=True)
-    share = float(parsed.notna().sum() / len(tried))
-    return share, f"{share:.0%} of values parse as dates", None
+    sniff = sniff_timestamps(filled)
+    epoch_unit = sniff.format if sniff.format in EPOCH_UNITS else None
+    if epoch_unit and sniff.values.between(*_EPOCH_YEARS).mean() < _EPOCH_SHARE:
+        return 0.0, "", None
+    share = sniff.read_share
+    if share == 0:
+        return 0.0, "", None
+    order = "; day/month order to choose" if sniff.ambiguous_day_month else ""
+    return share, f"{share:.0%} of values parse as dates ({sniff.description}){order}", epoch_unit
+
+
+def _is_number(values: pd.Series) -> bool:
+    return pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)
 
 
 def _shape_score(role: str, shape: _Shape) -> tuple[float, str]:

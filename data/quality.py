@@ -16,7 +16,6 @@ report of a stored log is read from it in one such pass too.
 
 from __future__ import annotations
 
-import datetime
 import difflib
 import re
 import unicodedata
@@ -91,7 +90,10 @@ _BY_TIME_IN_CASE = f"(PARTITION BY {_CASE} ORDER BY {_TIME}, {_ROW})"
 _BY_ROW_IN_CASE = f"(PARTITION BY {_CASE} ORDER BY {_ROW})"
 
 _DROPPED = {
-    TIMESTAMP: (INVALID_TIMESTAMP, "{count:,} row(s) had a missing or unreadable timestamp and were dropped."),
+    TIMESTAMP: (
+        INVALID_TIMESTAMP,
+        "{count:,} row(s) had a missing or unreadable timestamp, or one outside the years 1 to 9999, and were dropped.",
+    ),
     CASE_ID: (EMPTY_CASE_ID, "{count:,} row(s) had an empty case id and were dropped."),
     ACTIVITY: (EMPTY_ACTIVITY, "{count:,} row(s) had an empty activity and were dropped."),
 }
@@ -177,9 +179,7 @@ class QualityReport:
         )
 
     def __str__(self) -> str:
-        span = (
-            "" if self.start is None else f", from {self.start:%Y-%m-%d %H:%M:%S} to {self.end:%Y-%m-%d %H:%M:%S} UTC"
-        )
+        span = "" if self.start is None else f", from {_moment(self.start)} to {_moment(self.end)} UTC"
         headline = f"{self.events:,} events, {self.cases:,} cases, {self.activities:,} activities{span}."
         body = [str(finding) for finding in self.findings] or ["No problems found."]
         return "\n".join([headline, *(f"- {line}" for line in body)])
@@ -373,20 +373,31 @@ def _overview(
     connection: duckdb.DuckDBPyConnection, relation: str, now: pd.Timestamp
 ) -> tuple[int, pd.Timestamp | None, pd.Timestamp | None, _Rows]:
     """Return the number of events, the first and last time, and the events dated after `now`."""
-    events, start, end, *future = connection.execute(
+    events, start_us, end_us, *future = connection.execute(
         f"""
-        SELECT count(*), min({_TIME}), max({_TIME}),
+        SELECT count(*), epoch_us(min({_TIME})), epoch_us(max({_TIME})),
                count(*) FILTER ({_TIME} > $now), min({_ROW}, {EXAMPLES_KEPT}) FILTER ({_TIME} > $now)
         FROM {relation}
         """,
         # Times are whole microseconds: later than `now` is later than `now` cut to the microsecond.
         {"now": now.floor("us").to_pydatetime()},
     ).fetchone()
-    return events, _utc(start), _utc(end), _Rows.fetched(*future)
+    return events, _utc(start_us), _utc(end_us), _Rows.fetched(*future)
 
 
-def _utc(instant: datetime.datetime | None) -> pd.Timestamp | None:
-    return None if instant is None else pd.Timestamp(instant).tz_convert("UTC")
+def _utc(microseconds: int | None) -> pd.Timestamp | None:
+    """The instant of a count of microseconds since 1970, read as a number (no date text, no Python datetime)."""
+    return None if microseconds is None else pd.Timestamp(microseconds, unit="us", tz="UTC")
+
+
+def _day(instant: pd.Timestamp) -> str:
+    """The instant's date as YYYY-MM-DD, with the year's four digits even before the year 1000."""
+    return instant.isoformat()[:10]
+
+
+def _moment(instant: pd.Timestamp) -> str:
+    """The instant as YYYY-MM-DD HH:MM:SS (UTC)."""
+    return instant.isoformat(sep=" ")[:19]
 
 
 def _edges(start: pd.Timestamp | None, end: pd.Timestamp | None) -> tuple[pd.Timestamp, pd.Timestamp] | None:
@@ -575,14 +586,14 @@ def _truncated_cases(neighbours: _Neighbours, edges: tuple[pd.Timestamp, pd.Time
             TRUNCATED_AT_START,
             "info",
             f"{neighbours.early.count:,} case(s) begin in the first {percent} of the log's time span "
-            f"(by {early_until:%Y-%m-%d}); they may have begun before the extract and miss their first events.",
+            f"(by {_day(early_until)}); they may have begun before the extract and miss their first events.",
             neighbours.early,
         ),
         _finding(
             TRUNCATED_AT_END,
             "info",
             f"{neighbours.late.count:,} case(s) end in the last {percent} of the log's time span "
-            f"(from {late_from:%Y-%m-%d}); they may still be under way and miss their last events.",
+            f"(from {_day(late_from)}); they may still be under way and miss their last events.",
             neighbours.late,
         ),
     ]

@@ -42,11 +42,13 @@ from data.errors import (
     LimitExceeded,
     LogError,
     Problem,
+    TimestampError,
     UnsafeInput,
     UnsupportedFormat,
 )
 from data.schema import RawLog
 from data.settings import Settings
+from data.timestamps import dates_out_of_range
 
 __all__ = ["FORMATS", "read_log"]
 
@@ -517,7 +519,35 @@ def _read_xes(content: bytes, file: str | None, settings: Settings) -> pd.DataFr
                     f"The XES file holds a value pm4py cannot read ({error}).", fix="Export the log again.", file=file
                 )
             ) from None
+        except OverflowError:
+            raise _xes_dates_out_of_range(content, file) from None
     return _with_clean_columns(frame, list(frame.columns), file)
+
+
+def _xes_dates_out_of_range(content: bytes, file: str | None) -> TimestampError:
+    """The error naming each XES date whose instant is outside the years 1 to 9999 (pm4py overflows on them).
+
+    Only called once pm4py has read the XML, so the DOCTYPE check already ran.
+    """
+    dates = [
+        (element.sourceline, element.get("key", ""), element.get("value", ""))
+        for _, element in etree.iterparse(io.BytesIO(content), tag="{*}date", resolve_entities=False)
+    ]
+    positions = dates_out_of_range(pd.Series([value for *_, value in dates], dtype="str"))
+    return TimestampError(
+        [
+            Problem(
+                "The date falls outside the years 1 to 9999 once converted to UTC.",
+                fix="correct the date (0001-01-01T00:30:00+01:00 is in the year 0 in UTC) or remove its event",
+                file=file,
+                row=dates[position][0],
+                column=dates[position][1],
+                value=dates[position][2],
+            )
+            for position in positions
+        ]
+        or [Problem("A date of the XES file is out of range.", fix="correct the dates of the log", file=file)]
+    )
 
 
 def _refuse_xml_declarations(content: bytes, file: str | None) -> None:

@@ -59,7 +59,8 @@ class ColumnMapping:
 
     `activity` may name several columns, joined with '-' and skipping empty parts (the
     "activity + lifecycle" classifier of Disco). `attributes=None` keeps every other column.
-    `timestamp_format` is a strptime format, "ISO8601", "epoch_s", "epoch_ms", or None to sniff.
+    `timestamp_format` is a strptime format, a named one (`data.timestamps.NAMED_FORMATS`: "ISO8601",
+    "DD/MM/YYYY"…, "epoch_s", "epoch_ms", "epoch_us", "epoch_ns"), or None to sniff.
     `dayfirst` settles a day/month order that the values alone leave ambiguous.
     """
 

@@ -1,9 +1,9 @@
 """Command line for discovery: `python -m discovery summary|map|model|definition LOG`.
 
-LOG is a stored dataset id (see `python -m data list`) or a file, read with the same import path as
-`python -m data import`. Figures follow the journey definition in force: `--definition FILE` when given, else
-the one saved for a stored dataset (the dashboard's), else the one suggested from the log, and every output says
-which. A bad log or definition exits with status 2 and says what to fix, never a traceback.
+LOG is a stored dataset id (see `python -m data list`) or a file, read with the same import path and the same
+mapping options as `python -m data import`. Figures follow the journey definition in force: `--definition FILE`
+when given, else the one saved for a stored dataset (the dashboard's), else the one suggested from the log, and
+every output says which. A bad log or definition exits with status 2 and says what to fix, never a traceback.
 """
 
 from __future__ import annotations
@@ -15,21 +15,20 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from data import Engine, LogError, Problem, Settings, Store, load_log
+from data import Engine, LogError, Problem, Settings, Store
+from data.cli import mapping_options, open_log
 from data.exports import terminal_safe_output
 from discovery import (
     JourneyDefinition,
     churn_points,
-    definition_of,
+    definition_in_force,
     definition_warnings,
     discover_model,
     journey_map,
     map_to_dot,
     outcome_counts,
-    read_definition,
     save_definition,
     stage_kpis,
-    suggest_definition,
     to_bpmn_xml,
     to_pnml,
     write_definition,
@@ -187,25 +186,14 @@ def _model(args: argparse.Namespace, log: _Log) -> int:
 
 @contextmanager
 def _open_log(args: argparse.Namespace):
-    """Yield the log of a stored dataset id, or of a file loaded in memory, with its journey definition."""
+    """Yield the log (a stored dataset id, or a file loaded in memory) with the journey definition in force."""
     settings = Settings.from_env()
-    given = getattr(args, "definition", None)
-    if not Path(args.log).exists() and len(args.log) == 16:
-        store = Store(settings)
-        with store.engine(args.log) as engine:
-            if given is not None:
-                yield _Log(engine, args.log, read_definition(given), f"the file {given}")
-                return
-            definition, version = definition_of(store, args.log, engine)
-            source = "suggested from the log" if version is None else f"saved, version {version}"
-            yield _Log(engine, args.log, definition, source)
-        return
-    log = load_log(args.log, settings=settings, case_id=args.case, activity=args.activity, timestamp=args.timestamp)
-    with Engine.from_frame(log.frame, settings) as engine:
-        if given is not None:
-            yield _Log(engine, None, read_definition(given), f"the file {given}")
-        else:
-            yield _Log(engine, None, suggest_definition(engine), "suggested from the log")
+    with open_log(args.log, args, settings) as opened:
+        store = None if opened.dataset_id is None else Store(settings)
+        definition, source = definition_in_force(
+            opened.engine, store=store, dataset_id=opened.dataset_id, file=args.definition
+        )
+        yield _Log(opened.engine, opened.dataset_id, definition, source)
 
 
 def _counts(table) -> dict[str, int]:
@@ -226,12 +214,9 @@ def _parser() -> argparse.ArgumentParser:
         ("definition", _definition, "the journey definition in force, with its reasons and warnings"),
     )
     for name, run, help_text in specs:
-        command = commands.add_parser(name, help=help_text)
+        command = commands.add_parser(name, help=help_text, parents=[mapping_options()])
         command.set_defaults(run=run)
         command.add_argument("log", help="stored dataset id or a log file")
-        command.add_argument("--case", help="column holding the customer / case id (files only)")
-        command.add_argument("--activity", nargs="+", help="column(s) holding the touchpoint (files only)")
-        command.add_argument("--timestamp", help="column holding the time (files only)")
         command.add_argument(
             "--definition", type=Path, help="journey definition file (JSON) to use instead of the saved one"
         )

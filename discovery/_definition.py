@@ -42,6 +42,7 @@ __all__ = [
     "AttributeRole",
     "ChurnRule",
     "JourneyDefinition",
+    "definition_in_force",
     "definition_of",
     "definition_warnings",
     "outcome_counts",
@@ -463,6 +464,21 @@ def definition_of(store: Store, dataset_id: str, engine: Engine | None = None) -
         return suggest_definition(engine), None
     with store.engine(dataset_id) as opened:
         return suggest_definition(opened), None
+
+
+def definition_in_force(
+    engine: Engine, *, store: Store | None = None, dataset_id: str | None = None, file: str | Path | None = None
+) -> tuple[JourneyDefinition, str]:
+    """Return the definition a command follows and where it comes from, in words: the `file` when given, else the
+    newest version saved for the stored dataset, else the one suggested from the log."""
+    if file is not None:
+        return read_definition(file), f"the file {file}"
+    if store is not None and dataset_id is not None:
+        definition, version = definition_of(store, dataset_id, engine)
+        if version is not None:
+            return definition, f"saved, version {version}"
+        return definition, "suggested from the log"
+    return suggest_definition(engine), "suggested from the log"
 
 
 def outcome_counts(engine: Engine, definition: JourneyDefinition, filters: Filters = _EVERY_JOURNEY) -> Outcomes:

@@ -1,6 +1,7 @@
 """Command line for segmentation: `python -m segmentation personas|compare LOG …`.
 
-LOG is a log file (read like `python -m data quality` reads it) or the id of a stored dataset. A segment is
+LOG is a log file (read like `python -m data quality` reads it, with the same mapping options) or the id of a
+stored dataset. A segment is
 `persona:N` (the personas found with the same --k and --seed), `segment:NAME` (a segment saved on the Compare
 page of a stored dataset), `channel=NAME`, `activity=NAME` (customers who did it) or `COLUMN=VALUE` for an
 attribute. Both commands follow the journey definition in force (`--definition FILE`, else a stored dataset's saved
@@ -20,14 +21,14 @@ from pathlib import Path
 
 import pandas as pd
 
+from data.cli import OpenedLog, mapping_options, open_log
 from data.engine import Engine
-from data.errors import DatasetNotFound, LogError, Problem
+from data.errors import LogError, Problem
 from data.exports import terminal_safe_output, write_csv
 from data.filters import Filters
-from data.importing import load_log
 from data.settings import Settings
 from data.store import Store
-from discovery import JourneyDefinition, definition_of, read_definition, suggest_definition
+from discovery import JourneyDefinition, definition_in_force
 from segmentation._compare import SegmentComparison, compare_segments, percent_text, readable_kpis
 from segmentation._features import CustomerFeatures, customer_features
 from segmentation._personas import ALGORITHMS, Personas
@@ -43,32 +44,16 @@ SHOWN_EDGES = 10
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        settings = Settings.from_env()
-        with _open_engine(args.log, settings) as engine:
-            return args.run(args, engine)
+        with open_log(args.log, args, Settings.from_env()) as opened:
+            return args.run(args, opened)
     except LogError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
 
 
-def _open_engine(log: str, settings: Settings) -> Engine:
-    """A file is loaded into an in-memory engine; anything else is looked up as a stored dataset id."""
-    if Path(log).is_file():
-        return Engine.from_frame(load_log(log, settings=settings).frame, settings)
-    try:
-        return Store(settings).engine(log)
-    except DatasetNotFound:
-        raise DatasetNotFound(
-            Problem(
-                "There is no such file, nor a stored dataset with this id.",
-                fix="Give a log file, or a dataset id from `python -m data list`.",
-                value=log,
-            )
-        ) from None
-
-
-def _personas(args: argparse.Namespace, engine: Engine) -> int:
-    stored = None if Path(args.log).is_file() else (Store(Settings.from_env()), args.log)
+def _personas(args: argparse.Namespace, opened: OpenedLog) -> int:
+    engine = opened.engine
+    stored = None if opened.dataset_id is None else (Store(Settings.from_env()), opened.dataset_id)
     if (args.save or args.run_name or args.runs) and stored is None:
         raise LogError(
             Problem("Only a stored dataset keeps persona runs.", fix="Import the log first (python -m data import).")
@@ -114,7 +99,8 @@ def _personas(args: argparse.Namespace, engine: Engine) -> int:
     return 0
 
 
-def _compare(args: argparse.Namespace, engine: Engine) -> int:
+def _compare(args: argparse.Namespace, opened: OpenedLog) -> int:
+    engine = opened.engine
     fitted: list[tuple[CustomerFeatures, Personas]] = []
 
     def personas() -> tuple[CustomerFeatures, Personas]:
@@ -122,7 +108,7 @@ def _compare(args: argparse.Namespace, engine: Engine) -> int:
             fitted.append(_fit_personas(engine, args))
         return fitted[0]
 
-    dataset_id = None if Path(args.log).is_file() else args.log
+    dataset_id = opened.dataset_id
     problems: list[Problem] = []
     a, b = (_segment(text, personas, dataset_id, problems) for text in (args.a, args.b))
     if problems:
@@ -140,11 +126,8 @@ def _compare(args: argparse.Namespace, engine: Engine) -> int:
 
 def _definition(args: argparse.Namespace, engine: Engine, dataset_id: str | None) -> JourneyDefinition:
     """The journey definition in force: the --definition file, else the dataset's saved one, else a suggestion."""
-    if args.definition is not None:
-        return read_definition(args.definition)
-    if dataset_id is not None:
-        return definition_of(Store(Settings.from_env()), dataset_id, engine)[0]
-    return suggest_definition(engine)
+    store = None if dataset_id is None else Store(Settings.from_env())
+    return definition_in_force(engine, store=store, dataset_id=dataset_id, file=args.definition)[0]
 
 
 def _fit_personas(engine: Engine, args: argparse.Namespace) -> tuple[CustomerFeatures, Personas]:
@@ -253,9 +236,13 @@ def _print_comparison(comparison: SegmentComparison) -> None:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m segmentation", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(required=True, metavar="command")
-    personas = commands.add_parser("personas", help="find personas and print their profiles")
+    personas = commands.add_parser(
+        "personas", help="find personas and print their profiles", parents=[mapping_options()]
+    )
     personas.set_defaults(run=_personas)
-    compare = commands.add_parser("compare", help="compare two segments: KPIs, stages, channels, map edges, variants")
+    compare = commands.add_parser(
+        "compare", help="compare two segments: KPIs, stages, channels, map edges, variants", parents=[mapping_options()]
+    )
     compare.set_defaults(run=_compare)
     compare.add_argument("--a", required=True, help=f"first segment: {SEGMENT_SYNTAX}")
     compare.add_argument("--b", required=True, help=f"second segment: {SEGMENT_SYNTAX}")

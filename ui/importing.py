@@ -21,6 +21,7 @@ from data import (
     RawLog,
     Settings,
 )
+from data.timestamps import FORMAT_HELP
 from ui.downloads import show_table
 from ui.errors import reported_errors, show_error
 from ui.sidebar import show_dataset
@@ -148,8 +149,8 @@ def mapping_form(raw: RawLog) -> ImportChoice:
                 value=proposed.timestamp_format or "",
                 placeholder="detected automatically",
                 key=f"{key}-format",
-                help="Leave empty to detect it, or give a format such as %d/%m/%Y %H:%M, or ISO8601, epoch_s, "
-                "epoch_ms.",
+                help=f"Leave empty to detect it (zones such as Z, +01:00, UTC, CET or Europe/Paris are read from "
+                f"the values), or give {FORMAT_HELP}.",
             )
             zones = _time_zones(proposed.timezone)
             timezone = st.selectbox(

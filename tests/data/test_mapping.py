@@ -82,7 +82,7 @@ def test_every_role_lists_ranked_candidates_with_reasons():
     assert set(suggestion.candidates) == set(ROLES)
     best = suggestion.candidates["timestamp"][0]
     assert best.column == "horodatage"
-    assert best.reason == "name 'horodatage' means timestamp; 100% of values parse as dates"
+    assert best.reason == "name 'horodatage' means timestamp; 100% of values parse as dates (ISO8601)"
     scores = [candidate.score for candidate in suggestion.candidates["activity"]]
     assert scores == sorted(scores, reverse=True)
 

@@ -73,3 +73,55 @@ def test_a_missing_log_exits_2_without_a_traceback(tmp_path: Path) -> None:
     result = run("summary", str(tmp_path / "missing.csv"), home=tmp_path)
     assert result.returncode == 2
     assert "missing.csv" in result.stderr and "Traceback" not in result.stderr
+
+
+ECOMMERCE = REPO / "tests" / "data" / "fixtures" / "ecommerce_utc.csv"
+
+
+def test_summary_reads_an_export_whose_times_end_in_utc_with_no_format_option(tmp_path: Path) -> None:
+    result = run(
+        "summary",
+        str(ECOMMERCE),
+        "--case",
+        "user_session",
+        "--activity",
+        "event_type",
+        "--timestamp",
+        "event_time",
+        "--json",
+        home=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    document = json.loads(result.stdout)
+    # Six sessions, seventeen events; counted by hand from the fixture.
+    assert (document["cases"], document["events"], document["activities"], document["variants"]) == (6, 17, 4, 6)
+    assert (document["start_time"], document["end_time"]) == ("2019-10-01T00:00:04+00:00", "2019-10-01T02:40:00+00:00")
+    assert {(e["source"], e["target"]): (e["count"], e["median_seconds"]) for e in document["dfg"]} == {
+        ("view", "view"): (2, 45.5),
+        ("view", "cart"): (4, 55.0),
+        ("cart", "cart"): (1, 30.0),
+        ("cart", "purchase"): (3, 480.0),
+        ("cart", "remove_from_cart"): (1, 25.0),
+    }
+
+
+def test_every_command_takes_the_mapping_options_of_python_m_data(tmp_path: Path) -> None:
+    mapping = ["--case", "user_session", "--activity", "event_type", "--timestamp", "event_time"]
+    options = [*mapping, "--timestamp-format", "ISO8601", "--timezone", "Europe/Paris", "--split-after-days", "1"]
+    dot = run("map", str(ECOMMERCE), *options, "--dot", home=tmp_path)
+    assert dot.returncode == 0, dot.stderr
+    assert dot.stdout.startswith("digraph") and "remove_from_cart" in dot.stdout
+    bad = run("model", str(ECOMMERCE), *mapping, "--timestamp-format", "%Q", home=tmp_path)
+    assert bad.returncode == 2
+    assert "'%Q' is not a strptime format" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_mapping_options_on_a_stored_dataset_are_refused(tmp_path: Path) -> None:
+    env = {**os.environ, "PARCOURS_HOME": str(tmp_path), "PYTHONPATH": str(REPO)}
+    imported = subprocess.run(
+        [sys.executable, "-m", "data", "import", str(ECOMMERCE), "--json"], capture_output=True, text=True, env=env
+    )
+    dataset_id = json.loads(imported.stdout)["id"]
+    result = run("summary", dataset_id, "--timestamp-format", "epoch_s", home=tmp_path)
+    assert result.returncode == 2
+    assert "--timestamp-format only apply to a log file" in result.stderr

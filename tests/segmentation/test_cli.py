@@ -166,3 +166,28 @@ def test_the_module_runs_as_a_program_and_never_shows_a_traceback(tmp_path: Path
     assert finished.returncode == 2
     assert finished.stderr.startswith("error: ")
     assert "Traceback" not in finished.stderr
+
+
+def test_a_file_is_read_with_the_same_mapping_options_as_python_m_data(capsys: pytest.CaptureFixture[str]) -> None:
+    export = REPO / "tests" / "data" / "fixtures" / "ecommerce_utc.csv"
+    mapping = ["--case", "user_session", "--activity", "event_type", "--timestamp", "event_time"]
+
+    status, printed, error = run(
+        capsys,
+        "compare",
+        str(export),
+        *mapping,
+        "--a",
+        "activity=purchase",
+        "--b",
+        "activity=remove_from_cart",
+        "--json",
+    )
+
+    assert status == 0, error
+    result = json.loads(printed)
+    # Sessions s1, s4 and s6 bought; s3 removed its cart item.
+    assert (result["customers_a"], result["customers_b"]) == (3, 1)
+    status, _, error = run(capsys, "personas", str(export), *mapping, "--timestamp-format", "%Q")
+    assert status == 2
+    assert "'%Q' is not a strptime format" in error

@@ -158,3 +158,26 @@ def test_a_configured_sql_source_is_read_by_table_name(tmp_path: Path, monkeypat
     widget(app.button, "Read from the database").click().run()
     assert not app.exception
     assert metrics(app)["Events"] == "2"
+
+
+ECOMMERCE = Path(__file__).resolve().parents[1] / "data" / "fixtures" / "ecommerce_utc.csv"
+
+
+def test_times_ending_in_utc_parse_as_the_caption_says_and_import() -> None:
+    app = upload(open_import_page(), ECOMMERCE.name, ECOMMERCE.read_bytes())
+    assert not app.exception
+    assert widget(app.selectbox, "Time").value == "event_time"
+    assert "event_time: name 'event_time' means timestamp; 100% of values parse as dates (ISO8601)." in [
+        caption.value for caption in app.caption
+    ]
+    assert metrics(app)["Events"] == "17"
+    assert any(caption.value.startswith("From 2019-10-01 00:00 to 2019-10-01 02:40 UTC") for caption in app.caption)
+
+
+def test_a_format_pandas_cannot_use_is_shown_as_a_fix_not_a_crash() -> None:
+    app = upload(open_import_page(), ECOMMERCE.name, ECOMMERCE.read_bytes())
+    widget(app.text_input, "Timestamp format").input("%Q")
+    widget(app.button, "Apply the mapping").click().run()
+    assert not app.exception
+    assert errors(app) == ["'%Q' is not a strptime format pandas can read ('Q' is a bad directive in format '%Q')."]
+    assert not app.metric
