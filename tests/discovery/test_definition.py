@@ -33,7 +33,7 @@ from discovery import (
 )
 from discovery.__main__ import main
 from tests.discovery import journeys
-from tests.journey_logs import ecommerce_sessions, marketplace_visits
+from tests.journey_logs import ecommerce_export, ecommerce_sessions, marketplace_visits
 
 # --- the goal ------------------------------------------------------------------------------------------------------
 
@@ -273,3 +273,24 @@ def test_the_cli_refuses_a_bad_definition_file(settings: Settings, tmp_path: Pat
     (tmp_path / "bad.json").write_text("{}", encoding="utf-8")
     assert main(["summary", dataset.id, "--definition", str(tmp_path / "bad.json")]) == 2
     assert "bad.json" in capsys.readouterr().err
+
+
+def test_a_utc_export_is_summed_up_from_the_shell_with_its_goal_stage_reached_by_the_buyers(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    """The issue's case: an e-commerce export whose times end in ' UTC', read with no format flag; its stages show
+    the goal stage reached by exactly the customers who did the goal touchpoint."""
+    sessions = ecommerce_sessions(1500, buyers=60, seed=3)
+    source = tmp_path / "events.csv"
+    source.write_text(ecommerce_export(sessions), encoding="utf-8")
+    argv = ["summary", str(source), "--case", "user_session", "--activity", "event_type", "--timestamp", "event_time"]
+    assert main([*argv, "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    buyers = sessions.loc[sessions["activity"] == "purchase", "case_id"].nunique()
+    assert summary["cases"] == 1500
+    assert summary["definition"]["goal"] == ["purchase"]
+    assert summary["outcomes"]["converted_total"] == buyers == 60
+    assert summary["outcomes"]["conversion_rate"] == pytest.approx(60 / 1500)
+    purchase = next(stage for stage in summary["stages"] if stage["stage"] == "purchase")
+    assert purchase["got_this_far"] == purchase["did_stage"] == buyers
+    assert summary["warnings"] == []
