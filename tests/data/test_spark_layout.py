@@ -25,7 +25,7 @@ from data.engine import Engine, build_layout
 from data.errors import DatasetNotFound, EmptyLog, LogError, MappingError, TimestampError, UnsupportedFormat
 from data.importing import import_file
 from data.settings import Settings
-from discovery import journey_map, stage_kpis, suggest_stages, variant_table
+from discovery import churn_points, journey_map, outcome_counts, stage_kpis, suggest_definition, variant_table
 from tests.data.test_spark_equality import LOGS, MISSING_PYSPARK, small_log_session, tie_log
 
 pytestmark = pytest.mark.skipif(MISSING_PYSPARK and not os.environ.get("CI"), reason="pip install pyspark")
@@ -128,13 +128,19 @@ def test_events_are_stored_in_journey_order(layouts_of) -> None:
 def test_the_dashboard_views_are_the_same_on_either_layout(layouts_of, log: str) -> None:
     duck_layout, spark_layout = layouts_of(log)
     with Engine(duck_layout) as expected, Engine(spark_layout) as actual:
-        model = suggest_stages(expected)
+        definition = suggest_definition(expected)
+        assert suggest_definition(actual) == definition
         assert (
             journey_map(actual, activity_coverage=0.8).to_dict()
             == journey_map(expected, activity_coverage=0.8).to_dict()
         )
-        assert variant_table(actual).to_dict() == variant_table(expected).to_dict()
-        assert stage_kpis(actual, model).to_dict() == stage_kpis(expected, model).to_dict()
+        assert (
+            variant_table(actual, definition=definition).to_dict()
+            == variant_table(expected, definition=definition).to_dict()
+        )
+        assert stage_kpis(actual, definition).to_dict() == stage_kpis(expected, definition).to_dict()
+        assert outcome_counts(actual, definition) == outcome_counts(expected, definition)
+        assert churn_points(actual, definition).to_dict() == churn_points(expected, definition).to_dict()
 
 
 def naive_timestamps(frame: pd.DataFrame) -> pd.DataFrame:
