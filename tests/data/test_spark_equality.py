@@ -34,7 +34,11 @@ from data.settings import Settings
 from tests.oracle import ORACLES, load_oracle_frame
 
 MISSING_PYSPARK = importlib.util.find_spec("pyspark") is None
-pytestmark = pytest.mark.skipif(MISSING_PYSPARK and not os.environ.get("CI"), reason="pip install pyspark")
+# Slow: every test starts or drives a JVM; .ci/run runs them after the quick tests.
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(MISSING_PYSPARK and not os.environ.get("CI"), reason="pip install pyspark"),
+]
 
 FLOAT_RELATIVE_TOLERANCE = 1e-12
 MONDAY = pd.Timestamp("2025-01-06 09:00", tz="UTC")

@@ -28,7 +28,11 @@ from data.settings import Settings
 from discovery import churn_points, journey_map, outcome_counts, stage_kpis, suggest_definition, variant_table
 from tests.data.test_spark_equality import LOGS, MISSING_PYSPARK, small_log_session, tie_log
 
-pytestmark = pytest.mark.skipif(MISSING_PYSPARK and not os.environ.get("CI"), reason="pip install pyspark")
+# Slow: every test starts or drives a JVM; .ci/run runs them after the quick tests.
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(MISSING_PYSPARK and not os.environ.get("CI"), reason="pip install pyspark"),
+]
 
 BUILT_LOGS = ("ties", "demo", "running-example")
 # Spark prepares these as Parquet; DuckDB then derives the stats of every journey from them, as build_layout does.

@@ -32,7 +32,8 @@ from tests.discovery import demo_frame
 from tests.journey_logs import ecommerce_sessions, marketplace_visits
 from tests.oracle import ORACLES, load_oracle_frame
 
-SLOW_LOG_EVENTS = 100_000
+# Logs above this many events are read and laid out in the slow run (.ci/run), the smaller ones every time.
+SLOW_LOG_EVENTS = 20_000
 MICROSECONDS_PER_DAY = 86_400_000_000
 
 LOGS = {
