@@ -1,6 +1,7 @@
 """Command line for the data layer: `python -m data import|quality|list|demo`.
 
-A bad file exits with status 2 and says what to fix; it never prints a traceback.
+A bad file exits with status 2 and says what to fix; it never prints a traceback. A file is read, checked
+and imported in a child process under the operator's memory and CPU limits (`data.isolation`).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import json
 import sys
 
 from data.errors import LogError
-from data.importing import DEMO_SAMPLES, import_demo, import_file, load_log
+from data.importing import DEMO_SAMPLES, import_demo, import_file_isolated, load_log_isolated
 from data.settings import Settings
 from data.store import Dataset, Store
 
@@ -26,13 +27,13 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _import(args: argparse.Namespace, settings: Settings) -> int:
-    dataset = import_file(args.file, store=Store(settings), name=args.name, **_log_options(args))
+    dataset = import_file_isolated(args.file, settings=settings, name=args.name, **_log_options(args))
     _print_dataset(dataset, as_json=args.json)
     return 0
 
 
 def _quality(args: argparse.Namespace, settings: Settings) -> int:
-    log = load_log(args.file, settings=settings, **_log_options(args))
+    log = load_log_isolated(args.file, settings=settings, **_log_options(args))
     if args.json:
         print(json.dumps({"mapping": log.mapping.to_dict(), "quality": log.quality.to_dict()}, indent=2, default=str))
     else:

@@ -213,9 +213,18 @@ def test_json_lines_keep_na_as_text(settings):
     assert frame["activity"].tolist() == ["visit", "buy"]
 
 
-def test_broken_json_lines_are_unsupported(settings):
-    with pytest.raises(UnsupportedFormat, match="JSON lines"):
-        read_bytes(b'{"case": "c1"}\n{"case": \n', "log.ndjson", settings)
+def test_broken_json_lines_are_unsupported_naming_the_line(settings):
+    with pytest.raises(UnsupportedFormat, match="not valid JSON") as raised:
+        read_bytes(b'{"case": "c1"}\n\n{"case": \n', "log.ndjson", settings)
+
+    assert [(problem.row, problem.value) for problem in raised.value.problems] == [(3, '{"case": ')]
+
+
+def test_a_json_line_that_is_not_an_object_is_unsupported(settings):
+    with pytest.raises(UnsupportedFormat, match="JSON list, not an object") as raised:
+        read_bytes(b'{"case": "c1"}\n[1, 2]\n', "log.jsonl", settings)
+
+    assert raised.value.problems[0].row == 2
 
 
 def test_xes_is_read_with_its_standard_keys(settings):
