@@ -469,6 +469,7 @@ class _RecordCounter:
         self._width = np.dtype(self._dtype).itemsize
         self._quoted = fmt == "csv"
         self._tag = "<event".encode(self._codec) if fmt == "xes" else None
+        self._quote = '"'.encode(self._codec)
         self._pending = b""
         self._inside_quotes = 0
         self._current = 0
@@ -486,7 +487,7 @@ class _RecordCounter:
         self._pending = data[usable:]
         units = np.frombuffer(data, dtype=self._dtype, count=usable // self._width)
         breaks = np.flatnonzero(units == _NEWLINE)
-        if self._quoted:
+        if self._quoted and (self._inside_quotes or self._quote in data):
             # A line break is inside a quoted field when an odd number of quotes precede it ("" counts twice).
             quotes = np.flatnonzero(units == _QUOTE)
             breaks = breaks[(np.searchsorted(quotes, breaks) + self._inside_quotes) % 2 == 0]
