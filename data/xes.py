@@ -163,7 +163,7 @@ class _Reader:
     def _open_container(self, element: etree._Element, tag: str, parent: str) -> str:
         expected = {_LOG: None, _TRACE: _LOG, _EVENT: _TRACE}[tag]
         if parent != expected:
-            where = f"inside {_PLACES[parent]}" if parent in _PLACES else "outside any <trace>"
+            where = "outside any <trace>" if tag == _EVENT and parent == _LOG else f"inside {_PLACES[parent]}"
             article = "an" if tag == _EVENT else "a"
             self._refuse(element, f"The XES file has {article} <{tag}> {where}.")
         if tag == _TRACE:
