@@ -155,7 +155,7 @@ def _watch(
         child.join()
         error = _ended(child.exitcode, step, file, settings)
         return ChildRun(None, error, start_kb / KB_PER_MB, peak_kb / KB_PER_MB, time.monotonic() - started)
-    peak_mb = max(peak_kb, child_peak_kb) / KB_PER_MB
+    peak_mb = max(peak_kb, child_peak_kb, start_kb) / KB_PER_MB
     seconds = time.monotonic() - started
     if succeeded:
         return ChildRun(value, None, start_kb / KB_PER_MB, peak_mb, seconds)
@@ -179,7 +179,7 @@ def _run_child(
             outcome = (True, call())
     except LogError as error:
         outcome = (False, error)
-    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    peak_kb = _status_kb("self", "VmHWM") or 0
     try:
         sender.send((outcome, start_kb, peak_kb))
     except Exception as error:  # a value too large to pickle within the limits, or one that cannot be pickled
@@ -196,12 +196,17 @@ def _typed(error: Exception, step: str, file: str | None) -> LogError:
                 file=file,
             )
         )
+    return _unexpected(type(error).__name__, step, file, error)
+
+
+def _unexpected(brief: str, step: str, file: str | None, error: BaseException | None) -> UnexpectedFailure:
+    """Log what happened (with the traceback of `error`) under a new reference, and return the error showing it."""
     reference = uuid.uuid4().hex[:8]
-    logger.error("Unexpected error while %s %r (reference %s)", step, file, reference, exc_info=error)
+    logger.error("Unexpected error while %s %r (reference %s): %s", step, file, reference, brief, exc_info=error)
     return UnexpectedFailure(
         Problem(
             f"Parcours failed while {step} the file, on something it does not recognise "
-            f"({type(error).__name__}; reference {reference}).",
+            f"({brief}; reference {reference}).",
             fix="Check the file's format, or report the reference to the operator, who finds the details in the "
             "server log.",
             file=file,
@@ -238,7 +243,7 @@ def _ended(exitcode: int | None, step: str, file: str | None, settings: Settings
         # The CPU cap's hard limit (a second after SIGXCPU) and the kernel's out-of-memory killer both kill.
         return LimitExceeded(_killed(step, file))
     how = f"signal {signal.Signals(-exitcode).name}" if exitcode and exitcode < 0 else f"exit status {exitcode}"
-    return _typed(ChildProcessError(f"the child process {step} the file ended with {how}"), step, file)
+    return _unexpected(f"the process {step} the file crashed ({how})", step, file, None)
 
 
 def _killed(step: str, file: str | None) -> Problem:
