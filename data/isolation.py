@@ -20,7 +20,10 @@ import multiprocessing
 import multiprocessing.connection
 import resource
 import signal
+import sys
+import threading
 import time
+import types
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -50,7 +53,8 @@ ADDRESS_SPACE_RESERVE_MB = 2048
 WALL_CLOCK_FACTOR = 2
 
 _CONTEXT = multiprocessing.get_context("forkserver")
-_CONTEXT.set_forkserver_preload(["data"])
+_PRELOAD_LOCK = threading.Lock()
+_preloading: list[str] = []
 
 
 @dataclass(frozen=True)
@@ -106,6 +110,7 @@ def measure_isolated(call: Callable[[], Any], *, step: str, file: str | None, se
     """Run `call()` like `run_isolated`, returning its value or typed error with the child's memory and time."""
     if step not in STEPS:
         raise ValueError(f"step must be one of {STEPS}, not {step!r}")
+    _set_preload()
     receiver, sender = _CONTEXT.Pipe(duplex=False)
     child = _CONTEXT.Process(
         target=_run_child,
@@ -123,6 +128,27 @@ def measure_isolated(call: Callable[[], Any], *, step: str, file: str | None, se
         if child.is_alive():
             child.kill()
         child.join()
+
+
+def _set_preload() -> None:
+    """Have the fork server import Parcours and what the parent's main script imported, before it starts.
+
+    Python 3.11 runs the parent's main script again in every fork-server child (the server never gets the
+    script's path to preload it): with its imports already made in the server, that costs the child nothing,
+    where importing them (Streamlit's CLI, say) would cost it half a second.
+    """
+    with _PRELOAD_LOCK:
+        if not _preloading:
+            main = sys.modules.get("__main__")
+            found = {_module_of(value) for value in (vars(main).values() if main is not None else ())}
+            imported = sorted(name for name in found - {None, "__main__", "builtins"} if name in sys.modules)
+            _preloading.extend(["data", *imported])
+            _CONTEXT.set_forkserver_preload(_preloading)
+
+
+def _module_of(value: object) -> str | None:
+    name = value.__name__ if isinstance(value, types.ModuleType) else getattr(value, "__module__", None)
+    return name if isinstance(name, str) else None
 
 
 def _watch(
