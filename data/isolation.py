@@ -164,9 +164,9 @@ def _watch(
     limit_kb = settings.worker_memory_mb * KB_PER_MB
     start_kb = peak_kb = _status_kb(child.pid, "VmRSS") or 0
     while not receiver.poll(POLL_SECONDS):
-        resident_kb = _status_kb(child.pid, "VmRSS")
-        if resident_kb is None:
-            break  # gone: the pipe tells why below
+        if not child.is_alive():
+            break  # the pipe tells why below
+        resident_kb = _status_kb(child.pid, "VmRSS") or 0
         peak_kb = max(peak_kb, resident_kb)
         stopped_for = _memory_problem if resident_kb > limit_kb else None
         if time.monotonic() > deadline:
