@@ -35,6 +35,7 @@ _IGNORED_TAGS = frozenset({"global", "extension", "classifier"})
 # What each open element is to the reader: the log, a trace, an event, an attribute, or something skipped whole.
 _LOG, _TRACE, _EVENT, _ATTRIBUTE, _SKIPPED = "log", "trace", "event", "attribute", "skipped"
 _PLACES = {_LOG: "the <log>", _TRACE: "a <trace>", _EVENT: "an <event>"}
+_YEARS_1_TO_9999 = (pd.Timestamp("0001-01-01", tz="UTC"), pd.Timestamp("9999-12-31 23:59:59.999999", tz="UTC"))
 _FIX = "Export the log again from the process-mining tool; XES is <log>, then <trace>s, each holding <event>s."
 
 
@@ -234,8 +235,12 @@ def _typed(tag: str, value: str | None) -> object:
 
 
 def _instants(values: pd.Series) -> pd.Series:
-    """Return dates as UTC instants, or as written when one of them does not parse (the timestamp check says which)."""
-    parsed = pd.to_datetime(values, format="ISO8601", utc=True, errors="coerce")
-    if parsed.notna().sum() != values.notna().sum():
+    """Return dates as UTC instants, or as written when one of them does not parse (the timestamp check says which).
+
+    An instant outside the years 1 to 9999 (0001-01-01T00:30:00+01:00 is in the year 0 in UTC) does not count as
+    parsed: no date-time type outside pandas holds it.
+    """
+    parsed = pd.to_datetime(values, format="ISO8601", utc=True, errors="coerce").dt.as_unit("us")
+    if parsed.between(*_YEARS_1_TO_9999).sum() != values.notna().sum():
         return values
-    return parsed.dt.as_unit("us")
+    return parsed

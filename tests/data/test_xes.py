@@ -74,6 +74,13 @@ def test_a_date_that_does_not_parse_keeps_every_date_of_its_key_as_written(setti
     assert pd.isna(frame["time:timestamp"].iloc[2])
 
 
+@pytest.mark.parametrize("outside", ["0001-01-01T00:30:00+01:00", "9999-12-31T23:30:00-01:00"])
+def test_a_date_outside_the_years_1_to_9999_in_utc_stays_as_written(settings: Settings, outside: str) -> None:
+    events = [_event("visit", f'<date key="time:timestamp" value="{outside}"/>'), _event("buy")]
+    frame = read_xes(_log(_trace("c1", *events)), "log.xes", settings)
+    assert frame["time:timestamp"].iloc[0] == outside
+
+
 def test_a_number_that_does_not_parse_stays_text(settings: Settings) -> None:
     frame = read_xes(_log(_trace("c1", _event("visit", '<int key="cost" value="twelve"/>'))), "log.xes", settings)
     assert frame["cost"].tolist() == ["twelve"]
