@@ -23,6 +23,7 @@ from data.errors import (
     SourceNotConfigured,
     StorageFull,
     TimestampError,
+    UnexpectedFailure,
     UnsafeInput,
     UnsupportedFormat,
 )
@@ -35,16 +36,27 @@ from data.exports import (
     write_csv,
 )
 from data.filters import Filters
-from data.importing import DEMO_SAMPLES, import_demo, import_file, load_log, resolve_mapping
+from data.importing import (
+    DEMO_SAMPLES,
+    dataset_name,
+    import_demo,
+    import_file,
+    import_file_isolated,
+    load_log,
+    load_log_isolated,
+    resolve_mapping,
+)
+from data.isolation import ChildRun, guarded, measure_isolated, run_isolated
 from data.journeys import split_journeys
 from data.mapping import Candidate, MappingSuggestion, detect_mapping, validate_mapping
 from data.quality import Finding, QualityReport, assess, assess_relation
-from data.readers import FORMATS, read_log
+from data.readers import FORMATS, check_path, read_log
 from data.schema import ACTIVITY, CASE_ID, CHANNEL, SOURCE_ROW, TIMESTAMP, ColumnMapping, EventLog, RawLog
 from data.settings import SETTINGS, Settings
 from data.sql_sources import read_sql
 from data.store import Dataset, SavedPayload, Store
 from data.timestamps import ParsedTimestamps, parse_timestamps
+from data.xes import read_xes
 
 # Imported on first use: the demo generator, so that `python -m data.demo` runs it only once, and the Spark
 # backend, because pyspark is only installed where Spark is used.
@@ -71,6 +83,7 @@ __all__ = [
     "TIMESTAMP",
     "AmbiguousDateError",
     "Candidate",
+    "ChildRun",
     "ColumnMapping",
     "Dataset",
     "DatasetNotFound",
@@ -98,18 +111,25 @@ __all__ = [
     "StorageFull",
     "Store",
     "TimestampError",
+    "UnexpectedFailure",
     "UnsafeInput",
     "UnsupportedFormat",
     "assess",
     "assess_relation",
     "build_layout",
     "build_layout_with_spark",
+    "check_path",
+    "dataset_name",
     "detect_mapping",
     "generate_demo",
+    "guarded",
     "import_columnar",
     "import_demo",
     "import_file",
+    "import_file_isolated",
     "load_log",
+    "load_log_isolated",
+    "measure_isolated",
     "neutralise_formulas",
     "parquet_sample",
     "parse_timestamps",
@@ -117,7 +137,9 @@ __all__ = [
     "quote_identifier",
     "read_log",
     "read_sql",
+    "read_xes",
     "resolve_mapping",
+    "run_isolated",
     "spark_session",
     "split_journeys",
     "terminal_safe",

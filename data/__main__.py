@@ -1,7 +1,8 @@
 """Command line for the data layer: `python -m data import|quality|list|rename|delete|demo`.
 
-A bad file exits with status 2 and says what to fix; it never prints a traceback. Everything printed goes
-through `terminal_safe`, so a label or file name cannot drive the terminal.
+A bad file exits with status 2 and says what to fix; it never prints a traceback. A file is read, checked
+and imported in a child process under the operator's memory and CPU limits (`data.isolation`). Everything printed
+goes through `terminal_safe`, so a label or file name cannot drive the terminal.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import sys
 from data.cli import log_options, mapping_options
 from data.errors import LogError, Problem
 from data.exports import terminal_safe_output
-from data.importing import DEMO_SAMPLES, import_demo, import_file, load_log
+from data.importing import DEMO_SAMPLES, import_demo, import_file_isolated, load_log_isolated
 from data.settings import Settings
 from data.store import Dataset, Store
 
@@ -30,13 +31,13 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _import(args: argparse.Namespace, settings: Settings) -> int:
-    dataset = import_file(args.file, store=Store(settings), name=args.name, **log_options(args))
+    dataset = import_file_isolated(args.file, settings=settings, name=args.name, **log_options(args))
     _print_dataset(dataset, as_json=args.json)
     return 0
 
 
 def _quality(args: argparse.Namespace, settings: Settings) -> int:
-    log = load_log(args.file, settings=settings, **log_options(args))
+    log = load_log_isolated(args.file, settings=settings, **log_options(args))
     if args.json:
         print(json.dumps({"mapping": log.mapping.to_dict(), "quality": log.quality.to_dict()}, indent=2, default=str))
     else:

@@ -24,6 +24,7 @@ __all__ = [
     "SourceNotConfigured",
     "StorageFull",
     "TimestampError",
+    "UnexpectedFailure",
     "UnsafeInput",
     "UnsupportedFormat",
     "spreadsheet_row",
@@ -119,6 +120,21 @@ class EmptyLog(LogError):
 
 class LimitExceeded(LogError):
     """The input is larger than an operator-configured limit allows."""
+
+
+class UnexpectedFailure(LogError):
+    """Parcours failed on this input in a way it does not recognise; the traceback is logged under `reference`."""
+
+    def __init__(self, problems: Problem | str | Iterable[Problem], *, fix: str = "", reference: str = ""):
+        super().__init__(problems, fix=fix)
+        self.reference = reference
+
+    def __reduce__(self):
+        return (_unexpected_failure, (self.problems, self.reference))
+
+
+def _unexpected_failure(problems: tuple[Problem, ...], reference: str) -> UnexpectedFailure:
+    return UnexpectedFailure(problems, reference=reference)
 
 
 class SourceNotConfigured(LogError):

@@ -6,21 +6,35 @@ way gives the same dataset (and the same id) as the same file imported another w
 
 from __future__ import annotations
 
+import os
 from dataclasses import replace
-from pathlib import Path
+from functools import partial
+from pathlib import Path, PurePath
 from typing import Any
 
 from data.canonical import to_event_log
 from data.columnar import import_columnar, parquet_sample
 from data.errors import MappingError, Problem
+from data.isolation import guarded, run_isolated
 from data.mapping import detect_mapping
-from data.readers import read_log
+from data.readers import check_path, read_log
 from data.schema import ColumnMapping, EventLog, RawLog
 from data.settings import Settings
-from data.store import Dataset, Store
+from data.store import MAX_NAME_CHARS, Dataset, Store
 
-__all__ = ["DEMO_SAMPLES", "import_demo", "import_file", "load_log", "resolve_mapping"]
+__all__ = [
+    "DEMO_SAMPLES",
+    "dataset_name",
+    "import_demo",
+    "import_file",
+    "import_file_isolated",
+    "load_log",
+    "load_log_isolated",
+    "resolve_mapping",
+]
 
+# A name too long for a dataset keeps its end, where the extension and often a date or version are.
+KEPT_NAME_END_CHARS = 24
 _LOG_OPTIONS = frozenset({"mapping", "drop_invalid_rows", "split_after_days", "settings", "name"})
 SAMPLES_DIR = Path(__file__).resolve().parent / "samples"
 DEMO_SAMPLES = {
@@ -69,8 +83,10 @@ def load_log(
     """Read a file (path, bytes or upload) and return the validated canonical event log."""
     settings = settings or Settings.from_env()
     raw = read_log(source, name=name, settings=settings)
-    resolved = _resolved_mapping(raw, mapping, settings, overrides)
-    return to_event_log(raw, resolved, drop_invalid_rows=drop_invalid_rows, split_after_days=split_after_days)
+    with guarded("mapping", raw.name):
+        resolved = _resolved_mapping(raw, mapping, settings, overrides)
+    with guarded("checking", raw.name):
+        return to_event_log(raw, resolved, drop_invalid_rows=drop_invalid_rows, split_after_days=split_after_days)
 
 
 def import_file(
@@ -79,26 +95,67 @@ def import_file(
     """Load a file like `load_log` and store it; importing the same thing twice returns the same dataset.
 
     A typed Parquet file goes straight from disk to the store through DuckDB (`data.columnar`), never through
-    pandas; it gets the same dataset as the pandas importer would give it.
+    pandas; it gets the same dataset as the pandas importer would give it. Without `name`, the dataset is
+    named after the file (`dataset_name`).
     """
+    if isinstance(source, str | os.PathLike):
+        check_path(source, store.settings)  # before anything opens it: a FIFO would block the first open
     if options.get("split_after_days") is None:
         sample = parquet_sample(source, name=None, settings=store.settings)
         if sample is not None:
             overrides = {key: value for key, value in options.items() if key not in _LOG_OPTIONS}
-            mapping = _resolved_mapping(sample, options.get("mapping"), store.settings, overrides)
-            dataset = import_columnar(
-                source,
-                sample,
-                mapping,
-                store=store,
-                name=name,
-                owner=owner,
-                drop_invalid_rows=options.get("drop_invalid_rows", False),
-            )
+            with guarded("mapping", sample.name):
+                mapping = _resolved_mapping(sample, options.get("mapping"), store.settings, overrides)
+            with guarded("storing", sample.name):
+                dataset = import_columnar(
+                    source,
+                    sample,
+                    mapping,
+                    store=store,
+                    name=name or dataset_name(sample.name),
+                    owner=owner,
+                    drop_invalid_rows=options.get("drop_invalid_rows", False),
+                )
             if dataset is not None:
                 return dataset
     log = load_log(source, settings=store.settings, **options)
-    return store.import_log(log, name=name or log.name, owner=owner)
+    with guarded("storing", log.name):
+        return store.import_log(log, name=name or dataset_name(log.name), owner=owner)
+
+
+def load_log_isolated(source: str | os.PathLike | bytes, *, settings: Settings, **options: Any) -> EventLog:
+    """Return `load_log(source, …)` computed in a child process under the operator's limits (`data.isolation`)."""
+    call = partial(load_log, source, settings=settings, **options)
+    return run_isolated(call, step="checking", file=_file_name(source, options.get("name")), settings=settings)
+
+
+def import_file_isolated(
+    source: str | os.PathLike | bytes, *, settings: Settings, name: str | None = None, **options: Any
+) -> Dataset:
+    """Import a file like `import_file`, in a child process under the operator's limits, into the store of `settings`.
+
+    The child opens its own `Store`: an open one cannot be handed to another process.
+    """
+    call = partial(_import_into_new_store, source, settings=settings, name=name, **options)
+    return run_isolated(call, step="importing", file=_file_name(source, name), settings=settings)
+
+
+def dataset_name(file_name: str) -> str:
+    """Return the name a dataset gets from its file: the file name, cut in the middle when too long to be one."""
+    if len(file_name) <= MAX_NAME_CHARS:
+        return file_name
+    tail = file_name[-KEPT_NAME_END_CHARS:]
+    return file_name[: MAX_NAME_CHARS - len(tail) - 1] + "…" + tail
+
+
+def _import_into_new_store(source: Any, *, settings: Settings, **options: Any) -> Dataset:
+    return import_file(source, store=Store(settings), **options)
+
+
+def _file_name(source: object, name: str | None) -> str | None:
+    if name:
+        return name
+    return PurePath(source).name if isinstance(source, str | os.PathLike) else None
 
 
 def _resolved_mapping(

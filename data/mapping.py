@@ -219,9 +219,20 @@ def _unknown_column(frame: pd.DataFrame, what: str, column: str) -> Problem:
 def _filled(values: pd.Series) -> pd.Series:
     """Return the non-blank values, as text when the column holds Python objects (mixed types, JSON dicts)."""
     if pd.api.types.is_object_dtype(values) or isinstance(values.dtype, pd.StringDtype):
-        text = values.astype(str)
+        text = _as_text(values)
         return text[values.notna() & text.str.strip().ne("")]
     return values[values.notna()]
+
+
+def _as_text(values: pd.Series) -> pd.Series:
+    """Return the values as text; bytes that are not UTF-8 (a binary column) are shown with escapes, not decoded."""
+    try:
+        return values.astype(str)
+    except UnicodeDecodeError:
+        escaped = values.map(
+            lambda value: value.decode("utf-8", "backslashreplace") if isinstance(value, bytes) else value
+        )
+        return escaped.astype(str)
 
 
 def _tokens(name: str) -> tuple[str, ...]:

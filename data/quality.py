@@ -469,11 +469,20 @@ def _compare_neighbours(
     neighbours. A case is disordered when that order is not its file order; its out-of-order events
     are those earlier than their predecessor in the file. A duplicate equals an earlier tied event in
     every column but source_row (only tied events sharing a hash of case, activity and time are
-    compared). Read in scan order, all this holds when each case is one stretch of the scan, in time
-    and file order (in time order, then file order among equal times, for `_CASE_ORDER`): a case met in
-    several stretches has several first events.
+    compared), grouped by one value, the JSON text of those columns: a GROUP BY over every column of a
+    wide log would make DuckDB rows wider than its blocks (it crashes at 20,000 columns). Read in scan
+    order, all this holds when each case is one stretch of the scan, in time and file order (in time
+    order, then file order among equal times, for `_CASE_ORDER`): a case met in several stretches has
+    several first events.
     """
-    compared = ", ".join(quote_identifier(column) for column in columns if column != SOURCE_ROW)
+    compared = (
+        "to_json(struct_pack("
+        + ", ".join(
+            f"{quote_identifier(str(position))} := {quote_identifier(column)}"
+            for position, column in enumerate(column for column in columns if column != SOURCE_ROW)
+        )
+        + "))"
+    )
     early_until, late_from = (None, None) if edges is None else (edge.to_pydatetime() for edge in edges)
     holds, cases, *located = connection.execute(
         f"""

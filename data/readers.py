@@ -18,21 +18,23 @@ import gzip
 import hashlib
 import io
 import itertools
+import json
 import os
 import re
-import tempfile
+import stat
 import warnings
 import zipfile
 import zlib
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path, PurePath
 from typing import BinaryIO
 
 import charset_normalizer
-import defusedxml
-import defusedxml.ElementTree
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from defusedxml.ElementTree import ParseError as XMLParseError
 from lxml import etree
@@ -42,15 +44,16 @@ from data.errors import (
     LimitExceeded,
     LogError,
     Problem,
-    TimestampError,
     UnsafeInput,
     UnsupportedFormat,
+    spreadsheet_row,
 )
+from data.isolation import guarded
 from data.schema import RawLog
 from data.settings import Settings
-from data.timestamps import dates_out_of_range
+from data.xes import read_xes
 
-__all__ = ["FORMATS", "read_log"]
+__all__ = ["FORMATS", "check_path", "read_log"]
 
 FORMATS = ("csv", "xlsx", "parquet", "jsonl", "xes")
 """Formats `read_log` understands; `RawLog.format` is one of these or "sql"."""
@@ -109,13 +112,35 @@ _LATIN_CODE_PAGES = frozenset(
 )  # fmt: skip
 _ENCODING_SAMPLE_BYTES = 1024 * 1024
 _TEXT_SAMPLE_CHARS = 64 * 1024
+# A well-formed UTF-8 sequence of two to four bytes, and a run of non-ASCII bytes.
+_UTF8_SEQUENCE = re.compile(rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}")
+_NON_ASCII_RUN = re.compile(rb"[\x80-\xff]+")
 _CONTROL_CHARACTERS = re.compile(r"[\x01-\x08\x0b\x0e-\x1f\x7f]")
 _MAX_CONTROL_SHARE = 0.01
 _DELIMITERS = (",", ";", "\t", "|")
+# The streaming pass reads 1 MiB at a time: a multiple of 4, so no UTF-16 or UTF-32 code unit is cut in two.
+SCAN_CHUNK_BYTES = 1 << 20
+_NEWLINE, _CARRIAGE_RETURN, _QUOTE = ord("\n"), ord("\r"), ord('"')
+# Byte-order marks of texts whose code units are wider than a byte; UTF-32's LE mark begins with UTF-16's.
+_WIDE_UNITS = (
+    (codecs.BOM_UTF32_LE, "<u4", "utf-32-le"),
+    (codecs.BOM_UTF32_BE, ">u4", "utf-32-be"),
+    (codecs.BOM_UTF16_LE, "<u2", "utf-16-le"),
+    (codecs.BOM_UTF16_BE, ">u2", "utf-16-be"),
+)
 _SNIFF_RECORDS = 50
+# JSON lines become a table this many lines at a time, each batch's keys counted before its table is built.
+JSON_LINES_PER_BATCH = 10_000
 _SKIPPED_LINE = re.compile(r"Skipping line (\d+): expected (\d+) fields, saw (\d+)")
 _UNCLOSED_QUOTE = re.compile(r"EOF inside string starting at row (\d+)")  # pandas counts that row from 0
 _NAME_WHITESPACE = re.compile(r"[\r\n\t]+")
+_SPECIAL_FILES = (
+    (stat.S_ISDIR, "folder"),
+    (stat.S_ISFIFO, "named pipe (FIFO)"),
+    (stat.S_ISCHR, "device"),
+    (stat.S_ISBLK, "device"),
+    (stat.S_ISSOCK, "socket"),
+)
 
 
 def read_log(
@@ -140,38 +165,87 @@ def read_log(
         format = _FORMAT_ALIASES.get(format.lower(), format.lower())
         if format not in (*FORMATS, "xls"):
             raise ValueError(f"format must be one of {FORMATS}, not {format!r}")
-    data, name = _load_source(source, name, settings)
-    return _read_bytes(data, name, format, settings)
+    name = name or _source_name(source)
+    with guarded("reading", name or None):
+        return _read_bytes(_load_source(source, name, settings), name, format, settings)
 
 
-def _load_source(source: object, name: str | None, settings: Settings) -> tuple[bytes, str]:
+def _source_name(source: object) -> str:
+    """Return the file name a source carries ("" for bytes), refusing what is not a source at all."""
+    if isinstance(source, str | os.PathLike):
+        return Path(source).name
+    if isinstance(source, bytes | bytearray | memoryview):
+        return ""
+    if hasattr(source, "read"):
+        return PurePath(str(getattr(source, "name", "") or "")).name
+    raise TypeError(f"source must be a path, bytes or a binary file object, not {type(source).__name__}")
+
+
+def _load_source(source: object, name: str, settings: Settings) -> bytes:
     limit = settings.max_upload_mb * BYTES_PER_MB
     if isinstance(source, str | os.PathLike):
-        path = Path(source)
-        try:
-            size = path.stat().st_size
-            if size > limit:
-                raise LimitExceeded(_too_large(name or path.name, size, settings))
-            data = path.read_bytes()
-        except OSError:
-            raise LogError(
-                Problem("The file does not exist or cannot be read.", fix="Check the path.", file=str(path))
-            ) from None
-        return data, name or path.name
+        return _read_regular_file(Path(source), name, settings)
     if isinstance(source, bytes | bytearray | memoryview):
         data = bytes(source)
-        default_name = ""
-    elif hasattr(source, "read"):
+    else:
         data = source.read(limit + 1)
         if not isinstance(data, bytes):
             raise TypeError("open the file in binary mode ('rb')")
-        default_name = PurePath(str(getattr(source, "name", "") or "")).name
-    else:
-        raise TypeError(f"source must be a path, bytes or a binary file object, not {type(source).__name__}")
-    name = name or default_name
     if len(data) > limit:
         raise LimitExceeded(_too_large(name, len(data), settings))
-    return data, name
+    return data
+
+
+def check_path(path: str | os.PathLike, settings: Settings) -> None:
+    """Raise a LogError unless `path` is a readable regular file within the upload limit; it opens nothing.
+
+    A FIFO would block the first open until a writer comes, a device such as /dev/zero never ends and
+    reports a size of 0: only regular files are read.
+    """
+    try:
+        status = os.stat(path)
+    except OSError:
+        raise LogError(_unreadable(Path(path))) from None
+    _check_status(status, Path(path), Path(path).name, settings)
+
+
+def _read_regular_file(path: Path, name: str, settings: Settings) -> bytes:
+    limit = settings.max_upload_mb * BYTES_PER_MB
+    try:
+        # Non-blocking, so that a FIFO opens at once and is refused below instead of waiting for a writer.
+        descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except OSError:
+        raise LogError(_unreadable(path)) from None
+    try:
+        _check_status(os.fstat(descriptor), path, name, settings)
+        with os.fdopen(descriptor, "rb", closefd=False) as stream:
+            # At most one byte past the limit, whatever size the file claims: it may grow while read.
+            data = stream.read(limit + 1)
+    except OSError:
+        raise LogError(_unreadable(path)) from None
+    finally:
+        os.close(descriptor)
+    if len(data) > limit:
+        raise LimitExceeded(_too_large(name, len(data), settings))
+    return data
+
+
+def _check_status(status: os.stat_result, path: Path, name: str, settings: Settings) -> None:
+    if not stat.S_ISREG(status.st_mode):
+        kind = next((kind for test, kind in _SPECIAL_FILES if test(status.st_mode)), "special file")
+        raise UnsupportedFormat(
+            Problem(
+                f"The path is a {kind}, not a regular file: Parcours reads only files.",
+                fix="Give the path of the log file itself (copy a stream to a file first).",
+                file=str(path),
+            )
+        )
+    if status.st_size > settings.max_upload_mb * BYTES_PER_MB:
+        raise LimitExceeded(_too_large(name, status.st_size, settings))
+
+
+def _unreadable(path: Path) -> Problem:
+    return Problem("The file does not exist or cannot be read.", fix="Check the path.", file=str(path))
 
 
 def _too_large(name: str, size_bytes: int, settings: Settings) -> Problem:
@@ -197,8 +271,17 @@ def _read_bytes(data: bytes, name: str, declared: str | None, settings: Settings
     if not data:
         raise EmptyLog(Problem("The file is empty.", fix="Export the log again.", file=file))
     fmt, compressed = _resolve_format(data[:8], name, declared)
-    content = _gunzip(data, file, settings) if compressed else data
-    reader = {"csv": _read_csv, "xlsx": _read_xlsx, "parquet": _read_parquet, "jsonl": _read_jsonl, "xes": _read_xes}
+    scanned = None
+    if compressed:
+        # Two passes: the first expands the archive chunk by chunk and keeps nothing, so a bomb is refused at
+        # the first limit it passes; only an archive within every limit is expanded again, into memory.
+        scanned = _scan(_gunzipped(data, file), fmt, file, settings, cap=settings.max_uncompressed_mb * BYTES_PER_MB)
+        content = _gunzip(data, scanned.size_bytes, file)
+    else:
+        content = data
+        if fmt in _TEXT_FORMATS:
+            scanned = _scan(_slices(data), fmt, file, settings, cap=None)
+    reader = {"csv": _read_csv, "xlsx": _read_xlsx, "parquet": _read_parquet, "jsonl": _read_jsonl, "xes": read_xes}
     frame = reader[fmt](content, file, settings)
     if frame.empty:
         raise EmptyLog(
@@ -206,7 +289,186 @@ def _read_bytes(data: bytes, name: str, declared: str | None, settings: Settings
         )
     if len(frame) > settings.max_events:
         raise LimitExceeded(_too_many_events(name, settings))
+    if len(frame.columns) > settings.max_columns:
+        raise LimitExceeded(too_many_columns(file, len(frame.columns), settings))
+    if scanned is not None and scanned.longest_record_bytes > settings.max_field_bytes:
+        _check_field_sizes(frame, file, settings)  # no field is longer than the longest record
     return RawLog(frame=frame, name=name, format=fmt, sha256=hashlib.sha256(data).hexdigest())
+
+
+@dataclass(frozen=True)
+class _Scanned:
+    """What a streaming pass over a text file found: its size, its records and the longest one."""
+
+    size_bytes: int
+    records: int
+    longest_record_bytes: int
+
+
+def _scan(chunks: Iterable[bytes], fmt: str, file: str | None, settings: Settings, *, cap: int | None) -> _Scanned:
+    """Return what a streaming pass over a text file's bytes finds, refusing it as soon as it passes a limit.
+
+    Records are counted as they stream by (CSV: line breaks outside double quotes; JSON lines: lines; XES:
+    `<event` tags), so a file with too many rows is refused before any of it is parsed. No record of an
+    acceptable file is longer than `max_columns` fields of `max_field_bytes`, and a compressed file may
+    not expand past `cap` bytes.
+    """
+    longest_allowed = settings.max_columns * settings.max_field_bytes
+    records_allowed = settings.max_events + (1 if fmt == "csv" else 0)  # a CSV's header is a record too
+    counter: _RecordCounter | None = None
+    size = 0
+    for chunk in chunks:
+        if counter is None:
+            counter = _RecordCounter(chunk, fmt)
+        size += len(chunk)
+        if cap is not None and size > cap:
+            raise UnsafeInput(_expands_too_much(file, settings))
+        counter.feed(chunk)
+        if counter.records > records_allowed:
+            raise LimitExceeded(_too_many_events(file or "", settings))
+        if counter.longest_bytes > longest_allowed:
+            raise LimitExceeded(_record_too_long(file, counter.longest_bytes, settings))
+    if counter is None:
+        return _Scanned(0, 0, 0)
+    counter.finish()
+    if counter.records > records_allowed:
+        raise LimitExceeded(_too_many_events(file or "", settings))
+    return _Scanned(size, counter.records, counter.longest_bytes)
+
+
+class _RecordCounter:
+    """Counts the records of a text streamed in chunks, and the longest one, in its code units (NumPy per chunk).
+
+    A byte-order mark says whether the text is UTF-16 or UTF-32, whose line breaks and quotes are code units
+    of two or four bytes; any other text is read byte by byte, which finds them in UTF-8 and single-byte code
+    pages alike. Blank lines are not records; XES records are the events, found by their opening tag.
+    """
+
+    def __init__(self, head: bytes, fmt: str):
+        self._dtype, self._codec = next(
+            ((dtype, codec) for mark, dtype, codec in _WIDE_UNITS if head.startswith(mark)), ("u1", "utf-8")
+        )
+        self._width = np.dtype(self._dtype).itemsize
+        self._quoted = fmt == "csv"
+        self._tag = "<event".encode(self._codec) if fmt == "xes" else None
+        self._quote = '"'.encode(self._codec)
+        self._pending = b""
+        self._inside_quotes = 0
+        self._current = 0
+        self.records = 0
+        self.longest_bytes = 0
+
+    def feed(self, chunk: bytes) -> None:
+        data = self._pending + chunk if self._pending else chunk
+        if self._tag is not None:
+            # A tag split across two chunks is found once: the kept tail is one byte shorter than the tag.
+            self.records += data.count(self._tag)
+            self._pending = data[-(len(self._tag) - 1) :]
+            return
+        usable = len(data) - len(data) % self._width
+        self._pending = data[usable:]
+        units = np.frombuffer(data, dtype=self._dtype, count=usable // self._width)
+        breaks = np.flatnonzero(units == _NEWLINE)
+        if self._quoted and (self._inside_quotes or self._quote in data):
+            # A line break is inside a quoted field when an odd number of quotes precede it ("" counts twice).
+            quotes = np.flatnonzero(units == _QUOTE)
+            breaks = breaks[(np.searchsorted(quotes, breaks) + self._inside_quotes) % 2 == 0]
+            self._inside_quotes = (self._inside_quotes + len(quotes)) % 2
+        if len(breaks):
+            lengths = np.diff(breaks, prepend=-1)  # each record's code units, its line break included
+            lengths[0] += self._current
+            before = units[np.maximum(breaks - 1, 0)]
+            blank = (lengths == 1) | ((lengths == 2) & (before == _CARRIAGE_RETURN))
+            self.records += len(breaks) - int(blank.sum())
+            self.longest_bytes = max(self.longest_bytes, int(lengths.max()) * self._width)
+            self._current = len(units) - 1 - int(breaks[-1])
+        else:
+            self._current += len(units)
+        self.longest_bytes = max(self.longest_bytes, self._current * self._width)
+
+    def finish(self) -> None:
+        """Count the last record when the text does not end with a line break."""
+        if self._tag is None and self._current:
+            self.records += 1
+
+
+def _slices(data: bytes) -> Iterator[bytes]:
+    view = memoryview(data)
+    for start in range(0, len(data), SCAN_CHUNK_BYTES):
+        yield view[start : start + SCAN_CHUNK_BYTES].tobytes()
+
+
+def _gunzipped(data: bytes, file: str | None) -> Iterator[bytes]:
+    """Yield the expanded bytes of a gzip archive one chunk at a time."""
+    try:
+        with gzip.GzipFile(fileobj=io.BytesIO(data)) as archive:
+            while chunk := archive.read(SCAN_CHUNK_BYTES):
+                yield chunk
+    except (OSError, EOFError, zlib.error):
+        raise UnsupportedFormat(
+            Problem(
+                "The gzip archive is damaged or truncated.",
+                fix="Compress the file again or upload it as is.",
+                file=file,
+            )
+        ) from None
+
+
+def _gunzip(data: bytes, size_bytes: int, file: str | None) -> bytearray:
+    """Return the expanded bytes of an archive already scanned, in one buffer of the size the scan found."""
+    content = bytearray(size_bytes)
+    with memoryview(content) as view:
+        filled = 0
+        for chunk in _gunzipped(data, file):
+            view[filled : filled + len(chunk)] = chunk
+            filled += len(chunk)
+    return content
+
+
+def _check_field_sizes(frame: pd.DataFrame, file: str | None, settings: Settings) -> None:
+    """Raise LimitExceeded naming each text column with a value of more than `max_field_bytes` (UTF-8)."""
+    problems = []
+    for column in frame.columns:
+        values = frame[column]
+        if not isinstance(values.dtype, pd.StringDtype):
+            continue
+        sizes = pc.binary_length(pa.array(values, from_pandas=True)).to_numpy(zero_copy_only=False)
+        too_long = np.flatnonzero(np.nan_to_num(sizes, nan=0) > settings.max_field_bytes)
+        if len(too_long):
+            problems.append(
+                Problem(
+                    f"{len(too_long):,} value(s) of this column are longer than the {settings.max_field_bytes:,} "
+                    f"bytes a cell may hold (the first, shown, has {int(sizes[too_long[0]]):,}).",
+                    fix="Shorten or remove these values: Parcours reads event logs, not documents; or ask the "
+                    "operator to raise PARCOURS_MAX_FIELD_BYTES.",
+                    file=file,
+                    row=spreadsheet_row(too_long[0]),
+                    column=str(column),
+                    value=values.iloc[too_long[0]],
+                )
+            )
+    if problems:
+        raise LimitExceeded(problems)
+
+
+def too_many_columns(file: str | None, columns: int, settings: Settings) -> Problem:
+    """The problem of a log with more columns than the operator allows."""
+    return Problem(
+        f"The log has {columns:,} columns or more; this installation accepts at most {settings.max_columns:,}.",
+        fix="Keep only the columns you need (customer, touchpoint, time, channel and a few attributes), or ask "
+        "the operator to raise PARCOURS_MAX_COLUMNS.",
+        file=file,
+    )
+
+
+def _record_too_long(file: str | None, size_bytes: int, settings: Settings) -> Problem:
+    return Problem(
+        f"A line of the file is {size_bytes:,} bytes long or more: longer than {settings.max_columns:,} columns of "
+        f"{settings.max_field_bytes:,} bytes could make, so it is not a row of an event log.",
+        fix="Check that the file is a table with one event per line (a quote left open joins all the lines "
+        "after it); or ask the operator to raise PARCOURS_MAX_FIELD_BYTES or PARCOURS_MAX_COLUMNS.",
+        file=file,
+    )
 
 
 def _resolve_format(head: bytes, name: str, declared: str | None) -> tuple[str, bool]:
@@ -259,25 +521,6 @@ def _resolve_format(head: bytes, name: str, declared: str | None) -> tuple[str, 
     return fmt, compressed
 
 
-def _gunzip(data: bytes, file: str | None, settings: Settings) -> bytes:
-    cap = settings.max_uncompressed_mb * BYTES_PER_MB
-    try:
-        # GzipFile.read(n) decompresses chunk by chunk and stops after n bytes: a bomb never expands in memory.
-        with gzip.GzipFile(fileobj=io.BytesIO(data)) as archive:
-            content = archive.read(cap + 1)
-    except (OSError, EOFError, zlib.error):
-        raise UnsupportedFormat(
-            Problem(
-                "The gzip archive is damaged or truncated.",
-                fix="Compress the file again or upload it as is.",
-                file=file,
-            )
-        ) from None
-    if len(content) > cap:
-        raise UnsafeInput(_expands_too_much(file, settings))
-    return content
-
-
 def _expands_too_much(file: str | None, settings: Settings) -> Problem:
     return Problem(
         f"The compressed file expands to more than {settings.max_uncompressed_mb} MB.",
@@ -289,7 +532,12 @@ def _expands_too_much(file: str | None, settings: Settings) -> Problem:
 def _decode(content: bytes, file: str | None) -> tuple[str, str]:
     """Return the text and its encoding: BOM, then strict UTF-8, then a (Latin-biased) guess, then cp1252."""
     declared = next((encoding for mark, encoding in _BOMS if content.startswith(mark)), None)
-    for encoding in [declared] if declared else ["utf-8", _guess_encoding(content), "cp1252"]:
+    if declared is None:
+        try:
+            return content.decode("utf-8"), "utf-8"
+        except UnicodeDecodeError:
+            pass
+    for encoding in [declared] if declared else [_guess_encoding(content), "cp1252"]:
         try:
             return content.decode(encoding), encoding
         except UnicodeDecodeError:
@@ -300,6 +548,35 @@ def _decode(content: bytes, file: str | None) -> tuple[str, str]:
             fix="Save it as 'CSV UTF-8' (Excel: File › Save As › CSV UTF-8).",
             file=file,
         )
+    )
+
+
+def _refuse_mixed_encodings(content: bytes, other: str, file: str | None) -> None:
+    """Raise UnsupportedFormat if a text that is not all UTF-8 has UTF-8 lines too, naming the lines in the minority.
+
+    Only runs of non-ASCII bytes can tell encodings apart, and a run is UTF-8 exactly when it decodes as such;
+    a text with no UTF-8 sequence at all (the usual single-byte file) is told at once by one regular expression.
+    """
+    if not _UTF8_SEQUENCE.search(content):
+        return
+    runs = [(run.start(), _is_utf8(run.group())) for run in _NON_ASCII_RUN.finditer(content)]
+    utf8 = [start for start, valid in runs if valid]
+    others = [start for start, valid in runs if not valid]
+    if not utf8 or not others:
+        return
+    minority, kind = (others, f"not UTF-8 (it reads as {other})") if len(others) <= len(utf8) else (utf8, "UTF-8")
+    line_starts = np.flatnonzero(np.frombuffer(content, dtype=np.uint8) == _NEWLINE) + 1
+    lines = np.unique(np.searchsorted(line_starts, minority, side="right"))  # 0-based line of each run
+    bounds = np.concatenate([[0], line_starts, [len(content)]])
+    raise UnsupportedFormat(
+        Problem(
+            f"The line is {kind}, unlike the rest of the file: the file mixes two encodings.",
+            fix="Save the whole file in one encoding, preferably UTF-8 (Excel: File › Save As › CSV UTF-8).",
+            file=file,
+            row=int(line) + 1,
+            value=bytes(content[bounds[line] : bounds[line + 1]]).decode(other, "replace").rstrip("\r\n"),
+        )
+        for line in lines
     )
 
 
@@ -320,6 +597,9 @@ def _read_text(content: bytes, file: str | None) -> tuple[str, str]:
         raise UnsupportedFormat(
             Problem("The file is not text: it holds binary data.", fix=f"Save the log as {_SUPPORTED}.", file=file)
         )
+    if encoding != "utf-8" and encoding not in dict(_BOMS).values():
+        # Read in a single-byte code page, the UTF-8 lines of a mixed file would be stored garbled ("cafÃ©").
+        _refuse_mixed_encodings(content, encoding, file)
     if "\x00" in text:
         # NUL and newline are single bytes in UTF-8, so their byte offsets give the line of each NUL.
         encoded = np.frombuffer(text.encode("utf-8", "surrogatepass"), dtype=np.uint8)
@@ -339,11 +619,14 @@ def _read_text(content: bytes, file: str | None) -> tuple[str, str]:
 def _read_csv(content: bytes, file: str | None, settings: Settings) -> pd.DataFrame:
     text, encoding = _read_text(content, file)
     delimiter = _sniff_delimiter(text[:_TEXT_SAMPLE_CHARS])
+    buffer = io.StringIO(text)
+    del text  # the buffer holds its own copy: keep one
+    _check_header_width(buffer, delimiter, file, settings)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", pd.errors.ParserWarning)
         try:
             table = pd.read_csv(
-                io.StringIO(text),
+                buffer,
                 sep=delimiter,
                 header=None,
                 dtype=str,
@@ -383,6 +666,24 @@ def _read_csv(content: bytes, file: str | None, settings: Settings) -> pd.DataFr
     return frame
 
 
+def _check_header_width(buffer: io.StringIO, delimiter: str, file: str | None, settings: Settings) -> None:
+    """Refuse a CSV whose header has more columns than allowed, before any row is parsed; rewind the buffer."""
+    try:
+        header = next(csv.reader(buffer, delimiter=delimiter), [])
+    except csv.Error as error:
+        raise UnsupportedFormat(
+            Problem(
+                f"The header line cannot be read as CSV ({error}).",
+                fix="Check the first line: it names the columns, separated by the delimiter.",
+                file=file,
+                row=1,
+            )
+        ) from None
+    buffer.seek(0)
+    if len(header) > settings.max_columns:
+        raise LimitExceeded(too_many_columns(file, len(header), settings))
+
+
 def _sniff_delimiter(sample: str) -> str:
     """Return the delimiter that splits the header, then the most records like the header, into the most columns.
 
@@ -404,20 +705,62 @@ def _sniff_delimiter(sample: str) -> str:
 
 
 def _read_jsonl(content: bytes, file: str | None, settings: Settings) -> pd.DataFrame:
+    """Read JSON lines a batch of lines at a time, refusing too many distinct keys before a batch becomes a table."""
     text, encoding = _read_text(content, file)
-    try:
-        frame = pd.read_json(io.StringIO(text), lines=True, dtype=False, nrows=settings.max_events + 1)
-    except ValueError as error:
-        raise UnsupportedFormat(
-            Problem(
-                f"The file is not valid JSON lines ({error}).",
-                fix='Write one JSON object per line, e.g. {"customer": "c1", "action": "visit", "time": "…"}.',
-                file=file,
-            )
-        ) from None
+    keys: set[str] = set()
+    batches = []
+    for lines in _line_batches(text):
+        records = _json_objects(lines, file)
+        keys.update(*records)
+        if len(keys) > settings.max_columns:
+            raise LimitExceeded(too_many_columns(file, len(keys), settings))
+        batches.append(pd.DataFrame(records))
+    frame = pd.concat(batches, ignore_index=True) if batches else pd.DataFrame()
     frame = _with_clean_columns(frame, list(frame.columns), file)
     frame.attrs.update(encoding=encoding)
     return frame
+
+
+def _line_batches(text: str) -> Iterator[list[tuple[int, str]]]:
+    """Yield the non-blank lines of a text in batches, each line with its 1-based number."""
+    numbered = ((number, line) for number, line in enumerate(_lines(text), start=1) if line.strip())
+    while batch := list(itertools.islice(numbered, JSON_LINES_PER_BATCH)):
+        yield batch
+
+
+def _lines(text: str) -> Iterator[str]:
+    """Yield the lines of a text split at "\n" only: JSON strings may hold other line separators (U+2028)."""
+    start = 0
+    while start < len(text):
+        end = text.find("\n", start)
+        end = len(text) if end < 0 else end + 1
+        yield text[start:end]
+        start = end
+
+
+def _json_objects(lines: list[tuple[int, str]], file: str | None) -> list[dict]:
+    """Return the JSON object on each line, or raise naming the first line that is not one."""
+    records = []
+    for number, line in lines:
+        try:
+            record = json.loads(line)
+        except (json.JSONDecodeError, RecursionError) as error:
+            problem = f"The line is not valid JSON ({getattr(error, 'msg', 'nested too deeply')})."
+        else:
+            if isinstance(record, dict):
+                records.append(record)
+                continue
+            problem = f"The line holds a JSON {type(record).__name__}, not an object with one field per column."
+        raise UnsupportedFormat(
+            Problem(
+                problem,
+                fix='Write one JSON object per line, e.g. {"customer": "c1", "action": "visit", "time": "…"}.',
+                file=file,
+                row=number,
+                value=line.rstrip("\r\n"),
+            )
+        )
+    return records
 
 
 def _read_xlsx(content: bytes, file: str | None, settings: Settings) -> pd.DataFrame:
@@ -476,6 +819,8 @@ def _read_parquet(content: bytes, file: str | None, settings: Settings) -> pd.Da
         expanded_bytes = sum(metadata.row_group(i).total_byte_size for i in range(metadata.num_row_groups))
         if expanded_bytes > settings.max_uncompressed_mb * BYTES_PER_MB:
             raise UnsafeInput(_expands_too_much(file, settings))
+        if len(parquet.schema_arrow) > settings.max_columns:
+            raise LimitExceeded(too_many_columns(file, len(parquet.schema_arrow), settings))
         frame = parquet.read().to_pandas()
     except (pa.ArrowException, OSError, ValueError):
         raise UnsupportedFormat(
@@ -487,94 +832,7 @@ def _read_parquet(content: bytes, file: str | None, settings: Settings) -> pd.Da
         ) from None
     if not isinstance(frame.index, pd.RangeIndex):
         frame = frame.reset_index()  # a pandas index saved in the file is data, not row numbers
-    return _with_clean_columns(frame, list(frame.columns), file)
-
-
-def _read_xes(content: bytes, file: str | None, settings: Settings) -> pd.DataFrame:
-    _refuse_xml_declarations(content, file)
-    # Every XES event opens with "<event", so counting is exact and far cheaper than parsing.
-    if content.count(b"<event") > settings.max_events:
-        raise LimitExceeded(_too_many_events(file or "", settings))
-    import pm4py  # slow to import, and only XES needs it
-
-    with tempfile.TemporaryDirectory(prefix="parcours-xes-") as folder:
-        path = Path(folder) / "log.xes"
-        path.write_bytes(content)
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                frame = pm4py.read_xes(str(path), variant="iterparse", show_progress_bar=False)
-        except etree.XMLSyntaxError as error:
-            raise UnsupportedFormat(
-                Problem(
-                    f"The XES file is not well-formed XML ({error.msg}).",
-                    fix="Export the log again.",
-                    file=file,
-                    row=error.lineno,
-                )
-            ) from None
-        except (ValueError, TypeError, KeyError) as error:
-            raise UnsupportedFormat(
-                Problem(
-                    f"The XES file holds a value pm4py cannot read ({error}).", fix="Export the log again.", file=file
-                )
-            ) from None
-        except OverflowError:
-            raise _xes_dates_out_of_range(content, file) from None
-    return _with_clean_columns(frame, list(frame.columns), file)
-
-
-def _xes_dates_out_of_range(content: bytes, file: str | None) -> TimestampError:
-    """The error naming each XES date whose instant is outside the years 1 to 9999 (pm4py overflows on them).
-
-    Only called once pm4py has read the XML, so the DOCTYPE check already ran.
-    """
-    dates = [
-        (element.sourceline, element.get("key", ""), element.get("value", ""))
-        for _, element in etree.iterparse(io.BytesIO(content), tag="{*}date", resolve_entities=False)
-    ]
-    positions = dates_out_of_range(pd.Series([value for *_, value in dates], dtype="str"))
-    return TimestampError(
-        [
-            Problem(
-                "The date falls outside the years 1 to 9999 once converted to UTC.",
-                fix="correct the date (0001-01-01T00:30:00+01:00 is in the year 0 in UTC) or remove its event",
-                file=file,
-                row=dates[position][0],
-                column=dates[position][1],
-                value=dates[position][2],
-            )
-            for position in positions
-        ]
-        or [Problem("A date of the XES file is out of range.", fix="correct the dates of the log", file=file)]
-    )
-
-
-def _refuse_xml_declarations(content: bytes, file: str | None) -> None:
-    """Raise UnsafeInput if the XML declares a DOCTYPE or entities (XXE, billion laughs).
-
-    A DOCTYPE may only stand before the root element, so the scan stops at the root's opening
-    tag; lxml (inside pm4py) rejects a DOCTYPE anywhere later as malformed XML.
-    """
-    try:
-        next(defusedxml.ElementTree.iterparse(io.BytesIO(content), events=("start",), forbid_dtd=True), None)
-    except defusedxml.DefusedXmlException:
-        raise UnsafeInput(
-            Problem(
-                "The XES file declares a DOCTYPE or entities, which can read server files or expand without end.",
-                fix="Export the log again without a DOCTYPE: XES needs none.",
-                file=file,
-            )
-        ) from None
-    except XMLParseError as error:
-        raise UnsupportedFormat(
-            Problem(
-                f"The XES file is not well-formed XML ({error}).",
-                fix="Export the log again.",
-                file=file,
-                row=error.position[0],
-            )
-        ) from None
+    return _decoded_binary(_with_clean_columns(frame, list(frame.columns), file), file)
 
 
 def _with_clean_columns(frame: pd.DataFrame, names: list, file: str | None) -> pd.DataFrame:
@@ -616,3 +874,43 @@ def _with_clean_columns(frame: pd.DataFrame, names: list, file: str | None) -> p
     frame = frame.set_axis(cleaned, axis="columns")
     frame.attrs["column_renames"] = tuple(renames)
     return frame
+
+
+def _decoded_binary(frame: pd.DataFrame, file: str | None) -> pd.DataFrame:
+    """Return the frame with values of bytes (Parquet BINARY columns) read as UTF-8 text.
+
+    Raise UnsupportedFormat naming each column whose bytes are not text, rather than guess at them.
+    """
+    decoded, problems = {}, []
+    for column in frame.columns[[pd.api.types.is_object_dtype(dtype) for dtype in frame.dtypes]]:
+        values = frame[column]
+        if pd.api.types.infer_dtype(values, skipna=True) not in ("bytes", "mixed"):
+            continue
+        binary = values.map(lambda value: isinstance(value, bytes | bytearray | memoryview)).to_numpy(dtype=bool)
+        if not binary.any():
+            continue
+        try:
+            decoded[column] = values.where(~binary, values[binary].map(lambda value: bytes(value).decode("utf-8")))
+        except UnicodeDecodeError:
+            first = next(row for row in np.flatnonzero(binary) if not _is_utf8(bytes(values.iloc[row])))
+            problems.append(
+                Problem(
+                    "The column holds binary data that is not text (not UTF-8), e.g. this value.",
+                    fix="Leave the column out of the export, or store it as text (UTF-8 strings).",
+                    file=file,
+                    row=spreadsheet_row(first),
+                    column=str(column),
+                    value=bytes(values.iloc[first])[:40].hex(" "),
+                )
+            )
+    if problems:
+        raise UnsupportedFormat(problems)
+    return frame.assign(**decoded) if decoded else frame
+
+
+def _is_utf8(value: bytes) -> bool:
+    try:
+        value.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True

@@ -52,7 +52,28 @@ SETTINGS: dict[str, tuple[str, str, str]] = {
         "4096",
         "Largest size a compressed file may expand to, in MB (stops decompression bombs).",
     ),
-    "max_events": ("PARCOURS_MAX_EVENTS", "50000000", "Most events accepted in one log."),
+    "max_events": (
+        "PARCOURS_MAX_EVENTS",
+        "50000000",
+        "Most events (rows) accepted in one log; counted while the file streams, before it is parsed.",
+    ),
+    "max_columns": ("PARCOURS_MAX_COLUMNS", "1000", "Most columns (XES: distinct attribute keys) accepted in one log."),
+    "max_field_bytes": (
+        "PARCOURS_MAX_FIELD_BYTES",
+        "131072",
+        "Largest value accepted in one cell, in bytes of UTF-8 text (Excel's 32,767 characters fit).",
+    ),
+    "worker_memory_mb": (
+        "PARCOURS_WORKER_MEMORY_MB",
+        "8192",
+        "Memory (resident, in MB) of the child process that reads and checks an upload or a CLI import; "
+        "past it the child is stopped and the user told which limit.",
+    ),
+    "worker_cpu_seconds": (
+        "PARCOURS_WORKER_CPU_SECONDS",
+        "900",
+        "CPU seconds that child process may use; it is also stopped after twice as many wall-clock seconds.",
+    ),
     "duckdb_memory_limit": ("PARCOURS_DUCKDB_MEMORY_LIMIT", "4GB", "DuckDB memory limit; larger work spills to disk."),
     "duckdb_threads": ("PARCOURS_DUCKDB_THREADS", "number of cores", "DuckDB worker threads."),
     "duckdb_temp_dir": ("PARCOURS_DUCKDB_TEMP_DIR", "$PARCOURS_HOME/tmp", "Where DuckDB spills when out of memory."),
@@ -75,6 +96,20 @@ SETTINGS: dict[str, tuple[str, str, str]] = {
 }
 
 
+_POSITIVE_INTEGERS = (
+    "max_upload_mb",
+    "max_uncompressed_mb",
+    "max_events",
+    "max_columns",
+    "max_field_bytes",
+    "worker_memory_mb",
+    "worker_cpu_seconds",
+    "duckdb_threads",
+    "max_sql_result_mb",
+    "sql_timeout_seconds",
+)
+
+
 @dataclass(frozen=True)
 class Settings:
     """Limits, paths and engine choices, in one immutable value."""
@@ -89,6 +124,10 @@ class Settings:
     max_upload_mb: int = 500
     max_uncompressed_mb: int = 4096
     max_events: int = 50_000_000
+    max_columns: int = 1000
+    max_field_bytes: int = 131_072
+    worker_memory_mb: int = 8192
+    worker_cpu_seconds: int = 900
     duckdb_memory_limit: str = "4GB"
     duckdb_threads: int = field(default_factory=lambda: os.cpu_count() or 1)
     duckdb_temp_dir: Path | None = None
@@ -121,14 +160,7 @@ class Settings:
         sources = dict(_parse_sources(values.pop("sql_sources", "{}")))
         if secrets and "sql_sources" in secrets:
             sources.update({str(k): str(v) for k, v in dict(secrets["sql_sources"]).items()})
-        for name in (
-            "max_upload_mb",
-            "max_uncompressed_mb",
-            "max_events",
-            "duckdb_threads",
-            "max_sql_result_mb",
-            "sql_timeout_seconds",
-        ):
+        for name in _POSITIVE_INTEGERS:
             if name in values:
                 values[name] = _positive_int(SETTINGS[name][0], values[name])
         return cls(**values, sql_sources=sources)

@@ -120,7 +120,8 @@ def show_preview(raw: RawLog) -> None:
 
 def mapping_form(raw: RawLog) -> ImportChoice:
     """Show the detected mapping in an editable form and return what it holds once applied."""
-    suggestion = suggest_mapping(raw)
+    with reported_errors():
+        suggestion = suggest_mapping(raw)
     columns = [str(column) for column in raw.frame.columns]
     proposed = proposed_mapping(suggestion, columns, settings().timezone)
     key = f"mapping-{raw.sha256[:16]}"

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import partial
 
 import pandas as pd
 import streamlit as st
@@ -29,9 +30,11 @@ from data import (
     Settings,
     Store,
     detect_mapping,
+    guarded,
     import_demo,
     read_log,
     read_sql,
+    run_isolated,
     to_event_log,
 )
 from discovery import ChurnPoints, JourneyDefinition, churn_points, save_definition, suggest_definition
@@ -167,8 +170,13 @@ def attribute_values(dataset_id: str, column: str) -> list:
 
 @st.cache_data(show_spinner=False, max_entries=4)
 def read_upload(content: bytes, name: str) -> RawLog:
-    """Read an uploaded file; keyed by its bytes and name, so the same upload is read once for everyone."""
-    return read_log(content, name=name, settings=settings())
+    """Read an uploaded file in a child process under the operator's limits, so no file can take the server down.
+
+    Keyed by its bytes and name, so the same upload is read once for everyone.
+    """
+    config = settings()
+    call = partial(read_log, content, name=name, settings=config)
+    return run_isolated(call, step="reading", file=name, settings=config)
 
 
 @st.cache_data(show_spinner=False, max_entries=4, ttl=SQL_CACHE_SECONDS)
@@ -180,7 +188,8 @@ def read_sql_source(source: str, table: str | None = None, query: str | None = N
 @st.cache_data(show_spinner=False, max_entries=8, hash_funcs=BY_CONTENT)
 def suggest_mapping(raw: RawLog) -> MappingSuggestion:
     """The detected mapping of a raw log, with every candidate and example values."""
-    return detect_mapping(raw.frame)
+    with guarded("mapping", raw.name):
+        return detect_mapping(raw.frame)
 
 
 @st.cache_data(show_spinner=False, max_entries=8, hash_funcs=BY_CONTENT)
@@ -189,11 +198,14 @@ def build_log(
 ) -> EventLog | LogError:
     """Return the canonical log of `raw` read through `mapping`, or the LogError saying why it cannot be.
 
-    The error is returned rather than raised because Streamlit caches only results: a refused file
-    would otherwise be parsed again on every rerun of the page.
+    The log is built and checked in a child process under the operator's limits. The error is returned
+    rather than raised because Streamlit caches only results: a refused file would otherwise be parsed
+    again on every rerun of the page.
     """
+    config = settings()
+    call = partial(to_event_log, raw, mapping, drop_invalid_rows=drop_invalid_rows, split_after_days=split_after_days)
     try:
-        return to_event_log(raw, mapping, drop_invalid_rows=drop_invalid_rows, split_after_days=split_after_days)
+        return run_isolated(call, step="checking", file=raw.name, settings=config)
     except LogError as error:
         return error
 

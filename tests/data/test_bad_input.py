@@ -8,7 +8,6 @@ half-imported is left on disk.
 from __future__ import annotations
 
 import io
-import sqlite3
 from dataclasses import replace
 
 import numpy as np
@@ -27,6 +26,7 @@ from data import (
 )
 from data.quality import SINGLE_EVENT_CASES
 from tests.data import corpus
+from tests.hostile.cases import assert_store_intact
 
 GOOD_CSV = b"customer,touchpoint,time\nc1,visit,2025-01-01 10:00\nc1,buy,2025-01-02 11:00\nc2,visit,2025-01-03 09:00\n"
 
@@ -75,7 +75,7 @@ def test_bad_file_gets_a_typed_error_and_the_store_is_intact(store: Store, name,
     with pytest.raises(error) as raised:
         _import(store, data, name)
     assert says in str(raised.value)
-    _assert_intact(store, before)
+    assert_store_intact(store, before)
 
 
 def test_garbage_timestamps_list_every_bad_row(store: Store) -> None:
@@ -102,7 +102,7 @@ def test_duplicate_and_hostile_column_names_are_kept_as_attributes(store: Store)
     assert {"=cmd|' /C calc'!A0", "note", "note (2)", '"; DROP TABLE datasets; --'} <= set(events.columns)
     with store.engine(dataset.id) as engine:
         assert engine.summary().events == 2
-    _assert_intact(store, store.datasets())
+    assert_store_intact(store, store.datasets())
 
 
 def test_one_event_per_case_is_reported_not_refused(store: Store) -> None:
@@ -133,18 +133,3 @@ def test_one_case_with_a_million_events_is_one_journey(settings: Settings) -> No
             ("visit", "browse"): events // 2,
             ("browse", "visit"): events // 2 - 1,
         }
-
-
-def _assert_intact(store: Store, before: list) -> None:
-    """The database passes an integrity check, lists what it listed, and every dataset still loads."""
-    database = store.settings.database_url.removeprefix("sqlite:///")
-    with sqlite3.connect(database) as connection:
-        assert connection.execute("PRAGMA integrity_check").fetchone() == ("ok",)
-    after = Store(store.settings).datasets()
-    assert [d.id for d in after] == [d.id for d in before]
-    for dataset in after:
-        assert len(store.load_events(dataset.id)) == dataset.n_events
-    folders = {path.name for path in store.settings.datasets_dir.iterdir() if not path.name.startswith(".")}
-    assert folders == {d.id for d in after}
-    incoming = store.settings.datasets_dir / ".incoming"
-    assert not incoming.exists() or not any(incoming.iterdir())

@@ -262,6 +262,24 @@ def test_a_duplicate_may_miss_an_attribute_as_its_original_does() -> None:
     assert (duplicates.count, duplicates.examples) == (1, (3,))
 
 
+@pytest.mark.parametrize("width", [300, pytest.param(20_000, marks=pytest.mark.slow)])
+def test_duplicates_of_a_wide_log_must_agree_on_every_attribute(width: int) -> None:
+    # DuckDB crashed (SIGFPE) grouping rows by 20,000 columns; one JSON value per row is grouped instead.
+    tied = [("a", "visit", "2024-01-01")] * 4
+    attributes = {f"x{i}": ["1", "1", "1", "1"] for i in range(width - 2)}
+    frame = canonical(
+        *tied,
+        **attributes,
+        text=pd.array(["null", "null", None, None], dtype="str"),
+        last=["same", "same", "same", "differs"],
+    )
+
+    duplicates = assess(frame).finding(DUPLICATE_EVENTS)
+
+    # Row 3 repeats row 2; row 4 has a missing text, not the word "null"; row 5 differs in the last column only.
+    assert (duplicates.count, duplicates.examples) == (1, (3,))
+
+
 def test_a_duplicate_in_a_tie_of_three_need_not_follow_its_original() -> None:
     frame = canonical(("a", "visit", "2024-01-01"), ("a", "call", "2024-01-01"), ("a", "visit", "2024-01-01"))
 

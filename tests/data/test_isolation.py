@@ -1,0 +1,127 @@
+"""The boundary and the child process: every way a step can fail ends in a typed error, and the caller lives on."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from functools import partial
+
+import pytest
+
+from data import LimitExceeded, LogError, Problem, Settings, UnexpectedFailure, guarded, measure_isolated, run_isolated
+
+MB = 1 << 20
+
+
+def _value(answer: int) -> int:
+    return answer
+
+
+def _refuse() -> None:
+    raise LogError(Problem("Bad file.", fix="Fix it.", file="log.csv", row=3))
+
+
+def _bug() -> None:
+    raise KeyError("no such column")
+
+
+def _crash() -> None:
+    os.kill(os.getpid(), signal.SIGFPE)  # as DuckDB did on a GROUP BY of 20,000 columns
+
+
+def _touch_memory(megabytes: int) -> int:
+    """Hold `megabytes` of written (so resident) memory, 10 MB at a time."""
+    held = [b"x" * (10 * MB) for _ in range(megabytes // 10)]
+    return len(held)
+
+
+def _allocate_at_once(megabytes: int) -> int:
+    return len(bytearray(megabytes * MB))
+
+
+def _spin() -> None:
+    while True:
+        pass
+
+
+def _sleep() -> None:
+    time.sleep(60)
+
+
+def _unpicklable() -> object:
+    return lambda: None
+
+
+@pytest.fixture
+def limits(settings: Settings) -> Settings:
+    return Settings(home=settings.home, worker_memory_mb=300, worker_cpu_seconds=1)
+
+
+def test_a_step_returns_its_value_and_what_it_cost(settings: Settings) -> None:
+    run = measure_isolated(partial(_value, 42), step="reading", file="log.csv", settings=settings)
+    assert (run.value, run.error) == (42, None)
+    assert 0 < run.start_mb <= run.peak_mb
+    assert run.seconds > 0
+
+
+def test_a_log_error_comes_back_unchanged(settings: Settings) -> None:
+    with pytest.raises(LogError) as raised:
+        run_isolated(_refuse, step="reading", file="log.csv", settings=settings)
+    assert raised.value.problems == (Problem("Bad file.", fix="Fix it.", file="log.csv", row=3),)
+
+
+def test_a_bug_becomes_an_unexpected_failure_naming_the_file_the_step_and_a_reference(
+    settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    with pytest.raises(UnexpectedFailure) as raised:
+        run_isolated(_bug, step="mapping", file="log.csv", settings=settings)
+    (problem,) = raised.value.problems
+    assert problem.file == "log.csv"
+    assert "while mapping the file" in problem.message and "KeyError" in problem.message
+    assert len(raised.value.reference) == 8 and raised.value.reference in problem.message
+
+
+def test_a_crash_of_the_child_is_a_typed_error_and_the_next_step_runs(settings: Settings) -> None:
+    with pytest.raises(UnexpectedFailure, match="SIGFPE"):
+        run_isolated(_crash, step="checking", file="wide.csv", settings=settings)
+    assert run_isolated(partial(_value, 7), step="checking", file="next.csv", settings=settings) == 7
+
+
+def test_memory_past_the_limit_stops_the_child(limits: Settings) -> None:
+    run = measure_isolated(partial(_touch_memory, 2000), step="reading", file="big.csv", settings=limits)
+    assert isinstance(run.error, LimitExceeded)
+    assert "300 MB" in str(run.error)
+    assert run.peak_mb < 1000
+
+
+def test_one_huge_allocation_fails_at_once_as_out_of_memory(limits: Settings) -> None:
+    with pytest.raises(LimitExceeded, match="ran out of memory while reading"):
+        run_isolated(partial(_allocate_at_once, 50_000), step="reading", file="big.csv", settings=limits)
+
+
+def test_cpu_time_past_the_limit_stops_the_child(limits: Settings) -> None:
+    with pytest.raises(LimitExceeded, match="took longer than this installation allows"):
+        run_isolated(_spin, step="checking", file="slow.csv", settings=limits)
+
+
+def test_a_child_that_waits_is_stopped_after_twice_its_cpu_seconds(limits: Settings) -> None:
+    with pytest.raises(LimitExceeded, match="2 seconds in all"):
+        run_isolated(_sleep, step="reading", file="stuck.csv", settings=limits)
+
+
+def test_a_value_that_cannot_come_back_is_an_unexpected_failure(settings: Settings) -> None:
+    with pytest.raises(UnexpectedFailure, match="while reading the file"):
+        run_isolated(_unpicklable, step="reading", file="log.csv", settings=settings)
+
+
+def test_guarded_turns_memory_errors_into_limits_and_lets_log_errors_through() -> None:
+    with pytest.raises(LimitExceeded, match="ran out of memory while checking"), guarded("checking", "log.csv"):
+        raise MemoryError
+    with pytest.raises(LogError, match="Bad file"), guarded("checking", "log.csv"):
+        _refuse()
+
+
+def test_unknown_steps_are_a_programming_error(settings: Settings) -> None:
+    with pytest.raises(ValueError, match="step must be one of"):
+        run_isolated(partial(_value, 1), step="parsing", file=None, settings=settings)
