@@ -17,7 +17,7 @@ from typing import Any
 
 from data.engine import Engine
 from data.errors import DatasetNotFound, MappingError, Problem
-from data.importing import load_log
+from data.importing import load_log_isolated
 from data.settings import Settings
 from data.store import Store
 from data.timestamps import FORMAT_HELP, check_timestamp_format
@@ -97,7 +97,8 @@ def log_options(args: argparse.Namespace) -> dict[str, Any]:
 def open_log(log: str, args: argparse.Namespace, settings: Settings) -> Iterator[OpenedLog]:
     """Yield the opened `log`: a file read through the mapping options, else the stored dataset with this id."""
     if Path(log).exists():
-        loaded = load_log(log, settings=settings, **log_options(args))
+        # Read and checked in a child process under the operator's limits, like `python -m data import`.
+        loaded = load_log_isolated(log, settings=settings, **log_options(args))
         with Engine.from_frame(loaded.frame, settings) as engine:
             yield OpenedLog(engine, None)
         return
