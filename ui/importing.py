@@ -24,6 +24,7 @@ from data import (
 from data.timestamps import FORMAT_HELP
 from ui.downloads import show_table
 from ui.errors import reported_errors, show_error
+from ui.markup import plain
 from ui.sidebar import show_dataset
 from ui.state import build_log, read_sql_source, read_upload, settings, store, suggest_mapping
 from ui.tables import (
@@ -262,8 +263,10 @@ def save_section(log: EventLog) -> None:
     if dataset.mapping != log.mapping or dataset.options != log.options:
         return
     st.success(
-        f"Stored as “{dataset.name}”: {dataset.n_events:,} events of {dataset.n_cases:,} customers "
-        f"({dataset.n_activities:,} touchpoints)."
+        plain(
+            f"Stored as “{dataset.name}”: {dataset.n_events:,} events of {dataset.n_cases:,} customers "
+            f"({dataset.n_activities:,} touchpoints)."
+        )
     )
     st.page_link(
         HOME_PAGE, label="Open it on the home page", icon=":material/home:", query_params={"dataset": dataset.id}
@@ -349,8 +352,8 @@ def _shortened(value: str) -> str:
 def _reason(suggestion: MappingSuggestion, role: str, column: str) -> str:
     for candidate in suggestion.candidates.get(role, ()):
         if candidate.column == column:
-            return f"{column}: {candidate.reason}."
-    return f"{column}: your choice (not among the detected candidates)."
+            return plain(f"{column}: {candidate.reason}.")
+    return plain(f"{column}: your choice (not among the detected candidates).")
 
 
 def _time_zones(default: str) -> list[str]:

@@ -12,6 +12,7 @@ from data.importing import import_demo
 from tests.conftest import DATASETS
 from tests.data.corpus import XXE_XES
 from tests.ui.apptest import errors, metrics, open_import_page, upload, widget
+from ui.markup import plain
 
 COMPLAINTS = DATASETS / "bpic16-complaints" / "BPI2016_Complaints.csv"
 JOURNEYS = b"""client;etape;canal;horodatage
@@ -94,9 +95,8 @@ def test_saving_stores_the_log_and_links_home_with_it_selected(store: Store) -> 
     assert not app.exception
     (dataset,) = store.datasets()
     assert (dataset.name, dataset.n_events, dataset.n_cases) == ("First week", 5, 2)
-    assert [success.value for success in app.success][
-        -1
-    ] == "Stored as “First week”: 5 events of 2 customers (3 touchpoints)."
+    stored = plain("Stored as “First week”: 5 events of 2 customers (3 touchpoints).")
+    assert [success.value for success in app.success][-1] == stored
     (link,) = app.get("page_link")
     assert (link.value, link.proto.query_string) == ("Open it on the home page", f"dataset={dataset.id}")
     assert app.query_params["dataset"] == dataset.id
@@ -167,9 +167,8 @@ def test_times_ending_in_utc_parse_as_the_caption_says_and_import() -> None:
     app = upload(open_import_page(), ECOMMERCE.name, ECOMMERCE.read_bytes())
     assert not app.exception
     assert widget(app.selectbox, "Time").value == "event_time"
-    assert "event_time: name 'event_time' means timestamp; 100% of values parse as dates (ISO8601)." in [
-        caption.value for caption in app.caption
-    ]
+    reason = plain("event_time: name 'event_time' means timestamp; 100% of values parse as dates (ISO8601).")
+    assert reason in [caption.value for caption in app.caption]
     assert metrics(app)["Events"] == "17"
     assert any(caption.value.startswith("From 2019-10-01 00:00 to 2019-10-01 02:40 UTC") for caption in app.caption)
 

@@ -13,7 +13,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from data import Settings, Store, import_file
-from tests.ui.apptest import open_home, open_page
+from tests.ui.apptest import open_home, open_import_page, open_page, upload
 from ui.markup import plain, plotly_text
 
 HOSTILE = (
@@ -67,19 +67,31 @@ def rendered_texts(app: AppTest) -> list[str]:
     return [block.value for block in blocks] + [metric.label for metric in app.metric]
 
 
-@pytest.fixture
-def hostile_log(tmp_path, monkeypatch):
-    """A stored log whose name, touchpoints, channels and attribute values are all hostile labels."""
-    rows = ["client,etape,horodatage,canal,segment"]
+def hostile_csv() -> str:
+    """A log whose touchpoints, channels, attribute values and a column name are all hostile labels."""
+    rows = ["client,etape,horodatage,canal,![col](http://evil.example/c.png)"]
     for number in range(30):
         for step, label in enumerate(HOSTILE[number % 5 : number % 5 + 4]):
             text = label.replace("\n", " ").replace('"', "'")
             rows.append(f'c{number},"{text}",2025-01-{1 + step:02d} 10:00,"{HOSTILE[step]}","{HOSTILE[-1]}"')
+    return "\n".join(rows) + "\n"
+
+
+@pytest.fixture
+def hostile_log(tmp_path, monkeypatch):
+    """The hostile log, stored under a hostile name."""
     source = tmp_path / "hostile.csv"
-    source.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    source.write_text(hostile_csv(), encoding="utf-8")
     monkeypatch.setenv("PARCOURS_HOME", str(tmp_path / "home"))
     store = Store(Settings.from_env())
     return import_file(source, store=store, channel="canal", name="![logo](http://evil.example/logo.png)")
+
+
+def test_the_import_page_shows_a_hostile_upload_as_text() -> None:
+    app = upload(open_import_page(), "![x](http://evil.example/x.png).csv", hostile_csv().encode())
+    assert not app.exception
+    live = [text for text in rendered_texts(app) if LIVE_MARKDOWN.search(text)]
+    assert not live, live
 
 
 def test_no_page_renders_a_hostile_label_as_markup(hostile_log) -> None:
