@@ -150,5 +150,9 @@ class StorageFull(LogError):
 
 
 def _shorten(value: str, limit: int = 80) -> str:
+    """Cut a long value in its middle: a path's file name and a label's end stay readable."""
     value = str(value)
-    return value if len(value) <= limit else value[: limit - 1] + "…"
+    if len(value) <= limit:
+        return value
+    head = (limit - 1) // 2
+    return value[:head] + "…" + value[-(limit - 1 - head) :]

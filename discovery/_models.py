@@ -5,6 +5,9 @@ The inductive miner gets the variant counts (pm4py's UVCL: a Counter of activity
 step triples of the journeys of those variants, each one GROUP BY in DuckDB. Both give pm4py exactly what it
 would compute from the raw log, so the models equal pm4py's on the same journeys. BPMN is laid out here in
 layers (pm4py's own layouter needs the Graphviz binary) so that modelling tools can open the export.
+
+pm4py is imported when a model is mined or exported, not with the package: importing it takes about a second,
+which every command-line run and dashboard start would otherwise pay.
 """
 
 from __future__ import annotations
@@ -12,28 +15,19 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, replace
 from numbers import Real
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
-from pm4py.algo.discovery.heuristics.variants import classic as heuristics_miner
-from pm4py.algo.discovery.inductive.dtypes.im_ds import IMDataStructureUVCL
-from pm4py.algo.discovery.inductive.variants.im import IMUVCL
-from pm4py.algo.discovery.inductive.variants.imf import IMFUVCL
-from pm4py.objects.bpmn.exporter.variants import etree as bpmn_exporter
-from pm4py.objects.bpmn.obj import BPMN
-from pm4py.objects.conversion.heuristics_net import converter as heuristics_converter
-from pm4py.objects.conversion.process_tree import converter as tree_converter
-from pm4py.objects.conversion.process_tree.variants import to_bpmn as tree_to_bpmn
-from pm4py.objects.conversion.wf_net.variants import to_bpmn as net_to_bpmn
-from pm4py.objects.heuristics_net.obj import HeuristicsNet
-from pm4py.objects.petri_net.exporter.variants import pnml as pnml_exporter
-from pm4py.objects.petri_net.obj import Marking, PetriNet
-from pm4py.objects.process_tree.obj import ProcessTree
-from pm4py.objects.process_tree.utils.generic import fold, tree_sort
 
 from data.engine import Engine
 from data.errors import EmptyLog, Problem
 from data.filters import Filters
+
+if TYPE_CHECKING:
+    from pm4py.objects.bpmn.obj import BPMN
+    from pm4py.objects.heuristics_net.obj import HeuristicsNet
+    from pm4py.objects.petri_net.obj import Marking, PetriNet
+    from pm4py.objects.process_tree.obj import ProcessTree
 
 __all__ = ["ALGORITHMS", "ProcessModel", "discover_model", "to_bpmn_xml", "to_pnml"]
 
@@ -136,6 +130,11 @@ def _discover_model(
     if total_cases == 0:
         raise EmptyLog(Problem("No journey is selected, so there is nothing to mine.", fix="Loosen the filters."))
     variants = engine.variants(filters, limit=max_variants)
+    from pm4py.objects.conversion.heuristics_net import converter as heuristics_converter
+    from pm4py.objects.conversion.process_tree import converter as tree_converter
+    from pm4py.objects.conversion.process_tree.variants import to_bpmn as tree_to_bpmn
+    from pm4py.objects.conversion.wf_net.variants import to_bpmn as net_to_bpmn
+
     seen = variants["cases"].sum()
     tree = heuristics_net = None
     if algorithm == "inductive":
@@ -166,6 +165,11 @@ def _discover_model(
 
 def _inductive_tree(variants: pd.DataFrame, noise_threshold: float) -> ProcessTree:
     """Mine the process tree as `pm4py.discover_process_tree_inductive` does, from variant counts."""
+    from pm4py.algo.discovery.inductive.dtypes.im_ds import IMDataStructureUVCL
+    from pm4py.algo.discovery.inductive.variants.im import IMUVCL
+    from pm4py.algo.discovery.inductive.variants.imf import IMFUVCL
+    from pm4py.objects.process_tree.utils.generic import fold, tree_sort
+
     counts = Counter(dict(zip(map(tuple, variants["activities"]), map(int, variants["cases"]), strict=True)))
     parameters = {"noise_threshold": noise_threshold, "multiprocessing": False, "disable_fallthroughs": False}
     miner = IMFUVCL if noise_threshold > 0 else IMUVCL
@@ -176,6 +180,8 @@ def _inductive_tree(variants: pd.DataFrame, noise_threshold: float) -> ProcessTr
 
 def _heuristics_net(engine: Engine, filters: Filters, noise_threshold: float) -> HeuristicsNet:
     """Mine the heuristics net as `pm4py.discover_heuristics_net` does, from step pairs and triples."""
+    from pm4py.algo.discovery.heuristics.variants import classic as heuristics_miner
+
     triples = engine.query(_TRIPLES_SQL, filters=filters)
     pairs, full_triples = triples.dropna(subset=["second"]), triples.dropna(subset=["third"])
     occurrences = _counts(triples.groupby("first")["occurrences"].sum())
@@ -198,6 +204,8 @@ def _counts(counts: pd.Series) -> dict:
 
 def _lay_out(bpmn: BPMN) -> None:
     """Place flow elements in columns by their distance from the start, and route each flow between centres."""
+    from pm4py.objects.bpmn.obj import BPMN
+
     nodes = sorted(bpmn.get_nodes(), key=lambda node: node.get_id())
     column = {node: 0 for node in nodes if not node.get_in_arcs()}
     frontier = list(column)
@@ -232,6 +240,8 @@ def to_bpmn_xml(model: ProcessModel) -> str:
     """Return the model as BPMN 2.0 XML (with diagram layout), for Camunda, bpmn.io, Signavio …"""
     if not isinstance(model, ProcessModel):
         raise TypeError(f"to_bpmn_xml needs a ProcessModel, not {type(model).__name__}")
+    from pm4py.objects.bpmn.exporter.variants import etree as bpmn_exporter
+
     return bpmn_exporter.get_xml_string(model.bpmn, parameters={"encoding": "utf-8"}).decode("utf-8")
 
 
@@ -239,4 +249,6 @@ def to_pnml(model: ProcessModel) -> str:
     """Return the model's Petri net with its initial and final markings as PNML."""
     if not isinstance(model, ProcessModel):
         raise TypeError(f"to_pnml needs a ProcessModel, not {type(model).__name__}")
+    from pm4py.objects.petri_net.exporter.variants import pnml as pnml_exporter
+
     return pnml_exporter.export_petri_as_string(model.net, model.initial_marking, model.final_marking).decode("utf-8")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -48,3 +50,28 @@ def demo_copy(demo_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     store = Store(Settings.from_env())
     (dataset,) = store.datasets()
     return store, dataset
+
+
+@dataclass(frozen=True)
+class Finished:
+    """What a command printed and returned, named as `subprocess.CompletedProcess` names it."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+@pytest.fixture
+def run_cli(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]):
+    """Run a command's `main` in this process, as `python -m` runs it, with PARCOURS_HOME set to `home`.
+
+    One test per command still starts it as a program; the others skip the second of imports a new process pays.
+    """
+
+    def run(main: Callable[[Sequence[str]], int], *args: str, home: Path) -> Finished:
+        monkeypatch.setenv("PARCOURS_HOME", str(home))
+        status = main(list(args))
+        out, err = capsys.readouterr()
+        return Finished(status, out, err)
+
+    return run

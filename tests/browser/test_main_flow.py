@@ -15,7 +15,7 @@ import numpy as np
 
 from data import Engine, load_log
 from discovery import churn_points, journey_map, suggest_definition, variant_table
-from segmentation import Personas, customer_features
+from segmentation import find_personas
 from tests.browser.conftest import (
     BROWSER_MARKS,
     COMPLAINTS,
@@ -61,8 +61,7 @@ def _library_figures() -> Expected:
             churn=churn.by_activity,
         )
         top = variant_table(engine, limit=1).frame.iloc[0]
-        features = customer_features(engine)
-    labels = Personas(k=PERSONAS, algorithm="kmeans", random_state=0).fit(features.matrix).labels_
+        labels = find_personas(engine, definition=definition, k=PERSONAS, seed=0, algorithm="kmeans").labels
     touchpoints = len(drawn.nodes) + len(drawn.hidden_activities)
     return Expected(
         customers=f"{drawn.cases:,}",

@@ -12,6 +12,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from data import Settings, Store, import_file
 from data.__main__ import main as data_main
 from data.demo import generate_demo
 from segmentation.__main__ import main as segmentation_main
@@ -50,11 +51,16 @@ def hostile_csv(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def stored(hostile_csv: Path, tmp_path: Path) -> tuple[Path, dict]:
+def stored(hostile_csv: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, dict]:
+    """A home holding the hostile log, stored by the library; the commands under test then run in this process."""
     home = tmp_path / "home"
-    result = run("data", "import", str(hostile_csv), "--json", home=home)
-    assert result.returncode == 0, result.stderr
-    return home, json.loads(result.stdout)
+    monkeypatch.setenv("PARCOURS_HOME", str(home))
+    dataset = import_file(hostile_csv, store=Store(Settings.from_env()))
+    return home, {"id": dataset.id}
+
+
+def listed_ids() -> list[str]:
+    return [dataset.id for dataset in Store(Settings.from_env()).datasets()]
 
 
 def assert_no_control_characters(text: str) -> None:
@@ -82,42 +88,40 @@ def test_quality_reports_and_errors_print_without_escape_sequences(hostile_csv: 
     assert_no_control_characters(report.stdout + report.stderr + missing.stderr)
 
 
-def test_rename_changes_the_listed_name(stored: tuple[Path, dict]) -> None:
-    home, dataset = stored
+def test_rename_changes_the_listed_name(stored: tuple[Path, dict], capsys: pytest.CaptureFixture[str]) -> None:
+    _, dataset = stored
 
-    result = run("data", "rename", dataset["id"], "Spring campaign", home=home)
+    status = data_main(["rename", dataset["id"], "Spring campaign"])
 
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == f"renamed dataset {dataset['id']}: Spring campaign"
-    assert json.loads(run("data", "list", "--json", home=home).stdout)[0]["name"] == "Spring campaign"
-
-
-def test_rename_of_an_unknown_id_exits_2_with_the_known_ids(stored: tuple[Path, dict]) -> None:
-    home, dataset = stored
-
-    result = run("data", "rename", "0123456789abcdef", "x", home=home)
-
-    assert result.returncode == 2
-    assert dataset["id"] in result.stderr and "Traceback" not in result.stderr
+    assert (status, capsys.readouterr().out.strip()) == (0, f"renamed dataset {dataset['id']}: Spring campaign")
+    assert [d.name for d in Store(Settings.from_env()).datasets()] == ["Spring campaign"]
 
 
-def test_delete_without_yes_and_without_a_terminal_refuses(stored: tuple[Path, dict]) -> None:
-    home, dataset = stored
+def test_rename_of_an_unknown_id_exits_2_with_the_known_ids(
+    stored: tuple[Path, dict], capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, dataset = stored
 
-    result = run("data", "delete", dataset["id"], home=home, stdin="y\n")
+    assert data_main(["rename", "0123456789abcdef", "x"]) == 2
+    assert dataset["id"] in capsys.readouterr().err
 
-    assert result.returncode == 2
-    assert "--yes" in result.stderr and "Traceback" not in result.stderr
-    assert [d["id"] for d in json.loads(run("data", "list", "--json", home=home).stdout)] == [dataset["id"]]
+
+def test_delete_without_yes_and_without_a_terminal_refuses(
+    stored: tuple[Path, dict], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, dataset = stored
+    monkeypatch.setattr(sys, "stdin", io.StringIO("y\n"))
+
+    assert data_main(["delete", dataset["id"]]) == 2
+    assert "--yes" in capsys.readouterr().err
+    assert listed_ids() == [dataset["id"]]
 
 
 def test_delete_with_yes_removes_the_dataset_and_its_files(stored: tuple[Path, dict]) -> None:
     home, dataset = stored
 
-    result = run("data", "delete", dataset["id"], "--yes", home=home)
-
-    assert result.returncode == 0, result.stderr
-    assert json.loads(run("data", "list", "--json", home=home).stdout) == []
+    assert data_main(["delete", dataset["id"], "--yes"]) == 0
+    assert listed_ids() == []
     assert not (home / "datasets" / dataset["id"]).exists()
 
 
@@ -137,15 +141,13 @@ def test_delete_at_a_terminal_asks_first(
     status: int,
     kept: bool,
 ) -> None:
-    home, dataset = stored
-    monkeypatch.setenv("PARCOURS_HOME", str(home))
+    _, dataset = stored
     monkeypatch.setattr(sys, "stdin", TerminalInput(answer))
 
     assert data_main(["delete", dataset["id"]]) == status
 
     assert f"Delete dataset {dataset['id']}" in capsys.readouterr().out
-    listed = json.loads(run("data", "list", "--json", home=home).stdout)
-    assert [d["id"] for d in listed] == ([dataset["id"]] if kept else [])
+    assert listed_ids() == ([dataset["id"]] if kept else [])
 
 
 def test_personas_out_neutralises_formula_like_case_ids(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -205,6 +205,7 @@ print(small.events, small_growth, large.events, peak_mb() - baseline)
 """
 
 
+@pytest.mark.slow
 def test_writing_a_million_events_in_chunks_keeps_memory_bounded(tmp_path: Path) -> None:
     probe = subprocess.run(
         [sys.executable, "-c", MEMORY_PROBE, str(tmp_path)], cwd=REPO, capture_output=True, text=True, check=True

@@ -6,20 +6,33 @@ import json
 import os
 import subprocess
 import sys
+from functools import partial
 from pathlib import Path
+
+import pytest
+
+from data.__main__ import main as data_main
+from discovery.__main__ import main
 
 REPO = Path(__file__).resolve().parents[2]
 RUNNING_EXAMPLE = REPO.parent / "shared" / "datasets" / "running-example"
 
 
-def run(*args: str, home: Path) -> subprocess.CompletedProcess:
+def run_program(*args: str, home: Path) -> subprocess.CompletedProcess:
+    """Start `python -m discovery` as a user does."""
     env = {**os.environ, "PARCOURS_HOME": str(home), "PYTHONPATH": str(REPO)}
     return subprocess.run(
         [sys.executable, "-m", "discovery", *args], capture_output=True, text=True, env=env, cwd=REPO, timeout=300
     )
 
 
-def test_summary_json_equals_the_reference_statistics(tmp_path: Path) -> None:
+@pytest.fixture
+def run(run_cli):
+    """Run `python -m discovery` in this process."""
+    return partial(run_cli, main)
+
+
+def test_summary_json_equals_the_reference_statistics(run, tmp_path: Path) -> None:
     result = run("summary", str(RUNNING_EXAMPLE / "running-example.csv"), "--json", home=tmp_path)
     assert result.returncode == 0, result.stderr
     document = json.loads(result.stdout)
@@ -46,19 +59,16 @@ def test_summary_json_equals_the_reference_statistics(tmp_path: Path) -> None:
     assert {"activity", "customers", "churned", "churn_rate", "lift"} <= set(document["churn_points"][0])
 
 
-def test_summary_of_a_stored_dataset_equals_the_summary_of_its_file(tmp_path: Path) -> None:
+def test_summary_of_a_stored_dataset_equals_the_summary_of_its_file(run, run_cli, tmp_path: Path) -> None:
     csv = str(REPO / "data" / "samples" / "demo_shop.csv.gz")
-    env = {**os.environ, "PARCOURS_HOME": str(tmp_path), "PYTHONPATH": str(REPO)}
-    imported = subprocess.run(
-        [sys.executable, "-m", "data", "import", csv, "--json"], capture_output=True, text=True, env=env, cwd=REPO
-    )
+    imported = run_cli(data_main, "import", csv, "--json", home=tmp_path)
     dataset_id = json.loads(imported.stdout)["id"]
     from_store = json.loads(run("summary", dataset_id, "--json", home=tmp_path).stdout)
     from_file = json.loads(run("summary", csv, "--json", home=tmp_path).stdout)
     assert from_store == from_file
 
 
-def test_map_dot_and_model_exports(tmp_path: Path) -> None:
+def test_map_dot_and_model_exports(run, tmp_path: Path) -> None:
     log = str(RUNNING_EXAMPLE / "running-example.csv")
     dot = run("map", log, "--dot", "--metric", "median", home=tmp_path)
     assert dot.returncode == 0, dot.stderr
@@ -70,7 +80,7 @@ def test_map_dot_and_model_exports(tmp_path: Path) -> None:
 
 
 def test_a_missing_log_exits_2_without_a_traceback(tmp_path: Path) -> None:
-    result = run("summary", str(tmp_path / "missing.csv"), home=tmp_path)
+    result = run_program("summary", str(tmp_path / "missing.csv"), home=tmp_path)
     assert result.returncode == 2
     assert "missing.csv" in result.stderr and "Traceback" not in result.stderr
 
@@ -78,7 +88,7 @@ def test_a_missing_log_exits_2_without_a_traceback(tmp_path: Path) -> None:
 ECOMMERCE = REPO / "tests" / "data" / "fixtures" / "ecommerce_utc.csv"
 
 
-def test_summary_reads_an_export_whose_times_end_in_utc_with_no_format_option(tmp_path: Path) -> None:
+def test_summary_reads_an_export_whose_times_end_in_utc_with_no_format_option(run, tmp_path: Path) -> None:
     result = run(
         "summary",
         str(ECOMMERCE),
@@ -105,7 +115,7 @@ def test_summary_reads_an_export_whose_times_end_in_utc_with_no_format_option(tm
     }
 
 
-def test_every_command_takes_the_mapping_options_of_python_m_data(tmp_path: Path) -> None:
+def test_every_command_takes_the_mapping_options_of_python_m_data(run, tmp_path: Path) -> None:
     mapping = ["--case", "user_session", "--activity", "event_type", "--timestamp", "event_time"]
     options = [*mapping, "--timestamp-format", "ISO8601", "--timezone", "Europe/Paris", "--split-after-days", "1"]
     dot = run("map", str(ECOMMERCE), *options, "--dot", home=tmp_path)
@@ -116,11 +126,8 @@ def test_every_command_takes_the_mapping_options_of_python_m_data(tmp_path: Path
     assert "'%Q' is not a strptime format" in bad.stderr and "Traceback" not in bad.stderr
 
 
-def test_mapping_options_on_a_stored_dataset_are_refused(tmp_path: Path) -> None:
-    env = {**os.environ, "PARCOURS_HOME": str(tmp_path), "PYTHONPATH": str(REPO)}
-    imported = subprocess.run(
-        [sys.executable, "-m", "data", "import", str(ECOMMERCE), "--json"], capture_output=True, text=True, env=env
-    )
+def test_mapping_options_on_a_stored_dataset_are_refused(run, run_cli, tmp_path: Path) -> None:
+    imported = run_cli(data_main, "import", str(ECOMMERCE), "--json", home=tmp_path)
     dataset_id = json.loads(imported.stdout)["id"]
     result = run("summary", dataset_id, "--timestamp-format", "epoch_s", home=tmp_path)
     assert result.returncode == 2

@@ -304,6 +304,7 @@ def test_the_definition_is_required(engine: Engine) -> None:
         compare_segments(engine, A, B, definition=STAGES)
 
 
+@pytest.mark.slow
 def test_two_halves_of_one_population_are_rarely_reported_as_different() -> None:
     # At a false discovery rate of 5 %, a family of tests between two random halves raises an alarm in about one
     # split of 20 (measured: 5.6 % of 2,000 splits for the channels); 4 alarms or more in 20 splits would happen by
