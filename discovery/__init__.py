@@ -17,6 +17,7 @@ from discovery._churn import (
     where_they_went,
     wilson_interval,
 )
+from discovery._customers import CustomerJourney, CustomersBehind, customer_journey, customers_behind
 from discovery._definition import (
     ATTRIBUTE_ROLES,
     DEFINITION_FORMAT,
@@ -40,7 +41,7 @@ from discovery._definition import (
     suggest_inactivity_days,
     write_definition,
 )
-from discovery._dot import METRICS, dot_quote, human_duration, map_to_dot
+from discovery._dot import EDGE_ID_PREFIX, METRICS, NODE_ID_PREFIX, dot_quote, human_duration, map_to_dot
 from discovery._funnel import Funnel, StageKPIs, funnel, stage_kpis
 from discovery._maps import CHURN_POINT_LIFT, JourneyMap, journey_map, json_records, simplified_map
 from discovery._models import ALGORITHMS, ProcessModel, discover_model, to_bpmn_xml, to_pnml
@@ -66,8 +67,10 @@ __all__ = [
     "CONVERTED_OUTCOMES",
     "DEFAULT_STAGES",
     "DEFINITION_FORMAT",
+    "EDGE_ID_PREFIX",
     "END_LABEL",
     "METRICS",
+    "NODE_ID_PREFIX",
     "OTHER_CHANNELS",
     "OTHER_LABEL",
     "OUTCOMES",
@@ -79,6 +82,8 @@ __all__ = [
     "ChannelSwitches",
     "ChurnPoints",
     "ChurnRule",
+    "CustomerJourney",
+    "CustomersBehind",
     "Funnel",
     "JourneyDefinition",
     "JourneyMap",
@@ -95,6 +100,8 @@ __all__ = [
     "channel_switches",
     "churn_points",
     "closest_names",
+    "customer_journey",
+    "customers_behind",
     "definition_in_force",
     "definition_of",
     "definition_warnings",

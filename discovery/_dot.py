@@ -1,7 +1,10 @@
 """Graphviz DOT text of a journey map, drawn in the browser by `st.graphviz_chart` (no Graphviz binary needed).
 
 Stages become coloured lanes (clusters), edge width follows the customers on the edge, labels carry the chosen
-metric, and churn points are drawn in red with their churn rate. Activity names are user data: every label is
+metric (customers with the median time between the two steps, by default), and churn points are drawn in red with
+their churn rate. Each box and arrow carries an `id` naming its row of the map (`a3`: the fourth node, `s12`: the
+thirteenth edge, `start`, `end`), which Graphviz writes on its SVG group, so a click on the drawing finds its
+figures. Activity names are user data: every label is
 escaped so that quotes, backslashes, line breaks, `<`, `>` and `&` come out as written. The DOT text is UTF-8:
 other characters are written as themselves (Graphviz turns an entity above U+FFFF, such as an emoji, into
 invalid UTF-8), except those no UTF-8 text or SVG may hold (lone surrogates, U+FFFE, U+FFFF), which become
@@ -17,10 +20,12 @@ import pandas as pd
 
 from discovery._maps import JourneyMap
 
-__all__ = ["METRICS", "dot_quote", "human_duration", "map_to_dot"]
+__all__ = ["EDGE_ID_PREFIX", "METRICS", "NODE_ID_PREFIX", "dot_quote", "human_duration", "map_to_dot"]
 
 METRICS = ("cases", "events", "median", "mean", "p90")
 RANKDIRS = ("LR", "TB", "RL", "BT")
+# The drawing's id of the map's node (edge) row i is NODE_ID_PREFIX + i (EDGE_ID_PREFIX + i).
+NODE_ID_PREFIX, EDGE_ID_PREFIX = "a", "s"
 # Pastel lane colours, one per stage in stage order (repeating after eight).
 LANE_COLOURS = ("#e8f1fb", "#eaf6ea", "#fdf3e3", "#f3ebf8", "#e6f6f5", "#fbeaea", "#f4f4e2", "#eeeeee")
 CHURN_COLOUR = "#c62828"
@@ -28,6 +33,7 @@ MIN_PENWIDTH, MAX_PENWIDTH = 1.0, 6.0
 _SECONDS_METRIC = {"median": "median_seconds", "mean": "mean_seconds", "p90": "p90_seconds"}
 _UNITS = ((86_400, "d"), (3_600, "h"), (60, "min"), (1, "s"))
 _START, _END = "start", "end"
+_BOUNDARY_STYLE = 'style=filled, fillcolor="#5f6b7a", fontcolor="#ffffff"'
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
 # Lone surrogates cannot be encoded as UTF-8; U+FFFE and U+FFFF are not characters XML (hence SVG) may hold.
 _UNWRITABLE = re.compile("[\ud800-\udfff\ufffe\uffff]")
@@ -51,9 +57,9 @@ def _map_to_dot(journey_map: JourneyMap, metric: str, rankdir: str) -> str:
         "digraph journey_map {",
         f'  graph [rankdir={rankdir}, fontname="Helvetica", nodesep=0.3, ranksep=0.4];',
         '  node [shape=box, style="rounded,filled", fillcolor="#ffffff", color="#5f6b7a", fontname="Helvetica"];',
-        '  edge [color="#7a8594", fontname="Helvetica", fontsize=10];',
-        f'  {_START} [label="start", shape=circle, style=filled, fillcolor="#5f6b7a", fontcolor="#ffffff"];',
-        f'  {_END} [label="end", shape=doublecircle, style=filled, fillcolor="#5f6b7a", fontcolor="#ffffff"];',
+        '  edge [color="#7a8594", fontname="Helvetica", fontsize=12];',
+        f'  {_START} [id="start", label="start", shape=circle, {_BOUNDARY_STYLE}];',
+        f'  {_END} [id="end", label="end", shape=doublecircle, {_BOUNDARY_STYLE}];',
     ]
     declarations = _node_declarations(nodes, node_ids, metric)
     for lane, stage in enumerate(journey_map.stages):
@@ -74,30 +80,40 @@ def _map_to_dot(journey_map: JourneyMap, metric: str, rankdir: str) -> str:
 def _node_declarations(nodes: pd.DataFrame, node_ids: dict[str, str], metric: str) -> pd.Series:
     counts = nodes["events" if metric == "events" else "cases"]
     statements = []
-    for activity, count, is_churn_point, rate in zip(
-        nodes["activity"], counts, nodes["churn_point"], nodes["churn_rate"], strict=True
+    for row, (activity, count, is_churn_point, rate) in enumerate(
+        zip(nodes["activity"], counts, nodes["churn_point"], nodes["churn_rate"], strict=True)
     ):
         if is_churn_point:
             label = f"{activity}\n{count:,}\nchurn {rate:.0%}"
             style = f', color="{CHURN_COLOUR}", fontcolor="{CHURN_COLOUR}", penwidth=2.5'
         else:
             label, style = f"{activity}\n{count:,}", ""
-        statements.append(f"  {node_ids[activity]} [label={dot_quote(label)}{style}];")
+        statements.append(f'  {node_ids[activity]} [id="{NODE_ID_PREFIX}{row}", label={dot_quote(label)}{style}];')
     return pd.Series(statements, index=nodes.index, dtype="object")
 
 
 def _edge_statements(edges: pd.DataFrame, node_ids: dict[str, str], metric: str) -> list[str]:
     most = edges["cases"].max() if len(edges) else 1
     statements = []
-    for source, target, cases, value in zip(
-        edges["source"], edges["target"], edges["cases"], edges[_SECONDS_METRIC.get(metric, metric)], strict=True
+    for row, (source, target, cases, value, median) in enumerate(
+        zip(
+            edges["source"],
+            edges["target"],
+            edges["cases"],
+            edges[_SECONDS_METRIC.get(metric, metric)],
+            edges["median_seconds"],
+            strict=True,
+        )
     ):
         tail = _START if pd.isna(source) else node_ids[source]
         head = _END if pd.isna(target) else node_ids[target]
         width = MIN_PENWIDTH + (MAX_PENWIDTH - MIN_PENWIDTH) * cases / most
         label = _metric_label(value, metric)
+        if metric == "cases" and not pd.isna(median):
+            label = f"{label} · {human_duration(median)}"
         style = ", style=dashed" if tail == _START or head == _END else ""
-        statements.append(f"  {tail} -> {head} [label={dot_quote(label)}, penwidth={width:.2f}{style}];")
+        attributes = f'id="{EDGE_ID_PREFIX}{row}", label={dot_quote(label)}, penwidth={width:.2f}{style}'
+        statements.append(f"  {tail} -> {head} [{attributes}];")
     return statements
 
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import streamlit as st
 
 import ui
 from discovery import ALGORITHMS, METRICS, to_bpmn_xml
-from ui import journey
+from ui import customers, journey
 from ui.definition import definition_banner
+from ui.graph_view import show_graph, show_graph_downloads
 
 st.set_page_config(page_title="Journey map · Parcours", page_icon="🧭", layout="wide")
 dataset = ui.dataset_picker()
@@ -62,22 +65,44 @@ if map_tab.open:
         )
         with ui.reported_errors():
             drawn = journey.map_of(dataset.id, filters, definition, activity_share / 100, path_share / 100)
-            dot, fits = journey.map_layout(journey.map_dot(drawn, metric))
-        with st.container(height=journey.MAP_HEIGHT_PX):
-            st.graphviz_chart(dot, width="stretch" if fits else "content")
-        st.caption(journey.map_caption(drawn, metric))
-        journey.show_map_downloads(dot, f"journey-map-{dataset.id}")
-
-        st.subheader("One touchpoint up close")
-        activity = st.selectbox(
-            "Touchpoint",
-            drawn.nodes["activity"].tolist(),
-            help="The touchpoints drawn on the map, most customers first.",
+            dot, _ = journey.map_layout(journey.map_dot(drawn, metric))
+        elements = journey.map_elements(drawn)
+        chosen_key = f"map-element-{dataset.id}"
+        if st.session_state.get(chosen_key) not in elements:
+            st.session_state[chosen_key] = next(iter(elements))
+        show_graph(
+            dot,
+            key=f"journey-map-{dataset.id}",
+            label="Journey map",
+            hover=journey.map_hover(drawn),
+            selected=elements[st.session_state[chosen_key]],
+            on_select=partial(journey.choose_element, chosen_key, elements),
         )
+        st.caption(journey.map_caption(drawn, metric))
+        show_graph_downloads(dot, f"journey-map-{dataset.id}")
+
+        st.subheader("Up close")
+        chosen = st.selectbox(
+            "Touchpoint or step",
+            list(elements),
+            key=chosen_key,
+            help="Click a box or an arrow of the map, or choose it here: touchpoints most customers first, then steps.",
+        )
+        element_id = elements[chosen]
+        touchpoint, step = journey.map_element(drawn, element_id)
+        if touchpoint is not None:
+            with ui.reported_errors():
+                full_map = journey.full_map_of(dataset.id, filters, definition)
+                churn = ui.churn_figures(dataset.id, filters, definition)
+            journey.show_activity_detail(full_map, churn, touchpoint)
+        else:
+            facts = journey.step_facts(drawn, element_id)
+            for column, (label, value) in zip(st.columns(len(facts)), facts.items(), strict=True):
+                column.metric(label, value)
         with ui.reported_errors():
-            full_map = journey.full_map_of(dataset.id, filters, definition)
-            churn = ui.churn_figures(dataset.id, filters, definition)
-        journey.show_activity_detail(full_map, churn, activity)
+            customers.show_customers_behind(
+                dataset.id, filters, definition, touchpoint=touchpoint, step=step, stem=f"customers-{element_id}"
+            )
 
 if model_tab.open:
     with model_tab:
@@ -103,8 +128,7 @@ if model_tab.open:
             diagram = journey.bpmn_to_dot(to_bpmn_xml(mined))
         for column, (label, value) in zip(st.columns(len(facts)), facts.items(), strict=True):
             column.metric(label, value)
-        with st.container(height=journey.MAP_HEIGHT_PX):
-            st.graphviz_chart(diagram, width="stretch")
+        show_graph(diagram, key=f"process-model-{dataset.id}", label="Process model (BPMN)")
         st.caption(
             "BPMN: boxes are touchpoints; × gateways choose one way, + gateways open or join steps done in any "
             f"order. The miner reads the most frequent journey variants, which hold the customers counted above out of "

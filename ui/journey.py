@@ -8,6 +8,7 @@ library result in, text, a figure source or a display table out.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import partial
 
 import defusedxml.ElementTree as SafeXml
@@ -18,7 +19,9 @@ import streamlit as st
 from data import Filters
 from discovery import (
     CHURN_POINT_LIFT,
+    EDGE_ID_PREFIX,
     METRICS,
+    NODE_ID_PREFIX,
     ChurnPoints,
     JourneyDefinition,
     JourneyMap,
@@ -39,24 +42,26 @@ from ui.tables import count_column, percent_column
 
 __all__ = [
     "ALGORITHM_LABELS",
-    "MAP_HEIGHT_PX",
     "METRIC_LABELS",
     "activity_facts",
     "arrivals_table",
     "bpmn_to_dot",
+    "choose_element",
     "churn_facts",
     "departures_table",
-    "dot_to_svg",
     "full_map_of",
     "map_caption",
     "map_dot",
+    "map_element",
+    "map_elements",
+    "map_hover",
     "map_layout",
     "map_of",
     "model_facts",
     "process_model",
     "show_activity_detail",
-    "show_map_downloads",
     "show_model_downloads",
+    "step_facts",
 ]
 
 METRIC_LABELS = {
@@ -69,8 +74,6 @@ METRIC_LABELS = {
 ALGORITHM_LABELS = {"inductive": "Inductive miner", "heuristics": "Heuristics miner"}
 START_LABEL, END_LABEL = "(journey start)", "(journey end)"
 SHARE_COLUMN = "Share"
-# The map scrolls inside a box this tall, so the legend and the detail panel stay in reach on a laptop.
-MAP_HEIGHT_PX = 560
 # A drawing up to this wide (inches, as Graphviz measures) is shrunk to the page's width and stays readable;
 # a top-to-bottom map this many times wider than tall is a few ranks of many boxes, better drawn left to right.
 PAGE_WIDTH_INCHES, FLAT_RATIO, POINTS_PER_INCH = 14.0, 2.0, 72.0
@@ -86,7 +89,7 @@ _BPMN_SHAPES = {
     "parallelGateway": 'shape=diamond, label="+", width=0.4, height=0.4, fixedsize=true, color="#1565c0"',
     "inclusiveGateway": 'shape=diamond, label="o", width=0.4, height=0.4, fixedsize=true, color="#6a1b9a"',
 }
-_DOT_MIME, _SVG_MIME, _XML_MIME = "text/vnd.graphviz", "image/svg+xml", "application/xml"
+_XML_MIME = "application/xml"
 
 
 @st.cache_data(show_spinner="Drawing the journey map…", max_entries=32, hash_funcs=BY_CONTENT_AND_DEFINITION)
@@ -166,6 +169,82 @@ def map_caption(drawn: JourneyMap, metric: str) -> str:
         f"{drawn.covered_cases:,} of {drawn.cases:,} customers ({drawn.covered_share:.0%}) have their whole "
         "journey drawn."
     )
+
+
+def map_elements(drawn: JourneyMap) -> dict[str, str]:
+    """Return every box and arrow of the drawn map that can be opened, named in words, with its drawing id:
+    touchpoints most customers first, then steps most customers first (a step named like a touchpoint says so)."""
+    elements = {activity: f"{NODE_ID_PREFIX}{row}" for row, activity in enumerate(drawn.nodes["activity"])}
+    for row, (source, target) in enumerate(zip(drawn.edges["source"], drawn.edges["target"], strict=True)):
+        name = f"{_end_name(source, START_LABEL)} → {_end_name(target, END_LABEL)}"
+        elements[f"{name} (step)" if name in elements else name] = f"{EDGE_ID_PREFIX}{row}"
+    return elements
+
+
+def choose_element(key: str, elements: Mapping[str, str], element_id: str) -> None:
+    """Make the box or arrow `element_id` (clicked on the drawing) the choice of the selectbox keyed `key`."""
+    names = {drawn_id: name for name, drawn_id in elements.items()}
+    if element_id in names:
+        st.session_state[key] = names[element_id]
+
+
+def map_element(drawn: JourneyMap, element_id: str) -> tuple[str | None, tuple[str | None, str | None] | None]:
+    """Return the (touchpoint, step) the drawing's `element_id` stands for: one of the two, the other None."""
+    kind, row = element_id[:1], int(element_id[1:])
+    if kind == NODE_ID_PREFIX:
+        return drawn.nodes["activity"].iloc[row], None
+    edge = drawn.edges.iloc[row]
+    return None, (_optional(edge["source"]), _optional(edge["target"]))
+
+
+def map_hover(drawn: JourneyMap) -> dict[str, str]:
+    """Return the tooltip of every box and arrow of the drawn map, by drawing id: all its figures in words."""
+    tips = {}
+    for row, node in enumerate(drawn.nodes.itertuples(index=False)):
+        lines = [
+            node.activity,
+            f"{node.cases:,} customers ({node.share:.1%}) · {node.events:,} events",
+            f"median time to reach it: {human_duration(node.median_seconds_to_reach)}",
+            f"stage: {'none' if pd.isna(node.stage) else node.stage}",
+        ]
+        if not pd.isna(node.churn_rate):
+            lines.append(
+                f"churn right after it: {node.churn_rate:.1%}" + (" (churn point)" if node.churn_point else "")
+            )
+        tips[f"{NODE_ID_PREFIX}{row}"] = "\n".join(lines)
+    names = {element_id: name for name, element_id in map_elements(drawn).items()}
+    for row, edge in enumerate(drawn.edges.itertuples(index=False)):
+        element_id = f"{EDGE_ID_PREFIX}{row}"
+        lines = [names[element_id], f"{edge.cases:,} customers ({edge.share:.1%}) · {edge.events:,} moves"]
+        if not pd.isna(edge.median_seconds):
+            lines.append(
+                f"time between: median {human_duration(edge.median_seconds)}, mean {human_duration(edge.mean_seconds)}"
+                f", 90th percentile {human_duration(edge.p90_seconds)}"
+            )
+        tips[element_id] = "\n".join(lines)
+    return tips
+
+
+def step_facts(drawn: JourneyMap, element_id: str) -> dict[str, str]:
+    """Return the headline figures of one arrow of the drawn map, labelled with what they count."""
+    edge = drawn.edges.iloc[int(element_id.removeprefix(EDGE_ID_PREFIX))]
+    facts = {
+        "Customers (unique journeys)": f"{edge['cases']:,}",
+        "Share of customers": f"{edge['share']:.1%}",
+        "Moves (events)": f"{edge['events']:,}",
+    }
+    if not pd.isna(edge["median_seconds"]):
+        facts["Median time between"] = human_duration(edge["median_seconds"])
+        facts["90th percentile"] = human_duration(edge["p90_seconds"])
+    return facts
+
+
+def _end_name(name: object, boundary: str) -> str:
+    return boundary if pd.isna(name) else str(name)
+
+
+def _optional(name: object) -> str | None:
+    return None if pd.isna(name) else str(name)
 
 
 def activity_facts(full_map: JourneyMap, activity: str) -> dict[str, str]:
@@ -261,11 +340,6 @@ def bpmn_to_dot(bpmn_xml: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def dot_to_svg(dot: str) -> bytes:
-    """Return the DOT drawing as SVG, laid out on the server by Graphviz's dot."""
-    return pygraphviz.AGraph(string=dot).draw(format="svg", prog="dot")
-
-
 def show_activity_detail(full_map: JourneyMap, churn: ChurnPoints, activity: str) -> None:
     """Show one touchpoint: its customers, where they came from and went, its stage, churn and time to reach it."""
     facts = activity_facts(full_map, activity)
@@ -301,23 +375,6 @@ _NEIGHBOUR_COLUMNS = {
     SHARE_COLUMN: percent_column("Share of the touchpoint's customers who made this move"),
     "Median time": st.column_config.TextColumn(help="Median time between the two steps"),
 }
-
-
-def show_map_downloads(dot: str, stem: str) -> None:
-    """Offer the drawn map as DOT (for Graphviz tools) and as SVG (laid out only when asked for)."""
-    with st.container(horizontal=True):
-        st.download_button(
-            "DOT", dot, f"{stem}.dot", _DOT_MIME, icon=":material/download:", key="download-map-dot", on_click="ignore"
-        )
-        st.download_button(
-            "SVG",
-            partial(dot_to_svg, dot),
-            f"{stem}.svg",
-            _SVG_MIME,
-            icon=":material/download:",
-            key="download-map-svg",
-            on_click="ignore",
-        )
 
 
 def show_model_downloads(model: ProcessModel, stem: str) -> None:

@@ -181,7 +181,7 @@ def test_edge_width_grows_with_customers(shop: Engine) -> None:
 
 @pytest.mark.parametrize(
     ("metric", "label"),
-    [("cases", "3"), ("events", "3"), ("median", "40min"), ("mean", "1d 2h"), ("p90", "2d 13h")],
+    [("cases", "3 · 40min"), ("events", "3"), ("median", "40min"), ("mean", "1d 2h"), ("p90", "2d 13h")],
 )
 def test_edge_labels_show_the_chosen_metric(shop: Engine, metric: str, label: str) -> None:
     # visit → buy: bob waits 20 min, dave 40, carl 4600: mean 1553 min (25.9 h), p90 40 + 0.8 × 4560 = 3688 min.

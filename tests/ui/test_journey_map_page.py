@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -35,12 +36,16 @@ from ui.journey import (
     bpmn_to_dot,
     churn_facts,
     departures_table,
-    dot_to_svg,
     map_caption,
     map_dot,
+    map_element,
+    map_elements,
+    map_hover,
     map_layout,
     model_facts,
+    step_facts,
 )
+from ui.graph_view import svg_of
 
 PAGE = "pages/2_Journey_map.py"
 BPMN = "{http://www.omg.org/spec/BPMN/20100524/MODEL}"
@@ -124,8 +129,13 @@ def open_journey_map(**query_params: str) -> AppTest:
     return app.switch_page(PAGE).run()
 
 
-def drawn_dot(app: AppTest) -> str:
-    return app.get("graphviz_chart")[0].proto.spec
+def drawings(app: AppTest) -> list[dict]:
+    """What the page handed each interactive drawing: its SVG, tooltips and selection."""
+    return [json.loads(element.proto.json) for element in app.get("bidi_component")]
+
+
+def drawn_svg(app: AppTest) -> str:
+    return drawings(app)[0]["svg"]
 
 
 def library_map(store: Store, dataset: Dataset, filters: Filters = EVERYONE, **coverage: float):
@@ -214,7 +224,7 @@ def test_bpmn_becomes_a_diagram_with_gateways_and_escaped_names() -> None:
 
 
 def test_the_svg_download_draws_every_touchpoint() -> None:
-    svg = dot_to_svg(bpmn_to_dot(TINY_BPMN)).decode("utf-8")
+    svg = svg_of(bpmn_to_dot(TINY_BPMN))
     texts = {text.text for text in SafeXml.fromstring(svg).iter("{http://www.w3.org/2000/svg}text")}
     assert {'visit "web"', "buy", "call"} <= texts
 
@@ -234,23 +244,24 @@ def test_without_a_log_the_page_says_how_to_begin() -> None:
     assert not app.exception
     assert app.info[0].value.startswith("No log is stored yet.")
     assert [link.value for link in app.get("page_link")] == ["Import a log"]
-    assert not app.get("graphviz_chart")
+    assert not drawings(app)
 
 
 def test_the_demo_map_is_the_librarys_with_lanes_and_churn_points(store: Store, demo: Dataset) -> None:
     app = open_journey_map(dataset=demo.id)
     assert not app.exception
     expected, _ = library_map(store, demo, path_coverage=DEFAULT_PATH_COVERAGE)
-    assert drawn_dot(app) == map_to_dot(expected, rankdir="TB")
-    assert "cluster_0" in drawn_dot(app)
+    assert drawn_svg(app) == svg_of(map_to_dot(expected, rankdir="TB"))
+    assert 'class="cluster"' in drawn_svg(app)
     assert expected.nodes["churn_point"].any()
+    assert drawings(app)[0]["hover"] == map_hover(expected)
     assert app.caption[0].value == map_caption(expected, "cases")
-    assert {button.label for button in app.get("download_button")} >= {"DOT", "SVG"}
+    assert {button.label for button in app.get("download_button")} >= {"DOT", "SVG", "PNG", "PDF"}
 
 
 def test_the_detail_panel_counts_what_the_engine_counts(store: Store, demo: Dataset) -> None:
     app = open_journey_map(dataset=demo.id)
-    widget(app.selectbox, "Touchpoint").select("billing_dispute").run()
+    widget(app.selectbox, "Touchpoint or step").select("billing_dispute").run()
     assert not app.exception
     with store.engine(demo.id) as engine:
         activities = engine.activities().set_index("activity")
@@ -272,7 +283,7 @@ def test_sliders_and_the_performance_toggle_redraw_the_map(store: Store, demo: D
     widget(app.radio, "Label the paths with").set_value("median").run()
     assert not app.exception
     expected, _ = library_map(store, demo, activity_coverage=0.5, path_coverage=DEFAULT_PATH_COVERAGE)
-    assert drawn_dot(app) == map_to_dot(expected, metric="median", rankdir="TB")
+    assert drawn_svg(app) == svg_of(map_to_dot(expected, metric="median", rankdir="TB"))
     assert expected.hidden_activities
     assert app.caption[0].value == map_caption(expected, "median")
 
@@ -283,14 +294,14 @@ def test_the_filters_in_the_link_choose_the_customers_drawn(store: Store, demo: 
     store_customers = Filters(channels={"store"})
     expected, _ = library_map(store, demo, store_customers, path_coverage=DEFAULT_PATH_COVERAGE)
     assert expected.cases < demo.n_cases
-    assert drawn_dot(app) == map_to_dot(expected, rankdir="TB")
+    assert drawn_svg(app) == svg_of(map_to_dot(expected, rankdir="TB"))
 
 
 def test_filters_that_keep_nobody_say_what_to_do(demo: Dataset) -> None:
     app = open_journey_map(dataset=demo.id, channels='["pigeon"]')
     assert not app.exception
     assert app.info[0].value.startswith("No customer matches: customers who used pigeon.")
-    assert not app.get("graphviz_chart")
+    assert not drawings(app)
 
 
 def test_the_saved_stage_model_draws_the_lanes() -> None:
@@ -302,7 +313,7 @@ def test_the_saved_stage_model_draws_the_lanes() -> None:
     saved = suggested.stages.with_overrides({"subscribe": "consideration"})
     save_definition(store, demo.id, JourneyDefinition(suggested.goal, saved, suggested.churn))
     app = open_journey_map(dataset=demo.id)
-    widget(app.selectbox, "Touchpoint").select("subscribe").run()
+    widget(app.selectbox, "Touchpoint or step").select("subscribe").run()
     assert not app.exception
     assert metrics(app)["Stage"] == "consideration"
 
@@ -315,10 +326,11 @@ def test_the_process_model_tab_shows_what_the_miner_found(store: Store, demo: Da
     with store.engine(demo.id) as engine:
         expected = discover_model(engine, noise_threshold=0.2)
     assert metrics(app) == model_facts(expected)
-    (diagram,) = app.get("graphviz_chart")
+    (diagram,) = drawings(app)
     tasks = {task.get("name") for task in SafeXml.fromstring(to_bpmn_xml(expected)).iter(f"{BPMN}task")}
     assert len(tasks) == 22
-    assert all(f'label="{task}"' in diagram.proto.spec for task in tasks)
+    drawn = {text.text for text in SafeXml.fromstring(diagram["svg"]).iter("{http://www.w3.org/2000/svg}text")}
+    assert tasks <= drawn
     assert {button.label for button in app.get("download_button")} == {"BPMN", "PNML"}
 
 
@@ -336,3 +348,67 @@ def test_a_map_of_a_few_steps_stays_top_to_bottom_and_fits_the_page(shop: Engine
     dot, fits = map_layout(map_dot(journey_map(shop, EVERYONE), "cases"))
     assert "rankdir=TB" in dot
     assert fits
+
+
+# --- every box and arrow opens its figures and customers ---
+
+
+def test_every_box_and_arrow_is_named_once_and_found_again(shop: Engine) -> None:
+    drawn = journey_map(shop)
+    elements = map_elements(drawn)
+    assert list(elements)[:4] == ["visit", "buy", "call", "cancel"]  # touchpoints first, most customers first
+    assert elements["(journey start) → visit"].startswith("s")
+    assert map_element(drawn, elements["visit → buy"]) == (None, ("visit", "buy"))
+    assert map_element(drawn, elements["buy → (journey end)"]) == (None, ("buy", None))
+    assert map_element(drawn, elements["call"]) == ("call", None)
+    assert len(elements) == len(drawn.nodes) + len(drawn.edges)
+
+
+def test_a_step_named_like_a_touchpoint_stays_apart(settings: Settings) -> None:
+    tricky = journeys(("anna", "a → b", 0), ("anna", "a", 1), ("anna", "b", 2))
+    with Engine.from_frame(tricky, settings) as engine:
+        elements = map_elements(journey_map(engine))
+    assert elements["a → b"].startswith("a") and elements["a → b (step)"].startswith("s")
+
+
+def test_tooltips_and_step_figures_say_what_each_number_counts(shop: Engine) -> None:
+    drawn = journey_map(shop, stage_of=SHOP_STAGES.stage_of)
+    elements = map_elements(drawn)
+    tips = map_hover(drawn)
+    assert set(tips) == set(elements.values())
+    assert tips[elements["visit"]].split("\n")[:2] == ["visit", "5 customers (100.0%) · 6 events"]
+    # visit → buy: bob 20 min, carl's visit at 0 then call, so bob, anna (60 min) and nobody else: see the funnel.
+    assert step_facts(drawn, elements["visit → buy"]) == {
+        "Customers (unique journeys)": "2",
+        "Share of customers": "40.0%",
+        "Moves (events)": "2",
+        "Median time between": "40min",
+        "90th percentile": "56min",
+    }
+    assert "Median time between" not in step_facts(drawn, elements["(journey start) → visit"])
+
+
+def test_an_arrow_lists_exactly_its_customers_the_two_step_funnel(store: Store, demo: Dataset) -> None:
+    app = open_journey_map(dataset=demo.id)
+    with store.engine(demo.id) as engine:
+        dfg = engine.dfg().set_index(["source", "target"])
+        moved = engine.query(
+            "SELECT count(DISTINCT case_code) AS cases FROM steps "
+            "WHERE activity::VARCHAR = 'compare_offers' AND next_activity::VARCHAR = 'check_coverage'"
+        )["cases"].iloc[0]
+    widget(app.selectbox, "Touchpoint or step").select("compare_offers → check_coverage").run()
+    assert not app.exception
+    cases = dfg.loc[("compare_offers", "check_coverage"), "cases"]
+    assert cases == moved
+    assert metrics(app)["Customers (unique journeys)"] == f"{cases:,}"
+    assert any(f"directly to check\\_coverage**: {cases:,} (unique journeys)" in text.value for text in app.markdown)
+    assert len(app.dataframe[-1].value) == min(cases, 1000)
+    assert [link.label for link in app.get("page_link")][-1] == "Open one customer"
+
+
+def test_a_box_filters_every_page_to_its_customers(demo: Dataset) -> None:
+    app = open_journey_map(dataset=demo.id)
+    widget(app.selectbox, "Touchpoint or step").select("billing_dispute").run()
+    widget(app.button, "Filter every page to these customers").click().run()
+    assert not app.exception
+    assert app.query_params["with_activities"] == '["billing_dispute"]'

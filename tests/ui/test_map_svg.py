@@ -7,14 +7,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from discovery import dot_quote
-from ui.journey import dot_to_svg
+from ui.graph_view import svg_of
 
 SVG_TEXT = "{http://www.w3.org/2000/svg}text"
 
 
 def drawn_texts(label: str) -> list[str]:
-    svg = dot_to_svg(f"digraph map {{ n0 [label={dot_quote(label)}]; }}")
-    return [text.text or "" for text in fromstring(svg.decode("utf-8")).iter(SVG_TEXT)]
+    svg = svg_of(f"digraph map {{ n0 [label={dot_quote(label)}]; }}")
+    return [text.text or "" for text in fromstring(svg).iter(SVG_TEXT)]
 
 
 def test_an_emoji_label_is_drawn_as_itself() -> None:

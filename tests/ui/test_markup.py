@@ -58,6 +58,7 @@ PAGES = (
     "pages/4_Stages_funnel_and_churn.py",
     "pages/5_Personas.py",
     "pages/6_Compare.py",
+    "pages/7_Customer_journey.py",
 )
 
 

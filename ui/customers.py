@@ -1,0 +1,316 @@
+"""The customers behind a figure, and one customer's journey as a timeline.
+
+A box or an arrow of the journey map opens its customers (`show_customers_behind`): the list the library gives
+(`discovery.customers_behind`, so its length is the figure on the map), to download, to filter every page to, or
+to open one by one on the Customer journey page. That page reads which customers to walk through from the URL
+(`?did=<touchpoint>` or `?step=["a","b"]`, the sidebar's filters, `?customer=<id>`), so a link to one customer
+reopens the same list for a teammate.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import replace
+
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from data import Filters, LogError, Problem
+from data.params import filters_to_params, is_filter_param
+from discovery import (
+    OUTCOME_LABELS,
+    CustomerJourney,
+    CustomersBehind,
+    JourneyDefinition,
+    customer_journey,
+    customers_behind,
+    human_duration,
+)
+from ui.downloads import show_table
+from ui.markup import plain, plotly_text
+from ui.state import BY_CONTENT_AND_DEFINITION, dataset_engine
+from ui.tables import count_column
+
+__all__ = [
+    "CUSTOMER_PAGE",
+    "CUSTOMER_PARAM",
+    "behind",
+    "customers_table",
+    "figure_in_url",
+    "figure_params",
+    "journey_facts",
+    "journey_of",
+    "journey_table",
+    "pick_customer",
+    "show_customers_behind",
+    "timeline_figure",
+]
+
+CUSTOMER_PAGE = "pages/7_Customer_journey.py"
+CUSTOMER_PARAM, TOUCHPOINT_PARAM, STEP_PARAM = "customer", "did", "step"
+NO_STAGE = "(no stage)"
+_CHANNEL_COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22")
+
+
+@st.cache_data(show_spinner="Finding the customers…", max_entries=64, hash_funcs=BY_CONTENT_AND_DEFINITION)
+def behind(
+    dataset_id: str,
+    filters: Filters,
+    definition: JourneyDefinition,
+    touchpoint: str | None = None,
+    step: tuple[str | None, str | None] | None = None,
+) -> CustomersBehind:
+    """The selected customers who did `touchpoint` or took `step` (neither: every selected customer)."""
+    with dataset_engine(dataset_id) as engine:
+        return customers_behind(engine, definition, filters, touchpoint=touchpoint, step=step)
+
+
+@st.cache_data(show_spinner=False, max_entries=64, hash_funcs=BY_CONTENT_AND_DEFINITION)
+def journey_of(dataset_id: str, case_id: str, definition: JourneyDefinition) -> CustomerJourney:
+    """One customer's journey under the journey definition."""
+    with dataset_engine(dataset_id) as engine:
+        return customer_journey(engine, case_id, definition)
+
+
+# --- the URL ---
+
+
+def figure_params(touchpoint: str | None, step: tuple[str | None, str | None] | None) -> dict[str, str]:
+    """Return the URL parameters naming the figure whose customers a page lists."""
+    if touchpoint is not None:
+        return {TOUCHPOINT_PARAM: touchpoint}
+    if step is not None:
+        return {STEP_PARAM: json.dumps(list(step), ensure_ascii=False)}
+    return {}
+
+
+def figure_in_url() -> tuple[str | None, tuple[str | None, str | None] | None]:
+    """Return the (touchpoint, step) the URL names; raises LogError for a step that cannot be read."""
+    touchpoint = st.query_params.get(TOUCHPOINT_PARAM)
+    text = st.query_params.get(STEP_PARAM)
+    if text is None:
+        return touchpoint, None
+    try:
+        source, target = json.loads(text)
+    except (ValueError, TypeError) as error:
+        raise LogError(
+            Problem("The link's step cannot be read.", fix="Open the step again from the journey map.", value=text)
+        ) from error
+    return touchpoint, (source, target)
+
+
+def _link_params(touchpoint: str | None, step: tuple[str | None, str | None] | None, case_id: str) -> dict[str, str]:
+    """The current view's URL with the figure and the customer to open."""
+    kept = {
+        name: value
+        for name, value in st.query_params.to_dict().items()
+        if name not in (TOUCHPOINT_PARAM, STEP_PARAM, CUSTOMER_PARAM)
+    }
+    return {**kept, **figure_params(touchpoint, step), CUSTOMER_PARAM: case_id}
+
+
+def _filter_to_touchpoint(filters: Filters, touchpoint: str) -> None:
+    """Put `filters`, narrowed to customers who did `touchpoint`, in the URL that every page's filter bar reads."""
+    kept = {name: value for name, value in st.query_params.to_dict().items() if not is_filter_param(name)}
+    chosen = frozenset({*(filters.with_activities or ()), touchpoint})
+    st.query_params.from_dict({**kept, **filters_to_params(replace(filters, with_activities=chosen))})
+
+
+# --- the customers behind a figure ---
+
+
+def customers_table(found: CustomersBehind) -> pd.DataFrame:
+    """Return the listed customers in words: when their journey ran, its events and duration, and its outcome."""
+    customers = found.customers
+    return pd.DataFrame(
+        {
+            "Customer": customers["case_id"].astype("str"),
+            "First event (UTC)": customers["start_time"].dt.strftime("%Y-%m-%d %H:%M"),
+            "Last event (UTC)": customers["end_time"].dt.strftime("%Y-%m-%d %H:%M"),
+            "Events": customers["events"].astype("int64"),
+            "Journey duration": customers["duration_seconds"].map(human_duration),
+            "Outcome": customers["outcome"].map(OUTCOME_LABELS),
+        }
+    )
+
+
+def show_customers_behind(
+    dataset_id: str,
+    filters: Filters,
+    definition: JourneyDefinition,
+    *,
+    touchpoint: str | None = None,
+    step: tuple[str | None, str | None] | None = None,
+    stem: str,
+) -> None:
+    """List the customers behind a box (`touchpoint`) or an arrow (`step`) of the map, with what to do with them."""
+    found = behind(dataset_id, filters, definition, touchpoint, step)
+    st.markdown(f"**Customers who {plain(found.what)}**: {found.total:,} (unique journeys)")
+    if found.total == 0:
+        return
+    show_table(customers_table(found), stem, column_config={"Events": count_column("Events of the journey")})
+    if not found.complete:
+        st.caption(f"The {len(found.customers):,} whose journeys started first are listed, of {found.total:,}.")
+    with st.container(horizontal=True):
+        if touchpoint is not None:
+            st.button(
+                "Filter every page to these customers",
+                icon=":material/filter_alt:",
+                key=f"filter-to-{stem}",
+                on_click=_filter_to_touchpoint,
+                args=(filters, touchpoint),
+                help="Keep only the customers who did this touchpoint, on every page (see the sidebar).",
+            )
+        st.page_link(
+            CUSTOMER_PAGE,
+            label="Open one customer",
+            icon=":material/person_search:",
+            query_params=_link_params(touchpoint, step, str(found.customers["case_id"].iloc[0])),
+        )
+
+
+def pick_customer(found: CustomersBehind, dataset_id: str) -> str:
+    """Ask which listed customer to show, with previous and next buttons; keep the choice in the URL."""
+    listed = found.customers["case_id"].astype("str").tolist()
+    wanted = st.query_params.get(CUSTOMER_PARAM)
+    if wanted is not None and wanted not in listed:
+        listed = [wanted, *listed]  # a link to a customer past the first listed ones
+    key = f"customer-{dataset_id}"
+    if st.session_state.get(key) not in listed:
+        st.session_state[key] = wanted if wanted in listed else listed[0]
+    back, choice, forward = st.columns([1, 4, 1], vertical_alignment="bottom")
+    position = listed.index(st.session_state[key])
+    back.button("← Previous", disabled=position == 0, on_click=_move, args=(key, listed, -1), width="stretch")
+    forward.button(
+        "Next →", disabled=position == len(listed) - 1, on_click=_move, args=(key, listed, 1), width="stretch"
+    )
+    count = f"{len(listed):,} listed" + ("" if found.complete else f" of {found.total:,}")
+    chosen = choice.selectbox(
+        f"Customer ({count})",
+        listed,
+        key=key,
+        help="The customers who started first are listed first.",
+    )
+    if st.query_params.get(CUSTOMER_PARAM) != chosen:
+        st.query_params[CUSTOMER_PARAM] = chosen
+    return chosen
+
+
+def _move(key: str, listed: Sequence[str], by: int) -> None:
+    position = listed.index(st.session_state[key]) + by
+    st.session_state[key] = listed[min(max(position, 0), len(listed) - 1)]
+
+
+# --- one customer ---
+
+
+def journey_facts(journey: CustomerJourney, stages: Sequence[str]) -> dict[str, str]:
+    """Return a customer's headline figures in words."""
+    return {
+        "Outcome": OUTCOME_LABELS[journey.outcome],
+        "Events": f"{len(journey.events):,}",
+        "Journey duration": human_duration(journey.duration_seconds),
+        "Longest silence": human_duration(journey.longest_gap_seconds),
+        "Stages reached": f"{len(journey.stages_reached)} of {len(stages)}",
+    }
+
+
+def journey_table(journey: CustomerJourney) -> pd.DataFrame:
+    """Return a customer's events in words, in order, with the log's attributes after them."""
+    events = journey.events
+    marks = pd.Series("", index=events.index, dtype="object")
+    marks[events["is_goal"]] = "goal"
+    marks[events["is_churn"]] = "churn"
+    attributes = events.drop(
+        columns=[
+            "pos",
+            "timestamp",
+            "activity",
+            "channel",
+            "stage",
+            "is_goal",
+            "is_churn",
+            "seconds_since_previous",
+            "seconds_since_start",
+        ]
+    )
+    return pd.concat(
+        [
+            pd.DataFrame(
+                {
+                    "Step": events["pos"] + 1,
+                    "Time (UTC)": events["timestamp"].dt.strftime("%Y-%m-%d %H:%M:%S"),
+                    "Touchpoint": events["activity"],
+                    "Channel": events["channel"],
+                    "Stage": events["stage"],
+                    "Marked": marks,
+                    "After the previous step": events["seconds_since_previous"].map(human_duration, na_action="ignore"),
+                }
+            ),
+            attributes,
+        ],
+        axis=1,
+    )
+
+
+def timeline_figure(journey: CustomerJourney, stages: Sequence[str]) -> go.Figure:
+    """Return the journey as a timeline: one point per event, by time and stage, coloured by channel."""
+    events = journey.events
+    lanes = [*stages, NO_STAGE]
+    lane = events["stage"].fillna(NO_STAGE).map(plotly_text)
+    channel = events["channel"].fillna("(no channel)").astype("str")
+    hover = [
+        "<br>".join(map(plotly_text, (f"{activity} · {name}", f"{stamp:%Y-%m-%d %H:%M:%S} UTC", _after(gap))))
+        for activity, name, stamp, gap in zip(
+            events["activity"], channel, events["timestamp"], events["seconds_since_previous"], strict=True
+        )
+    ]
+    figure = go.Figure(
+        go.Scatter(
+            x=events["timestamp"],
+            y=lane,
+            mode="lines",
+            line={"color": "#c3c8d0", "width": 1},
+            hoverinfo="skip",
+            showlegend=False,
+        )
+    )
+    for position, name in enumerate(dict.fromkeys(channel)):
+        rows = channel == name
+        figure.add_trace(
+            go.Scatter(
+                x=events["timestamp"][rows],
+                y=lane[rows],
+                mode="markers+text",
+                name=plotly_text(name),
+                text=[plotly_text(activity) for activity in events["activity"][rows]],
+                textposition="top center",
+                hovertext=[text for text, keep in zip(hover, rows, strict=True) if keep],
+                hoverinfo="text",
+                marker={
+                    "size": 11,
+                    "color": _CHANNEL_COLOURS[position % len(_CHANNEL_COLOURS)],
+                    "symbol": [
+                        "star" if goal else "x" if churn else "circle"
+                        for goal, churn in zip(events["is_goal"][rows], events["is_churn"][rows], strict=True)
+                    ],
+                },
+            )
+        )
+    figure.update_layout(
+        height=160 + 60 * len(lanes),
+        margin={"l": 10, "r": 10, "t": 30, "b": 10},
+        legend={"title": "Channel", "orientation": "h", "y": 1.12},
+        yaxis={
+            "type": "category",
+            "categoryorder": "array",
+            "categoryarray": [plotly_text(name) for name in lanes[::-1]],
+        },
+    )
+    return figure
+
+
+def _after(gap: float) -> str:
+    return "first step" if pd.isna(gap) else f"after {human_duration(gap)}"
