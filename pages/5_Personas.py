@@ -7,6 +7,7 @@ import streamlit as st
 
 import ui
 from ui import personas
+from ui.graph_view import show_graph, show_graph_downloads
 
 st.set_page_config(page_title="Personas · Parcours", page_icon="🧭", layout="wide")
 dataset = ui.dataset_picker()
@@ -72,7 +73,8 @@ members = personas.with_customers(filters, found.members(label))
 with ui.reported_errors():
     dot = personas.persona_journey_dot(dataset.id, members, definition)
     kpis = personas.persona_stage_kpis(dataset.id, members, definition)
-st.graphviz_chart(dot, width="stretch")
+show_graph(dot, key=f"persona-journey-map-{dataset.id}", label="The persona's journey map")
+show_graph_downloads(dot, f"persona-journey-{dataset.id}")
 ui.show_table(personas.stage_table(kpis), "persona-stages", column_config=personas.STAGE_COLUMNS)
 
 st.subheader("Save these personas")

@@ -8,6 +8,7 @@ import streamlit as st
 import ui
 from ui import compare
 from ui.definition import definition_banner
+from ui.graph_view import show_graph, show_graph_downloads
 
 st.set_page_config(page_title="Compare · Parcours", page_icon="🧭", layout="wide")
 dataset = ui.dataset_picker()
@@ -73,7 +74,9 @@ st.markdown(
     f":blue[**A only**] · :orange[**B only**] · :gray[**common**] — bold: a significant difference. "
     f"The {compare.MAX_MAP_EDGES} most used transitions are drawn."
 )
-st.graphviz_chart(compare.difference_dot(result.edges), width="stretch")
+difference = compare.difference_dot(result.edges)
+show_graph(difference, key="compare-map-difference", label="Map difference of the two segments")
+show_graph_downloads(difference, "compare-map-difference")
 with st.expander(f"Every transition ({len(result.edges):,})"):
     ui.show_table(compare.edges_table(result), "compare-transitions", column_config=compare.P_VALUE_FORMAT)
 st.caption(compare.family_caption(result, "edges"))

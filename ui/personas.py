@@ -18,7 +18,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from data import Filters
-from discovery import JourneyDefinition, Outcomes, StageKPIs, duration_words, journey_map, map_to_dot, stage_kpis
+from discovery import JourneyDefinition, Outcomes, StageKPIs, duration_words, journey_map, stage_kpis
 from segmentation import (
     MIN_STABILITY,
     PERSONA_PARAM,
@@ -37,6 +37,7 @@ from segmentation import (
 from segmentation import persona_members as library_persona_members
 from segmentation import saved_runs as library_saved_runs
 from ui.downloads import show_table
+from ui.journey import map_dot, map_layout
 from ui.markup import plain, plotly_text
 from ui.params import is_filter_param
 from ui.state import BY_CONTENT_AND_DEFINITION, churn_figures, dataset_engine, store
@@ -184,7 +185,8 @@ def profiles(
 def persona_journey_dot(
     dataset_id: str, filters: Filters, definition: JourneyDefinition, coverage: float = MAP_COVERAGE
 ) -> str:
-    """The DOT journey map of the customers `filters` selects, with stage lanes and churn points."""
+    """The DOT journey map of the customers `filters` selects, with stage lanes and churn points, laid out as the
+    Journey map page lays out its own."""
     points = churn_figures(dataset_id, filters, definition)
     model = definition.stages
     with dataset_engine(dataset_id) as engine:
@@ -197,7 +199,8 @@ def persona_journey_dot(
             stages=model.stages,
             churn=points.by_activity,
         )
-    return map_to_dot(found)
+    dot, _ = map_layout(map_dot(found, "cases"))
+    return dot
 
 
 @st.cache_data(show_spinner=False, max_entries=32, hash_funcs=BY_CONTENT_AND_DEFINITION)

@@ -80,7 +80,7 @@ def test_two_attribute_values_are_compared_as_the_library_compares_them(store: S
     tests = expected.families.set_index("table")["tests"]
     assert any(f"Benjamini–Hochberg over the {tests['edges']:,} transition tests" in text for text in shown)
     assert len(app.get("plotly_chart")) == 1
-    assert app.get("graphviz_chart")
+    assert app.get("bidi_component")
 
 
 def test_a_numeric_attribute_is_offered_as_ranges(store: Store) -> None:
