@@ -31,7 +31,9 @@ case_id = customers.pick_customer(found, dataset.id)
 with ui.reported_errors():
     journey = customers.journey_of(dataset.id, case_id, definition)
 stages = definition.stages.stages
-for column, (label, value) in zip(st.columns(5), customers.journey_facts(journey, stages).items(), strict=True):
+for column, (label, value) in zip(
+    st.columns([2, 1, 1, 1, 1]), customers.journey_facts(journey, stages).items(), strict=True
+):
     column.metric(label, value)
 st.plotly_chart(customers.timeline_figure(journey, stages), key=f"timeline-{dataset.id}")
 st.caption(

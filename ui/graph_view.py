@@ -25,7 +25,9 @@ __all__ = ["MIN_LABEL_PX", "dot_to", "drawing_height", "show_graph", "show_graph
 MIN_LABEL_PX = 10
 # Graphviz's default font size for boxes, in points, and how many screen pixels a point takes at natural size.
 LABEL_POINTS, PIXELS_PER_POINT = 14.0, 4 / 3
-MIN_HEIGHT_PX, MAX_HEIGHT_PX = 240, 720
+# The drawing's box: its natural height up to a laptop screen's worth; a taller drawing gets up to the tallest box
+# that still shows a page, at the least scale that keeps its labels readable.
+MIN_HEIGHT_PX, NATURAL_HEIGHT_PX, MAX_HEIGHT_PX = 240, 720, 1000
 _VIEW_BOX = re.compile(r'viewBox="[-\d.]+ [-\d.]+ ([\d.]+) ([\d.]+)"')
 _FORMATS = {
     "SVG": ("svg", "image/svg+xml"),
@@ -53,10 +55,16 @@ def svg_of(dot: str) -> str:
 
 
 def drawing_height(svg: str) -> int:
-    """Return the height in pixels of the box that shows `svg`: its natural height, within the page's bounds."""
+    """Return the height in pixels of the box that shows `svg`: its natural height when that fits a laptop screen,
+    else the height at which it fits with readable labels, within the page's bounds."""
     found = _VIEW_BOX.search(svg)
-    natural = float(found.group(2)) * PIXELS_PER_POINT if found else MAX_HEIGHT_PX
-    return int(min(max(natural, MIN_HEIGHT_PX), MAX_HEIGHT_PX))
+    if not found:
+        return NATURAL_HEIGHT_PX
+    points = float(found.group(2))
+    if points * PIXELS_PER_POINT <= NATURAL_HEIGHT_PX:
+        return int(max(points * PIXELS_PER_POINT, MIN_HEIGHT_PX))
+    readable = points * MIN_LABEL_PX / LABEL_POINTS
+    return int(min(max(readable, NATURAL_HEIGHT_PX), MAX_HEIGHT_PX))
 
 
 def show_graph(

@@ -127,13 +127,13 @@ def screenshot(page, name: str) -> None:
     from playwright.sync_api import expect
 
     expect(page.get_by_test_id("stStatusWidget")).to_be_hidden()
-    # A chart's code loads after the script run (a skeleton stands in meanwhile): the journey map's Graphviz can take
-    # seconds. Plotly and Graphviz then draw in the browser; a chart in a closed tab is never drawn.
+    # A chart's code loads after the script run (a skeleton stands in meanwhile). Plotly and the maps' component then
+    # draw in the browser; a chart in a closed tab is never drawn.
     expect(page.get_by_test_id("stSkeleton").filter(visible=True)).to_have_count(0)
     for chart in page.get_by_test_id("stPlotlyChart").filter(visible=True).all():
         expect(chart.locator(".main-svg").first).to_be_visible()
-    for chart in page.get_by_test_id("stGraphVizChart").filter(visible=True).all():
-        expect(chart.locator("svg g.node").first).to_be_visible()
+    for drawing in page.locator(".pc-canvas").filter(visible=True).all():
+        expect(drawing.locator("svg g.node").first).to_be_visible()
     SCREENSHOTS.mkdir(exist_ok=True)
     page.screenshot(path=SCREENSHOTS / f"{name}.png", full_page=True)
 
@@ -156,3 +156,14 @@ def _wait_until_healthy(url: str, process: subprocess.Popen, log_path: Path) -> 
         except (urllib.error.URLError, OSError):
             time.sleep(0.5)
     pytest.fail(f"streamlit did not answer within {SERVER_START_SECONDS} s:\n{log_path.read_text(errors='replace')}")
+
+
+def label_pixels(drawing) -> float:
+    """The on-screen size, in pixels, of a box label of an interactive drawing as it is zoomed now."""
+    return drawing.evaluate(
+        """canvas => {
+            const svg = canvas.querySelector("svg"), box = svg.viewBox.baseVal;
+            const text = svg.querySelector("g.node text");
+            return parseFloat(text.getAttribute("font-size")) * canvas.clientWidth / box.width;
+        }"""
+    )

@@ -1,0 +1,99 @@
+"""The journey map in Chromium, as a CX lead uses it: a simplified map fits its box at a laptop's and a small
+screen's size with readable labels; a click on an arrow lists exactly the customers who took that step (the
+two-step funnel the arrow implies); one of them opens as a timeline.
+
+Screenshots of each step go to test-results/ for a person to look at.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from data import Settings, Store
+from discovery import customers_behind, definition_of
+from tests.browser.conftest import BROWSER_MARKS, label_pixels, screenshot
+
+pytestmark = BROWSER_MARKS
+
+SIMPLIFIED = {"Touchpoints shown": 60, "Paths shown": 50}  # from 100 % and 80 %, in steps of 5
+
+
+def move_slider(page, name: str, to_percent: int, from_percent: int) -> None:
+    thumb = page.get_by_role("slider", name=name)
+    thumb.focus()
+    for _ in range((from_percent - to_percent) // 5):
+        thumb.press("ArrowLeft")
+
+
+def boxes_inside(drawing) -> bool:
+    return drawing.evaluate(
+        """canvas => {
+            const frame = canvas.getBoundingClientRect();
+            return [...canvas.querySelectorAll("g.node")].every(node => {
+                const box = node.getBoundingClientRect();
+                return box.left >= frame.left - 1 && box.right <= frame.right + 1
+                    && box.top >= frame.top - 1 && box.bottom <= frame.bottom + 1;
+            });
+        }"""
+    )
+
+
+@pytest.mark.parametrize("window", [(1400, 1000), (1024, 768)])
+def test_a_simplified_map_fits_its_box_with_readable_labels(server: str, browser_page, window) -> None:
+    from playwright.sync_api import expect
+
+    page = browser_page
+    page.set_viewport_size({"width": window[0], "height": window[1]})
+    page.goto(server)  # the first run stores the demo
+    expect(page.get_by_test_id("stMetricValue").first).to_be_visible()
+    page.get_by_test_id("stSidebar").get_by_role("link", name="Journey map").click()
+    move_slider(page, "Touchpoints shown", SIMPLIFIED["Touchpoints shown"], 100)
+    move_slider(page, "Paths shown", SIMPLIFIED["Paths shown"], 80)
+    expect(page.get_by_text(re.compile(r"^Each box counts"))).to_contain_text(re.compile(r"Drawn: \d+ of \d+ touch"))
+    page.wait_for_timeout(1000)  # the last key press's rerun
+    expect(page.get_by_test_id("stStatusWidget")).to_be_hidden()
+    drawing = page.locator(".pc-canvas").first
+    expect(drawing.locator("svg g.node").first).to_be_visible()
+    page.wait_for_timeout(500)  # the component fits the drawing once the box has its width
+    page.screenshot(path=f"test-results/journey-map-simplified-{window[0]}x{window[1]}.png")
+    assert boxes_inside(drawing)
+    assert label_pixels(drawing) >= 10
+
+
+def test_a_click_on_an_arrow_lists_exactly_its_customers(server: str, browser_page, tmp_path) -> None:
+    from playwright.sync_api import expect
+
+    page = browser_page
+    page.goto(server)
+    expect(page.get_by_test_id("stMetricValue").first).to_be_visible()
+    store = Store(Settings(home=tmp_path / "home"))
+    (dataset,) = store.datasets()
+    definition, _ = definition_of(store, dataset.id)
+    with store.engine(dataset.id) as engine:
+        dfg = engine.dfg().set_index(["source", "target"])["cases"]
+
+    page.get_by_test_id("stSidebar").get_by_role("link", name="Journey map").click()
+    drawing = page.locator(".pc-canvas").first
+    expect(drawing.locator("svg g.node").first).to_be_visible()
+    arrow = drawing.locator("g.edge").filter(has_text=re.compile(r"\d · \d")).nth(2)
+    customers_on_arrow = int(arrow.locator("text").first.text_content().split(" · ")[0].replace(",", ""))
+    arrow.locator("text").first.click()
+
+    chosen = page.get_by_role("combobox", name="Touchpoint or step")
+    expect(chosen).to_have_value(re.compile(" → "))
+    source, target = chosen.input_value().split(" → ")
+    with store.engine(dataset.id) as engine:
+        listed = customers_behind(engine, definition, step=(source, target))
+    assert customers_on_arrow == dfg[(source, target)] == listed.total
+    heading = page.get_by_test_id("stMarkdown").filter(has_text=re.compile(r"^Customers who went from"))
+    expect(heading).to_contain_text(f"{listed.total:,} (unique journeys)")
+    expect(drawing.locator("g.edge.pc-selected")).to_have_count(1)
+    screenshot(page, "journey-map-arrow-clicked")
+
+    page.get_by_role("link", name="Open one customer").click()
+    expect(page.get_by_role("heading", name="Customer journey")).to_be_visible()
+    first = listed.customers["case_id"].iloc[0]
+    expect(page.get_by_role("combobox", name=re.compile(r"^Customer \("))).to_have_value(first)
+    screenshot(page, "customer-journey")
