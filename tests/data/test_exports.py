@@ -95,6 +95,38 @@ def test_excel_holds_text_as_string_cells_never_formulas_and_what_a_workbook_can
         assert b"<f>" not in archive.read("xl/worksheets/sheet1.xml")
 
 
+def test_excel_marks_formula_like_text_with_the_quote_prefix_style_only() -> None:
+    """Excel's own mark for a typed '=x: the cell shows =x (no apostrophe) and stays text if edited."""
+    frame = pd.DataFrame({"label": ["=1+1", "-2+3", "+33 appel", "@home", "visit", "a=b"], "n": [-1, 0, 1, 2, 3, 4]})
+    sheet = openpyxl.load_workbook(io.BytesIO(exports.to_excel_bytes(frame))).active
+
+    assert [(cell.value, cell.data_type, cell.quotePrefix) for cell in sheet["A"][1:]] == [
+        ("=1+1", "s", True),
+        ("-2+3", "s", True),
+        ("+33 appel", "s", True),
+        ("@home", "s", True),
+        ("visit", "s", False),
+        ("a=b", "s", False),
+    ]
+    assert [(cell.value, cell.data_type, cell.quotePrefix) for cell in sheet["B"][1:3]] == [
+        (-1, "n", False),
+        (0, "n", False),
+    ]
+
+
+def test_an_about_sheet_follows_the_table_and_holds_its_fields_as_text() -> None:
+    about = [("Log", '=HYPERLINK("http://evil/")'), ("Log id", "0123456789abcdef"), ("Filters", "all customers")]
+    workbook = openpyxl.load_workbook(io.BytesIO(exports.to_excel_bytes(pd.DataFrame({"n": [1]}), "Variants", about)))
+
+    assert workbook.sheetnames == ["Variants", "About"]
+    sheet = workbook["About"]
+    assert list(sheet.iter_rows(values_only=True)) == [("Field", "Value"), *about]
+    assert (sheet["B2"].data_type, sheet["B2"].quotePrefix) == ("s", True)
+    assert pd.read_excel(io.BytesIO(exports.to_excel_bytes(pd.DataFrame({"n": [1]}), about=about))).to_dict("list") == {
+        "n": [1]
+    }
+
+
 def test_write_csv_writes_what_the_download_holds(tmp_path) -> None:
     frame = pd.DataFrame({"persona_name": ["=c0", "buyers"], "persona": [0, 1]})
 
