@@ -37,8 +37,11 @@ __all__ = [
 
 FORMULA_START = re.compile(r"[=+\-@\t\r\uff1d\uff0b\uff0d\uff20]")
 EXCEL_SHEET_NAME_CHARS = 31
+EXCEL_CELL_CHARS = 32_767  # the most a workbook cell holds; Excel reports a file with a longer one as damaged
 ABOUT_SHEET = "About"
 LIST_JOINER = " → "
+# What `pandas.api.types.infer_dtype` calls an object column that may hold text (or lists, joined into text).
+_HOLDING_TEXT = frozenset({"string", "mixed", "mixed-integer", "mixed-integer-float", "empty"})
 # C0 and C1 controls but line feed and tab, DEL, and the bidirectional embeddings, overrides and isolates.
 _TERMINAL_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
@@ -135,8 +138,10 @@ def _text_columns(frame: pd.DataFrame):
         values = frame.iloc[:, position]
         if isinstance(values.dtype, pd.CategoricalDtype):
             values = values.astype("object")
-        if values.dtype == object or pd.api.types.is_string_dtype(values.dtype):
+        if pd.api.types.is_string_dtype(values.dtype) and values.dtype != object:
             yield position, values
+        elif values.dtype == object and pd.api.types.infer_dtype(values, skipna=True) in _HOLDING_TEXT:
+            yield position, values  # an object column of numbers only has no text (and no `.str`)
 
 
 def _matches(values: pd.Series, pattern: re.Pattern) -> pd.Series:
@@ -156,7 +161,7 @@ def _joined_lists(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def _excel_ready(frame: pd.DataFrame) -> pd.DataFrame:
-    """Turn what a workbook cannot hold into what it can: zoned times to UTC, no control bytes."""
+    """Turn what a workbook cannot hold into what it can: zoned times to UTC, no control bytes, text cut to fit."""
     from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE  # slow to import, and only workbooks need it
 
     ready = frame.copy()
@@ -167,5 +172,9 @@ def _excel_ready(frame: pd.DataFrame) -> pd.DataFrame:
     for position, values in _text_columns(ready):
         illegal = values.str.contains(ILLEGAL_CHARACTERS_RE).eq(True)
         if illegal.any():
-            ready.isetitem(position, values.mask(illegal, values.str.replace(ILLEGAL_CHARACTERS_RE, "", regex=True)))
+            values = values.mask(illegal, values.str.replace(ILLEGAL_CHARACTERS_RE, "", regex=True))
+            ready.isetitem(position, values)
+        too_long = values.str.len().gt(EXCEL_CELL_CHARS).eq(True)
+        if too_long.any():
+            ready.isetitem(position, values.mask(too_long, values.str.slice(0, EXCEL_CELL_CHARS - 1) + "…"))
     return ready

@@ -127,6 +127,21 @@ def test_an_about_sheet_follows_the_table_and_holds_its_fields_as_text() -> None
     }
 
 
+def test_an_object_column_of_numbers_only_is_written_as_numbers() -> None:
+    frame = pd.DataFrame({"version": pd.Series([3, 2], dtype=object), "goal": ["=buy", "buy"]})
+    assert exports.neutralise_formulas(frame)["goal"].tolist() == ["'=buy", "buy"]
+    sheet = openpyxl.load_workbook(io.BytesIO(exports.to_excel_bytes(frame))).active
+    assert [cell.value for cell in sheet["A"]] == ["version", 3, 2]
+
+
+def test_excel_cuts_a_text_longer_than_a_cell_holds() -> None:
+    frame = pd.DataFrame({"path": ["a" * 40_000, "short"]})
+    sheet = openpyxl.load_workbook(io.BytesIO(exports.to_excel_bytes(frame))).active
+
+    assert sheet["A2"].value == "a" * 32_766 + "…"
+    assert sheet["A3"].value == "short"
+
+
 def test_write_csv_writes_what_the_download_holds(tmp_path) -> None:
     frame = pd.DataFrame({"persona_name": ["=c0", "buyers"], "persona": [0, 1]})
 
