@@ -32,7 +32,7 @@ from discovery import (
     to_bpmn_xml,
     to_pnml,
 )
-from ui.downloads import show_table
+from ui.downloads import current_stamp, show_table
 from ui.markup import plain
 from ui.state import BY_CONTENT, BY_CONTENT_AND_DEFINITION, churn_figures, dataset_engine
 from ui.tables import count_column, percent_column
@@ -305,14 +305,21 @@ _NEIGHBOUR_COLUMNS = {
 
 def show_map_downloads(dot: str, stem: str) -> None:
     """Offer the drawn map as DOT (for Graphviz tools) and as SVG (laid out only when asked for)."""
+    stamp = current_stamp()
     with st.container(horizontal=True):
         st.download_button(
-            "DOT", dot, f"{stem}.dot", _DOT_MIME, icon=":material/download:", key="download-map-dot", on_click="ignore"
+            "DOT",
+            dot,
+            stamp.file_name(stem, "dot"),
+            _DOT_MIME,
+            icon=":material/download:",
+            key="download-map-dot",
+            on_click="ignore",
         )
         st.download_button(
             "SVG",
             partial(dot_to_svg, dot),
-            f"{stem}.svg",
+            stamp.file_name(stem, "svg"),
             _SVG_MIME,
             icon=":material/download:",
             key="download-map-svg",
@@ -322,12 +329,13 @@ def show_map_downloads(dot: str, stem: str) -> None:
 
 def show_model_downloads(model: ProcessModel, stem: str) -> None:
     """Offer the model as BPMN 2.0 (Camunda, bpmn.io, Signavio) and as a PNML Petri net."""
+    stamp = current_stamp()
     with st.container(horizontal=True):
         for label, build, extension in (("BPMN", to_bpmn_xml, "bpmn"), ("PNML", to_pnml, "pnml")):
             st.download_button(
                 label,
                 partial(build, model),
-                f"{stem}.{extension}",
+                stamp.file_name(stem, extension),
                 _XML_MIME,
                 icon=":material/download:",
                 key=f"download-model-{extension}",
