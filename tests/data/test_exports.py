@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import ast
 import io
 import sys
 import zipfile
+from pathlib import Path
 
 import openpyxl
 import pandas as pd
@@ -140,6 +142,22 @@ def test_excel_cuts_a_text_longer_than_a_cell_holds() -> None:
 
     assert sheet["A2"].value == "a" * 32_766 + "…"
     assert sheet["A3"].value == "short"
+
+
+def test_no_command_writes_a_table_but_through_data_exports() -> None:
+    """Every CLI `--out` goes through `write_csv`: no library module writes CSV or Excel on its own.
+
+    The demo generator is the exception: it writes a log to import, whose labels Parcours made up.
+    """
+    repo = Path(__file__).resolve().parents[2]
+    writers = {
+        str(path.relative_to(repo))
+        for package in ("data", "discovery", "segmentation")
+        for path in (repo / package).rglob("*.py")
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        if isinstance(node, ast.Attribute) and node.attr in {"to_csv", "to_excel"}
+    }
+    assert writers == {"data/demo.py", "data/exports.py"}
 
 
 def test_write_csv_writes_what_the_download_holds(tmp_path) -> None:
