@@ -24,6 +24,7 @@ from streamlit.testing.v1 import AppTest
 from data import Dataset, Filters, RawLog, Settings, Store, import_file
 from discovery import definition_of, save_definition
 from tests.ui.apptest import APP, TIMEOUT_SECONDS, open_import_page, upload
+from tests.ui.test_markup import PAGES
 from ui.downloads import ExportStamp
 
 REPO = Path(__file__).resolve().parents[2]
@@ -33,14 +34,6 @@ NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
 # Labels a spreadsheet would run: touchpoints, channels, an attribute's name and values, the log's name.
 FORMULAS = ("=1+1", "+33 appel", "-2+3", "@SUM(A1)", '=HYPERLINK("http://evil.example/","x")')
 HOSTILE_NAME = '=HYPERLINK("http://evil.example/","log")'
-PAGES = (
-    "pages/1_Journey_definition.py",
-    "pages/2_Journey_map.py",
-    "pages/3_Variants_and_paths.py",
-    "pages/4_Stages_funnel_and_churn.py",
-    "pages/5_Personas.py",
-    "pages/6_Compare.py",
-)
 
 
 @dataclass(frozen=True)
