@@ -259,6 +259,10 @@ def test_every_download_of_every_page_is_free_of_formulas_and_stamped(
         # The journey definition page has no filter bar: what it shows is about every customer.
         page_stamp = ExportStamp.of_log(formula_log, Filters(), 1) if page == "pages/1_Journey_definition.py" else stamp
         tables[page] = check_downloads(app, offered, page_stamp, page)
+        if page == "pages/2_Journey_map.py":  # the process model's BPMN and PNML are stamped too
+            offered.clear()
+            app.session_state["journey-view"] = "Process model"
+            assert check_downloads(app.run(), offered, stamp, "process model") == set()
 
     # Each page offers both files of each of its tables.
     for page, names in tables.items():
