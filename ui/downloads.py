@@ -64,15 +64,17 @@ class ExportStamp:
         filters: Filters,
         definition_version: int | None,
         link_params: dict[str, str] | None = None,
+        persona: str | None = None,
     ) -> ExportStamp:
         """The stamp of a stored log's tables under these filters.
 
-        `link_params` are the filters as the page's link holds them (a persona by its name, not its customers);
-        by default those of `filters`.
+        `link_params` are the filters as the page's link holds them (a persona by its run and number, not its
+        customers), by default those of `filters`; `persona` names the persona the filters keep, if any.
         """
         params = filters_to_params(filters) if link_params is None else link_params
         link = json.dumps(params, sort_keys=True, ensure_ascii=False) if params else ""
-        return cls(dataset.name, dataset.id, definition_version, filters.describe(), link)
+        described = filters.describe() if persona is None else f"{filters.describe()} (persona {persona})"
+        return cls(dataset.name, dataset.id, definition_version, described, link)
 
     @classmethod
     def of_upload(cls, raw: RawLog) -> ExportStamp:

@@ -128,17 +128,19 @@ def filter_bar(dataset: Dataset) -> Filters:
     others = {name: value for name, value in _non_filter_params().items() if name != PERSONA_PARAM}
     link_params = {**filters_to_params(filters), **({} if persona is None else {PERSONA_PARAM: persona})}
     _write_view({**others, **link_params})
+    persona_name = None
     if persona is not None:
         with reported_errors(), st.spinner("Finding this persona's customers…"):
             filters = with_customers(filters, persona_members(dataset.id, *persona_from_param(persona)))
-    _stamp_exports(dataset, filters, link_params)
+            persona_name = persona_options(saved_runs(dataset.id))[persona]
+    _stamp_exports(dataset, filters, link_params, persona_name)
     return filters
 
 
-def _stamp_exports(dataset: Dataset, filters: Filters, link_params: dict[str, str] | None = None) -> None:
+def _stamp_exports(dataset: Dataset, filters: Filters, link_params: dict[str, str], persona: str | None = None) -> None:
     with reported_errors():
         version = definition_version(dataset.id)
-    stamp_exports(ExportStamp.of_log(dataset, filters, version, link_params))
+    stamp_exports(ExportStamp.of_log(dataset, filters, version, link_params, persona))
 
 
 def _window(dataset: Dataset, current: Filters) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:

@@ -23,6 +23,7 @@ from streamlit.testing.v1 import AppTest
 
 from data import Dataset, Filters, RawLog, Settings, Store, import_file
 from discovery import definition_of, save_definition
+from segmentation import PersonaRun, save_run
 from tests.ui.apptest import APP, TIMEOUT_SECONDS, open_import_page, upload
 from tests.ui.test_markup import PAGES
 from ui.downloads import ExportStamp
@@ -79,9 +80,9 @@ def test_filters_are_described_and_told_apart_in_the_file_name() -> None:
 
 def test_a_persona_is_stamped_as_the_link_names_it_not_by_its_customers() -> None:
     filters = Filters(case_ids=frozenset(f"c{number}" for number in range(500)))
-    stamp = ExportStamp.of_log(dataset(), filters, 1, {"persona": "Fibre 2025:1"})
+    stamp = ExportStamp.of_log(dataset(), filters, 1, {"persona": "Fibre 2025:1"}, "Fibre 2025 · Heavy callers")
 
-    assert ("Filters", "customers among 500 chosen customers") in stamp.about()
+    assert ("Filters", "customers among 500 chosen customers (persona Fibre 2025 · Heavy callers)") in stamp.about()
     assert ("Filters as in the page's link", '{"persona": "Fibre 2025:1"}') in stamp.about()
 
 
@@ -268,6 +269,21 @@ def test_every_download_of_every_page_is_free_of_formulas_and_stamped(
     for page, names in tables.items():
         stems = {name.rsplit(".", 1)[0] for name in names}
         assert names and names == {f"{stem}.{extension}" for stem in stems for extension in ("csv", "xlsx")}, page
+
+
+def test_a_persona_chosen_in_the_sidebar_is_named_in_the_about_sheet(formula_log: Dataset, offered) -> None:
+    save_run(Store(Settings.from_env()), formula_log.id, "Run", PersonaRun(2, 0, "kmeans", names={0: "=A", 1: "B"}))
+    app = open_page(None, dataset=formula_log.id, persona="Run:0")
+    assert not app.exception
+    (excel,) = [
+        build for name, build in offered.values() if name.startswith("top-touchpoints_") and name.endswith(".xlsx")
+    ]
+
+    about = dict(list(openpyxl.load_workbook(io.BytesIO(excel()))["About"].iter_rows(values_only=True))[1:])
+
+    assert about["Filters"].startswith("customers among ")
+    assert about["Filters"].endswith(" chosen customers (persona Run · =A)")
+    assert about["Filters as in the page's link"] == '{"persona": "Run:0"}'
 
 
 def test_every_download_of_the_import_page_is_free_of_formulas_and_stamped(offered) -> None:
