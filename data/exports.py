@@ -5,7 +5,9 @@ A log's labels come from outside, so both outputs are built to carry them as pla
 - **Spreadsheets.** A CSV cell such as `=HYPERLINK(…)` or `@SUM(…)` would run as a formula when the file is
   opened (CSV injection). List cells are joined first, *then* every text cell and header starting with one of
   = + - @ (or their full-width forms), tab or carriage return gets a leading apostrophe, as OWASP advises. In an
-  Excel workbook every text cell is written as a string cell, which Excel shows as typed and never evaluates.
+  Excel workbook every text cell is written as a string cell, which Excel shows as typed and never evaluates; a
+  formula-like one also carries Excel's own "quote prefix" style, so that it stays text when someone edits it,
+  and no apostrophe is seen. A workbook may carry a second sheet, "About", saying where its table comes from.
 - **Terminals.** A file name holding `ESC [ 2 J` would clear the screen of whoever lists the datasets; control
   characters (except line breaks and tabs) and bidirectional overrides are dropped from everything a CLI prints.
 
@@ -17,7 +19,7 @@ from __future__ import annotations
 import io
 import re
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, redirect_stderr, redirect_stdout
 from pathlib import Path
 from typing import TextIO
@@ -35,7 +37,11 @@ __all__ = [
 
 FORMULA_START = re.compile(r"[=+\-@\t\r\uff1d\uff0b\uff0d\uff20]")
 EXCEL_SHEET_NAME_CHARS = 31
+EXCEL_CELL_CHARS = 32_767  # the most a workbook cell holds; Excel reports a file with a longer one as damaged
+ABOUT_SHEET = "About"
 LIST_JOINER = " → "
+# What `pandas.api.types.infer_dtype` calls an object column that may hold text (or lists, joined into text).
+_HOLDING_TEXT = frozenset({"string", "mixed", "mixed-integer", "mixed-integer-float", "empty"})
 # C0 and C1 controls but line feed and tab, DEL, and the bidirectional embeddings, overrides and isolates.
 _TERMINAL_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
@@ -62,18 +68,25 @@ def write_csv(frame: pd.DataFrame, path: str | Path) -> None:
     Path(path).write_bytes(to_csv_bytes(frame))
 
 
-def to_excel_bytes(frame: pd.DataFrame, sheet_name: str = "Parcours") -> bytes:
-    """Return the table as an .xlsx workbook of one sheet whose text cells are strings, never formulas."""
+def to_excel_bytes(frame: pd.DataFrame, sheet_name: str = "Parcours", about: Sequence[tuple[str, str]] = ()) -> bytes:
+    """Return the table as an .xlsx workbook whose text cells are strings, never formulas.
+
+    `about` holds (field, value) pairs, such as the log and filters the table comes from; when given they fill a
+    second sheet, "About", after the table's, so a reader taking the first sheet still gets the table.
+    """
     if not isinstance(frame, pd.DataFrame):
         raise TypeError(f"frame must be a pandas DataFrame, not {type(frame).__name__}")
     buffer = io.BytesIO()
     sheet_name = sheet_name[:EXCEL_SHEET_NAME_CHARS]
+    if sheet_name == ABOUT_SHEET and about:
+        sheet_name = "Table"
     with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
         _excel_ready(_joined_lists(frame)).to_excel(writer, index=False, sheet_name=sheet_name)
-        for row in writer.sheets[sheet_name].iter_rows():
-            for cell in row:
-                if cell.data_type == "f":  # openpyxl reads any text starting with '=' as a formula
-                    cell.data_type = "s"
+        if about:
+            about_frame = pd.DataFrame(list(about), columns=["Field", "Value"], dtype=object)
+            _excel_ready(about_frame).to_excel(writer, index=False, sheet_name=ABOUT_SHEET)
+        for sheet in writer.sheets.values():
+            _text_as_strings(sheet)
     return buffer.getvalue()
 
 
@@ -104,6 +117,17 @@ class _TerminalSafeStream(io.TextIOBase):
         return self._stream.isatty()
 
 
+def _text_as_strings(sheet) -> None:
+    """Make every text cell of an openpyxl sheet a string cell; formula-like ones also get the quote prefix style."""
+    for row in sheet.iter_rows():
+        for cell in row:
+            if cell.data_type == "f":  # openpyxl reads any text starting with '=' as a formula
+                cell.data_type = "s"
+            if cell.data_type == "s" and isinstance(cell.value, str) and FORMULA_START.match(cell.value):
+                # What Excel sets when one types '=x: shown as =x, kept as text if edited, never evaluated.
+                cell.quotePrefix = True
+
+
 def _neutralised_name(name: object) -> object:
     return f"'{name}" if isinstance(name, str) and FORMULA_START.match(name) else name
 
@@ -114,8 +138,10 @@ def _text_columns(frame: pd.DataFrame):
         values = frame.iloc[:, position]
         if isinstance(values.dtype, pd.CategoricalDtype):
             values = values.astype("object")
-        if values.dtype == object or pd.api.types.is_string_dtype(values.dtype):
+        if pd.api.types.is_string_dtype(values.dtype) and values.dtype != object:
             yield position, values
+        elif values.dtype == object and pd.api.types.infer_dtype(values, skipna=True) in _HOLDING_TEXT:
+            yield position, values  # an object column of numbers only has no text (and no `.str`)
 
 
 def _matches(values: pd.Series, pattern: re.Pattern) -> pd.Series:
@@ -135,7 +161,7 @@ def _joined_lists(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def _excel_ready(frame: pd.DataFrame) -> pd.DataFrame:
-    """Turn what a workbook cannot hold into what it can: zoned times to UTC, no control bytes."""
+    """Turn what a workbook cannot hold into what it can: zoned times to UTC, no control bytes, text cut to fit."""
     from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE  # slow to import, and only workbooks need it
 
     ready = frame.copy()
@@ -146,5 +172,9 @@ def _excel_ready(frame: pd.DataFrame) -> pd.DataFrame:
     for position, values in _text_columns(ready):
         illegal = values.str.contains(ILLEGAL_CHARACTERS_RE).eq(True)
         if illegal.any():
-            ready.isetitem(position, values.mask(illegal, values.str.replace(ILLEGAL_CHARACTERS_RE, "", regex=True)))
+            values = values.mask(illegal, values.str.replace(ILLEGAL_CHARACTERS_RE, "", regex=True))
+            ready.isetitem(position, values)
+        too_long = values.str.len().gt(EXCEL_CELL_CHARS).eq(True)
+        if too_long.any():
+            ready.isetitem(position, values.mask(too_long, values.str.slice(0, EXCEL_CELL_CHARS - 1) + "…"))
     return ready

@@ -31,6 +31,7 @@ from discovery import (
     definition_warnings,
     outcome_counts,
 )
+from ui.downloads import current_stamp, show_table
 from ui.errors import reported_errors
 from ui.markup import plain
 from ui.state import (
@@ -493,7 +494,7 @@ def show_definition_editor(dataset_id: str) -> None:
     download_column.download_button(
         "Download as JSON",
         data=json.dumps(draft.to_dict(), indent=2, ensure_ascii=False),
-        file_name=f"journey-definition-{dataset_id}.json",
+        file_name=current_stamp().file_name("journey-definition", "json"),
         mime="application/json",
         icon=":material/download:",
         key=f"download-definition-{dataset_id}",
@@ -524,7 +525,7 @@ def show_history(dataset_id: str) -> None:
     if not history:
         st.caption("No version saved yet: the figures follow the suggestion.")
         return
-    st.dataframe(
+    show_table(
         pd.DataFrame(
             {
                 "Version": [saved.version for saved in history],
@@ -533,5 +534,5 @@ def show_history(dataset_id: str) -> None:
                 "Goal": [", ".join(saved.payload.get("goal", [])) for saved in history],
             }
         ),
-        hide_index=True,
+        "definition-history",
     )

@@ -20,6 +20,8 @@ from pathlib import Path
 import pygraphviz
 import streamlit as st
 
+from ui.downloads import current_stamp
+
 __all__ = ["MIN_LABEL_PX", "dot_to", "drawing_height", "show_graph", "show_graph_downloads", "svg_of"]
 
 MIN_LABEL_PX = 10
@@ -99,12 +101,14 @@ def show_graph(
 
 
 def show_graph_downloads(dot: str, stem: str) -> None:
-    """Offer the drawing as DOT (for Graphviz tools), SVG, PNG and PDF, laid out only when asked for."""
+    """Offer the drawing as DOT (for Graphviz tools), SVG, PNG and PDF, laid out only when asked for; the files are
+    named with the export stamp (log, definition version, filters)."""
+    stamp = current_stamp()
     with st.container(horizontal=True):
         st.download_button(
             "DOT",
             dot,
-            f"{stem}.dot",
+            stamp.file_name(stem, "dot"),
             "text/vnd.graphviz",
             icon=":material/download:",
             key=f"download-dot-{stem}",
@@ -114,7 +118,7 @@ def show_graph_downloads(dot: str, stem: str) -> None:
             st.download_button(
                 label,
                 partial(dot_to, dot, extension),
-                f"{stem}.{extension}",
+                stamp.file_name(stem, extension),
                 mime,
                 icon=":material/download:",
                 key=f"download-{extension}-{stem}",

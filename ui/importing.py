@@ -22,7 +22,7 @@ from data import (
     Settings,
 )
 from data.timestamps import FORMAT_HELP
-from ui.downloads import show_table
+from ui.downloads import ExportStamp, show_table, stamp_exports
 from ui.errors import reported_errors, show_error
 from ui.markup import plain
 from ui.sidebar import show_dataset
@@ -111,12 +111,13 @@ def choose_source() -> RawLog | None:
 
 def show_preview(raw: RawLog) -> None:
     """Show the first rows as read, and every column name that had to be changed."""
+    stamp_exports(ExportStamp.of_upload(raw))  # from here on the page's tables are the upload's
     st.subheader("Preview")
-    st.dataframe(raw.frame.head(PREVIEW_ROWS), hide_index=True, width="stretch")
+    show_table(raw.frame.head(PREVIEW_ROWS), "preview")
     renames = raw.frame.attrs.get("column_renames", ())
     if renames:
         st.warning("Some column names were changed so that each one is unique and usable:")
-        st.dataframe(problems_table(renames), hide_index=True, width="stretch")
+        show_table(problems_table(renames), "column-renames")
 
 
 def mapping_form(raw: RawLog) -> ImportChoice:
@@ -230,7 +231,7 @@ def show_quality(raw: RawLog, log: EventLog) -> None:
         f"{log.options['timestamp_format']}."
     )
     with st.expander("The first events as Parcours reads them"):
-        st.dataframe(log.frame.head(PREVIEW_ROWS), hide_index=True, width="stretch")
+        show_table(log.frame.head(PREVIEW_ROWS), "mapped-preview")
     if not report.findings:
         st.success("No problems found.")
         return

@@ -35,7 +35,7 @@ from discovery import (
     to_bpmn_xml,
     to_pnml,
 )
-from ui.downloads import show_table
+from ui.downloads import current_stamp, show_table
 from ui.markup import plain
 from ui.state import BY_CONTENT, BY_CONTENT_AND_DEFINITION, churn_figures, dataset_engine
 from ui.tables import count_column, percent_column
@@ -379,12 +379,13 @@ _NEIGHBOUR_COLUMNS = {
 
 def show_model_downloads(model: ProcessModel, stem: str) -> None:
     """Offer the model as BPMN 2.0 (Camunda, bpmn.io, Signavio) and as a PNML Petri net."""
+    stamp = current_stamp()
     with st.container(horizontal=True):
         for label, build, extension in (("BPMN", to_bpmn_xml, "bpmn"), ("PNML", to_pnml, "pnml")):
             st.download_button(
                 label,
                 partial(build, model),
-                f"{stem}.{extension}",
+                stamp.file_name(stem, extension),
                 _XML_MIME,
                 icon=":material/download:",
                 key=f"download-model-{extension}",

@@ -14,10 +14,11 @@ import pandas as pd
 import streamlit as st
 
 from data import Dataset, Filters, LogError, import_demo
+from ui.downloads import ExportStamp, stamp_exports
 from ui.errors import reported_errors, show_error
 from ui.params import PERSONA_PARAM, filters_from_params, filters_to_params, is_filter_param, persona_from_param
 from ui.personas import persona_members, persona_options, saved_runs, with_customers
-from ui.state import attribute_columns, attribute_values, channels, store
+from ui.state import attribute_columns, attribute_values, channels, definition_version, store
 
 __all__ = [
     "dataset_picker",
@@ -48,7 +49,11 @@ def show_dataset(dataset_id: str) -> None:
 
 
 def dataset_picker() -> Dataset | None:
-    """Show the stored logs in the sidebar and return the one the URL names (else the newest), or None."""
+    """Show the stored logs in the sidebar and return the one the URL names (else the newest), or None.
+
+    Every page calls this first: it stamps the run's downloads with the log (`filter_bar` adds the filters).
+    """
+    stamp_exports(ExportStamp())
     view = _current_view()
     with reported_errors():
         datasets = store().datasets()
@@ -72,6 +77,7 @@ def dataset_picker() -> Dataset | None:
         st.warning("The log named in this link is no longer stored; showing the newest one instead.")
     if chosen != wanted:
         show_dataset(chosen)
+    _stamp_exports(by_id[chosen], Filters(), {})
     return by_id[chosen]
 
 
@@ -120,11 +126,21 @@ def filter_bar(dataset: Dataset) -> Filters:
         st.button("Reset filters", on_click=_reset_filters, args=(dataset,), key=_widget_key("reset", dataset))
     filters = replace(current, start=start, end=end, channels=frozenset(chosen_channels) or None, attributes=conditions)
     others = {name: value for name, value in _non_filter_params().items() if name != PERSONA_PARAM}
-    _write_view({**others, **filters_to_params(filters), **({} if persona is None else {PERSONA_PARAM: persona})})
-    if persona is None:
-        return filters
-    with reported_errors(), st.spinner("Finding this persona's customers…"):
-        return with_customers(filters, persona_members(dataset.id, *persona_from_param(persona)))
+    link_params = {**filters_to_params(filters), **({} if persona is None else {PERSONA_PARAM: persona})}
+    _write_view({**others, **link_params})
+    persona_name = None
+    if persona is not None:
+        with reported_errors(), st.spinner("Finding this persona's customers…"):
+            filters = with_customers(filters, persona_members(dataset.id, *persona_from_param(persona)))
+            persona_name = persona_options(saved_runs(dataset.id))[persona]
+    _stamp_exports(dataset, filters, link_params, persona_name)
+    return filters
+
+
+def _stamp_exports(dataset: Dataset, filters: Filters, link_params: dict[str, str], persona: str | None = None) -> None:
+    with reported_errors():
+        version = definition_version(dataset.id)
+    stamp_exports(ExportStamp.of_log(dataset, filters, version, link_params, persona))
 
 
 def _window(dataset: Dataset, current: Filters) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:

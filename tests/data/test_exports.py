@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import ast
 import io
 import sys
 import zipfile
+from pathlib import Path
 
 import openpyxl
 import pandas as pd
@@ -93,6 +95,69 @@ def test_excel_holds_text_as_string_cells_never_formulas_and_what_a_workbook_can
     ]
     with zipfile.ZipFile(io.BytesIO(workbook)) as archive:
         assert b"<f>" not in archive.read("xl/worksheets/sheet1.xml")
+
+
+def test_excel_marks_formula_like_text_with_the_quote_prefix_style_only() -> None:
+    """Excel's own mark for a typed '=x: the cell shows =x (no apostrophe) and stays text if edited."""
+    frame = pd.DataFrame({"label": ["=1+1", "-2+3", "+33 appel", "@home", "visit", "a=b"], "n": [-1, 0, 1, 2, 3, 4]})
+    sheet = openpyxl.load_workbook(io.BytesIO(exports.to_excel_bytes(frame))).active
+
+    assert [(cell.value, cell.data_type, cell.quotePrefix) for cell in sheet["A"][1:]] == [
+        ("=1+1", "s", True),
+        ("-2+3", "s", True),
+        ("+33 appel", "s", True),
+        ("@home", "s", True),
+        ("visit", "s", False),
+        ("a=b", "s", False),
+    ]
+    assert [(cell.value, cell.data_type, cell.quotePrefix) for cell in sheet["B"][1:3]] == [
+        (-1, "n", False),
+        (0, "n", False),
+    ]
+
+
+def test_an_about_sheet_follows_the_table_and_holds_its_fields_as_text() -> None:
+    about = [("Log", '=HYPERLINK("http://evil/")'), ("Log id", "0123456789abcdef"), ("Filters", "all customers")]
+    workbook = openpyxl.load_workbook(io.BytesIO(exports.to_excel_bytes(pd.DataFrame({"n": [1]}), "Variants", about)))
+
+    assert workbook.sheetnames == ["Variants", "About"]
+    sheet = workbook["About"]
+    assert list(sheet.iter_rows(values_only=True)) == [("Field", "Value"), *about]
+    assert (sheet["B2"].data_type, sheet["B2"].quotePrefix) == ("s", True)
+    assert pd.read_excel(io.BytesIO(exports.to_excel_bytes(pd.DataFrame({"n": [1]}), about=about))).to_dict("list") == {
+        "n": [1]
+    }
+
+
+def test_an_object_column_of_numbers_only_is_written_as_numbers() -> None:
+    frame = pd.DataFrame({"version": pd.Series([3, 2], dtype=object), "goal": ["=buy", "buy"]})
+    assert exports.neutralise_formulas(frame)["goal"].tolist() == ["'=buy", "buy"]
+    sheet = openpyxl.load_workbook(io.BytesIO(exports.to_excel_bytes(frame))).active
+    assert [cell.value for cell in sheet["A"]] == ["version", 3, 2]
+
+
+def test_excel_cuts_a_text_longer_than_a_cell_holds() -> None:
+    frame = pd.DataFrame({"path": ["a" * 40_000, "short"]})
+    sheet = openpyxl.load_workbook(io.BytesIO(exports.to_excel_bytes(frame))).active
+
+    assert sheet["A2"].value == "a" * 32_766 + "…"
+    assert sheet["A3"].value == "short"
+
+
+def test_no_command_writes_a_table_but_through_data_exports() -> None:
+    """Every CLI `--out` goes through `write_csv`: no library module writes CSV or Excel on its own.
+
+    The demo generator is the exception: it writes a log to import, whose labels Parcours made up.
+    """
+    repo = Path(__file__).resolve().parents[2]
+    writers = {
+        str(path.relative_to(repo))
+        for package in ("data", "discovery", "segmentation")
+        for path in (repo / package).rglob("*.py")
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        if isinstance(node, ast.Attribute) and node.attr in {"to_csv", "to_excel"}
+    }
+    assert writers == {"data/demo.py", "data/exports.py"}
 
 
 def test_write_csv_writes_what_the_download_holds(tmp_path) -> None:
