@@ -32,7 +32,7 @@ if selected.cases == 0:
     )
     st.stop()
 
-map_tab, model_tab = st.tabs(["Journey map", "Process model"], key="journey-view", on_change="rerun")
+map_tab, model_tab = st.tabs(["Journey map", "Process model"], key="view", on_change="rerun", bind="query-params")
 
 if map_tab.open:
     with map_tab:
@@ -42,6 +42,8 @@ if map_tab.open:
             METRICS,
             format_func=journey.METRIC_LABELS.get,
             horizontal=True,
+            key="metric",
+            bind="query-params",
             help="Frequency: customers or events on each path. Performance: time between the two steps.",
         )
         activity_share = activity_column.slider(
@@ -51,6 +53,8 @@ if map_tab.open:
             100,
             step=5,
             format="%d%%",
+            key="touchpoints",
+            bind="query-params",
             help="Keep the touchpoints most customers do, until they cover this share of what customers do.",
         )
         path_share = path_column.slider(
@@ -60,6 +64,8 @@ if map_tab.open:
             80,
             step=5,
             format="%d%%",
+            key="paths",
+            bind="query-params",
             help="Keep the paths most customers take, until they cover this share of all moves; every kept "
             "touchpoint keeps its strongest way in and out.",
         )
@@ -67,7 +73,7 @@ if map_tab.open:
             drawn = journey.map_of(dataset.id, filters, definition, activity_share / 100, path_share / 100)
             dot, _ = journey.map_layout(journey.map_dot(drawn, metric))
         elements = journey.map_elements(drawn)
-        chosen_key = f"map-element-{dataset.id}"
+        chosen_key = "open"
         if st.session_state.get(chosen_key) not in elements:
             st.session_state[chosen_key] = next(iter(elements))
         show_graph(
@@ -86,6 +92,7 @@ if map_tab.open:
             "Touchpoint or step",
             list(elements),
             key=chosen_key,
+            bind="query-params",
             help="Click a box or an arrow of the map, or choose it here: touchpoints most customers first, then steps.",
         )
         element_id = elements[chosen]
@@ -112,6 +119,8 @@ if model_tab.open:
             ALGORITHMS,
             format_func=journey.ALGORITHM_LABELS.get,
             horizontal=True,
+            key="miner",
+            bind="query-params",
             help="Inductive: a sound, block-structured model. Heuristics: the frequent behaviour, less tidy.",
         )
         noise = noise_column.slider(
@@ -120,6 +129,8 @@ if model_tab.open:
             1.0,
             0.2,
             step=0.05,
+            key="noise",
+            bind="query-params",
             help="Higher values leave out rare behaviour, for a simpler model.",
         )
         with ui.reported_errors():

@@ -33,9 +33,13 @@ if filters.variant_ids is not None:
     st.button("Show every path", on_click=variants.set_variant_filter, args=(filters, None), key="every-path")
 
 controls = st.columns([2, 2, 3])
-shown = controls[0].select_slider("Paths to show", SHOWN_OPTIONS, value=25, help="The most common paths first.")
+shown = controls[0].select_slider(
+    "Paths to show", SHOWN_OPTIONS, value=25, key="shown", bind="query-params", help="The most common paths first."
+)
 collapse = controls[1].toggle(
     "Merge repeated steps",
+    key="merge",
+    bind="query-params",
     help="Treat A → B → B → C as A → B → C, so paths that differ only by repeats count as one.",
 )
 with ui.reported_errors():
@@ -66,7 +70,8 @@ rank = st.selectbox(
     "Path",
     range(len(choices)),
     format_func=choices.__getitem__,
-    key=f"drill-down-{collapse}",
+    key="path",
+    bind="query-params",
 )
 chosen = frame.iloc[rank]
 st.code(variants.ARROW.join(chosen["activities"]), language=None, wrap_lines=True)
@@ -94,15 +99,23 @@ direction = st.radio(
     list(variants.PATH_DIRECTIONS),
     format_func=variants.PATH_DIRECTIONS.get,
     horizontal=True,
+    key="around",
+    bind="query-params",
 )
 options = variants.touchpoints(dataset.id)
 pickers = st.columns([3, 3, 2, 2])
-anchor = pickers[0].selectbox("From" if direction == "between" else "Touchpoint", options)
+anchor = pickers[0].selectbox(
+    "From" if direction == "between" else "Touchpoint", options, key="anchor", bind="query-params"
+)
 target = None
 if direction == "between":
-    target = pickers[1].selectbox("To", options, index=min(1, len(options) - 1))
-steps = pickers[2].slider("Steps", 1, 10 if direction == "between" else 6, 5 if direction == "between" else 3)
-top = pickers[3].slider("Touchpoints per step", 2, 15, 6, help="The others are grouped as (other).")
+    target = pickers[1].selectbox("To", options, index=min(1, len(options) - 1), key="to", bind="query-params")
+steps = pickers[2].slider(
+    "Steps", 1, 10 if direction == "between" else 6, 5 if direction == "between" else 3, key=f"steps-{direction}"
+)
+top = pickers[3].slider(
+    "Touchpoints per step", 2, 15, 6, key="per_step", bind="query-params", help="The others are grouped as (other)."
+)
 with ui.reported_errors():
     flows = variants.path_flows(dataset.id, filters, anchor, direction, steps, top, target)
 if flows.links.empty:

@@ -24,7 +24,9 @@ with ui.reported_errors():
     selected = ui.dataset_summary(dataset.id, filters).cases
 definition = definition_ui.definition_banner(dataset.id)
 
-stage_tab, funnel_tab, churn_tab, channel_tab = st.tabs(["Stages", "Funnel", "Churn points", "Channels"])
+stage_tab, funnel_tab, churn_tab, channel_tab = st.tabs(
+    ["Stages", "Funnel", "Churn points", "Channels"], key="tab", bind="query-params"
+)
 if not selected:
     for tab in (stage_tab, funnel_tab, churn_tab, channel_tab):
         tab.info(

@@ -131,7 +131,9 @@ def segment_picker(dataset_id: str, side: str, filters: Filters, definition: Jou
     Personas come first once a run is saved; until then, attribute values.
     """
     first = 0 if saved_runs(dataset_id) else 1
-    kind = st.radio(f"Segment {side} is", KINDS, index=first, horizontal=True, key=f"compare-kind-{side}")
+    kind = st.radio(
+        f"Segment {side} is", KINDS, index=first, horizontal=True, key=f"{side.lower()}_is", bind="query-params"
+    )
     if kind == "Persona":
         return _persona_segment(dataset_id, side, filters)
     if kind == "Attribute value":
@@ -145,7 +147,9 @@ def _persona_segment(dataset_id: str, side: str, filters: Filters) -> Segment | 
         st.info("No persona run is saved yet: find and save personas on the Personas page.")
         return None
     default = min(len(options) - 1, 0 if side == "A" else 1)
-    chosen = st.selectbox("Persona", list(options), default, format_func=options.get, key=f"compare-persona-{side}")
+    chosen = st.selectbox(
+        "Persona", list(options), default, format_func=options.get, key=f"{side.lower()}_persona", bind="query-params"
+    )
     run, label = persona_from_param(chosen)
     return Segment(options[chosen], with_customers(filters, persona_members(dataset_id, run, label)), run)
 
@@ -158,7 +162,7 @@ def _attribute_segment(dataset_id: str, side: str, filters: Filters, definition:
     if not columns:
         st.info("This log has no attributes (plan, region, age band …) to segment by.")
         return None
-    column = st.selectbox("Attribute", columns, key=f"compare-attribute-{side}")
+    column = st.selectbox("Attribute", columns, key=f"{side.lower()}_attribute", bind="query-params")
     ranged = definition.role_of(column, types[column]).role in RANGED_ROLES
     groups = attribute_groups(dataset_id, filters, column, ranged)
     counts = groups.value_counts(sort=not ranged)
@@ -168,7 +172,7 @@ def _attribute_segment(dataset_id: str, side: str, filters: Filters, definition:
         return None
     default = min(len(values) - 1, 0 if side == "A" else 1)
     label = "Range (of each customer's mean)" if ranged else "Value (each customer's most frequent one)"
-    value = st.selectbox(label, values, default, key=f"compare-value-{side}-{column}")
+    value = st.selectbox(label, values, default, key=f"{side.lower()}_value", bind="query-params")
     # A list first: a set built from an Arrow-backed index element by element takes five times longer.
     members = frozenset(groups.index[groups.to_numpy() == value].tolist())
     return Segment(f"{column}: {value}" if ranged else f"{column} = {value}", with_customers(filters, members))
@@ -180,7 +184,7 @@ def _saved_segment(dataset_id: str, side: str) -> Segment | None:
         st.info("No segment is saved yet: set the filters in the sidebar and save them below as a segment.")
         return None
     default = min(len(saved) - 1, 0 if side == "A" else 1)
-    name = st.selectbox("Saved segment", list(saved), default, key=f"compare-saved-{side}")
+    name = st.selectbox("Saved segment", list(saved), default, key=f"{side.lower()}_segment", bind="query-params")
     params = {**selection_params(), **saved[name].params}
     persona = params.get(PERSONA_PARAM)
     run = None if persona is None else persona_from_param(persona)[0]

@@ -18,7 +18,6 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from data import Filters, LogError, Problem
-from data.params import filters_to_params, is_filter_param
 from discovery import (
     OUTCOME_LABELS,
     CustomerJourney,
@@ -30,6 +29,7 @@ from discovery import (
 )
 from ui.downloads import show_table
 from ui.markup import plain, plotly_text
+from ui.params import filters_to_params, is_filter_param, write_owned
 from ui.state import BY_CONTENT_AND_DEFINITION, dataset_engine
 from ui.tables import count_column
 
@@ -113,9 +113,8 @@ def _link_params(touchpoint: str | None, step: tuple[str | None, str | None] | N
 
 def _filter_to_touchpoint(filters: Filters, touchpoint: str) -> None:
     """Put `filters`, narrowed to customers who did `touchpoint`, in the URL that every page's filter bar reads."""
-    kept = {name: value for name, value in st.query_params.to_dict().items() if not is_filter_param(name)}
     chosen = frozenset({*(filters.with_activities or ()), touchpoint})
-    st.query_params.from_dict({**kept, **filters_to_params(replace(filters, with_activities=chosen))})
+    write_owned(filters_to_params(replace(filters, with_activities=chosen)), is_filter_param)
 
 
 # --- the customers behind a figure ---

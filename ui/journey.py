@@ -115,9 +115,13 @@ def map_of(
         return simplified_map(engine, full, filters, activity_coverage=activity_coverage, path_coverage=path_coverage)
 
 
-@st.cache_data(show_spinner="Mining the process model…", max_entries=16, hash_funcs=BY_CONTENT)
+@st.cache_resource(show_spinner="Mining the process model…", max_entries=16, hash_funcs=BY_CONTENT)
 def process_model(dataset_id: str, filters: Filters, algorithm: str, noise_threshold: float) -> ProcessModel:
-    """The process model mined from the most frequent variants of the selected journeys."""
+    """The process model mined from the most frequent variants of the selected journeys.
+
+    Kept as a shared resource, not pickled: pm4py's BPMN nodes hash by an attribute that unpickling has not set yet
+    when it rebuilds their sets, so a pickled model cannot be read back. Nothing mutates a mined model.
+    """
     with dataset_engine(dataset_id) as engine:
         return discover_model(engine, filters, algorithm=algorithm, noise_threshold=noise_threshold)
 

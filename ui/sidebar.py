@@ -16,7 +16,14 @@ import streamlit as st
 from data import Dataset, Filters, LogError, import_demo
 from ui.downloads import ExportStamp, stamp_exports
 from ui.errors import reported_errors, show_error
-from ui.params import PERSONA_PARAM, filters_from_params, filters_to_params, is_filter_param, persona_from_param
+from ui.params import (
+    PERSONA_PARAM,
+    filters_from_params,
+    filters_to_params,
+    is_filter_param,
+    persona_from_param,
+    write_owned,
+)
 from ui.personas import persona_members, persona_options, saved_runs, with_customers
 from ui.state import attribute_columns, attribute_values, channels, definition_version, store
 
@@ -261,6 +268,11 @@ def _current_view() -> dict[str, str]:
 
 
 def _write_view(params: dict[str, str]) -> None:
-    if st.query_params.to_dict() != params:
-        st.query_params.from_dict(params)
-    st.session_state[_VIEW] = dict(params)
+    """Make the URL's log, filters and persona those of `params`; the page's own settings stay as they are."""
+    view = {name: value for name, value in params.items() if _is_view_param(name)}
+    write_owned(view, _is_view_param)
+    st.session_state[_VIEW] = view
+
+
+def _is_view_param(name: str) -> bool:
+    return name in (DATASET_PARAM, PERSONA_PARAM) or is_filter_param(name)

@@ -32,7 +32,7 @@ from discovery import (
     variant_table,
 )
 from ui.markup import plain, plotly_text
-from ui.params import filters_to_params, is_filter_param
+from ui.params import filters_to_params, is_filter_param, write_owned
 from ui.state import BY_CONTENT, BY_CONTENT_AND_DEFINITION, dataset_engine, journey_definition
 
 __all__ = [
@@ -148,9 +148,8 @@ def set_variant_filter(filters: Filters, variant_ids: Collection[str] | None) ->
 
     Meant as a button's `on_click`: the rerun that follows reads the new view.
     """
-    kept = {name: value for name, value in st.query_params.to_dict().items() if not is_filter_param(name)}
     chosen = None if variant_ids is None else frozenset(variant_ids)
-    st.query_params.from_dict({**kept, **filters_to_params(replace(filters, variant_ids=chosen))})
+    write_owned(filters_to_params(replace(filters, variant_ids=chosen)), is_filter_param)
 
 
 # --- pure builders ---

@@ -97,3 +97,37 @@ def test_a_click_on_an_arrow_lists_exactly_its_customers(server: str, browser_pa
     first = listed.customers["case_id"].iloc[0]
     expect(page.get_by_role("combobox", name=re.compile(r"^Customer \("))).to_have_value(first)
     screenshot(page, "customer-journey")
+
+
+def test_a_copied_link_reproduces_the_view_in_a_new_browser(server: str, browser_page) -> None:
+    from playwright.sync_api import expect
+
+    page = browser_page
+    sidebar = page.get_by_test_id("stSidebar")
+    page.goto(server)
+    expect(page.get_by_test_id("stMetricValue").first).to_be_visible()
+    sidebar.get_by_role("link", name="Variants and paths").click()
+    page.get_by_role("button", name="Show only this path on every page").click()
+    expect(page.get_by_text(re.compile(r"^Every page now shows only"))).to_be_visible()
+    sidebar.get_by_role("link", name="Journey map").click()
+    page.get_by_text("Median time", exact=True).click()
+    move_slider(page, "Touchpoints shown", SIMPLIFIED["Touchpoints shown"], 100)
+    move_slider(page, "Paths shown", SIMPLIFIED["Paths shown"], 80)
+    page.wait_for_timeout(1000)
+    expect(page.get_by_test_id("stStatusWidget")).to_be_hidden()
+    caption = page.get_by_text(re.compile(r"^Each box counts")).inner_text()
+    assert "median time" in caption
+    chosen = page.get_by_role("combobox", name="Touchpoint or step").input_value()
+    link = page.url
+    assert "variant_ids=" in link and "metric=" in link and "touchpoints=60" in link and "paths=50" in link
+
+    other = page.context.browser.new_context(viewport={"width": 1400, "height": 2600})
+    fresh = other.new_page()
+    fresh.goto(link)
+    expect(fresh.get_by_text(re.compile(r"^Each box counts"))).to_have_text(caption)
+    expect(fresh.get_by_role("radio", name="Median time")).to_be_checked()
+    expect(fresh.get_by_role("slider", name="Touchpoints shown")).to_have_value("60")
+    expect(fresh.get_by_role("slider", name="Paths shown")).to_have_value("50")
+    expect(fresh.get_by_role("combobox", name="Touchpoint or step")).to_have_value(chosen)
+    screenshot(fresh, "journey-map-from-a-copied-link")
+    other.close()

@@ -87,12 +87,12 @@ def test_a_numeric_attribute_is_offered_as_ranges(store: Store) -> None:
     demo = import_demo(store)
     app = open_page(dataset=demo.id)
     for side in "AB":
-        app.selectbox(key=f"compare-attribute-{side}").set_value("revenue_eur")
+        app.selectbox(key=f"{side.lower()}_attribute").set_value("revenue_eur")
     app.run()
     assert not app.exception
     with store.engine(demo.id) as engine:
         ranges = attribute_ranges(engine, "revenue_eur")
-    value_box = app.selectbox(key="compare-value-A-revenue_eur")
+    value_box = app.selectbox(key="a_value")
     assert value_box.label == "Range (of each customer's mean)"
     assert value_box.options == list(ranges.cat.categories)
     low, high = ranges.cat.categories[:2]
@@ -108,7 +108,7 @@ def test_the_current_filters_saved_as_a_segment_can_be_compared(store: Store) ->
     widget(app.button, "Save the current filters as a segment").click().run()
     assert store.annotation(demo.id, "segment", "Store customers") == {"filters": {"channels": '["store"]'}}
     for side in "AB":
-        app.radio(key=f"compare-kind-{side}").set_value("Saved segment")
+        app.radio(key=f"{side.lower()}_is").set_value("Saved segment")
     app.run()
     assert not app.exception
     with store.engine(demo.id) as engine:
@@ -128,14 +128,14 @@ def test_two_personas_of_one_run_carry_the_caveat(store: Store) -> None:
     save_run(store, demo.id, "Spring", PersonaRun(2, 0, "kmeans", names={0: "Web", 1: "Store"}))
     app = open_page(dataset=demo.id)
     assert not app.exception
-    assert [app.radio(key=f"compare-kind-{side}").value for side in "AB"] == ["Persona", "Persona"]
+    assert [app.radio(key=f"{side.lower()}_is").value for side in "AB"] == ["Persona", "Persona"]
     assert any(warning.value.startswith(plain("A and B are personas of one run.")) for warning in app.warning)
 
 
 def test_a_page_without_saved_personas_says_where_to_make_them(store: Store) -> None:
     demo = import_demo(store)
     app = open_page(dataset=demo.id)
-    app.radio(key="compare-kind-A").set_value("Persona").run()
+    app.radio(key="a_is").set_value("Persona").run()
     assert not app.exception
     assert app.info[0].value.startswith("No persona run is saved yet")
     assert not app.metric

@@ -262,7 +262,7 @@ def test_every_download_of_every_page_is_free_of_formulas_and_stamped(
         tables[page] = check_downloads(app, offered, page_stamp, page)
         if page == "pages/2_Journey_map.py":  # the process model's BPMN and PNML are stamped too
             offered.clear()
-            app.session_state["journey-view"] = "Process model"
+            app.session_state["view"] = "Process model"
             assert check_downloads(app.run(), offered, stamp, "process model") == set()
 
     # Each page offers both files of each of its tables.

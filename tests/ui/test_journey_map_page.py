@@ -320,7 +320,7 @@ def test_the_saved_stage_model_draws_the_lanes() -> None:
 
 def test_the_process_model_tab_shows_what_the_miner_found(store: Store, demo: Dataset) -> None:
     app = open_journey_map(dataset=demo.id)
-    app.session_state["journey-view"] = "Process model"
+    app.session_state["view"] = "Process model"
     app.run()
     assert not app.exception
     with store.engine(demo.id) as engine:
