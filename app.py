@@ -53,7 +53,7 @@ if summary.start_time is None:
     st.caption(f"No customer matches: {ui.plain(filters.describe())}.")
 else:
     st.caption(
-        f"{ui.plain(filters.describe().capitalize())}, from {summary.start_time:%Y-%m-%d %H:%M} "
+        f"{ui.plain(filters.describe(sentence_start=True))}, from {summary.start_time:%Y-%m-%d %H:%M} "
         f"to {summary.end_time:%Y-%m-%d %H:%M} UTC."
     )
 
