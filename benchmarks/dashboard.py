@@ -32,7 +32,7 @@ from benchmarks.discovery import DEMO_COLUMNS, parse_size, prepare_log
 
 FILTERED_CHANNEL = "store"
 PAGES = (
-    "app.py",
+    "Home.py",
     "pages/2_Journey_map.py",
     "pages/3_Variants_and_paths.py",
     "pages/4_Stages_funnel_and_churn.py",
@@ -87,7 +87,7 @@ def page_loads(home: Path) -> dict[str, tuple[float, float, float]]:
 
     os.environ["PARCOURS_HOME"] = str(home)
     dataset_id = Store(Settings.from_env()).datasets()[0].id
-    app = str(Path(__file__).resolve().parents[1] / "app.py")
+    app = str(Path(__file__).resolve().parents[1] / "Home.py")
     AppTest.from_file(app, default_timeout=900).run()  # a running server has its modules imported already
     timings = {}
     for page in PAGES:
@@ -95,7 +95,7 @@ def page_loads(home: Path) -> dict[str, tuple[float, float, float]]:
         st.cache_resource.clear()
         test = AppTest.from_file(app, default_timeout=900)
         test.query_params["dataset"] = dataset_id
-        if page != "app.py":
+        if page != "Home.py":
             test.switch_page(page)
         runs = []
         for run in ("cold", "warm", "filtered"):

@@ -21,6 +21,6 @@ def test_readme_quick_start_has_exactly_two_commands_and_ci_runs_the_test_one() 
     commands = re.findall(r"^```(?:bash|sh)\n(.*?)\n```", quick_start, flags=re.M | re.S)
     assert len(commands) == 2
     run, test = commands
-    assert "streamlit run app.py" in run
+    assert "streamlit run Home.py" in run
     assert "pytest" in test
     assert test in CI

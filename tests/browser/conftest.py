@@ -1,4 +1,4 @@
-"""What every browser test shares: a real `streamlit run app.py`, Debian's Chromium, and the steps a user repeats.
+"""What every browser test shares: a real `streamlit run Home.py`, Debian's Chromium, and the steps a user repeats.
 
 Each test gets the dashboard on a free port with its own empty PARCOURS_HOME and one tall Chromium page.
 Screenshots go to test-results/ (git-ignored) for a person to look at.
@@ -56,7 +56,7 @@ def server(tmp_path: Path) -> Iterator[str]:
     log_path = tmp_path / "streamlit.log"
     with log_path.open("wb") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port), "--server.headless=true"],
+            [sys.executable, "-m", "streamlit", "run", "Home.py", "--server.port", str(port), "--server.headless=true"],
             cwd=REPO,
             env={**os.environ, "PARCOURS_HOME": str(tmp_path / "home")},
             stdout=log,

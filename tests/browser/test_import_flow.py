@@ -1,6 +1,6 @@
 """The import flow in a real browser: upload a real log, confirm its mapping, save it, find it on the home page.
 
-A real `streamlit run app.py` on a free port with its own PARCOURS_HOME, driven by Debian's Chromium
+A real `streamlit run Home.py` on a free port with its own PARCOURS_HOME, driven by Debian's Chromium
 through Playwright (see conftest.py). Screenshots of each step go to test-results/ for a person to look at.
 """
 

@@ -1,7 +1,7 @@
 """A new user's first visit in a real browser: import a real log, then read its journey map, variants, churn
 points and personas, each showing the numbers the library computes for the same file.
 
-A real `streamlit run app.py` on a free port with its own PARCOURS_HOME, driven by Debian's Chromium through
+A real `streamlit run Home.py` on a free port with its own PARCOURS_HOME, driven by Debian's Chromium through
 Playwright (see conftest.py); pages are opened through the sidebar's page links, as a user would. Screenshots
 of each step go to test-results/ for a person to look at.
 """

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
-APP = str(Path(__file__).resolve().parents[2] / "app.py")
+APP = str(Path(__file__).resolve().parents[2] / "Home.py")
 IMPORT_PAGE = "pages/1_Import_and_quality.py"
 # The first run stores the demo log: generous for a loaded CI machine, not a timing assertion.
 TIMEOUT_SECONDS = 120
