@@ -48,6 +48,7 @@ from data.errors import DatasetNotFound, EmptyLog, LogError, OutdatedLayout, Pro
 from data.quality import QualityReport
 from data.schema import CANONICAL_COLUMNS, TIMESTAMP, ColumnMapping, EventLog
 from data.settings import Settings
+from data.uploads import StagedUploads
 
 __all__ = ["Dataset", "SavedPayload", "Store"]
 
@@ -191,10 +192,17 @@ class Store:
             self._writer = self._engine.execution_options(**{WRITE: True})
             _migrate(self._writer)
         self._remove_stale_incoming()
+        self._uploads = StagedUploads(settings)
+        self._uploads.remove_stale()
 
     @property
     def settings(self) -> Settings:
         return self._settings
+
+    @property
+    def uploads(self) -> StagedUploads:
+        """Uploaded files kept for an hour by their content's hash, so a reloaded import page finds its file."""
+        return self._uploads
 
     def import_log(self, log: EventLog, *, name: str | None = None, owner: str | None = None) -> Dataset:
         """Return the stored dataset for `log`, storing it first unless the same import already exists.
