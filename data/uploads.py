@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath, PureWindowsPath
 
 from data.errors import LimitExceeded, LogError, Problem
+from data.readers import BYTES_PER_MB
 from data.settings import Settings
 
 __all__ = ["MAX_STAGED_UPLOADS", "STALE_UPLOAD_SECONDS", "StagedUpload", "StagedUploads"]
@@ -38,7 +39,6 @@ MAX_STAGED_UPLOADS = 20
 # A folder still being written is renamed into place within seconds; one left for a minute was abandoned.
 HALF_WRITTEN_SECONDS = 60
 MAX_FILE_NAME_CHARS = 255
-BYTES_PER_MB = 1024 * 1024
 UPLOAD_KEY = re.compile(r"[0-9a-f]{64}")
 
 

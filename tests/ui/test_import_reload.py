@@ -11,16 +11,10 @@ from streamlit.testing.v1 import AppTest
 from data import Settings, Store
 from data.importing import import_demo
 from tests.ui.apptest import errors, metrics, open_import_page, upload, widget
+from tests.ui.test_import_page import JOURNEYS
 from ui.import_memory import choices_from_param, choices_to_param
 from ui.markup import plain
 
-JOURNEYS = b"""client;etape;canal;horodatage
-c1;visit;web;2025-01-06 09:00
-c1;buy;store;2025-01-07 10:00
-c2;visit;app;2025-01-06 11:00
-c2;call;call center;2025-01-08 12:00
-c2;buy;store;2025-01-09 13:00
-"""
 SHA = hashlib.sha256(JOURNEYS).hexdigest()
 COLUMNS = ["client", "etape", "canal", "horodatage"]
 
