@@ -68,18 +68,18 @@ def human_bytes(size_bytes: int) -> str:
 
 
 def datasets_table(datasets: Sequence[Dataset]) -> pd.DataFrame:
-    """Return one row per stored log: name, counts, period, quality badge, size on disk, imported and last opened."""
+    """Return one row per stored log: name, counts, size on disk, last opened, period, quality badge and imported."""
     return pd.DataFrame(
         {
             "Log": [d.name for d in datasets],
             "Customers": [d.n_cases for d in datasets],
             "Events": [d.n_events for d in datasets],
             "Touchpoints": [d.n_activities for d in datasets],
+            "Size on disk": [human_bytes(d.size_bytes) for d in datasets],
+            "Last opened": [_moment(d.last_opened_at) if d.last_opened_at else "never" for d in datasets],
             "Period": [_period(d) for d in datasets],
             "Quality": [quality_badge(d.quality) for d in datasets],
-            "Size on disk": [human_bytes(d.size_bytes) for d in datasets],
             "Imported": [_moment(d.created_at) for d in datasets],
-            "Last opened": [_moment(d.last_opened_at) if d.last_opened_at else "never" for d in datasets],
         }
     )
 
