@@ -30,11 +30,9 @@ filters = ui.filter_bar(dataset)
 
 st.subheader("Stored logs")
 with ui.reported_errors():
-    ui.show_table(
-        ui.datasets_table(ui.store().datasets()),
-        "stored-logs",
-        column_config=ui.count_columns("Customers", "Events", "Touchpoints"),
-    )
+    stored = ui.store().datasets()
+ui.stored_logs(stored)
+ui.manage_stored_logs(stored, dataset)
 st.page_link(ui.IMPORT_PAGE, label="Import another log", icon=":material/upload_file:")
 
 st.subheader(ui.plain(dataset.name))
@@ -53,7 +51,7 @@ if summary.start_time is None:
     st.caption(f"No customer matches: {ui.plain(filters.describe())}.")
 else:
     st.caption(
-        f"{ui.plain(filters.describe().capitalize())}, from {summary.start_time:%Y-%m-%d %H:%M} "
+        f"{ui.plain(filters.describe(sentence_start=True))}, from {summary.start_time:%Y-%m-%d %H:%M} "
         f"to {summary.end_time:%Y-%m-%d %H:%M} UTC."
     )
 

@@ -56,6 +56,7 @@ from data.settings import SETTINGS, Settings
 from data.sql_sources import read_sql
 from data.store import Dataset, SavedPayload, Store
 from data.timestamps import ParsedTimestamps, parse_timestamps
+from data.uploads import StagedUpload, StagedUploads
 from data.xes import read_xes
 
 # Imported on first use: the demo generator, so that `python -m data.demo` runs it only once, and the Spark
@@ -108,6 +109,8 @@ __all__ = [
     "Settings",
     "SourceNotConfigured",
     "SparkEngine",
+    "StagedUpload",
+    "StagedUploads",
     "StorageFull",
     "Store",
     "TimestampError",

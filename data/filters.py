@@ -79,14 +79,21 @@ class Filters:
         """True when no condition is set, so every journey is kept."""
         return all(getattr(self, spec.name) in (None, ()) for spec in fields(self))
 
-    def describe(self) -> str:
-        """Return a short sentence naming the selected journeys, for titles and exports."""
+    def describe(self, *, sentence_start: bool = False) -> str:
+        """Return a short phrase naming the selected journeys, for titles and exports.
+
+        Values are written as they are in the data ("Mobile 10GB"); with `sentence_start` only the phrase's own
+        first word is capitalised, never a value (`str.capitalize` would lower-case every other letter).
+        """
         if self.is_empty:
-            return "all customers"
-        window = _window_phrase(self.start, self.end)
-        head = "customers" if window is None else f"customers {window}"
-        conditions = list(self._condition_phrases())
-        return f"{head} {', '.join(conditions)}" if conditions else head
+            phrase = "all customers"
+        else:
+            window = _window_phrase(self.start, self.end)
+            head = "customers" if window is None else f"customers {window}"
+            conditions = list(self._condition_phrases())
+            phrase = f"{head} {', '.join(conditions)}" if conditions else head
+        # The phrase always opens with Parcours' own lower-case word ("all", "customers"), never with a value.
+        return phrase[0].upper() + phrase[1:] if sentence_start else phrase
 
     def _condition_phrases(self) -> Iterator[str]:
         if self.channels is not None:

@@ -26,11 +26,12 @@ import re
 import shutil
 import sqlite3
 import time
+import unicodedata
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +48,7 @@ from data.errors import DatasetNotFound, EmptyLog, LogError, OutdatedLayout, Pro
 from data.quality import QualityReport
 from data.schema import CANONICAL_COLUMNS, TIMESTAMP, ColumnMapping, EventLog
 from data.settings import Settings
+from data.uploads import StagedUploads
 
 __all__ = ["Dataset", "SavedPayload", "Store"]
 
@@ -63,6 +65,11 @@ STAGING_NAME = re.compile(r"(?P<dataset_id>[0-9a-f]{16})\.[0-9a-f]{32}(?:\.disca
 MAX_NAME_CHARS = 200
 MAX_KIND_CHARS = 40
 KNOWN_IDS_SHOWN = 20
+# Characters that would move a terminal's cursor, break a line or reverse the text around them (bidi controls).
+_UNSHOWABLE_CATEGORIES = ("Cc", "Zl", "Zp")
+_BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+# Opening a dataset is written down at most once a minute: a page rerun must not write to the database each time.
+OPENED_RESOLUTION_SECONDS = 60
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 # Any constant works: it only has to be the same for every process migrating one PostgreSQL database.
@@ -108,6 +115,7 @@ DATASETS = sa.Table(
     sa.Column("size_bytes", sa.BigInteger(), nullable=False),
     sa.Column("created_at", UTCDateTime(), nullable=False),
     sa.Column("updated_at", UTCDateTime(), nullable=False),
+    sa.Column("last_opened_at", UTCDateTime(), nullable=True),
 )
 ANNOTATIONS = sa.Table(
     "annotations",
@@ -161,6 +169,7 @@ class Dataset:
     size_bytes: int
     events_path: Path
     layout_path: Path
+    last_opened_at: datetime | None = None
 
 
 class Store:
@@ -183,10 +192,17 @@ class Store:
             self._writer = self._engine.execution_options(**{WRITE: True})
             _migrate(self._writer)
         self._remove_stale_incoming()
+        self._uploads = StagedUploads(settings)
+        self._uploads.remove_stale()
 
     @property
     def settings(self) -> Settings:
         return self._settings
+
+    @property
+    def uploads(self) -> StagedUploads:
+        """Uploaded files kept for an hour by their content's hash, so a reloaded import page finds its file."""
+        return self._uploads
 
     def import_log(self, log: EventLog, *, name: str | None = None, owner: str | None = None) -> Dataset:
         """Return the stored dataset for `log`, storing it first unless the same import already exists.
@@ -262,8 +278,12 @@ class Store:
         return self._dataset_from_row(row)
 
     def rename(self, dataset_id: str, name: str) -> Dataset:
-        """Return the dataset under its new display name (the id, named by content, never changes)."""
-        name = _checked_name(name)
+        """Return the dataset under its new display name (the id, named by content, never changes).
+
+        A name typed to rename a dataset may not hold control characters; a name an import takes from its file
+        is kept as the file has it (it is data, escaped wherever it is shown).
+        """
+        name = _checked_name(name, typed=True)
         updated = 0
         if _is_dataset_id(dataset_id):
             with _disk_full_is_typed(), self._writer.begin() as connection:
@@ -277,14 +297,33 @@ class Store:
             raise self._not_found(dataset_id)
         return self.dataset(dataset_id)
 
+    def mark_opened(self, dataset_id: str, *, at: datetime | None = None) -> Dataset:
+        """Return the dataset with `last_opened_at` set to `at` (now by default), when a user opens it to look at it.
+
+        Only a later time is written, and only once it is at least `OPENED_RESOLUTION_SECONDS` after the one
+        stored, so that a page that reruns on every click does not write each time.
+        """
+        at = datetime.now(UTC) if at is None else at.astimezone(UTC)
+        dataset = self.dataset(dataset_id)
+        last = dataset.last_opened_at
+        if last is not None and last > at - timedelta(seconds=OPENED_RESOLUTION_SECONDS):
+            return dataset  # read, not written: most reruns end here
+        earlier = sa.or_(
+            DATASETS.c.last_opened_at.is_(None),
+            DATASETS.c.last_opened_at <= at - timedelta(seconds=OPENED_RESOLUTION_SECONDS),
+        )
+        with _disk_full_is_typed(), self._writer.begin() as connection:
+            connection.execute(
+                sa.update(DATASETS).where(DATASETS.c.id == dataset_id, earlier).values(last_opened_at=at)
+            )
+        return self.dataset(dataset_id)
+
     def delete(self, dataset_id: str) -> None:
         """Forget the dataset, then remove its files: a crash in between leaves only unlisted files."""
         with self._dataset_lock(dataset_id):
             with _disk_full_is_typed(), self._writer.begin() as connection:
                 connection.execute(sa.delete(ANNOTATIONS).where(ANNOTATIONS.c.dataset_id == dataset_id))
-                connection.execute(
-                    sa.delete(JOURNEY_DEFINITIONS).where(JOURNEY_DEFINITIONS.c.dataset_id == dataset_id)
-                )
+                connection.execute(sa.delete(JOURNEY_DEFINITIONS).where(JOURNEY_DEFINITIONS.c.dataset_id == dataset_id))
                 deleted = connection.execute(sa.delete(DATASETS).where(DATASETS.c.id == dataset_id)).rowcount
             if not deleted:
                 raise self._not_found(dataset_id)
@@ -571,6 +610,7 @@ class Store:
             size_bytes=row.size_bytes,
             events_path=folder / EVENTS_FILE,
             layout_path=folder / LAYOUT_FILE,
+            last_opened_at=row.last_opened_at,
         )
 
 
@@ -678,12 +718,30 @@ def _check_log(log: EventLog) -> None:
         raise EmptyLog(Problem("The log has no events to store.", fix="import a file with at least one event."))
 
 
-def _checked_name(name: str) -> str:
+def _checked_name(name: str, *, typed: bool = False) -> str:
+    """Return the name stripped, or raise a LogError listing what is wrong: blank, too long, or (`typed`) control
+    characters."""
     if not isinstance(name, str) or not name.strip():
         raise LogError(Problem("A dataset needs a name.", fix="type a name that is not blank."))
+    problems = []
     if len(name.strip()) > MAX_NAME_CHARS:
-        raise LogError(Problem(f"The name is longer than {MAX_NAME_CHARS} characters.", fix="shorten it.", value=name))
+        problems.append(Problem(f"The name is longer than {MAX_NAME_CHARS} characters.", fix="shorten it.", value=name))
+    unshowable = sorted({f"U+{ord(character):04X}" for character in name if typed and _is_unshowable(character)})
+    if unshowable:
+        problems.append(
+            Problem(
+                f"The name holds control characters ({', '.join(unshowable)}), which would break how it is shown.",
+                fix="type the name again without them (tabs, line breaks and escape sequences included).",
+                value=name,
+            )
+        )
+    if problems:
+        raise LogError(problems)
     return name.strip()
+
+
+def _is_unshowable(character: str) -> bool:
+    return unicodedata.category(character) in _UNSHOWABLE_CATEGORIES or character in _BIDI_CONTROLS
 
 
 def _check_annotation_key(kind: object, name: object) -> None:

@@ -61,7 +61,7 @@ ui.show_table(
     column_config=variants.variant_column_config(shown_table),
     column_order=variants.variant_column_order(shown_table),
 )
-st.caption(f"{ui.plain(filters.describe().capitalize())}. {variants.rates_caption(definition)}")
+st.caption(f"{ui.plain(filters.describe(sentence_start=True))}. {variants.rates_caption(definition)}")
 
 st.subheader("Who follows a path")
 frame = table.frame

@@ -20,6 +20,7 @@ from ui.importing import (
     show_preview,
     show_quality,
 )
+from ui.logs import deletion_question, manage_stored_logs, stored_logs
 from ui.markup import plain
 from ui.params import filters_from_params, filters_to_params, is_filter_param
 from ui.sidebar import (
@@ -41,6 +42,7 @@ from ui.state import (
     dataset_summary,
     definition_version,
     first_run_demo,
+    forget_dataset,
     journey_definition,
     read_sql_source,
     read_upload,
@@ -80,16 +82,19 @@ __all__ = [
     "dataset_summary",
     "datasets_table",
     "definition_version",
+    "deletion_question",
     "filter_bar",
     "filterable_attributes",
     "filters_from_params",
     "filters_to_params",
     "findings_table",
     "first_run_demo",
+    "forget_dataset",
     "human_bytes",
     "is_filter_param",
     "journey_definition",
     "limits_text",
+    "manage_stored_logs",
     "mapping_form",
     "neutralise_formulas",
     "offending_rows",
@@ -114,6 +119,7 @@ __all__ = [
     "show_table",
     "stop_without_log",
     "store",
+    "stored_logs",
     "suggest_mapping",
     "to_csv_bytes",
     "to_excel_bytes",

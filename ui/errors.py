@@ -35,17 +35,19 @@ def show_error(error: LogError, *, file_stem: str = "problems") -> None:
 
 
 @contextmanager
-def reported_errors() -> Iterator[None]:
+def reported_errors(*, stop: bool = True) -> Iterator[None]:
     """Run a page step; on failure show what to do and stop the page run there.
 
-    Streamlit's own control flow (st.stop, st.rerun, st.switch_page) derives from BaseException and
-    passes through untouched.
+    With `stop=False` a LogError (the user's to fix, such as a name refused) ends only the step, and the rest of
+    the page is still drawn; anything unexpected always stops the run. Streamlit's own control flow (st.stop,
+    st.rerun, st.switch_page) derives from BaseException and passes through untouched.
     """
     try:
         yield
     except LogError as error:
         show_error(error)
-        st.stop()
+        if stop:
+            st.stop()
     except Exception:
         reference = uuid.uuid4().hex[:8]
         logger.exception("Unexpected error on a Parcours page (reference %s)", reference)

@@ -24,6 +24,7 @@ from data import (
 from data.timestamps import FORMAT_HELP
 from ui.downloads import ExportStamp, show_table, stamp_exports
 from ui.errors import reported_errors, show_error
+from ui.import_memory import kept_upload, remember_choices, remembered_choices, restored_upload
 from ui.markup import plain
 from ui.sidebar import show_dataset
 from ui.state import build_log, read_sql_source, read_upload, settings, store, suggest_mapping
@@ -121,11 +122,13 @@ def show_preview(raw: RawLog) -> None:
 
 
 def mapping_form(raw: RawLog) -> ImportChoice:
-    """Show the detected mapping in an editable form and return what it holds once applied."""
+    """Show the detected mapping (or the one the URL remembers for this file) in an editable form and return
+    what it holds once applied; the URL then remembers it."""
     with reported_errors():
         suggestion = suggest_mapping(raw)
     columns = [str(column) for column in raw.frame.columns]
-    proposed = proposed_mapping(suggestion, columns, settings().timezone)
+    remembered = remembered_choices(raw.sha256, columns)
+    proposed = remembered.get("mapping") or proposed_mapping(suggestion, columns, settings().timezone)
     key = f"mapping-{raw.sha256[:16]}"
     st.subheader("Columns")
     with st.expander("Every column, with example values and the roles it could play"):
@@ -165,7 +168,7 @@ def mapping_form(raw: RawLog) -> ImportChoice:
             split_days = st.number_input(
                 "Split into journeys after this many days without activity (0: one journey per customer)",
                 min_value=0.0,
-                value=0.0,
+                value=remembered.get("split_after_days", 0.0),
                 step=1.0,
                 key=f"{key}-split",
             )
@@ -178,28 +181,34 @@ def mapping_form(raw: RawLog) -> ImportChoice:
         timestamp_format=timestamp_format.strip() or None,
         timezone=timezone,
     )
+    remember_choices(raw.sha256, columns, mapping=mapping, split_after_days=split_days or None)
     return ImportChoice(mapping=mapping, split_after_days=split_days or None)
 
 
 def checked_log(raw: RawLog, choice: ImportChoice) -> EventLog | None:
     """Read the log through the chosen mapping; show what stops it and offer what can (day order, dropping rows)."""
     order_key = f"day-month-{raw.sha256[:16]}"
-    mapping = replace(choice.mapping, dayfirst=st.session_state.get(order_key))
+    columns = [str(column) for column in raw.frame.columns]
+    remembered = remembered_choices(raw.sha256, columns)
+    dayfirst = st.session_state.get(order_key, remembered.get("dayfirst"))
+    mapping = replace(choice.mapping, dayfirst=dayfirst)
     with st.status("Checking the log…") as status:
         outcome = build_log(raw, mapping, False, choice.split_after_days)
         if isinstance(outcome, EventLog):
             status.update(label=f"Read {len(outcome.frame):,} events.", state="complete")
         else:
             status.update(label="This log cannot be imported as it is.", state="error")
-    if isinstance(outcome, AmbiguousDateError) or st.session_state.get(order_key) is not None:
-        st.radio(
+    if isinstance(outcome, AmbiguousDateError) or dayfirst is not None:
+        orders = tuple(_DAY_MONTH_LABELS)
+        chosen_order = st.radio(
             "The dates could be read both ways: which order does this file use?",
-            tuple(_DAY_MONTH_LABELS),
-            index=None,
+            orders,
+            index=None if dayfirst is None else orders.index(dayfirst),
             format_func=_DAY_MONTH_LABELS.__getitem__,
             horizontal=True,
             key=order_key,
         )
+        remember_choices(raw.sha256, columns, dayfirst=chosen_order)
     if isinstance(outcome, EventLog):
         return outcome
     show_error(outcome)
@@ -209,12 +218,13 @@ def checked_log(raw: RawLog, choice: ImportChoice) -> EventLog | None:
     if isinstance(dropping, LogError):
         return None
     dropped = dropping.options["dropped_rows"]
-    if st.checkbox(
+    dropped_rows = st.checkbox(
         f"Drop invalid rows: skip these {dropped:,} row(s) and import the other {len(dropping.frame):,} events",
+        value=remembered.get("drop_invalid_rows", False),
         key=f"drop-{raw.sha256[:16]}",
-    ):
-        return dropping
-    return None
+    )
+    remember_choices(raw.sha256, columns, drop_invalid_rows=dropped_rows or None)
+    return dropping if dropped_rows else None
 
 
 def show_quality(raw: RawLog, log: EventLog) -> None:
@@ -283,9 +293,15 @@ def _uploaded_file(config: Settings) -> RawLog | None:
     )
     st.caption(limits_text(config))
     if upload is None:
+        with reported_errors():
+            staged = restored_upload()
+    else:
+        with reported_errors():
+            staged = kept_upload(upload)
+    if staged is None:
         return None
-    with reported_errors(), st.status(f"Reading {upload.name}…") as status:
-        raw = read_upload(upload.getvalue(), upload.name)
+    with reported_errors(), st.status(f"Reading {plain(staged.name)}…") as status:
+        raw = read_upload(staged.content, staged.name)
         status.update(label=_read_label(raw), state="complete")
     return raw
 
@@ -319,7 +335,7 @@ def _read_label(raw: RawLog) -> str:
         details.append(f"encoding {raw.frame.attrs['encoding']}")
     if "delimiter" in raw.frame.attrs:
         details.append(f"delimiter {raw.frame.attrs['delimiter']!r}")
-    return f"Read {rows:,} rows × {columns} columns from {raw.name} ({', '.join(details)})."
+    return plain(f"Read {rows:,} rows × {columns} columns from {raw.name} ({', '.join(details)}).")
 
 
 def _role_box(

@@ -499,7 +499,7 @@ def evidence_figure(found: FoundPersonas) -> go.Figure:
 
 def selection_caption(filters: Filters, definition: JourneyDefinition) -> str:
     """Which customers the personas are found among and what converting and churning mean, as plain text."""
-    return plain(f"{filters.describe().capitalize()}. {definition.rules_in_words()}")
+    return plain(f"{filters.describe(sentence_start=True)}. {definition.rules_in_words()}")
 
 
 def evidence_caption(found: FoundPersonas) -> str:

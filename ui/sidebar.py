@@ -50,9 +50,12 @@ def filterable_attributes(attribute_types: dict[str, str]) -> list[str]:
     return [name for name, kind in attribute_types.items() if not any(word in kind for word in _TEMPORAL_TYPES)]
 
 
-def show_dataset(dataset_id: str) -> None:
-    """Make `dataset_id` the view of this session and of its URL, without the previous log's filters."""
-    _write_view({DATASET_PARAM: dataset_id})
+def show_dataset(dataset_id: str | None) -> None:
+    """Make `dataset_id` the view of this session and of its URL, without the previous log's filters.
+
+    None empties the view (no `dataset` in the URL): the pages then open the newest log, or say none is stored.
+    """
+    _write_view({} if dataset_id is None else {DATASET_PARAM: dataset_id})
 
 
 def dataset_picker() -> Dataset | None:
@@ -84,8 +87,10 @@ def dataset_picker() -> Dataset | None:
         st.warning("The log named in this link is no longer stored; showing the newest one instead.")
     if chosen != wanted:
         show_dataset(chosen)
-    _stamp_exports(by_id[chosen], Filters(), {})
-    return by_id[chosen]
+    with reported_errors():
+        opened = store().mark_opened(chosen)
+    _stamp_exports(opened, Filters(), {})
+    return opened
 
 
 def open_demo_button(place: str) -> None:

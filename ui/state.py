@@ -53,6 +53,7 @@ __all__ = [
     "definition_key",
     "definition_version",
     "first_run_demo",
+    "forget_dataset",
     "journey_definition",
     "read_sql_source",
     "read_upload",
@@ -123,6 +124,16 @@ def first_run_demo() -> Dataset | None:
 @st.cache_resource(show_spinner=False, max_entries=ENGINES_KEPT, ttl=ENGINE_SECONDS)
 def _shared_engine(dataset_id: str) -> Engine:
     return store().engine(dataset_id)
+
+
+def forget_dataset(dataset_id: str) -> None:
+    """Drop every cached figure and the open engine of a deleted log, so that no page serves it any more.
+
+    Cached readers are keyed by a dataset's id among other parameters, so one delete cannot name its entries;
+    deletes are rare, and every other log's figures are computed again on demand.
+    """
+    _shared_engine.clear(dataset_id)
+    st.cache_data.clear()
 
 
 @contextmanager

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 
 import numpy as np
@@ -67,17 +68,18 @@ def human_bytes(size_bytes: int) -> str:
 
 
 def datasets_table(datasets: Sequence[Dataset]) -> pd.DataFrame:
-    """Return one row per stored log: name, size, period and quality badge (show it with `COUNT_COLUMNS`)."""
+    """Return one row per stored log: name, counts, size on disk, last opened, period, quality badge and imported."""
     return pd.DataFrame(
         {
             "Log": [d.name for d in datasets],
             "Customers": [d.n_cases for d in datasets],
             "Events": [d.n_events for d in datasets],
             "Touchpoints": [d.n_activities for d in datasets],
+            "Size on disk": [human_bytes(d.size_bytes) for d in datasets],
+            "Last opened": [_moment(d.last_opened_at) if d.last_opened_at else "never" for d in datasets],
             "Period": [_period(d) for d in datasets],
             "Quality": [quality_badge(d.quality) for d in datasets],
-            "Size": [human_bytes(d.size_bytes) for d in datasets],
-            "Imported": [f"{d.created_at:%Y-%m-%d %H:%M} UTC" for d in datasets],
+            "Imported": [_moment(d.created_at) for d in datasets],
         }
     )
 
@@ -133,6 +135,10 @@ def columns_table(suggestion: MappingSuggestion, columns: Sequence[str]) -> pd.D
             "Could be": [", ".join(roles_of[column]) for column in columns],
         }
     )
+
+
+def _moment(moment: dt.datetime) -> str:
+    return f"{moment:%Y-%m-%d %H:%M} UTC"
 
 
 def _period(dataset: Dataset) -> str:

@@ -106,6 +106,17 @@ def test_rename_of_an_unknown_id_exits_2_with_the_known_ids(
     assert dataset["id"] in capsys.readouterr().err
 
 
+def test_rename_to_a_name_with_escape_sequences_exits_2_and_keeps_the_name(
+    stored: tuple[Path, dict], capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, dataset = stored
+    before = [d.name for d in Store(Settings.from_env()).datasets()]
+
+    assert data_main(["rename", dataset["id"], "Spring\x1b[2J"]) == 2
+    assert "control characters (U+001B)" in capsys.readouterr().err
+    assert [d.name for d in Store(Settings.from_env()).datasets()] == before
+
+
 def test_delete_without_yes_and_without_a_terminal_refuses(
     stored: tuple[Path, dict], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

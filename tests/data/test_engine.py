@@ -624,6 +624,13 @@ def test_describe_reads_as_a_sentence() -> None:
     assert many.describe() == "customers who did a, b, c and 2 more, lasting 1.5 min to 3 d"
 
 
+def test_describe_writes_values_as_they_are_in_the_data_even_at_a_sentence_start() -> None:
+    plan = Filters(attributes={"plan": {"Mobile 10GB"}}, channels={"App iOS"})
+    assert plan.describe() == "customers who used App iOS, whose plan is Mobile 10GB"
+    assert plan.describe(sentence_start=True) == "Customers who used App iOS, whose plan is Mobile 10GB"
+    assert Filters().describe(sentence_start=True) == "All customers"
+
+
 def test_attribute_values_given_as_text_select_numeric_columns(settings: Settings) -> None:
     frame = pd.DataFrame(
         {

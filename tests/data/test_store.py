@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import sqlite3
 import subprocess
 import sys
@@ -17,6 +18,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
@@ -28,7 +31,7 @@ from data.importing import load_log
 from data.quality import assess
 from data.schema import ColumnMapping, EventLog
 from data.settings import Settings
-from data.store import ANNOTATIONS, DATASETS, JOURNEY_DEFINITIONS, Store
+from data.store import ANNOTATIONS, DATASETS, JOURNEY_DEFINITIONS, MIGRATIONS_DIR, Store
 from tests.conftest import DATASETS as SHARED_LOGS
 
 REPO = Path(__file__).resolve().parents[2]
@@ -200,6 +203,68 @@ def test_a_blank_name_is_refused(settings: Settings, blank: str) -> None:
     with pytest.raises(LogError, match="needs a name"):
         store.rename(dataset.id, blank)
     assert store.dataset(dataset.id).name == dataset.name
+
+
+@pytest.mark.parametrize(
+    ("name", "found"),
+    [
+        ("Abonnés\x1b[2J", "U+001B"),
+        ("line\nbreak", "U+000A"),
+        ("tab\there", "U+0009"),
+        ("\u202egnp.exe", "U+202E"),
+        ("x" * 201, "longer than 200 characters"),
+    ],
+)
+def test_a_name_with_control_characters_or_too_long_is_refused_and_kept(
+    settings: Settings, name: str, found: str
+) -> None:
+    store = Store(settings)
+    dataset = store.import_log(event_log())
+
+    with pytest.raises(LogError, match=re.escape(found)):
+        store.rename(dataset.id, name)
+    assert store.dataset(dataset.id).name == dataset.name
+
+
+def test_a_name_of_200_characters_with_emoji_and_accents_is_kept(settings: Settings) -> None:
+    store = Store(settings)
+    dataset = store.import_log(event_log())
+
+    name = "Famille 👨‍👩‍👧 — abonnés " + "é" * (200 - 24)
+    assert len(name) == 200
+    assert store.rename(dataset.id, name).name == name
+
+
+def test_opening_is_written_down_at_most_once_a_minute_and_never_backwards(settings: Settings) -> None:
+    store = Store(settings)
+    dataset = store.import_log(event_log())
+    noon = datetime(2026, 12, 6, 12, 0, tzinfo=UTC)
+    assert dataset.last_opened_at is None
+
+    assert store.mark_opened(dataset.id, at=noon).last_opened_at == noon
+    assert store.mark_opened(dataset.id, at=noon.replace(second=59)).last_opened_at == noon
+    assert store.mark_opened(dataset.id, at=noon.replace(minute=1)).last_opened_at == noon.replace(minute=1)
+    assert store.mark_opened(dataset.id, at=noon).last_opened_at == noon.replace(minute=1)
+    assert Store(settings).datasets()[0].last_opened_at == noon.replace(minute=1)
+    with pytest.raises(DatasetNotFound):
+        store.mark_opened("0123456789abcdef")
+
+
+def test_a_database_of_the_previous_version_gains_last_opened_and_keeps_its_datasets(settings: Settings) -> None:
+    dataset = Store(settings).import_log(event_log())
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    engine = sa.create_engine(settings.database_url)
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0003")
+    assert "last_opened_at" not in [column["name"] for column in sa.inspect(engine).get_columns("datasets")]
+    engine.dispose()
+
+    migrated = Store(settings).dataset(dataset.id)
+
+    assert migrated == dataset
+    assert migrated.last_opened_at is None
 
 
 def test_delete_forgets_the_dataset_and_removes_its_folder(settings: Settings) -> None:

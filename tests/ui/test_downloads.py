@@ -288,7 +288,8 @@ def test_a_persona_chosen_in_the_sidebar_is_named_in_the_about_sheet(formula_log
 
 def test_every_download_of_the_import_page_is_free_of_formulas_and_stamped(offered) -> None:
     app = upload(open_import_page(), f"{HOSTILE_NAME}.csv", formula_csv(30).encode())
-    raw = RawLog(pd.DataFrame(), f"{HOSTILE_NAME}.csv", "csv", "")
+    # The page keeps the upload under the file's own name: what follows the name's last slash.
+    raw = RawLog(pd.DataFrame(), f"{HOSTILE_NAME.rsplit('/', 1)[-1]}.csv", "csv", "")
 
     tables = check_downloads(app, offered, ExportStamp.of_upload(raw), "import")
 

@@ -131,3 +131,10 @@ def test_a_log_without_channels_or_attributes_offers_only_the_time_window(store:
     assert not app.multiselect
     assert [date.label for date in app.date_input] == ["Active between (UTC)"]
     assert metrics(app)["Events"] == "2"
+
+
+def test_the_caption_writes_attribute_values_as_they_are_in_the_data(store: Store) -> None:
+    demo = import_demo(store)
+    app = open_home(dataset=demo.id, **{"attr.plan": '["Mobile 10GB"]'})
+    assert not app.exception
+    assert app.caption[0].value.startswith("Customers whose plan is Mobile 10GB, from ")

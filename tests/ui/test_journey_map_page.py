@@ -27,6 +27,7 @@ from discovery import (
 )
 from tests.data.test_engine import journeys
 from tests.ui.apptest import APP, TIMEOUT_SECONDS, metrics, widget
+from ui.graph_view import svg_of
 from ui.journey import (
     END_LABEL,
     SHARE_COLUMN,
@@ -45,7 +46,6 @@ from ui.journey import (
     model_facts,
     step_facts,
 )
-from ui.graph_view import svg_of
 
 PAGE = "pages/2_Journey_map.py"
 BPMN = "{http://www.omg.org/spec/BPMN/20100524/MODEL}"

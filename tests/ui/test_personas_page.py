@@ -13,7 +13,7 @@ from streamlit.testing.v1 import AppTest
 
 from data import Filters, Settings, Store
 from data.importing import import_demo
-from discovery import Outcomes, definition_of, stage_kpis
+from discovery import JourneyDefinition, Outcomes, definition_of, stage_kpis
 from segmentation import PERSONAS_KIND, FoundPersonas, PersonaRun, find_personas, persona_profiles, save_run
 from tests.ui.apptest import APP, TIMEOUT_SECONDS, metrics, open_home, widget
 from ui.downloads import to_csv_bytes
@@ -25,6 +25,7 @@ from ui.personas import (
     evidence_table,
     journey_text,
     overview_table,
+    selection_caption,
     signature_table,
     stage_table,
 )
@@ -240,3 +241,8 @@ def test_the_evidence_table_marks_the_number_kept() -> None:
 @pytest.mark.parametrize(("count", "shown"), [(1, "1 event"), (1.5, "1.5 events"), (20, "20 events")])
 def test_a_journey_length_is_said_in_the_right_number(count: float, shown: str) -> None:
     assert events_text(count) == shown
+
+
+def test_the_selection_caption_writes_attribute_values_as_they_are_in_the_data() -> None:
+    caption = selection_caption(Filters(attributes={"plan": {"Mobile 10GB"}}), JourneyDefinition())
+    assert caption.startswith(plain("Customers whose plan is Mobile 10GB."))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 import pandas as pd
@@ -151,3 +152,10 @@ def test_stored_logs_keep_their_counts_as_numbers_for_the_downloads(tmp_path) ->
     )
     shown = datasets_table([log]).iloc[0]
     assert (shown["Customers"], shown["Events"], shown["Touchpoints"]) == (3_000, 55_561, 22)
+    assert (shown["Size on disk"], shown["Imported"], shown["Last opened"]) == (
+        "1.0 KB",
+        "2025-01-01 00:00 UTC",
+        "never",
+    )
+    opened = dataclasses.replace(log, last_opened_at=dt.datetime(2026, 12, 6, 4, 5, 59, tzinfo=dt.UTC))
+    assert datasets_table([opened]).iloc[0]["Last opened"] == "2026-12-06 04:05 UTC"

@@ -1,0 +1,126 @@
+"""The home page's stored logs: size and last opened listed, a log renamed or deleted (after a confirmation)."""
+
+from __future__ import annotations
+
+import pytest
+
+from data import Settings, Store
+from data.importing import import_demo
+from tests.ui.apptest import errors, metrics, open_home, widget
+from ui.logs import deletion_question
+from ui.markup import plain
+
+
+@pytest.fixture
+def store() -> Store:
+    return Store(Settings.from_env())
+
+
+def listed(app) -> list[str]:
+    return app.dataframe[0].value["Log"].tolist()
+
+
+def test_the_list_shows_size_on_disk_and_when_the_open_log_was_last_opened(store: Store) -> None:
+    telecom, shop = import_demo(store, "telecom"), import_demo(store, "shop")
+    app = open_home(dataset=shop.id)
+    table = app.dataframe[0].value
+    opened = store.dataset(shop.id).last_opened_at
+    assert opened is not None and store.dataset(telecom.id).last_opened_at is None
+    assert table["Log"].tolist() == [shop.name, telecom.name]
+    assert table["Last opened"].tolist() == [f"{opened:%Y-%m-%d %H:%M} UTC", "never"]
+    assert table["Customers"].tolist() == [shop.n_cases, telecom.n_cases]
+    sizes = [dataset.events_path.stat().st_size + dataset.layout_path.stat().st_size for dataset in (shop, telecom)]
+    assert [dataset.size_bytes for dataset in (shop, telecom)] == sizes
+    assert table["Size on disk"].tolist() == [f"{size / 1024**2:,.1f} MB" for size in sizes]
+
+
+def test_renaming_shows_the_new_name_everywhere(store: Store) -> None:
+    demo = import_demo(store)
+    app = open_home(dataset=demo.id)
+    app.text_input(key=f"rename-{demo.id}").input("Abonnés — printemps [2025]").run()
+    app.button(key="rename-log").click().run()
+    assert not app.exception
+    assert store.dataset(demo.id).name == "Abonnés — printemps [2025]"
+    assert app.success[0].value == plain(f"Renamed “{demo.name}” to “Abonnés — printemps [2025]”.")
+    assert listed(app) == ["Abonnés — printemps [2025]"]
+    assert app.subheader[1].value == plain("Abonnés — printemps [2025]")
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("   ", "A dataset needs a name."),
+        ("x" * 201, "The name is longer than 200 characters."),
+        ("Spring\x1b[2J", "The name holds control characters (U+001B), which would break how it is shown."),
+    ],
+)
+def test_a_bad_name_is_refused_with_the_librarys_reason_and_the_page_goes_on(
+    store: Store, name: str, message: str
+) -> None:
+    demo = import_demo(store)
+    app = open_home(dataset=demo.id)
+    app.text_input(key=f"rename-{demo.id}").input(name).run()
+    app.button(key="rename-log").click().run()
+    assert not app.exception
+    assert errors(app) == [message]
+    assert store.dataset(demo.id).name == demo.name
+    assert metrics(app)["Customers (unique journeys)"] == f"{demo.n_cases:,}"
+
+
+def test_delete_asks_with_the_name_and_counts_and_cancel_keeps_the_log(store: Store) -> None:
+    demo = import_demo(store)
+    app = open_home(dataset=demo.id)
+    app.button(key="delete-log").click().run()
+    assert plain(deletion_question(demo)) in [warning.value for warning in app.warning]
+    assert f"{demo.n_cases:,} customers and {demo.n_events:,} events" in deletion_question(demo)
+    app.button(key="delete-cancel").click().run()
+    assert not app.exception
+    assert [dataset.id for dataset in store.datasets()] == [demo.id]
+    assert not [button for button in app.button if button.key == "delete-confirm"]
+
+
+def test_deleting_the_open_log_removes_its_files_and_shows_the_next_one(store: Store) -> None:
+    telecom, shop = import_demo(store, "telecom"), import_demo(store, "shop")
+    app = open_home(dataset=shop.id)
+    assert metrics(app)["Customers (unique journeys)"] == f"{shop.n_cases:,}"
+    app.button(key="delete-log").click().run()
+    app.button(key="delete-confirm").click().run()
+    assert not app.exception
+    assert [dataset.id for dataset in store.datasets()] == [telecom.id]
+    assert not shop.events_path.parent.exists()
+    assert app.query_params["dataset"] == telecom.id
+    assert widget(app.selectbox, "Log").value == telecom.id
+    assert metrics(app)["Customers (unique journeys)"] == f"{telecom.n_cases:,}"
+    assert listed(app) == [telecom.name]
+    assert app.success[0].value == plain(
+        f"Deleted “{shop.name}”: {shop.n_cases:,} customers and {shop.n_events:,} events."
+    )
+    assert not [warning for warning in app.warning if "no longer stored" in warning.value]
+    app.switch_page("pages/2_Journey_map.py").run()
+    assert not app.exception
+    assert widget(app.selectbox, "Log").options == [telecom.name]
+
+
+def test_deleting_another_log_keeps_the_open_one_and_its_filters(store: Store) -> None:
+    telecom, shop = import_demo(store, "telecom"), import_demo(store, "shop")
+    app = open_home(dataset=telecom.id, channels='["store"]')
+    widget(app.selectbox, "Stored log").select(shop.id).run()
+    app.button(key="delete-log").click().run()
+    assert plain(deletion_question(shop)) in [warning.value for warning in app.warning]
+    app.button(key="delete-confirm").click().run()
+    assert not app.exception
+    assert [dataset.id for dataset in store.datasets()] == [telecom.id]
+    assert app.query_params["dataset"] == telecom.id
+    assert app.query_params["channels"] == '["store"]'
+
+
+def test_deleting_the_last_log_shows_the_empty_state(store: Store) -> None:
+    demo = import_demo(store)
+    app = open_home(dataset=demo.id)
+    app.button(key="delete-log").click().run()
+    app.button(key="delete-confirm").click().run()
+    assert not app.exception
+    assert store.datasets() == []
+    assert "dataset" not in app.query_params
+    assert app.info[0].value.startswith("No log is stored yet.")
+    assert not app.metric
