@@ -163,6 +163,8 @@ def map_caption(drawn: JourneyMap, metric: str) -> str:
         arrows = f"the {METRIC_LABELS[metric].lower()} between the two steps"
     else:
         arrows = f"the {'events' if metric == 'events' else 'customers'} going straight from one step to the next"
+        if metric == "cases":
+            arrows += " and the median time between the two"
     shown = len(drawn.nodes)
     return (
         f"Each box counts {boxes}; each arrow shows {arrows} (dashed: where journeys start and end); thicker arrows "
