@@ -1,4 +1,5 @@
-"""Graphviz DOT text of a journey map, drawn in the browser by `st.graphviz_chart` (no Graphviz binary needed).
+"""Graphviz DOT text of a journey map: the dashboard lays it out with the Graphviz that the `pygraphviz` wheel
+bundles and shows it in its interactive drawing (`ui/graph_view.py`); the CLI prints it for Graphviz tools.
 
 Stages become coloured lanes (clusters), edge width follows the customers on the edge, labels carry the chosen
 metric (customers with the median time between the two steps, by default), and churn points are drawn in red with

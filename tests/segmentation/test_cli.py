@@ -53,6 +53,7 @@ def test_personas_prints_json_profiles_and_writes_each_customers_persona(
     assert (written["persona_name"] == written["persona"].map(names)).all()
 
 
+@pytest.mark.slow
 def test_the_same_seed_gives_the_same_personas(log_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
     first = run(capsys, "personas", str(log_file), "--seed", "4", "--json")[1]
     second = run(capsys, "personas", str(log_file), "--seed", "4", "--json")[1]

@@ -8,33 +8,12 @@ from streamlit.testing.v1 import AppTest
 
 from data import Dataset, Filters, Store
 from data.engine import Engine
-from discovery import (
-    ChurnRule,
-    JourneyDefinition,
-    StageModel,
-    customer_journey,
-    customers_behind,
-    suggest_definition,
-)
-from tests.data.test_engine import journeys
+from discovery import customer_journey, customers_behind, suggest_definition
+from tests.discovery.test_customers import DEFINITION, LOG
 from tests.ui.apptest import metrics, open_page, widget
 from ui.customers import customers_table, journey_facts, journey_table, timeline_figure
 
 PAGE = "pages/7_Customer_journey.py"
-LOG = journeys(
-    ("anna", "visit", 0, "web"),
-    ("anna", "call", 10, "phone"),
-    ("anna", "buy", 70, "store"),
-    ("anna", "cancel", 190, "phone"),
-    ("bob", "visit", 5, "web"),
-    ("bob", "buy", 35, "web"),
-    region=["north", "north", "north", "north", "south", "south"],
-)
-DEFINITION = JourneyDefinition(
-    goal=("buy",),
-    stages=StageModel(stage_of={"visit": "discovery", "call": "consideration", "buy": "purchase"}),
-    churn=ChurnRule(touchpoints=("cancel",), inactivity_days=None),
-)
 
 
 @pytest.fixture
@@ -73,8 +52,8 @@ def test_the_customers_of_a_figure_read_in_words(anna) -> None:
         },
         {
             "Customer": "bob",
-            "First event (UTC)": "2025-01-06 09:05",
-            "Last event (UTC)": "2025-01-06 09:35",
+            "First event (UTC)": "2025-01-06 09:00",
+            "Last event (UTC)": "2025-01-06 09:30",
             "Events": 2,
             "Journey duration": "30min",
             "Outcome": "converted (stayed)",
