@@ -20,6 +20,7 @@ from tests.browser.conftest import (
     BROWSER_MARKS,
     COMPLAINTS,
     expect_metrics,
+    label_pixels,
     save_log,
     screenshot,
     upload_complaints,
@@ -95,6 +96,9 @@ def test_a_new_user_imports_a_log_and_reads_its_journeys_churn_and_personas(serv
     caption = page.get_by_text(re.compile(r"^Each box counts"))
     expect(caption).to_contain_text(expected.map_drawn)
     expect(caption).to_contain_text(expected.map_covered)
+    drawing = page.locator(".pc-canvas").first
+    expect(drawing.locator("svg g.node").first).to_be_visible()
+    assert label_pixels(drawing) >= 10  # the complaints log's many touchpoints stay readable on first draw
     screenshot(page, "main-flow-2-journey-map")
 
     sidebar.get_by_role("link", name="Variants and paths").click()

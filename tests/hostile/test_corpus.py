@@ -61,7 +61,7 @@ def test_cli_quality_reports_or_gives_a_typed_error(
         assert "Traceback" not in err
 
 
-@pytest.mark.parametrize("case", PARAMS)
+@pytest.mark.parametrize("case", SAMPLED_PARAMS)
 def test_cli_import_stores_or_leaves_the_store_as_it_was(
     case: Case, built: Path, store: Store, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
 ) -> None:

@@ -107,12 +107,19 @@ def test_a_link_to_an_upload_no_longer_kept_says_to_upload_again() -> None:
     assert "upload" not in app.query_params
 
 
-@pytest.mark.parametrize(
-    "choices",
-    [
-        "not json",
+# One unreadable link in the quick tests; every kind of misfit in .ci/run.
+_SLOW = pytest.mark.slow
+_MISFITS = [
+    "not json",
+    pytest.param(
         json.dumps({"file": SHA[:16], "mapping": {"case_id": "secret", "activity": ["etape"], "timestamp": "x"}}),
+        marks=_SLOW,
+    ),
+    pytest.param(
         json.dumps({"file": SHA[:16], "mapping": {"case_id": "client", "activity": 3, "timestamp": "horodatage"}}),
+        marks=_SLOW,
+    ),
+    pytest.param(
         json.dumps(
             {
                 "file": SHA[:16],
@@ -124,11 +131,18 @@ def test_a_link_to_an_upload_no_longer_kept_says_to_upload_again() -> None:
                 },
             }
         ),
+        marks=_SLOW,
+    ),
+    pytest.param(
         json.dumps(
             {"file": "0" * 16, "mapping": {"case_id": "canal", "activity": ["etape"], "timestamp": "horodatage"}}
         ),
-    ],
-)
+        marks=_SLOW,
+    ),
+]
+
+
+@pytest.mark.parametrize("choices", _MISFITS)
 def test_choices_that_do_not_fit_the_file_give_way_to_the_detected_mapping(choices: str) -> None:
     app = upload(open_import_page(), "journeys.csv", JOURNEYS)
     app.query_params["choices"] = choices
