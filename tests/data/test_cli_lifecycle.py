@@ -80,6 +80,7 @@ def test_list_and_import_print_names_and_labels_without_escape_sequences(hostile
     assert json.loads(run("data", "list", "--json", home=home).stdout)[0]["name"] == hostile_csv.name
 
 
+@pytest.mark.slow
 def test_quality_reports_and_errors_print_without_escape_sequences(hostile_csv: Path, tmp_path: Path) -> None:
     report = run("data", "quality", str(hostile_csv), home=tmp_path / "home")
     missing = run("data", "quality", str(tmp_path / f"missing{ESCAPES}.csv"), home=tmp_path / "home")
@@ -175,6 +176,7 @@ def test_personas_out_neutralises_formula_like_case_ids(tmp_path: Path, capsys: 
     assert not written["persona_name"].astype(str).str.match(r"[=+\-@]").any()
 
 
+@pytest.mark.slow
 def test_discovery_summary_prints_labels_without_escape_sequences(hostile_csv: Path, tmp_path: Path) -> None:
     result = run("discovery", "summary", str(hostile_csv), home=tmp_path / "home")
 

@@ -74,6 +74,7 @@ def test_saving_after_a_reload_stores_the_log_with_the_choices(store_of_env: Sto
     assert (dataset.n_events, dataset.n_activities, dataset.mapping.activity) == (5, 4, ("canal",))
 
 
+@pytest.mark.slow
 def test_choosing_another_log_in_the_sidebar_keeps_the_restored_file(store_of_env: Store) -> None:
     telecom, shop = import_demo(store_of_env, "telecom"), import_demo(store_of_env, "shop")
     app = upload(open_import_page(dataset=telecom.id), "journeys.csv", JOURNEYS)
@@ -92,6 +93,7 @@ def test_a_file_removed_from_the_uploader_is_not_shown_again() -> None:
     assert not app.metric
 
 
+@pytest.mark.slow
 def test_start_again_forgets_the_restored_file() -> None:
     again = reloaded(upload(open_import_page(), "journeys.csv", JOURNEYS))
     widget(again.button, "Start again without this file").click().run()
