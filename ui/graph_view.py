@@ -101,7 +101,7 @@ def show_graph(
 
 
 def show_graph_downloads(dot: str, stem: str) -> None:
-    """Offer the drawing as DOT (for Graphviz tools), SVG, PNG and PDF, laid out only when asked for; the files are
+    """Offer the drawing as DOT (for Graphviz tools), SVG, PNG and PDF (the last two drawn only when asked for),
     named with the export stamp (log, definition version, filters)."""
     stamp = current_stamp()
     with st.container(horizontal=True):

@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from discovery import dot_quote
-from ui.graph_view import svg_of
+from ui.graph_view import MAX_HEIGHT_PX, MIN_HEIGHT_PX, drawing_height, svg_of
 
 SVG_TEXT = "{http://www.w3.org/2000/svg}text"
 
@@ -29,3 +29,14 @@ def test_characters_no_svg_may_hold_become_replacement_characters() -> None:
 @given(st.text(st.characters(), min_size=1, max_size=12))
 def test_any_label_gives_utf8_svg_that_parses(label: str) -> None:
     drawn_texts(label)  # decoding or parsing raises on invalid UTF-8 or XML
+
+
+def svg_of_height(points: float) -> str:
+    return f'<svg width="100pt" height="{points}pt" viewBox="0.00 0.00 100.00 {points:.2f}">'
+
+
+def test_a_drawing_gets_its_natural_height_then_a_readable_one_within_bounds() -> None:
+    assert drawing_height(svg_of_height(60)) == MIN_HEIGHT_PX  # 80 px is too small a box to work in
+    assert drawing_height(svg_of_height(300)) == 400  # natural: 4/3 px per point
+    assert drawing_height(svg_of_height(1260)) == 900  # 1,680 px natural; labels of 10 px need 900
+    assert drawing_height(svg_of_height(5000)) == MAX_HEIGHT_PX
