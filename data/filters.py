@@ -11,16 +11,28 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from typing import Any
 
 import pandas as pd
 
 from data.errors import LogError, Problem
 
-__all__ = ["Filters"]
+__all__ = ["ATTRIBUTE_PREFIX", "WINDOW", "Filters"]
 
 _LISTED_VALUES = 3
+# The names of conditions that are not one field of Filters (see `Filters.conditions`).
+WINDOW, ATTRIBUTE_PREFIX = "window", "attr."
+_BOUNDS = {"duration": ("min_duration_seconds", "max_duration_seconds"), "events": ("min_events", "max_events")}
+_SETS = (
+    "channels",
+    "case_ids",
+    "variant_ids",
+    "start_activities",
+    "end_activities",
+    "with_activities",
+    "without_activities",
+)
 _DURATION_UNITS = ((86_400, "d"), (3_600, "h"), (60, "min"), (1, "s"))
 _INCLUSIVE_WORDING = ("at least {}", "at most {}", "{} to {}")
 _WINDOW_WORDING = ("from {}", "before {}", "{} → {}")
@@ -90,36 +102,61 @@ class Filters:
         else:
             window = _window_phrase(self.start, self.end)
             head = "customers" if window is None else f"customers {window}"
-            conditions = list(self._condition_phrases())
+            conditions = [phrase for name, phrase in self.conditions() if name != WINDOW]
             phrase = f"{head} {', '.join(conditions)}" if conditions else head
         # The phrase always opens with Parcours' own lower-case word ("all", "customers"), never with a value.
         return phrase[0].upper() + phrase[1:] if sentence_start else phrase
 
-    def _condition_phrases(self) -> Iterator[str]:
+    def conditions(self) -> tuple[tuple[str, str], ...]:
+        """Return each condition set, as (its name, what it keeps in words), in the order `describe` names them.
+
+        The name is what `without` takes: a field of Filters, `window`, `duration`, `events`, or `attr.<column>`.
+        """
+        return tuple(self._conditions())
+
+    def without(self, name: str) -> Filters:
+        """Return these filters without the condition `name` (one of `conditions()`' names)."""
+        if name == WINDOW:
+            return replace(self, start=None, end=None)
+        if name in _BOUNDS:
+            low, high = _BOUNDS[name]
+            return replace(self, **{low: None, high: None})
+        if name.startswith(ATTRIBUTE_PREFIX):
+            column = name.removeprefix(ATTRIBUTE_PREFIX)
+            return replace(self, attributes=tuple(item for item in self.attributes if item[0] != column))
+        if name not in _SETS:
+            raise ValueError(f"{name!r} is not a condition of Filters")
+        return replace(self, **{name: None})
+
+    def _conditions(self) -> Iterator[tuple[str, str]]:
+        window = _window_phrase(self.start, self.end)
+        if window is not None:
+            yield WINDOW, window
         if self.channels is not None:
-            yield f"who used {_listing(self.channels, 'or')}"
+            yield "channels", f"who used {_listing(self.channels, 'or')}"
         for column, values in self.attributes:
-            yield f"whose {column} is {_listing(values, 'or')}"
-        for values, template, conjunction in (
-            (self.start_activities, "starting with {}", "or"),
-            (self.end_activities, "ending with {}", "or"),
-            (self.with_activities, "who did {}", "and"),
-            (self.without_activities, "who never did {}", "or"),
+            yield f"{ATTRIBUTE_PREFIX}{column}", f"whose {column} is {_listing(values, 'or')}"
+        for name, template, conjunction in (
+            ("start_activities", "starting with {}", "or"),
+            ("end_activities", "ending with {}", "or"),
+            ("with_activities", "who did {}", "and"),
+            ("without_activities", "who never did {}", "or"),
         ):
+            values = getattr(self, name)
             if values is not None:
-                yield template.format(_listing(values, conjunction))
+                yield name, template.format(_listing(values, conjunction))
         if self.variant_ids is not None:
-            yield f"following {_count(len(self.variant_ids), 'chosen path')}"
+            yield "variant_ids", f"following {_count(len(self.variant_ids), 'chosen path')}"
         if self.case_ids is not None:
-            yield f"among {_count(len(self.case_ids), 'chosen customer')}"
+            yield "case_ids", f"among {_count(len(self.case_ids), 'chosen customer')}"
         bounds = (
-            (self.min_duration_seconds, self.max_duration_seconds, _human_seconds, "lasting {}"),
-            (self.min_events, self.max_events, str, "with {} events"),
+            ("duration", self.min_duration_seconds, self.max_duration_seconds, _human_seconds, "lasting {}"),
+            ("events", self.min_events, self.max_events, str, "with {} events"),
         )
-        for low, high, show, template in bounds:
+        for name, low, high, show, template in bounds:
             phrase = _bounds_phrase(low, high, show)
             if phrase:
-                yield template.format(phrase)
+                yield name, template.format(phrase)
 
 
 def _timestamp(name: str, value: Any, problems: list[Problem]) -> pd.Timestamp | None:

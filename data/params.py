@@ -15,11 +15,10 @@ from collections.abc import Mapping
 import pandas as pd
 
 from data.errors import LogError, Problem
-from data.filters import Filters
+from data.filters import ATTRIBUTE_PREFIX, Filters
 
 __all__ = ["ATTRIBUTE_PREFIX", "filters_from_params", "filters_to_params", "is_filter_param"]
 
-ATTRIBUTE_PREFIX = "attr."
 _INSTANTS = ("start", "end")
 _NUMBERS = ("min_duration_seconds", "max_duration_seconds", "min_events", "max_events")
 _TEXT_SETS = (

@@ -14,9 +14,12 @@ import pandas as pd
 import streamlit as st
 
 from data import Dataset, Filters, LogError, import_demo
+from data.filters import WINDOW
 from ui.downloads import ExportStamp, stamp_exports
 from ui.errors import reported_errors, show_error
+from ui.markup import plain
 from ui.params import (
+    ATTRIBUTE_PREFIX,
     PERSONA_PARAM,
     filters_from_params,
     filters_to_params,
@@ -41,6 +44,8 @@ DATASET_PARAM = "dataset"
 IMPORT_PAGE = "pages/1_Import_and_quality.py"
 _VIEW = "parcours-view"
 _FILTER_WIDGET_PREFIX = "filter-"
+# The sidebar widget of each condition the filter bar edits (attributes are handled by name).
+_WIDGET_OF = {WINDOW: "window", "channels": "channels"}
 # Attributes holding instants cannot round-trip through the URL's JSON with their type, so they are not offered.
 _TEMPORAL_TYPES = ("DATE", "TIME", "INTERVAL")
 
@@ -141,12 +146,65 @@ def filter_bar(dataset: Dataset) -> Filters:
     link_params = {**filters_to_params(filters), **({} if persona is None else {PERSONA_PARAM: persona})}
     _write_view({**others, **link_params})
     persona_name = None
+    in_url = filters
     if persona is not None:
         with reported_errors(), st.spinner("Finding this persona's customers…"):
             filters = with_customers(filters, persona_members(dataset.id, *persona_from_param(persona)))
             persona_name = persona_options(saved_runs(dataset.id))[persona]
     _stamp_exports(dataset, filters, link_params, persona_name)
+    _active_filters(dataset, in_url, persona_name)
     return filters
+
+
+def _active_filters(dataset: Dataset, filters: Filters, persona_name: str | None) -> None:
+    """Show the conditions in force above the page, each with a button that removes it from every page."""
+    conditions = filters.conditions()
+    if not conditions and persona_name is None:
+        return
+    with st.container(horizontal=True, vertical_alignment="center", gap="small"):
+        st.caption("Filters on every page:")
+        for name, phrase in conditions:
+            st.button(
+                plain(phrase),
+                icon=":material/close:",
+                key=_widget_key(f"drop-{name}", dataset),
+                on_click=_drop_condition,
+                args=(dataset, filters, name),
+                help="Remove this filter from every page.",
+            )
+        if persona_name is not None:
+            st.button(
+                plain(f"persona {persona_name}"),
+                icon=":material/close:",
+                key=_widget_key("drop-persona", dataset),
+                on_click=_drop_condition,
+                args=(dataset, filters, PERSONA_PARAM),
+                help="Show every customer again, not only this persona's.",
+            )
+
+
+def _drop_condition(dataset: Dataset, filters: Filters, name: str) -> None:
+    """Remove one condition from the URL and from the sidebar widget that holds it."""
+    persona = st.query_params.get(PERSONA_PARAM)
+    if name == PERSONA_PARAM:
+        persona = None
+        st.session_state.pop(_widget_key("persona", dataset), None)
+    else:
+        filters = filters.without(name)
+        if name in _WIDGET_OF:
+            st.session_state.pop(_widget_key(_WIDGET_OF[name], dataset), None)
+        if name.startswith(ATTRIBUTE_PREFIX):
+            column = name.removeprefix(ATTRIBUTE_PREFIX)
+            chosen = _widget_key("attributes", dataset)
+            st.session_state[chosen] = [other for other in st.session_state.get(chosen, ()) if other != column]
+            st.session_state.pop(_widget_key(f"attribute-{column}", dataset), None)
+    _write_view(
+        {
+            DATASET_PARAM: dataset.id,
+            **filters_to_params(filters),
+            **({} if persona is None else {PERSONA_PARAM: persona}),
+        }
+    )
 
 
 def _stamp_exports(dataset: Dataset, filters: Filters, link_params: dict[str, str], persona: str | None = None) -> None:

@@ -631,6 +631,36 @@ def test_describe_writes_values_as_they_are_in_the_data_even_at_a_sentence_start
     assert Filters().describe(sentence_start=True) == "All customers"
 
 
+def test_each_condition_is_named_and_removed_alone() -> None:
+    detailed = Filters(
+        start=pd.Timestamp("2025-01-01", tz="UTC"),
+        end=pd.Timestamp("2025-02-01", tz="UTC"),
+        channels={"store"},
+        attributes={"region": {"north"}, "plan": {"Mobile 10GB"}},
+        variant_ids={"v1"},
+        min_events=2,
+    )
+    assert detailed.conditions() == (
+        ("window", "active 2025-01-01 → 2025-01-31"),
+        ("channels", "who used store"),
+        ("attr.plan", "whose plan is Mobile 10GB"),
+        ("attr.region", "whose region is north"),
+        ("variant_ids", "following 1 chosen path"),
+        ("events", "with at least 2 events"),
+    )
+    assert detailed.without("attr.plan").attributes == (("region", frozenset({"north"})),)
+    assert detailed.without("window").describe() == (
+        "customers who used store, whose plan is Mobile 10GB, whose region is north, following 1 chosen path, "
+        "with at least 2 events"
+    )
+    emptied = detailed
+    for name, _ in detailed.conditions():
+        emptied = emptied.without(name)
+    assert emptied.is_empty and emptied.conditions() == ()
+    with pytest.raises(ValueError, match="not a condition"):
+        detailed.without("colour")
+
+
 def test_attribute_values_given_as_text_select_numeric_columns(settings: Settings) -> None:
     frame = pd.DataFrame(
         {

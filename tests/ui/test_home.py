@@ -75,7 +75,7 @@ def test_choosing_a_channel_filters_the_counts_and_the_url(store: Store) -> None
         expected = engine.summary(Filters(channels={"store"}))
     assert metrics(app)["Customers (unique journeys)"] == f"{expected.cases:,}"
     assert app.query_params == {"dataset": demo.id, "channels": '["store"]'}
-    assert app.caption[0].value.startswith("Customers who used store")
+    assert any(caption.value.startswith("Customers who used store") for caption in app.caption)
 
 
 def test_an_attribute_filter_keeps_its_values_type(store: Store) -> None:
@@ -137,4 +137,19 @@ def test_the_caption_writes_attribute_values_as_they_are_in_the_data(store: Stor
     demo = import_demo(store)
     app = open_home(dataset=demo.id, **{"attr.plan": '["Mobile 10GB"]'})
     assert not app.exception
-    assert app.caption[0].value.startswith("Customers whose plan is Mobile 10GB, from ")
+    assert any(caption.value.startswith("Customers whose plan is Mobile 10GB, from ") for caption in app.caption)
+
+
+def test_each_filter_in_force_is_shown_and_removed_in_one_click(store: Store) -> None:
+    demo = import_demo(store)
+    app = open_home(dataset=demo.id, channels='["store"]', with_activities='["visit_store"]')
+    assert [button.label for button in app.button][:2] == ["who used store", "who did visit\\_store"]
+    widget(app.button, "who did visit\\_store").click().run()
+    assert not app.exception
+    assert app.query_params == {"dataset": demo.id, "channels": '["store"]'}
+    with store.engine(demo.id) as engine:
+        expected = engine.summary(Filters(channels={"store"}))
+    assert metrics(app)["Customers (unique journeys)"] == f"{expected.cases:,}"
+    widget(app.button, "who used store").click().run()
+    assert app.query_params == {"dataset": demo.id}
+    assert widget(app.multiselect, "Channels").value == []
