@@ -162,7 +162,7 @@ def _active_filters(dataset: Dataset, filters: Filters, persona_name: str | None
     if not conditions and persona_name is None:
         return
     with st.container(horizontal=True, vertical_alignment="center", gap="small"):
-        st.caption("Filters on every page:")
+        st.caption("Filters on every page:", width="content")
         for name, phrase in conditions:
             st.button(
                 plain(phrase),
