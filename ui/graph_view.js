@@ -91,14 +91,18 @@ function fit(root) {
 function firstView(root) {
   const readable = root.state.scales.readable;
   if (fitScale(root) >= readable) return fit(root);
-  // Too large to fit with readable labels: start at the top, around where the journeys start.
-  const { width } = size(root), box = root.state.box;
-  show(root, readable, box.x + box.w / 2 - width / readable / 2, box.y);
+  // Too large to fit with readable labels: start where the journeys start, at the top of a map drawn top to
+  // bottom or at the left of one drawn left to right, with the whole map a Fit away.
+  const { width, height } = size(root), box = root.state.box;
+  show(root, readable, box.x, box.y);
   const start = root.state.svg.querySelector("g#start");
   if (!start) return;
   const drawn = start.getBoundingClientRect(), frame = root.state.svg.getBoundingClientRect();
-  const middle = root.state.view.x + (drawn.left + drawn.width / 2 - frame.left) / readable;
-  show(root, readable, middle - width / readable / 2, box.y);
+  const x = box.x + (drawn.left + drawn.width / 2 - frame.left) / readable;
+  const y = box.y + (drawn.top + drawn.height / 2 - frame.top) / readable;
+  const seenWidth = width / readable, seenHeight = height / readable;
+  if (y - box.y < box.h / 4) show(root, readable, x - seenWidth / 2, box.y);
+  else show(root, readable, box.x, y - seenHeight / 2);
 }
 
 function zoom(root, factor, atX, atY) {
