@@ -18,13 +18,14 @@ import pandas as pd
 
 from data.errors import LogError, Problem
 
-__all__ = ["ATTRIBUTE_PREFIX", "WINDOW", "Filters"]
+__all__ = ["ATTRIBUTE_PREFIX", "SET_FIELDS", "WINDOW", "Filters"]
 
 _LISTED_VALUES = 3
 # The names of conditions that are not one field of Filters (see `Filters.conditions`).
 WINDOW, ATTRIBUTE_PREFIX = "window", "attr."
 _BOUNDS = {"duration": ("min_duration_seconds", "max_duration_seconds"), "events": ("min_events", "max_events")}
-_SETS = (
+# The fields that hold a set of values (of which a case must match one, or all for with_activities).
+SET_FIELDS = (
     "channels",
     "case_ids",
     "variant_ids",
@@ -124,7 +125,7 @@ class Filters:
         if name.startswith(ATTRIBUTE_PREFIX):
             column = name.removeprefix(ATTRIBUTE_PREFIX)
             return replace(self, attributes=tuple(item for item in self.attributes if item[0] != column))
-        if name not in _SETS:
+        if name not in SET_FIELDS:
             raise ValueError(f"{name!r} is not a condition of Filters")
         return replace(self, **{name: None})
 

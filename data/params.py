@@ -15,27 +15,18 @@ from collections.abc import Mapping
 import pandas as pd
 
 from data.errors import LogError, Problem
-from data.filters import ATTRIBUTE_PREFIX, Filters
+from data.filters import ATTRIBUTE_PREFIX, SET_FIELDS, Filters
 
 __all__ = ["ATTRIBUTE_PREFIX", "filters_from_params", "filters_to_params", "is_filter_param"]
 
 _INSTANTS = ("start", "end")
 _NUMBERS = ("min_duration_seconds", "max_duration_seconds", "min_events", "max_events")
-_TEXT_SETS = (
-    "channels",
-    "case_ids",
-    "variant_ids",
-    "start_activities",
-    "end_activities",
-    "with_activities",
-    "without_activities",
-)
 _FIX = "Open the page without this parameter, or choose the filter again in the sidebar."
 
 
 def is_filter_param(name: str) -> bool:
     """Tell the parameters `filters_to_params` writes from the others of a URL (dataset, persona …)."""
-    return name in _INSTANTS or name in _NUMBERS or name in _TEXT_SETS or name.startswith(ATTRIBUTE_PREFIX)
+    return name in _INSTANTS or name in _NUMBERS or name in SET_FIELDS or name.startswith(ATTRIBUTE_PREFIX)
 
 
 def filters_to_params(filters: Filters) -> dict[str, str]:
@@ -47,7 +38,7 @@ def filters_to_params(filters: Filters) -> dict[str, str]:
         stamp = getattr(filters, name)
         if stamp is not None:
             params[name] = _instant_text(stamp)
-    for name in _TEXT_SETS:
+    for name in SET_FIELDS:
         values = getattr(filters, name)
         if values is not None:
             params[name] = _json(sorted(values, key=str))
@@ -78,7 +69,7 @@ def filters_from_params(params: Mapping[str, str]) -> Filters:
             values[name] = _read(name, text, _instant, "a date such as 2025-03-01", problems)
         elif name in _NUMBERS:
             values[name] = _read(name, text, _number, "a number", problems)
-        elif name in _TEXT_SETS:
+        elif name in SET_FIELDS:
             values[name] = _read(name, text, _text_list, 'a list of names such as ["web","store"]', problems)
         else:
             column = name.removeprefix(ATTRIBUTE_PREFIX)

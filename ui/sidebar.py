@@ -15,7 +15,7 @@ import streamlit as st
 
 from data import Dataset, Filters, LogError, import_demo
 from data.filters import WINDOW
-from ui.downloads import ExportStamp, stamp_exports
+from ui.downloads import ExportStamp, current_stamp, stamp_exports
 from ui.errors import reported_errors, show_error
 from ui.markup import plain
 from ui.params import (
@@ -94,7 +94,8 @@ def dataset_picker() -> Dataset | None:
         show_dataset(chosen)
     with reported_errors():
         opened = store().mark_opened(chosen)
-    _stamp_exports(opened, Filters(), {})
+        version = definition_version(chosen)
+    stamp_exports(ExportStamp.of_log(opened, Filters(), version, {}))
     return opened
 
 
@@ -151,7 +152,9 @@ def filter_bar(dataset: Dataset) -> Filters:
         with reported_errors(), st.spinner("Finding this persona's customers…"):
             filters = with_customers(filters, persona_members(dataset.id, *persona_from_param(persona)))
             persona_name = persona_options(saved_runs(dataset.id))[persona]
-    _stamp_exports(dataset, filters, link_params, persona_name)
+    # dataset_picker, which every page calls first, has read the definition version of this run.
+    version = current_stamp().definition_version
+    stamp_exports(ExportStamp.of_log(dataset, filters, version, link_params, persona_name))
     _active_filters(dataset, in_url, persona_name)
     return filters
 
@@ -194,10 +197,10 @@ def _drop_condition(dataset: Dataset, filters: Filters, name: str) -> None:
         if name in _WIDGET_OF:
             st.session_state.pop(_widget_key(_WIDGET_OF[name], dataset), None)
         if name.startswith(ATTRIBUTE_PREFIX):
+            # The attribute widgets start again from the URL, which no longer names this one.
             column = name.removeprefix(ATTRIBUTE_PREFIX)
-            chosen = _widget_key("attributes", dataset)
-            st.session_state[chosen] = [other for other in st.session_state.get(chosen, ()) if other != column]
-            st.session_state.pop(_widget_key(f"attribute-{column}", dataset), None)
+            for widget in ("attributes", f"attribute-{column}"):
+                st.session_state.pop(_widget_key(widget, dataset), None)
     _write_view(
         {
             DATASET_PARAM: dataset.id,
@@ -205,12 +208,6 @@ def _drop_condition(dataset: Dataset, filters: Filters, name: str) -> None:
             **({} if persona is None else {PERSONA_PARAM: persona}),
         }
     )
-
-
-def _stamp_exports(dataset: Dataset, filters: Filters, link_params: dict[str, str], persona: str | None = None) -> None:
-    with reported_errors():
-        version = definition_version(dataset.id)
-    stamp_exports(ExportStamp.of_log(dataset, filters, version, link_params, persona))
 
 
 def _window(dataset: Dataset, current: Filters) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:
