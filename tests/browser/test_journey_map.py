@@ -113,10 +113,11 @@ def test_a_copied_link_reproduces_the_view_in_a_new_browser(server: str, browser
     page.get_by_text("Median time", exact=True).click()
     move_slider(page, "Touchpoints shown", SIMPLIFIED["Touchpoints shown"], 100)
     move_slider(page, "Paths shown", SIMPLIFIED["Paths shown"], 80)
-    page.wait_for_timeout(1000)
+    # Waiting on the caption of the chosen metric, not on a pause: a rerun can still be on its way.
+    caption_of_median_time = page.get_by_text(re.compile(r"^Each box counts.*each arrow shows the median time"))
+    expect(caption_of_median_time).to_be_visible()
     expect(page.get_by_test_id("stStatusWidget")).to_be_hidden()
-    caption = page.get_by_text(re.compile(r"^Each box counts")).inner_text()
-    assert "median time" in caption
+    caption = caption_of_median_time.inner_text()
     chosen = page.get_by_role("combobox", name="Touchpoint or step").input_value()
     link = page.url
     assert "variant_ids=" in link and "metric=" in link and "touchpoints=60" in link and "paths=50" in link
