@@ -64,6 +64,8 @@ DATASET_ID = re.compile(r"[0-9a-f]{16}")
 STAGING_NAME = re.compile(r"(?P<dataset_id>[0-9a-f]{16})\.[0-9a-f]{32}(?:\.discarded)?")
 MAX_NAME_CHARS = 200
 MAX_KIND_CHARS = 40
+MAX_KEY_CHARS = 64
+JOURNEY_DEFINITION = "journey_definition"
 KNOWN_IDS_SHOWN = 20
 # Characters that would move a terminal's cursor, break a line or reverse the text around them (bidi controls).
 _UNSHOWABLE_CATEGORIES = ("Cc", "Zl", "Zp")
@@ -126,10 +128,12 @@ ANNOTATIONS = sa.Table(
     sa.Column("payload_json", sa.Text(), nullable=False),
     sa.Column("updated_at", UTCDateTime(), nullable=False),
 )
-JOURNEY_DEFINITIONS = sa.Table(
-    "journey_definitions",
+DOCUMENTS = sa.Table(
+    "documents",
     METADATA,
     sa.Column("dataset_id", sa.String(16), sa.ForeignKey("datasets.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("kind", sa.String(MAX_KIND_CHARS), primary_key=True),
+    sa.Column("key", sa.String(MAX_KEY_CHARS), primary_key=True),
     sa.Column("version", sa.Integer(), primary_key=True, autoincrement=False),
     sa.Column("payload_json", sa.Text(), nullable=False),
     sa.Column("author", sa.Text(), nullable=False),
@@ -323,7 +327,7 @@ class Store:
         with self._dataset_lock(dataset_id):
             with _disk_full_is_typed(), self._writer.begin() as connection:
                 connection.execute(sa.delete(ANNOTATIONS).where(ANNOTATIONS.c.dataset_id == dataset_id))
-                connection.execute(sa.delete(JOURNEY_DEFINITIONS).where(JOURNEY_DEFINITIONS.c.dataset_id == dataset_id))
+                connection.execute(sa.delete(DOCUMENTS).where(DOCUMENTS.c.dataset_id == dataset_id))
                 deleted = connection.execute(sa.delete(DATASETS).where(DATASETS.c.id == dataset_id)).rowcount
             if not deleted:
                 raise self._not_found(dataset_id)
@@ -372,23 +376,50 @@ class Store:
         """Save a new version of the dataset's journey definition and return its number (1, 2, …).
 
         Versions are never overwritten, so that any figure can be traced to the definition it was computed with;
-        the newest one is in force. Writers saving at once get one version each, in the order they committed.
+        the newest one is in force.
         """
+        return self.save_document(dataset_id, JOURNEY_DEFINITION, "", payload, author=author)
+
+    def definition(self, dataset_id: str, version: int | None = None) -> SavedPayload | None:
+        """Return the newest saved journey definition of the dataset (or version `version`), None when none is."""
+        return self.document(dataset_id, JOURNEY_DEFINITION, "", version)
+
+    def definition_version(self, dataset_id: str) -> int | None:
+        """Return the number of the dataset's newest saved journey definition, None when none is saved."""
+        query = sa.select(sa.func.max(DOCUMENTS.c.version)).where(_document_key(dataset_id, JOURNEY_DEFINITION, ""))
+        with self._engine.connect() as connection:
+            return connection.execute(query).scalar()
+
+    def definition_history(self, dataset_id: str) -> list[SavedPayload]:
+        """Return every saved version of the dataset's journey definition, newest first."""
+        return self.document_history(dataset_id, JOURNEY_DEFINITION, "")
+
+    def save_document(
+        self, dataset_id: str, kind: str, key: str, payload: Mapping[str, Any], *, author: str | None = None
+    ) -> int:
+        """Save a new version of one document (a designed journey, an action…) and return its number (1, 2, …).
+
+        A document is named by its kind and a key unique within the kind ("" when a dataset has one of the kind).
+        Versions are never overwritten: the newest is in force and the others are its history. Writers saving at once
+        get one version each, in the order they committed.
+        """
+        _check_document_key(kind, key)
         payload_json = _annotation_json(payload)
         self.dataset(dataset_id)
         author = author or self._settings.owner
-        versions = JOURNEY_DEFINITIONS.c.version
         with _disk_full_is_typed(), self._writer.begin() as connection:
             # Writers of one dataset take turns: SQLite's BEGIN IMMEDIATE serialises them already, PostgreSQL needs
             # the dataset's row locked, or two of them would read the same newest version.
             connection.execute(sa.select(DATASETS.c.id).where(DATASETS.c.id == dataset_id).with_for_update())
             newest = connection.execute(
-                sa.select(sa.func.max(versions)).where(JOURNEY_DEFINITIONS.c.dataset_id == dataset_id)
+                sa.select(sa.func.max(DOCUMENTS.c.version)).where(_document_key(dataset_id, kind, key))
             ).scalar()
             version = (newest or 0) + 1
             connection.execute(
-                sa.insert(JOURNEY_DEFINITIONS).values(
+                sa.insert(DOCUMENTS).values(
                     dataset_id=dataset_id,
+                    kind=kind,
+                    key=key,
                     version=version,
                     payload_json=payload_json,
                     author=author,
@@ -397,33 +428,38 @@ class Store:
             )
         return version
 
-    def definition(self, dataset_id: str, version: int | None = None) -> SavedPayload | None:
-        """Return the newest saved journey definition of the dataset (or version `version`), None when none is."""
-        query = sa.select(JOURNEY_DEFINITIONS).where(JOURNEY_DEFINITIONS.c.dataset_id == dataset_id)
+    def document(self, dataset_id: str, kind: str, key: str, version: int | None = None) -> SavedPayload | None:
+        """Return the newest version of a document (or version `version`), None when there is none."""
+        query = sa.select(DOCUMENTS).where(_document_key(dataset_id, kind, key))
         if version is not None:
-            query = query.where(JOURNEY_DEFINITIONS.c.version == version)
-        query = query.order_by(JOURNEY_DEFINITIONS.c.version.desc()).limit(1)
+            query = query.where(DOCUMENTS.c.version == version)
+        query = query.order_by(DOCUMENTS.c.version.desc()).limit(1)
         with self._engine.connect() as connection:
             row = connection.execute(query).first()
         return None if row is None else _saved_payload(row)
 
-    def definition_version(self, dataset_id: str) -> int | None:
-        """Return the number of the dataset's newest saved journey definition, None when none is saved."""
-        query = sa.select(sa.func.max(JOURNEY_DEFINITIONS.c.version)).where(
-            JOURNEY_DEFINITIONS.c.dataset_id == dataset_id
-        )
-        with self._engine.connect() as connection:
-            return connection.execute(query).scalar()
-
-    def definition_history(self, dataset_id: str) -> list[SavedPayload]:
-        """Return every saved version of the dataset's journey definition, newest first."""
-        query = (
-            sa.select(JOURNEY_DEFINITIONS)
-            .where(JOURNEY_DEFINITIONS.c.dataset_id == dataset_id)
-            .order_by(JOURNEY_DEFINITIONS.c.version.desc())
-        )
+    def document_history(self, dataset_id: str, kind: str, key: str) -> list[SavedPayload]:
+        """Return every saved version of a document, newest first."""
+        query = sa.select(DOCUMENTS).where(_document_key(dataset_id, kind, key)).order_by(DOCUMENTS.c.version.desc())
         with self._engine.connect() as connection:
             return [_saved_payload(row) for row in connection.execute(query).all()]
+
+    def documents(self, dataset_id: str, kind: str) -> dict[str, SavedPayload]:
+        """Return the newest version of every document of one kind for a dataset, by key, in key order."""
+        newest = (
+            sa.select(DOCUMENTS.c.key, sa.func.max(DOCUMENTS.c.version).label("version"))
+            .where(DOCUMENTS.c.dataset_id == dataset_id, DOCUMENTS.c.kind == kind)
+            .group_by(DOCUMENTS.c.key)
+            .subquery()
+        )
+        query = (
+            sa.select(DOCUMENTS)
+            .join(newest, sa.and_(DOCUMENTS.c.key == newest.c.key, DOCUMENTS.c.version == newest.c.version))
+            .where(DOCUMENTS.c.dataset_id == dataset_id, DOCUMENTS.c.kind == kind)
+            .order_by(DOCUMENTS.c.key)
+        )
+        with self._engine.connect() as connection:
+            return {row.key: _saved_payload(row) for row in connection.execute(query).all()}
 
     def engine(self, dataset_id: str) -> Engine:
         """Return the DuckDB engine over the dataset's ingest-once layout.
@@ -754,6 +790,22 @@ def _check_annotation_key(kind: object, name: object) -> None:
         )
     if problems:
         raise LogError(problems)
+
+
+def _check_document_key(kind: object, key: object) -> None:
+    problems = []
+    if not isinstance(kind, str) or not 0 < len(kind) <= MAX_KIND_CHARS:
+        problems.append(Problem(f"A document kind is a word of 1 to {MAX_KIND_CHARS} characters.", value=str(kind)))
+    if not isinstance(key, str) or len(key) > MAX_KEY_CHARS or any(_is_unshowable(c) for c in key):
+        problems.append(
+            Problem(f"A document key is text of at most {MAX_KEY_CHARS} printable characters.", value=str(key))
+        )
+    if problems:
+        raise LogError(problems)
+
+
+def _document_key(dataset_id: str, kind: str, key: str) -> sa.ColumnElement[bool]:
+    return sa.and_(DOCUMENTS.c.dataset_id == dataset_id, DOCUMENTS.c.kind == kind, DOCUMENTS.c.key == key)
 
 
 def _annotation_json(payload: object) -> str:

@@ -31,7 +31,7 @@ from data.importing import load_log
 from data.quality import assess
 from data.schema import ColumnMapping, EventLog
 from data.settings import Settings
-from data.store import ANNOTATIONS, DATASETS, JOURNEY_DEFINITIONS, MIGRATIONS_DIR, Store
+from data.store import ANNOTATIONS, DATASETS, DOCUMENTS, MIGRATIONS_DIR, Store
 from tests.conftest import DATASETS as SHARED_LOGS
 
 REPO = Path(__file__).resolve().parents[2]
@@ -599,9 +599,56 @@ def test_journey_definitions_are_saved_in_versions_even_by_writers_at_once(setti
     assert store.definition_history(dataset.id) == []
 
 
-def test_the_migrated_journey_definitions_table_matches_the_one_the_store_writes(settings: Settings) -> None:
+def test_the_migrated_documents_table_matches_the_one_the_store_writes(settings: Settings) -> None:
     Store(settings)
     inspector = sa.inspect(sa.create_engine(settings.database_url))
-    assert [column["name"] for column in inspector.get_columns("journey_definitions")] == [
-        column.name for column in JOURNEY_DEFINITIONS.columns
+    assert [column["name"] for column in inspector.get_columns("documents")] == [
+        column.name for column in DOCUMENTS.columns
     ]
+
+
+def test_documents_are_versioned_by_kind_and_key_and_listed_newest_first(settings: Settings) -> None:
+    store = Store(settings)
+    dataset = store.import_log(event_log())
+
+    assert store.save_document(dataset.id, "action", "a2", {"title": "Call back"}) == 1
+    assert store.save_document(dataset.id, "action", "a1", {"title": "Faster refunds"}, author="ana") == 1
+    assert store.save_document(dataset.id, "action", "a1", {"title": "Faster refunds", "status": "live"}) == 2
+    assert store.save_document(dataset.id, "designed_journey", "", {"stages": []}) == 1
+
+    actions = store.documents(dataset.id, "action")
+    assert list(actions) == ["a1", "a2"]
+    assert (actions["a1"].version, actions["a1"].payload["status"]) == (2, "live")
+    assert [saved.author for saved in store.document_history(dataset.id, "action", "a1")] == [
+        settings.owner,
+        "ana",
+    ]
+    assert store.document(dataset.id, "action", "a1", version=1).payload == {"title": "Faster refunds"}
+    assert store.document(dataset.id, "action", "a3") is None
+    assert store.definition(dataset.id) is None  # a journey definition is a document of its own kind
+    with pytest.raises(LogError):
+        store.save_document(dataset.id, "action", "x" * 65, {})
+    with pytest.raises(LogError):
+        store.save_document(dataset.id, "", "a1", {})
+    with pytest.raises(DatasetNotFound):
+        store.save_document("0123456789abcdef", "action", "a1", {})
+    store.delete(dataset.id)
+    assert store.documents(dataset.id, "action") == {}
+
+
+def test_a_database_of_the_previous_version_keeps_its_journey_definitions_as_documents(settings: Settings) -> None:
+    store = Store(settings)
+    dataset = store.import_log(event_log())
+    store.save_definition(dataset.id, {"goal": ["buy"]}, author="ana")
+    store.save_definition(dataset.id, {"goal": ["pay"]}, author="bo")
+    before = store.definition_history(dataset.id)
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    engine = sa.create_engine(settings.database_url)
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0004")
+    assert "documents" not in sa.inspect(engine).get_table_names()
+    engine.dispose()
+
+    assert Store(settings).definition_history(dataset.id) == before
