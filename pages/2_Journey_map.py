@@ -7,7 +7,8 @@ from functools import partial
 import streamlit as st
 
 import ui
-from discovery import ALGORITHMS, METRICS, to_bpmn_xml
+from data import Dataset, Filters
+from discovery import ALGORITHMS, METRICS, JourneyDefinition, to_bpmn_xml
 from ui import customers, journey
 from ui.definition import definition_banner
 from ui.graph_view import show_graph, show_graph_downloads
@@ -34,82 +35,89 @@ if selected.cases == 0:
 
 map_tab, model_tab = st.tabs(["Journey map", "Process model"], key="view", on_change="rerun", bind="query-params")
 
+
+@st.fragment
+def map_view(dataset: Dataset, filters: Filters, definition: JourneyDefinition) -> None:
+    """The map and its close-up: a slider, the metric or a click reruns them only, not the sidebar and the page."""
+    metric_column, activity_column, path_column = st.columns([3, 1, 1])
+    metric = metric_column.radio(
+        "Label the paths with",
+        METRICS,
+        format_func=journey.METRIC_LABELS.get,
+        horizontal=True,
+        key="metric",
+        bind="query-params",
+        help="Frequency: customers or events on each path. Performance: time between the two steps.",
+    )
+    activity_share = activity_column.slider(
+        "Touchpoints shown",
+        10,
+        100,
+        100,
+        step=5,
+        format="%d%%",
+        key="touchpoints",
+        bind="query-params",
+        help="Keep the touchpoints most customers do, until they cover this share of what customers do.",
+    )
+    path_share = path_column.slider(
+        "Paths shown",
+        10,
+        100,
+        80,
+        step=5,
+        format="%d%%",
+        key="paths",
+        bind="query-params",
+        help="Keep the paths most customers take, until they cover this share of all moves; every kept "
+        "touchpoint keeps its strongest way in and out.",
+    )
+    with ui.reported_errors():
+        drawn = journey.map_of(dataset.id, filters, definition, activity_share / 100, path_share / 100)
+        dot, _ = journey.map_layout(journey.map_dot(drawn, metric))
+    elements = journey.map_elements(drawn)
+    chosen_key = "open"
+    if st.session_state.get(chosen_key) not in elements:
+        st.session_state[chosen_key] = next(iter(elements))
+    show_graph(
+        dot,
+        key=f"journey-map-{dataset.id}",
+        label="Journey map",
+        hover=journey.map_hover(drawn),
+        selected=elements[st.session_state[chosen_key]],
+        on_select=partial(journey.choose_element, chosen_key, elements),
+    )
+    st.caption(journey.map_caption(drawn, metric))
+    show_graph_downloads(dot, f"journey-map-{dataset.id}")
+
+    st.subheader("Up close")
+    chosen = st.selectbox(
+        "Touchpoint or step",
+        list(elements),
+        key=chosen_key,
+        bind="query-params",
+        help="Click a box or an arrow of the map, or choose it here: touchpoints most customers first, then steps.",
+    )
+    element_id = elements[chosen]
+    touchpoint, step = journey.map_element(drawn, element_id)
+    if touchpoint is not None:
+        with ui.reported_errors():
+            full_map = journey.full_map_of(dataset.id, filters, definition)
+            churn = ui.churn_figures(dataset.id, filters, definition)
+        journey.show_activity_detail(full_map, churn, touchpoint)
+    else:
+        facts = journey.step_facts(drawn, element_id)
+        for column, (label, value) in zip(st.columns(len(facts)), facts.items(), strict=True):
+            column.metric(label, value)
+    with ui.reported_errors():
+        customers.show_customers_behind(
+            dataset.id, filters, definition, touchpoint=touchpoint, step=step, stem=f"customers-{element_id}"
+        )
+
+
 if map_tab.open:
     with map_tab:
-        metric_column, activity_column, path_column = st.columns([3, 1, 1])
-        metric = metric_column.radio(
-            "Label the paths with",
-            METRICS,
-            format_func=journey.METRIC_LABELS.get,
-            horizontal=True,
-            key="metric",
-            bind="query-params",
-            help="Frequency: customers or events on each path. Performance: time between the two steps.",
-        )
-        activity_share = activity_column.slider(
-            "Touchpoints shown",
-            10,
-            100,
-            100,
-            step=5,
-            format="%d%%",
-            key="touchpoints",
-            bind="query-params",
-            help="Keep the touchpoints most customers do, until they cover this share of what customers do.",
-        )
-        path_share = path_column.slider(
-            "Paths shown",
-            10,
-            100,
-            80,
-            step=5,
-            format="%d%%",
-            key="paths",
-            bind="query-params",
-            help="Keep the paths most customers take, until they cover this share of all moves; every kept "
-            "touchpoint keeps its strongest way in and out.",
-        )
-        with ui.reported_errors():
-            drawn = journey.map_of(dataset.id, filters, definition, activity_share / 100, path_share / 100)
-            dot, _ = journey.map_layout(journey.map_dot(drawn, metric))
-        elements = journey.map_elements(drawn)
-        chosen_key = "open"
-        if st.session_state.get(chosen_key) not in elements:
-            st.session_state[chosen_key] = next(iter(elements))
-        show_graph(
-            dot,
-            key=f"journey-map-{dataset.id}",
-            label="Journey map",
-            hover=journey.map_hover(drawn),
-            selected=elements[st.session_state[chosen_key]],
-            on_select=partial(journey.choose_element, chosen_key, elements),
-        )
-        st.caption(journey.map_caption(drawn, metric))
-        show_graph_downloads(dot, f"journey-map-{dataset.id}")
-
-        st.subheader("Up close")
-        chosen = st.selectbox(
-            "Touchpoint or step",
-            list(elements),
-            key=chosen_key,
-            bind="query-params",
-            help="Click a box or an arrow of the map, or choose it here: touchpoints most customers first, then steps.",
-        )
-        element_id = elements[chosen]
-        touchpoint, step = journey.map_element(drawn, element_id)
-        if touchpoint is not None:
-            with ui.reported_errors():
-                full_map = journey.full_map_of(dataset.id, filters, definition)
-                churn = ui.churn_figures(dataset.id, filters, definition)
-            journey.show_activity_detail(full_map, churn, touchpoint)
-        else:
-            facts = journey.step_facts(drawn, element_id)
-            for column, (label, value) in zip(st.columns(len(facts)), facts.items(), strict=True):
-                column.metric(label, value)
-        with ui.reported_errors():
-            customers.show_customers_behind(
-                dataset.id, filters, definition, touchpoint=touchpoint, step=step, stem=f"customers-{element_id}"
-            )
+        map_view(dataset, filters, definition)
 
 if model_tab.open:
     with model_tab:

@@ -112,9 +112,14 @@ def _link_params(touchpoint: str | None, step: tuple[str | None, str | None] | N
 
 
 def _filter_to_touchpoint(filters: Filters, touchpoint: str) -> None:
-    """Put `filters`, narrowed to customers who did `touchpoint`, in the URL that every page's filter bar reads."""
+    """Put `filters`, narrowed to customers who did `touchpoint`, in the URL that every page's filter bar reads.
+
+    Reruns the whole page: the button may sit in a fragment (the journey map's), whose own rerun would leave the
+    sidebar and every figure outside it on the old filters.
+    """
     chosen = frozenset({*(filters.with_activities or ()), touchpoint})
     write_owned(filters_to_params(replace(filters, with_activities=chosen)), is_filter_param)
+    st.rerun()
 
 
 # --- the customers behind a figure ---

@@ -132,3 +132,36 @@ def test_a_copied_link_reproduces_the_view_in_a_new_browser(server: str, browser
     expect(fresh.get_by_role("combobox", name="Touchpoint or step")).to_have_value(chosen)
     screenshot(fresh, "journey-map-from-a-copied-link")
     other.close()
+
+
+def test_a_slider_reruns_the_map_only_and_the_filter_button_the_whole_page(server: str, browser_page) -> None:
+    """The map is a fragment: moving a slider sends the map again, not the sidebar; its "filter every page" button
+    reruns the whole page, so that the sidebar and the strip of filters show the new filter."""
+    from playwright.sync_api import expect
+
+    page = browser_page
+    sent = []
+    page.on("websocket", lambda socket: socket.on("framereceived", lambda frame: sent.append(frame)))
+    page.goto(server)
+    expect(page.get_by_test_id("stMetricValue").first).to_be_visible()
+    page.get_by_test_id("stSidebar").get_by_role("link", name="Journey map").click()
+    caption = page.get_by_text(re.compile(r"^Each box counts"))
+    expect(caption).to_be_visible()
+    expect(page.get_by_test_id("stStatusWidget")).to_be_hidden()
+    sent.clear()
+
+    move_slider(page, "Paths shown", 75, 80)
+    expect(page).to_have_url(re.compile(r"paths=75"))
+    expect(caption).not_to_have_text(caption.inner_text())
+    expect(page.get_by_test_id("stStatusWidget")).to_be_hidden()
+    assert any(b"Touchpoint or step" in frame for frame in sent)  # the map's close-up came again
+    assert not any(b"Reset filters" in frame for frame in sent)  # the sidebar did not
+
+    page.get_by_role("combobox", name="Touchpoint or step").fill("billing_dispute")
+    page.get_by_role("option", name="billing_dispute", exact=True).click()
+    page.get_by_role("button", name="Filter every page to these customers").click()
+    strip = page.get_by_test_id("stHorizontalBlock").filter(has_text="Filters on every page:")
+    expect(strip.get_by_role("button", name=re.compile("billing_dispute"))).to_be_visible()
+    expect(page).to_have_url(re.compile(r"with_activities="))
+    expect(page).to_have_url(re.compile(r"paths=75"))
+    screenshot(page, "journey-map-filtered-from-the-close-up")
