@@ -111,10 +111,20 @@ def _link_params(touchpoint: str | None, step: tuple[str | None, str | None] | N
     return {**kept, **figure_params(touchpoint, step), CUSTOMER_PARAM: case_id}
 
 
-def _filter_to_touchpoint(filters: Filters, touchpoint: str) -> None:
-    """Put `filters`, narrowed to customers who did `touchpoint`, in the URL that every page's filter bar reads."""
-    chosen = frozenset({*(filters.with_activities or ()), touchpoint})
-    write_owned(filters_to_params(replace(filters, with_activities=chosen)), is_filter_param)
+def _filter_to_figure(filters: Filters, touchpoint: str | None, step: tuple[str | None, str | None] | None) -> None:
+    """Put `filters`, narrowed to the customers behind a box or an arrow, in the URL every page's filter bar reads.
+
+    A box keeps those who did its touchpoint; an arrow those who took its step, or who started or ended there.
+    """
+    if touchpoint is not None:
+        narrowed = replace(filters, with_activities={*(filters.with_activities or ()), touchpoint})
+    elif step[0] is None:
+        narrowed = replace(filters, start_activities={step[1]})
+    elif step[1] is None:
+        narrowed = replace(filters, end_activities={step[0]})
+    else:
+        narrowed = replace(filters, with_steps={*(filters.with_steps or ()), step})
+    write_owned(filters_to_params(narrowed), is_filter_param)
 
 
 # --- the customers behind a figure ---
@@ -153,15 +163,14 @@ def show_customers_behind(
     if not found.complete:
         st.caption(f"The {len(found.customers):,} whose journeys started first are listed, of {found.total:,}.")
     with st.container(horizontal=True):
-        if touchpoint is not None:
-            st.button(
-                "Filter every page to these customers",
-                icon=":material/filter_alt:",
-                key=f"filter-to-{stem}",
-                on_click=_filter_to_touchpoint,
-                args=(filters, touchpoint),
-                help="Keep only the customers who did this touchpoint, on every page (see the sidebar).",
-            )
+        st.button(
+            "Filter every page to these customers",
+            icon=":material/filter_alt:",
+            key=f"filter-to-{stem}",
+            on_click=_filter_to_figure,
+            args=(filters, touchpoint, step),
+            help=f"Keep only the customers who {plain(found.what)}, on every page (see the sidebar).",
+        )
         st.page_link(
             CUSTOMER_PAGE,
             label="Open one customer",
