@@ -41,7 +41,16 @@ from discovery._definition import (
     suggest_inactivity_days,
     write_definition,
 )
-from discovery._dot import EDGE_ID_PREFIX, METRICS, NODE_ID_PREFIX, dot_quote, human_duration, map_to_dot
+from discovery._dot import (
+    CHURN_COLOUR,
+    EDGE_ID_PREFIX,
+    LANE_COLOURS,
+    METRICS,
+    NODE_ID_PREFIX,
+    dot_quote,
+    human_duration,
+    map_to_dot,
+)
 from discovery._funnel import Funnel, StageKPIs, funnel, stage_kpis
 from discovery._maps import CHURN_POINT_LIFT, JourneyMap, journey_map, json_records, simplified_map
 from discovery._models import ALGORITHMS, ProcessModel, discover_model, to_bpmn_xml, to_pnml
@@ -63,12 +72,14 @@ __all__ = [
     "ATTRIBUTE_ROLES",
     "CENSORED_MAJORITY",
     "CHURNED_OUTCOMES",
+    "CHURN_COLOUR",
     "CHURN_POINT_LIFT",
     "CONVERTED_OUTCOMES",
     "DEFAULT_STAGES",
     "DEFINITION_FORMAT",
     "EDGE_ID_PREFIX",
     "END_LABEL",
+    "LANE_COLOURS",
     "METRICS",
     "NODE_ID_PREFIX",
     "OTHER_CHANNELS",

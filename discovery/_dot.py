@@ -21,7 +21,16 @@ import pandas as pd
 
 from discovery._maps import JourneyMap
 
-__all__ = ["EDGE_ID_PREFIX", "METRICS", "NODE_ID_PREFIX", "dot_quote", "human_duration", "map_to_dot"]
+__all__ = [
+    "CHURN_COLOUR",
+    "EDGE_ID_PREFIX",
+    "LANE_COLOURS",
+    "METRICS",
+    "NODE_ID_PREFIX",
+    "dot_quote",
+    "human_duration",
+    "map_to_dot",
+]
 
 METRICS = ("cases", "events", "median", "mean", "p90")
 RANKDIRS = ("LR", "TB", "RL", "BT")

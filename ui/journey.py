@@ -8,7 +8,8 @@ library result in, text, a figure source or a display table out.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import html
+from collections.abc import Mapping, Sequence
 from functools import partial
 
 import defusedxml.ElementTree as SafeXml
@@ -18,8 +19,10 @@ import streamlit as st
 
 from data import Filters
 from discovery import (
+    CHURN_COLOUR,
     CHURN_POINT_LIFT,
     EDGE_ID_PREFIX,
+    LANE_COLOURS,
     METRICS,
     NODE_ID_PREFIX,
     ChurnPoints,
@@ -56,6 +59,7 @@ __all__ = [
     "map_elements",
     "map_hover",
     "map_layout",
+    "map_legend",
     "map_of",
     "model_facts",
     "process_model",
@@ -78,6 +82,7 @@ SHARE_COLUMN = "Share"
 # a top-to-bottom map this many times wider than tall is a few ranks of many boxes, better drawn left to right.
 PAGE_WIDTH_INCHES, FLAT_RATIO, POINTS_PER_INCH = 14.0, 2.0, 72.0
 _PERFORMANCE = frozenset({"median", "mean", "p90"})
+_LEGEND_GAP = 18  # pixels between two keys of the map's legend
 _SECONDS_OF = {"median": "median_seconds", "mean": "mean_seconds", "p90": "p90_seconds"}
 _BPMN = "{http://www.omg.org/spec/BPMN/20100524/MODEL}"
 # How each BPMN flow element is drawn; gateways carry the BPMN marker of their kind.
@@ -175,6 +180,62 @@ def map_caption(drawn: JourneyMap, metric: str) -> str:
         f"{drawn.covered_cases:,} of {drawn.cases:,} customers ({drawn.covered_share:.0%}) have their whole "
         "journey drawn."
     )
+
+
+def map_legend(stages: Sequence[str], metric: str) -> str:
+    """Return the map's legend as a small SVG drawn with the map's own colours and strokes: a touchpoint box, a
+    churn point, a step and a start or end on one row, one swatch per stage lane on the next."""
+    arrow_label = {"cases": "customers · median time", "events": "events"}.get(metric, METRIC_LABELS[metric].lower())
+    marks = [
+        _legend_box("#ffffff", "#5f6b7a", 1, "touchpoint: customers"),
+        _legend_box("#ffffff", CHURN_COLOUR, 2.5, "churn point"),
+        _legend_arrow("", f"step: {arrow_label}"),
+        _legend_arrow(' stroke-dasharray="5,3"', "where journeys start or end"),
+    ]
+    lanes = [
+        _legend_box(LANE_COLOURS[lane % len(LANE_COLOURS)], LANE_COLOURS[lane % len(LANE_COLOURS)], 1, stage)
+        for lane, stage in enumerate(stages)
+    ]
+    rows = [
+        _legend_row(marks, 0),
+        *([_legend_row([(60, '<text x="0" y="15">Stages:</text>'), *lanes], 24)] if lanes else []),
+    ]
+    width = max(row_width for row_width, _ in rows)
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" role="img" aria-label="Legend of the journey map" width="{width}" '
+        f'height="{24 * len(rows)}" font-family="Helvetica, Arial, sans-serif" font-size="13" fill="#31333f">'
+        f"{''.join(drawn for _, drawn in rows)}</svg>"
+    )
+
+
+def _legend_row(keys: list[tuple[int, str]], y: int) -> tuple[int, str]:
+    parts, x = [], 0
+    for width, drawn in keys:
+        parts.append(f'<g transform="translate({x},{y})">{drawn}</g>')
+        x += width + _LEGEND_GAP
+    return x - _LEGEND_GAP, "".join(parts)
+
+
+def _legend_box(fill: str, stroke: str, stroke_width: float, text: str) -> tuple[int, str]:
+    width = 30 + _text_width(text)
+    return width, (
+        f'<rect x="1" y="4" width="22" height="14" rx="3" fill="{fill}" stroke="{stroke}" '
+        f'stroke-width="{stroke_width}"/><text x="30" y="15">{html.escape(text)}</text>'
+    )
+
+
+def _legend_arrow(dash: str, text: str) -> tuple[int, str]:
+    width = 38 + _text_width(text)
+    return width, (
+        f'<line x1="1" y1="11" x2="24" y2="11" stroke="#7a8594" stroke-width="2"{dash}/>'
+        '<path d="M24,7 L31,11 L24,15 Z" fill="#7a8594"/>'
+        f'<text x="38" y="15">{html.escape(text)}</text>'
+    )
+
+
+def _text_width(text: str) -> int:
+    """Room for `text` at 13 px without a font at hand: an average Helvetica character is about 7 px wide."""
+    return round(7 * len(text))
 
 
 def map_elements(drawn: JourneyMap) -> dict[str, str]:
