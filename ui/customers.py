@@ -38,6 +38,7 @@ __all__ = [
     "CUSTOMER_PAGE",
     "CUSTOMER_PARAM",
     "behind",
+    "customer_link",
     "customers_table",
     "figure_in_url",
     "figure_params",
@@ -101,14 +102,25 @@ def figure_in_url() -> tuple[str | None, tuple[str | None, str | None] | None]:
     return touchpoint, (source, target)
 
 
-def _link_params(touchpoint: str | None, step: tuple[str | None, str | None] | None, case_id: str) -> dict[str, str]:
-    """The current view's URL with the figure and the customer to open."""
+def customer_link(
+    case_id: str,
+    *,
+    narrowed: Filters | None = None,
+    touchpoint: str | None = None,
+    step: tuple[str | None, str | None] | None = None,
+    label: str = "Open one customer",
+) -> None:
+    """Link to the Customer journey page on `case_id`, among the customers the page shows now, narrowed by the
+    conditions of `narrowed` (a path chosen on the page) and by the figure (`touchpoint` or `step`) if any, so that
+    previous and next walk through exactly the customers behind the count the link sits under."""
     kept = {
         name: value
         for name, value in st.query_params.to_dict().items()
         if name not in (TOUCHPOINT_PARAM, STEP_PARAM, CUSTOMER_PARAM)
     }
-    return {**kept, **figure_params(touchpoint, step), CUSTOMER_PARAM: case_id}
+    narrowing = {} if narrowed is None else filters_to_params(narrowed)
+    query = {**kept, **narrowing, **figure_params(touchpoint, step), CUSTOMER_PARAM: case_id}
+    st.page_link(CUSTOMER_PAGE, label=label, icon=":material/person_search:", query_params=query)
 
 
 def _filter_to_figure(filters: Filters, touchpoint: str | None, step: tuple[str | None, str | None] | None) -> None:
@@ -171,12 +183,7 @@ def show_customers_behind(
             args=(filters, touchpoint, step),
             help=f"Keep only the customers who {plain(found.what)}, on every page (see the sidebar).",
         )
-        st.page_link(
-            CUSTOMER_PAGE,
-            label="Open one customer",
-            icon=":material/person_search:",
-            query_params=_link_params(touchpoint, step, str(found.customers["case_id"].iloc[0])),
-        )
+        customer_link(str(found.customers["case_id"].iloc[0]), touchpoint=touchpoint, step=step)
 
 
 def pick_customer(found: CustomersBehind, dataset_id: str) -> str:
