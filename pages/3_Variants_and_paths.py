@@ -115,7 +115,12 @@ target = None
 if direction == "between":
     target = pickers[1].selectbox("To", options, index=min(1, len(options) - 1), key="to", bind="query-params")
 steps = pickers[2].slider(
-    "Steps", 1, 10 if direction == "between" else 6, 5 if direction == "between" else 3, key=f"steps-{direction}"
+    "Steps",
+    1,
+    10 if direction == "between" else 6,
+    5 if direction == "between" else 3,
+    key=f"steps_{direction}",
+    bind="query-params",
 )
 top = pickers[3].slider(
     "Touchpoints per step", 2, 15, 6, key="per_step", bind="query-params", help="The others are grouped as (other)."
