@@ -41,7 +41,18 @@ from discovery._definition import (
     suggest_inactivity_days,
     write_definition,
 )
-from discovery._dot import EDGE_ID_PREFIX, METRICS, NODE_ID_PREFIX, dot_quote, human_duration, map_to_dot
+from discovery._dot import (
+    EDGE_ID_PREFIX,
+    METRIC_LABELS,
+    METRICS,
+    NODE_ID_PREFIX,
+    dot_quote,
+    human_duration,
+    map_caption,
+    map_layout,
+    map_to_dot,
+    render_dot,
+)
 from discovery._funnel import Funnel, StageKPIs, funnel, stage_kpis
 from discovery._maps import CHURN_POINT_LIFT, JourneyMap, journey_map, json_records, simplified_map
 from discovery._models import ALGORITHMS, ProcessModel, discover_model, to_bpmn_xml, to_pnml
@@ -70,6 +81,7 @@ __all__ = [
     "EDGE_ID_PREFIX",
     "END_LABEL",
     "METRICS",
+    "METRIC_LABELS",
     "NODE_ID_PREFIX",
     "OTHER_CHANNELS",
     "OTHER_LABEL",
@@ -113,12 +125,15 @@ __all__ = [
     "journey_map",
     "journey_outcomes",
     "json_records",
+    "map_caption",
+    "map_layout",
     "map_to_dot",
     "outcome_counts",
     "outcome_relation",
     "paths",
     "paths_between",
     "read_definition",
+    "render_dot",
     "save_definition",
     "simplified_map",
     "stage_kpis",
