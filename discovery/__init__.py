@@ -64,6 +64,7 @@ from discovery._relations import (
     OUTCOME_LABELS,
     OUTCOMES,
     Outcomes,
+    outcome_sentence,
     stage_relation,
 )
 from discovery._stages import DEFAULT_STAGES, StageModel, StageReason, closest_names, suggest_stages
@@ -130,6 +131,7 @@ __all__ = [
     "map_to_dot",
     "outcome_counts",
     "outcome_relation",
+    "outcome_sentence",
     "paths",
     "paths_between",
     "read_definition",
