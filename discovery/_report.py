@@ -63,6 +63,7 @@ __all__ = [
     "Section",
     "bar_chart",
     "html_table",
+    "inline_svg",
     "log_report_inputs",
     "logo_data_uri",
     "render_report",
