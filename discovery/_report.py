@@ -62,6 +62,7 @@ __all__ = [
     "ReportView",
     "Section",
     "bar_chart",
+    "find_chromium",
     "html_table",
     "inline_svg",
     "log_report_inputs",
@@ -78,8 +79,9 @@ CHURN_POINTS_SHOWN = 10
 REPORT_TITLE = "Customer journey report"
 # The view's persona condition (`persona=<run>:<label>`): named here, read by `segmentation`, which finds personas.
 PERSONA_PARAM = "persona"
-# The Journey map page's own settings in its URL, with the page's defaults.
+# The Journey map page's own settings in its URL, with the page's defaults; its link names the metric by its label.
 VIEW_PARAMS = {"metric": "cases", "touchpoints": 100, "paths": 80}
+_METRIC_OF = {label: metric for metric, label in METRIC_LABELS.items()}
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 PDF_SECONDS = 120
 _IMAGE_TYPES = (
@@ -152,7 +154,8 @@ class ReportView:
 
     @classmethod
     def from_query(cls, text: str) -> ReportView:
-        """Read a copied dashboard link (or its query string) as the Journey map and Compare pages read their URL."""
+        """Read a copied dashboard link (or its query string) as the Journey map and Compare pages read their URL
+        (the metric by its label, "Median time", or its name, "median")."""
         query = urlsplit(text).query if "?" in text else text.lstrip("?")
         params = dict(parse_qsl(query, keep_blank_values=True))
         problems: list[Problem] = []
@@ -161,7 +164,21 @@ class ReportView:
             raise LogError(problems)
         segments = (params["a_segment"], params["b_segment"]) if {"a_segment", "b_segment"} <= params.keys() else None
         selection = {name: value for name, value in params.items() if is_filter_param(name) or name == PERSONA_PARAM}
-        return cls(params.get("metric", VIEW_PARAMS["metric"]), **shares, selection=selection, segments=segments)
+        metric = params.get("metric", VIEW_PARAMS["metric"])
+        return cls(_METRIC_OF.get(metric, metric), **shares, selection=selection, segments=segments)
+
+    @classmethod
+    def from_dict(cls, values: Mapping[str, object]) -> ReportView:
+        """Read a view back from `to_dict`."""
+        segments = values.get("segments")
+        return cls(
+            str(values.get("metric", VIEW_PARAMS["metric"])),
+            int(values.get("touchpoints", VIEW_PARAMS["touchpoints"])),
+            int(values.get("paths", VIEW_PARAMS["paths"])),
+            {str(name): str(value) for name, value in dict(values.get("selection") or {}).items()},
+            None if segments is None else (str(segments[0]), str(segments[1])),
+            None if values.get("persona_run") is None else str(values["persona_run"]),
+        )
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -361,9 +378,14 @@ def render_report(
 """
 
 
+def find_chromium() -> str | None:
+    """Return the path of the Chromium that prints reports to PDF, or None when none is installed."""
+    return next((found for name in CHROMIUM_NAMES if (found := shutil.which(name))), None)
+
+
 def report_pdf(document: str, *, chromium: str | None = None) -> bytes:
     """Return the report printed to PDF by headless Chromium (the file it prints has nothing to fetch)."""
-    browser = chromium or next((found for name in CHROMIUM_NAMES if (found := shutil.which(name))), None)
+    browser = chromium or find_chromium()
     if browser is None:
         raise PdfUnavailable(
             Problem(

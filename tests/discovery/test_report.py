@@ -199,12 +199,13 @@ def test_sections_come_in_the_order_given_and_one_is_needed(shop: Engine) -> Non
 
 def test_view_reads_a_copied_dashboard_link() -> None:
     view = ReportView.from_query(
-        "http://localhost:8501/Journey_map?metric=p90&touchpoints=70&paths=40&channels=%5B%22web%22%5D"
+        "http://localhost:8501/Journey_map?metric=90th+percentile&touchpoints=70&paths=40&channels=%5B%22web%22%5D"
         "&view=Journey+map&persona=Spring%3A1&a_segment=Web&b_segment=Store&dataset=abc"
     )
     assert view == ReportView("p90", 70, 40, {"channels": '["web"]', "persona": "Spring:1"}, ("Web", "Store"))
     assert ReportView.from_query("") == ReportView()
     assert ReportView.from_query("?paths=100") == ReportView(paths=100)
+    assert ReportView.from_query("metric=median") == ReportView.from_query("metric=Median%20time")
 
 
 @pytest.mark.parametrize(
