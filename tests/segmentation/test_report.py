@@ -40,8 +40,9 @@ CELL = re.compile(r"<td[^>]*>(.*?)</td>")
 
 @pytest.fixture(scope="module")
 def log_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """400 telecom customers, written once for the module."""
     path = tmp_path_factory.mktemp("logs") / "journeys.csv"
-    generate_demo(300, scenario="telecom", seed=5).events.to_csv(path, index=False)
+    generate_demo(400, scenario="telecom", seed=5).events.to_csv(path, index=False)
     return path
 
 
@@ -72,7 +73,7 @@ def test_personas_section_shows_the_saved_run_as_the_personas_page_does(stored: 
     listed = section_rows(document, "personas")
     assert [cells[0] for cells in listed] == ["App <first>", "Store", "Web"]
     assert [cells[1] for cells in listed] == [f"{n:,}" for n in expected["customers"]]
-    assert sum(int(cells[1].replace(",", "")) for cells in listed) == 300  # every customer, once
+    assert sum(int(cells[1].replace(",", "")) for cells in listed) == 400  # every customer, once
     assert "App &lt;first&gt;" in document
 
 

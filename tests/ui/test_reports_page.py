@@ -12,7 +12,8 @@ from data import Settings, Store
 from data.importing import import_demo
 from discovery import DISCOVERY_SECTIONS, Branding, ReportView, render_report
 from segmentation import REPORT_SECTIONS, PersonaRun, save_run, save_segment, stored_report_inputs
-from tests.ui.apptest import APP, TIMEOUT_SECONDS, widget
+from tests.ui import apptest
+from tests.ui.apptest import widget
 from ui.reports import REPORT_TITLE, preview_source
 
 PAGE = "pages/10_Reports.py"
@@ -24,9 +25,7 @@ def store() -> Store:
 
 
 def open_page(**query_params: str) -> AppTest:
-    app = AppTest.from_file(APP, default_timeout=TIMEOUT_SECONDS)
-    app.query_params.update(query_params)
-    return app.switch_page(PAGE).run()
+    return apptest.open_page(PAGE, **query_params)
 
 
 def previewed(app: AppTest) -> str:
