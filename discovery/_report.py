@@ -165,7 +165,10 @@ class ReportView:
         segments = (params["a_segment"], params["b_segment"]) if {"a_segment", "b_segment"} <= params.keys() else None
         selection = {name: value for name, value in params.items() if is_filter_param(name) or name == PERSONA_PARAM}
         metric = params.get("metric", VIEW_PARAMS["metric"])
-        return cls(_METRIC_OF.get(metric, metric), **shares, selection=selection, segments=segments)
+        persona_run = params.get("run") or None  # the saved persona run, named as the Personas page names it
+        return cls(
+            _METRIC_OF.get(metric, metric), **shares, selection=selection, segments=segments, persona_run=persona_run
+        )
 
     @classmethod
     def from_dict(cls, values: Mapping[str, object]) -> ReportView:
@@ -301,7 +304,7 @@ def report_options(sections: Mapping[str, Section]) -> argparse.ArgumentParser:
         default="",
         metavar="URL_OR_QUERY",
         help="a copied dashboard link, or its query string: the map's metric, touchpoints and paths, the filters, "
-        "a persona, the Compare page's a_segment and b_segment",
+        "a persona, the persona run (run), the Compare page's a_segment and b_segment",
     )
     parser.add_argument(
         "--sections",

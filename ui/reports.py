@@ -1,8 +1,9 @@
 """The Reports page's widgets, cached report and its preview and downloads.
 
 The page asks what the report holds (sections, the map's metric and sliders, the persona run, the two segments) with
-widgets bound to the URL under the names the Journey map and Compare pages use, so a link copied from either opens
-the same view here, and the same link given to `python -m segmentation report --view` writes the same report.
+widgets bound to the URL under the names the Journey map, Personas (`run`) and Compare pages use, so a link copied
+from any of them opens the same view here, and the same link given to `python -m segmentation report --view` writes
+the same report.
 
 The preview is an iframe whose source is the report as a `data:` URL: the frame has an opaque origin, so even a
 script that slipped into the report could not reach the dashboard; and the report itself carries none and forbids
@@ -137,7 +138,7 @@ def _persona_run(dataset_id: str) -> str | None:
     if not runs:
         st.info("No persona run is saved yet: find and save personas on the Personas page to add this section.")
         return None
-    return st.selectbox("Persona run", list(runs), key="persona_run", bind="query-params")
+    return st.selectbox("Persona run", list(runs), key="run", bind="query-params")
 
 
 def _segments(dataset_id: str) -> tuple[str, str] | None:

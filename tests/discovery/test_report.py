@@ -205,6 +205,7 @@ def test_view_reads_a_copied_dashboard_link() -> None:
     assert view == ReportView("p90", 70, 40, {"channels": '["web"]', "persona": "Spring:1"}, ("Web", "Store"))
     assert ReportView.from_query("") == ReportView()
     assert ReportView.from_query("?paths=100") == ReportView(paths=100)
+    assert ReportView.from_query("run=Spring+2025").persona_run == "Spring 2025"
     assert ReportView.from_query("metric=median") == ReportView.from_query("metric=Median%20time")
 
 
