@@ -1,8 +1,10 @@
 """The branded report in Chromium with the network cut off: every section shows, the map and the logo draw, and
-nothing is requested but the file itself; the same report printed to PDF. Screenshot: test-results/report.png."""
+nothing is requested but the file itself; the same report printed to PDF; the Reports page previews and downloads
+it. Screenshots: test-results/report.png, test-results/reports-page.png."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from pathlib import Path
 
@@ -13,7 +15,7 @@ from data.demo import generate_demo
 from data.importing import import_file
 from discovery import Branding, ReportView, logo_data_uri, render_report, report_pdf
 from segmentation import REPORT_SECTIONS, PersonaRun, save_run, save_segment, stored_report_inputs
-from tests.browser.conftest import BROWSER_MARKS, SCREENSHOTS
+from tests.browser.conftest import BROWSER_MARKS, SCREENSHOTS, screenshot
 
 pytestmark = BROWSER_MARKS
 
@@ -71,3 +73,25 @@ def test_report_opens_offline_with_every_section_shown(browser_page, report_file
 
 def test_report_prints_to_pdf(report_file: Path) -> None:
     assert report_pdf(report_file.read_text(encoding="utf-8")).startswith(b"%PDF")
+
+
+def test_reports_page_previews_the_report_and_downloads_it_stamped(server: str, browser_page) -> None:
+    from playwright.sync_api import expect
+
+    page = browser_page
+    page.goto(server)  # the first run stores the demo
+    expect(page.get_by_text("Most common touchpoints")).to_be_visible()
+    page.goto(f"{server}/Reports?metric=Median+time&paths=60")
+    preview = page.frame_locator("iframe").first
+    expect(preview.locator("#section-map svg g.node").first).to_be_visible()
+    expect(preview.locator("#section-map .view")).to_have_text(
+        "Paths labelled with median time; touchpoints shown 100%; paths shown 60%."
+    )
+    for key in ("summary", "stages", "churn"):
+        expect(preview.locator(f"#section-{key} h2")).to_have_text(REPORT_SECTIONS[key].title)
+    screenshot(page, "reports-page")
+    with page.expect_download() as started:
+        page.get_by_role("button", name="HTML").click()
+    download = started.value
+    assert re.fullmatch(r"report_.+_[0-9a-f]{16}_(suggested|v\d+)_all-customers\.html", download.suggested_filename)
+    assert Path(download.path()).read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
