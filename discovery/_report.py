@@ -669,6 +669,8 @@ def _style(branding: Branding) -> str:
     return f"""
 :root {{ --primary: {branding.primary}; --accent: {branding.accent}; }}
 * {{ box-sizing: border-box; }}
+/* Printed as shown: a PDF without the bars' and headers' backgrounds would lose the charts and hide the headers. */
+html {{ -webkit-print-color-adjust: exact; print-color-adjust: exact; }}
 body {{ font-family: system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif; color: #1d2330;
   margin: 0 auto; max-width: 1100px; padding: 24px; line-height: 1.45; }}
 header {{ display: flex; gap: 20px; align-items: center; border-bottom: 4px solid var(--accent);
