@@ -14,16 +14,14 @@ from functools import partial
 
 import defusedxml.ElementTree as SafeXml
 import pandas as pd
-import pygraphviz
 import streamlit as st
 
 from data import Filters
 from discovery import (
     CHURN_COLOUR,
-    CHURN_POINT_LIFT,
     EDGE_ID_PREFIX,
     LANE_COLOURS,
-    METRICS,
+    METRIC_LABELS,
     NODE_ID_PREFIX,
     ChurnPoints,
     JourneyDefinition,
@@ -33,6 +31,8 @@ from discovery import (
     dot_quote,
     human_duration,
     journey_map,
+    map_caption,
+    map_layout,
     map_to_dot,
     simplified_map,
     to_bpmn_xml,
@@ -68,22 +68,10 @@ __all__ = [
     "step_facts",
 ]
 
-METRIC_LABELS = {
-    "cases": "Customers",
-    "events": "Events",
-    "median": "Median time",
-    "mean": "Mean time",
-    "p90": "90th percentile",
-}
 ALGORITHM_LABELS = {"inductive": "Inductive miner", "heuristics": "Heuristics miner"}
 START_LABEL, END_LABEL = "(journey start)", "(journey end)"
 SHARE_COLUMN = "Share"
-# A drawing up to this wide (inches, as Graphviz measures) is shrunk to the page's width and stays readable;
-# a top-to-bottom map this many times wider than tall is a few ranks of many boxes, better drawn left to right.
-PAGE_WIDTH_INCHES, FLAT_RATIO, POINTS_PER_INCH = 14.0, 2.0, 72.0
-_PERFORMANCE = frozenset({"median", "mean", "p90"})
 _LEGEND_GAP = 18  # pixels between two keys of the map's legend
-_SECONDS_OF = {"median": "median_seconds", "mean": "mean_seconds", "p90": "p90_seconds"}
 _BPMN = "{http://www.omg.org/spec/BPMN/20100524/MODEL}"
 # How each BPMN flow element is drawn; gateways carry the BPMN marker of their kind.
 _BPMN_SHAPES = {
@@ -135,51 +123,6 @@ def map_dot(drawn: JourneyMap, metric: str) -> str:
     """Return the DOT the page draws: top to bottom, because a map of twenty steps laid out left to right
     shrinks to unreadable text on a laptop screen's width."""
     return map_to_dot(drawn, metric=metric, rankdir="TB")
-
-
-def map_layout(dot: str) -> tuple[str, bool]:
-    """Return the DOT to draw and whether it fits the page's width.
-
-    Graphviz never wraps a rank: a log where most customers do a single touchpoint puts every box in one row,
-    which, shrunk to the page's width, is an unreadable strip. Such a map is drawn left to right instead (a
-    column of boxes), at its own size in the scrolling box when it is still wider than the page.
-    """
-    width, height = _drawn_size(dot)
-    if width > FLAT_RATIO * height and width > PAGE_WIDTH_INCHES:
-        dot = dot.replace("rankdir=TB", "rankdir=LR", 1)
-        width, _ = _drawn_size(dot)
-    return dot, width <= PAGE_WIDTH_INCHES
-
-
-def _drawn_size(dot: str) -> tuple[float, float]:
-    """Return the width and height, in inches, of the drawing Graphviz's dot lays out."""
-    graph = pygraphviz.AGraph(string=dot)
-    graph.layout(prog="dot")
-    _, _, right, top = (float(value) for value in graph.graph_attr["bb"].split(","))
-    return right / POINTS_PER_INCH, top / POINTS_PER_INCH
-
-
-def map_caption(drawn: JourneyMap, metric: str) -> str:
-    """Return the legend of a drawn map: what boxes and arrows count, and how much the sliders kept."""
-    if metric not in METRICS:
-        raise ValueError(f"metric must be one of {', '.join(METRICS)}, not {metric!r}")
-    boxes = "events" if metric == "events" else "customers (unique journeys) who did it at least once"
-    if metric in _PERFORMANCE:
-        arrows = f"the {METRIC_LABELS[metric].lower()} between the two steps"
-    else:
-        arrows = f"the {'events' if metric == 'events' else 'customers'} going straight from one step to the next"
-        if metric == "cases":
-            arrows += " and the median time between the two"
-    shown = len(drawn.nodes)
-    return (
-        f"Each box counts {boxes}; each arrow shows {arrows} (dashed: where journeys start and end); thicker arrows "
-        f"carry more customers. Shaded lanes are journey stages. Red boxes are churn points: customers churn "
-        f"right after them at least {CHURN_POINT_LIFT:g}× as often as after an average step of their stage. "
-        f"Drawn: {shown:,} of {shown + len(drawn.hidden_activities):,} touchpoints and "
-        f"{len(drawn.edges):,} of {len(drawn.edges) + drawn.hidden_edges:,} paths; "
-        f"{drawn.covered_cases:,} of {drawn.cases:,} customers ({drawn.covered_share:.0%}) have their whole "
-        "journey drawn."
-    )
 
 
 def map_legend(stages: Sequence[str], metric: str) -> str:

@@ -42,6 +42,7 @@ MENU: dict[str | None, tuple[PageLink, ...]] = {
         PageLink("pages/5_Personas.py", "Personas", ":material/groups:"),
         PageLink("pages/6_Compare.py", "Compare", ":material/compare_arrows:"),
     ),
+    "Share": (PageLink("pages/10_Reports.py", "Reports", ":material/summarize:"),),
 }
 
 
