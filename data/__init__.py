@@ -57,6 +57,7 @@ from data.sql_sources import read_sql
 from data.store import Dataset, SavedPayload, Store
 from data.timestamps import ParsedTimestamps, parse_timestamps
 from data.uploads import StagedUpload, StagedUploads
+from data.views import SavedView, delete_view, page_address, save_view, saved_views
 from data.xes import read_xes
 
 # Imported on first use: the demo generator, so that `python -m data.demo` runs it only once, and the Spark
@@ -106,6 +107,7 @@ __all__ = [
     "QualityReport",
     "RawLog",
     "SavedPayload",
+    "SavedView",
     "Settings",
     "SourceNotConfigured",
     "SparkEngine",
@@ -123,6 +125,7 @@ __all__ = [
     "build_layout_with_spark",
     "check_path",
     "dataset_name",
+    "delete_view",
     "detect_mapping",
     "generate_demo",
     "guarded",
@@ -134,6 +137,7 @@ __all__ = [
     "load_log_isolated",
     "measure_isolated",
     "neutralise_formulas",
+    "page_address",
     "parquet_sample",
     "parse_timestamps",
     "prepare_layout",
@@ -143,6 +147,8 @@ __all__ = [
     "read_xes",
     "resolve_mapping",
     "run_isolated",
+    "save_view",
+    "saved_views",
     "spark_session",
     "split_journeys",
     "terminal_safe",

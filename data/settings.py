@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -93,9 +94,28 @@ SETTINGS: dict[str, tuple[str, str, str]] = {
         "Longest a SQL source's query may run, in seconds (PostgreSQL `statement_timeout`; SQLite and others: "
         "stopped by Parcours).",
     ),
+    "report_company": ("PARCOURS_REPORT_COMPANY", "(none)", "Company name printed at the top of every report."),
+    "report_logo": (
+        "PARCOURS_REPORT_LOGO",
+        "(none)",
+        "Logo file of the reports (PNG, JPEG, GIF, WebP or SVG, at most 256 KB), inlined in each report; an SVG with "
+        "scripts, event handlers or links out is refused.",
+    ),
+    "report_primary_color": (
+        "PARCOURS_REPORT_PRIMARY_COLOR",
+        "#1f4e79",
+        "Main colour of the reports (headings, bars), as #RRGGBB.",
+    ),
+    "report_accent_color": (
+        "PARCOURS_REPORT_ACCENT_COLOR",
+        "#e07a1f",
+        "Accent colour of the reports (rules, highlights), as #RRGGBB.",
+    ),
 }
 
 
+# A colour goes into the report's style sheet: only #RRGGBB, so that no setting can end a CSS rule.
+_HEX_COLOUR = re.compile(r"#[0-9a-fA-F]{6}")
 _POSITIVE_INTEGERS = (
     "max_upload_mb",
     "max_uncompressed_mb",
@@ -134,6 +154,10 @@ class Settings:
     sql_sources: Mapping[str, str] = field(default_factory=dict)
     max_sql_result_mb: int = 512
     sql_timeout_seconds: int = 60
+    report_company: str = ""
+    report_logo: Path | None = None
+    report_primary_color: str = "#1f4e79"
+    report_accent_color: str = "#e07a1f"
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "home", Path(self.home).expanduser())
@@ -143,6 +167,11 @@ class Settings:
             object.__setattr__(self, "duckdb_temp_dir", self.home / "tmp")
         if self.engine not in ("duckdb", "spark"):
             raise LogError(f"PARCOURS_ENGINE must be 'duckdb' or 'spark', not {self.engine!r}.")
+        if self.report_logo is not None:
+            object.__setattr__(self, "report_logo", Path(self.report_logo).expanduser())
+        for name in ("report_primary_color", "report_accent_color"):
+            if not _HEX_COLOUR.fullmatch(getattr(self, name)):
+                raise LogError(f"{SETTINGS[name][0]} must be a colour such as #1f4e79, not {getattr(self, name)!r}.")
 
     @property
     def datasets_dir(self) -> Path:

@@ -1,9 +1,11 @@
-"""Command line for discovery: `python -m discovery summary|map|model|definition LOG`.
+"""Command line for discovery: `python -m discovery summary|map|model|definition|report LOG`.
 
 LOG is a stored dataset id (see `python -m data list`) or a file, read with the same import path and the same
 mapping options as `python -m data import`. Figures follow the journey definition in force: `--definition FILE`
 when given, else the one saved for a stored dataset (the dashboard's), else the one suggested from the log, and
-every output says which. A bad log or definition exits with status 2 and says what to fix, never a traceback.
+every output says which. `report` writes the branded HTML report (and `--pdf`) of a view, its sections those
+discovery computes; `python -m segmentation report` adds personas and the comparison. A bad log or definition
+exits with status 2 and says what to fix, never a traceback.
 """
 
 from __future__ import annotations
@@ -19,19 +21,24 @@ from data import Engine, LogError, Problem, Settings, Store
 from data.cli import mapping_options, open_log
 from data.exports import terminal_safe_output
 from discovery import (
+    DISCOVERY_SECTIONS,
     JourneyDefinition,
+    ReportView,
     churn_points,
     definition_in_force,
     definition_warnings,
     discover_model,
     journey_map,
+    log_report_inputs,
     map_to_dot,
     outcome_counts,
+    report_options,
     save_definition,
     stage_kpis,
     to_bpmn_xml,
     to_pnml,
     write_definition,
+    write_report,
 )
 
 TOP_VARIANTS = 10
@@ -184,6 +191,21 @@ def _model(args: argparse.Namespace, log: _Log) -> int:
     return 0
 
 
+def _report(args: argparse.Namespace, log: _Log) -> int:
+    store = None if log.dataset_id is None else Store(Settings.from_env())
+    inputs = log_report_inputs(
+        log.engine,
+        ReportView.from_query(args.view),
+        log.definition,
+        definition_source=log.source,
+        log_name=Path(args.log).name,
+        store=store,
+        dataset_id=log.dataset_id,
+    )
+    write_report(args, inputs, DISCOVERY_SECTIONS)
+    return 0
+
+
 @contextmanager
 def _open_log(args: argparse.Namespace):
     """Yield the log (a stored dataset id, or a file loaded in memory) with the journey definition in force."""
@@ -212,9 +234,11 @@ def _parser() -> argparse.ArgumentParser:
         ("map", _map, "the journey map, as JSON or Graphviz DOT"),
         ("model", _model, "a process model (inductive or heuristics miner), exported as BPMN or PNML"),
         ("definition", _definition, "the journey definition in force, with its reasons and warnings"),
+        ("report", _report, "a branded, self-contained HTML report of a view (and its PDF)"),
     )
     for name, run, help_text in specs:
-        command = commands.add_parser(name, help=help_text, parents=[mapping_options()])
+        extra = [report_options(DISCOVERY_SECTIONS)] if name == "report" else []
+        command = commands.add_parser(name, help=help_text, parents=[mapping_options(), *extra])
         command.set_defaults(run=run)
         command.add_argument("log", help="stored dataset id or a log file")
         command.add_argument(

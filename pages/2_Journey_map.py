@@ -79,6 +79,7 @@ def map_view(dataset: Dataset, filters: Filters, definition: JourneyDefinition) 
     chosen_key = "open"
     if st.session_state.get(chosen_key) not in elements:
         st.session_state[chosen_key] = next(iter(elements))
+    st.image(journey.map_legend(drawn.stages, metric), width="content")
     show_graph(
         dot,
         key=f"journey-map-{dataset.id}",

@@ -22,9 +22,9 @@ from ui.importing import (
 )
 from ui.logs import deletion_question, manage_stored_logs, stored_logs
 from ui.markup import plain
+from ui.navigation import IMPORT_PAGE
 from ui.params import filters_from_params, filters_to_params, is_filter_param
 from ui.sidebar import (
-    IMPORT_PAGE,
     dataset_picker,
     filter_bar,
     filterable_attributes,
@@ -64,6 +64,7 @@ from ui.tables import (
     problems_table,
     quality_badge,
 )
+from ui.views import saved_views_section, view_saver
 
 __all__ = [
     "IMPORT_PAGE",
@@ -110,6 +111,7 @@ __all__ = [
     "role_options",
     "save_journey_definition",
     "save_section",
+    "saved_views_section",
     "settings",
     "show_dataset",
     "show_error",
@@ -124,5 +126,6 @@ __all__ = [
     "to_csv_bytes",
     "to_excel_bytes",
     "top_activities",
+    "view_saver",
     "window_bounds",
 ]

@@ -30,10 +30,12 @@ from discovery import (
     StageModel,
     definition_warnings,
     outcome_counts,
+    outcome_sentence,
 )
 from ui.downloads import current_stamp, show_table
 from ui.errors import reported_errors
 from ui.markup import plain
+from ui.navigation import DEFINITION_PAGE
 from ui.state import (
     BY_CONTENT_AND_DEFINITION,
     attribute_columns,
@@ -65,7 +67,6 @@ __all__ = [
     "window_in_units",
 ]
 
-DEFINITION_PAGE = "pages/1_Journey_definition.py"
 WINDOW_UNITS = {"minutes": 1 / 1440, "hours": 1 / 24, "days": 1.0}
 NO_ROLE_SCALE = "—"
 GUESS_MARK = "⚠ "
@@ -104,24 +105,6 @@ def draft_warnings(dataset_id: str, definition: JourneyDefinition) -> tuple[str,
 
 
 # --- pure builders ---
-
-
-def outcome_sentence(outcomes: Outcomes) -> str:
-    """Return the headline figures of a definition in plain words (no Markdown)."""
-    if not outcomes.has_goal:
-        converted = "No goal: nobody converts."
-    else:
-        converted = (
-            f"{outcomes.converted_total:,} of {outcomes.journeys:,} journeys converted "
-            f"({outcomes.conversion_rate:.1%}), {outcomes.converted_then_churned:,} of them churned later."
-        )
-    if outcomes.churn_estimable:
-        churned = (
-            f"{outcomes.churned_total:,} of {outcomes.decided:,} decided journeys churned ({outcomes.churn_rate:.1%})."
-        )
-    else:
-        churned = "Churn cannot be estimated yet: more than half the journeys are still open."
-    return f"{converted} {churned} {outcomes.censored:,} journeys are still open (censored)."
 
 
 def stage_names_table(model: StageModel) -> pd.DataFrame:

@@ -18,6 +18,7 @@ from data.filters import WINDOW
 from ui.downloads import ExportStamp, current_stamp, stamp_exports
 from ui.errors import reported_errors, show_error
 from ui.markup import plain
+from ui.navigation import IMPORT_PAGE, navigation
 from ui.params import (
     ATTRIBUTE_PREFIX,
     PERSONA_PARAM,
@@ -29,6 +30,7 @@ from ui.params import (
 )
 from ui.personas import persona_members, persona_options, saved_runs, with_customers
 from ui.state import attribute_columns, attribute_values, channels, definition_version, store
+from ui.views import view_saver
 
 __all__ = [
     "dataset_picker",
@@ -41,7 +43,6 @@ __all__ = [
 ]
 
 DATASET_PARAM = "dataset"
-IMPORT_PAGE = "pages/1_Import_and_quality.py"
 _VIEW = "parcours-view"
 _FILTER_WIDGET_PREFIX = "filter-"
 # The sidebar widget of each condition the filter bar edits (attributes are handled by name).
@@ -69,6 +70,7 @@ def dataset_picker() -> Dataset | None:
     Every page calls this first: it stamps the run's downloads with the log (`filter_bar` adds the filters).
     """
     stamp_exports(ExportStamp())
+    navigation()
     view = _current_view()
     with reported_errors():
         datasets = store().datasets()
@@ -142,6 +144,7 @@ def filter_bar(dataset: Dataset) -> Filters:
         conditions = _attribute_conditions(dataset, current)
         persona = _persona_condition(dataset)
         st.button("Reset filters", on_click=_reset_filters, args=(dataset,), key=_widget_key("reset", dataset))
+        view_saver(dataset)
     filters = replace(current, start=start, end=end, channels=frozenset(chosen_channels) or None, attributes=conditions)
     others = {name: value for name, value in _non_filter_params().items() if name != PERSONA_PARAM}
     link_params = {**filters_to_params(filters), **({} if persona is None else {PERSONA_PARAM: persona})}

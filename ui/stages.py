@@ -486,18 +486,22 @@ def show_funnel(dataset_id: str, filters: Filters, definition: JourneyDefinition
     model = definition.stages
     touchpoints = _touchpoints(dataset_id)
     left, middle, right = st.columns([2, 1, 1])
-    over = left.radio("Funnel over", (_BY_STAGE, _BY_TOUCHPOINT), horizontal=True, key=f"funnel-over-{dataset_id}")
+    over = left.radio(
+        "Funnel over", (_BY_STAGE, _BY_TOUCHPOINT), horizontal=True, key="funnel_over", bind="query-params"
+    )
     window_days = middle.number_input(
         "Conversion window (days)",
         min_value=0.01,
         value=None,
         placeholder="no window",
-        key=f"funnel-window-{dataset_id}",
+        key="funnel_window",
+        bind="query-params",
         help="Count a step only when it happens at most this long after the customer's first step. Empty: no limit.",
     )
     directly = right.toggle(
         "Direct steps only",
-        key=f"funnel-directly-{dataset_id}",
+        key="funnel_direct",
+        bind="query-params",
         help="On: each step must be the event right after the previous one. Off: it may come any time later.",
     )
     if over == _BY_STAGE:
@@ -507,7 +511,8 @@ def show_funnel(dataset_id: str, filters: Filters, definition: JourneyDefinition
             "Touchpoints, in funnel order",
             touchpoints["activity"].tolist(),
             default=default_funnel_steps(model, touchpoints),
-            key=f"funnel-steps-{dataset_id}",
+            key="funnel_steps",
+            bind="query-params",
             help="The order you pick them in is the order of the funnel.",
         )
         by = "activity"
@@ -538,7 +543,8 @@ def show_churn(dataset_id: str, filters: Filters, definition: JourneyDefinition)
         "Lift against",
         ("its stage", "everyone"),
         horizontal=True,
-        key=f"lift-against-{dataset_id}",
+        key="lift",
+        bind="query-params",
         help="Its stage: the churn rate of the touchpoints of the same stage (a one-touchpoint stage always gives "
         "1). Everyone: the churn rate of every decided journey.",
     )
@@ -572,7 +578,8 @@ def show_churn(dataset_id: str, filters: Filters, definition: JourneyDefinition)
         "Drop-off touchpoint",
         options,
         index=options.index(suggested) if suggested in options else 0,
-        key=f"drop-off-{dataset_id}",
+        key="drop_off",
+        bind="query-params",
         help="What the customers who did this touchpoint did right after their last time there, split by how their "
         "journey ended. Suggested: the touchpoint before the goal most churners left right after.",
     )
