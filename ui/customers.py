@@ -127,8 +127,8 @@ def _filter_to_figure(filters: Filters, touchpoint: str | None, step: tuple[str 
     """Put `filters`, narrowed to the customers behind a box or an arrow, in the URL every page's filter bar reads.
 
     A box keeps those who did its touchpoint; an arrow those who took its step, or who started or ended there.
-    Reruns the whole page: the button may sit in a fragment (the journey map's), whose own rerun would leave the
-    sidebar and every figure outside it on the old filters.
+    Then reruns the whole page, from the script rather than from a callback: the button may sit in a fragment (the
+    journey map's), whose own rerun would leave the sidebar and every figure outside it on the old filters.
     """
     if touchpoint is not None:
         narrowed = replace(filters, with_activities={*(filters.with_activities or ()), touchpoint})
@@ -178,14 +178,13 @@ def show_customers_behind(
     if not found.complete:
         st.caption(f"The {len(found.customers):,} whose journeys started first are listed, of {found.total:,}.")
     with st.container(horizontal=True):
-        st.button(
+        if st.button(
             "Filter every page to these customers",
             icon=":material/filter_alt:",
             key=f"filter-to-{stem}",
-            on_click=_filter_to_figure,
-            args=(filters, touchpoint, step),
             help=f"Keep only the customers who {plain(found.what)}, on every page (see the sidebar).",
-        )
+        ):
+            _filter_to_figure(filters, touchpoint, step)
         customer_link(str(found.customers["case_id"].iloc[0]), touchpoint=touchpoint, step=step)
 
 

@@ -13,7 +13,7 @@ import pytest
 
 from data import Settings, Store
 from discovery import customers_behind, definition_of
-from tests.browser.conftest import BROWSER_MARKS, label_pixels, screenshot
+from tests.browser.conftest import BROWSER_MARKS, expect_metrics, label_pixels, screenshot
 
 pytestmark = BROWSER_MARKS
 
@@ -187,9 +187,11 @@ def test_a_slider_reruns_the_map_only_and_the_filter_button_the_whole_page(serve
 
     page.get_by_role("combobox", name="Touchpoint or step").fill("billing_dispute")
     page.get_by_role("option", name="billing_dispute", exact=True).click()
+    expect(page.get_by_text(re.compile(r"^Customers who did billing_dispute"))).to_be_visible()
+    expect(page.get_by_test_id("stStatusWidget")).to_be_hidden()
     page.get_by_role("button", name="Filter every page to these customers").click()
-    strip = page.get_by_test_id("stHorizontalBlock").filter(has_text="Filters on every page:")
-    expect(strip.get_by_role("button", name=re.compile("billing_dispute"))).to_be_visible()
-    expect(page).to_have_url(re.compile(r"with_activities="))
+    expect(page.get_by_role("button", name=re.compile("who did billing_dispute"))).to_be_visible()  # the strip
+    expect(page).to_have_url(re.compile(r"with_activities=.*billing_dispute"))
     expect(page).to_have_url(re.compile(r"paths=75"))
+    expect_metrics(page, {"Share of customers": "100.0%"})  # the close-up counts the filtered customers
     screenshot(page, "journey-map-filtered-from-the-close-up")
