@@ -13,7 +13,8 @@ Each is timed from the input until the page is idle — Streamlit's script state
 widget gone or fading out — AND what the run draws is on screen: the page's title, no skeleton, every visible
 Plotly chart and map drawn, and for an interaction a change of the shown content (texts of markdown, captions,
 metrics, alerts and the map's SVG), never a fixed pause. `first` is the first time (the server's caches empty, as
-for the first user after a start), `median` the median over `--repeats` times, the first included.
+for the first user after a start), `median` the median over `--repeats` times, the first included; `KB` is the
+median of what the server sent over the websocket for it (a fragment's rerun sends the fragment only).
 """
 
 from __future__ import annotations
@@ -178,7 +179,7 @@ def map_interactions(page) -> dict[str, tuple[Callable[[], None], Callable[[], N
     radios = page.get_by_test_id("stRadio").filter(has_text="Label the paths with")
 
     def pick_channel() -> None:
-        channels.get_by_role("combobox").click()
+        channels.get_by_role("combobox").fill(FILTERED_CHANNEL)  # typing opens the list, whatever a click did
         page.get_by_role("option", name=FILTERED_CHANNEL, exact=True).click()
 
     def drop_channel() -> None:
@@ -207,42 +208,55 @@ def map_interactions(page) -> dict[str, tuple[Callable[[], None], Callable[[], N
     }
 
 
-def measure(url: str, dataset_id: str, repeats: int) -> dict[str, list[float]]:
-    """Open every page and do every interaction `repeats` times; return the seconds of each, in order."""
+def measure(url: str, dataset_id: str, repeats: int) -> dict[str, list[tuple[float, int]]]:
+    """Open every page and do every interaction `repeats` times; return the seconds of each and the bytes the
+    server sent for it (the websocket's frames), in order."""
     from playwright.sync_api import sync_playwright
 
-    seconds: dict[str, list[float]] = {}
+    measured: dict[str, list[tuple[float, int]]] = {}
+    received = [0]
 
-    def record(operation: str, spent: float) -> None:
-        seconds.setdefault(operation, []).append(spent)
-        print(f"  {operation:<32}{spent:6.2f} s", file=sys.stderr, flush=True)
+    def listen(page) -> None:
+        page.on("websocket", lambda socket: socket.on("framereceived", lambda frame: _count(received, frame)))
+
+    def record(operation: str, action: Callable[[], float]) -> None:
+        before = received[0]
+        spent = action()
+        measured.setdefault(operation, []).append((spent, received[0] - before))
+        print(f"  {operation:<32}{spent:6.2f} s {(received[0] - before) / 1024:8.1f} KB", file=sys.stderr, flush=True)
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport=WINDOW)
         page.set_default_timeout(ACTION_TIMEOUT_MS)
+        listen(page)
         page.goto(f"{url}/?dataset={dataset_id}")
         settled(page, "Parcours", None)
         sidebar = page.get_by_test_id("stSidebar")
         for _ in range(repeats):
             for link, title in PAGES.items():
                 follow = sidebar.get_by_role("link", name=link, exact=True).click
-                record(f"open {link.lower()}", timed(page, title, follow, changes=False))
+                record(f"open {link.lower()}", partial(timed, page, title, follow, changes=False))
         sidebar.get_by_role("link", name="Journey map", exact=True).click()
         settled(page, MAP_TITLE, None)
         for name, (do, undo) in map_interactions(page).items():
             for _ in range(repeats):
-                record(name, timed(page, MAP_TITLE, do))
+                record(name, partial(timed, page, MAP_TITLE, do))
                 timed(page, MAP_TITLE, undo)
         for _ in range(repeats):
             context = browser.new_context(viewport=WINDOW)
             fresh = context.new_page()
             fresh.set_default_timeout(ACTION_TIMEOUT_MS)
+            listen(fresh)
             link = f"{url}/Journey_map?dataset={dataset_id}"
-            record("new session", timed(fresh, MAP_TITLE, partial(fresh.goto, link), changes=False))
+            record("new session", partial(timed, fresh, MAP_TITLE, partial(fresh.goto, link), changes=False))
             context.close()
         browser.close()
-    return seconds
+    return measured
+
+
+def _count(received: list[int], frame: bytes | str) -> None:
+    received[0] += len(frame)
 
 
 def prepared_home(size: str, workdir: Path) -> tuple[Path, str, int]:
@@ -260,16 +274,19 @@ def prepared_home(size: str, workdir: Path) -> tuple[Path, str, int]:
         return home, dataset.id, engine.summary().events
 
 
-def report_of(events: int, seconds: dict[str, list[float]], load: tuple[float, float, float]) -> dict:
-    """One size's row: per operation its first and median seconds, every time, its target and whether it met it."""
+def report_of(events: int, measured: dict[str, list[tuple[float, int]]], load: tuple[float, float, float]) -> dict:
+    """One size's row: per operation its first and median seconds, every time, the median kilobytes the server sent,
+    its target and whether the median met it."""
     row: dict = {"events": events, "load_average": [round(value, 2) for value in load]}
-    for operation, times in seconds.items():
+    for operation, runs in measured.items():
         target = PAGE_TARGET_S if operation.startswith("open") or operation == "new session" else INTERACTION_TARGET_S
+        times = [spent for spent, _ in runs]
         median = statistics.median(times)
         row[operation] = {
             "first_s": round(times[0], 3),
             "median_s": round(median, 3),
             "each_s": [round(value, 3) for value in times],
+            "median_kb": round(statistics.median(sent for _, sent in runs) / 1024, 1),
             "target_s": target,
             "met": median <= target,
         }
@@ -278,7 +295,9 @@ def report_of(events: int, seconds: dict[str, list[float]], load: tuple[float, f
 
 def table_lines(report: dict[str, dict]) -> list[str]:
     """The report as a table: one line per size and operation."""
-    lines = [f"{'size':>5} {'events':>11} {'operation':<32}{'first s':>9}{'median s':>10}{'target s':>10}  met"]
+    lines = [
+        f"{'size':>5} {'events':>11} {'operation':<32}{'first s':>9}{'median s':>10}{'KB':>9}{'target s':>10}  met"
+    ]
     for size, row in report.items():
         for operation, cell in row.items():
             if not isinstance(cell, dict):
@@ -288,7 +307,7 @@ def table_lines(report: dict[str, dict]) -> list[str]:
                 met = f"({met.lower()})"
             lines.append(
                 f"{size:>5} {row['events']:>11,} {operation:<32}{cell['first_s']:>9.2f}{cell['median_s']:>10.2f}"
-                f"{cell['target_s']:>10.1f}  {met}"
+                f"{cell['median_kb']:>9,.1f}{cell['target_s']:>10.1f}  {met}"
             )
     return lines
 

@@ -8,13 +8,18 @@ from benchmarks import browser
 def test_pages_are_held_to_a_second_and_interactions_to_half_a_second() -> None:
     row = browser.report_of(
         55_561,
-        {"open journey map": [2.0, 0.6, 0.8], "new session": [1.5, 1.2, 1.1], "metric": [0.3, 0.6, 0.7]},
+        {
+            "open journey map": [(2.0, 90_000), (0.6, 30_720), (0.8, 20_000)],
+            "new session": [(1.5, 0), (1.2, 0), (1.1, 0)],
+            "metric": [(0.3, 0), (0.6, 0), (0.7, 0)],
+        },
         (1, 2, 3),
     )
     assert row["open journey map"] == {
         "first_s": 2.0,
         "median_s": 0.8,
         "each_s": [2.0, 0.6, 0.8],
+        "median_kb": 30.0,
         "target_s": 1.0,
         "met": True,
     }
@@ -25,10 +30,10 @@ def test_pages_are_held_to_a_second_and_interactions_to_half_a_second() -> None:
 
 def test_the_table_binds_the_targets_up_to_a_million_events_and_reports_them_above() -> None:
     report = {
-        "1M": browser.report_of(998_756, {"slider paths": [0.4]}, (0, 0, 0)),
-        "10M": browser.report_of(10_008_645, {"slider paths": [0.9]}, (0, 0, 0)),
+        "1M": browser.report_of(998_756, {"slider paths": [(0.4, 2048)]}, (0, 0, 0)),
+        "10M": browser.report_of(10_008_645, {"slider paths": [(0.9, 2048)]}, (0, 0, 0)),
     }
     header, small, large = browser.table_lines(report)
-    assert header.split() == ["size", "events", "operation", "first", "s", "median", "s", "target", "s", "met"]
-    assert small.split()[-4:] == ["0.40", "0.40", "0.5", "yes"]
-    assert large.split()[-4:] == ["0.90", "0.90", "0.5", "(no)"]
+    assert header.split() == ["size", "events", "operation", "first", "s", "median", "s", "KB", "target", "s", "met"]
+    assert small.split()[-5:] == ["0.40", "0.40", "2.0", "0.5", "yes"]
+    assert large.split()[-5:] == ["0.90", "0.90", "2.0", "0.5", "(no)"]
