@@ -7,6 +7,20 @@ Every function takes an `Engine` and a `Filters`, counts unique customers, and r
 >>> dot = map_to_dot(journey_map(engine, activity_coverage=0.8), metric="median")  # doctest: +SKIP
 """
 
+from discovery._actions import (
+    ACTION_FORMAT,
+    ACTION_KIND,
+    KPIS,
+    STATUSES,
+    TARGET_KINDS,
+    TRANSITION_ARROW,
+    Action,
+    ActionChange,
+    ActionTarget,
+    action_history,
+    actions_of,
+    save_action,
+)
 from discovery._channels import ChannelSwitches, StageChannelMix, channel_mix_by_stage, channel_switches
 from discovery._churn import (
     ActivityChurn,
@@ -42,6 +56,7 @@ from discovery._definition import (
     write_definition,
 )
 from discovery._dot import EDGE_ID_PREFIX, METRICS, NODE_ID_PREFIX, dot_quote, human_duration, map_to_dot
+from discovery._effect import DEFAULT_WINDOW_DAYS, ActionEffect, action_effect
 from discovery._funnel import Funnel, StageKPIs, funnel, stage_kpis
 from discovery._maps import CHURN_POINT_LIFT, JourneyMap, journey_map, json_records, simplified_map
 from discovery._models import ALGORITHMS, ProcessModel, discover_model, to_bpmn_xml, to_pnml
@@ -59,6 +74,8 @@ from discovery._stages import DEFAULT_STAGES, StageModel, StageReason, closest_n
 from discovery._variants import VariantTable, variant_cases, variant_table
 
 __all__ = [
+    "ACTION_FORMAT",
+    "ACTION_KIND",
     "ALGORITHMS",
     "ATTRIBUTE_ROLES",
     "CENSORED_MAJORITY",
@@ -66,9 +83,11 @@ __all__ = [
     "CHURN_POINT_LIFT",
     "CONVERTED_OUTCOMES",
     "DEFAULT_STAGES",
+    "DEFAULT_WINDOW_DAYS",
     "DEFINITION_FORMAT",
     "EDGE_ID_PREFIX",
     "END_LABEL",
+    "KPIS",
     "METRICS",
     "NODE_ID_PREFIX",
     "OTHER_CHANNELS",
@@ -77,6 +96,13 @@ __all__ = [
     "OUTCOME_LABELS",
     "SCORE_SCALES",
     "START_LABEL",
+    "STATUSES",
+    "TARGET_KINDS",
+    "TRANSITION_ARROW",
+    "Action",
+    "ActionChange",
+    "ActionEffect",
+    "ActionTarget",
     "ActivityChurn",
     "AttributeRole",
     "ChannelSwitches",
@@ -96,6 +122,9 @@ __all__ = [
     "StageReason",
     "VariantTable",
     "WhereTheyWent",
+    "action_effect",
+    "action_history",
+    "actions_of",
     "channel_mix_by_stage",
     "channel_switches",
     "churn_points",
@@ -119,6 +148,7 @@ __all__ = [
     "paths",
     "paths_between",
     "read_definition",
+    "save_action",
     "save_definition",
     "simplified_map",
     "stage_kpis",
