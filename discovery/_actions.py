@@ -153,6 +153,11 @@ class Action:
         target = values.get("target")
         if not isinstance(target, Mapping) or not {"kind", "value"} <= set(target):
             problems.append(_problem("target", 'must be {"kind": …, "value": …}', target))
+        problems += [
+            _problem(name, "is missing", None, fix=f'Add "{name}".')
+            for name in ("title", "kpi")
+            if values.get(name) is None
+        ]
         go_live = values.get("go_live")
         try:
             day = None if go_live is None else dt.date.fromisoformat(go_live)

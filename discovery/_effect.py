@@ -55,13 +55,13 @@ CAVEAT = (
     "customers alike, if both would otherwise have moved in parallel."
 )
 
-# One row per journey started in the two windows; `kept` holds those the KPI is measured on.
+# One row per journey started in the two windows; `measured_kept` holds those the KPI is measured on.
 _MEASURED = """measured AS MATERIALIZED (
     SELECT j.case_code, j.start_time, j.start_time >= ?::TIMESTAMPTZ AS after, coalesce({targeted}, FALSE) AS targeted,
            {left_out} AS left_out, coalesce({eligible}, FALSE) AS eligible, ({value})::DOUBLE AS value
     FROM journeys j JOIN outcomes o USING (case_code) {joins}
     WHERE j.start_time >= ?::TIMESTAMPTZ AND j.start_time < ?::TIMESTAMPTZ
-), kept AS (
+), measured_kept AS (
     SELECT * FROM measured WHERE eligible AND NOT left_out
 )"""
 # The rows by period give the figures, those by the week the journeys started the chart, and the last ones count the
@@ -70,15 +70,15 @@ _EFFECT_SQL = """
 WITH {ctes}, {measured}
 SELECT 'period' AS grain, targeted, after, NULL::TIMESTAMPTZ AS week, count(*) AS customers, sum(value) AS total,
        avg(value) AS mean, var_samp(value) AS variance, median(value) AS median
-FROM kept GROUP BY targeted, after
+FROM measured_kept GROUP BY targeted, after
 UNION ALL
 SELECT 'week', targeted, NULL, date_trunc('week', start_time), count(*), sum(value), avg(value), NULL, median(value)
-FROM kept GROUP BY targeted, date_trunc('week', start_time)
+FROM measured_kept GROUP BY targeted, date_trunc('week', start_time)
 UNION ALL
 SELECT 'excluded', targeted, after, NULL, count(*), NULL, NULL, NULL, NULL
 FROM measured WHERE eligible AND left_out GROUP BY targeted, after
 """
-_VALUES_SQL = "WITH {ctes}, {measured} SELECT targeted, after, value FROM kept"
+_VALUES_SQL = "WITH {ctes}, {measured} SELECT targeted, after, value FROM measured_kept"
 _TOUCHPOINT_CTE = "{name} AS (SELECT activity FROM all_activities WHERE activity::VARCHAR = ?)"
 # Per journey, the offset (µs after its start) of its first event of each stage from `index` on: reaching stage k
 # is "getting at least this far" (`discovery._relations`), so stage k is reached at the first event of a later one.
