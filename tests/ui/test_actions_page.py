@@ -1,0 +1,87 @@
+"""The Actions page as Streamlit runs it, and its pure table and figure builders."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from data import Dataset, Store
+from discovery import Action, ActionTarget, action_effect, actions_of, save_action, suggest_definition
+from tests.ui.apptest import metrics, open_page, widget
+from ui.actions import effect_figure, effect_table, target_from_param
+
+PAGE = "pages/9_Actions.py"
+ACTION = Action(
+    "Call back after a dispute",
+    ActionTarget("churn point", "billing_dispute"),
+    "churn",
+    go_live=dt.date(2025, 6, 1),
+    status="live",
+    owner="Ana",
+    id="0a1b2c3d",
+)
+
+
+def test_without_a_log_the_page_says_how_to_begin() -> None:
+    app = open_page(PAGE)
+    assert not app.exception
+    assert any("tracks the actions" in info.value for info in app.info)
+
+
+def test_a_new_action_is_created_from_a_pre_filled_target_and_measured(demo: tuple[Store, Dataset]) -> None:
+    store, dataset = demo
+    app = open_page(PAGE, dataset=dataset.id, new_target="churn point:billing_dispute")
+    assert not app.exception
+    assert widget(app.text_input, "Target name").value == "billing_dispute"
+    widget(app.text_input, "Title").set_value("Call back after a dispute")
+    widget(app.date_input, "Go-live").set_value(dt.date(2025, 6, 1))
+    widget(app.selectbox, "Status").select("live")
+    app.button[0].click().run()  # the form's submit button
+    assert not app.exception
+    (saved,) = actions_of(store, dataset.id)
+    assert (saved.title, saved.target, saved.kpi, saved.status) == (
+        "Call back after a dispute",
+        ActionTarget("churn point", "billing_dispute"),
+        "churn",
+        "live",
+    )
+    assert "After − before (targeted)" in metrics(app)
+    assert any("observational" in warning.value for warning in app.warning)
+
+
+def test_the_page_shows_the_librarys_effect_and_the_history(demo: tuple[Store, Dataset]) -> None:
+    store, dataset = demo
+    save_action(store, dataset.id, ACTION, author="ana")
+    save_action(store, dataset.id, Action.from_dict({**ACTION.to_dict(), "status": "done"}), author="bob")
+    app = open_page(PAGE, dataset=dataset.id, action=ACTION.id)
+    assert not app.exception
+    with store.engine(dataset.id) as engine:
+        effect = action_effect(engine, suggest_definition(engine), ACTION, window_days=90)
+    change = effect.difference[0]
+    assert metrics(app)["After − before (targeted)"] == f"{change:+.3g}"
+    shown = app.dataframe[1].value
+    assert shown["Measured (unique customers)"].tolist() == effect.groups["customers"].tolist()
+    history = app.dataframe[2].value
+    assert history["Changes"].tolist()[0] == "status: live → done"
+
+
+def test_the_list_filters_by_status(demo: tuple[Store, Dataset]) -> None:
+    store, dataset = demo
+    save_action(store, dataset.id, ACTION)
+    save_action(store, dataset.id, Action("Idea", ActionTarget("stage", "purchase"), "conversion"))
+    app = open_page(PAGE, dataset=dataset.id)
+    widget(app.multiselect, "Status").set_value(["idea"]).run()
+    assert not app.exception
+    assert app.dataframe[0].value["Title"].tolist() == ["Idea"]
+
+
+def test_the_builders_show_every_group_and_mark_the_go_live(demo: tuple[Store, Dataset]) -> None:
+    store, dataset = demo
+    with store.engine(dataset.id) as engine:
+        effect = action_effect(engine, suggest_definition(engine), ACTION)
+    table = effect_table(effect)
+    assert table["Customers"].tolist() == ["targeted", "targeted", "untargeted", "untargeted"]
+    figure = effect_figure(effect).to_dict()
+    assert figure["layout"]["shapes"][0]["x0"] == effect.go_live
+    assert {trace["name"] for trace in figure["data"]} == {"targeted"}
+    assert target_from_param("transition:a → b") == ActionTarget("transition", "a → b")
+    assert target_from_param("nonsense") is None

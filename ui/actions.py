@@ -1,0 +1,267 @@
+"""The Actions page's parts: the list of improvement actions, the form that creates and edits one, its history of
+changes, and its measured effect with the weekly chart; plus the "Act on this" links other pages show.
+
+Every action is saved through the library (`discovery.save_action`), so the page, the CLI and the API list the same
+actions; a persona or segment target's customers are found here, from the saved persona run or segment.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from data import Filters
+from data.errors import LogError, Problem
+from discovery import (
+    KPIS,
+    STATUSES,
+    TARGET_KINDS,
+    Action,
+    ActionChange,
+    ActionEffect,
+    ActionTarget,
+    JourneyDefinition,
+    action_effect,
+    action_history,
+    actions_of,
+    save_action,
+)
+from segmentation import persona_from_param, saved_segments
+from ui.downloads import show_table
+from ui.markup import plain, plotly_text
+from ui.personas import persona_members, selection_filters
+from ui.state import BY_CONTENT_AND_DEFINITION, dataset_engine, store
+
+__all__ = [
+    "ACTIONS_PAGE",
+    "NEW_TARGET_PARAM",
+    "act_on_link",
+    "action_form",
+    "actions_table",
+    "effect_figure",
+    "effect_table",
+    "history_table",
+    "listed_actions",
+    "show_effect",
+    "show_history",
+    "target_from_param",
+]
+
+ACTIONS_PAGE = "pages/9_Actions.py"
+# The target an "Act on this" link pre-fills, as "kind:value" (e.g. "churn point:billing_dispute").
+NEW_TARGET_PARAM = "new_target"
+GROUP_COLOURS = {"targeted": "#1f6fb5", "untargeted": "#8a94a3"}
+
+
+def target_from_param(text: str | None) -> ActionTarget | None:
+    """The target a link pre-fills, or None when the URL names none (or one that cannot be read)."""
+    if not text:
+        return None
+    kind, _, value = text.partition(":")
+    return ActionTarget(kind, value) if kind in TARGET_KINDS and value else None
+
+
+def act_on_link(dataset_id: str, kind: str, value: str, *, key: str) -> None:
+    """A small "Act on this" link opening the Actions page with a new action's target filled in."""
+    st.page_link(
+        ACTIONS_PAGE,
+        label=f"Act on this {kind}",
+        icon=":material/task_alt:",
+        query_params={"dataset": dataset_id, NEW_TARGET_PARAM: f"{kind}:{value}"},
+        key=key,
+    )
+
+
+def actions_table(actions: tuple[Action, ...]) -> pd.DataFrame:
+    """One row per action, for the list."""
+    return pd.DataFrame(
+        {
+            "Title": [action.title for action in actions],
+            "Status": [action.status for action in actions],
+            "Owner": [action.owner for action in actions],
+            "Go-live": [action.go_live for action in actions],
+            "Target": [str(action.target) for action in actions],
+            "KPI": [action.kpi + (f" ({action.kpi_on})" if action.kpi_on else "") for action in actions],
+            "Id": [action.id for action in actions],
+        }
+    )
+
+
+def history_table(changes: tuple[ActionChange, ...]) -> pd.DataFrame:
+    """One row per saved version: who, when, and each field it changed (before → after)."""
+    return pd.DataFrame(
+        {
+            "Version": [change.version for change in changes],
+            "Saved by": [change.author for change in changes],
+            "Saved at (UTC)": [change.saved_at.replace(tzinfo=None) for change in changes],
+            "Changes": ["; ".join(change.in_words()) for change in changes],
+        }
+    )
+
+
+def effect_table(effect: ActionEffect) -> pd.DataFrame:
+    """The KPI of each group and period, its interval and the customers measured and left out."""
+    rows = effect.groups
+    return pd.DataFrame(
+        {
+            "Customers": rows["group"],
+            "Journeys started": rows["period"].map({"before": "before the go-live", "after": "from the go-live"}),
+            "Measured (unique customers)": rows["customers"],
+            "Left out, still open": rows["excluded"],
+            "KPI": rows["value"],
+            "95 % low": rows["ci_low"],
+            "95 % high": rows["ci_high"],
+        }
+    )
+
+
+def effect_figure(effect: ActionEffect) -> go.Figure:
+    """The KPI by week of journey start, one line per group, with the go-live marked."""
+    figure = go.Figure()
+    for group, rows in effect.weekly.groupby("group", sort=False):
+        figure.add_scatter(
+            x=rows["week"],
+            y=rows["value"],
+            mode="lines+markers",
+            name=group,
+            line={"color": GROUP_COLOURS[group]},
+            customdata=rows["customers"],
+            hovertemplate="week of %{x|%Y-%m-%d}: %{y:.3g} (%{customdata:,} customers)<extra>" + group + "</extra>",
+        )
+    figure.add_vline(x=effect.go_live, line_dash="dash", line_color="#c0392b")
+    figure.add_annotation(x=effect.go_live, y=1, yref="paper", text="go-live", showarrow=False, yanchor="bottom")
+    figure.update_layout(
+        title=plotly_text(f"{effect.kpi} ({effect.unit}), by week the journeys started"),
+        xaxis_title="week the journeys started",
+        yaxis_title=plotly_text(effect.unit),
+        margin={"t": 60, "b": 40},
+        legend={"orientation": "h"},
+    )
+    return figure
+
+
+def action_form(
+    dataset_id: str, definition: JourneyDefinition, action: Action | None, new_target: ActionTarget | None = None
+) -> Action | None:
+    """A form creating an action (`action` None) or editing one; return the saved action when the user saves."""
+    target = action.target if action is not None else new_target or ActionTarget("touchpoint", "")
+    key = f"action-form-{action.id if action else 'new'}"
+    with st.form(key, border=True):
+        title = st.text_input("Title", action.title if action else "", placeholder="e.g. Call back after a dispute")
+        left, right = st.columns(2)
+        kind = left.selectbox("Target", TARGET_KINDS, TARGET_KINDS.index(target.kind))
+        value = right.text_input(
+            "Target name",
+            target.value,
+            help="A touchpoint, a transition as 'a → b', a stage, a saved segment's name, or a persona as RUN:LABEL.",
+        )
+        kpi = left.selectbox("KPI it should move", KPIS, KPIS.index(action.kpi) if action else 1)
+        kpi_on = right.text_input(
+            "Measured on (optional)",
+            (action.kpi_on or "") if action else "",
+            help="The touchpoint churn is measured right after, the stage of a drop-off or time to stage, or the "
+            "score attribute. Left empty, it is read from the target.",
+        )
+        status = left.selectbox("Status", STATUSES, STATUSES.index(action.status) if action else 0)
+        go_live = right.date_input("Go-live", action.go_live if action else None, format="YYYY-MM-DD")
+        owner = left.text_input("Owner", action.owner if action else "")
+        description = st.text_area("Description", action.description if action else "")
+        if not st.form_submit_button("Save the action", icon=":material/save:"):
+            return None
+    saved = Action(
+        title,
+        ActionTarget(kind, value.strip()),
+        kpi,
+        kpi_on=kpi_on.strip() or None,
+        go_live=go_live if isinstance(go_live, dt.date) else None,
+        status=status,
+        owner=owner,
+        description=description,
+        **({"id": action.id} if action else {}),
+    )
+    save_action(store(), dataset_id, saved)
+    return saved
+
+
+def listed_actions(dataset_id: str) -> tuple[Action, ...]:
+    return actions_of(store(), dataset_id)
+
+
+def show_history(dataset_id: str, action: Action) -> None:
+    show_table(history_table(action_history(store(), dataset_id, action.id)), f"action-history-{action.id}")
+
+
+def show_effect(dataset_id: str, filters: Filters, definition: JourneyDefinition, action: Action) -> None:
+    """The action's measured effect: the figures with their intervals and sample sizes, the caveat and the chart."""
+    window = st.slider("Days before and after the go-live", 7, 365, 90, key="window_days", bind="query-params")
+    if action.kpi == "conformance":
+        st.info("Conformance to the designed journey is not measurable yet: choose another KPI to measure it.")
+        return
+    effect = _effect(dataset_id, filters, definition, action, window, _segment(dataset_id, action))
+    st.markdown(f"**{plain(effect.kpi)}**")
+    change, low, high = effect.difference
+    columns = st.columns(3)
+    columns[0].metric("After − before (targeted)", _signed(change), help=f"95 % interval {_interval(low, high)}")
+    columns[1].caption(f"95 % interval {_interval(low, high)}; {plain(effect.interval_method)}.")
+    if effect.did is None:
+        columns[2].caption("No untargeted customers to compare with: no difference in differences.")
+    else:
+        did, did_low, did_high = effect.did
+        columns[2].metric(
+            "Difference in differences",
+            _signed(did),
+            help=f"Against {effect.untargeted}; 95 % {_interval(did_low, did_high)}",
+        )
+        columns[2].caption(f"Against {plain(effect.untargeted)}; 95 % interval {_interval(did_low, did_high)}.")
+    show_table(effect_table(effect), f"action-effect-{action.id}")
+    st.caption(
+        f"Journeys that started from {effect.before_start:%Y-%m-%d} to {effect.go_live:%Y-%m-%d} against those from "
+        f"{effect.go_live:%Y-%m-%d} to {effect.after_end:%Y-%m-%d}. {plain(effect.censoring)} Left out: "
+        f"{effect.excluded:,}."
+    )
+    st.warning(effect.caveat, icon=":material/info:")
+    st.plotly_chart(effect_figure(effect), key=f"effect-chart-{action.id}")
+
+
+@st.cache_data(show_spinner="Measuring the action's effect…", max_entries=32, hash_funcs=BY_CONTENT_AND_DEFINITION)
+def _effect(
+    dataset_id: str,
+    filters: Filters,
+    definition: JourneyDefinition,
+    action: Action,
+    window_days: int,
+    segment: Filters | None,
+) -> ActionEffect:
+    with dataset_engine(dataset_id) as engine:
+        return action_effect(engine, definition, action, filters, window_days=window_days, segment=segment)
+
+
+def _segment(dataset_id: str, action: Action) -> Filters | None:
+    """The customers of a persona (RUN:LABEL) or saved segment target, found from what is saved."""
+    target = action.target
+    if target.kind == "persona":
+        run, label = persona_from_param(target.value)
+        return Filters(case_ids=persona_members(dataset_id, run, label))
+    if target.kind == "segment":
+        saved = saved_segments(store(), dataset_id)
+        if target.value not in saved:
+            raise LogError(
+                Problem(
+                    "This dataset has no saved segment of this name.",
+                    fix="Save it on the Compare page, or edit the action's target.",
+                    value=target.value,
+                )
+            )
+        return selection_filters(dataset_id, saved[target.value].params)
+    return None
+
+
+def _signed(value: float) -> str:
+    return "—" if value != value else f"{value:+.3g}"
+
+
+def _interval(low: float, high: float) -> str:
+    return f"[{_signed(low)}, {_signed(high)}]"
