@@ -19,6 +19,7 @@ from discovery import (
     KPIS,
     STATUSES,
     TARGET_KINDS,
+    TRANSITION_ARROW,
     Action,
     ActionChange,
     ActionEffect,
@@ -38,22 +39,25 @@ from ui.state import BY_CONTENT_AND_DEFINITION, dataset_engine, store
 __all__ = [
     "ACTIONS_PAGE",
     "NEW_TARGET_PARAM",
-    "act_on_link",
     "action_form",
     "actions_table",
     "effect_figure",
     "effect_table",
     "history_table",
     "listed_actions",
+    "map_target",
+    "show_act_on",
     "show_effect",
     "show_history",
     "target_from_param",
+    "targeting",
 ]
 
 ACTIONS_PAGE = "pages/9_Actions.py"
 # The target an "Act on this" link pre-fills, as "kind:value" (e.g. "churn point:billing_dispute").
 NEW_TARGET_PARAM = "new_target"
 GROUP_COLOURS = {"targeted": "#1f6fb5", "untargeted": "#8a94a3"}
+_TOUCHPOINT_KINDS = ("touchpoint", "churn point")
 
 
 def target_from_param(text: str | None) -> ActionTarget | None:
@@ -64,14 +68,36 @@ def target_from_param(text: str | None) -> ActionTarget | None:
     return ActionTarget(kind, value) if kind in TARGET_KINDS and value else None
 
 
-def act_on_link(dataset_id: str, kind: str, value: str, *, key: str) -> None:
-    """A small "Act on this" link opening the Actions page with a new action's target filled in."""
+def map_target(touchpoint: str | None, step: tuple[str | None, str | None] | None) -> ActionTarget | None:
+    """The target of a map element: a touchpoint, or a step between two touchpoints (not a journey's start or end)."""
+    if touchpoint is not None:
+        return ActionTarget("touchpoint", touchpoint)
+    if step is not None and all(step):
+        return ActionTarget("transition", f"{step[0]}{TRANSITION_ARROW}{step[1]}")
+    return None
+
+
+def targeting(actions: tuple[Action, ...], target: ActionTarget) -> tuple[Action, ...]:
+    """The actions aimed at `target`; a touchpoint and the churn point of the same name are one place."""
+    places = {(target.kind, target.value)}
+    if target.kind in _TOUCHPOINT_KINDS:
+        places = {(kind, target.value) for kind in _TOUCHPOINT_KINDS}
+    return tuple(action for action in actions if (action.target.kind, action.target.value) in places)
+
+
+def show_act_on(dataset_id: str, target: ActionTarget | None) -> None:
+    """The actions already aimed at a map element or churn point, and a small "Act on this" link opening the
+    Actions page with a new action's target filled in."""
+    if target is None:
+        return
+    aimed = targeting(listed_actions(dataset_id), target)
+    if aimed:
+        st.caption("Actions on it: " + "; ".join(plain(f"{action.title} ({action.status})") for action in aimed))
     st.page_link(
         ACTIONS_PAGE,
-        label=f"Act on this {kind}",
+        label=f"Act on this {target.kind}",
         icon=":material/task_alt:",
-        query_params={"dataset": dataset_id, NEW_TARGET_PARAM: f"{kind}:{value}"},
-        key=key,
+        query_params={"dataset": dataset_id, NEW_TARGET_PARAM: f"{target.kind}:{target.value}"},
     )
 
 

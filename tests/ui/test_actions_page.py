@@ -8,6 +8,7 @@ from data import Dataset, Store
 from discovery import Action, ActionTarget, action_effect, actions_of, save_action, suggest_definition
 from tests.ui.apptest import metrics, open_page, widget
 from ui.actions import effect_figure, effect_table, target_from_param
+from ui.markup import plain
 
 PAGE = "pages/9_Actions.py"
 ACTION = Action(
@@ -85,3 +86,27 @@ def test_the_builders_show_every_group_and_mark_the_go_live(demo: tuple[Store, D
     assert {trace["name"] for trace in figure["data"]} == {"targeted"}
     assert target_from_param("transition:a → b") == ActionTarget("transition", "a → b")
     assert target_from_param("nonsense") is None
+
+
+def links(app) -> dict[str, str]:
+    return {link.proto.label: link.proto.query_string for link in app.get("page_link")}
+
+
+def test_the_stages_page_acts_on_the_chosen_churn_point(demo: tuple[Store, Dataset]) -> None:
+    store, dataset = demo
+    app = open_page("pages/4_Stages_funnel_and_churn.py", dataset=dataset.id, tab="Churn points")
+    assert not app.exception
+    drop_off = widget(app.selectbox, "Drop-off touchpoint").value
+    assert links(app)["Act on this churn point"] == f"dataset={dataset.id}&new_target=churn+point%3A{drop_off}"
+    save_action(store, dataset.id, Action("Fix it", ActionTarget("touchpoint", drop_off), "churn", status="planned"))
+    app.run()
+    assert any(plain("Fix it (planned)") in caption.value for caption in app.caption)
+
+
+def test_the_map_acts_on_the_chosen_touchpoint_and_lists_the_actions_on_it(demo: tuple[Store, Dataset]) -> None:
+    store, dataset = demo
+    save_action(store, dataset.id, ACTION)
+    app = open_page("pages/2_Journey_map.py", dataset=dataset.id, open="billing_dispute")
+    assert not app.exception
+    assert links(app)["Act on this touchpoint"] == f"dataset={dataset.id}&new_target=touchpoint%3Abilling_dispute"
+    assert any(plain("Call back after a dispute (live)") in caption.value for caption in app.caption)
