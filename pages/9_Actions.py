@@ -31,7 +31,10 @@ shown = tuple(a for a in listed if (not statuses or a.status in statuses) and (n
 ui.show_table(actions.actions_table(shown), "actions")
 
 with st.expander("New action", expanded=new_target is not None or not listed), ui.reported_errors():
-    if actions.action_form(dataset.id, definition, None, new_target) is not None:
+    created = actions.action_form(dataset.id, definition, None, new_target)
+    if created is not None:
+        st.query_params.pop(actions.NEW_TARGET_PARAM, None)
+        st.session_state["action"] = created.id
         st.rerun()
 
 if shown:

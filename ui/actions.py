@@ -35,15 +35,18 @@ from ui.downloads import show_table
 from ui.markup import plain, plotly_text
 from ui.personas import persona_members, selection_filters
 from ui.state import BY_CONTENT_AND_DEFINITION, dataset_engine, store
+from ui.tables import count_columns, percent_column
 
 __all__ = [
     "ACTIONS_PAGE",
     "NEW_TARGET_PARAM",
     "action_form",
     "actions_table",
+    "change_text",
     "effect_figure",
     "effect_table",
     "history_table",
+    "interval_text",
     "listed_actions",
     "map_target",
     "show_act_on",
@@ -229,20 +232,25 @@ def show_effect(dataset_id: str, filters: Filters, definition: JourneyDefinition
     effect = _effect(dataset_id, filters, definition, action, window, _segment(dataset_id, action))
     st.markdown(f"**{plain(effect.kpi)}**")
     change, low, high = effect.difference
-    columns = st.columns(3)
-    columns[0].metric("After − before (targeted)", _signed(change), help=f"95 % interval {_interval(low, high)}")
-    columns[1].caption(f"95 % interval {_interval(low, high)}; {plain(effect.interval_method)}.")
+    unit = effect.unit
+    columns = st.columns(2)
+    columns[0].metric("After − before (targeted)", change_text(change, unit))
+    columns[0].caption(f"95 % interval {interval_text(low, high, unit)}.")
     if effect.did is None:
-        columns[2].caption("No untargeted customers to compare with: no difference in differences.")
+        columns[1].caption("No untargeted customers to compare with: no difference in differences.")
     else:
         did, did_low, did_high = effect.did
-        columns[2].metric(
-            "Difference in differences",
-            _signed(did),
-            help=f"Against {effect.untargeted}; 95 % {_interval(did_low, did_high)}",
+        columns[1].metric("Difference in differences", change_text(did, unit))
+        columns[1].caption(
+            f"Against {plain(effect.untargeted)}; 95 % interval {interval_text(did_low, did_high, unit)}."
         )
-        columns[2].caption(f"Against {plain(effect.untargeted)}; 95 % interval {_interval(did_low, did_high)}.")
-    show_table(effect_table(effect), f"action-effect-{action.id}")
+    shares = {name: percent_column() for name in ("KPI", "95 % low", "95 % high")} if unit == "share" else {}
+    show_table(
+        effect_table(effect),
+        f"action-effect-{action.id}",
+        column_config={**count_columns("Measured (unique customers)", "Left out, still open"), **shares},
+    )
+    st.caption(f"Intervals: {plain(effect.interval_method)}.")
     st.caption(
         f"Journeys that started from {effect.before_start:%Y-%m-%d} to {effect.go_live:%Y-%m-%d} against those from "
         f"{effect.go_live:%Y-%m-%d} to {effect.after_end:%Y-%m-%d}. {plain(effect.censoring)} Left out: "
@@ -285,9 +293,14 @@ def _segment(dataset_id: str, action: Action) -> Filters | None:
     return None
 
 
-def _signed(value: float) -> str:
-    return "—" if value != value else f"{value:+.3g}"
+def change_text(value: float, unit: str) -> str:
+    """A change in the KPI's unit: percentage points for a share, else the unit itself ("+1.5 days")."""
+    if value != value:
+        return "—"
+    if unit == "share":
+        return f"{100 * value:+.1f} pts"
+    return f"{value:+.3g} {unit}"
 
 
-def _interval(low: float, high: float) -> str:
-    return f"[{_signed(low)}, {_signed(high)}]"
+def interval_text(low: float, high: float, unit: str) -> str:
+    return f"{change_text(low, unit)} to {change_text(high, unit)}"

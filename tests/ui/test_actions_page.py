@@ -7,7 +7,7 @@ import datetime as dt
 from data import Dataset, Store
 from discovery import Action, ActionTarget, action_effect, actions_of, save_action, suggest_definition
 from tests.ui.apptest import metrics, open_page, widget
-from ui.actions import effect_figure, effect_table, target_from_param
+from ui.actions import change_text, effect_figure, effect_table, target_from_param
 from ui.markup import plain
 
 PAGE = "pages/9_Actions.py"
@@ -58,7 +58,7 @@ def test_the_page_shows_the_librarys_effect_and_the_history(demo: tuple[Store, D
     with store.engine(dataset.id) as engine:
         effect = action_effect(engine, suggest_definition(engine), ACTION, window_days=90)
     change = effect.difference[0]
-    assert metrics(app)["After − before (targeted)"] == f"{change:+.3g}"
+    assert metrics(app)["After − before (targeted)"] == change_text(change, "share")
     shown = app.dataframe[1].value
     assert shown["Measured (unique customers)"].tolist() == effect.groups["customers"].tolist()
     history = app.dataframe[2].value
@@ -110,3 +110,9 @@ def test_the_map_acts_on_the_chosen_touchpoint_and_lists_the_actions_on_it(demo:
     assert not app.exception
     assert links(app)["Act on this touchpoint"] == f"dataset={dataset.id}&new_target=touchpoint%3Abilling_dispute"
     assert any(plain("Call back after a dispute (live)") in caption.value for caption in app.caption)
+
+
+def test_changes_are_written_in_the_kpis_unit() -> None:
+    assert change_text(-0.1234, "share") == "-12.3 pts"
+    assert change_text(1.5, "days") == "+1.5 days"
+    assert change_text(float("nan"), "share") == "—"
