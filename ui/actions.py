@@ -166,6 +166,7 @@ def effect_figure(effect: ActionEffect) -> go.Figure:
         title=plotly_text(f"{effect.kpi} ({effect.unit}), by week the journeys started"),
         xaxis_title="week the journeys started",
         yaxis_title=plotly_text(effect.unit),
+        yaxis_tickformat=".0%" if effect.unit == "share" else None,
         margin={"t": 60, "b": 40},
         legend={"orientation": "h"},
     )
@@ -252,8 +253,9 @@ def show_effect(dataset_id: str, filters: Filters, definition: JourneyDefinition
     )
     st.caption(f"Intervals: {plain(effect.interval_method)}.")
     st.caption(
-        f"Journeys that started from {effect.before_start:%Y-%m-%d} to {effect.go_live:%Y-%m-%d} against those from "
-        f"{effect.go_live:%Y-%m-%d} to {effect.after_end:%Y-%m-%d}. {plain(effect.censoring)} Left out: "
+        f"Journeys that started from {effect.before_start:%Y-%m-%d} until the go-live on {effect.go_live:%Y-%m-%d} "
+        f"against those that started from it until {effect.after_end:%Y-%m-%d} (UTC days). "
+        f"{plain(effect.censoring)} Left out: "
         f"{effect.excluded:,}."
     )
     st.warning(effect.caveat, icon=":material/info:")
