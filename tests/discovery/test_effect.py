@@ -22,26 +22,15 @@ from discovery import (
     AttributeRole,
     ChurnRule,
     JourneyDefinition,
-    StageModel,
     action_effect,
     suggest_definition,
 )
 from tests.discovery import demo_frame, journeys
+from tests.discovery.test_churn import MODEL  # visit, quote, buy, then bill, dispute and cancel after buying
 
 DAY = 24 * 60
 GO_LIVE = dt.date(2025, 1, 16)  # day 9.6 after Monday 2025-01-06 09:00 UTC; windows of 10 days from 01-06 to 01-26
 
-MODEL = StageModel(
-    stages=("discovery", "consideration", "purchase", "post-purchase"),
-    stage_of={
-        "visit": "discovery",
-        "quote": "consideration",
-        "buy": "purchase",
-        "bill": "post-purchase",
-        "dispute": "post-purchase",
-        "cancel": "post-purchase",
-    },
-)
 DEFINITION = JourneyDefinition(
     goal=("buy",),
     stages=MODEL,
