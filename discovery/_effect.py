@@ -292,29 +292,28 @@ def _measure(engine: Engine, definition: JourneyDefinition, action: Action) -> _
     if kpi in ("drop-off", "time to stage"):
         stage = action.kpi_on or (target.value if target.kind == "stage" else None)
         index = _stage_index(definition, stage, "kpi_on")
-        reach = _Measure("", "", "", ctes=(_REACH_CTE,), params=(index, max(index - 1, 0)))
-        joins = "LEFT JOIN reach r USING (case_code)"
+        reach = {
+            "ctes": (_REACH_CTE,),
+            "params": (index, max(index - 1, 0)),
+            "joins": "LEFT JOIN reach r USING (case_code)",
+        }
         if kpi == "drop-off":
             return _Measure(
                 f"drop-off at stage {stage!r}: of the decided journeys that got at least as far as the stage before, "
                 "those that never got this far",
                 "proportion",
                 "share",
-                ctes=reach.ctes,
-                params=reach.params,
-                joins=joins,
                 eligible="TRUE" if index == 0 else "r.previous_us IS NOT NULL",
                 value="r.reached_us IS NULL",
+                **reach,
             )
         return _Measure(
             f"time to stage {stage!r}: median days from a decided journey's start to getting this far",
             "median",
             "days",
-            ctes=reach.ctes,
-            params=reach.params,
-            joins=joins,
             eligible="r.reached_us IS NOT NULL",
             value=f"r.reached_us / {_ONE_DAY_US}",
+            **reach,
         )
     return _score_measure(engine, definition, action.kpi_on)
 

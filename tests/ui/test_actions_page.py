@@ -5,7 +5,15 @@ from __future__ import annotations
 import datetime as dt
 
 from data import Dataset, Store
-from discovery import Action, ActionTarget, action_effect, actions_of, save_action, suggest_definition
+from discovery import (
+    Action,
+    ActionTarget,
+    action_effect,
+    action_history,
+    actions_of,
+    save_action,
+    suggest_definition,
+)
 from tests.ui.apptest import metrics, open_page, widget
 from ui.actions import change_text, effect_figure, effect_table, target_from_param
 from ui.markup import plain
@@ -116,3 +124,18 @@ def test_changes_are_written_in_the_kpis_unit() -> None:
     assert change_text(-0.1234, "share") == "-12.3 pts"
     assert change_text(1.5, "days") == "+1.5 days"
     assert change_text(float("nan"), "share") == "—"
+
+
+def test_an_edit_is_saved_as_a_new_version(demo: tuple[Store, Dataset]) -> None:
+    store, dataset = demo
+    save_action(store, dataset.id, ACTION)
+    app = open_page(PAGE, dataset=dataset.id, action=ACTION.id)
+    *_, edit_status = [box for box in app.selectbox if box.label == "Status"]
+    edit_status.select("done")
+    *_, edit_save = [button for button in app.button if button.label == "Save the action"]
+    edit_save.click().run()
+    assert not app.exception
+    (saved,) = actions_of(store, dataset.id)
+    assert (saved.id, saved.status, saved.title) == (ACTION.id, "done", ACTION.title)
+    newest, _ = action_history(store, dataset.id, ACTION.id)
+    assert newest.in_words() == ("status: live → done",)
