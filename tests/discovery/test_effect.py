@@ -7,6 +7,7 @@ import datetime as dt
 import json
 import math
 from collections.abc import Iterator
+from dataclasses import replace
 
 import pandas as pd
 import pytest
@@ -167,6 +168,22 @@ def test_nps_counts_each_customers_mean_answer_and_leaves_nobody_out(log: Engine
     assert result.unit == "NPS points" and "normal" in result.interval_method
     # Welch: the targeted before group's two answers ±100 have variance 20,000, the after group one answer.
     assert math.isnan(result.difference[1])
+
+
+@pytest.mark.parametrize(
+    ("role", "expected"),
+    [
+        # CSAT, satisfied from 9: b1's 10 of b1, b2; a1's 9; nobody of b4; a3 of a3, a4.
+        (AttributeRole("score", "csat", 9), [0.5, 1.0, 0.0, 0.5]),
+        (AttributeRole("score", "mean"), [7.5, 9.0, 8.0, 8.0]),
+    ],
+)
+def test_csat_and_mean_scores_follow_the_attributes_role(log: Engine, role: AttributeRole, expected: list) -> None:
+    definition = replace(DEFINITION, attribute_roles={"nps": role})
+    action = Action("Fix it", ActionTarget("touchpoint", "dispute"), "score", kpi_on="nps", go_live=GO_LIVE)
+    result = action_effect(log, definition, action, window_days=10)
+    assert result.groups["value"].tolist() == expected
+    assert result.statistic == ("proportion" if role.scale == "csat" else "mean")
 
 
 def test_the_weekly_chart_counts_journeys_by_the_week_they_started(log: Engine) -> None:
