@@ -6,10 +6,11 @@ Screenshots go to test-results/ for a person to look at.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 from data import Settings, Store
-from discovery import action_effect, actions_of, definition_of
+from discovery import Action, ActionTarget, action_effect, actions_of, definition_of, save_action
 from tests.browser.conftest import BROWSER_MARKS, expect_metrics, screenshot
 from ui.actions import change_text
 
@@ -56,3 +57,19 @@ def test_a_cx_lead_acts_on_a_churn_point_and_sees_its_effect(server: str, browse
     expect_metrics(page, {"After − before (targeted)": change_text(effect.difference[0], effect.unit)})
     expect(page.get_by_text("This is an observational comparison")).to_be_visible()
     screenshot(page, "actions-effect")
+
+    # An action on a stage has customers outside it to compare with: the difference in differences is shown too.
+    staged = Action(
+        "Compare offers in store",
+        ActionTarget("stage", "consideration"),
+        "conversion",
+        go_live=dt.date(2025, 6, 1),
+        status="live",
+        owner="Ana",
+    )
+    save_action(store, dataset.id, staged)
+    page.goto(f"{server}/Actions?dataset={dataset.id}&action={staged.id}")
+    with store.engine(dataset.id) as engine:
+        did = action_effect(engine, definition, staged).did
+    expect_metrics(page, {"Difference in differences": change_text(did[0], "share")})
+    screenshot(page, "actions-difference-in-differences")
