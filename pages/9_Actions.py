@@ -34,13 +34,11 @@ with st.expander("New action", expanded=new_target is not None or not listed), u
     created = actions.action_form(dataset.id, definition, None, new_target)
     if created is not None:
         st.query_params.pop(actions.NEW_TARGET_PARAM, None)
-        st.session_state["action"] = created.id
+        st.query_params[actions.ACTION_PARAM] = created.id
         st.rerun()
 
 if shown:
-    titles = {a.id: f"{a.title} ({a.id})" for a in shown}
-    chosen = st.selectbox("Action", list(titles), format_func=titles.get, key="action", bind="query-params")
-    action = next(a for a in shown if a.id == chosen)
+    action = actions.chosen_action(shown)
     effect_tab, edit_tab, history_tab = st.tabs(["Measured effect", "Edit", "History"])
     with effect_tab, ui.reported_errors():
         actions.show_effect(dataset.id, filters, definition, action)

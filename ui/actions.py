@@ -33,16 +33,19 @@ from discovery import (
 from segmentation import persona_from_param, saved_segments
 from ui.downloads import show_table
 from ui.markup import plain, plotly_text
+from ui.params import write_owned
 from ui.personas import persona_members, selection_filters
 from ui.state import BY_CONTENT_AND_DEFINITION, dataset_engine, store
 from ui.tables import count_columns, percent_column
 
 __all__ = [
     "ACTIONS_PAGE",
+    "ACTION_PARAM",
     "NEW_TARGET_PARAM",
     "action_form",
     "actions_table",
     "change_text",
+    "chosen_action",
     "effect_figure",
     "effect_table",
     "history_table",
@@ -59,6 +62,7 @@ __all__ = [
 ACTIONS_PAGE = "pages/9_Actions.py"
 # The target an "Act on this" link pre-fills, as "kind:value" (e.g. "churn point:billing_dispute").
 NEW_TARGET_PARAM = "new_target"
+ACTION_PARAM = "action"
 GROUP_COLOURS = {"targeted": "#1f6fb5", "untargeted": "#8a94a3"}
 _TOUCHPOINT_KINDS = ("touchpoint", "churn point")
 
@@ -214,6 +218,25 @@ def action_form(
     )
     save_action(store(), dataset_id, saved)
     return saved
+
+
+def chosen_action(shown: tuple[Action, ...]) -> Action:
+    """The action the URL names (`?action=ID`), else the first shown; choosing another writes its id to the URL.
+
+    Bound to the URL by hand: a bound selectbox would write the action's title there, which an edit changes.
+    """
+    by_id = {action.id: action for action in shown}
+    ids = list(by_id)
+    wanted = st.query_params.get(ACTION_PARAM)
+    chosen = st.selectbox(
+        "Action",
+        ids,
+        ids.index(wanted) if wanted in by_id else 0,
+        format_func=lambda key: f"{by_id[key].title} ({key})",
+        key=f"action-{wanted}",
+    )
+    write_owned({ACTION_PARAM: chosen}, lambda name: name == ACTION_PARAM)
+    return by_id[chosen]
 
 
 def listed_actions(dataset_id: str) -> tuple[Action, ...]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from data import Dataset, Store
+from data import Dataset, Filters, Store
 from discovery import (
     Action,
     ActionTarget,
@@ -14,6 +14,7 @@ from discovery import (
     save_action,
     suggest_definition,
 )
+from segmentation import save_segment
 from tests.ui.apptest import metrics, open_page, widget
 from ui.actions import change_text, effect_figure, effect_table, target_from_param
 from ui.markup import plain
@@ -139,3 +140,34 @@ def test_an_edit_is_saved_as_a_new_version(demo: tuple[Store, Dataset]) -> None:
     assert (saved.id, saved.status, saved.title) == (ACTION.id, "done", ACTION.title)
     newest, _ = action_history(store, dataset.id, ACTION.id)
     assert newest.in_words() == ("status: live → done",)
+
+
+def test_a_saved_segment_target_is_measured_against_the_other_customers(demo: tuple[Store, Dataset]) -> None:
+    store, dataset = demo
+    save_segment(store, dataset.id, "Store customers", {"channels": '["store"]'})
+    june = dt.date(2025, 6, 1)
+    action = Action("Store staff", ActionTarget("segment", "Store customers"), "conversion", go_live=june)
+    save_action(store, dataset.id, action)
+    app = open_page(PAGE, dataset=dataset.id, action=action.id)
+    assert not app.exception
+    with store.engine(dataset.id) as engine:
+        effect = action_effect(
+            engine, suggest_definition(engine), action, segment=Filters(channels={"store"}), window_days=90
+        )
+    assert metrics(app)["Difference in differences"] == change_text(effect.did[0], "share")
+    missing = Action("Gone", ActionTarget("segment", "Nobody"), "conversion", go_live=june)
+    save_action(store, dataset.id, missing)
+    app = open_page(PAGE, dataset=dataset.id, action=missing.id)
+    assert any("no saved segment of this name" in error.value for error in app.error), [e.value for e in app.error]
+
+
+def test_the_url_names_the_chosen_action_by_its_id(demo: tuple[Store, Dataset]) -> None:
+    store, dataset = demo
+    idea = Action("Idea", ActionTarget("stage", "purchase"), "conversion", id="00000001")
+    for action in (ACTION, idea):
+        save_action(store, dataset.id, action)
+    app = open_page(PAGE, dataset=dataset.id, action=idea.id)
+    assert widget(app.selectbox, "Action").value == idea.id
+    widget(app.selectbox, "Action").select(ACTION.id).run()
+    assert not app.exception
+    assert app.query_params["action"] == ACTION.id
