@@ -44,6 +44,8 @@ TARGET_KINDS = ("touchpoint", "transition", "stage", "churn point", "persona", "
 KPIS = ("conversion", "churn", "drop-off", "time to stage", "score", "conformance")
 TRANSITION_ARROW = " → "
 _ID_BYTES = 4
+_MAX_ID_CHARS = 32
+_HEX = "0123456789abcdef"
 _MAX_TEXT_CHARS = 5_000
 
 
@@ -113,8 +115,10 @@ class Action:
             not isinstance(self.go_live, dt.date) or isinstance(self.go_live, dt.datetime)
         ):
             problems.append(_problem("go_live", "must be a date", self.go_live, fix="Give a day such as 2025-06-01."))
-        if not isinstance(self.id, str) or not self.id or not all(c in "0123456789abcdef" for c in self.id):
-            problems.append(_problem("id", "must be lower-case hex", self.id, fix="Leave it out to get a new one."))
+        if not isinstance(self.id, str) or not 0 < len(self.id) <= _MAX_ID_CHARS or set(self.id) - set(_HEX):
+            problems.append(
+                _problem("id", f"must be 1 to {_MAX_ID_CHARS} lower-case hex digits", self.id, fix="Leave it out.")
+            )
         if problems:
             raise LogError(problems)
         for name in ("title", "owner", "description"):
