@@ -25,8 +25,11 @@ new_target = actions.target_from_param(st.query_params.get(actions.NEW_TARGET_PA
 with ui.reported_errors():
     listed = actions.listed_actions(dataset.id)
 left, right = st.columns(2)
-statuses = left.multiselect("Status", sorted({a.status for a in listed}), key="status", bind="query-params")
-owners = right.multiselect("Owner", sorted({a.owner for a in listed}), key="owner", bind="query-params")
+statuses = left.multiselect("Status", actions.statuses_of(listed), key="status", bind="query-params")
+owners = right.multiselect(
+    "Owner", sorted({a.owner for a in listed}), format_func=lambda owner: owner or "(nobody)", key="owner",
+    bind="query-params",
+)  # fmt: skip
 shown = tuple(a for a in listed if (not statuses or a.status in statuses) and (not owners or a.owner in owners))
 ui.show_table(actions.actions_table(shown), "actions")
 

@@ -55,6 +55,7 @@ __all__ = [
     "show_act_on",
     "show_effect",
     "show_history",
+    "statuses_of",
     "target_from_param",
     "targeting",
 ]
@@ -237,6 +238,11 @@ def chosen_action(shown: tuple[Action, ...]) -> Action:
     )
     write_owned({ACTION_PARAM: chosen}, lambda name: name == ACTION_PARAM)
     return by_id[chosen]
+
+
+def statuses_of(actions: tuple[Action, ...]) -> list[str]:
+    """The statuses the actions have, in the order an action goes through them."""
+    return [status for status in STATUSES if any(action.status == status for action in actions)]
 
 
 def listed_actions(dataset_id: str) -> tuple[Action, ...]:
