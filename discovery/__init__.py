@@ -7,6 +7,20 @@ Every function takes an `Engine` and a `Filters`, counts unique customers, and r
 >>> dot = map_to_dot(journey_map(engine, activity_coverage=0.8), metric="median")  # doctest: +SKIP
 """
 
+from discovery._actions import (
+    ACTION_FORMAT,
+    ACTION_KIND,
+    KPIS,
+    STATUSES,
+    TARGET_KINDS,
+    TRANSITION_ARROW,
+    Action,
+    ActionChange,
+    ActionTarget,
+    action_history,
+    actions_of,
+    save_action,
+)
 from discovery._channels import ChannelSwitches, StageChannelMix, channel_mix_by_stage, channel_switches
 from discovery._churn import (
     ActivityChurn,
@@ -55,6 +69,7 @@ from discovery._dot import (
     map_to_dot,
     render_dot,
 )
+from discovery._effect import DEFAULT_WINDOW_DAYS, ActionEffect, action_effect
 from discovery._funnel import Funnel, StageKPIs, funnel, stage_kpis
 from discovery._maps import CHURN_POINT_LIFT, JourneyMap, journey_map, json_records, simplified_map
 from discovery._models import ALGORITHMS, ProcessModel, discover_model, to_bpmn_xml, to_pnml
@@ -95,6 +110,8 @@ from discovery._stages import DEFAULT_STAGES, StageModel, StageReason, closest_n
 from discovery._variants import VariantTable, variant_cases, variant_table
 
 __all__ = [
+    "ACTION_FORMAT",
+    "ACTION_KIND",
     "ALGORITHMS",
     "ATTRIBUTE_ROLES",
     "CENSORED_MAJORITY",
@@ -103,10 +120,12 @@ __all__ = [
     "CHURN_POINT_LIFT",
     "CONVERTED_OUTCOMES",
     "DEFAULT_STAGES",
+    "DEFAULT_WINDOW_DAYS",
     "DEFINITION_FORMAT",
     "DISCOVERY_SECTIONS",
     "EDGE_ID_PREFIX",
     "END_LABEL",
+    "KPIS",
     "LANE_COLOURS",
     "MAX_LOGO_BYTES",
     "METRICS",
@@ -119,7 +138,14 @@ __all__ = [
     "PERSONA_PARAM",
     "SCORE_SCALES",
     "START_LABEL",
+    "STATUSES",
+    "TARGET_KINDS",
+    "TRANSITION_ARROW",
     "VIEW_PARAMS",
+    "Action",
+    "ActionChange",
+    "ActionEffect",
+    "ActionTarget",
     "ActivityChurn",
     "AttributeRole",
     "Branding",
@@ -144,6 +170,9 @@ __all__ = [
     "StageReason",
     "VariantTable",
     "WhereTheyWent",
+    "action_effect",
+    "action_history",
+    "actions_of",
     "bar_chart",
     "channel_mix_by_stage",
     "channel_switches",
@@ -181,6 +210,7 @@ __all__ = [
     "report_options",
     "report_pdf",
     "report_section",
+    "save_action",
     "save_definition",
     "simplified_map",
     "stage_kpis",
