@@ -52,7 +52,9 @@ CAVEAT = (
     "This is an observational comparison, not an experiment: customers who started after the go-live may differ "
     "from those before in other ways (season, campaigns, prices, the mix of channels), so a difference is not proof "
     "that the action caused it. The difference in differences nets out what changed for targeted and untargeted "
-    "customers alike, if both would otherwise have moved in parallel."
+    "customers alike, if both would otherwise have moved in parallel. Journeys that started late in the log have had "
+    "less time to churn, so churn reads lower near the log's end, and more so for customers who churn late: read an "
+    "effect whose after-window ends near the log's end with care."
 )
 
 # One row per journey started in the two windows; `measured_kept` holds those the KPI is measured on.
