@@ -69,7 +69,7 @@ from discovery._dot import (
     map_to_dot,
     render_dot,
 )
-from discovery._effect import DEFAULT_WINDOW_DAYS, ActionEffect, action_effect
+from discovery._effect import DEFAULT_WINDOW_DAYS, ActionEffect, action_effect, change_text, interval_text
 from discovery._funnel import Funnel, StageKPIs, funnel, stage_kpis
 from discovery._maps import CHURN_POINT_LIFT, JourneyMap, journey_map, json_records, simplified_map
 from discovery._models import ALGORITHMS, ProcessModel, discover_model, to_bpmn_xml, to_pnml
@@ -174,6 +174,7 @@ __all__ = [
     "action_history",
     "actions_of",
     "bar_chart",
+    "change_text",
     "channel_mix_by_stage",
     "channel_switches",
     "churn_points",
@@ -191,6 +192,7 @@ __all__ = [
     "html_table",
     "human_duration",
     "inline_svg",
+    "interval_text",
     "journey_map",
     "journey_outcomes",
     "json_records",

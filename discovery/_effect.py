@@ -39,7 +39,15 @@ from discovery._maps import json_records
 from discovery._relations import CHURNED_OUTCOMES, CONVERTED_OUTCOMES
 from discovery._stages import closest_names
 
-__all__ = ["DEFAULT_WINDOW_DAYS", "GROUPS", "PERIODS", "ActionEffect", "action_effect"]
+__all__ = [
+    "DEFAULT_WINDOW_DAYS",
+    "GROUPS",
+    "PERIODS",
+    "ActionEffect",
+    "action_effect",
+    "change_text",
+    "interval_text",
+]
 
 DEFAULT_WINDOW_DAYS = 90
 GROUPS = ("targeted", "untargeted")
@@ -604,3 +612,16 @@ def _interval_dict(figures: tuple[float, float, float] | None) -> dict[str, floa
         return None
     names = ("value", "ci_low", "ci_high")
     return {name: None if math.isnan(value) else value for name, value in zip(names, figures, strict=True)}
+
+
+def change_text(value: float, unit: str) -> str:
+    """A change in the KPI's unit: percentage points for a share, else the unit itself ("+1.5 days")."""
+    if value != value:
+        return "—"
+    if unit == "share":
+        return f"{100 * value:+.1f} pts"
+    return f"{value:+.3g} {unit}"
+
+
+def interval_text(low: float, high: float, unit: str) -> str:
+    return f"{change_text(low, unit)} to {change_text(high, unit)}"

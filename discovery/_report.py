@@ -44,9 +44,11 @@ from data.filters import Filters
 from data.params import filters_from_params, is_filter_param
 from data.settings import Settings
 from data.store import Store
+from discovery._actions import Action, actions_of
 from discovery._churn import ChurnPoints, churn_points
 from discovery._definition import JourneyDefinition, outcome_counts
 from discovery._dot import METRIC_LABELS, METRICS, human_duration, map_caption, map_layout, map_to_dot, render_dot
+from discovery._effect import DEFAULT_WINDOW_DAYS, action_effect, change_text, interval_text
 from discovery._funnel import Funnel, StageKPIs, funnel, stage_kpis
 from discovery._maps import CHURN_POINT_LIFT, journey_map, simplified_map
 from discovery._relations import Outcomes, outcome_sentence
@@ -567,6 +569,54 @@ def _churn(inputs: ReportInputs) -> str:
         f"{words}<p>The {len(top):,} of {len(points.activities):,} touchpoints most telling of churn; in the accent "
         f"colour those churned after at least {CHURN_POINT_LIFT:g}× as often as their stage.</p>{bars}{table}"
     )
+
+
+@report_section(DISCOVERY_SECTIONS, "actions", "Improvement actions")
+def _actions(inputs: ReportInputs) -> str:
+    """The log's actions as the Actions page lists them, each live or done one with its measured effect on the view's
+    customers (journeys started in the 90 days before its go-live against the 90 days from it)."""
+    if inputs.store is None or inputs.dataset_id is None:
+        return "<p>Actions belong to a stored log: report on a stored dataset to include them.</p>"
+    actions = actions_of(inputs.store, inputs.dataset_id)
+    if not actions:
+        return "<p>No improvement action is recorded for this log yet.</p>"
+    rows = [
+        (
+            action.title,
+            action.status,
+            action.owner or "—",
+            "—" if action.go_live is None else action.go_live.isoformat(),
+            str(action.target),
+            action.kpi,
+            *_effect_cells(inputs, action),
+        )
+        for action in actions
+    ]
+    headers = ["Action", "Status", "Owner", "Go-live", "Target", "KPI", "After − before", "Difference in differences"]
+    return (
+        f"{html_table(headers, rows)}<p>Effects: the targeted customers' KPI for journeys started in the "
+        f"{DEFAULT_WINDOW_DAYS} days from the go-live against the {DEFAULT_WINDOW_DAYS} days before, with its 95% "
+        "interval; the difference in differences nets out what changed for the untargeted customers too. These are "
+        "observational comparisons, not experiments.</p>"
+    )
+
+
+def _effect_cells(inputs: ReportInputs, action: Action) -> tuple[str, str]:
+    """The measured effect of one action in words, or why it is not measured here."""
+    if action.status not in ("live", "done") or action.go_live is None:
+        return ("not live yet", "")
+    if action.kpi == "conformance" or action.target.kind in ("persona", "segment"):
+        return ("measured on the Actions page", "")
+    try:
+        effect = action_effect(inputs.engine, inputs.definition, action, inputs.filters)
+    except LogError as error:
+        return (error.problems[0].message, "")
+    change, low, high = effect.difference
+    measured = f"{change_text(change, effect.unit)} ({interval_text(low, high, effect.unit)})"
+    if effect.did is None:
+        return (measured, "no untargeted customers")
+    did, did_low, did_high = effect.did
+    return (measured, f"{change_text(did, effect.unit)} ({interval_text(did_low, did_high, effect.unit)})")
 
 
 def funnel_bars(steps: Funnel) -> str:

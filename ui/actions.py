@@ -28,6 +28,8 @@ from discovery import (
     action_effect,
     action_history,
     actions_of,
+    change_text,
+    interval_text,
     save_action,
 )
 from segmentation import persona_from_param, saved_segments
@@ -44,12 +46,10 @@ __all__ = [
     "NEW_TARGET_PARAM",
     "action_form",
     "actions_table",
-    "change_text",
     "chosen_action",
     "effect_figure",
     "effect_table",
     "history_table",
-    "interval_text",
     "listed_actions",
     "map_target",
     "show_act_on",
@@ -322,16 +322,3 @@ def _segment(dataset_id: str, action: Action) -> Filters | None:
             )
         return selection_filters(dataset_id, saved[target.value].params)
     return None
-
-
-def change_text(value: float, unit: str) -> str:
-    """A change in the KPI's unit: percentage points for a share, else the unit itself ("+1.5 days")."""
-    if value != value:
-        return "—"
-    if unit == "share":
-        return f"{100 * value:+.1f} pts"
-    return f"{value:+.3g} {unit}"
-
-
-def interval_text(low: float, high: float, unit: str) -> str:
-    return f"{change_text(low, unit)} to {change_text(high, unit)}"

@@ -128,3 +128,30 @@ def test_the_cli_measures_a_segment_from_its_filters_and_says_what_is_wrong(demo
         main, "action-add", dataset.id, "--title", "x", "--target", "screen:home", "--kpi", "churn", home=home
     )
     assert bad.returncode == 2 and "target.kind" in bad.stderr
+
+
+def test_the_report_lists_the_actions_with_the_effect_the_actions_page_measures(demo_copy) -> None:
+    from discovery import (
+        DISCOVERY_SECTIONS,
+        Branding,
+        ReportView,
+        action_effect,
+        change_text,
+        log_report_inputs,
+        render_report,
+        suggest_definition,
+    )
+
+    store, dataset = demo_copy
+    idea = Action("Simpler bills", ActionTarget("touchpoint", "receive_bill"), "churn", status="idea", id="0f0f0f0f")
+    save_action(store, dataset.id, ACTION)
+    save_action(store, dataset.id, idea)
+    with store.engine(dataset.id) as engine:
+        definition = suggest_definition(engine)
+        inputs = log_report_inputs(engine, ReportView(), definition, store=store, dataset_id=dataset.id)
+        document = render_report(inputs, [DISCOVERY_SECTIONS["actions"]], Branding())
+        effect = action_effect(engine, definition, ACTION)
+
+    part = document.split('<section id="section-actions">', 1)[1].split("</section>", 1)[0]
+    assert "Call back after a dispute" in part and "Simpler bills" in part and "not live yet" in part
+    assert change_text(effect.difference[0], effect.unit) in part

@@ -11,12 +11,13 @@ from discovery import (
     action_effect,
     action_history,
     actions_of,
+    change_text,
     save_action,
     suggest_definition,
 )
 from segmentation import save_segment
 from tests.ui.apptest import metrics, open_page, widget
-from ui.actions import change_text, effect_figure, effect_table, target_from_param
+from ui.actions import effect_figure, effect_table, target_from_param
 from ui.markup import plain
 
 PAGE = "pages/9_Actions.py"
