@@ -22,3 +22,14 @@ def test_the_readme_says_so_and_how_to_expose_it_behind_an_authenticating_proxy(
 def test_a_traceback_is_never_shown_and_requests_are_checked_for_forgery() -> None:
     assert CONFIG["client"]["showErrorDetails"] == "none"
     assert CONFIG["server"]["enableXsrfProtection"] is True
+
+
+def test_the_menu_lists_home_first_and_every_page_once() -> None:
+    from ui.navigation import MENU
+
+    links = [link for section in MENU.values() for link in section]
+    assert CONFIG["client"]["showSidebarNavigation"] is False
+    assert (links[0].path, links[0].label) == ("app.py", "Home")
+    pages = sorted(f"pages/{path.name}" for path in (REPO / "pages").glob("*.py"))
+    assert sorted(link.path for link in links[1:]) == pages
+    assert len({link.label for link in links}) == len(links)

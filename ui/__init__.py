@@ -22,9 +22,9 @@ from ui.importing import (
 )
 from ui.logs import deletion_question, manage_stored_logs, stored_logs
 from ui.markup import plain
+from ui.navigation import IMPORT_PAGE
 from ui.params import filters_from_params, filters_to_params, is_filter_param
 from ui.sidebar import (
-    IMPORT_PAGE,
     dataset_picker,
     filter_bar,
     filterable_attributes,

@@ -29,6 +29,7 @@ from discovery import (
 )
 from ui.downloads import show_table
 from ui.markup import plain, plotly_text
+from ui.navigation import CUSTOMER_PAGE
 from ui.params import filters_to_params, is_filter_param, write_owned
 from ui.state import BY_CONTENT_AND_DEFINITION, dataset_engine
 from ui.tables import count_column
@@ -48,7 +49,6 @@ __all__ = [
     "timeline_figure",
 ]
 
-CUSTOMER_PAGE = "pages/7_Customer_journey.py"
 CUSTOMER_PARAM, TOUCHPOINT_PARAM, STEP_PARAM = "customer", "did", "step"
 NO_STAGE = "(no stage)"
 _CHANNEL_COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22")

@@ -34,6 +34,7 @@ from discovery import (
 from ui.downloads import current_stamp, show_table
 from ui.errors import reported_errors
 from ui.markup import plain
+from ui.navigation import DEFINITION_PAGE
 from ui.state import (
     BY_CONTENT_AND_DEFINITION,
     attribute_columns,
@@ -65,7 +66,6 @@ __all__ = [
     "window_in_units",
 ]
 
-DEFINITION_PAGE = "pages/1_Journey_definition.py"
 WINDOW_UNITS = {"minutes": 1 / 1440, "hours": 1 / 24, "days": 1.0}
 NO_ROLE_SCALE = "—"
 GUESS_MARK = "⚠ "

@@ -18,6 +18,7 @@ from data.filters import WINDOW
 from ui.downloads import ExportStamp, current_stamp, stamp_exports
 from ui.errors import reported_errors, show_error
 from ui.markup import plain
+from ui.navigation import IMPORT_PAGE, navigation
 from ui.params import (
     ATTRIBUTE_PREFIX,
     PERSONA_PARAM,
@@ -41,7 +42,6 @@ __all__ = [
 ]
 
 DATASET_PARAM = "dataset"
-IMPORT_PAGE = "pages/1_Import_and_quality.py"
 _VIEW = "parcours-view"
 _FILTER_WIDGET_PREFIX = "filter-"
 # The sidebar widget of each condition the filter bar edits (attributes are handled by name).
@@ -69,6 +69,7 @@ def dataset_picker() -> Dataset | None:
     Every page calls this first: it stamps the run's downloads with the log (`filter_bar` adds the filters).
     """
     stamp_exports(ExportStamp())
+    navigation()
     view = _current_view()
     with reported_errors():
         datasets = store().datasets()

@@ -54,7 +54,7 @@ def test_a_cx_lead_confirms_the_journey_definition_and_every_page_follows_it(
     screenshot(page, "definition-3-saved")
     assert definition_of(store, dataset.id) == (thirty_days, 1)
 
-    sidebar.get_by_role("link", name="Stages funnel and churn").click()
+    sidebar.get_by_role("link", name="Stages, funnel & churn").click()
     expect(page.get_by_text("Journey definition version 1 (goal: subscribe).")).to_be_visible()
     page.get_by_role("tab", name="Churn points").click()
     churn_tab = page.get_by_role("tabpanel", name="Churn points")

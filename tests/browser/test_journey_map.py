@@ -106,7 +106,7 @@ def test_a_copied_link_reproduces_the_view_in_a_new_browser(server: str, browser
     sidebar = page.get_by_test_id("stSidebar")
     page.goto(server)
     expect(page.get_by_test_id("stMetricValue").first).to_be_visible()
-    sidebar.get_by_role("link", name="Variants and paths").click()
+    sidebar.get_by_role("link", name="Variants & paths").click()
     page.get_by_role("button", name="Show only this path on every page").click()
     expect(page.get_by_text(re.compile(r"^Every page now shows only"))).to_be_visible()
     sidebar.get_by_role("link", name="Journey map").click()

@@ -84,7 +84,7 @@ def test_a_new_user_imports_a_log_and_reads_its_journeys_churn_and_personas(serv
 
     page.goto(server)
     expect(page.get_by_test_id("stMetricValue").first).to_be_visible()
-    sidebar.get_by_role("link", name="Import and quality").click()
+    sidebar.get_by_role("link", name="Import & data quality").click()
     upload_complaints(page)
     expect_metrics(page, {"Customers (unique journeys)": expected.customers})
     save_log(page, LOG_NAME)
@@ -101,13 +101,13 @@ def test_a_new_user_imports_a_log_and_reads_its_journeys_churn_and_personas(serv
     assert label_pixels(drawing) >= 10  # the complaints log's many touchpoints stay readable on first draw
     screenshot(page, "main-flow-2-journey-map")
 
-    sidebar.get_by_role("link", name="Variants and paths").click()
+    sidebar.get_by_role("link", name="Variants & paths").click()
     expect(page.get_by_role("heading", name="Variants & paths")).to_be_visible()
     expect_metrics(page, {"Customers (unique journeys)": expected.customers})
     expect(page.get_by_role("combobox", name="Path")).to_have_value(expected.top_variant)
     screenshot(page, "main-flow-3-variants")
 
-    sidebar.get_by_role("link", name="Stages funnel and churn").click()
+    sidebar.get_by_role("link", name="Stages, funnel & churn").click()
     page.get_by_role("tab", name="Churn points").click()
     churn_tab = page.get_by_role("tabpanel", name="Churn points")
     expect(churn_tab.get_by_test_id("stMarkdown").first).to_contain_text(expected.outcomes)

@@ -54,7 +54,7 @@ def test_without_a_log_the_page_says_how_to_begin() -> None:
     app = open_page()
     assert not app.exception
     assert app.info[0].value.startswith("No log is stored yet.")
-    assert [link.value for link in app.get("page_link")] == ["Import a log"]
+    assert [link.value for link in app.main.get("page_link")] == ["Import a log"]
 
 
 def test_two_attribute_values_are_compared_as_the_library_compares_them(store: Store) -> None:

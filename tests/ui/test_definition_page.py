@@ -85,7 +85,7 @@ def test_saving_the_suggestion_makes_it_version_one_in_force_everywhere(demo: tu
     assert saved.version == 1
     assert JourneyDefinition.from_dict(saved.payload) == suggested(store, dataset)
     assert widget(app.button, "Save as version 2")
-    assert app.caption[0].value.startswith("Version 1 is in force")
+    assert app.main.caption[0].value.startswith("Version 1 is in force")
 
 
 def test_choosing_a_goal_nearly_everyone_does_is_warned_about_before_saving(demo: tuple[Store, Dataset]) -> None:

@@ -115,7 +115,7 @@ def test_an_emptied_store_shows_how_to_begin_and_the_demo_is_one_click_away(stor
     assert not app.exception
     assert not app.metric
     assert app.info[0].value.startswith("No log is stored yet.")
-    assert [link.value for link in app.get("page_link")] == ["Import a log"]
+    assert [link.value for link in app.main.get("page_link")] == ["Import a log"]
     app.button(key="open-demo-home").click().run()
     assert not app.exception
     assert metrics(app)["Customers (unique journeys)"] == f"{demo.n_cases:,}"

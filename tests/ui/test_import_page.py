@@ -97,7 +97,7 @@ def test_saving_stores_the_log_and_links_home_with_it_selected(store: Store) -> 
     assert (dataset.name, dataset.n_events, dataset.n_cases) == ("First week", 5, 2)
     stored = plain("Stored as “First week”: 5 events of 2 customers (3 touchpoints).")
     assert [success.value for success in app.success][-1] == stored
-    (link,) = app.get("page_link")
+    (link,) = app.main.get("page_link")
     assert (link.value, link.proto.query_string) == ("Open it on the home page", f"dataset={dataset.id}")
     assert app.query_params["dataset"] == dataset.id
 

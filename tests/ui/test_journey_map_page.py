@@ -243,7 +243,7 @@ def test_without_a_log_the_page_says_how_to_begin() -> None:
     app = open_journey_map()
     assert not app.exception
     assert app.info[0].value.startswith("No log is stored yet.")
-    assert [link.value for link in app.get("page_link")] == ["Import a log"]
+    assert [link.value for link in app.main.get("page_link")] == ["Import a log"]
     assert not drawings(app)
 
 
@@ -255,7 +255,7 @@ def test_the_demo_map_is_the_librarys_with_lanes_and_churn_points(store: Store, 
     assert 'class="cluster"' in drawn_svg(app)
     assert expected.nodes["churn_point"].any()
     assert drawings(app)[0]["hover"] == map_hover(expected)
-    assert app.caption[0].value == map_caption(expected, "cases")
+    assert app.main.caption[0].value == map_caption(expected, "cases")
     assert {button.label for button in app.get("download_button")} >= {"DOT", "SVG", "PNG", "PDF"}
 
 
@@ -285,7 +285,7 @@ def test_sliders_and_the_performance_toggle_redraw_the_map(store: Store, demo: D
     expected, _ = library_map(store, demo, activity_coverage=0.5, path_coverage=DEFAULT_PATH_COVERAGE)
     assert drawn_svg(app) == svg_of(map_to_dot(expected, metric="median", rankdir="TB"))
     assert expected.hidden_activities
-    assert app.caption[0].value == map_caption(expected, "median")
+    assert app.main.caption[0].value == map_caption(expected, "median")
 
 
 def test_the_filters_in_the_link_choose_the_customers_drawn(store: Store, demo: Dataset) -> None:
@@ -403,7 +403,7 @@ def test_an_arrow_lists_exactly_its_customers_the_two_step_funnel(store: Store, 
     assert metrics(app)["Customers (unique journeys)"] == f"{cases:,}"
     assert any(f"directly to check\\_coverage**: {cases:,} (unique journeys)" in text.value for text in app.markdown)
     assert len(app.dataframe[-1].value) == min(cases, 1000)
-    assert [link.label for link in app.get("page_link")][-1] == "Open one customer"
+    assert [link.label for link in app.main.get("page_link")][-1] == "Open one customer"
 
 
 def test_a_box_filters_every_page_to_its_customers(demo: Dataset) -> None:

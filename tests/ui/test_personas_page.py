@@ -63,7 +63,7 @@ def test_without_a_log_the_page_says_how_to_begin() -> None:
     app = open_page()
     assert not app.exception
     assert app.info[0].value.startswith("No log is stored yet.")
-    assert [link.value for link in app.get("page_link")] == ["Import a log"]
+    assert [link.value for link in app.main.get("page_link")] == ["Import a log"]
     assert not app.metric
 
 

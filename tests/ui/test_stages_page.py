@@ -72,7 +72,7 @@ def test_without_a_log_the_page_says_how_to_begin() -> None:
     assert not app.exception
     assert not app.metric
     assert app.info[0].value.startswith("No log is stored yet.")
-    assert [link.value for link in app.get("page_link")] == ["Import a log"]
+    assert [link.value for link in app.main.get("page_link")] == ["Import a log"]
 
 
 def test_the_demo_shows_the_library_stage_kpis_churn_and_channels(demo: tuple[Store, Dataset]) -> None:
@@ -157,7 +157,7 @@ def test_a_saved_definition_changes_every_figure_and_the_banner(demo: tuple[Stor
     app = open_stages_page(dataset=dataset.id)
     assert not app.exception
     assert card_values(app) == expected_cards(kpis) != expected_cards(before)
-    assert app.caption[0].value.startswith("Journey definition version 1")
+    assert app.main.caption[0].value.startswith("Journey definition version 1")
     assert not [warning for warning in app.warning if "suggested" in warning.value]
     assert "30 days of silence" in app.markdown[0].value
 

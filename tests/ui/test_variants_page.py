@@ -198,7 +198,7 @@ def test_without_a_log_the_page_says_how_to_begin() -> None:
     assert not app.exception
     assert not app.dataframe
     assert app.info[0].value.startswith("No log is stored yet.")
-    assert [link.value for link in app.get("page_link")] == ["Import a log"]
+    assert [link.value for link in app.main.get("page_link")] == ["Import a log"]
 
 
 def test_the_demo_shows_the_most_common_paths_with_the_librarys_counts_and_rates(store: Store, demo: Dataset) -> None:
@@ -296,7 +296,7 @@ def test_the_paths_after_and_between_touchpoints_are_the_librarys(store: Store, 
     assert sankey_links(app) == sorted(
         after.links[["source", "target", "customers"]].itertuples(index=False, name=None)
     )
-    assert plain(f"{after.customers:,} customers did {anchor}") in app.caption[-1].value
+    assert plain(f"{after.customers:,} customers did {anchor}") in app.main.caption[-1].value
 
     widget(app.radio, "Show paths").set_value("between").run()
     widget(app.selectbox, "From").select("visit_store").run()
@@ -305,7 +305,7 @@ def test_the_paths_after_and_between_touchpoints_are_the_librarys(store: Store, 
     assert sankey_links(app) == sorted(
         between.links[["source", "target", "customers"]].itertuples(index=False, name=None)
     )
-    assert app.caption[-1].value.startswith(
+    assert app.main.caption[-1].value.startswith(
         plain(
             f"Link widths are unique customers. Of the {between.customers:,} customers who did visit_store, "
             f"{between.reached[0]:,} went on to subscribe within 5 steps"
