@@ -1,4 +1,4 @@
-"""Command line for discovery: `python -m discovery summary|map|model|definition LOG`.
+"""Command line for discovery: `python -m discovery summary|map|model|definition|conformance LOG`.
 
 LOG is a stored dataset id (see `python -m data list`) or a file, read with the same import path and the same
 mapping options as `python -m data import`. Figures follow the journey definition in force: `--definition FILE`
@@ -21,12 +21,15 @@ from data.exports import terminal_safe_output
 from discovery import (
     JourneyDefinition,
     churn_points,
+    conformance,
     definition_in_force,
     definition_warnings,
+    designed_of,
     discover_model,
     journey_map,
     map_to_dot,
     outcome_counts,
+    read_designed,
     save_definition,
     stage_kpis,
     to_bpmn_xml,
@@ -184,6 +187,35 @@ def _model(args: argparse.Namespace, log: _Log) -> int:
     return 0
 
 
+def _conformance(args: argparse.Namespace, log: _Log) -> int:
+    """Measure the journeys against the designed journey: the --designed file, else the dataset's saved one."""
+    if args.designed is not None:
+        designed = read_designed(args.designed, log.definition)
+    else:
+        saved = None
+        if log.dataset_id is not None:
+            saved, _ = designed_of(Store(Settings.from_env()), log.dataset_id)
+        if saved is None:
+            raise LogError(Problem("No designed journey is given or saved.", fix="Give one with --designed FILE."))
+        designed = saved
+    result = conformance(log.engine, log.definition, designed, by=args.by)
+    if args.json:
+        print(json.dumps({"definition": log.source, **result.to_dict()}, indent=2, ensure_ascii=False, default=str))
+        return 0
+    print(
+        f"{result.follows:,} of {result.checked:,} customers follow the designed journey "
+        f"({result.share_follows:.0%}); mean fitness {result.mean_fitness:.2f} ({result.method})"
+    )
+    for row in result.steps.itertuples():
+        print(
+            f"  {row.touchpoint}: did {row.did:,}, skipped {row.skipped:,}, out of order {row.out_of_order:,}, "
+            f"other channel {row.other_channel:,}, repeated {row.repeated:,}"
+        )
+    for row in result.unexpected.head(TOP_VARIANTS).itertuples():
+        print(f"  unexpected {row.touchpoint}: {row.customers:,} customers")
+    return 0
+
+
 @contextmanager
 def _open_log(args: argparse.Namespace):
     """Yield the log (a stored dataset id, or a file loaded in memory) with the journey definition in force."""
@@ -212,6 +244,7 @@ def _parser() -> argparse.ArgumentParser:
         ("map", _map, "the journey map, as JSON or Graphviz DOT"),
         ("model", _model, "a process model (inductive or heuristics miner), exported as BPMN or PNML"),
         ("definition", _definition, "the journey definition in force, with its reasons and warnings"),
+        ("conformance", _conformance, "the journeys measured against the designed journey, in customers"),
     )
     for name, run, help_text in specs:
         command = commands.add_parser(name, help=help_text, parents=[mapping_options()])
@@ -220,13 +253,16 @@ def _parser() -> argparse.ArgumentParser:
         command.add_argument(
             "--definition", type=Path, help="journey definition file (JSON) to use instead of the saved one"
         )
-        if name in ("summary", "definition"):
+        if name in ("summary", "definition", "conformance"):
             command.add_argument("--json", action="store_true", help="print the JSON document")
         if name == "definition":
             command.add_argument("--export", type=Path, help="write the definition in force to this JSON file")
             command.add_argument(
                 "--save", action="store_true", help="save it (e.g. a --definition file) as the dataset's new version"
             )
+        if name == "conformance":
+            command.add_argument("--designed", type=Path, help="designed journey file (JSON or .bpmn)")
+            command.add_argument("--by", help="break down by 'month' (of the journey's start) or an attribute")
         if name == "map":
             command.add_argument("--dot", action="store_true", help="print Graphviz DOT instead of JSON")
             command.add_argument("--metric", default="cases", choices=("cases", "events", "median", "mean", "p90"))

@@ -66,6 +66,8 @@ CONFORMANCE_FIGURES = {
     "late": "stage",
 }
 MONTH = "month"
+# The most a replayed variant that does not fit may score, so that only fitting variants count as following.
+NEARLY_FITS = 0.999_999
 _US_PER_DAY = 86_400_000_000
 _EVERY_JOURNEY = Filters()
 
@@ -402,13 +404,20 @@ def _aligned_fitness(sequences: pd.Series, net, initial, final) -> list[float]:
 
 
 def _replayed_fitness(sequences: pd.Series, net, initial, final) -> list[float]:
-    """pm4py's token-replay fitness of each sequence; a fitting trace gets exactly 1."""
+    """pm4py's token-replay fitness of each sequence, exactly 1 when it fits. Token replay skips the touchpoints the
+    design does not have, so a sequence with any does not fit, and its fitness shrinks by their share of its steps."""
     if not len(sequences):
         return []
     from pm4py.algo.conformance.tokenreplay import algorithm as token_replay
 
+    known = {transition.label for transition in net.transitions if transition.label is not None}
     results = token_replay.apply(_as_log(sequences), net, initial, final, parameters={"show_progress_bar": False})
-    return [1.0 if result["trace_is_fit"] else min(float(result["trace_fitness"]), 0.999999) for result in results]
+    fitness = []
+    for sequence, result in zip(sequences, results, strict=True):
+        designed_share = sum(name in known for name in sequence) / len(sequence)
+        fits = result["trace_is_fit"] and designed_share == 1
+        fitness.append(1.0 if fits else min(float(result["trace_fitness"]) * designed_share, NEARLY_FITS))
+    return fitness
 
 
 def _design_params(designed: DesignedJourney, definition: JourneyDefinition) -> list:
