@@ -21,10 +21,13 @@ from discovery._conformance import (
     CONFORMANCE_FIGURES,
     MAX_ALIGNED,
     MAX_REPLAYED,
+    OVERLAY_COLOURS,
     STEP_CHECKS,
     Conformance,
     conformance,
     conformance_customers,
+    conformance_overlay,
+    designed_steps,
 )
 from discovery._customers import CustomerJourney, CustomersBehind, customer_journey, customers_behind
 from discovery._definition import (
@@ -106,6 +109,7 @@ __all__ = [
     "OTHER_LABEL",
     "OUTCOMES",
     "OUTCOME_LABELS",
+    "OVERLAY_COLOURS",
     "SCORE_SCALES",
     "START_LABEL",
     "STEP_CHECKS",
@@ -138,6 +142,7 @@ __all__ = [
     "closest_names",
     "conformance",
     "conformance_customers",
+    "conformance_overlay",
     "customer_journey",
     "customers_behind",
     "definition_in_force",
@@ -147,6 +152,7 @@ __all__ = [
     "designed_from_main_path",
     "designed_from_table",
     "designed_of",
+    "designed_steps",
     "designed_to_bpmn_xml",
     "discover_model",
     "dot_quote",

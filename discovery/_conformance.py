@@ -44,10 +44,13 @@ __all__ = [
     "CONFORMANCE_FIGURES",
     "MAX_ALIGNED",
     "MAX_REPLAYED",
+    "OVERLAY_COLOURS",
     "STEP_CHECKS",
     "Conformance",
     "conformance",
     "conformance_customers",
+    "conformance_overlay",
+    "designed_steps",
 ]
 
 MAX_ALIGNED = 1_000
@@ -65,6 +68,8 @@ CONFORMANCE_FIGURES = {
     "within_target": "stage",
     "late": "stage",
 }
+# The designed journey drawn over the journey map (`conformance_overlay`): its path, and two kinds of deviation.
+OVERLAY_COLOURS = {"designed": "#2e7d32", "unexpected": "#ef6c00", "loop": "#8e24aa"}
 MONTH = "month"
 # The most a replayed variant that does not fit may score, so that only fitting variants count as following.
 NEARLY_FITS = 0.999_999
@@ -346,6 +351,31 @@ def conformance_customers(
         condition = (sql, [*params, str(segment)])
         what += f" ({_by_name(by)}: {segment})"
     return journeys_behind(engine, definition, filters, condition, what, limit, tables)
+
+
+def designed_steps(designed: DesignedJourney) -> set[tuple[str | None, str | None]]:
+    """The steps of the designed path as (source, target), None for the start or the end: each touchpoint to the
+    next, and past optional ones to the first required one."""
+    names: list[str | None] = [None, *(touchpoint.name for touchpoint in designed.path), None]
+    optional = [False, *(not touchpoint.required for touchpoint in designed.path), False]
+    steps = set()
+    for index, source in enumerate(names[:-1]):
+        for following in range(index + 1, len(names)):
+            steps.add((source, names[following]))
+            if not optional[following]:
+                break
+    return steps
+
+
+def conformance_overlay(result: Conformance) -> dict[object, str]:
+    """Colours for `map_to_dot(overlay=…)`: the designed touchpoints and steps, unexpected touchpoints and loops."""
+    colours: dict[object, str] = dict.fromkeys(result.designed.stage_of, OVERLAY_COLOURS["designed"])
+    colours.update(dict.fromkeys(designed_steps(result.designed), OVERLAY_COLOURS["designed"]))
+    colours.update(dict.fromkeys(result.unexpected["touchpoint"], OVERLAY_COLOURS["unexpected"]))
+    colours.update(
+        dict.fromkeys(zip(result.loops["source"], result.loops["target"], strict=True), OVERLAY_COLOURS["loop"])
+    )
+    return colours
 
 
 _STEP_WORDS = {

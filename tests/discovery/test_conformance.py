@@ -17,6 +17,7 @@ from data.errors import LogError
 from data.filters import Filters
 from data.settings import Settings
 from discovery import (
+    OVERLAY_COLOURS,
     STEP_CHECKS,
     DesignedJourney,
     DesignedStage,
@@ -24,7 +25,11 @@ from discovery import (
     JourneyDefinition,
     conformance,
     conformance_customers,
+    conformance_overlay,
     designed_from_main_path,
+    designed_steps,
+    journey_map,
+    map_to_dot,
 )
 from discovery.__main__ import main
 from discovery._designed import designed_net
@@ -367,3 +372,23 @@ def test_fitness_per_variant_equals_pm4py_alignments_on_the_raw_log(settings: Se
     assert ours["fitness"].to_dict() == pytest.approx(by_variant["min"].to_dict())
     assert ours["cases"].to_dict() == by_variant["size"].to_dict()
     assert result.follows == int((raw == 1).sum())
+
+
+def test_the_overlay_colours_the_designed_path_and_the_deviations_on_the_map(shop: Engine) -> None:
+    assert designed_steps(DESIGN) == {
+        (None, "visit"),
+        ("visit", "compare"),
+        ("visit", "cart"),  # past the optional compare
+        ("compare", "cart"),
+        ("cart", "pay"),
+        ("pay", None),
+    }
+    result = conformance(shop, DEFINITION, DESIGN)
+    overlay = conformance_overlay(result)
+    assert overlay["chat"] == OVERLAY_COLOURS["unexpected"]
+    assert overlay[("cart", "visit")] == overlay[("cart", "cart")] == OVERLAY_COLOURS["loop"]
+    assert overlay[("visit", "cart")] == overlay["pay"] == OVERLAY_COLOURS["designed"]
+    drawn = map_to_dot(journey_map(shop), overlay=overlay)
+    assert drawn.count(OVERLAY_COLOURS["loop"]) == 2
+    assert drawn.count(OVERLAY_COLOURS["unexpected"]) == 1
+    assert map_to_dot(journey_map(shop)).count(OVERLAY_COLOURS["designed"]) == 0
