@@ -41,6 +41,7 @@ MENU: dict[str | None, tuple[PageLink, ...]] = {
         PageLink("pages/5_Personas.py", "Personas", ":material/groups:"),
         PageLink("pages/6_Compare.py", "Compare", ":material/compare_arrows:"),
     ),
+    "Improve": (PageLink("pages/8_Designed_vs_actual.py", "Designed vs actual", ":material/rule:"),),
 }
 
 
