@@ -8,8 +8,12 @@ about a hundred times cheaper per variant and exact on whether a variant fits, w
 1 is an approximation; rarer variants are left unchecked and said so. Every figure states the method used.
 
 A customer **follows** the design when the journey's variant has fitness 1: it did the required touchpoints in
-the designed order, optional ones or not, and nothing else. Per designed step, in DuckDB over the per-journey
-activity table (so every figure lists its customers, see `conformance_customers`):
+the designed order, optional ones or not, and nothing else. A customer **kept to the designed steps** when the
+variant without the touchpoints the design does not have fits: the designed steps done as designed, whatever else
+the customer did around them (a design rarely covers a whole customer life).
+
+Per designed step, in DuckDB over the per-journey activity table (so every figure lists its customers, see
+`conformance_customers`):
 
 - **skipped**: did not do it, yet went on to a later step of the design;
 - **out of order**: did it before a step designed to come earlier, or after one designed to come later (first
@@ -60,6 +64,7 @@ STEP_CHECKS = ("skipped", "out_of_order", "other_channel", "repeated")
 CONFORMANCE_FIGURES = {
     "follows": None,
     "deviates": None,
+    "keeps_to_steps": None,
     "unchecked": None,
     **dict.fromkeys(("did", *STEP_CHECKS), "touchpoint"),
     "unexpected": "touchpoint",
@@ -146,7 +151,8 @@ GROUP BY ALL ORDER BY customers DESC, source, target
 # Per group of journeys, the customers who follow the design and the fitness of those checked.
 _BREAKDOWN_SQL = """WITH segments AS ({segments})
 SELECT coalesce(g.segment, '(none)') AS segment, count(*) AS customers,
-       count(*) FILTER (f.fitness >= 1) AS follows, count(f.fitness) AS checked,
+       count(*) FILTER (f.fitness >= 1) AS follows,
+       count(*) FILTER (f.fitness IS NOT NULL AND f.steps_fitness >= 1) AS keeps_to_steps, count(f.fitness) AS checked,
        sum(f.fitness * 1.0) / nullif(count(f.fitness), 0) AS mean_fitness
 FROM journeys j LEFT JOIN variant_fitness f USING (variant_id) LEFT JOIN segments g USING (case_code)
 GROUP BY ALL ORDER BY segment
@@ -157,7 +163,12 @@ SELECT case_code, arg_min({column}, pos)::VARCHAR AS segment FROM steps WHERE {c
 """
 _BY_MAPPING = "SELECT j.case_code, g.segment FROM journeys j JOIN segment_of g USING (case_id)"
 _FITNESS = "SELECT j.case_code FROM journeys j LEFT JOIN variant_fitness f USING (variant_id) WHERE {condition}"
-_FITNESS_CONDITIONS = {"follows": "f.fitness >= 1", "deviates": "f.fitness < 1", "unchecked": "f.fitness IS NULL"}
+_FITNESS_CONDITIONS = {
+    "follows": "f.fitness >= 1",
+    "deviates": "f.fitness < 1",
+    "keeps_to_steps": "f.fitness IS NOT NULL AND f.steps_fitness >= 1",
+    "unchecked": "f.fitness IS NULL",
+}
 _STAGE_CONDITIONS = {
     "reached": "TRUE",
     "within_target": "reach_us <= target_days * {us}",
@@ -170,13 +181,15 @@ class Conformance:
     """The selected journeys measured against a designed journey; every count is of unique customers.
 
     `customers`: journeys selected; `checked`: those whose variant was checked; `follows`: those whose variant
-    fits the design (fitness 1); `mean_fitness`: pm4py's fitness averaged over the checked customers.
+    fits the design (fitness 1); `keeps_to_steps`: those whose variant fits once the touchpoints the design does not
+    have are left out; `mean_fitness`: pm4py's fitness averaged over the checked customers.
     `method` and `why` say how fitness was found. `variants`: variant_id, activities, cases, fitness, method
-    ("alignments", "token replay" or "not checked"). `steps`: one row per designed touchpoint in designed order
-    with stage, touchpoint, required, channel, did and the `STEP_CHECKS`. `unexpected`: touchpoint, customers.
+    ("alignments", "token replay" or "not checked") and steps_fitness (of the designed steps alone). `steps`: one
+    row per designed touchpoint in designed order with stage, touchpoint, required, channel, did and the
+    `STEP_CHECKS`. `unexpected`: touchpoint, customers.
     `loops`: source, target, customers. `stage_times`: stage, target_days, reached, median_days, within_target,
-    share_within_target. `breakdown` (when `by` was given): segment, customers, follows, checked, share_follows,
-    mean_fitness.
+    share_within_target. `breakdown` (when `by` was given): segment, customers, follows, keeps_to_steps, checked,
+    share_follows, share_keeps_to_steps, mean_fitness.
     """
 
     designed: DesignedJourney
@@ -185,6 +198,7 @@ class Conformance:
     checked: int
     follows: int
     mean_fitness: float
+    keeps_to_steps: int
     method: str
     why: str
     variants: pd.DataFrame
@@ -200,6 +214,11 @@ class Conformance:
         """Share of the checked customers who follow the designed journey."""
         return self.follows / self.checked if self.checked else math.nan
 
+    @property
+    def share_keeps_to_steps(self) -> float:
+        """Share of the checked customers who did the designed steps as designed, whatever else they did."""
+        return self.keeps_to_steps / self.checked if self.checked else math.nan
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "designed": self.designed.to_dict(),
@@ -208,6 +227,8 @@ class Conformance:
             "follows": self.follows,
             "share_follows": None if math.isnan(self.share_follows) else self.share_follows,
             "mean_fitness": None if math.isnan(self.mean_fitness) else self.mean_fitness,
+            "keeps_to_steps": self.keeps_to_steps,
+            "share_keeps_to_steps": None if math.isnan(self.share_keeps_to_steps) else self.share_keeps_to_steps,
             "method": self.method,
             "why": self.why,
             "steps": json_records(self.steps),
@@ -264,6 +285,7 @@ def conformance(
         checked=int(checked["cases"].sum()),
         follows=int(checked.loc[checked["fitness"] >= 1, "cases"].sum()),
         mean_fitness=weighted,
+        keeps_to_steps=int(checked.loc[checked["steps_fitness"] >= 1, "cases"].sum()),
         method=method,
         why=why,
         variants=variants,
@@ -298,10 +320,8 @@ def conformance_customers(
     tables: dict[str, pd.DataFrame] = {}
     if figure in _FITNESS_CONDITIONS:
         condition = (_FITNESS.format(condition=_FITNESS_CONDITIONS[figure]), [])
-        tables["variant_fitness"] = result.variants[["variant_id", "fitness"]]
-        what = {"follows": "follow the designed journey", "deviates": "leave the designed journey"}.get(
-            figure, "have a variant too rare to be checked"
-        )
+        tables["variant_fitness"] = result.variants[["variant_id", "fitness", "steps_fitness"]]
+        what = _FITNESS_WORDS[figure]
     elif figure in ("did", *STEP_CHECKS):
         position = _position(designed, subject)
         condition = (
@@ -378,6 +398,12 @@ def conformance_overlay(result: Conformance) -> dict[object, str]:
     return colours
 
 
+_FITNESS_WORDS = {
+    "follows": "follow the designed journey",
+    "deviates": "leave the designed journey",
+    "keeps_to_steps": "did the designed steps as designed",
+    "unchecked": "have a variant too rare to be checked",
+}
 _STEP_WORDS = {
     "did": "did {touchpoint}",
     "skipped": "skipped {touchpoint} and went on",
@@ -390,30 +416,47 @@ _STEP_WORDS = {
 def _variant_fitness(
     engine: Engine, designed: DesignedJourney, filters: Filters, max_aligned: int, max_replayed: int
 ) -> tuple[pd.DataFrame, str, str]:
-    """Fitness of each variant, the most frequent first: aligned, replayed or unchecked (NaN)."""
+    """Fitness of each variant, the most frequent first: aligned, replayed or unchecked (NaN); and the fitness of
+    its designed steps alone (the variant without the touchpoints the design does not have)."""
     variants = engine.variants(filters)[["variant_id", "activities", "cases"]]
-    aligned = variants.iloc[:max_aligned]
-    replayed = variants.iloc[max_aligned : max_aligned + max_replayed]
     net, initial, final = designed_net(designed)
-    fitness = [*_aligned_fitness(aligned["activities"], net, initial, final)]
-    fitness += _replayed_fitness(replayed["activities"], net, initial, final)
-    unchecked = len(variants) - len(fitness)
-    methods = ["alignments"] * len(aligned) + ["token replay"] * len(replayed) + ["not checked"] * unchecked
-    variants = variants.assign(fitness=fitness + [math.nan] * unchecked, method=methods)
-    if not len(replayed):
+    fitness, methods = _fitness(variants["activities"], (net, initial, final), max_aligned, max_replayed)
+    names = set(designed.stage_of)
+    projected = variants["activities"].map(lambda activities: tuple(a for a in activities if a in names))
+    distinct = variants.groupby(projected, sort=False)["cases"].sum().sort_values(ascending=False, kind="stable")
+    steps_fitness, _ = _fitness(pd.Series(distinct.index), (net, initial, final), max_aligned, max_replayed)
+    variants = variants.assign(
+        fitness=fitness,
+        method=methods,
+        steps_fitness=projected.map(dict(zip(distinct.index, steps_fitness, strict=True))).astype("float64"),
+    )
+    aligned, replayed = methods.count("alignments"), methods.count("token replay")
+    if not replayed:
         method = "alignments"
-        why = f"all {len(aligned):,} variants were aligned (optimal alignments: exact fitness)."
+        why = f"all {aligned:,} variants were aligned (optimal alignments: exact fitness)."
     else:
         method = "alignments and token replay"
         why = (
-            f"the {len(aligned):,} most frequent variants were aligned (exact fitness) and the next "
-            f"{len(replayed):,} replayed (token replay: exact on who fits, approximate fitness), as aligning each "
-            f"variant costs about a hundred replays."
+            f"the {aligned:,} most frequent variants were aligned (exact fitness) and the next {replayed:,} "
+            f"replayed (token replay: exact on who fits, approximate fitness), as aligning each variant costs about a "
+            f"hundred replays."
         )
-    if unchecked:
-        why += f" {unchecked:,} rarer variants ({variants.loc[variants['fitness'].isna(), 'cases'].sum():,} customers)"
+    unchecked = variants["fitness"].isna()
+    if unchecked.any():
+        why += f" {unchecked.sum():,} rarer variants ({variants.loc[unchecked, 'cases'].sum():,} customers)"
         why += " were not checked."
     return variants.reset_index(drop=True), method, why
+
+
+def _fitness(sequences: pd.Series, model: tuple, max_aligned: int, max_replayed: int) -> tuple[list[float], list[str]]:
+    """Fitness of each sequence (the most frequent first) and how it was found: the first `max_aligned` aligned,
+    the next `max_replayed` replayed, the rest NaN."""
+    aligned = sequences.iloc[:max_aligned]
+    replayed = sequences.iloc[max_aligned : max_aligned + max_replayed]
+    fitness = _aligned_fitness(aligned, *model) + _replayed_fitness(replayed, *model)
+    unchecked = len(sequences) - len(fitness)
+    methods = ["alignments"] * len(aligned) + ["token replay"] * len(replayed) + ["not checked"] * unchecked
+    return fitness + [math.nan] * unchecked, methods
 
 
 def _as_log(sequences: pd.Series):
@@ -444,7 +487,7 @@ def _replayed_fitness(sequences: pd.Series, net, initial, final) -> list[float]:
     results = token_replay.apply(_as_log(sequences), net, initial, final, parameters={"show_progress_bar": False})
     fitness = []
     for sequence, result in zip(sequences, results, strict=True):
-        designed_share = sum(name in known for name in sequence) / len(sequence)
+        designed_share = sum(name in known for name in sequence) / len(sequence) if len(sequence) else 1.0
         fits = result["trace_is_fit"] and designed_share == 1
         fitness.append(1.0 if fits else min(float(result["trace_fitness"]) * designed_share, NEARLY_FITS))
     return fitness
@@ -532,10 +575,13 @@ def _breakdown(
     frame = engine.query(
         _BREAKDOWN_SQL.format(segments=sql),
         filters=filters,
-        tables={**tables, "variant_fitness": variants[["variant_id", "fitness"]]},
+        tables={**tables, "variant_fitness": variants[["variant_id", "fitness", "steps_fitness"]]},
     )
-    frame["share_follows"] = frame["follows"] / frame["checked"].where(frame["checked"] > 0)
-    return frame[["segment", "customers", "follows", "checked", "share_follows", "mean_fitness"]]
+    checked = frame["checked"].where(frame["checked"] > 0)
+    frame["share_follows"] = frame["follows"] / checked
+    frame["share_keeps_to_steps"] = frame["keeps_to_steps"] / checked
+    columns = ["segment", "customers", "follows", "keeps_to_steps", "checked", "share_follows", "share_keeps_to_steps"]
+    return frame[[*columns, "mean_fitness"]]
 
 
 def _position(designed: DesignedJourney, touchpoint: object) -> int:

@@ -17,7 +17,6 @@ import streamlit as st
 from data import Filters, LogError, Problem
 from discovery import (
     DESIGNED_KIND,
-    OVERLAY_COLOURS,
     STEP_CHECKS,
     Conformance,
     DesignedJourney,
@@ -237,6 +236,10 @@ def design_editor(
 # --- the results ---
 
 
+def _percent(share: float) -> str:
+    return "–" if pd.isna(share) else f"{share:.0%}"
+
+
 def steps_table(result: Conformance) -> pd.DataFrame:
     """Per designed touchpoint, in designed order, the customers of each check."""
     steps = result.steps
@@ -267,12 +270,22 @@ def _stage_table(result: Conformance) -> pd.DataFrame:
 
 def show_results(result: Conformance) -> None:
     """The headline, the steps, the unexpected touchpoints and loops, and the time against target per stage."""
-    follows, checked = result.follows, result.checked
-    share = "–" if not checked else f"{result.share_follows:.0%}"
-    columns = st.columns(3)
-    columns[0].metric("Follow the designed journey", share, help="Unique customers whose journey fits the design")
+    follows, keeps, checked = result.follows, result.keeps_to_steps, result.checked
+    columns = st.columns(4)
+    columns[0].metric(
+        "Follow the designed journey",
+        _percent(result.share_follows),
+        help="Unique customers whose whole journey fits the design: nothing skipped, repeated or added",
+    )
     columns[1].metric("Customers who follow it", f"{follows:,} of {checked:,}")
-    columns[2].metric("Mean fitness", f"{result.mean_fitness:.2f}", help="1: as designed; weighted by customers")
+    columns[2].metric(
+        "Kept to the designed steps",
+        _percent(result.share_keeps_to_steps),
+        f"{keeps:,} customers",
+        delta_color="off",
+        help="Did the designed steps as designed, whatever else they did around them (touchpoints not in the design)",
+    )
+    columns[3].metric("Mean fitness", f"{result.mean_fitness:.2f}", help="1: as designed; weighted by customers")
     st.caption(f"Fitness by {plain(result.method)}: {plain(result.why)}")
     st.subheader("Each designed step")
     counts = ("Did it", "Skipped it", "Out of order", "Other channel", "Repeated it")
@@ -295,7 +308,11 @@ def show_results(result: Conformance) -> None:
     show_table(
         _stage_table(result),
         "designed-stage-times",
-        column_config={"Share within target": percent_column(), "Reached": count_column()},
+        column_config={
+            "Share within target": percent_column(),
+            "Reached": count_column(),
+            "Within target": count_column(),
+        },
     )
 
 
@@ -305,9 +322,9 @@ def show_overlay(dataset_id: str, filters: Filters, definition: JourneyDefinitio
     dot, _ = journey.map_layout(map_to_dot(drawn, metric="cases", rankdir="TB", overlay=conformance_overlay(result)))
     show_graph(dot, key=f"designed-map-{dataset_id}", label="Journey map with the designed journey")
     st.caption(
-        f"Green ({OVERLAY_COLOURS['designed']}): the designed touchpoints and steps customers took. Orange: "
-        f"touchpoints the design does not expect. Purple: loops back. The map keeps the paths that cover 80 % of "
-        f"the moves, as on the Journey map page."
+        "Green: the designed touchpoints and steps customers took. Orange: touchpoints the design does not expect. "
+        "Purple: loops back to the same or an earlier designed step. The map keeps the paths that cover 80 % of the "
+        "moves, as on the Journey map page; every figure counts unique customers."
     )
 
 
@@ -321,20 +338,29 @@ def persona_assignment(dataset_id: str, run_name: str) -> pd.Series:
 
 def breakdown_figure(breakdown: pd.DataFrame, title: str) -> go.Figure:
     """The share of customers who follow the design per group (a line by month shows whether it improves)."""
+    groups = [plotly_text(segment) for segment in breakdown["segment"]]
     figure = go.Figure(
-        go.Scatter(
-            x=[plotly_text(segment) for segment in breakdown["segment"]],
-            y=breakdown["share_follows"],
-            mode="lines+markers",
-            customdata=breakdown[["follows", "checked"]],
-            hovertemplate="%{x}: %{y:.0%} (%{customdata[0]:,} of %{customdata[1]:,} customers)<extra></extra>",
-        )
+        [
+            go.Scatter(
+                x=groups,
+                y=breakdown[share],
+                name=name,
+                mode="lines+markers",
+                customdata=breakdown[[count, "checked"]],
+                hovertemplate="%{x}: %{y:.0%} (%{customdata[0]:,} of %{customdata[1]:,} customers)<extra></extra>",
+            )
+            for name, share, count in (
+                ("follow the designed journey", "share_follows", "follows"),
+                ("kept to the designed steps", "share_keeps_to_steps", "keeps_to_steps"),
+            )
+        ]
     )
     figure.update_layout(
         height=320,
         margin={"l": 10, "r": 10, "t": 40, "b": 10},
         title=plotly_text(title),
-        yaxis={"tickformat": ".0%", "rangemode": "tozero", "title": "follow the design"},
+        yaxis={"tickformat": ".0%", "rangemode": "tozero", "title": "share of customers"},
+        legend={"orientation": "h", "y": -0.2},
     )
     return figure
 
@@ -372,13 +398,20 @@ def show_breakdown(
     breakdown = result.breakdown
     title = f"Share of customers who follow the design, by {_BREAKDOWN_LABELS[kind].lower()}"
     st.plotly_chart(breakdown_figure(breakdown, title), key=f"designed-breakdown-{kind}")
+    if kind == "month":
+        st.caption(
+            "Journeys that started recently may still be open: they have had less time to leave the design, so the "
+            "last months can look better than they will end up."
+        )
     table = breakdown.rename(
         columns={
             "segment": "Group",
             "customers": "Customers",
             "follows": "Follow the design",
+            "keeps_to_steps": "Kept to the designed steps",
             "checked": "Checked",
             "share_follows": "Share who follow",
+            "share_keeps_to_steps": "Share who kept to the steps",
             "mean_fitness": "Mean fitness",
         }
     )
@@ -387,7 +420,9 @@ def show_breakdown(
         f"designed-by-{kind}",
         column_config={
             "Share who follow": percent_column(),
-            **{name: count_column() for name in ("Customers", "Follow the design", "Checked")},
+            "Share who kept to the steps": percent_column(),
+            **{name: count_column() for name in ("Customers", "Follow the design", "Kept to the designed steps")},
+            "Checked": count_column(),
         },
     )
     return by, result
@@ -405,6 +440,7 @@ def figure_choices(result: Conformance) -> dict[str, tuple[str, object, int]]:
             None,
             result.checked - result.follows,
         ),
+        f"Kept to the designed steps ({result.keeps_to_steps:,})": ("keeps_to_steps", None, result.keeps_to_steps),
     }
     for row in result.steps.itertuples():
         for check in STEP_CHECKS:

@@ -97,6 +97,9 @@ def test_the_share_who_follow_counts_customers_whose_variant_fits(shop: Engine) 
     assert result.share_follows == pytest.approx(3 / 9)
     assert behind(shop, result, "follows") == ["ann", "ben", "eve"]
     assert len(behind(shop, result, "deviates")) == 6
+    # gus chats (not in the design) around steps done as designed
+    assert result.keeps_to_steps == 4
+    assert behind(shop, result, "keeps_to_steps") == ["ann", "ben", "eve", "gus"]
     assert result.method == "alignments"
 
 
@@ -294,6 +297,9 @@ def test_demo_conformance_equals_an_independent_computation_on_the_variants(sett
     assert variants.loc[aligned, "fitness"].tolist() == pytest.approx(by_hand[aligned].tolist())
     fits = by_hand > 1 - 1e-9
     assert ((variants["fitness"] == 1) == fits).all()  # token replay is exact on who fits
+    names = {name for name, _ in path}
+    keeps = variants["activities"].map(lambda a: alignment_cost(tuple(x for x in a if x in names), path) == 0)
+    assert result.keeps_to_steps == int(variants.loc[keeps, "cases"].sum()) > result.follows
     assert result.follows == int(variants.loc[fits, "cases"].sum()) > 0
     steps = result.steps.set_index("touchpoint")
     columns = ["did", "skipped", "out_of_order", "repeated"]

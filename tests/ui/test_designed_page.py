@@ -106,4 +106,6 @@ def test_a_table_that_is_not_a_design_says_what_to_fix(demo: tuple[Store, Datase
     app = open_page(PAGE, dataset=dataset.id)
     app = upload(app, "designed.json", b'{"format": "parcours.designed-journey", "format_version": 9}')
     assert not app.exception
-    assert "format_version" in " ".join(error.value for error in app.error) or app.dataframe
+    assert [error.value for error in app.error] == [
+        "The file does not say it is a parcours.designed-journey of version 1."
+    ]
