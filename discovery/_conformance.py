@@ -586,16 +586,15 @@ def _breakdown(
 
 
 def _position(designed: DesignedJourney, touchpoint: object) -> int:
-    names = [step.name for step in designed.path]
-    if touchpoint not in names:
-        fix = f"Use one of {', '.join(names)}."
-        raise LogError(Problem("The design has no such touchpoint.", fix=fix, value=str(touchpoint)))
-    return names.index(touchpoint)
+    return _index_of([step.name for step in designed.path], touchpoint, "touchpoint")
 
 
 def _stage(designed: DesignedJourney, stage: object) -> int:
-    names = [one.name for one in designed.stages]
-    if stage not in names:
+    return _index_of([one.name for one in designed.stages], stage, "stage")
+
+
+def _index_of(names: list[str], name: object, what: str) -> int:
+    if name not in names:
         fix = f"Use one of {', '.join(names)}."
-        raise LogError(Problem("The design has no such stage.", fix=fix, value=str(stage)))
-    return names.index(stage)
+        raise LogError(Problem(f"The design has no such {what}.", fix=fix, value=str(name)))
+    return names.index(name)
