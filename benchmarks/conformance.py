@@ -8,7 +8,8 @@ The logs are `benchmarks/discovery.py`'s (telecom demo, seed 1, Parquet), import
 `conformance` is the whole call (variants, fitness, step checks, unexpected touchpoints, loops, stage times);
 `fitness` the pm4py part alone (alignments on the `MAX_ALIGNED` most frequent variants, token replay on the
 next `MAX_REPLAYED`, for the whole journeys and for the designed steps alone); `step_checks` the DuckDB part (the
-step table); `by_month` the call with its breakdown. pm4py gets the raw log as a DataFrame, as its users call it:
+step table); `by_month` the breakdown by month of a result (`conformance_by`, which reuses its fitness). pm4py
+gets the raw log as a DataFrame, as its users call it:
 `conformance_diagnostics_alignments` up to `--pm4py-align-max` events (it aligns every distinct variant),
 `conformance_diagnostics_token_based_replay` up to `--pm4py-replay-max`; larger cells are empty. One process,
 times are single runs (the aligning dominates and does not warm up).
@@ -46,7 +47,7 @@ def measure(events: int, workdir: Path, align_max: int, replay_max: int) -> dict
 
     from data import Settings, Store
     from data.demo import designed_journey
-    from discovery import DesignedJourney, conformance, suggest_definition
+    from discovery import DesignedJourney, conformance, conformance_by, suggest_definition
     from discovery._conformance import _design_params, _steps, _variant_fitness
     from discovery._designed import designed_net
 
@@ -63,7 +64,7 @@ def measure(events: int, workdir: Path, align_max: int, replay_max: int) -> dict
         row["fitness_s"], _ = timed(lambda: _variant_fitness(engine, designed, result.filters, 1_000, 50_000))
         params = _design_params(designed, definition)
         row["step_checks_s"], _ = timed(lambda: _steps(engine, designed, result.filters, params))
-        row["by_month_s"], _ = timed(lambda: conformance(engine, definition, designed, by="month"))
+        row["by_month_s"], _ = timed(lambda: conformance_by(engine, result, "month"))
         methods = result.variants["method"].value_counts()
         row |= {
             "aligned": int(methods.get("alignments", 0)),

@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import pandas as pd
@@ -53,6 +53,7 @@ __all__ = [
     "STEP_CHECKS",
     "Conformance",
     "conformance",
+    "conformance_by",
     "conformance_customers",
     "conformance_overlay",
     "designed_steps",
@@ -276,10 +277,7 @@ def conformance(
     weights = checked["cases"]
     weighted = float((checked["fitness"] * weights).sum() / weights.sum()) if len(checked) else math.nan
     design = _design_params(designed, definition)
-    breakdown = None
-    if by is not None:
-        breakdown = _breakdown(engine, filters, variants, _segments(engine, by))
-    return Conformance(
+    result = Conformance(
         designed=designed,
         filters=filters,
         customers=customers,
@@ -294,9 +292,8 @@ def conformance(
         unexpected=engine.query(_UNEXPECTED_SQL, design, filters),
         loops=engine.query(_LOOPS_SQL, design, filters),
         stage_times=_stage_times(engine, designed, filters, design),
-        by=_by_name(by),
-        breakdown=breakdown,
     )
+    return result if by is None else conformance_by(engine, result, by)
 
 
 def conformance_customers(
@@ -567,6 +564,15 @@ def _by_name(by: object) -> str | None:
     if by is None or isinstance(by, str):
         return by
     return getattr(by, "name", None) or "group"
+
+
+def conformance_by(engine: Engine, result: Conformance, by: str | Mapping[str, str] | pd.Series) -> Conformance:
+    """Return `result` broken down `by` (see `conformance`), from the fitness it already holds: a breakdown costs
+    one GROUP BY, not another conformance check."""
+    if not isinstance(result, Conformance):
+        raise TypeError(f"result must be a Conformance, not {type(result).__name__}")
+    breakdown = _breakdown(engine, result.filters, result.variants, _segments(engine, by))
+    return replace(result, by=_by_name(by), breakdown=breakdown)
 
 
 def _breakdown(

@@ -22,6 +22,7 @@ from discovery import (
     DesignedJourney,
     JourneyDefinition,
     conformance,
+    conformance_by,
     conformance_customers,
     conformance_overlay,
     designed_from_bpmn,
@@ -46,6 +47,8 @@ from ui.tables import count_column, percent_column
 __all__ = [
     "BREAKDOWNS",
     "breakdown_figure",
+    "conformance_broken_down",
+    "conformance_of",
     "design_editor",
     "figure_choices",
     "history_table",
@@ -84,11 +87,20 @@ def conformance_of(
     filters: Filters,
     definition: JourneyDefinition,
     designed: DesignedJourney,
-    by: str | pd.Series | None = None,
 ) -> Conformance:
-    """The selected journeys measured against `designed`, broken down `by` (see `discovery.conformance`)."""
+    """The selected journeys measured against `designed` (see `discovery.conformance`)."""
     with dataset_engine(dataset_id) as engine:
-        return conformance(engine, definition, designed, filters, by=by)
+        return conformance(engine, definition, designed, filters)
+
+
+def conformance_broken_down(
+    dataset_id: str, filters: Filters, definition: JourneyDefinition, designed: DesignedJourney, by: str | pd.Series
+) -> Conformance:
+    """The cached result broken down `by`: one more GROUP BY (not cached: it is fast, and `by` may be a persona
+    assignment of every customer)."""
+    result = conformance_of(dataset_id, filters, definition, designed)
+    with dataset_engine(dataset_id) as engine:
+        return conformance_by(engine, result, by)
 
 
 @st.cache_data(show_spinner="Reading the main path…", max_entries=16, hash_funcs=BY_CONTENT_AND_DEFINITION)
@@ -394,7 +406,7 @@ def show_breakdown(
             st.info("This log has no attribute to break down by.")
             return None, None
         by = st.selectbox("Attribute", attributes, key="attribute", bind="query-params")
-    result = conformance_of(dataset_id, filters, definition, designed, by)
+    result = conformance_broken_down(dataset_id, filters, definition, designed, by)
     breakdown = result.breakdown
     title = f"Share of customers who follow the design, by {_BREAKDOWN_LABELS[kind].lower()}"
     st.plotly_chart(breakdown_figure(breakdown, title), key=f"designed-breakdown-{kind}")

@@ -24,6 +24,7 @@ from discovery import (
     DesignedTouchpoint,
     JourneyDefinition,
     conformance,
+    conformance_by,
     conformance_customers,
     conformance_overlay,
     designed_from_main_path,
@@ -398,3 +399,11 @@ def test_the_overlay_colours_the_designed_path_and_the_deviations_on_the_map(sho
     assert drawn.count(OVERLAY_COLOURS["loop"]) == 2
     assert drawn.count(OVERLAY_COLOURS["unexpected"]) == 1
     assert map_to_dot(journey_map(shop)).count(OVERLAY_COLOURS["designed"]) == 0
+
+
+def test_a_breakdown_of_a_result_reuses_its_fitness(shop: Engine) -> None:
+    result = conformance(shop, DEFINITION, DESIGN)
+    by_month = conformance_by(shop, result, "month")
+    assert by_month.breakdown.equals(conformance(shop, DEFINITION, DESIGN, by="month").breakdown)
+    assert by_month.variants is result.variants and result.breakdown is None
+    assert by_month.breakdown["keeps_to_steps"].tolist() == [4]
