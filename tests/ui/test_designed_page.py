@@ -16,6 +16,7 @@ from discovery import (
     conformance_customers,
     designed_from_main_path,
     designed_of,
+    save_designed,
     suggest_definition,
 )
 from tests.ui.apptest import metrics, open_page, upload, widget
@@ -87,8 +88,6 @@ def test_the_breakdown_by_month_is_the_librarys(demo: tuple[Store, Dataset]) -> 
     store, dataset = demo
     with store.engine(dataset.id) as engine:
         definition = suggest_definition(engine)
-        from discovery import save_designed
-
         save_designed(store, dataset.id, TELECOM)
         result = conformance(engine, definition, TELECOM, by="month")
     app = open_page(PAGE, dataset=dataset.id, view="By month, persona or segment")
@@ -109,3 +108,23 @@ def test_a_table_that_is_not_a_design_says_what_to_fix(demo: tuple[Store, Datase
     assert [error.value for error in app.error] == [
         "The file does not say it is a parcours.designed-journey of version 1."
     ]
+
+
+def test_the_breakdown_by_persona_is_the_saved_runs(demo: tuple[Store, Dataset]) -> None:
+    from segmentation import PersonaRun, find_personas, save_run
+
+    store, dataset = demo
+    save_designed(store, dataset.id, TELECOM)
+    save_run(store, dataset.id, "Spring", PersonaRun(2, 0, "kmeans", names={0: "Web", 1: "Store"}))
+    app = open_page(PAGE, dataset=dataset.id, view="By month, persona or segment")
+    widget(app.radio, "Break down by").set_value("persona").run()
+    assert not app.exception
+    with store.engine(dataset.id) as engine:
+        definition = suggest_definition(engine)
+        found = find_personas(engine, k=2, seed=0, algorithm="kmeans")
+        personas = pd.Series(["Web" if label == 0 else "Store" for label in found.labels], index=found.case_ids)
+        result = conformance(engine, definition, TELECOM, by=personas)
+    shown = table_with(app, "Group", "Share who follow")
+    assert shown["Group"].tolist() == result.breakdown["segment"].tolist() == ["Store", "Web"]
+    assert shown["Customers"].tolist() == result.breakdown["customers"].tolist()
+    assert shown["Kept to the designed steps"].tolist() == result.breakdown["keeps_to_steps"].tolist()
