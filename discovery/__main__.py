@@ -206,6 +206,7 @@ def _conformance(args: argparse.Namespace, log: _Log) -> int:
         f"{result.follows:,} of {result.checked:,} customers follow the designed journey "
         f"({result.share_follows:.0%}); mean fitness {result.mean_fitness:.2f} ({result.method})"
     )
+    print(f"{result.keeps_to_steps:,} kept to the designed steps, whatever else they did")
     for row in result.steps.itertuples():
         print(
             f"  {row.touchpoint}: did {row.did:,}, skipped {row.skipped:,}, out of order {row.out_of_order:,}, "

@@ -407,3 +407,17 @@ def test_a_breakdown_of_a_result_reuses_its_fitness(shop: Engine) -> None:
     assert by_month.breakdown.equals(conformance(shop, DEFINITION, DESIGN, by="month").breakdown)
     assert by_month.variants is result.variants and result.breakdown is None
     assert by_month.breakdown["keeps_to_steps"].tolist() == [4]
+
+
+def test_the_command_prints_the_figures_in_words_and_needs_a_design(run_cli, tmp_path) -> None:
+    log = tmp_path / "log.csv"
+    LOG.to_csv(log, index=False)
+    designed = tmp_path / "designed.json"
+    designed.write_text(json.dumps(DESIGN.to_dict()))
+    result = run_cli(main, "conformance", str(log), "--designed", str(designed), "--by", "month", home=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("3 of 9 customers follow the designed journey (33%)")
+    assert "4 kept to the designed steps" in result.stdout
+    assert "  cart: did 7, skipped 1, out of order 1, other channel 0, repeated 2" in result.stdout
+    missing = run_cli(main, "conformance", str(log), home=tmp_path)
+    assert missing.returncode == 2 and "No designed journey" in missing.stderr
