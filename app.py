@@ -35,6 +35,9 @@ ui.stored_logs(stored)
 ui.manage_stored_logs(stored, dataset)
 st.page_link(ui.IMPORT_PAGE, label="Import another log", icon=":material/upload_file:")
 
+st.subheader("Saved views")
+ui.saved_views_section()
+
 st.subheader(ui.plain(dataset.name))
 with ui.reported_errors():
     summary = ui.dataset_summary(dataset.id, filters)

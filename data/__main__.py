@@ -1,4 +1,4 @@
-"""Command line for the data layer: `python -m data import|quality|list|rename|delete|demo`.
+"""Command line for the data layer: `python -m data import|quality|list|rename|delete|views|demo`.
 
 A bad file exits with status 2 and says what to fix; it never prints a traceback. A file is read, checked
 and imported in a child process under the operator's memory and CPU limits (`data.isolation`). Everything printed
@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from urllib.parse import urlencode
 
 from data.cli import log_options, mapping_options
 from data.errors import LogError, Problem
@@ -17,6 +18,7 @@ from data.exports import terminal_safe_output
 from data.importing import DEMO_SAMPLES, import_demo, import_file_isolated, load_log_isolated
 from data.settings import Settings
 from data.store import Dataset, Store
+from data.views import page_address, saved_views
 
 
 @terminal_safe_output()
@@ -82,6 +84,17 @@ def _delete(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _views(args: argparse.Namespace, settings: Settings) -> int:
+    """List the saved views, each with the address to open it under the dashboard's base URL."""
+    views = saved_views(Store(settings))
+    if args.json:
+        print(json.dumps([view.to_dict() for view in views], indent=2, ensure_ascii=False))
+    for view in [] if args.json else views:
+        address = f"{page_address(view.page)}?{urlencode(view.query)}"
+        print(f"{view.saved_at:%Y-%m-%d %H:%M}  {view.owner}  {view.name}  {address}")
+    return 0
+
+
 def _demo(args: argparse.Namespace, settings: Settings) -> int:
     _print_dataset(import_demo(Store(settings), args.scenario), as_json=args.json)
     return 0
@@ -138,6 +151,10 @@ def _parser() -> argparse.ArgumentParser:
     delete.set_defaults(run=_delete)
     delete.add_argument("id", help="the dataset's id (see `python -m data list`)")
     delete.add_argument("--yes", action="store_true", help="do not ask for a confirmation")
+
+    views = commands.add_parser("views", help="list the saved views and the address that opens each")
+    views.set_defaults(run=_views)
+    views.add_argument("--json", action="store_true")
 
     demo = commands.add_parser("demo", help="store a bundled demo log")
     demo.set_defaults(run=_demo)

@@ -940,6 +940,13 @@ def _case_predicate(filters: Filters, stored_as: dict[str, str], types: dict[str
                 SELECT case_code FROM {_CATALOG}.case_activities WHERE activity IN (SELECT unnest(?::VARCHAR[])))""",
             list(filters.without_activities),
         )
+    for source, target in sorted(filters.with_steps or ()):
+        add(
+            f"""case_code IN (
+                SELECT case_code FROM {_CATALOG}.case_pairs WHERE source::VARCHAR = ? AND target::VARCHAR = ?)""",
+            source,
+            target,
+        )
     for column, low, high in (
         ("duration_seconds", filters.min_duration_seconds, filters.max_duration_seconds),
         ("events", filters.min_events, filters.max_events),

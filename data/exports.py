@@ -16,17 +16,28 @@ The dashboard's downloads (`ui.downloads`) and every CLI `--out` use these funct
 
 from __future__ import annotations
 
+import hashlib
 import io
+import json
 import re
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, redirect_stderr, redirect_stdout
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 import pandas as pd
 
+from data.filters import Filters
+from data.params import filters_to_params
+
+if TYPE_CHECKING:
+    from data.schema import RawLog
+    from data.store import Dataset
+
 __all__ = [
+    "ExportStamp",
     "neutralise_formulas",
     "terminal_safe",
     "terminal_safe_output",
@@ -44,6 +55,9 @@ LIST_JOINER = " → "
 _HOLDING_TEXT = frozenset({"string", "mixed", "mixed-integer", "mixed-integer-float", "empty"})
 # C0 and C1 controls but line feed and tab, DEL, and the bidirectional embeddings, overrides and isolates.
 _TERMINAL_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+_NAME_CHARS = 40
+_DIGEST_CHARS = 6
+_UNSAFE_IN_FILE_NAME = re.compile(r"[^\w.]+")
 
 
 def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
@@ -178,3 +192,80 @@ def _excel_ready(frame: pd.DataFrame) -> pd.DataFrame:
         if too_long.any():
             ready.isetitem(position, values.mask(too_long, values.str.slice(0, EXCEL_CELL_CHARS - 1) + "…"))
     return ready
+
+
+@dataclass(frozen=True)
+class ExportStamp:
+    """Where a downloaded table comes from: which log, which journey definition, which of its customers."""
+
+    log_name: str = ""
+    log_id: str | None = None  # None for an upload not stored yet
+    definition_version: int | None = None  # None while the suggested definition has not been saved
+    filters: str = "all customers"  # as `Filters.describe()` says it
+    filters_link: str = ""  # the filters as the page's link holds them (JSON), empty when there are none
+
+    @classmethod
+    def of_log(
+        cls,
+        dataset: Dataset,
+        filters: Filters,
+        definition_version: int | None,
+        link_params: dict[str, str] | None = None,
+        persona: str | None = None,
+    ) -> ExportStamp:
+        """The stamp of a stored log's tables under these filters.
+
+        `link_params` are the filters as the page's link holds them (a persona by its run and number, not its
+        customers), by default those of `filters`; `persona` names the persona the filters keep, if any.
+        """
+        params = filters_to_params(filters) if link_params is None else link_params
+        link = json.dumps(params, sort_keys=True, ensure_ascii=False) if params else ""
+        described = filters.describe() if persona is None else f"{filters.describe()} (persona {persona})"
+        return cls(dataset.name, dataset.id, definition_version, described, link)
+
+    @classmethod
+    def of_upload(cls, raw: RawLog) -> ExportStamp:
+        """The stamp of an upload's tables, before it is stored."""
+        return cls(raw.name, None, None, "every row read")
+
+    def about(self) -> list[tuple[str, str]]:
+        """Return the (field, value) rows of the Excel file's About sheet."""
+        if not self.log_name:
+            return [("Log", "none")]
+        if self.log_id is None:
+            return [
+                ("Log", self.log_name),
+                ("Log id", "not stored yet (an upload being checked)"),
+                ("Rows", self.filters),
+            ]
+        version = "suggested (no version saved yet)" if self.definition_version is None else self.definition_version
+        rows = [
+            ("Log", self.log_name),
+            ("Log id", self.log_id),
+            ("Journey definition version", str(version)),
+            ("Filters", self.filters),
+        ]
+        if self.filters_link:
+            rows.append(("Filters as in the page's link", self.filters_link))
+        return rows
+
+    def file_name(self, stem: str, extension: str) -> str:
+        """Return `stem` followed by the log, its id, the definition version and the filters, for a file name."""
+        if not self.log_name:
+            return f"{stem}.{extension}"
+        parts = [stem, _file_name_part(self.log_name)]
+        if self.log_id is None:
+            parts.append("upload")
+        else:
+            parts += [self.log_id, "suggested" if self.definition_version is None else f"v{self.definition_version}"]
+            parts.append(f"filtered-{_digest(self.filters_link)}" if self.filters_link else "all-customers")
+        return f"{'_'.join(part for part in parts if part)}.{extension}"
+
+
+def _file_name_part(text: str) -> str:
+    """Return `text` as letters, digits, dots and dashes only (a log's name is anyone's), at most 40 characters."""
+    return _UNSAFE_IN_FILE_NAME.sub("-", text).strip("-.")[:_NAME_CHARS].strip("-.")
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:_DIGEST_CHARS]

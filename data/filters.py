@@ -18,7 +18,7 @@ import pandas as pd
 
 from data.errors import LogError, Problem
 
-__all__ = ["ATTRIBUTE_PREFIX", "SET_FIELDS", "WINDOW", "Filters"]
+__all__ = ["ATTRIBUTE_PREFIX", "SET_FIELDS", "STEPS", "WINDOW", "Filters"]
 
 _LISTED_VALUES = 3
 # The names of conditions that are not one field of Filters (see `Filters.conditions`).
@@ -34,6 +34,8 @@ SET_FIELDS = (
     "with_activities",
     "without_activities",
 )
+# The field that holds steps, pairs of touchpoints: (source, target).
+STEPS = "with_steps"
 _DURATION_UNITS = ((86_400, "d"), (3_600, "h"), (60, "min"), (1, "s"))
 _INCLUSIVE_WORDING = ("at least {}", "at most {}", "{} to {}")
 _WINDOW_WORDING = ("from {}", "before {}", "{} → {}")
@@ -45,8 +47,9 @@ class Filters:
 
     A case is kept when it has at least one event in [start, end), at least one event on one of
     `channels`, for each `attributes` column at least one event with one of the values, every
-    activity of `with_activities` and none of `without_activities`, and its duration (seconds) and
-    event count inside the inclusive bounds. `start` and `end` must carry a time zone.
+    activity of `with_activities` and none of `without_activities`, every step of `with_steps` (a
+    touchpoint directly followed by another, as a map's arrow), and its duration (seconds) and event
+    count inside the inclusive bounds. `start` and `end` must carry a time zone.
 
     >>> Filters(channels={"store"}, min_events=2).describe()
     'customers who used store, with at least 2 events'
@@ -62,6 +65,7 @@ class Filters:
     end_activities: frozenset[str] | None = None
     with_activities: frozenset[str] | None = None
     without_activities: frozenset[str] | None = None
+    with_steps: frozenset[tuple[str, str]] | None = None
     min_duration_seconds: float | None = None
     max_duration_seconds: float | None = None
     min_events: int | None = None
@@ -75,6 +79,7 @@ class Filters:
             self._set(name, _value_set(getattr(self, name)))
         for name in ("with_activities", "without_activities"):
             self._set(name, _value_set(getattr(self, name)) or None)
+        self._set("with_steps", _step_set(self.with_steps, problems))
         self._set("attributes", _attribute_conditions(self.attributes))
         window = (self.start, self.end)
         if all(stamp is not None and stamp.tzinfo is not None for stamp in window) and self.start >= self.end:
@@ -125,7 +130,7 @@ class Filters:
         if name.startswith(ATTRIBUTE_PREFIX):
             column = name.removeprefix(ATTRIBUTE_PREFIX)
             return replace(self, attributes=tuple(item for item in self.attributes if item[0] != column))
-        if name not in SET_FIELDS:
+        if name not in (*SET_FIELDS, STEPS):
             raise ValueError(f"{name!r} is not a condition of Filters")
         return replace(self, **{name: None})
 
@@ -146,6 +151,10 @@ class Filters:
             values = getattr(self, name)
             if values is not None:
                 yield name, template.format(_listing(values, conjunction))
+        if self.with_steps is not None:
+            steps = [f"{source} → {target}" for source, target in sorted(self.with_steps)]
+            noun = "step" if len(steps) == 1 else "steps"
+            yield STEPS, f"who took the {noun} {_listing(steps, 'and')}"
         if self.variant_ids is not None:
             yield "variant_ids", f"following {_count(len(self.variant_ids), 'chosen path')}"
         if self.case_ids is not None:
@@ -185,6 +194,26 @@ def _value_set(values: Any) -> frozenset | None:
     if isinstance(values, str):
         return frozenset((values,))
     return frozenset(values)
+
+
+def _step_set(steps: Any, problems: list[Problem]) -> frozenset[tuple[str, str]] | None:
+    """Read steps as (source, target) pairs of names; none at all is no condition, as for with_activities."""
+    if steps is None:
+        return None
+    pairs = set()
+    for step in steps:
+        if isinstance(step, str) or len(pair := tuple(step)) != 2 or not all(isinstance(name, str) for name in pair):
+            problems.append(
+                Problem(
+                    "A step is two touchpoints: the one left and the next one.",
+                    fix="Give pairs of names.",
+                    column=STEPS,
+                    value=str(step),
+                )
+            )
+            continue
+        pairs.add(pair)
+    return frozenset(pairs) or None
 
 
 def _attribute_conditions(conditions: Any) -> tuple[tuple[str, frozenset], ...]:

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 import pandas as pd
 
 from data.errors import LogError, Problem
-from data.filters import ATTRIBUTE_PREFIX, SET_FIELDS, Filters
+from data.filters import ATTRIBUTE_PREFIX, SET_FIELDS, STEPS, Filters
 
 __all__ = ["ATTRIBUTE_PREFIX", "filters_from_params", "filters_to_params", "is_filter_param"]
 
@@ -26,7 +26,13 @@ _FIX = "Open the page without this parameter, or choose the filter again in the 
 
 def is_filter_param(name: str) -> bool:
     """Tell the parameters `filters_to_params` writes from the others of a URL (dataset, persona …)."""
-    return name in _INSTANTS or name in _NUMBERS or name in SET_FIELDS or name.startswith(ATTRIBUTE_PREFIX)
+    return (
+        name in _INSTANTS
+        or name in _NUMBERS
+        or name in SET_FIELDS
+        or name == STEPS
+        or name.startswith(ATTRIBUTE_PREFIX)
+    )
 
 
 def filters_to_params(filters: Filters) -> dict[str, str]:
@@ -42,6 +48,8 @@ def filters_to_params(filters: Filters) -> dict[str, str]:
         values = getattr(filters, name)
         if values is not None:
             params[name] = _json(sorted(values, key=str))
+    if filters.with_steps is not None:
+        params[STEPS] = _json(sorted(filters.with_steps))
     for name in _NUMBERS:
         value = getattr(filters, name)
         if value is not None:
@@ -71,6 +79,8 @@ def filters_from_params(params: Mapping[str, str]) -> Filters:
             values[name] = _read(name, text, _number, "a number", problems)
         elif name in SET_FIELDS:
             values[name] = _read(name, text, _text_list, 'a list of names such as ["web","store"]', problems)
+        elif name == STEPS:
+            values[name] = _read(name, text, _step_list, 'a list of steps such as [["visit","buy"]]', problems)
         else:
             column = name.removeprefix(ATTRIBUTE_PREFIX)
             attributes[column] = _read(name, text, _scalar_list, 'a list of values such as ["north",3]', problems)
@@ -120,6 +130,15 @@ def _text_list(text: str) -> frozenset[str]:
     if not isinstance(values, list) or not all(isinstance(value, str) for value in values):
         raise ValueError(text)
     return frozenset(values)
+
+
+def _step_list(text: str) -> frozenset[tuple[str, str]]:
+    steps = json.loads(text)
+    if not isinstance(steps, list) or not all(
+        isinstance(step, list) and len(step) == 2 and all(isinstance(name, str) for name in step) for step in steps
+    ):
+        raise ValueError(text)
+    return frozenset(tuple(step) for step in steps)
 
 
 def _scalar_list(text: str) -> frozenset:

@@ -525,6 +525,9 @@ class SparkEngine(EngineAccessors):
         if filters.without_activities is not None:
             done = activities.where(F.col(ACTIVITY).isin(sorted(filters.without_activities)))
             kept = kept.join(done, _CASE_CODE, "left_anti")
+        for source, target in sorted(filters.with_steps or ()):
+            took = self._layout.case_pairs.where((F.col("source") == source) & (F.col("target") == target))
+            kept = kept.join(took.select(_CASE_CODE), _CASE_CODE, "left_semi")
         for column, low, high in (
             ("duration_seconds", filters.min_duration_seconds, filters.max_duration_seconds),
             ("events", filters.min_events, filters.max_events),

@@ -1,25 +1,42 @@
-"""Command line for discovery: `python -m discovery summary|map|model|definition|conformance LOG`.
+"""Command line for discovery: `python -m discovery summary|map|model|definition|conformance|report|actions|action-add|
+action-effect LOG`.
 
 LOG is a stored dataset id (see `python -m data list`) or a file, read with the same import path and the same
 mapping options as `python -m data import`. Figures follow the journey definition in force: `--definition FILE`
 when given, else the one saved for a stored dataset (the dashboard's), else the one suggested from the log, and
-every output says which. A bad log or definition exits with status 2 and says what to fix, never a traceback.
+every output says which. `report` writes the branded HTML report (and `--pdf`) of a view, its sections those
+discovery computes; `python -m segmentation report` adds personas and the comparison. A bad log or definition
+exits with status 2 and says what to fix, never a traceback.
+Actions belong to a stored dataset: `actions` lists them, `action-add` saves a new one, `action-effect` measures one.
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import sys
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import parse_qsl
 
 from data import Engine, LogError, Problem, Settings, Store
 from data.cli import mapping_options, open_log
 from data.exports import terminal_safe_output
+from data.params import filters_from_params
 from discovery import (
+    ACTION_KIND,
+    DEFAULT_WINDOW_DAYS,
+    DISCOVERY_SECTIONS,
+    KPIS,
+    STATUSES,
+    Action,
+    ActionTarget,
     JourneyDefinition,
+    ReportView,
+    action_effect,
+    actions_of,
     churn_points,
     conformance,
     definition_in_force,
@@ -27,14 +44,18 @@ from discovery import (
     designed_of,
     discover_model,
     journey_map,
+    log_report_inputs,
     map_to_dot,
     outcome_counts,
     read_designed,
+    report_options,
+    save_action,
     save_definition,
     stage_kpis,
     to_bpmn_xml,
     to_pnml,
     write_definition,
+    write_report,
 )
 
 TOP_VARIANTS = 10
@@ -217,6 +238,91 @@ def _conformance(args: argparse.Namespace, log: _Log) -> int:
     return 0
 
 
+def _report(args: argparse.Namespace, log: _Log) -> int:
+    store = None if log.dataset_id is None else Store(Settings.from_env())
+    inputs = log_report_inputs(
+        log.engine,
+        ReportView.from_query(args.view),
+        log.definition,
+        definition_source=log.source,
+        log_name=Path(args.log).name,
+        store=store,
+        dataset_id=log.dataset_id,
+    )
+    write_report(args, inputs, DISCOVERY_SECTIONS)
+    return 0
+
+
+def _actions(args: argparse.Namespace, log: _Log) -> int:
+    actions = actions_of(_store(log), log.dataset_id)
+    if args.json:
+        print(json.dumps([action.to_dict() for action in actions], indent=2, ensure_ascii=False))
+        return 0
+    for action in actions:
+        go_live = action.go_live.isoformat() if action.go_live else "no go-live"
+        print(f"{action.id}  {action.status:<8} {go_live:<10}  {action.title} — {action.target}, KPI {action.kpi}")
+    if not actions:
+        print("no actions yet: add one with `python -m discovery action-add LOG --title … --target … --kpi …`")
+    return 0
+
+
+def _action_add(args: argparse.Namespace, log: _Log) -> int:
+    kind, _, value = args.target.partition(":")
+    try:
+        go_live = None if args.go_live is None else dt.date.fromisoformat(args.go_live)
+    except ValueError:
+        raise LogError(Problem("--go-live is not a day.", fix="Write it as YYYY-MM-DD.", value=args.go_live)) from None
+    action = Action(
+        args.title,
+        ActionTarget(kind.strip(), value.strip()),
+        args.kpi,
+        kpi_on=args.kpi_on,
+        go_live=go_live,
+        status=args.status,
+        owner=args.owner,
+        description=args.description,
+    )
+    version = save_action(_store(log), log.dataset_id, action)
+    print(json.dumps({"id": action.id, "version": version}) if args.json else f"saved action {action.id}")
+    return 0
+
+
+def _action_effect(args: argparse.Namespace, log: _Log) -> int:
+    store = _store(log)
+    saved = store.document(log.dataset_id, ACTION_KIND, args.action)
+    if saved is None:
+        raise LogError(
+            Problem("This dataset has no action with this id.", fix="List them with `actions LOG`.", value=args.action)
+        )
+    action = Action.from_dict(saved.payload, source=f"action {args.action}")
+    segment = None if args.segment is None else filters_from_params(dict(parse_qsl(args.segment)))
+    effect = action_effect(log.engine, log.definition, action, window_days=args.window_days, segment=segment)
+    document = {"definition": log.source, **effect.to_dict()}
+    if args.json:
+        print(json.dumps(document, indent=2, ensure_ascii=False, default=str))
+        return 0
+    change, low, high = effect.difference
+    print(f"{action.title} ({action.target}) — {effect.kpi}")
+    for row in effect.groups.itertuples(index=False):
+        print(
+            f"  {row.group:<10} {row.period:<6} {row.customers:>7,} customers  {row.value:.4g}  "
+            f"[{row.ci_low:.4g}, {row.ci_high:.4g}]"
+        )
+    print(f"after − before: {change:+.4g} [{low:+.4g}, {high:+.4g}] ({effect.interval_method})")
+    if effect.did is not None:
+        print("difference in differences against {}: {:+.4g} [{:+.4g}, {:+.4g}]".format(effect.untargeted, *effect.did))
+    print(f"left out as still open: {effect.excluded:,}. {effect.caveat}")
+    return 0
+
+
+def _store(log: _Log) -> Store:
+    if log.dataset_id is None:
+        raise LogError(
+            Problem("Only a stored dataset keeps actions.", fix="Import the log first (python -m data import).")
+        )
+    return Store(Settings.from_env())
+
+
 @contextmanager
 def _open_log(args: argparse.Namespace):
     """Yield the log (a stored dataset id, or a file loaded in memory) with the journey definition in force."""
@@ -246,16 +352,34 @@ def _parser() -> argparse.ArgumentParser:
         ("model", _model, "a process model (inductive or heuristics miner), exported as BPMN or PNML"),
         ("definition", _definition, "the journey definition in force, with its reasons and warnings"),
         ("conformance", _conformance, "the journeys measured against the designed journey, in customers"),
+        ("report", _report, "a branded, self-contained HTML report of a view (and its PDF)"),
+        ("actions", _actions, "the dataset's improvement actions"),
+        ("action-add", _action_add, "save a new improvement action"),
+        ("action-effect", _action_effect, "the measured effect of an improvement action"),
     )
     for name, run, help_text in specs:
-        command = commands.add_parser(name, help=help_text, parents=[mapping_options()])
+        extra = [report_options(DISCOVERY_SECTIONS)] if name == "report" else []
+        command = commands.add_parser(name, help=help_text, parents=[mapping_options(), *extra])
         command.set_defaults(run=run)
         command.add_argument("log", help="stored dataset id or a log file")
         command.add_argument(
             "--definition", type=Path, help="journey definition file (JSON) to use instead of the saved one"
         )
-        if name in ("summary", "definition", "conformance"):
+        if name in ("summary", "definition", "conformance", "actions", "action-add", "action-effect"):
             command.add_argument("--json", action="store_true", help="print the JSON document")
+        if name == "action-add":
+            command.add_argument("--title", required=True)
+            command.add_argument("--target", required=True, help="KIND:VALUE, e.g. 'churn point:billing_dispute'")
+            command.add_argument("--kpi", required=True, choices=KPIS)
+            command.add_argument("--kpi-on", help="the touchpoint, stage or score attribute the KPI is measured on")
+            command.add_argument("--go-live", help="the day the action took effect, YYYY-MM-DD")
+            command.add_argument("--status", default="idea", choices=STATUSES)
+            command.add_argument("--owner", default="")
+            command.add_argument("--description", default="")
+        if name == "action-effect":
+            command.add_argument("--action", required=True, help="the action's id (see `actions LOG`)")
+            command.add_argument("--window-days", type=int, default=DEFAULT_WINDOW_DAYS, help="days before and after")
+            command.add_argument("--segment", help="a persona or segment target's filters, as URL parameters")
         if name == "definition":
             command.add_argument("--export", type=Path, help="write the definition in force to this JSON file")
             command.add_argument(

@@ -1,5 +1,6 @@
-"""Graphviz DOT text of a journey map: the dashboard lays it out with the Graphviz that the `pygraphviz` wheel
-bundles and shows it in its interactive drawing (`ui/graph_view.py`); the CLI prints it for Graphviz tools.
+"""Graphviz DOT text of a journey map, and its drawing: the Graphviz that the `pygraphviz` wheel bundles lays it out
+(`render_dot`), the dashboard shows the SVG in its interactive drawing (`ui/graph_view.py`), a report inlines it as
+it is, and the CLI prints the DOT for Graphviz tools.
 
 Stages become coloured lanes (clusters), edge width follows the customers on the edge, labels carry the chosen
 metric (customers with the median time between the two steps, by default), and churn points are drawn in red with
@@ -19,12 +20,38 @@ import re
 from collections.abc import Mapping
 
 import pandas as pd
+import pygraphviz
 
-from discovery._maps import JourneyMap
+from discovery._maps import CHURN_POINT_LIFT, JourneyMap
 
-__all__ = ["EDGE_ID_PREFIX", "METRICS", "NODE_ID_PREFIX", "dot_quote", "human_duration", "map_to_dot"]
+__all__ = [
+    "CHURN_COLOUR",
+    "EDGE_ID_PREFIX",
+    "LANE_COLOURS",
+    "METRICS",
+    "METRIC_LABELS",
+    "NODE_ID_PREFIX",
+    "dot_quote",
+    "human_duration",
+    "map_caption",
+    "map_layout",
+    "map_to_dot",
+    "render_dot",
+]
 
 METRICS = ("cases", "events", "median", "mean", "p90")
+METRIC_LABELS = {
+    "cases": "Customers",
+    "events": "Events",
+    "median": "Median time",
+    "mean": "Mean time",
+    "p90": "90th percentile",
+}
+DRAWING_FORMATS = ("svg", "png", "pdf")
+# A drawing up to this wide (inches, as Graphviz measures) is shrunk to the page's width and stays readable;
+# a top-to-bottom map this many times wider than tall is a few ranks of many boxes, better drawn left to right.
+PAGE_WIDTH_INCHES, FLAT_RATIO, POINTS_PER_INCH = 14.0, 2.0, 72.0
+_PERFORMANCE = frozenset({"median", "mean", "p90"})
 RANKDIRS = ("LR", "TB", "RL", "BT")
 # The drawing's id of the map's node (edge) row i is NODE_ID_PREFIX + i (EDGE_ID_PREFIX + i).
 NODE_ID_PREFIX, EDGE_ID_PREFIX = "a", "s"
@@ -168,3 +195,58 @@ def dot_quote(text: str) -> str:
         .replace("\n", "\\n")
     )
     return '"' + _UNWRITABLE.sub("\ufffd", _CONTROL.sub(" ", escaped)) + '"'
+
+
+def render_dot(dot: str, extension: str = "svg") -> bytes:
+    """Return the DOT drawing laid out by Graphviz's dot as `extension` (svg, png or pdf).
+
+    Graphviz writes every label as escaped text, so user data cannot become markup in the SVG.
+    """
+    if extension not in DRAWING_FORMATS:
+        raise ValueError(f"extension must be one of {', '.join(DRAWING_FORMATS)}, not {extension!r}")
+    return pygraphviz.AGraph(string=dot).draw(format=extension, prog="dot")
+
+
+def map_layout(dot: str) -> tuple[str, bool]:
+    """Return the DOT to draw and whether it fits the page's width.
+
+    Graphviz never wraps a rank: a log where most customers do a single touchpoint puts every box in one row,
+    which, shrunk to the page's width, is an unreadable strip. Such a map is drawn left to right instead (a
+    column of boxes), at its own size in the scrolling box when it is still wider than the page.
+    """
+    width, height = _drawn_size(dot)
+    if width > FLAT_RATIO * height and width > PAGE_WIDTH_INCHES:
+        dot = dot.replace("rankdir=TB", "rankdir=LR", 1)
+        width, _ = _drawn_size(dot)
+    return dot, width <= PAGE_WIDTH_INCHES
+
+
+def _drawn_size(dot: str) -> tuple[float, float]:
+    """Return the width and height, in inches, of the drawing Graphviz's dot lays out."""
+    graph = pygraphviz.AGraph(string=dot)
+    graph.layout(prog="dot")
+    _, _, right, top = (float(value) for value in graph.graph_attr["bb"].split(","))
+    return right / POINTS_PER_INCH, top / POINTS_PER_INCH
+
+
+def map_caption(drawn: JourneyMap, metric: str) -> str:
+    """Return the legend of a drawn map: what boxes and arrows count, and how much the sliders kept."""
+    if metric not in METRICS:
+        raise ValueError(f"metric must be one of {', '.join(METRICS)}, not {metric!r}")
+    boxes = "events" if metric == "events" else "customers (unique journeys) who did it at least once"
+    if metric in _PERFORMANCE:
+        arrows = f"the {METRIC_LABELS[metric].lower()} between the two steps"
+    else:
+        arrows = f"the {'events' if metric == 'events' else 'customers'} going straight from one step to the next"
+        if metric == "cases":
+            arrows += " and the median time between the two"
+    shown = len(drawn.nodes)
+    return (
+        f"Each box counts {boxes}; each arrow shows {arrows} (dashed: where journeys start and end); thicker arrows "
+        f"carry more customers. Shaded lanes are journey stages. Red boxes are churn points: customers churn "
+        f"right after them at least {CHURN_POINT_LIFT:g}× as often as after an average step of their stage. "
+        f"Drawn: {shown:,} of {shown + len(drawn.hidden_activities):,} touchpoints and "
+        f"{len(drawn.edges):,} of {len(drawn.edges) + drawn.hidden_edges:,} paths; "
+        f"{drawn.covered_cases:,} of {drawn.cases:,} customers ({drawn.covered_share:.0%}) have their whole "
+        "journey drawn."
+    )

@@ -40,6 +40,7 @@ __all__ = [
     "OUTCOME_LABELS",
     "Outcomes",
     "outcome_ctes",
+    "outcome_sentence",
     "stage_relation",
 ]
 
@@ -173,6 +174,24 @@ def touchpoint_marks(
         raise LogError(problems)
     index = {stage: position for position, stage in enumerate(stages)}
     return _MARKS, [list(goal), list(churn), list(stage_of), [index[stage] for stage in stage_of.values()]]
+
+
+def outcome_sentence(outcomes: Outcomes) -> str:
+    """Return the headline figures of a definition in plain words (no Markdown)."""
+    if not outcomes.has_goal:
+        converted = "No goal: nobody converts."
+    else:
+        converted = (
+            f"{outcomes.converted_total:,} of {outcomes.journeys:,} journeys converted "
+            f"({outcomes.conversion_rate:.1%}), {outcomes.converted_then_churned:,} of them churned later."
+        )
+    if outcomes.churn_estimable:
+        churned = (
+            f"{outcomes.churned_total:,} of {outcomes.decided:,} decided journeys churned ({outcomes.churn_rate:.1%})."
+        )
+    else:
+        churned = "Churn cannot be estimated yet: more than half the journeys are still open."
+    return f"{converted} {churned} {outcomes.censored:,} journeys are still open (censored)."
 
 
 def outcome_ctes(engine: Engine, marks: tuple[str, list], inactivity_days: float | None) -> tuple[str, list]:

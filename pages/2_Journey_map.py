@@ -8,7 +8,7 @@ import streamlit as st
 
 import ui
 from discovery import ALGORITHMS, METRICS, to_bpmn_xml
-from ui import customers, journey
+from ui import actions, customers, journey
 from ui.definition import definition_banner
 from ui.graph_view import show_graph, show_graph_downloads
 
@@ -76,6 +76,7 @@ if map_tab.open:
         chosen_key = "open"
         if st.session_state.get(chosen_key) not in elements:
             st.session_state[chosen_key] = next(iter(elements))
+        st.image(journey.map_legend(drawn.stages, metric), width="content")
         show_graph(
             dot,
             key=f"journey-map-{dataset.id}",
@@ -106,6 +107,7 @@ if map_tab.open:
             facts = journey.step_facts(drawn, element_id)
             for column, (label, value) in zip(st.columns(len(facts)), facts.items(), strict=True):
                 column.metric(label, value)
+        actions.show_act_on(dataset.id, actions.map_target(touchpoint, step))
         with ui.reported_errors():
             customers.show_customers_behind(
                 dataset.id, filters, definition, touchpoint=touchpoint, step=step, stem=f"customers-{element_id}"

@@ -5,7 +5,9 @@ from __future__ import annotations
 import streamlit as st
 
 import ui
+from data import Filters
 from ui import variants
+from ui.customers import customer_link
 from ui.definition import definition_banner
 
 SHOWN_OPTIONS = (10, 25, 50, 100, 250, 500)
@@ -92,6 +94,8 @@ ui.show_table(
     column_config=variants.customers_column_config(),
     column_order=variants.customers_column_order(customers_shown),
 )
+if not customers.empty:
+    customer_link(str(customers["case_id"].iloc[0]), narrowed=Filters(variant_ids=chosen["variant_ids"]))
 
 st.subheader("Paths around a touchpoint")
 direction = st.radio(
@@ -111,7 +115,12 @@ target = None
 if direction == "between":
     target = pickers[1].selectbox("To", options, index=min(1, len(options) - 1), key="to", bind="query-params")
 steps = pickers[2].slider(
-    "Steps", 1, 10 if direction == "between" else 6, 5 if direction == "between" else 3, key=f"steps-{direction}"
+    "Steps",
+    1,
+    10 if direction == "between" else 6,
+    5 if direction == "between" else 3,
+    key=f"steps_{direction}",
+    bind="query-params",
 )
 top = pickers[3].slider(
     "Touchpoints per step", 2, 15, 6, key="per_step", bind="query-params", help="The others are grouped as (other)."

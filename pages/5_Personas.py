@@ -68,7 +68,7 @@ st.caption("Each dot is a customer; customers close together behave alike. Save 
 st.plotly_chart(personas.projection_figure(found.projection, names), width="stretch")
 
 st.subheader("A persona's own journey")
-label = st.selectbox("Persona", list(names), format_func=names.get, key=f"persona-journey-{dataset.id}")
+label = st.selectbox("Persona", list(names), format_func=names.get, key="persona_map", bind="query-params")
 members = personas.with_customers(filters, found.members(label))
 with ui.reported_errors():
     dot = personas.persona_journey_dot(dataset.id, members, definition)

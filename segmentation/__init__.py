@@ -29,6 +29,7 @@ from segmentation._profiles import (
     readable_label,
 )
 from segmentation._projection import Projection, project_2d
+from segmentation._report import REPORT_SECTIONS, report_comparison, report_personas, stored_report_inputs
 from segmentation._runs import (
     PERSONA_PARAM,
     PERSONAS_KIND,
@@ -63,6 +64,7 @@ __all__ = [
     "MIN_STABILITY",
     "PERSONAS_KIND",
     "PERSONA_PARAM",
+    "REPORT_SECTIONS",
     "SEGMENT_KIND",
     "SILHOUETTE_TOLERANCE",
     "TYPICAL_JOURNEY_SHARE",
@@ -91,6 +93,8 @@ __all__ = [
     "project_2d",
     "readable_kpis",
     "readable_label",
+    "report_comparison",
+    "report_personas",
     "run_filters",
     "save_run",
     "save_segment",
@@ -99,4 +103,5 @@ __all__ = [
     "saved_segment",
     "saved_segments",
     "seconds_text",
+    "stored_report_inputs",
 ]

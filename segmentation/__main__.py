@@ -1,4 +1,4 @@
-"""Command line for segmentation: `python -m segmentation personas|compare LOG …`.
+"""Command line for segmentation: `python -m segmentation personas|compare|report LOG …`.
 
 LOG is a log file (read like `python -m data quality` reads it, with the same mapping options) or the id of a
 stored dataset. A segment is
@@ -6,8 +6,9 @@ stored dataset. A segment is
 page of a stored dataset), `channel=NAME`, `activity=NAME` (customers who did it) or `COLUMN=VALUE` for an
 attribute. Both commands follow the journey definition in force (`--definition FILE`, else a stored dataset's saved
 one, else the one suggested from the log). `personas` shares its saved runs with the dashboard: `--save NAME` keeps
-a run, `--run NAME` finds a saved run's personas again, `--runs` lists them. Bad input exits with status 2 and a
-message, never a traceback.
+a run, `--run NAME` finds a saved run's personas again, `--runs` lists them. `report` writes the branded report
+with every section, personas (`--personas RUN`) and the comparison (`--compare A B`, saved segments) included.
+Bad input exits with status 2 and a message, never a traceback.
 """
 
 from __future__ import annotations
@@ -28,11 +29,19 @@ from data.exports import terminal_safe_output, write_csv
 from data.filters import Filters
 from data.settings import Settings
 from data.store import Store
-from discovery import JourneyDefinition, definition_in_force
+from discovery import (
+    JourneyDefinition,
+    ReportView,
+    definition_in_force,
+    log_report_inputs,
+    report_options,
+    write_report,
+)
 from segmentation._compare import SegmentComparison, compare_segments, percent_text, readable_kpis
 from segmentation._features import CustomerFeatures, customer_features
 from segmentation._personas import ALGORITHMS, Personas
 from segmentation._profiles import PersonaProfiles, persona_profiles
+from segmentation._report import REPORT_SECTIONS, stored_report_inputs
 from segmentation._runs import FoundPersonas, PersonaRun, find_personas, run_filters, save_run, saved_run, saved_runs
 from segmentation._segments import saved_segment
 
@@ -121,6 +130,25 @@ def _compare(args: argparse.Namespace, opened: OpenedLog) -> int:
         print(json.dumps(comparison.to_dict(), indent=2, default=str))
     else:
         _print_comparison(comparison)
+    return 0
+
+
+def _report(args: argparse.Namespace, opened: OpenedLog) -> int:
+    view = ReportView.from_query(args.view)
+    view = replace(
+        view,
+        persona_run=args.personas or view.persona_run,
+        segments=view.segments if args.compare is None else tuple(args.compare),
+    )
+    given = None if args.definition is None else definition_in_force(opened.engine, file=args.definition)
+    if opened.dataset_id is None:
+        definition, source = given or definition_in_force(opened.engine)
+        inputs = log_report_inputs(
+            opened.engine, view, definition, definition_source=source, log_name=Path(args.log).name
+        )
+    else:
+        inputs = stored_report_inputs(Store(Settings.from_env()), opened.dataset_id, opened.engine, view, given)
+    write_report(args, inputs, REPORT_SECTIONS)
     return 0
 
 
@@ -257,6 +285,18 @@ def _parser() -> argparse.ArgumentParser:
         "--run", dest="run_name", metavar="NAME", help="find a saved run's personas again (its k, seed, filters)"
     )
     personas.add_argument("--runs", action="store_true", help="list the dataset's saved persona runs")
+    report = commands.add_parser(
+        "report",
+        help="a branded, self-contained HTML report of a view (and its PDF), personas and comparison included",
+        parents=[mapping_options(), report_options(REPORT_SECTIONS)],
+    )
+    report.set_defaults(run=_report)
+    report.add_argument("log", help="a log file, or the id of a stored dataset")
+    report.add_argument("--definition", type=Path, help="journey definition file (JSON) instead of the saved one")
+    report.add_argument("--personas", metavar="RUN", help="the saved persona run the personas section describes")
+    report.add_argument(
+        "--compare", nargs=2, metavar=("A", "B"), help="the two saved segments the comparison section compares"
+    )
     for command in (personas, compare):
         command.add_argument("log", help="a log file, or the id of a stored dataset")
         command.add_argument("--k", type=int, help="number of personas (default: chosen automatically)")

@@ -26,7 +26,7 @@ from data.errors import LogError, Problem
 from data.filters import Filters
 from data.params import filters_from_params, is_filter_param
 from data.store import Store
-from discovery import JourneyDefinition, closest_names
+from discovery import PERSONA_PARAM, JourneyDefinition, closest_names
 from segmentation._features import customer_features
 from segmentation._personas import ALGORITHMS, Personas, Progress, _silent
 from segmentation._projection import Projection, project_2d
@@ -49,11 +49,8 @@ __all__ = [
 ]
 
 PERSONAS_KIND = "personas"
-# A persona is named by its saved run and label (`persona=<run>:<label>`), not by its customers: they are found
-# again from the run, so a link or a saved selection stays short whatever the persona's size.
-# A persona is named by its saved run and label (`persona=<run>:<label>`), not by its customers: they are found
-# again from the run, so a link or a saved segment stays short whatever the persona's size.
-PERSONA_PARAM = "persona"
+# A persona is named by its saved run and label (`persona=<run>:<label>`, the parameter PERSONA_PARAM), not by its
+# customers: they are found again from the run, so a link or a saved segment stays short whatever the persona's size.
 EVERY_CUSTOMER = Filters()
 # How much of a run's progress each step takes: the features, the clustering, the 2-D picture.
 _FEATURES_DONE, _CLUSTERED = 0.25, 0.95

@@ -64,6 +64,7 @@ from ui.tables import (
     problems_table,
     quality_badge,
 )
+from ui.views import saved_views_section, view_saver
 
 __all__ = [
     "IMPORT_PAGE",
@@ -110,6 +111,7 @@ __all__ = [
     "role_options",
     "save_journey_definition",
     "save_section",
+    "saved_views_section",
     "settings",
     "show_dataset",
     "show_error",
@@ -124,5 +126,6 @@ __all__ = [
     "to_csv_bytes",
     "to_excel_bytes",
     "top_activities",
+    "view_saver",
     "window_bounds",
 ]

@@ -38,6 +38,7 @@ __all__ = [
     "CUSTOMER_PAGE",
     "CUSTOMER_PARAM",
     "behind",
+    "customer_link",
     "customers_table",
     "figure_in_url",
     "figure_params",
@@ -101,20 +102,41 @@ def figure_in_url() -> tuple[str | None, tuple[str | None, str | None] | None]:
     return touchpoint, (source, target)
 
 
-def _link_params(touchpoint: str | None, step: tuple[str | None, str | None] | None, case_id: str) -> dict[str, str]:
-    """The current view's URL with the figure and the customer to open."""
+def customer_link(
+    case_id: str,
+    *,
+    narrowed: Filters | None = None,
+    touchpoint: str | None = None,
+    step: tuple[str | None, str | None] | None = None,
+    label: str = "Open one customer",
+) -> None:
+    """Link to the Customer journey page on `case_id`, among the customers the page shows now, narrowed by the
+    conditions of `narrowed` (a path chosen on the page) and by the figure (`touchpoint` or `step`) if any, so that
+    previous and next walk through exactly the customers behind the count the link sits under."""
     kept = {
         name: value
         for name, value in st.query_params.to_dict().items()
         if name not in (TOUCHPOINT_PARAM, STEP_PARAM, CUSTOMER_PARAM)
     }
-    return {**kept, **figure_params(touchpoint, step), CUSTOMER_PARAM: case_id}
+    narrowing = {} if narrowed is None else filters_to_params(narrowed)
+    query = {**kept, **narrowing, **figure_params(touchpoint, step), CUSTOMER_PARAM: case_id}
+    st.page_link(CUSTOMER_PAGE, label=label, icon=":material/person_search:", query_params=query)
 
 
-def _filter_to_touchpoint(filters: Filters, touchpoint: str) -> None:
-    """Put `filters`, narrowed to customers who did `touchpoint`, in the URL that every page's filter bar reads."""
-    chosen = frozenset({*(filters.with_activities or ()), touchpoint})
-    write_owned(filters_to_params(replace(filters, with_activities=chosen)), is_filter_param)
+def _filter_to_figure(filters: Filters, touchpoint: str | None, step: tuple[str | None, str | None] | None) -> None:
+    """Put `filters`, narrowed to the customers behind a box or an arrow, in the URL every page's filter bar reads.
+
+    A box keeps those who did its touchpoint; an arrow those who took its step, or who started or ended there.
+    """
+    if touchpoint is not None:
+        narrowed = replace(filters, with_activities={*(filters.with_activities or ()), touchpoint})
+    elif step[0] is None:
+        narrowed = replace(filters, start_activities={step[1]})
+    elif step[1] is None:
+        narrowed = replace(filters, end_activities={step[0]})
+    else:
+        narrowed = replace(filters, with_steps={*(filters.with_steps or ()), step})
+    write_owned(filters_to_params(narrowed), is_filter_param)
 
 
 # --- the customers behind a figure ---
@@ -153,21 +175,15 @@ def show_customers_behind(
     if not found.complete:
         st.caption(f"The {len(found.customers):,} whose journeys started first are listed, of {found.total:,}.")
     with st.container(horizontal=True):
-        if touchpoint is not None:
-            st.button(
-                "Filter every page to these customers",
-                icon=":material/filter_alt:",
-                key=f"filter-to-{stem}",
-                on_click=_filter_to_touchpoint,
-                args=(filters, touchpoint),
-                help="Keep only the customers who did this touchpoint, on every page (see the sidebar).",
-            )
-        st.page_link(
-            CUSTOMER_PAGE,
-            label="Open one customer",
-            icon=":material/person_search:",
-            query_params=_link_params(touchpoint, step, str(found.customers["case_id"].iloc[0])),
+        st.button(
+            "Filter every page to these customers",
+            icon=":material/filter_alt:",
+            key=f"filter-to-{stem}",
+            on_click=_filter_to_figure,
+            args=(filters, touchpoint, step),
+            help=f"Keep only the customers who {plain(found.what)}, on every page (see the sidebar).",
         )
+        customer_link(str(found.customers["case_id"].iloc[0]), touchpoint=touchpoint, step=step)
 
 
 def pick_customer(found: CustomersBehind, dataset_id: str) -> str:

@@ -30,6 +30,7 @@ from discovery import (
     StageModel,
     definition_warnings,
     outcome_counts,
+    outcome_sentence,
 )
 from ui.downloads import current_stamp, show_table
 from ui.errors import reported_errors
@@ -104,24 +105,6 @@ def draft_warnings(dataset_id: str, definition: JourneyDefinition) -> tuple[str,
 
 
 # --- pure builders ---
-
-
-def outcome_sentence(outcomes: Outcomes) -> str:
-    """Return the headline figures of a definition in plain words (no Markdown)."""
-    if not outcomes.has_goal:
-        converted = "No goal: nobody converts."
-    else:
-        converted = (
-            f"{outcomes.converted_total:,} of {outcomes.journeys:,} journeys converted "
-            f"({outcomes.conversion_rate:.1%}), {outcomes.converted_then_churned:,} of them churned later."
-        )
-    if outcomes.churn_estimable:
-        churned = (
-            f"{outcomes.churned_total:,} of {outcomes.decided:,} decided journeys churned ({outcomes.churn_rate:.1%})."
-        )
-    else:
-        churned = "Churn cannot be estimated yet: more than half the journeys are still open."
-    return f"{converted} {churned} {outcomes.censored:,} journeys are still open (censored)."
 
 
 def stage_names_table(model: StageModel) -> pd.DataFrame:

@@ -30,6 +30,7 @@ from discovery import (
     designed_from_table,
     designed_of,
     designed_to_bpmn_xml,
+    map_layout,
     map_to_dot,
     save_designed,
 )
@@ -331,7 +332,7 @@ def show_results(result: Conformance) -> None:
 def show_overlay(dataset_id: str, filters: Filters, definition: JourneyDefinition, result: Conformance) -> None:
     """The journey map with the designed path in green, unexpected touchpoints in orange and loops in purple."""
     drawn = journey.map_of(dataset_id, filters, definition, 1.0, 0.8)
-    dot, _ = journey.map_layout(map_to_dot(drawn, metric="cases", rankdir="TB", overlay=conformance_overlay(result)))
+    dot, _ = map_layout(map_to_dot(drawn, metric="cases", rankdir="TB", overlay=conformance_overlay(result)))
     show_graph(dot, key=f"designed-map-{dataset_id}", label="Journey map with the designed journey")
     st.caption(
         "Green: the designed touchpoints and steps customers took. Orange: touchpoints the design does not expect. "

@@ -1,13 +1,14 @@
 """One interactive drawing for every graph the dashboard shows: the journey map, a persona's map, Compare's map
 difference and the process model.
 
-Graphviz (the `pygraphviz` wheel bundles it) lays the DOT out on the server as SVG; a small Streamlit component
-(`st.components.v2`, no build step, no network) shows it, fitted to its box and never enlarged past its natural
-size, with zoom (wheel, buttons), pan (drag), Fit, a tooltip per box and arrow, and a click that reports the box or
-arrow's `id` to a callback. Labels stay vector text, so zooming in keeps them sharp; when fitting a large map would
-shrink its labels below `MIN_LABEL_PX`, the first view keeps them readable at the map's start and the Fit button
-shows it whole. Every label is user data: Graphviz writes it as escaped SVG text, the component drops anything in
-the SVG that could run or link (scripts, `<a>`, event and `href` attributes), and tooltips are set as text.
+Graphviz (the `pygraphviz` wheel bundles it) lays the DOT out on the server as SVG (`discovery.render_dot`); a small
+Streamlit component (`st.components.v2`, no build step, no network) shows it, fitted to its box and never enlarged
+past its natural size, with zoom (wheel, buttons), pan (drag), Fit, a tooltip per box and arrow, and a click that
+reports the box or arrow's `id` to a callback. Labels stay vector text, so zooming in keeps them sharp; when fitting
+a large map would shrink its labels below `MIN_LABEL_PX`, the first view keeps them readable at the map's start and
+the Fit button shows it whole. Every label is user data: Graphviz writes it as escaped SVG text, the component drops
+anything in the SVG that could run or link (scripts, `<a>`, event and `href` attributes), and tooltips are set as
+text.
 """
 
 from __future__ import annotations
@@ -17,9 +18,9 @@ from collections.abc import Callable, Mapping
 from functools import partial
 from pathlib import Path
 
-import pygraphviz
 import streamlit as st
 
+from discovery import render_dot
 from ui.downloads import current_stamp
 
 __all__ = ["MIN_LABEL_PX", "dot_to", "drawing_height", "show_graph", "show_graph_downloads", "svg_of"]
@@ -47,8 +48,8 @@ _SCALES = {"natural": PIXELS_PER_POINT, "readable": MIN_LABEL_PX / LABEL_POINTS}
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def dot_to(dot: str, extension: str) -> bytes:
-    """Return the DOT drawing laid out by Graphviz's dot as `extension` (svg, png or pdf)."""
-    return pygraphviz.AGraph(string=dot).draw(format=extension, prog="dot")
+    """Return the DOT drawing laid out by Graphviz's dot as `extension` (svg, png or pdf), cached."""
+    return render_dot(dot, extension)
 
 
 def svg_of(dot: str) -> str:

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 import streamlit as st
 
+from data.views import HOME_PAGE
+
 
 @dataclass(frozen=True)
 class PageLink:
@@ -19,7 +21,6 @@ class PageLink:
     icon: str
 
 
-HOME_PAGE = "app.py"
 IMPORT_PAGE = "pages/1_Import_and_quality.py"
 DEFINITION_PAGE = "pages/1_Journey_definition.py"
 CUSTOMER_PAGE = "pages/7_Customer_journey.py"
@@ -42,6 +43,10 @@ MENU: dict[str | None, tuple[PageLink, ...]] = {
         PageLink("pages/6_Compare.py", "Compare", ":material/compare_arrows:"),
     ),
     "Improve": (PageLink("pages/8_Designed_vs_actual.py", "Designed vs actual", ":material/rule:"),),
+    "Act and share": (
+        PageLink("pages/9_Actions.py", "Actions", ":material/task_alt:"),
+        PageLink("pages/10_Reports.py", "Reports", ":material/summarize:"),
+    ),
 }
 
 

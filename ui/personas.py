@@ -262,33 +262,48 @@ def run_form(dataset_id: str, definition: JourneyDefinition) -> RunChoice | None
     runs = saved_runs(dataset_id)
     shown = _RUN.format(dataset_id)
     with st.container(border=True):
+        opened = None
         if runs:
             opened = st.selectbox(
                 "Open a saved run",
                 [None, *runs],
                 format_func=lambda run: "—" if run is None else run,
-                key=f"personas-open-{dataset_id}",
-                help="A saved run is found again from its parameters, on the current filters.",
+                key="run",
+                bind="query-params",
+                help="A saved run is found again from its parameters, on the current filters. Its name in the page's "
+                "link reopens it.",
             )
-            if opened is not None and st.button("Open", key=f"personas-open-button-{dataset_id}"):
-                st.session_state[shown] = RunChoice(runs[opened], opened=True)
         left, middle, right, last = st.columns([3, 2, 3, 2], vertical_alignment="bottom")
         automatic = left.toggle(
             "Choose how many automatically",
             value=True,
-            key=f"personas-auto-{dataset_id}",
+            key="auto_k",
+            bind="query-params",
             help="On: Parcours tries 2 to 8 personas and keeps the number whose personas come out the same "
             "whatever the seed and separate customers best.",
         )
-        k = middle.number_input("Personas (k)", 2, MAX_K, DEFAULT_K, disabled=automatic, key=f"personas-k-{dataset_id}")
+        k = middle.number_input("Personas (k)", 2, MAX_K, DEFAULT_K, disabled=automatic, key="k", bind="query-params")
         algorithm = right.selectbox(
-            "Algorithm", list(ALGORITHM_NAMES), format_func=ALGORITHM_NAMES.get, key=f"personas-algo-{dataset_id}"
+            "Algorithm", list(ALGORITHM_NAMES), format_func=ALGORITHM_NAMES.get, key="algorithm", bind="query-params"
         )
-        seed = last.number_input("Seed", 0, 2**31 - 1, 0, key=f"personas-seed-{dataset_id}")
-        if st.button("Find personas", type="primary", icon=":material/groups:", key=f"personas-find-{dataset_id}"):
+        seed = last.number_input("Seed", 0, 2**31 - 1, 0, key="seed", bind="query-params")
+        if st.button(
+            "Find personas",
+            type="primary",
+            icon=":material/groups:",
+            key=f"personas-find-{dataset_id}",
+            on_click=_close_saved_run,
+        ):
             k_chosen = None if automatic or algorithm == "hdbscan" else int(k)
             st.session_state[shown] = RunChoice(PersonaRun(k_chosen, int(seed), algorithm, definition=definition))
+    if opened is not None:
+        return RunChoice(runs[opened], opened=True)
     return st.session_state.get(shown)
+
+
+def _close_saved_run() -> None:
+    """Finding new personas closes the saved run the page showed (before the page runs again)."""
+    st.session_state["run"] = None
 
 
 def persona_cards(found: PersonaProfiles, choice: RunChoice, run_key: str) -> dict[int, str]:

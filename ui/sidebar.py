@@ -30,6 +30,7 @@ from ui.params import (
 )
 from ui.personas import persona_members, persona_options, saved_runs, with_customers
 from ui.state import attribute_columns, attribute_values, channels, definition_version, store
+from ui.views import view_saver
 
 __all__ = [
     "dataset_picker",
@@ -143,6 +144,7 @@ def filter_bar(dataset: Dataset) -> Filters:
         conditions = _attribute_conditions(dataset, current)
         persona = _persona_condition(dataset)
         st.button("Reset filters", on_click=_reset_filters, args=(dataset,), key=_widget_key("reset", dataset))
+        view_saver(dataset)
     filters = replace(current, start=start, end=end, channels=frozenset(chosen_channels) or None, attributes=conditions)
     others = {name: value for name, value in _non_filter_params().items() if name != PERSONA_PARAM}
     link_params = {**filters_to_params(filters), **({} if persona is None else {PERSONA_PARAM: persona})}

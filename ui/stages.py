@@ -20,6 +20,7 @@ from data import Filters
 from discovery import (
     OTHER_CHANNELS,
     OUTCOME_LABELS,
+    ActionTarget,
     ChannelSwitches,
     ChurnPoints,
     Funnel,
@@ -30,6 +31,7 @@ from discovery import (
     WhereTheyWent,
     human_duration,
 )
+from ui.actions import show_act_on
 from ui.definition import outcome_sentence
 from ui.downloads import show_table
 from ui.errors import reported_errors
@@ -486,18 +488,22 @@ def show_funnel(dataset_id: str, filters: Filters, definition: JourneyDefinition
     model = definition.stages
     touchpoints = _touchpoints(dataset_id)
     left, middle, right = st.columns([2, 1, 1])
-    over = left.radio("Funnel over", (_BY_STAGE, _BY_TOUCHPOINT), horizontal=True, key=f"funnel-over-{dataset_id}")
+    over = left.radio(
+        "Funnel over", (_BY_STAGE, _BY_TOUCHPOINT), horizontal=True, key="funnel_over", bind="query-params"
+    )
     window_days = middle.number_input(
         "Conversion window (days)",
         min_value=0.01,
         value=None,
         placeholder="no window",
-        key=f"funnel-window-{dataset_id}",
+        key="funnel_window",
+        bind="query-params",
         help="Count a step only when it happens at most this long after the customer's first step. Empty: no limit.",
     )
     directly = right.toggle(
         "Direct steps only",
-        key=f"funnel-directly-{dataset_id}",
+        key="funnel_direct",
+        bind="query-params",
         help="On: each step must be the event right after the previous one. Off: it may come any time later.",
     )
     if over == _BY_STAGE:
@@ -507,7 +513,8 @@ def show_funnel(dataset_id: str, filters: Filters, definition: JourneyDefinition
             "Touchpoints, in funnel order",
             touchpoints["activity"].tolist(),
             default=default_funnel_steps(model, touchpoints),
-            key=f"funnel-steps-{dataset_id}",
+            key="funnel_steps",
+            bind="query-params",
             help="The order you pick them in is the order of the funnel.",
         )
         by = "activity"
@@ -538,7 +545,8 @@ def show_churn(dataset_id: str, filters: Filters, definition: JourneyDefinition)
         "Lift against",
         ("its stage", "everyone"),
         horizontal=True,
-        key=f"lift-against-{dataset_id}",
+        key="lift",
+        bind="query-params",
         help="Its stage: the churn rate of the touchpoints of the same stage (a one-touchpoint stage always gives "
         "1). Everyone: the churn rate of every decided journey.",
     )
@@ -572,12 +580,14 @@ def show_churn(dataset_id: str, filters: Filters, definition: JourneyDefinition)
         "Drop-off touchpoint",
         options,
         index=options.index(suggested) if suggested in options else 0,
-        key=f"drop-off-{dataset_id}",
+        key="drop_off",
+        bind="query-params",
         help="What the customers who did this touchpoint did right after their last time there, split by how their "
         "journey ended. Suggested: the touchpoint before the goal most churners left right after.",
     )
     if activity is None:
         return
+    show_act_on(dataset_id, ActionTarget("churn point", activity))
     with reported_errors():
         went = _where_they_went(dataset_id, filters, activity, definition)
     counts = dict(zip(went.groups["outcome"], went.groups["customers"], strict=True))

@@ -132,3 +132,31 @@ def test_a_copied_link_reproduces_the_view_in_a_new_browser(server: str, browser
     expect(fresh.get_by_role("combobox", name="Touchpoint or step")).to_have_value(chosen)
     screenshot(fresh, "journey-map-from-a-copied-link")
     other.close()
+
+
+def test_a_saved_view_reopens_from_the_home_page(server: str, browser_page) -> None:
+    from playwright.sync_api import expect
+
+    page = browser_page
+    sidebar = page.get_by_test_id("stSidebar")
+    page.goto(server)
+    expect(page.get_by_test_id("stMetricValue").first).to_be_visible()
+    sidebar.get_by_role("link", name="Journey map").click()
+    page.get_by_text("Mean time", exact=True).click()
+    expect(page.get_by_text(re.compile(r"^Each box counts.*each arrow shows the mean time"))).to_be_visible()
+    sidebar.get_by_role("button", name="Save this view").click()
+    page.get_by_role("textbox", name="Name of the view").fill("Mean times, team review")
+    page.get_by_role("textbox", name="Name of the view").press("Enter")
+    page.get_by_role("button", name="Save", exact=True).click()
+    expect(page.get_by_text(re.compile("Saved “Mean times, team review”"))).to_be_visible()
+
+    other = page.context.browser.new_context(viewport={"width": 1400, "height": 1400})
+    fresh = other.new_page()
+    fresh.goto(server)
+    link = fresh.get_by_role("link", name=re.compile(r"^Mean times, team review — Journey map of "))
+    expect(link).to_be_visible()
+    screenshot(fresh, "home-saved-views")
+    link.click()
+    expect(fresh.get_by_role("radio", name="Mean time")).to_be_checked()
+    expect(fresh.get_by_text(re.compile(r"^Each box counts.*each arrow shows the mean time"))).to_be_visible()
+    other.close()

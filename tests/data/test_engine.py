@@ -337,6 +337,19 @@ def test_with_activities_needs_all_and_without_activities_needs_none(shop: Engin
     assert selected(shop, Filters(without_activities={"refund"})) == ["anna", "bob", "carl"]
 
 
+def test_with_steps_keeps_journeys_that_took_every_step_directly(shop: Engine) -> None:
+    dfg = shop.dfg().set_index(["source", "target"])["cases"]
+    for step, cases in dfg.items():
+        assert len(selected(shop, Filters(with_steps={step}))) == cases  # the arrow equals its customers
+    assert selected(shop, Filters(with_steps=set(dfg.index[:2]))) == sorted(
+        set(selected(shop, Filters(with_steps={dfg.index[0]})))
+        & set(selected(shop, Filters(with_steps={dfg.index[1]})))
+    )
+    assert selected(shop, Filters(with_steps={("buy", "nothing")})) == []
+    assert Filters(with_steps=[]).is_empty
+    assert Filters(with_steps={("call", "buy")}).describe() == "customers who took the step call → buy"
+
+
 def test_duration_and_length_bounds_are_inclusive(shop: Engine) -> None:
     assert selected(shop, Filters(min_duration_seconds=3600)) == ["anna", "carl"]
     assert selected(shop, Filters(max_duration_seconds=3600)) == ["anna", "bob"]

@@ -92,6 +92,9 @@ def filters_for(draw: st.DrawFn) -> Filters:
         end_activities=maybe(subset(ACTIVITIES)),
         with_activities=maybe(subset(ACTIVITIES)),
         without_activities=maybe(subset(ACTIVITIES)),
+        with_steps=maybe(
+            st.frozensets(st.tuples(st.sampled_from(ACTIVITIES), st.sampled_from(ACTIVITIES)), max_size=2)
+        ),
         min_duration_seconds=maybe(st.just(durations[0])),
         max_duration_seconds=maybe(st.just(durations[1])),
         min_events=maybe(st.just(lengths[0])),
@@ -128,6 +131,9 @@ def reference_selection(frame: pd.DataFrame, filters: Filters) -> set[str]:
         keep &= activity_sets.map(filters.with_activities.issubset)
     if filters.without_activities is not None:
         keep &= activity_sets.map(filters.without_activities.isdisjoint)
+    if filters.with_steps is not None:
+        steps = journeys["activity"].agg(lambda names: set(zip(names.iloc[:-1], names.iloc[1:], strict=True)))
+        keep &= steps.map(filters.with_steps.issubset)
     seconds = (journeys["timestamp"].max() - journeys["timestamp"].min()).dt.total_seconds()
     lengths = journeys.size()
     for values, low, high in (

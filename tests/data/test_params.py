@@ -32,6 +32,7 @@ def test_every_condition_round_trips() -> None:
         end_activities={"buy"},
         with_activities={"call"},
         without_activities={"complain"},
+        with_steps={("visit", "buy"), ("call", "visit")},
         min_duration_seconds=60.5,
         max_duration_seconds=3600,
         min_events=2,
@@ -42,6 +43,15 @@ def test_every_condition_round_trips() -> None:
 
 def test_every_filters_field_has_a_parameter() -> None:
     assert [spec.name for spec in fields(Filters) if not is_filter_param(spec.name)] == ["attributes"]
+
+
+def test_steps_travel_as_sorted_pairs_and_a_bad_one_says_what_to_fix() -> None:
+    params = filters_to_params(Filters(with_steps={("visit", "buy"), ("call", "visit")}))
+    assert params == {"with_steps": '[["call","visit"],["visit","buy"]]'}
+    for text in ('["visit","buy"]', '[["visit"]]', '[["a",1]]', "not json"):
+        with pytest.raises(LogError) as raised:
+            filters_from_params({"with_steps": text})
+        assert "a list of steps" in raised.value.problems[0].message
 
 
 def test_lists_are_sorted_so_one_view_has_one_url() -> None:

@@ -144,6 +144,9 @@ def filters_for(engine: Engine) -> dict[str, Filters]:
         "end_activity": Filters(end_activities={engine.end_activities()["activity"].iloc[-1]}),
         "with_activity": Filters(with_activities=set(activities[:2])),
         "without_activity": Filters(without_activities={activities[-1]}),
+        "with_step": Filters(
+            with_steps={tuple(engine.dfg().sort_values(["cases", "source", "target"]).iloc[-1][["source", "target"]])}
+        ),
         "duration": Filters(min_duration_seconds=float(cases["duration_seconds"].median())),
         "length": Filters(min_events=2, max_events=int(cases["events"].max()) - 1),
     }
@@ -168,6 +171,7 @@ def combinations(filters: dict[str, Filters]) -> dict[str, Filters]:
             min_events=filters["length"].min_events,
             max_events=filters["length"].max_events,
             without_activities=filters["without_activity"].without_activities,
+            with_steps=filters["with_step"].with_steps,
         ),
         "channel_attribute_start_with_duration": Filters(
             channels=filters["channel"].channels,

@@ -412,3 +412,16 @@ def test_a_box_filters_every_page_to_its_customers(demo: Dataset) -> None:
     widget(app.button, "Filter every page to these customers").click().run()
     assert not app.exception
     assert app.query_params["with_activities"] == '["billing_dispute"]'
+    assert any(caption.value.startswith("Filters on every page") for caption in app.main.caption)
+
+
+def test_an_arrow_filters_every_page_to_the_customers_who_took_it(demo: Dataset) -> None:
+    app = open_journey_map(dataset=demo.id)
+    widget(app.selectbox, "Touchpoint or step").select("compare_offers → check_coverage").run()
+    shown = metrics(app)["Customers (unique journeys)"]
+    widget(app.button, "Filter every page to these customers").click().run()
+    assert not app.exception
+    assert app.query_params["with_steps"] == '[["compare_offers","check_coverage"]]'
+    assert metrics(app)["Customers (unique journeys)"] == shown  # the arrow, under the new filter, keeps them all
+    drop = [button for button in app.button if button.label.startswith("who took the step compare\\_offers → ")]
+    assert len(drop) == 1

@@ -40,3 +40,26 @@ def test_a_drawing_gets_its_natural_height_then_a_readable_one_within_bounds() -
     assert drawing_height(svg_of_height(300)) == 400  # natural: 4/3 px per point
     assert drawing_height(svg_of_height(1260)) == 900  # 1,680 px natural; labels of 10 px need 900
     assert drawing_height(svg_of_height(5000)) == MAX_HEIGHT_PX
+
+
+def test_the_legend_draws_each_mark_and_stage_with_the_maps_own_colours() -> None:
+    import defusedxml.ElementTree as SafeXml
+
+    from discovery import CHURN_COLOUR, LANE_COLOURS
+    from ui.journey import map_legend
+
+    legend = map_legend(["discovery", "achat <b>&"], "median")
+    tree = SafeXml.fromstring(legend)  # well-formed, names escaped
+    texts = [text.text for text in tree.iter("{http://www.w3.org/2000/svg}text")]
+    assert texts == [
+        "touchpoint: customers",
+        "churn point",
+        "step: median time",
+        "where journeys start or end",
+        "Stages:",
+        "discovery",
+        "achat <b>&",
+    ]
+    assert f'stroke="{CHURN_COLOUR}"' in legend and 'stroke-dasharray="5,3"' in legend
+    assert all(f'fill="{colour}"' in legend for colour in LANE_COLOURS[:2])
+    assert "Stages:" not in map_legend([], "cases")

@@ -59,6 +59,7 @@ PAGES = (
     "pages/5_Personas.py",
     "pages/6_Compare.py",
     "pages/7_Customer_journey.py",
+    "pages/10_Reports.py",
 )
 
 

@@ -71,8 +71,8 @@ def test_found_personas_show_the_librarys_figures_and_once_saved_filter_every_pa
     demo = import_demo(store)
     app = open_page(dataset=demo.id, **FIBRE)
     assert app.info[0].value.startswith("Choose how many personas")
-    app.toggle(key=f"personas-auto-{demo.id}").set_value(False).run()
-    app.number_input(key=f"personas-k-{demo.id}").set_value(2).run()
+    app.toggle(key="auto_k").set_value(False).run()
+    app.number_input(key="k").set_value(2).run()
     app.button(key=f"personas-find-{demo.id}").click().run()
     assert not app.exception
 
@@ -106,6 +106,13 @@ def test_found_personas_show_the_librarys_figures_and_once_saved_filter_every_pa
     assert widget(home.selectbox, "Persona").value == "Fibre 2025:1"
     assert metrics(home)["Customers (unique journeys)"] == f"{int((found.labels == 1).sum()):,}"
     assert home.query_params["persona"] == "Fibre 2025:1"
+
+    # The saved run's name in the Personas page's link reopens it, with its settings.
+    again = open_page(dataset=demo.id, run="Fibre 2025", persona_map="Fibre families", **FIBRE)
+    assert not again.exception
+    assert metrics(again)["Personas"] == "2"
+    assert again.selectbox(key="run").value == "Fibre 2025"
+    assert again.selectbox(key="persona_map").value == 1
 
 
 def test_the_page_explains_how_many_personas_were_kept(store: Store) -> None:

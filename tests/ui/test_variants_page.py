@@ -228,6 +228,10 @@ def test_the_first_paths_customers_are_listed_with_their_outcome(store: Store, d
     customers = app.dataframe[1].value
     assert customers["Customer"].tolist() == expected["case_id"].tolist()
     assert customers["Outcome"].tolist() == expected["case_id"].map(outcome).map(OUTCOME_LABELS).tolist()
+    (link,) = [link for link in app.main.get("page_link") if link.label == "Open one customer"]
+    assert link.proto.page == "Customer_journey"
+    assert f"customer={expected['case_id'].iloc[0]}" in link.proto.query_string
+    assert f"variant_ids=%5B%22{top['variant_id']}%22%5D" in link.proto.query_string
 
 
 def test_merging_repeated_steps_counts_paths_that_differ_only_by_repeats_as_one(store: Store, demo: Dataset) -> None:

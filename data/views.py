@@ -1,0 +1,100 @@
+"""Saved views: a page with its settings and filters (the URL's query), named so that a team can reopen it.
+
+A view belongs to the log it shows and goes when the log goes. It is kept as the page's file and its query
+parameters, not as a full URL, so that it opens on whatever host serves the dashboard.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import PurePosixPath
+
+from data.errors import LogError, Problem
+from data.store import Store
+
+__all__ = ["HOME_PAGE", "VIEW_KIND", "SavedView", "delete_view", "page_address", "save_view", "saved_views"]
+
+VIEW_KIND = "view"
+HOME_PAGE = "app.py"
+MAX_QUERY_PARAMS = 100
+MAX_VALUE_CHARS = 10_000
+
+
+@dataclass(frozen=True)
+class SavedView:
+    """A named view of one log: its page (a file under `pages/`, or `app.py`) and its query parameters."""
+
+    dataset_id: str
+    name: str
+    page: str
+    query: dict[str, str]
+    owner: str
+    saved_at: datetime
+
+    def to_dict(self) -> dict:
+        return asdict(self) | {"saved_at": self.saved_at.isoformat()}
+
+
+def save_view(
+    store: Store, dataset_id: str, name: str, page: str, query: Mapping[str, str], *, owner: str | None = None
+) -> SavedView:
+    """Save (or replace) the view `name` of a log; the owner is the settings' user unless given."""
+    _check_view(page, query)
+    view = SavedView(
+        dataset_id=dataset_id,
+        name=name.strip() if isinstance(name, str) else name,
+        page=page,
+        query=dict(query),
+        owner=owner or store.user,
+        saved_at=datetime.now(UTC).replace(microsecond=0),
+    )
+    payload = {key: value for key, value in view.to_dict().items() if key not in ("dataset_id", "name")}
+    store.save_annotation(dataset_id, VIEW_KIND, view.name, payload)
+    return view
+
+
+def saved_views(store: Store) -> list[SavedView]:
+    """Return every saved view of every stored log, newest first."""
+    views = [
+        SavedView(
+            dataset_id=dataset.id,
+            name=name,
+            page=payload["page"],
+            query=payload["query"],
+            owner=payload["owner"],
+            saved_at=datetime.fromisoformat(payload["saved_at"]),
+        )
+        for dataset in store.datasets()
+        for name, payload in store.annotations(dataset.id, VIEW_KIND).items()
+    ]
+    return sorted(views, key=lambda view: (view.saved_at, view.name), reverse=True)
+
+
+def delete_view(store: Store, dataset_id: str, name: str) -> None:
+    """Forget a saved view; forgetting one that is not there is not an error."""
+    store.delete_annotation(dataset_id, VIEW_KIND, name)
+
+
+def page_address(page: str) -> str:
+    """Return the page's address under the dashboard's URL, as Streamlit names it: no number, "" for home."""
+    return "" if page == HOME_PAGE else re.sub(r"^\d+_", "", PurePosixPath(page).stem)
+
+
+def _check_view(page: object, query: object) -> None:
+    problems = []
+    if not isinstance(page, str) or not (page == HOME_PAGE or (page.startswith("pages/") and page.endswith(".py"))):
+        problems.append(Problem("A view opens a page of the dashboard (app.py or pages/….py).", value=str(page)))
+    if not isinstance(query, Mapping) or len(query) > MAX_QUERY_PARAMS:
+        problems.append(Problem(f"A view keeps at most {MAX_QUERY_PARAMS} settings.", column="query"))
+    elif not all(
+        isinstance(key, str) and isinstance(value, str) and len(value) <= MAX_VALUE_CHARS
+        for key, value in query.items()
+    ):
+        problems.append(
+            Problem(f"A view's settings are text, each at most {MAX_VALUE_CHARS:,} characters.", column="query")
+        )
+    if problems:
+        raise LogError(problems)

@@ -1,0 +1,84 @@
+"""Saved views: a named page with its query, kept per log, listed newest first, gone with the log."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+import pytest
+
+from data import LogError, Settings, Store, delete_view, save_view, saved_views
+from tests.data.test_store import event_log
+
+
+@pytest.fixture
+def store(settings: Settings) -> Store:
+    return Store(settings)
+
+
+def test_a_saved_view_is_listed_with_its_page_query_and_owner(store: Store) -> None:
+    dataset = store.import_log(event_log())
+    first = save_view(store, dataset.id, " Churn in the app ", "pages/2_Journey_map.py", {"metric": "median"})
+    second = save_view(store, dataset.id, "Home", "app.py", {"dataset": dataset.id}, owner="ana")
+
+    views = saved_views(store)
+
+    assert [view.name for view in views] == ["Home", "Churn in the app"]
+    assert views[1] == first and views[0] == second
+    assert (first.page, first.query, first.owner) == ("pages/2_Journey_map.py", {"metric": "median"}, "local")
+    assert isinstance(first.saved_at, datetime) and first.saved_at.tzinfo is not None
+
+
+def test_saving_a_name_again_replaces_the_view_and_deleting_forgets_it(store: Store) -> None:
+    dataset = store.import_log(event_log())
+    save_view(store, dataset.id, "mine", "app.py", {"a": "1"})
+    save_view(store, dataset.id, "mine", "app.py", {"a": "2"})
+    assert [view.query for view in saved_views(store)] == [{"a": "2"}]
+
+    delete_view(store, dataset.id, "mine")
+    delete_view(store, dataset.id, "mine")  # already gone: not an error
+    assert saved_views(store) == []
+
+
+def test_views_go_when_their_log_goes(store: Store) -> None:
+    dataset = store.import_log(event_log())
+    save_view(store, dataset.id, "mine", "app.py", {})
+    store.delete(dataset.id)
+    assert saved_views(store) == []
+
+
+@pytest.mark.parametrize(
+    ("name", "page", "query"),
+    [
+        ("ok", "../../etc/passwd", {}),
+        ("ok", "https://evil.example/", {}),
+        ("ok", "app.py", {"metric": 3}),
+        ("ok", "app.py", {str(n): "" for n in range(101)}),
+        ("ok", "app.py", {"metric": "x" * 10_001}),
+        ("", "app.py", {}),
+        ("x" * 201, "app.py", {}),
+    ],
+)
+def test_a_view_that_could_not_be_opened_is_refused_with_what_to_fix(store: Store, name, page, query) -> None:
+    dataset = store.import_log(event_log())
+    with pytest.raises(LogError) as raised:
+        save_view(store, dataset.id, name, page, query)
+    assert raised.value.problems[0].message
+    assert saved_views(store) == []
+
+
+def test_the_cli_lists_each_view_with_its_address(store: Store, settings: Settings, run_cli) -> None:
+    from data.__main__ import main
+
+    dataset = store.import_log(event_log())
+    save_view(store, dataset.id, "Slow steps", "pages/2_Journey_map.py", {"metric": "Median time"}, owner="ana")
+    save_view(store, dataset.id, "Start", "app.py", {"dataset": dataset.id})
+
+    listed = run_cli(main, "views", home=settings.home)
+    as_json = run_cli(main, "views", "--json", home=settings.home)
+
+    assert listed.returncode == 0
+    lines = listed.stdout.splitlines()
+    assert lines[0].endswith(f"local  Start  ?dataset={dataset.id}")
+    assert lines[1].endswith("ana  Slow steps  Journey_map?metric=Median+time")
+    assert [view["name"] for view in json.loads(as_json.stdout)] == ["Start", "Slow steps"]

@@ -1,0 +1,83 @@
+"""Saved views: "Save this view" in the sidebar of every analysis page, and the list on the home page.
+
+A view is the page and its URL query (log, filters and every bound setting), saved through `data.save_view`;
+opening one is a link to the page with that query, so it shows exactly what was saved.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+import streamlit as st
+
+from data import Dataset, SavedView, delete_view, page_address, save_view, saved_views
+from ui.errors import reported_errors
+from ui.markup import plain
+from ui.navigation import MENU, PageLink
+from ui.state import store
+
+__all__ = ["current_page", "saved_views_section", "view_saver"]
+
+_SAVED = "parcours-view-saved"
+
+
+def current_page() -> PageLink | None:
+    """Return the menu entry of the page in the browser's address bar, None when there is no browser."""
+    url = st.context.url
+    if not url:
+        return None
+    path = urlsplit(url).path.rstrip("/").rsplit("/", 1)[-1]
+    links = [link for section in MENU.values() for link in section]
+    return next((link for link in links if page_address(link.path) == path), links[0])
+
+
+def view_saver(dataset: Dataset) -> None:
+    """Offer to save the page as it is now (its settings and filters) under a name, for the whole team to reopen."""
+    page = current_page()
+    if page is None:
+        return
+    saved = st.session_state.pop(_SAVED, None)
+    if saved:
+        st.toast(plain(saved), icon=":material/bookmark_added:")
+    with st.popover("Save this view", icon=":material/bookmark_add:", width="stretch"):
+        name = st.text_input(
+            "Name of the view",
+            key="view-name",
+            placeholder=f"{page.label} — my settings",
+            help="Saves this page with its settings and filters; the home page lists the saved views.",
+        )
+        if st.button("Save", key="view-save", disabled=not name.strip()):
+            with reported_errors(stop=False):
+                view = save_view(store(), dataset.id, name, page.path, st.query_params.to_dict())
+                st.session_state[_SAVED] = f"Saved “{view.name}”: the home page lists it."
+                st.rerun()
+
+
+def saved_views_section() -> None:
+    """List every saved view as a link that reopens it (page, log, who saved it when), and offer to delete one."""
+    with reported_errors():
+        views = saved_views(store())
+        names = {dataset.id: dataset.name for dataset in store().datasets()}
+    if not views:
+        st.caption("No view is saved yet: the sidebar of every page has “Save this view”.")
+        return
+    for view in views:
+        st.page_link(
+            view.page, label=plain(_describe(view, names)), icon=":material/bookmark:", query_params=view.query
+        )
+    with st.expander("Delete a saved view"):
+        chosen = st.selectbox(
+            "Saved view", range(len(views)), format_func=lambda index: _describe(views[index], names), key="view-pick"
+        )
+        if st.button("Delete this view", key="view-delete", icon=":material/delete:"):
+            with reported_errors(stop=False):
+                delete_view(store(), views[chosen].dataset_id, views[chosen].name)
+                st.rerun()
+
+
+def _describe(view: SavedView, names: dict[str, str]) -> str:
+    pages = {link.path: link.label for section in MENU.values() for link in section}
+    return (
+        f"{view.name} — {pages.get(view.page, view.page)} of {names.get(view.dataset_id, view.dataset_id)}, "
+        f"saved by {view.owner} on {view.saved_at:%Y-%m-%d %H:%M} UTC"
+    )
