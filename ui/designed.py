@@ -284,21 +284,20 @@ def _stage_table(result: Conformance) -> pd.DataFrame:
 def show_results(result: Conformance) -> None:
     """The headline, the steps, the unexpected touchpoints and loops, and the time against target per stage."""
     follows, keeps, checked = result.follows, result.keeps_to_steps, result.checked
-    columns = st.columns(4)
-    columns[0].metric(
+    first, second = st.columns(3), st.columns(3)
+    first[0].metric(
         "Follow the designed journey",
         _percent(result.share_follows),
         help="Unique customers whose whole journey fits the design: nothing skipped, repeated or added",
     )
-    columns[1].metric("Customers who follow it", f"{follows:,} of {checked:,}")
-    columns[2].metric(
+    first[1].metric("Customers who follow it", f"{follows:,} of {checked:,}")
+    first[2].metric("Mean fitness", f"{result.mean_fitness:.2f}", help="1: as designed; weighted by customers")
+    second[0].metric(
         "Kept to the designed steps",
         _percent(result.share_keeps_to_steps),
-        f"{keeps:,} customers",
-        delta_color="off",
         help="Did the designed steps as designed, whatever else they did around them (touchpoints not in the design)",
     )
-    columns[3].metric("Mean fitness", f"{result.mean_fitness:.2f}", help="1: as designed; weighted by customers")
+    second[1].metric("Customers who kept to them", f"{keeps:,} of {checked:,}")
     st.caption(f"Fitness by {plain(result.method)}: {plain(result.why)}")
     st.subheader("Each designed step")
     counts = ("Did it", "Skipped it", "Out of order", "Other channel", "Repeated it")
