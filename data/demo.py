@@ -46,6 +46,7 @@ __all__ = [
     "DemoFile",
     "DemoLog",
     "PlantedAction",
+    "designed_journey",
     "generate_demo",
     "main",
     "write_demo",
@@ -174,6 +175,7 @@ class DemoLog:
     that this activity comes next; after any other touchpoint past the purchase it is `base_churn_rate`.
     `channel_switches` gives, per persona, the probability that one (touchpoint, channel) comes right after
     another. Both are probabilities of what comes next, which the log's end may cut off (censoring).
+    `deviation`: the customers whose journey was moved off the designed journey (`plant_deviation`).
     """
 
     events: pd.DataFrame
@@ -187,6 +189,7 @@ class DemoLog:
     base_churn_rate: float
     channel_switches: pd.DataFrame
     action: PlantedAction | None = None
+    deviation: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -251,9 +254,12 @@ def generate_demo(
     days: int = 365,
     timezone: str = "Europe/Paris",
     action: PlantedAction | None = None,
+    plant_deviation: bool = False,
 ) -> DemoLog:
     """Return a demo log of `customers` journeys over `days` days from `start`, with its planted ground truth;
-    `action` plants an improvement with a known effect (none by default)."""
+    `action` plants an improvement with a known effect (none by default); `plant_deviation` moves one designed
+    step of every `DEVIATION_EVERY`-th customer onto a channel the design does not expect (see
+    `designed_journey`; off by default)."""
     problems = _problems(customers=customers, scenario=scenario, seed=seed, start=start, days=days, timezone=timezone)
     if action is not None and not problems:
         problems += _action_problems(_SCENARIOS[scenario], action)
@@ -271,7 +277,45 @@ def generate_demo(
         name="persona",
         dtype="str",
     )
-    return dataclasses.replace(_ground_truth(model.scenario, events, personas), action=action)
+    deviation: frozenset[str] = frozenset()
+    if plant_deviation:
+        events, deviation = _planted_deviation(model.scenario, events)
+    return dataclasses.replace(_ground_truth(model.scenario, events, personas), action=action, deviation=deviation)
+
+
+def designed_journey(scenario: str = "telecom") -> dict:
+    """The journey the scenario's company designed, as the JSON of a Parcours designed journey (a fresh copy)."""
+    if scenario not in _DESIGNED:
+        raise LogError(
+            Problem("There is no such demo scenario.", fix=f"Use one of {', '.join(SCENARIOS)}.", value=scenario)
+        )
+    stages = [
+        {
+            "name": stage,
+            "target_days": target,
+            "touchpoints": [
+                {"name": name, "required": required, "order": order, "channel": channel}
+                for order, (name, required, channel) in enumerate(touchpoints, start=1)
+            ],
+        }
+        for stage, target, touchpoints in _DESIGNED[scenario]
+    ]
+    return {
+        "format": "parcours.designed-journey",
+        "format_version": 1,
+        "name": f"{scenario.capitalize()} designed journey",
+        "notes": "",
+        "stages": stages,
+    }
+
+
+def _planted_deviation(scenario: _Scenario, events: pd.DataFrame) -> tuple[pd.DataFrame, frozenset[str]]:
+    """Move the deviating step of every `DEVIATION_EVERY`-th customer who did it onto `DEVIATION_CHANNEL`."""
+    number = pd.to_numeric(events["customer_id"].str.slice(len(scenario.id_prefix)))
+    moved = (events["touchpoint"] == _DEVIATING_STEP[scenario.name]) & (number % DEVIATION_EVERY == 0)
+    events = events.copy()
+    events.loc[moved, "channel"] = DEVIATION_CHANNEL
+    return events, frozenset(events.loc[moved, "customer_id"])
 
 
 def write_demo(
@@ -1211,6 +1255,34 @@ _SHOP = _Scenario(
 )
 
 _SCENARIOS = {scenario.name: scenario for scenario in (_TELECOM, _SHOP)}
+
+# The designed journey of each scenario: (stage, target days to reach it, touchpoints as (name, required, channel)).
+_DESIGNED = {
+    "telecom": (
+        ("discovery", None, (("visit_website", True, "web"),)),
+        ("consideration", 7.0, (("compare_offers", True, None), ("check_coverage", False, None))),
+        ("purchase", 14.0, (("subscribe", True, "web"),)),
+        (
+            "post-purchase",
+            21.0,
+            (("welcome_email", True, "email"), ("activate_sim", True, None), ("onboarding_email", False, "email")),
+        ),
+    ),
+    "shop": (
+        ("discovery", None, (("visit_website", True, "web"), ("search_products", False, None))),
+        ("consideration", 2.0, (("view_product", True, None), ("add_to_cart", True, None))),
+        ("purchase", 3.0, (("checkout", True, "web"),)),
+        (
+            "post-purchase",
+            10.0,
+            (("order_confirmation", True, "email"), ("parcel_shipped", False, None), ("parcel_delivered", False, None)),
+        ),
+    ),
+}
+# The planted deviation: this designed step, of every DEVIATION_EVERY-th customer, done on DEVIATION_CHANNEL.
+_DEVIATING_STEP = {"telecom": "subscribe", "shop": "checkout"}
+DEVIATION_EVERY = 10
+DEVIATION_CHANNEL = "call center"
 SCENARIOS = tuple(_SCENARIOS)
 
 

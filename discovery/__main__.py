@@ -1,5 +1,5 @@
-"""Command line for discovery: `python -m discovery summary|map|model|definition|report|actions|action-add|action-effect
-LOG`.
+"""Command line for discovery: `python -m discovery summary|map|model|definition|conformance|report|actions|action-add|
+action-effect LOG`.
 
 LOG is a stored dataset id (see `python -m data list`) or a file, read with the same import path and the same
 mapping options as `python -m data import`. Figures follow the journey definition in force: `--definition FILE`
@@ -38,13 +38,16 @@ from discovery import (
     action_effect,
     actions_of,
     churn_points,
+    conformance,
     definition_in_force,
     definition_warnings,
+    designed_of,
     discover_model,
     journey_map,
     log_report_inputs,
     map_to_dot,
     outcome_counts,
+    read_designed,
     report_options,
     save_action,
     save_definition,
@@ -205,6 +208,36 @@ def _model(args: argparse.Namespace, log: _Log) -> int:
     return 0
 
 
+def _conformance(args: argparse.Namespace, log: _Log) -> int:
+    """Measure the journeys against the designed journey: the --designed file, else the dataset's saved one."""
+    if args.designed is not None:
+        designed = read_designed(args.designed, log.definition)
+    else:
+        saved = None
+        if log.dataset_id is not None:
+            saved, _ = designed_of(Store(Settings.from_env()), log.dataset_id)
+        if saved is None:
+            raise LogError(Problem("No designed journey is given or saved.", fix="Give one with --designed FILE."))
+        designed = saved
+    result = conformance(log.engine, log.definition, designed, by=args.by)
+    if args.json:
+        print(json.dumps({"definition": log.source, **result.to_dict()}, indent=2, ensure_ascii=False, default=str))
+        return 0
+    print(
+        f"{result.follows:,} of {result.checked:,} customers follow the designed journey "
+        f"({result.share_follows:.0%}); mean fitness {result.mean_fitness:.2f} ({result.method})"
+    )
+    print(f"{result.keeps_to_steps:,} kept to the designed steps, whatever else they did")
+    for row in result.steps.itertuples():
+        print(
+            f"  {row.touchpoint}: did {row.did:,}, skipped {row.skipped:,}, out of order {row.out_of_order:,}, "
+            f"other channel {row.other_channel:,}, repeated {row.repeated:,}"
+        )
+    for row in result.unexpected.head(TOP_VARIANTS).itertuples():
+        print(f"  unexpected {row.touchpoint}: {row.customers:,} customers")
+    return 0
+
+
 def _report(args: argparse.Namespace, log: _Log) -> int:
     store = None if log.dataset_id is None else Store(Settings.from_env())
     inputs = log_report_inputs(
@@ -318,6 +351,7 @@ def _parser() -> argparse.ArgumentParser:
         ("map", _map, "the journey map, as JSON or Graphviz DOT"),
         ("model", _model, "a process model (inductive or heuristics miner), exported as BPMN or PNML"),
         ("definition", _definition, "the journey definition in force, with its reasons and warnings"),
+        ("conformance", _conformance, "the journeys measured against the designed journey, in customers"),
         ("report", _report, "a branded, self-contained HTML report of a view (and its PDF)"),
         ("actions", _actions, "the dataset's improvement actions"),
         ("action-add", _action_add, "save a new improvement action"),
@@ -331,7 +365,7 @@ def _parser() -> argparse.ArgumentParser:
         command.add_argument(
             "--definition", type=Path, help="journey definition file (JSON) to use instead of the saved one"
         )
-        if name in ("summary", "definition", "actions", "action-add", "action-effect"):
+        if name in ("summary", "definition", "conformance", "actions", "action-add", "action-effect"):
             command.add_argument("--json", action="store_true", help="print the JSON document")
         if name == "action-add":
             command.add_argument("--title", required=True)
@@ -351,6 +385,9 @@ def _parser() -> argparse.ArgumentParser:
             command.add_argument(
                 "--save", action="store_true", help="save it (e.g. a --definition file) as the dataset's new version"
             )
+        if name == "conformance":
+            command.add_argument("--designed", type=Path, help="designed journey file (JSON or .bpmn)")
+            command.add_argument("--by", help="break down by 'month' (of the journey's start) or an attribute")
         if name == "map":
             command.add_argument("--dot", action="store_true", help="print Graphviz DOT instead of JSON")
             command.add_argument("--metric", default="cases", choices=("cases", "events", "median", "mean", "p90"))
