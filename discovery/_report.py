@@ -46,7 +46,9 @@ from data.settings import Settings
 from data.store import Store
 from discovery._actions import Action, actions_of
 from discovery._churn import ChurnPoints, churn_points
+from discovery._conformance import STEP_CHECKS, conformance
 from discovery._definition import JourneyDefinition, outcome_counts
+from discovery._designed import designed_of
 from discovery._dot import METRIC_LABELS, METRICS, human_duration, map_caption, map_layout, map_to_dot, render_dot
 from discovery._effect import DEFAULT_WINDOW_DAYS, action_effect, change_text, interval_text
 from discovery._funnel import Funnel, StageKPIs, funnel, stage_kpis
@@ -568,6 +570,39 @@ def _churn(inputs: ReportInputs) -> str:
     return (
         f"{words}<p>The {len(top):,} of {len(points.activities):,} touchpoints most telling of churn; in the accent "
         f"colour those churned after at least {CHURN_POINT_LIFT:g}× as often as their stage.</p>{bars}{table}"
+    )
+
+
+@report_section(DISCOVERY_SECTIONS, "designed", "Designed vs actual")
+def _designed(inputs: ReportInputs) -> str:
+    """The saved designed journey checked against the view's customers, in the Designed vs actual page's words."""
+    if inputs.store is None or inputs.dataset_id is None:
+        return "<p>A designed journey belongs to a stored log: report on a stored dataset to include it.</p>"
+    designed, saved = designed_of(inputs.store, inputs.dataset_id)
+    if designed is None:
+        return "<p>No designed journey is saved for this log yet (see the Designed vs actual page).</p>"
+    result = conformance(inputs.engine, inputs.definition, designed, inputs.filters)
+    tiles = [
+        ("Follow the designed journey", _rate(result.share_follows), f"{result.follows:,} of {result.checked:,}"),
+        ("Keep to the designed steps", _rate(result.share_keeps_to_steps), f"{result.keeps_to_steps:,}"),
+        ("Mean fitness", _number(result.mean_fitness), f"{result.checked:,} customers checked"),
+    ]
+    cards = "".join(
+        f'<div class="kpi"><span>{_text(label)}</span><strong>{_text(value)}</strong><span>{_text(note)}</span></div>'
+        for label, value, note in tiles
+    )
+    steps = html_table(
+        ["Stage", "Touchpoint", "Did it", *(check.replace("_", " ").capitalize() for check in STEP_CHECKS)],
+        [
+            (row["stage"], row["touchpoint"], f"{row['did']:,}", *(f"{row[check]:,}" for check in STEP_CHECKS))
+            for _, row in result.steps.iterrows()
+        ],
+        numeric=range(2, 3 + len(STEP_CHECKS)),
+    )
+    return (
+        f"<p>{_text(designed.name)}, version {saved.version} (saved by {_text(saved.author)}). "
+        f"Counts are customers (unique journeys); {_text(result.method)}: {_text(result.why)}</p>"
+        f'<div class="kpis">{cards}</div><h3>Designed steps</h3>{steps}'
     )
 
 

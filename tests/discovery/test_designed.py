@@ -141,3 +141,33 @@ def test_designs_are_saved_as_versions_of_the_dataset(settings: Settings) -> Non
     assert designed_of(store, dataset.id, version=1)[0] == DESIGN
     history = store.document_history(dataset.id, DESIGNED_KIND, "")
     assert [(one.version, one.author) for one in history][1] == (1, "ana")
+
+
+@pytest.mark.slow  # pm4py checks the demo's 2,572 variants: half a minute on this machine
+def test_the_report_shows_the_saved_design_checked_as_the_page_checks_it(demo_copy) -> None:
+    from discovery import (
+        DISCOVERY_SECTIONS,
+        Branding,
+        DesignedJourney,
+        ReportView,
+        conformance,
+        log_report_inputs,
+        render_report,
+        save_designed,
+        suggest_definition,
+    )
+
+    store, dataset = demo_copy
+    designed = DesignedJourney.from_dict(designed_journey("telecom"))
+    save_designed(store, dataset.id, designed, author="ana")
+    with store.engine(dataset.id) as engine:
+        definition = suggest_definition(engine)
+        inputs = log_report_inputs(engine, ReportView(), definition, store=store, dataset_id=dataset.id)
+        document = render_report(inputs, [DISCOVERY_SECTIONS["designed"]], Branding())
+        expected = conformance(engine, definition, designed)
+
+    part = document.split('<section id="section-designed">', 1)[1].split("</section>", 1)[0]
+    assert f"{expected.follows:,} of {expected.checked:,}" in part
+    assert f"{expected.share_keeps_to_steps:.1%}" in part and "saved by ana" in part
+    for touchpoint, did in zip(expected.steps["touchpoint"], expected.steps["did"], strict=True):
+        assert f"<td>{touchpoint}</td>" in part and f"{did:,}" in part
