@@ -296,7 +296,10 @@ def _action_effect(args: argparse.Namespace, log: _Log) -> int:
         )
     action = Action.from_dict(saved.payload, source=f"action {args.action}")
     segment = None if args.segment is None else filters_from_params(dict(parse_qsl(args.segment)))
-    effect = action_effect(log.engine, log.definition, action, window_days=args.window_days, segment=segment)
+    designed = designed_of(store, log.dataset_id)[0] if action.kpi == "conformance" else None
+    effect = action_effect(
+        log.engine, log.definition, action, window_days=args.window_days, segment=segment, designed=designed
+    )
     document = {"definition": log.source, **effect.to_dict()}
     if args.json:
         print(json.dumps(document, indent=2, ensure_ascii=False, default=str))

@@ -23,7 +23,8 @@ differences; normal (Welch) intervals for means; seeded percentile bootstrap int
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -34,7 +35,9 @@ from data.errors import LogError, Problem
 from data.filters import Filters
 from discovery._actions import Action
 from discovery._churn import CHURNED_STEPS, wilson_interval
+from discovery._conformance import conformance
 from discovery._definition import NPS_DETRACTOR_UP_TO, NPS_PROMOTER_FROM, JourneyDefinition, outcome_relation
+from discovery._designed import DesignedJourney
 from discovery._maps import json_records
 from discovery._relations import CHURNED_OUTCOMES, CONVERTED_OUTCOMES
 from discovery._stages import closest_names
@@ -117,6 +120,7 @@ class _Measure:
     eligible: str = "TRUE"
     value: str = "0"
     uses_censoring: bool = True
+    tables: Mapping[str, pd.DataFrame] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -188,12 +192,14 @@ def action_effect(
     *,
     window_days: int = DEFAULT_WINDOW_DAYS,
     segment: Filters | None = None,
+    designed: DesignedJourney | None = None,
 ) -> ActionEffect:
     """Return the action's KPI for the journeys that started in the `window_days` before its go-live against those
     that started in the `window_days` from it, for its targeted customers and the others, among `filters`' journeys.
 
     A persona or segment target's customers are the ones `segment` selects (the dashboard and the CLI find them
-    from the saved segment or persona); other targets are found in the log. LogError says what cannot be measured.
+    from the saved segment or persona); other targets are found in the log. The conformance KPI needs the `designed`
+    journey (the dataset's saved one: `designed_of`). LogError says what cannot be measured.
 
     >>> effect = action_effect(engine, definition, action, window_days=60)  # doctest: +SKIP
     >>> effect.difference  # (after − before, 95 % low, 95 % high) for the targeted customers  # doctest: +SKIP
@@ -205,17 +211,18 @@ def action_effect(
         problems.append(Problem("The action has no go-live date, so there is no before and after.", fix="Set one."))
     if isinstance(window_days, bool) or not isinstance(window_days, int) or window_days < 1:
         problems.append(Problem("The window must be a whole number of days, at least 1.", value=str(window_days)))
-    if action.kpi == "conformance":
+    if action.kpi == "conformance" and designed is None:
         problems.append(
             Problem(
-                "Conformance to the designed journey is not measurable yet.",
-                fix="Choose conversion, churn, drop-off, time to stage or a score as the action's KPI for now.",
+                "Conformance is measured against the designed journey, and none is given.",
+                fix="Save the designed journey on the Designed vs actual page first.",
             )
         )
     if problems:
         raise LogError(problems)
-    measure = _measure(engine, definition, action)
+    measure = _measure(engine, definition, action, designed)
     targeted, target_ctes, target_params, tables = _targeted(engine, definition, action, segment)
+    tables = {**(tables or {}), **measure.tables} or None
     outcomes, outcome_params = outcome_relation(engine, definition)
     ctes = ", ".join((outcomes, *target_ctes, *measure.ctes))
     go_live = pd.Timestamp(action.go_live, tz="UTC")
@@ -267,9 +274,23 @@ def action_effect(
     )
 
 
-def _measure(engine: Engine, definition: JourneyDefinition, action: Action) -> _Measure:
+def _measure(
+    engine: Engine, definition: JourneyDefinition, action: Action, designed: DesignedJourney | None
+) -> _Measure:
     """How the action's KPI is measured on this log, or LogError saying what it lacks."""
     kpi, target = action.kpi, action.target
+    if kpi == "conformance":
+        # pm4py's fitness of every variant the check reaches (the Designed vs actual page's), joined to the journeys.
+        checked = conformance(engine, definition, designed).variants.dropna(subset=["fitness"])
+        return _Measure(
+            "conformance: decided journeys that keep to the designed steps, of those checked",
+            "proportion",
+            "share",
+            joins="LEFT JOIN conformance_fitness f ON f.variant_id = j.variant_id",
+            eligible="f.fitness IS NOT NULL",
+            value="f.steps_fitness >= 1",
+            tables={"conformance_fitness": checked[["variant_id", "fitness", "steps_fitness"]]},
+        )
     if kpi == "conversion":
         if not definition.goal:
             raise LogError(Problem("No goal is chosen, so conversion cannot be measured.", fix="Choose the goal."))

@@ -640,10 +640,11 @@ def _effect_cells(inputs: ReportInputs, action: Action) -> tuple[str, str]:
     """The measured effect of one action in words, or why it is not measured here."""
     if action.status not in ("live", "done") or action.go_live is None:
         return ("not live yet", "")
-    if action.kpi == "conformance" or action.target.kind in ("persona", "segment"):
+    if action.target.kind in ("persona", "segment"):
         return ("measured on the Actions page", "")
+    designed = designed_of(inputs.store, inputs.dataset_id)[0] if action.kpi == "conformance" else None
     try:
-        effect = action_effect(inputs.engine, inputs.definition, action, inputs.filters)
+        effect = action_effect(inputs.engine, inputs.definition, action, inputs.filters, designed=designed)
     except LogError as error:
         return (error.problems[0].message, "")
     change, low, high = effect.difference

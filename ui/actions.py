@@ -24,11 +24,13 @@ from discovery import (
     ActionChange,
     ActionEffect,
     ActionTarget,
+    DesignedJourney,
     JourneyDefinition,
     action_effect,
     action_history,
     actions_of,
     change_text,
+    designed_of,
     interval_text,
     save_action,
 )
@@ -256,10 +258,8 @@ def show_history(dataset_id: str, action: Action) -> None:
 def show_effect(dataset_id: str, filters: Filters, definition: JourneyDefinition, action: Action) -> None:
     """The action's measured effect: the figures with their intervals and sample sizes, the caveat and the chart."""
     window = st.slider("Days before and after the go-live", 7, 365, 90, key="window_days", bind="query-params")
-    if action.kpi == "conformance":
-        st.info("Conformance to the designed journey is not measurable yet: choose another KPI to measure it.")
-        return
-    effect = _effect(dataset_id, filters, definition, action, window, _segment(dataset_id, action))
+    designed = designed_of(store(), dataset_id)[0] if action.kpi == "conformance" else None
+    effect = _effect(dataset_id, filters, definition, action, window, _segment(dataset_id, action), designed)
     st.markdown(f"**{plain(effect.kpi)}**")
     change, low, high = effect.difference
     unit = effect.unit
@@ -299,9 +299,12 @@ def _effect(
     action: Action,
     window_days: int,
     segment: Filters | None,
+    designed: DesignedJourney | None,
 ) -> ActionEffect:
     with dataset_engine(dataset_id) as engine:
-        return action_effect(engine, definition, action, filters, window_days=window_days, segment=segment)
+        return action_effect(
+            engine, definition, action, filters, window_days=window_days, segment=segment, designed=designed
+        )
 
 
 def _segment(dataset_id: str, action: Action) -> Filters | None:

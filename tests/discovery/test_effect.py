@@ -22,6 +22,9 @@ from discovery import (
     ActionTarget,
     AttributeRole,
     ChurnRule,
+    DesignedJourney,
+    DesignedStage,
+    DesignedTouchpoint,
     JourneyDefinition,
     action_effect,
     suggest_definition,
@@ -218,12 +221,28 @@ def test_the_result_travels_as_json(log: Engine) -> None:
         (ActionTarget("stage", "purchase"), "drop-off", "nowhere", "no such stage"),
         (ActionTarget("persona", "Savers"), "conversion", None, "--segment"),
         (ActionTarget("touchpoint", "buy"), "score", "visit", "score"),
-        (ActionTarget("touchpoint", "buy"), "conformance", None, "not measurable yet"),
+        (ActionTarget("touchpoint", "buy"), "conformance", None, "designed journey"),
     ],
 )
 def test_what_cannot_be_measured_says_why(log: Engine, target, kpi, kpi_on, says) -> None:
     with pytest.raises(LogError, match=says):
         effect(log, target, kpi, kpi_on=kpi_on)
+
+
+def test_conformance_is_the_share_of_decided_journeys_that_keep_to_the_designed_steps(log: Engine) -> None:
+    # Designed: visit, then optionally quote, then buy; other touchpoints do not count against a journey. Before the
+    # go-live b1, b2 and b4 keep to it and b3 (no buy) does not: 3 of 4 (b5 is still open); after it all four do.
+    designed = DesignedJourney(
+        (
+            DesignedStage("discovery", (DesignedTouchpoint("visit"),)),
+            DesignedStage("consideration", (DesignedTouchpoint("quote", required=False),)),
+            DesignedStage("purchase", (DesignedTouchpoint("buy"),)),
+        )
+    )
+    result = effect(log, ActionTarget("touchpoint", "visit"), "conformance", designed=designed)
+    assert values(result)[:2] == [("targeted", "before", 4, 1, 0.75), ("targeted", "after", 4, 1, 1.0)]
+    assert result.difference[0] == pytest.approx(0.25) and result.did is None
+    assert result.kpi.startswith("conformance: decided journeys that keep to the designed steps")
 
 
 def test_an_action_without_a_go_live_has_no_before_and_after(log: Engine) -> None:
