@@ -19,6 +19,7 @@ from data.errors import (
     LogError,
     MappingError,
     OutdatedLayout,
+    PermissionDenied,
     Problem,
     SourceNotConfigured,
     StorageFull,
@@ -58,6 +59,7 @@ from data.store import Dataset, SavedPayload, Store
 from data.timestamps import ParsedTimestamps, parse_timestamps
 from data.uploads import StagedUpload, StagedUploads
 from data.views import SavedView, delete_view, page_address, save_view, saved_views
+from data.workspaces import DEFAULT_WORKSPACE, ROLES, Change, Comment, Member, Workspace
 from data.xes import read_xes
 
 # Imported on first use: the demo generator, so that `python -m data.demo` runs it only once, and the Spark
@@ -78,15 +80,19 @@ __all__ = [
     "ACTIVITY",
     "CASE_ID",
     "CHANNEL",
+    "DEFAULT_WORKSPACE",
     "DEMO_SAMPLES",
     "FORMATS",
+    "ROLES",
     "SETTINGS",
     "SOURCE_ROW",
     "TIMESTAMP",
     "AmbiguousDateError",
     "Candidate",
+    "Change",
     "ChildRun",
     "ColumnMapping",
+    "Comment",
     "Dataset",
     "DatasetNotFound",
     "DemoFile",
@@ -101,8 +107,10 @@ __all__ = [
     "LogSummary",
     "MappingError",
     "MappingSuggestion",
+    "Member",
     "OutdatedLayout",
     "ParsedTimestamps",
+    "PermissionDenied",
     "Problem",
     "QualityReport",
     "RawLog",
@@ -119,6 +127,7 @@ __all__ = [
     "UnexpectedFailure",
     "UnsafeInput",
     "UnsupportedFormat",
+    "Workspace",
     "assess",
     "assess_relation",
     "build_layout",

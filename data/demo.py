@@ -45,6 +45,8 @@ __all__ = [
     "STAGES",
     "DemoFile",
     "DemoLog",
+    "PlantedAction",
+    "designed_journey",
     "generate_demo",
     "main",
     "write_demo",
@@ -154,6 +156,17 @@ class _Scenario:
         return np.array([self.touchpoint_names.index(name) for name in names])
 
 
+@dataclass(frozen=True)
+class PlantedAction:
+    """An improvement action with a known effect: customers of `persona` whose journey starts on `go_live`
+    (YYYY-MM-DD) or later churn right after `touchpoint` with probability `churn_rate` instead of the scenario's."""
+
+    persona: str
+    touchpoint: str
+    churn_rate: float
+    go_live: str
+
+
 @dataclass(frozen=True, eq=False)
 class DemoLog:
     """A generated raw log and the ground truth planted in it.
@@ -162,6 +175,7 @@ class DemoLog:
     that this activity comes next; after any other touchpoint past the purchase it is `base_churn_rate`.
     `channel_switches` gives, per persona, the probability that one (touchpoint, channel) comes right after
     another. Both are probabilities of what comes next, which the log's end may cut off (censoring).
+    `deviation`: the customers whose journey was moved off the designed journey (`plant_deviation`).
     """
 
     events: pd.DataFrame
@@ -174,6 +188,8 @@ class DemoLog:
     churn_points: pd.DataFrame
     base_churn_rate: float
     channel_switches: pd.DataFrame
+    action: PlantedAction | None = None
+    deviation: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -237,13 +253,21 @@ def generate_demo(
     start: str = "2025-01-01",
     days: int = 365,
     timezone: str = "Europe/Paris",
+    action: PlantedAction | None = None,
+    plant_deviation: bool = False,
 ) -> DemoLog:
-    """Return a demo log of `customers` journeys over `days` days from `start`, with its planted ground truth."""
+    """Return a demo log of `customers` journeys over `days` days from `start`, with its planted ground truth;
+    `action` plants an improvement with a known effect (none by default); `plant_deviation` moves one designed
+    step of every `DEVIATION_EVERY`-th customer onto a channel the design does not expect (see
+    `designed_journey`; off by default)."""
     problems = _problems(customers=customers, scenario=scenario, seed=seed, start=start, days=days, timezone=timezone)
+    if action is not None and not problems:
+        problems += _action_problems(_SCENARIOS[scenario], action)
     if problems:
         raise LogError(problems)
     model = _model(scenario)
-    blocks = list(_blocks(model, customers, seed, days))
+    planted = None if action is None else _planted(scenario, action, start)
+    blocks = list(_blocks(model, customers, seed, days, planted))
     id_width = _id_width(customers)
     events = _events_frame(model.scenario, blocks, date.fromisoformat(start), timezone, id_width)
     persona_names = np.array([persona.name for persona in model.scenario.personas])
@@ -253,7 +277,45 @@ def generate_demo(
         name="persona",
         dtype="str",
     )
-    return _ground_truth(model.scenario, events, personas)
+    deviation: frozenset[str] = frozenset()
+    if plant_deviation:
+        events, deviation = _planted_deviation(model.scenario, events)
+    return dataclasses.replace(_ground_truth(model.scenario, events, personas), action=action, deviation=deviation)
+
+
+def designed_journey(scenario: str = "telecom") -> dict:
+    """The journey the scenario's company designed, as the JSON of a Parcours designed journey (a fresh copy)."""
+    if scenario not in _DESIGNED:
+        raise LogError(
+            Problem("There is no such demo scenario.", fix=f"Use one of {', '.join(SCENARIOS)}.", value=scenario)
+        )
+    stages = [
+        {
+            "name": stage,
+            "target_days": target,
+            "touchpoints": [
+                {"name": name, "required": required, "order": order, "channel": channel}
+                for order, (name, required, channel) in enumerate(touchpoints, start=1)
+            ],
+        }
+        for stage, target, touchpoints in _DESIGNED[scenario]
+    ]
+    return {
+        "format": "parcours.designed-journey",
+        "format_version": 1,
+        "name": f"{scenario.capitalize()} designed journey",
+        "notes": "",
+        "stages": stages,
+    }
+
+
+def _planted_deviation(scenario: _Scenario, events: pd.DataFrame) -> tuple[pd.DataFrame, frozenset[str]]:
+    """Move the deviating step of every `DEVIATION_EVERY`-th customer who did it onto `DEVIATION_CHANNEL`."""
+    number = pd.to_numeric(events["customer_id"].str.slice(len(scenario.id_prefix)))
+    moved = (events["touchpoint"] == _DEVIATING_STEP[scenario.name]) & (number % DEVIATION_EVERY == 0)
+    events = events.copy()
+    events.loc[moved, "channel"] = DEVIATION_CHANNEL
+    return events, frozenset(events.loc[moved, "customer_id"])
 
 
 def write_demo(
@@ -385,7 +447,10 @@ def _is_whole(value: object, *, minimum: int) -> bool:
 @cache
 def _model(scenario_name: str) -> _Model:
     """Compile a scenario into transition arrays, once per process (the arrays are read-only)."""
-    scenario = _SCENARIOS[scenario_name]
+    return _compile(_SCENARIOS[scenario_name])
+
+
+def _compile(scenario: _Scenario) -> _Model:
     names, personas = scenario.touchpoint_names, scenario.personas
     n_personas, n_touchpoints, n_channels = len(personas), len(names), len(CHANNELS)
     targets = (*names, _END)
@@ -449,6 +514,38 @@ def _model(scenario_name: str) -> _Model:
     return model
 
 
+def _action_problems(scenario: _Scenario, action: PlantedAction) -> list[Problem]:
+    problems = []
+    if action.persona not in {persona.name for persona in scenario.personas}:
+        problems.append(Problem("The planted action's persona is not one of the scenario's.", value=action.persona))
+    if action.touchpoint not in scenario.touchpoint_names or action.touchpoint in scenario.churn_activities:
+        problems.append(Problem("The planted action needs a touchpoint that is not churn.", value=action.touchpoint))
+    if not 0 <= action.churn_rate < 1:
+        problems.append(Problem("The planted churn rate must be in [0, 1).", value=str(action.churn_rate)))
+    try:
+        date.fromisoformat(action.go_live)
+    except (TypeError, ValueError):
+        problems.append(Problem("The planted go-live must be a date such as 2025-07-01.", value=str(action.go_live)))
+    return problems
+
+
+def _planted(scenario_name: str, action: PlantedAction, start: str) -> tuple[np.ndarray, int]:
+    """The next-state probabilities once the action is live (only the persona's rows change) and its first day."""
+    scenario = _SCENARIOS[scenario_name]
+    points = [point for point in scenario.churn_points if point.touchpoint != action.touchpoint]
+    churn_activity = next(
+        (p.churn_activity for p in scenario.churn_points if p.touchpoint == action.touchpoint),
+        scenario.base_churn_activity,
+    )
+    changed = dataclasses.replace(
+        scenario, churn_points=(*points, _ChurnPoint(action.touchpoint, churn_activity, action.churn_rate))
+    )
+    persona = [p.name for p in scenario.personas].index(action.persona)
+    next_cum = _model(scenario_name).next_cum.copy()
+    next_cum[persona] = _compile(changed).next_cum[persona]
+    return next_cum, (date.fromisoformat(action.go_live) - date.fromisoformat(start)).days
+
+
 def _churn_plan(scenario: _Scenario) -> tuple[np.ndarray, np.ndarray]:
     """Per touchpoint, the planted probability that churn comes next and which churn activity it is.
 
@@ -488,12 +585,14 @@ def _cumulative(weights: np.ndarray) -> np.ndarray:
 # --- simulation ---------------------------------------------------------------------------------------------------
 
 
-def _blocks(model: _Model, customers: int, seed: int, days: int) -> Iterator[_Block]:
+def _blocks(
+    model: _Model, customers: int, seed: int, days: int, planted: tuple[np.ndarray, int] | None = None
+) -> Iterator[_Block]:
     """Simulate the customers block by block, each block from its own generator spawned from the seed."""
     scenario_key = zlib.crc32(model.scenario.name.encode())
     for block, first_customer in enumerate(range(0, customers, BLOCK_CUSTOMERS)):
         rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(scenario_key, block)))
-        journeys = _simulate(model, rng, min(BLOCK_CUSTOMERS, customers - first_customer), days)
+        journeys = _simulate(model, rng, min(BLOCK_CUSTOMERS, customers - first_customer), days, planted)
         events = pd.DataFrame(
             {
                 "customer": journeys.customer + first_customer,
@@ -506,8 +605,11 @@ def _blocks(model: _Model, customers: int, seed: int, days: int) -> Iterator[_Bl
         yield _Block(events, journeys.persona)
 
 
-def _simulate(model: _Model, rng: np.random.Generator, customers: int, days: int) -> _Journeys:
-    """Walk every customer's chain one step at a time until it ends or passes the log's end (censoring)."""
+def _simulate(
+    model: _Model, rng: np.random.Generator, customers: int, days: int, planted: tuple[np.ndarray, int] | None = None
+) -> _Journeys:
+    """Walk every customer's chain one step at a time until it ends or passes the log's end (censoring); customers
+    arriving once a `planted` action is live walk its chain (the same draws, so no action changes nothing)."""
     persona = np.searchsorted(model.persona_cum, rng.random(customers), side="right")
     arrival_day = rng.integers(0, days, customers)
     minute = arrival_day * MINUTES_PER_DAY + rng.integers(OPENING_MINUTE, CLOSING_MINUTE, customers)
@@ -516,7 +618,11 @@ def _simulate(model: _Model, rng: np.random.Generator, customers: int, days: int
     steps = [(who, state, minute)]
     log_end_minute = days * MINUTES_PER_DAY
     while who.size:
-        state = _pick(model.next_cum[persona[who], state], rng)
+        rows = model.next_cum[persona[who], state]
+        if planted is not None:
+            live_cum, first_day = planted
+            rows = np.where((arrival_day[who] >= first_day)[:, None], live_cum[persona[who], state], rows)
+        state = _pick(rows, rng)
         wait = np.floor(rng.exponential(model.lead_minutes[persona[who], state])).astype(np.int64)
         minute = _within_opening_hours(minute + wait, rng)
         going_on = (state != model.end_state) & (minute < log_end_minute)
@@ -1149,6 +1255,34 @@ _SHOP = _Scenario(
 )
 
 _SCENARIOS = {scenario.name: scenario for scenario in (_TELECOM, _SHOP)}
+
+# The designed journey of each scenario: (stage, target days to reach it, touchpoints as (name, required, channel)).
+_DESIGNED = {
+    "telecom": (
+        ("discovery", None, (("visit_website", True, "web"),)),
+        ("consideration", 7.0, (("compare_offers", True, None), ("check_coverage", False, None))),
+        ("purchase", 14.0, (("subscribe", True, "web"),)),
+        (
+            "post-purchase",
+            21.0,
+            (("welcome_email", True, "email"), ("activate_sim", True, None), ("onboarding_email", False, "email")),
+        ),
+    ),
+    "shop": (
+        ("discovery", None, (("visit_website", True, "web"), ("search_products", False, None))),
+        ("consideration", 2.0, (("view_product", True, None), ("add_to_cart", True, None))),
+        ("purchase", 3.0, (("checkout", True, "web"),)),
+        (
+            "post-purchase",
+            10.0,
+            (("order_confirmation", True, "email"), ("parcel_shipped", False, None), ("parcel_delivered", False, None)),
+        ),
+    ),
+}
+# The planted deviation: this designed step, of every DEVIATION_EVERY-th customer, done on DEVIATION_CHANNEL.
+_DEVIATING_STEP = {"telecom": "subscribe", "shop": "checkout"}
+DEVIATION_EVERY = 10
+DEVIATION_CHANNEL = "call center"
 SCENARIOS = tuple(_SCENARIOS)
 
 

@@ -20,6 +20,7 @@ __all__ = [
     "LimitExceeded",
     "LogError",
     "MappingError",
+    "PermissionDenied",
     "Problem",
     "SourceNotConfigured",
     "StorageFull",
@@ -143,6 +144,10 @@ class SourceNotConfigured(LogError):
 
 class DatasetNotFound(LogError):
     """No stored dataset has this id."""
+
+
+class PermissionDenied(LogError):
+    """The acting user's role in the workspace does not allow this; nothing was changed."""
 
 
 class StorageFull(LogError):

@@ -16,7 +16,9 @@ from pathlib import Path
 
 from data.errors import LogError
 
-__all__ = ["SETTINGS", "Settings"]
+__all__ = ["AUTH_MODES", "SETTINGS", "Settings"]
+
+AUTH_MODES = ("local", "oidc", "header")
 
 # name -> (environment variable, default shown in docs, description)
 SETTINGS: dict[str, tuple[str, str, str]] = {
@@ -46,7 +48,34 @@ SETTINGS: dict[str, tuple[str, str, str]] = {
         "Memory of the Spark driver in local mode, which holds the whole job (e.g. `8g` for 10M events).",
     ),
     "timezone": ("PARCOURS_TIMEZONE", "UTC", "Time zone assumed for timestamps that carry none."),
-    "owner": ("PARCOURS_USER", "local", "Owner recorded on stored datasets in a single-user install."),
+    "owner": (
+        "PARCOURS_USER",
+        "local",
+        "The user the command lines act as (`--as` overrides it), and the one local user of the dashboard.",
+    ),
+    "auth": (
+        "PARCOURS_AUTH",
+        "local",
+        "Who uses the dashboard: `local` (one admin, no sign-in), `oidc` (sign-in through `st.login`, `[auth]` in "
+        "`.streamlit/secrets.toml`) or `header` (a user named by a trusted reverse proxy's header).",
+    ),
+    "admins": (
+        "PARCOURS_ADMINS",
+        "(none)",
+        "Comma-separated users (as signed in: e-mail, else subject) who administer the Default workspace and may "
+        "create workspaces, when `PARCOURS_AUTH` is `oidc` or `header`.",
+    ),
+    "trusted_header": (
+        "PARCOURS_TRUSTED_HEADER",
+        "X-Forwarded-Email",
+        "With `PARCOURS_AUTH=header`: the request header that names the signed-in user.",
+    ),
+    "trusted_proxies": (
+        "PARCOURS_TRUSTED_PROXIES",
+        "127.0.0.1",
+        "With `PARCOURS_AUTH=header`: comma-separated addresses of the proxies whose header is believed; a request "
+        "from anywhere else is refused.",
+    ),
     "max_upload_mb": ("PARCOURS_MAX_UPLOAD_MB", "500", "Largest file accepted, in MB (compressed size)."),
     "max_uncompressed_mb": (
         "PARCOURS_MAX_UNCOMPRESSED_MB",
@@ -141,6 +170,10 @@ class Settings:
     spark_driver_memory: str = "2g"
     timezone: str = "UTC"
     owner: str = "local"
+    auth: str = "local"
+    admins: tuple[str, ...] = ()
+    trusted_header: str = "X-Forwarded-Email"
+    trusted_proxies: tuple[str, ...] = ("127.0.0.1",)
     max_upload_mb: int = 500
     max_uncompressed_mb: int = 4096
     max_events: int = 50_000_000
@@ -167,6 +200,10 @@ class Settings:
             object.__setattr__(self, "duckdb_temp_dir", self.home / "tmp")
         if self.engine not in ("duckdb", "spark"):
             raise LogError(f"PARCOURS_ENGINE must be 'duckdb' or 'spark', not {self.engine!r}.")
+        if self.auth not in AUTH_MODES:
+            raise LogError(f"PARCOURS_AUTH must be one of {', '.join(AUTH_MODES)}, not {self.auth!r}.")
+        for name in ("admins", "trusted_proxies"):
+            object.__setattr__(self, name, _names(getattr(self, name)))
         if self.report_logo is not None:
             object.__setattr__(self, "report_logo", Path(self.report_logo).expanduser())
         for name in ("report_primary_color", "report_accent_color"):
@@ -193,6 +230,12 @@ class Settings:
             if name in values:
                 values[name] = _positive_int(SETTINGS[name][0], values[name])
         return cls(**values, sql_sources=sources)
+
+
+def _names(value: str | tuple[str, ...] | list[str]) -> tuple[str, ...]:
+    """Read a comma-separated setting (or a sequence) as its non-empty names."""
+    items = value.split(",") if isinstance(value, str) else value
+    return tuple(name.strip() for name in items if name.strip())
 
 
 def _positive_int(variable: str, raw: object) -> int:

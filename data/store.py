@@ -44,11 +44,12 @@ from alembic import command
 from alembic.config import Config
 
 from data.engine import Engine, build_layout
-from data.errors import DatasetNotFound, EmptyLog, LogError, OutdatedLayout, Problem, StorageFull
+from data.errors import DatasetNotFound, EmptyLog, LogError, OutdatedLayout, PermissionDenied, Problem, StorageFull
 from data.quality import QualityReport
 from data.schema import CANONICAL_COLUMNS, TIMESTAMP, ColumnMapping, EventLog
 from data.settings import Settings
 from data.uploads import StagedUploads
+from data.workspaces import DEFAULT_WORKSPACE, ROLES, Change, Comment, Member, Workspace, role_allows
 
 __all__ = ["Dataset", "SavedPayload", "Store"]
 
@@ -65,6 +66,11 @@ STAGING_NAME = re.compile(r"(?P<dataset_id>[0-9a-f]{16})\.[0-9a-f]{32}(?:\.disca
 MAX_NAME_CHARS = 200
 MAX_KIND_CHARS = 40
 MAX_KEY_CHARS = 64
+MAX_USER_CHARS = 200
+MAX_COMMENT_CHARS = 5_000
+HISTORY_SHOWN = 200
+# What each kind of annotation needs: saving a view of one's own is reading, deciding about a log is editing.
+ANNOTATION_ROLES = {"view": "viewer"}
 JOURNEY_DEFINITION = "journey_definition"
 KNOWN_IDS_SHOWN = 20
 # Characters that would move a terminal's cursor, break a line or reverse the text around them (bidi controls).
@@ -118,6 +124,7 @@ DATASETS = sa.Table(
     sa.Column("created_at", UTCDateTime(), nullable=False),
     sa.Column("updated_at", UTCDateTime(), nullable=False),
     sa.Column("last_opened_at", UTCDateTime(), nullable=True),
+    sa.Column("workspace_id", sa.String(40), nullable=False, server_default=DEFAULT_WORKSPACE, index=True),
 )
 ANNOTATIONS = sa.Table(
     "annotations",
@@ -127,6 +134,45 @@ ANNOTATIONS = sa.Table(
     sa.Column("name", sa.Text(), primary_key=True),
     sa.Column("payload_json", sa.Text(), nullable=False),
     sa.Column("updated_at", UTCDateTime(), nullable=False),
+)
+WORKSPACES = sa.Table(
+    "workspaces",
+    METADATA,
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column("name", sa.Text(), nullable=False, unique=True),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+)
+MEMBERSHIPS = sa.Table(
+    "memberships",
+    METADATA,
+    sa.Column("workspace_id", sa.String(40), sa.ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("user_id", sa.String(MAX_USER_CHARS), primary_key=True),
+    sa.Column("role", sa.String(10), nullable=False),
+)
+AUDIT = sa.Table(
+    "audit",
+    METADATA,
+    sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
+    sa.Column("workspace_id", sa.String(40), nullable=False, index=True),
+    sa.Column("dataset_id", sa.String(16), nullable=True, index=True),
+    sa.Column("user_id", sa.String(MAX_USER_CHARS), nullable=False),
+    sa.Column("at", UTCDateTime(), nullable=False),
+    sa.Column("action", sa.String(40), nullable=False),
+    sa.Column("target", sa.Text(), nullable=False),
+    sa.Column("before_json", sa.Text(), nullable=True),
+    sa.Column("after_json", sa.Text(), nullable=True),
+)
+COMMENTS = sa.Table(
+    "comments",
+    METADATA,
+    sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
+    sa.Column("dataset_id", sa.String(16), sa.ForeignKey("datasets.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("target_kind", sa.String(MAX_KIND_CHARS), nullable=False),
+    sa.Column("target_key", sa.Text(), nullable=False),
+    sa.Column("author", sa.String(MAX_USER_CHARS), nullable=False),
+    sa.Column("at", UTCDateTime(), nullable=False),
+    sa.Column("text", sa.Text(), nullable=False),
+    sa.Index("ix_comments_target", "dataset_id", "target_kind", "target_key"),
 )
 DOCUMENTS = sa.Table(
     "documents",
@@ -174,6 +220,7 @@ class Dataset:
     events_path: Path
     layout_path: Path
     last_opened_at: datetime | None = None
+    workspace_id: str = DEFAULT_WORKSPACE
 
 
 class Store:
@@ -182,10 +229,11 @@ class Store:
     Example: `dataset = Store(Settings.from_env()).import_log(log)`.
     """
 
-    def __init__(self, settings: Settings):
+    def __init__(self, settings: Settings, *, user: str | None = None):
         if not isinstance(settings, Settings):
             raise TypeError(f"Store needs a Settings, not {type(settings).__name__}.")
         self._settings = settings
+        self._user = _checked_user(settings.owner if user is None else user)
         self._datasets_dir = settings.datasets_dir
         self._incoming_dir = settings.datasets_dir / INCOMING_DIR
         self._locks_dir = settings.datasets_dir / LOCKS_DIR
@@ -204,11 +252,22 @@ class Store:
         return self._settings
 
     @property
+    def user(self) -> str:
+        """Who this Store acts as: every write is checked against this user's role and recorded under their name."""
+        return self._user
+
+    def as_user(self, user: str) -> Store:
+        """Return a Store over the same home acting as `user` (the command lines' `--as`)."""
+        return Store(self._settings, user=user)
+
+    @property
     def uploads(self) -> StagedUploads:
         """Uploaded files kept for an hour by their content's hash, so a reloaded import page finds its file."""
         return self._uploads
 
-    def import_log(self, log: EventLog, *, name: str | None = None, owner: str | None = None) -> Dataset:
+    def import_log(
+        self, log: EventLog, *, name: str | None = None, owner: str | None = None, workspace: str = DEFAULT_WORKSPACE
+    ) -> Dataset:
         """Return the stored dataset for `log`, storing it first unless the same import already exists.
 
         The same source with the same mapping and options always gets the same id, so a second import
@@ -224,6 +283,7 @@ class Store:
             options=log.options,
             name=name,
             owner=owner,
+            workspace=workspace,
         )
 
     def import_events(
@@ -237,6 +297,7 @@ class Store:
         options: Mapping[str, Any],
         name: str | None = None,
         owner: str | None = None,
+        workspace: str = DEFAULT_WORKSPACE,
     ) -> Dataset:
         """Store a canonical events Parquet file that `write_events(path)` writes, for importers without a frame.
 
@@ -249,7 +310,8 @@ class Store:
             name = _checked_name(name)
         if owner is not None and (not isinstance(owner, str) or not owner.strip()):
             raise TypeError("owner must be a non-empty string or None.")
-        dataset_id = _dataset_id(source_sha256, mapping, options)
+        self._require(workspace, "editor", "import a log")
+        dataset_id = _dataset_id(source_sha256, mapping, options, workspace)
         folder = self._datasets_dir / dataset_id
         with self._dataset_lock(dataset_id), _disk_full_is_typed():
             listed = self._row(dataset_id) is not None
@@ -264,12 +326,12 @@ class Store:
                 except OutdatedLayout:  # a folder another version of Parcours left without its database row
                     manifest = self._rebuild_layout(folder, dataset_id, manifest["n_events"])
                     quality = quality_of(folder / LAYOUT_FILE)
-                self._insert(dataset_id, quality, manifest, recipe, name=name, owner=owner)
+                self._insert(dataset_id, quality, manifest, recipe, name=name, owner=owner, workspace=workspace)
         return self.dataset(dataset_id)
 
     def datasets(self) -> list[Dataset]:
-        """Return every stored dataset, newest first."""
-        query = sa.select(DATASETS).order_by(DATASETS.c.created_at.desc(), DATASETS.c.id)
+        """Return every stored dataset of the workspaces the user belongs to, newest first."""
+        query = self._visible(sa.select(DATASETS)).order_by(DATASETS.c.created_at.desc(), DATASETS.c.id)
         with self._engine.connect() as connection:
             rows = connection.execute(query).all()
         return [self._dataset_from_row(row) for row in rows]
@@ -277,7 +339,8 @@ class Store:
     def dataset(self, dataset_id: str) -> Dataset:
         """Return the stored dataset `dataset_id`; DatasetNotFound lists the ids that exist."""
         row = self._row(dataset_id) if _is_dataset_id(dataset_id) else None
-        if row is None:
+        if row is None or self.role(row.workspace_id) is None:
+            # Another workspace's dataset is "not found" too: its id tells nothing about it.
             raise self._not_found(dataset_id)
         return self._dataset_from_row(row)
 
@@ -288,17 +351,15 @@ class Store:
         is kept as the file has it (it is data, escaped wherever it is shown).
         """
         name = _checked_name(name, typed=True)
-        updated = 0
-        if _is_dataset_id(dataset_id):
-            with _disk_full_is_typed(), self._writer.begin() as connection:
-                result = connection.execute(
-                    sa.update(DATASETS)
-                    .where(DATASETS.c.id == dataset_id)
-                    .values(name=name, updated_at=datetime.now(UTC))
-                )
-                updated = result.rowcount
-        if not updated:
-            raise self._not_found(dataset_id)
+        before = self.dataset(dataset_id)
+        self._require(before.workspace_id, "editor", "rename a log")
+        with _disk_full_is_typed(), self._writer.begin() as connection:
+            result = connection.execute(
+                sa.update(DATASETS).where(DATASETS.c.id == dataset_id).values(name=name, updated_at=datetime.now(UTC))
+            )
+            if not result.rowcount:
+                raise self._not_found(dataset_id)
+            self._audit(connection, before, "rename", "name", before.name, name)
         return self.dataset(dataset_id)
 
     def mark_opened(self, dataset_id: str, *, at: datetime | None = None) -> Dataset:
@@ -324,11 +385,14 @@ class Store:
 
     def delete(self, dataset_id: str) -> None:
         """Forget the dataset, then remove its files: a crash in between leaves only unlisted files."""
+        dataset = self.dataset(dataset_id)
+        self._require(dataset.workspace_id, "admin", "delete a log")
         with self._dataset_lock(dataset_id):
             with _disk_full_is_typed(), self._writer.begin() as connection:
-                connection.execute(sa.delete(ANNOTATIONS).where(ANNOTATIONS.c.dataset_id == dataset_id))
-                connection.execute(sa.delete(DOCUMENTS).where(DOCUMENTS.c.dataset_id == dataset_id))
+                for table in (ANNOTATIONS, DOCUMENTS, COMMENTS):
+                    connection.execute(sa.delete(table).where(table.c.dataset_id == dataset_id))
                 deleted = connection.execute(sa.delete(DATASETS).where(DATASETS.c.id == dataset_id)).rowcount
+                self._audit(connection, dataset, "delete", "log", dataset.name, None)
             if not deleted:
                 raise self._not_found(dataset_id)
             self._discard(self._datasets_dir / dataset_id)
@@ -340,10 +404,13 @@ class Store:
         """
         _check_annotation_key(kind, name)
         payload_json = _annotation_json(payload)
-        self.dataset(dataset_id)
+        dataset = self.dataset(dataset_id)
+        self._require(dataset.workspace_id, ANNOTATION_ROLES.get(kind, "editor"), f"save a {kind}")
         key = _annotation_key(dataset_id, kind, name)
         row = {"dataset_id": dataset_id, "kind": kind, "name": name}
         with _disk_full_is_typed(), self._writer.begin() as connection:
+            before = connection.execute(sa.select(ANNOTATIONS.c.payload_json).where(key)).scalar()
+            self._audit(connection, dataset, f"save {kind}", name, _loaded(before), payload)
             connection.execute(sa.delete(ANNOTATIONS).where(key))
             connection.execute(
                 sa.insert(ANNOTATIONS).values(**row, payload_json=payload_json, updated_at=datetime.now(UTC))
@@ -369,8 +436,14 @@ class Store:
 
     def delete_annotation(self, dataset_id: str, kind: str, name: str) -> None:
         """Forget a saved annotation; forgetting one that is not there is not an error."""
+        dataset = self.dataset(dataset_id)
+        self._require(dataset.workspace_id, ANNOTATION_ROLES.get(kind, "editor"), f"delete a {kind}")
+        key = _annotation_key(dataset_id, kind, name)
         with _disk_full_is_typed(), self._writer.begin() as connection:
-            connection.execute(sa.delete(ANNOTATIONS).where(_annotation_key(dataset_id, kind, name)))
+            before = connection.execute(sa.select(ANNOTATIONS.c.payload_json).where(key)).scalar()
+            if before is not None:
+                self._audit(connection, dataset, f"delete {kind}", name, _loaded(before), None)
+                connection.execute(sa.delete(ANNOTATIONS).where(key))
 
     def save_definition(self, dataset_id: str, payload: Mapping[str, Any], *, author: str | None = None) -> int:
         """Save a new version of the dataset's journey definition and return its number (1, 2, …).
@@ -405,8 +478,9 @@ class Store:
         """
         _check_document_key(kind, key)
         payload_json = _annotation_json(payload)
-        self.dataset(dataset_id)
-        author = author or self._settings.owner
+        dataset = self.dataset(dataset_id)
+        self._require(dataset.workspace_id, "editor", f"save a {kind.replace('_', ' ')}")
+        author = author or self._user
         with _disk_full_is_typed(), self._writer.begin() as connection:
             # Writers of one dataset take turns: SQLite's BEGIN IMMEDIATE serialises them already, PostgreSQL needs
             # the dataset's row locked, or two of them would read the same newest version.
@@ -415,6 +489,13 @@ class Store:
                 sa.select(sa.func.max(DOCUMENTS.c.version)).where(_document_key(dataset_id, kind, key))
             ).scalar()
             version = (newest or 0) + 1
+            before = connection.execute(
+                sa.select(DOCUMENTS.c.payload_json).where(
+                    _document_key(dataset_id, kind, key), DOCUMENTS.c.version == newest
+                )
+            ).scalar()
+            target = f"{key} (version {version})" if key else f"version {version}"
+            self._audit(connection, dataset, f"save {kind.replace('_', ' ')}", target, _loaded(before), payload)
             connection.execute(
                 sa.insert(DOCUMENTS).values(
                     dataset_id=dataset_id,
@@ -460,6 +541,188 @@ class Store:
         )
         with self._engine.connect() as connection:
             return {row.key: _saved_payload(row) for row in connection.execute(query).all()}
+
+    # --- workspaces, roles, history and comments ---
+
+    def role(self, workspace_id: str) -> str | None:
+        """Return the user's role in a workspace (viewer, editor, admin), None when they are not a member.
+
+        Locally the one user is admin everywhere; for a team, the operator's `PARCOURS_ADMINS` administer the Default
+        workspace, and everyone else has the role an admin gave them.
+        """
+        if self._settings.auth == "local":
+            return "admin"
+        if workspace_id == DEFAULT_WORKSPACE and self._user in self._settings.admins:
+            return "admin"
+        query = sa.select(MEMBERSHIPS.c.role).where(
+            MEMBERSHIPS.c.workspace_id == workspace_id, MEMBERSHIPS.c.user_id == self._user
+        )
+        with self._engine.connect() as connection:
+            return connection.execute(query).scalar()
+
+    def workspaces(self) -> list[Workspace]:
+        """Return the workspaces the user belongs to, with their role in each, by name."""
+        with self._engine.connect() as connection:
+            rows = connection.execute(sa.select(WORKSPACES).order_by(WORKSPACES.c.name)).all()
+        roles = {row.id: self.role(row.id) for row in rows}
+        return [Workspace(row.id, row.name, roles[row.id]) for row in rows if roles[row.id] is not None]
+
+    def create_workspace(self, name: str) -> Workspace:
+        """Create a workspace, administered by its creator; only an admin of the Default workspace may."""
+        self._require(DEFAULT_WORKSPACE, "admin", "create a workspace")
+        name = _checked_name(name, typed=True)
+        workspace_id = uuid.uuid4().hex[:12]
+        with _disk_full_is_typed(), self._writer.begin() as connection:
+            taken = connection.execute(sa.select(WORKSPACES.c.id).where(WORKSPACES.c.name == name)).scalar()
+            if taken is not None:
+                raise LogError(Problem("A workspace already has this name.", fix="Choose another name.", value=name))
+            connection.execute(sa.insert(WORKSPACES).values(id=workspace_id, name=name, created_at=datetime.now(UTC)))
+            connection.execute(
+                sa.insert(MEMBERSHIPS).values(workspace_id=workspace_id, user_id=self._user, role="admin")
+            )
+            connection.execute(
+                sa.insert(AUDIT).values(
+                    self._change(workspace_id, None)
+                    | {"action": "create workspace", "target": name, "before_json": None, "after_json": None}
+                )
+            )
+        return Workspace(workspace_id, name, "admin")
+
+    def members(self, workspace_id: str) -> list[Member]:
+        """Return the members of a workspace and their roles (any member may see them)."""
+        self._require(workspace_id, "viewer", "see the members")
+        query = (
+            sa.select(MEMBERSHIPS.c.user_id, MEMBERSHIPS.c.role)
+            .where(MEMBERSHIPS.c.workspace_id == workspace_id)
+            .order_by(MEMBERSHIPS.c.user_id)
+        )
+        with self._engine.connect() as connection:
+            return [Member(row.user_id, row.role) for row in connection.execute(query).all()]
+
+    def set_member(self, workspace_id: str, user_id: str, role: str | None) -> None:
+        """Give `user_id` a role in the workspace, or remove them with None; only its admins may."""
+        self._require(workspace_id, "admin", "manage the members")
+        user_id = _checked_user(user_id)
+        if role is not None and role not in ROLES:
+            raise LogError(Problem(f"A role is one of {', '.join(ROLES)}.", value=str(role)))
+        key = sa.and_(MEMBERSHIPS.c.workspace_id == workspace_id, MEMBERSHIPS.c.user_id == user_id)
+        with _disk_full_is_typed(), self._writer.begin() as connection:
+            before = connection.execute(sa.select(MEMBERSHIPS.c.role).where(key)).scalar()
+            connection.execute(sa.delete(MEMBERSHIPS).where(key))
+            if role is not None:
+                connection.execute(sa.insert(MEMBERSHIPS).values(workspace_id=workspace_id, user_id=user_id, role=role))
+            connection.execute(
+                sa.insert(AUDIT).values(
+                    self._change(workspace_id, None)
+                    | {"action": "member", "target": user_id, "before_json": _json(before), "after_json": _json(role)}
+                )
+            )
+
+    def history(self, dataset_id: str | None = None, *, limit: int = HISTORY_SHOWN) -> list[Change]:
+        """Return the latest changes to shared things (of one log, or of every workspace of the user), newest first."""
+        query = sa.select(AUDIT).order_by(AUDIT.c.id.desc()).limit(limit)
+        if dataset_id is not None:
+            self.dataset(dataset_id)
+            query = query.where(AUDIT.c.dataset_id == dataset_id)
+        elif self._settings.auth != "local":
+            query = query.where(AUDIT.c.workspace_id.in_([workspace.id for workspace in self.workspaces()]))
+        with self._engine.connect() as connection:
+            rows = connection.execute(query).all()
+        return [
+            Change(
+                row.id,
+                row.workspace_id,
+                row.dataset_id,
+                row.user_id,
+                row.at,
+                row.action,
+                row.target,
+                _loaded(row.before_json),
+                _loaded(row.after_json),
+            )
+            for row in rows
+        ]
+
+    def restore_document(self, dataset_id: str, kind: str, key: str, version: int) -> int:
+        """Put an earlier version of a document back in force, as a new version (the history keeps every one)."""
+        earlier = self.document(dataset_id, kind, key, version)
+        if earlier is None:
+            raise LogError(Problem(f"This {kind.replace('_', ' ')} has no version {version}.", value=str(version)))
+        return self.save_document(dataset_id, kind, key, earlier.payload)
+
+    def add_comment(self, dataset_id: str, target_kind: str, target_key: str, text: str) -> Comment:
+        """Comment on a figure of a log (any member may); `@user` in the text mentions a teammate."""
+        dataset = self.dataset(dataset_id)
+        self._require(dataset.workspace_id, "viewer", "comment")
+        _check_annotation_key(target_kind, target_key or "-")
+        if not isinstance(text, str) or not text.strip() or len(text) > MAX_COMMENT_CHARS:
+            raise LogError(Problem(f"A comment is 1 to {MAX_COMMENT_CHARS:,} characters.", column="text"))
+        row = {
+            "dataset_id": dataset_id,
+            "target_kind": target_kind,
+            "target_key": target_key,
+            "author": self._user,
+            "at": datetime.now(UTC),
+            "text": text.strip(),
+        }
+        with _disk_full_is_typed(), self._writer.begin() as connection:
+            comment_id = connection.execute(sa.insert(COMMENTS).values(row)).inserted_primary_key[0]
+        return Comment(comment_id, **row)
+
+    def comments(self, dataset_id: str, target_kind: str | None = None, target_key: str | None = None) -> list[Comment]:
+        """Return the comments on a log (on one kind of figure, or one figure), oldest first."""
+        self.dataset(dataset_id)
+        query = sa.select(COMMENTS).where(COMMENTS.c.dataset_id == dataset_id).order_by(COMMENTS.c.id)
+        if target_kind is not None:
+            query = query.where(COMMENTS.c.target_kind == target_kind)
+        if target_key is not None:
+            query = query.where(COMMENTS.c.target_key == target_key)
+        with self._engine.connect() as connection:
+            return [_comment(row) for row in connection.execute(query).all()]
+
+    def mentions(self, *, limit: int = HISTORY_SHOWN) -> list[Comment]:
+        """Return the comments that @mention the user, in the logs they can open, newest first."""
+        visible = [dataset.id for dataset in self.datasets()]
+        pattern = "%@" + self._user.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        query = (
+            sa.select(COMMENTS)
+            .where(COMMENTS.c.dataset_id.in_(visible), COMMENTS.c.text.like(pattern, escape="\\"))
+            .order_by(COMMENTS.c.id.desc())
+            .limit(limit)
+        )
+        with self._engine.connect() as connection:
+            found = [_comment(row) for row in connection.execute(query).all()]
+        return [comment for comment in found if self._user in comment.mentions]
+
+    def _require(self, workspace_id: str, needed: str, doing: str) -> None:
+        """Raise PermissionDenied unless the user's role in the workspace allows what needs `needed`."""
+        role = self.role(workspace_id)
+        if not role_allows(role, needed):
+            article = "an" if needed[0] in "aeiou" else "a"
+            raise PermissionDenied(
+                Problem(
+                    f"Only {article} {needed} of this workspace can {doing}; {self._user} is "
+                    f"{'not a member' if role is None else f'a {role}'}.",
+                    fix="Ask an admin of the workspace for that role.",
+                    value=self._user,
+                )
+            )
+
+    def _visible(self, query: sa.Select) -> sa.Select:
+        """Keep, of a query over datasets, the rows of the workspaces the user belongs to."""
+        if self._settings.auth == "local":
+            return query
+        return query.where(DATASETS.c.workspace_id.in_([workspace.id for workspace in self.workspaces()]))
+
+    def _change(self, workspace_id: str, dataset_id: str | None) -> dict:
+        return {"workspace_id": workspace_id, "dataset_id": dataset_id, "user_id": self._user, "at": datetime.now(UTC)}
+
+    def _audit(
+        self, connection: sa.Connection, dataset: Dataset, action: str, target: str, before: object, after: object
+    ) -> None:
+        """Record a change to something shared about `dataset`, in the transaction that makes it."""
+        values = {"action": action, "target": target, "before_json": _json(before), "after_json": _json(after)}
+        connection.execute(sa.insert(AUDIT).values(self._change(dataset.workspace_id, dataset.id) | values))
 
     def engine(self, dataset_id: str) -> Engine:
         """Return the DuckDB engine over the dataset's ingest-once layout.
@@ -532,6 +795,7 @@ class Store:
         *,
         name: str | None,
         owner: str | None,
+        workspace: str,
     ) -> None:
         now = datetime.now(UTC)
         row = {
@@ -547,14 +811,17 @@ class Store:
             "mapping_json": _canonical_json(recipe["mapping"].to_dict()),
             "options_json": _canonical_json(recipe["options"]),
             "quality_json": _canonical_json(quality.to_dict()),
-            "owner": owner or self._settings.owner,
+            "owner": owner or self._user,
             "size_bytes": sum(entry["bytes"] for entry in manifest["files"].values()),
             "created_at": now,
             "updated_at": now,
+            "workspace_id": workspace,
         }
         try:
             with self._writer.begin() as connection:
                 connection.execute(sa.insert(DATASETS).values(row))
+                audit_row = {"action": "import", "target": "log", "before_json": None, "after_json": _json(row["name"])}
+                connection.execute(sa.insert(AUDIT).values(self._change(workspace, dataset_id) | audit_row))
         except sa.exc.IntegrityError:
             if self._row(dataset_id) is None:
                 raise
@@ -614,7 +881,7 @@ class Store:
             return connection.execute(sa.select(DATASETS).where(DATASETS.c.id == dataset_id)).first()
 
     def _not_found(self, dataset_id: object) -> DatasetNotFound:
-        query = sa.select(DATASETS.c.id).order_by(DATASETS.c.created_at.desc(), DATASETS.c.id)
+        query = self._visible(sa.select(DATASETS.c.id)).order_by(DATASETS.c.created_at.desc(), DATASETS.c.id)
         with self._engine.connect() as connection:
             known = connection.execute(query).scalars().all()
         if not known:
@@ -647,6 +914,7 @@ class Store:
             events_path=folder / EVENTS_FILE,
             layout_path=folder / LAYOUT_FILE,
             last_opened_at=row.last_opened_at,
+            workspace_id=row.workspace_id,
         )
 
 
@@ -817,6 +1085,24 @@ def _annotation_json(payload: object) -> str:
         raise TypeError(f"An annotation must be plain JSON (text, numbers, lists, mappings): {error}") from None
 
 
+def _checked_user(user: object) -> str:
+    if not isinstance(user, str) or not user.strip() or len(user) > MAX_USER_CHARS or any(map(_is_unshowable, user)):
+        raise LogError(Problem(f"A user is named by 1 to {MAX_USER_CHARS} printable characters.", value=str(user)))
+    return user.strip()
+
+
+def _json(value: object) -> str | None:
+    return None if value is None else json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+
+
+def _loaded(text: str | None) -> object:
+    return None if text is None else json.loads(text)
+
+
+def _comment(row: sa.Row) -> Comment:
+    return Comment(row.id, row.dataset_id, row.target_kind, row.target_key, row.author, row.at, row.text)
+
+
 def _saved_payload(row: sa.Row) -> SavedPayload:
     return SavedPayload(row.version, json.loads(row.payload_json), row.author, row.saved_at)
 
@@ -830,9 +1116,18 @@ def _is_dataset_id(dataset_id: object) -> bool:
     return isinstance(dataset_id, str) and DATASET_ID.fullmatch(dataset_id) is not None
 
 
-def _dataset_id(source_sha256: str, mapping: ColumnMapping, options: Mapping[str, Any]) -> str:
-    """Name a dataset by what it holds: the source's content plus how it was mapped and read."""
-    recipe = _canonical_json({"mapping": mapping.to_dict(), "options": dict(options)})
+def _dataset_id(
+    source_sha256: str, mapping: ColumnMapping, options: Mapping[str, Any], workspace: str = DEFAULT_WORKSPACE
+) -> str:
+    """Name a dataset by what it holds: the source's content plus how it was mapped and read, and where.
+
+    The same file imported in two workspaces is two datasets, each with its own definitions and members; the
+    Default workspace's ids are those of a Parcours without workspaces.
+    """
+    recipe = {"mapping": mapping.to_dict(), "options": dict(options)}
+    if workspace != DEFAULT_WORKSPACE:
+        recipe["workspace"] = workspace
+    recipe = _canonical_json(recipe)
     return hashlib.sha256(f"{source_sha256}\n{recipe}".encode()).hexdigest()[:16]
 
 

@@ -48,7 +48,7 @@ def save_view(
         name=name.strip() if isinstance(name, str) else name,
         page=page,
         query=dict(query),
-        owner=owner or store.settings.owner,
+        owner=owner or store.user,
         saved_at=datetime.now(UTC).replace(microsecond=0),
     )
     payload = {key: value for key, value in view.to_dict().items() if key not in ("dataset_id", "name")}

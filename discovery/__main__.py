@@ -1,4 +1,5 @@
-"""Command line for discovery: `python -m discovery summary|map|model|definition|report LOG`.
+"""Command line for discovery: `python -m discovery summary|map|model|definition|conformance|report|actions|action-add|
+action-effect LOG`.
 
 LOG is a stored dataset id (see `python -m data list`) or a file, read with the same import path and the same
 mapping options as `python -m data import`. Figures follow the journey definition in force: `--definition FILE`
@@ -6,33 +7,49 @@ when given, else the one saved for a stored dataset (the dashboard's), else the 
 every output says which. `report` writes the branded HTML report (and `--pdf`) of a view, its sections those
 discovery computes; `python -m segmentation report` adds personas and the comparison. A bad log or definition
 exits with status 2 and says what to fix, never a traceback.
+Actions belong to a stored dataset: `actions` lists them, `action-add` saves a new one, `action-effect` measures one.
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import sys
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import parse_qsl
 
 from data import Engine, LogError, Problem, Settings, Store
 from data.cli import mapping_options, open_log
 from data.exports import terminal_safe_output
+from data.params import filters_from_params
 from discovery import (
+    ACTION_KIND,
+    DEFAULT_WINDOW_DAYS,
     DISCOVERY_SECTIONS,
+    KPIS,
+    STATUSES,
+    Action,
+    ActionTarget,
     JourneyDefinition,
     ReportView,
+    action_effect,
+    actions_of,
     churn_points,
+    conformance,
     definition_in_force,
     definition_warnings,
+    designed_of,
     discover_model,
     journey_map,
     log_report_inputs,
     map_to_dot,
     outcome_counts,
+    read_designed,
     report_options,
+    save_action,
     save_definition,
     stage_kpis,
     to_bpmn_xml,
@@ -191,6 +208,36 @@ def _model(args: argparse.Namespace, log: _Log) -> int:
     return 0
 
 
+def _conformance(args: argparse.Namespace, log: _Log) -> int:
+    """Measure the journeys against the designed journey: the --designed file, else the dataset's saved one."""
+    if args.designed is not None:
+        designed = read_designed(args.designed, log.definition)
+    else:
+        saved = None
+        if log.dataset_id is not None:
+            saved, _ = designed_of(Store(Settings.from_env()), log.dataset_id)
+        if saved is None:
+            raise LogError(Problem("No designed journey is given or saved.", fix="Give one with --designed FILE."))
+        designed = saved
+    result = conformance(log.engine, log.definition, designed, by=args.by)
+    if args.json:
+        print(json.dumps({"definition": log.source, **result.to_dict()}, indent=2, ensure_ascii=False, default=str))
+        return 0
+    print(
+        f"{result.follows:,} of {result.checked:,} customers follow the designed journey "
+        f"({result.share_follows:.0%}); mean fitness {result.mean_fitness:.2f} ({result.method})"
+    )
+    print(f"{result.keeps_to_steps:,} kept to the designed steps, whatever else they did")
+    for row in result.steps.itertuples():
+        print(
+            f"  {row.touchpoint}: did {row.did:,}, skipped {row.skipped:,}, out of order {row.out_of_order:,}, "
+            f"other channel {row.other_channel:,}, repeated {row.repeated:,}"
+        )
+    for row in result.unexpected.head(TOP_VARIANTS).itertuples():
+        print(f"  unexpected {row.touchpoint}: {row.customers:,} customers")
+    return 0
+
+
 def _report(args: argparse.Namespace, log: _Log) -> int:
     store = None if log.dataset_id is None else Store(Settings.from_env())
     inputs = log_report_inputs(
@@ -204,6 +251,79 @@ def _report(args: argparse.Namespace, log: _Log) -> int:
     )
     write_report(args, inputs, DISCOVERY_SECTIONS)
     return 0
+
+
+def _actions(args: argparse.Namespace, log: _Log) -> int:
+    actions = actions_of(_store(log), log.dataset_id)
+    if args.json:
+        print(json.dumps([action.to_dict() for action in actions], indent=2, ensure_ascii=False))
+        return 0
+    for action in actions:
+        go_live = action.go_live.isoformat() if action.go_live else "no go-live"
+        print(f"{action.id}  {action.status:<8} {go_live:<10}  {action.title} — {action.target}, KPI {action.kpi}")
+    if not actions:
+        print("no actions yet: add one with `python -m discovery action-add LOG --title … --target … --kpi …`")
+    return 0
+
+
+def _action_add(args: argparse.Namespace, log: _Log) -> int:
+    kind, _, value = args.target.partition(":")
+    try:
+        go_live = None if args.go_live is None else dt.date.fromisoformat(args.go_live)
+    except ValueError:
+        raise LogError(Problem("--go-live is not a day.", fix="Write it as YYYY-MM-DD.", value=args.go_live)) from None
+    action = Action(
+        args.title,
+        ActionTarget(kind.strip(), value.strip()),
+        args.kpi,
+        kpi_on=args.kpi_on,
+        go_live=go_live,
+        status=args.status,
+        owner=args.owner,
+        description=args.description,
+    )
+    version = save_action(_store(log), log.dataset_id, action)
+    print(json.dumps({"id": action.id, "version": version}) if args.json else f"saved action {action.id}")
+    return 0
+
+
+def _action_effect(args: argparse.Namespace, log: _Log) -> int:
+    store = _store(log)
+    saved = store.document(log.dataset_id, ACTION_KIND, args.action)
+    if saved is None:
+        raise LogError(
+            Problem("This dataset has no action with this id.", fix="List them with `actions LOG`.", value=args.action)
+        )
+    action = Action.from_dict(saved.payload, source=f"action {args.action}")
+    segment = None if args.segment is None else filters_from_params(dict(parse_qsl(args.segment)))
+    designed = designed_of(store, log.dataset_id)[0] if action.kpi == "conformance" else None
+    effect = action_effect(
+        log.engine, log.definition, action, window_days=args.window_days, segment=segment, designed=designed
+    )
+    document = {"definition": log.source, **effect.to_dict()}
+    if args.json:
+        print(json.dumps(document, indent=2, ensure_ascii=False, default=str))
+        return 0
+    change, low, high = effect.difference
+    print(f"{action.title} ({action.target}) — {effect.kpi}")
+    for row in effect.groups.itertuples(index=False):
+        print(
+            f"  {row.group:<10} {row.period:<6} {row.customers:>7,} customers  {row.value:.4g}  "
+            f"[{row.ci_low:.4g}, {row.ci_high:.4g}]"
+        )
+    print(f"after − before: {change:+.4g} [{low:+.4g}, {high:+.4g}] ({effect.interval_method})")
+    if effect.did is not None:
+        print("difference in differences against {}: {:+.4g} [{:+.4g}, {:+.4g}]".format(effect.untargeted, *effect.did))
+    print(f"left out as still open: {effect.excluded:,}. {effect.caveat}")
+    return 0
+
+
+def _store(log: _Log) -> Store:
+    if log.dataset_id is None:
+        raise LogError(
+            Problem("Only a stored dataset keeps actions.", fix="Import the log first (python -m data import).")
+        )
+    return Store(Settings.from_env())
 
 
 @contextmanager
@@ -234,7 +354,11 @@ def _parser() -> argparse.ArgumentParser:
         ("map", _map, "the journey map, as JSON or Graphviz DOT"),
         ("model", _model, "a process model (inductive or heuristics miner), exported as BPMN or PNML"),
         ("definition", _definition, "the journey definition in force, with its reasons and warnings"),
+        ("conformance", _conformance, "the journeys measured against the designed journey, in customers"),
         ("report", _report, "a branded, self-contained HTML report of a view (and its PDF)"),
+        ("actions", _actions, "the dataset's improvement actions"),
+        ("action-add", _action_add, "save a new improvement action"),
+        ("action-effect", _action_effect, "the measured effect of an improvement action"),
     )
     for name, run, help_text in specs:
         extra = [report_options(DISCOVERY_SECTIONS)] if name == "report" else []
@@ -244,13 +368,29 @@ def _parser() -> argparse.ArgumentParser:
         command.add_argument(
             "--definition", type=Path, help="journey definition file (JSON) to use instead of the saved one"
         )
-        if name in ("summary", "definition"):
+        if name in ("summary", "definition", "conformance", "actions", "action-add", "action-effect"):
             command.add_argument("--json", action="store_true", help="print the JSON document")
+        if name == "action-add":
+            command.add_argument("--title", required=True)
+            command.add_argument("--target", required=True, help="KIND:VALUE, e.g. 'churn point:billing_dispute'")
+            command.add_argument("--kpi", required=True, choices=KPIS)
+            command.add_argument("--kpi-on", help="the touchpoint, stage or score attribute the KPI is measured on")
+            command.add_argument("--go-live", help="the day the action took effect, YYYY-MM-DD")
+            command.add_argument("--status", default="idea", choices=STATUSES)
+            command.add_argument("--owner", default="")
+            command.add_argument("--description", default="")
+        if name == "action-effect":
+            command.add_argument("--action", required=True, help="the action's id (see `actions LOG`)")
+            command.add_argument("--window-days", type=int, default=DEFAULT_WINDOW_DAYS, help="days before and after")
+            command.add_argument("--segment", help="a persona or segment target's filters, as URL parameters")
         if name == "definition":
             command.add_argument("--export", type=Path, help="write the definition in force to this JSON file")
             command.add_argument(
                 "--save", action="store_true", help="save it (e.g. a --definition file) as the dataset's new version"
             )
+        if name == "conformance":
+            command.add_argument("--designed", type=Path, help="designed journey file (JSON or .bpmn)")
+            command.add_argument("--by", help="break down by 'month' (of the journey's start) or an attribute")
         if name == "map":
             command.add_argument("--dot", action="store_true", help="print Graphviz DOT instead of JSON")
             command.add_argument("--metric", default="cases", choices=("cases", "events", "median", "mean", "p90"))

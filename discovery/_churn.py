@@ -25,6 +25,7 @@ from discovery._relations import OUTCOMES, Outcomes
 from discovery._stages import closest_names
 
 __all__ = [
+    "CHURNED_STEPS",
     "ActivityChurn",
     "ChurnPoints",
     "WhereTheyWent",
@@ -42,15 +43,12 @@ WITH {outcomes}
 SELECT j.case_id, o.outcome FROM outcomes o JOIN journeys j USING (case_code) ORDER BY o.case_code
 """
 
-# The step a churned customer churned right after: the event before its churn event — the first churn event after
-# its last goal event, read off the events only for the journeys that converted before churning — or the last event
-# of a silent churn; with the event before it, for transitions. Both are read off one row, the event before the
-# churned step, which holds its successor (the journey's first event when it churned at once). The rows with an
-# `outcome` count the journeys of each outcome, so that the outcomes are computed once.
-_CHURN_POINTS_SQL = """
-WITH {outcomes}, decided AS (
-    SELECT case_code FROM outcomes WHERE outcome <> 'censored'
-), churned_after_goal AS (
+# `churned_steps`: the step a churned customer churned right after (`activity`): the event before its churn event —
+# the first churn event after its last goal event, read off the events only for the journeys that converted before
+# churning — or the last event of a silent churn; with the event before it (`previous`), for transitions. Both are
+# read off one row, the event before the churned step, which holds its successor (the journey's first event when it
+# churned at once). Composed after the `outcomes` CTEs, by every view that says "churned right after".
+CHURNED_STEPS = """churned_after_goal AS (
     SELECT s.case_code, min(s.pos) AS churn_pos
     FROM steps s JOIN outcomes o USING (case_code) JOIN touchpoint_marks m USING (activity)
     WHERE o.outcome = 'converted_then_churned' AND m.is_churn AND s.pos > o.last_goal_pos
@@ -59,22 +57,28 @@ WITH {outcomes}, decided AS (
     SELECT o.case_code, coalesce(a.churn_pos, o.first_churn_pos, j.events) - 1 AS pos
     FROM outcomes o JOIN journeys j USING (case_code) LEFT JOIN churned_after_goal a USING (case_code)
     WHERE o.outcome IN ('churned', 'converted_then_churned')
-), last_steps AS (
+), churned_steps AS (
     SELECT s.case_code, (CASE WHEN c.pos = 0 THEN s.activity ELSE s.next_activity END)::VARCHAR AS activity,
            (CASE WHEN c.pos > 0 THEN s.activity END)::VARCHAR AS previous
     FROM churned_at c JOIN steps s ON s.case_code = c.case_code AND s.pos = greatest(c.pos - 1, 0)
     WHERE c.pos >= 0
-), passing_activities AS (
+)"""
+
+# The rows with an `outcome` count the journeys of each outcome, so that the outcomes are computed once.
+_CHURN_POINTS_SQL = """
+WITH {outcomes}, decided AS (
+    SELECT case_code FROM outcomes WHERE outcome <> 'censored'
+), {churned_steps}, passing_activities AS (
     SELECT a.activity::VARCHAR AS target, count(*) AS customers
     FROM journey_activities a JOIN decided USING (case_code) GROUP BY a.activity
 ), passing_pairs AS (
     SELECT p.source::VARCHAR AS source, p.target::VARCHAR AS target, count(*) AS customers
     FROM journey_pairs p JOIN decided USING (case_code) GROUP BY p.source, p.target
 ), churned_activities AS (
-    SELECT activity AS target, count(*) AS churned FROM last_steps GROUP BY activity
+    SELECT activity AS target, count(*) AS churned FROM churned_steps GROUP BY activity
 ), churned_pairs AS (
     SELECT previous AS source, activity AS target, count(*) AS churned
-    FROM last_steps WHERE previous IS NOT NULL GROUP BY previous, activity
+    FROM churned_steps WHERE previous IS NOT NULL GROUP BY previous, activity
 )
 SELECT NULL::VARCHAR AS source, p.target, p.customers, coalesce(c.churned, 0) AS churned, NULL AS outcome
 FROM passing_activities p LEFT JOIN churned_activities c USING (target)
@@ -196,7 +200,7 @@ def journey_outcomes(engine: Engine, definition: JourneyDefinition, filters: Fil
 def churn_points(engine: Engine, definition: JourneyDefinition, filters: Filters = _EVERY_JOURNEY) -> ChurnPoints:
     """Return the churn figures of every activity and transition of the selected journeys."""
     outcomes, params = outcome_relation(engine, definition)
-    rows = engine.query(_CHURN_POINTS_SQL.format(outcomes=outcomes), params, filters)
+    rows = engine.query(_CHURN_POINTS_SQL.format(outcomes=outcomes, churned_steps=CHURNED_STEPS), params, filters)
     is_count = rows["outcome"].notna()
     count = dict(zip(rows.loc[is_count, "outcome"], rows.loc[is_count, "customers"].astype(int), strict=True))
     counted = Outcomes(

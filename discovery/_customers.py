@@ -100,12 +100,27 @@ def customers_behind(
     if isinstance(limit, bool) or not isinstance(limit, Integral) or limit < 1:
         raise ValueError(f"limit must be a whole number of at least 1, not {limit!r}")
     _check_known(engine, names)
+    return journeys_behind(engine, definition, filters, (condition, names), _what(touchpoint, step), limit)
+
+
+def journeys_behind(
+    engine: Engine,
+    definition: JourneyDefinition,
+    filters: Filters,
+    condition: tuple[str, list],
+    what: str,
+    limit: int = DEFAULT_LIMIT,
+    tables: dict[str, pd.DataFrame] | None = None,
+) -> CustomersBehind:
+    """Return the selected journeys whose `case_code` the SQL `condition` (text, parameters) selects, for the
+    views that trace their own figures to customers; `tables` are frames the condition reads."""
+    sql, names = condition
     outcomes, params = outcome_relation(engine, definition)
     rows = engine.query(
-        _BEHIND_SQL.format(outcomes=outcomes, condition=condition), [*params, *names, int(limit)], filters
+        _BEHIND_SQL.format(outcomes=outcomes, condition=sql), [*params, *names, int(limit)], filters, tables=tables
     )
     total = int(rows["total"].iloc[0]) if len(rows) else 0
-    return CustomersBehind(rows[_COLUMNS].reset_index(drop=True), total, _what(touchpoint, step))
+    return CustomersBehind(rows[_COLUMNS].reset_index(drop=True), total, what)
 
 
 def customer_journey(engine: Engine, case_id: str, definition: JourneyDefinition) -> CustomerJourney:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import itertools
 import re
+from collections.abc import Mapping
 
 import pandas as pd
 import pygraphviz
@@ -58,6 +59,7 @@ NODE_ID_PREFIX, EDGE_ID_PREFIX = "a", "s"
 LANE_COLOURS = ("#e8f1fb", "#eaf6ea", "#fdf3e3", "#f3ebf8", "#e6f6f5", "#fbeaea", "#f4f4e2", "#eeeeee")
 CHURN_COLOUR = "#c62828"
 MIN_PENWIDTH, MAX_PENWIDTH = 1.0, 6.0
+OVERLAY_PENWIDTH = 3.0
 _SECONDS_METRIC = {"median": "median_seconds", "mean": "mean_seconds", "p90": "p90_seconds"}
 _UNITS = ((86_400, "d"), (3_600, "h"), (60, "min"), (1, "s"))
 _START, _END = "start", "end"
@@ -67,18 +69,24 @@ _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
 _UNWRITABLE = re.compile("[\ud800-\udfff\ufffe\uffff]")
 
 
-def map_to_dot(journey_map: JourneyMap, *, metric: str = "cases", rankdir: str = "LR") -> str:
-    """Return the DOT source of `journey_map`, edges labelled with `metric` (cases, events, median, mean, p90)."""
+def map_to_dot(
+    journey_map: JourneyMap, *, metric: str = "cases", rankdir: str = "LR", overlay: Mapping[object, str] | None = None
+) -> str:
+    """Return the DOT source of `journey_map`, edges labelled with `metric` (cases, events, median, mean, p90).
+
+    `overlay` colours some boxes (by touchpoint) and arrows (by (source, target), None for the start or the end)
+    over the map, drawn thicker: a designed journey's path and its deviations, say (`conformance_overlay`).
+    """
     if not isinstance(journey_map, JourneyMap):
         raise TypeError(f"map_to_dot needs a JourneyMap, not {type(journey_map).__name__}")
     if metric not in METRICS:
         raise ValueError(f"metric must be one of {', '.join(METRICS)}, not {metric!r}")
     if rankdir not in RANKDIRS:
         raise ValueError(f"rankdir must be one of {', '.join(RANKDIRS)}, not {rankdir!r}")
-    return _map_to_dot(journey_map, metric, rankdir)
+    return _map_to_dot(journey_map, metric, rankdir, dict(overlay or {}))
 
 
-def _map_to_dot(journey_map: JourneyMap, metric: str, rankdir: str) -> str:
+def _map_to_dot(journey_map: JourneyMap, metric: str, rankdir: str, overlay: dict[object, str]) -> str:
     nodes = journey_map.nodes
     node_ids = {activity: f"n{index}" for index, activity in enumerate(nodes["activity"])}
     lines = [
@@ -89,7 +97,7 @@ def _map_to_dot(journey_map: JourneyMap, metric: str, rankdir: str) -> str:
         f'  {_START} [id="start", label="start", shape=circle, {_BOUNDARY_STYLE}];',
         f'  {_END} [id="end", label="end", shape=doublecircle, {_BOUNDARY_STYLE}];',
     ]
-    declarations = _node_declarations(nodes, node_ids, metric)
+    declarations = _node_declarations(nodes, node_ids, metric, overlay)
     for lane, stage in enumerate(journey_map.stages):
         members = (nodes["stage"] == stage).fillna(False)
         if members.any():
@@ -100,12 +108,14 @@ def _map_to_dot(journey_map: JourneyMap, metric: str, rankdir: str) -> str:
             lines.extend(f"  {line}" for line in declarations[members])
             lines.append("  }")
     lines.extend(declarations[nodes["stage"].isna()])
-    lines.extend(_edge_statements(journey_map.edges, node_ids, metric))
+    lines.extend(_edge_statements(journey_map.edges, node_ids, metric, overlay))
     lines.append("}")
     return "\n".join(lines) + "\n"
 
 
-def _node_declarations(nodes: pd.DataFrame, node_ids: dict[str, str], metric: str) -> pd.Series:
+def _node_declarations(
+    nodes: pd.DataFrame, node_ids: dict[str, str], metric: str, overlay: dict[object, str]
+) -> pd.Series:
     counts = nodes["events" if metric == "events" else "cases"]
     statements = []
     for row, (activity, count, is_churn_point, rate) in enumerate(
@@ -116,11 +126,15 @@ def _node_declarations(nodes: pd.DataFrame, node_ids: dict[str, str], metric: st
             style = f', color="{CHURN_COLOUR}", fontcolor="{CHURN_COLOUR}", penwidth=2.5'
         else:
             label, style = f"{activity}\n{count:,}", ""
+        if activity in overlay:
+            style += f', color="{overlay[activity]}", penwidth=3'
         statements.append(f'  {node_ids[activity]} [id="{NODE_ID_PREFIX}{row}", label={dot_quote(label)}{style}];')
     return pd.Series(statements, index=nodes.index, dtype="object")
 
 
-def _edge_statements(edges: pd.DataFrame, node_ids: dict[str, str], metric: str) -> list[str]:
+def _edge_statements(
+    edges: pd.DataFrame, node_ids: dict[str, str], metric: str, overlay: dict[object, str]
+) -> list[str]:
     most = edges["cases"].max() if len(edges) else 1
     statements = []
     for row, (source, target, cases, value, median) in enumerate(
@@ -140,6 +154,10 @@ def _edge_statements(edges: pd.DataFrame, node_ids: dict[str, str], metric: str)
         if metric == "cases" and not pd.isna(median):
             label = f"{label} · {human_duration(median)}"
         style = ", style=dashed" if tail == _START or head == _END else ""
+        colour = overlay.get((None if pd.isna(source) else source, None if pd.isna(target) else target))
+        if colour is not None:
+            style += f', color="{colour}"'
+            width = max(width, OVERLAY_PENWIDTH)
         attributes = f'id="{EDGE_ID_PREFIX}{row}", label={dot_quote(label)}, penwidth={width:.2f}{style}'
         statements.append(f"  {tail} -> {head} [{attributes}];")
     return statements

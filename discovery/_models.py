@@ -147,7 +147,7 @@ def _discover_model(
         heuristics_net = _heuristics_net(engine, filters, noise_threshold)
         net, initial_marking, final_marking = heuristics_converter.apply(heuristics_net)
         bpmn = net_to_bpmn.apply(net, initial_marking, final_marking)
-    _lay_out(bpmn)
+    lay_out_bpmn(bpmn)
     return ProcessModel(
         algorithm=algorithm,
         noise_threshold=noise_threshold,
@@ -202,7 +202,7 @@ def _counts(counts: pd.Series) -> dict:
     return {key: int(count) for key, count in counts.items()}
 
 
-def _lay_out(bpmn: BPMN) -> None:
+def lay_out_bpmn(bpmn: BPMN) -> None:
     """Place flow elements in columns by their distance from the start, and route each flow between centres."""
     from pm4py.objects.bpmn.obj import BPMN
 

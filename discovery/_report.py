@@ -44,9 +44,13 @@ from data.filters import Filters
 from data.params import filters_from_params, is_filter_param
 from data.settings import Settings
 from data.store import Store
+from discovery._actions import Action, actions_of
 from discovery._churn import ChurnPoints, churn_points
+from discovery._conformance import STEP_CHECKS, conformance
 from discovery._definition import JourneyDefinition, outcome_counts
+from discovery._designed import designed_of
 from discovery._dot import METRIC_LABELS, METRICS, human_duration, map_caption, map_layout, map_to_dot, render_dot
+from discovery._effect import DEFAULT_WINDOW_DAYS, action_effect, change_text, interval_text
 from discovery._funnel import Funnel, StageKPIs, funnel, stage_kpis
 from discovery._maps import CHURN_POINT_LIFT, journey_map, simplified_map
 from discovery._relations import Outcomes, outcome_sentence
@@ -567,6 +571,88 @@ def _churn(inputs: ReportInputs) -> str:
         f"{words}<p>The {len(top):,} of {len(points.activities):,} touchpoints most telling of churn; in the accent "
         f"colour those churned after at least {CHURN_POINT_LIFT:g}× as often as their stage.</p>{bars}{table}"
     )
+
+
+@report_section(DISCOVERY_SECTIONS, "designed", "Designed vs actual")
+def _designed(inputs: ReportInputs) -> str:
+    """The saved designed journey checked against the view's customers, in the Designed vs actual page's words."""
+    if inputs.store is None or inputs.dataset_id is None:
+        return "<p>A designed journey belongs to a stored log: report on a stored dataset to include it.</p>"
+    designed, saved = designed_of(inputs.store, inputs.dataset_id)
+    if designed is None:
+        return "<p>No designed journey is saved for this log yet (see the Designed vs actual page).</p>"
+    result = conformance(inputs.engine, inputs.definition, designed, inputs.filters)
+    tiles = [
+        ("Follow the designed journey", _rate(result.share_follows), f"{result.follows:,} of {result.checked:,}"),
+        ("Keep to the designed steps", _rate(result.share_keeps_to_steps), f"{result.keeps_to_steps:,}"),
+        ("Mean fitness", _number(result.mean_fitness), f"{result.checked:,} customers checked"),
+    ]
+    cards = "".join(
+        f'<div class="kpi"><span>{_text(label)}</span><strong>{_text(value)}</strong><span>{_text(note)}</span></div>'
+        for label, value, note in tiles
+    )
+    steps = html_table(
+        ["Stage", "Touchpoint", "Did it", *(check.replace("_", " ").capitalize() for check in STEP_CHECKS)],
+        [
+            (row["stage"], row["touchpoint"], f"{row['did']:,}", *(f"{row[check]:,}" for check in STEP_CHECKS))
+            for _, row in result.steps.iterrows()
+        ],
+        numeric=range(2, 3 + len(STEP_CHECKS)),
+    )
+    return (
+        f"<p>{_text(designed.name)}, version {saved.version} (saved by {_text(saved.author)}). "
+        f"Counts are customers (unique journeys); {_text(result.method)}: {_text(result.why)}</p>"
+        f'<div class="kpis">{cards}</div><h3>Designed steps</h3>{steps}'
+    )
+
+
+@report_section(DISCOVERY_SECTIONS, "actions", "Improvement actions")
+def _actions(inputs: ReportInputs) -> str:
+    """The log's actions as the Actions page lists them, each live or done one with its measured effect on the view's
+    customers (journeys started in the 90 days before its go-live against the 90 days from it)."""
+    if inputs.store is None or inputs.dataset_id is None:
+        return "<p>Actions belong to a stored log: report on a stored dataset to include them.</p>"
+    actions = actions_of(inputs.store, inputs.dataset_id)
+    if not actions:
+        return "<p>No improvement action is recorded for this log yet.</p>"
+    rows = [
+        (
+            action.title,
+            action.status,
+            action.owner or "—",
+            "—" if action.go_live is None else action.go_live.isoformat(),
+            str(action.target),
+            action.kpi,
+            *_effect_cells(inputs, action),
+        )
+        for action in actions
+    ]
+    headers = ["Action", "Status", "Owner", "Go-live", "Target", "KPI", "After − before", "Difference in differences"]
+    return (
+        f"{html_table(headers, rows)}<p>Effects: the targeted customers' KPI for journeys started in the "
+        f"{DEFAULT_WINDOW_DAYS} days from the go-live against the {DEFAULT_WINDOW_DAYS} days before, with its 95% "
+        "interval; the difference in differences nets out what changed for the untargeted customers too. These are "
+        "observational comparisons, not experiments.</p>"
+    )
+
+
+def _effect_cells(inputs: ReportInputs, action: Action) -> tuple[str, str]:
+    """The measured effect of one action in words, or why it is not measured here."""
+    if action.status not in ("live", "done") or action.go_live is None:
+        return ("not live yet", "")
+    if action.target.kind in ("persona", "segment"):
+        return ("measured on the Actions page", "")
+    designed = designed_of(inputs.store, inputs.dataset_id)[0] if action.kpi == "conformance" else None
+    try:
+        effect = action_effect(inputs.engine, inputs.definition, action, inputs.filters, designed=designed)
+    except LogError as error:
+        return (error.problems[0].message, "")
+    change, low, high = effect.difference
+    measured = f"{change_text(change, effect.unit)} ({interval_text(low, high, effect.unit)})"
+    if effect.did is None:
+        return (measured, "no untargeted customers")
+    did, did_low, did_high = effect.did
+    return (measured, f"{change_text(did, effect.unit)} ({interval_text(did_low, did_high, effect.unit)})")
 
 
 def funnel_bars(steps: Funnel) -> str:

@@ -9,7 +9,7 @@ import streamlit as st
 import ui
 from data import Dataset, Filters
 from discovery import ALGORITHMS, METRICS, JourneyDefinition, to_bpmn_xml
-from ui import customers, journey
+from ui import actions, customers, journey
 from ui.definition import definition_banner
 from ui.graph_view import show_graph, show_graph_downloads
 
@@ -110,6 +110,7 @@ def map_view(dataset: Dataset, filters: Filters, definition: JourneyDefinition) 
         facts = journey.step_facts(drawn, element_id)
         for column, (label, value) in zip(st.columns(len(facts)), facts.items(), strict=True):
             column.metric(label, value)
+    actions.show_act_on(dataset.id, actions.map_target(touchpoint, step))
     with ui.reported_errors():
         customers.show_customers_behind(
             dataset.id, filters, definition, touchpoint=touchpoint, step=step, stem=f"customers-{element_id}"

@@ -42,6 +42,10 @@ MENU: dict[str | None, tuple[PageLink, ...]] = {
         PageLink("pages/5_Personas.py", "Personas", ":material/groups:"),
         PageLink("pages/6_Compare.py", "Compare", ":material/compare_arrows:"),
     ),
+    "Improve": (
+        PageLink("pages/8_Designed_vs_actual.py", "Designed vs actual", ":material/rule:"),
+        PageLink("pages/9_Actions.py", "Actions", ":material/task_alt:"),
+    ),
     "Share": (PageLink("pages/10_Reports.py", "Reports", ":material/summarize:"),),
 }
 

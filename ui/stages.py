@@ -20,6 +20,7 @@ from data import Filters
 from discovery import (
     OTHER_CHANNELS,
     OUTCOME_LABELS,
+    ActionTarget,
     ChannelSwitches,
     ChurnPoints,
     Funnel,
@@ -30,6 +31,7 @@ from discovery import (
     WhereTheyWent,
     human_duration,
 )
+from ui.actions import show_act_on
 from ui.definition import outcome_sentence
 from ui.downloads import show_table
 from ui.errors import reported_errors
@@ -585,6 +587,7 @@ def show_churn(dataset_id: str, filters: Filters, definition: JourneyDefinition)
     )
     if activity is None:
         return
+    show_act_on(dataset_id, ActionTarget("churn point", activity))
     with reported_errors():
         went = _where_they_went(dataset_id, filters, activity, definition)
     counts = dict(zip(went.groups["outcome"], went.groups["customers"], strict=True))

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from data.demo import SCENARIOS, STAGES, DemoLog, generate_demo, main, write_demo
+from data.demo import SCENARIOS, STAGES, DemoLog, PlantedAction, generate_demo, main, write_demo
 from data.errors import LogError, UnsupportedFormat
 
 REPO = Path(__file__).resolve().parents[2]
@@ -268,3 +268,28 @@ def test_the_command_line_prints_counts_and_refuses_bad_arguments(
     message = capsys.readouterr().err
     assert "customers" in message and "time zone" in message
     assert not (tmp_path / "bad.csv").exists()
+
+
+# --- a planted improvement action ----------------------------------------------------------------------------------
+
+
+def test_a_planted_action_changes_only_its_personas_journeys_started_from_the_go_live() -> None:
+    planted = PlantedAction("store loyalists", "billing_dispute", churn_rate=0.0, go_live="2025-04-01")
+    plain, acted = generate_demo(3000, seed=2), generate_demo(3000, seed=2, action=planted)
+    pd.testing.assert_frame_equal(plain.events, generate_demo(3000, seed=2, action=None).events)
+    assert plain.action is None and acted.action == planted
+    pd.testing.assert_series_equal(plain.personas, acted.personas)
+    events = acted.events
+    starts = pd.to_datetime(events.groupby("customer_id")["timestamp"].first().str[:10])
+    treated = events["customer_id"].map((acted.personas == planted.persona) & (starts >= pd.Timestamp(planted.go_live)))
+    next_step = next_in_journey(events)["touchpoint"]
+    churned = next_step.isin(acted.churn_activities)[events["touchpoint"] == "billing_dispute"]
+    was_treated = treated[events["touchpoint"] == "billing_dispute"]
+    assert was_treated.sum() > 20 and not churned[was_treated].any()
+    assert churned[~was_treated].mean() == pytest.approx(0.35, abs=0.05)
+
+
+def test_a_planted_action_is_checked() -> None:
+    with pytest.raises(LogError) as caught:
+        generate_demo(10, action=PlantedAction("nobody", "cancel_subscription", churn_rate=2, go_live="soon"))
+    assert len(caught.value.problems) == 4

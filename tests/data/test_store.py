@@ -31,7 +31,7 @@ from data.importing import load_log
 from data.quality import assess
 from data.schema import ColumnMapping, EventLog
 from data.settings import Settings
-from data.store import ANNOTATIONS, DATASETS, DOCUMENTS, MIGRATIONS_DIR, Store
+from data.store import ANNOTATIONS, AUDIT, COMMENTS, DATASETS, DOCUMENTS, MEMBERSHIPS, MIGRATIONS_DIR, WORKSPACES, Store
 from tests.conftest import DATASETS as SHARED_LOGS
 
 REPO = Path(__file__).resolve().parents[2]
@@ -441,7 +441,9 @@ def test_the_migrated_schema_matches_the_table_the_store_writes(settings: Settin
 
     assert [column["name"] for column in inspector.get_columns("datasets")] == [c.name for c in DATASETS.columns]
     assert inspector.get_pk_constraint("datasets")["constrained_columns"] == ["id"]
-    assert [index["column_names"] for index in inspector.get_indexes("datasets")] == [["owner"]]
+    assert sorted(index["column_names"] for index in inspector.get_indexes("datasets")) == [["owner"], ["workspace_id"]]
+    for table in (AUDIT, COMMENTS, MEMBERSHIPS, WORKSPACES):
+        assert [column["name"] for column in inspector.get_columns(table.name)] == [c.name for c in table.columns]
 
 
 def test_the_migrated_annotations_table_matches_the_one_the_store_writes(settings: Settings) -> None:

@@ -20,6 +20,8 @@ from alembic.script import ScriptDirectory
 from data.settings import Settings
 from data.store import MIGRATIONS_DIR, Store
 from tests.data import test_store as sqlite_tests
+from tests.data import test_workspaces as workspace_tests
+from tests.data.test_workspaces import ana, team  # noqa: F401  (the fixtures of the workspace tests)
 
 DATABASE_URL = os.environ.get("PARCOURS_TEST_DATABASE_URL", "")
 IN_CI = bool(os.environ.get("CI"))
@@ -70,6 +72,10 @@ test_documents_table = sqlite_tests.test_the_migrated_documents_table_matches_th
 test_documents = sqlite_tests.test_documents_are_versioned_by_kind_and_key_and_listed_newest_first
 test_last_opened = sqlite_tests.test_opening_is_written_down_at_most_once_a_minute_and_never_backwards
 test_migration_0004 = sqlite_tests.test_a_database_of_the_previous_version_gains_last_opened_and_keeps_its_datasets
+test_migration_0005 = sqlite_tests.test_a_database_of_the_previous_version_keeps_its_journey_definitions_as_documents
+test_viewer = workspace_tests.test_a_viewer_reads_comments_and_saves_views_but_cannot_change_what_the_team_decided
+test_isolation = workspace_tests.test_another_workspaces_log_cannot_be_opened_by_id_nor_guessed
+test_history = workspace_tests.test_the_history_says_who_changed_what_and_an_earlier_definition_comes_back
 
 
 def test_the_session_really_runs_far_from_utc(settings: Settings) -> None:
