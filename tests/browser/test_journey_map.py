@@ -177,10 +177,11 @@ def test_a_slider_reruns_the_map_only_and_the_filter_button_the_whole_page(serve
     expect(caption).to_be_visible()
     expect(page.get_by_test_id("stStatusWidget")).to_be_hidden()
     sent.clear()
+    before = caption.inner_text()
 
     move_slider(page, "Paths shown", 75, 80)
     expect(page).to_have_url(re.compile(r"paths=75"))
-    expect(caption).not_to_have_text(caption.inner_text())
+    expect(caption).not_to_have_text(before)
     expect(page.get_by_test_id("stStatusWidget")).to_be_hidden()
     assert any(b"Touchpoint or step" in frame for frame in sent)  # the map's close-up came again
     assert not any(b"Reset filters" in frame for frame in sent)  # the sidebar did not
