@@ -44,7 +44,7 @@ def signed_in_user(settings: Settings) -> str | None:
         return settings.owner
     if settings.auth == "header":
         return header_user(settings, st.context.headers, st.context.ip_address)
-    if not st.user.is_logged_in:
+    if not st.user.get("is_logged_in"):
         return None
     return str(st.user.get("email") or st.user.get("sub"))
 

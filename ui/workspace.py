@@ -108,18 +108,18 @@ def comments_panel(dataset_id: str, target_kind: str, target_key: str) -> None:
 
 @st.fragment(run_every=COMMENTS_REFRESH_SECONDS)
 def _comments(dataset_id: str, target_kind: str, target_key: str) -> None:
-    with reported_errors(stop=False):
-        comments = store().comments(dataset_id, target_kind, target_key)
-        for comment in comments:
-            st.markdown(_said(comment))
-        if not comments:
-            st.caption("No comment yet. Write @name to let a teammate know.")
+    listing = st.container()  # drawn after the form, so that a comment just posted is listed
     with st.form(key=f"comment-{target_kind}-{target_key}", clear_on_submit=True, border=False):
         text = st.text_area("Your comment", height=68, placeholder="What do you see here? @mention a teammate…")
         if st.form_submit_button("Post the comment", icon=":material/send:"):
             with reported_errors(stop=False):
                 store().add_comment(dataset_id, target_kind, target_key, text)
-                st.rerun(scope="fragment")
+    with listing, reported_errors(stop=False):
+        comments = store().comments(dataset_id, target_kind, target_key)
+        for comment in comments:
+            st.markdown(_said(comment))
+        if not comments:
+            st.caption("No comment yet. Write @name to let a teammate know.")
 
 
 def _said(comment: Comment, where: str = "") -> str:
