@@ -120,8 +120,9 @@ def dataset_picker() -> Dataset | None:
 
 
 def open_demo_button(place: str) -> None:
-    """One click stores the bundled demo (once) and shows it; `place` tells two such buttons apart."""
-    if not st.button(
+    """One click stores the bundled demo (once) and shows it; `place` tells two such buttons apart. Only for the
+    local user: a team's workspaces hold what its editors import."""
+    if settings().auth != "local" or not st.button(
         "Open the demo", icon=":material/explore:", key=f"open-demo-{place}", help="A telecom subscriber's first year."
     ):
         return
