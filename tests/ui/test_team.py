@@ -18,11 +18,14 @@ from discovery import save_definition, suggest_definition
 from tests.data.test_store import event_log
 from tests.ui.apptest import open_home, open_import_page, open_page, widget
 from ui.auth import NotTrusted, header_user
+from ui.markup import plain
+from ui.workspace import comment_target
 
 ANA = "ana@example.org"  # admin of the Default workspace (PARCOURS_ADMINS)
 BOB = "bob@example.org"  # viewer of the Default workspace
 DEFINITION_PAGE = "pages/1_Journey_definition.py"
 WORKSPACE_PAGE = "pages/11_Workspace.py"
+MAP_PAGE = "pages/2_Journey_map.py"
 
 
 @pytest.fixture
@@ -222,3 +225,39 @@ def test_the_header_is_believed_from_an_allowed_proxy_only() -> None:
         header_user(settings, headers, "10.0.0.6")
     with pytest.raises(NotTrusted, match="no X-Forwarded-Email header"):
         header_user(settings, {}, None)
+
+
+# --- comments on the map, role-aware forms on other pages ---
+
+
+def test_a_comment_on_the_maps_opened_box_is_filed_under_its_touchpoint(demo_copy) -> None:
+    store, demo = demo_copy
+    app = open_page(MAP_PAGE, dataset=demo.id)
+    widget(app.selectbox, "Touchpoint or step").select("billing_dispute").run()
+    widget(app.text_area, "Your comment").input("Why so many disputes in March?")
+    app = widget(app.button, "Post the comment").click().run()
+
+    assert not app.exception
+    (comment,) = store.comments(demo.id)
+    assert (comment.target_kind, comment.target_key, comment.author) == ("touchpoint", "billing_dispute", "local")
+    assert plain("Why so many disputes in March?") in texts(app)
+
+
+def test_an_arrow_is_commented_on_as_its_step() -> None:
+    assert comment_target("billing_dispute", None) == ("touchpoint", "billing_dispute")
+    assert comment_target(None, ("receive_bill", None)) == ("step", '["receive_bill", null]')
+
+
+@pytest.mark.parametrize(
+    ("page", "refusal"),
+    [
+        ("pages/9_Actions.py", "can create or edit actions"),
+        ("pages/6_Compare.py", "can save segments"),
+    ],
+)
+def test_a_viewer_is_not_offered_the_save_forms_of_other_pages(team, monkeypatch, page: str, refusal: str) -> None:
+    sign_in(monkeypatch, BOB)
+    app = open_page(page)
+    assert not app.exception
+    assert f"Only an editor of this workspace {refusal}; you are a viewer." in texts(app)
+    assert not [button for button in app.button if button.label.startswith("Save")]
