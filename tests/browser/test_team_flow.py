@@ -20,7 +20,6 @@ from pathlib import Path
 import pytest
 
 from data import DEFAULT_WORKSPACE, PermissionDenied, Settings, Store, import_demo, save_view
-from discovery import save_definition, suggest_definition
 from tests.browser.conftest import (
     BROWSER_MARKS,
     CHROMIUM_ARGS,
@@ -30,8 +29,10 @@ from tests.browser.conftest import (
     _free_port,
     _wait_until_healthy,
     screenshot,
+    stop,
 )
 from tests.data.test_store import event_log
+from tests.ui.test_team import save_two_definitions
 
 pytestmark = BROWSER_MARKS
 
@@ -55,15 +56,6 @@ class Team:
 def _started(command: list[str], log_path: Path, env: dict[str, str]) -> subprocess.Popen:
     with log_path.open("wb") as log:
         return subprocess.Popen(command, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
-
-
-def _stopped(process: subprocess.Popen) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
 
 
 @pytest.fixture
@@ -120,8 +112,8 @@ def team(tmp_path: Path) -> Iterator[Team]:
         _wait_until_healthy(f"http://127.0.0.1:{app_port}", app, tmp_path / "streamlit.log")
         yield Team(f"http://localhost:{app_port}", settings, demo.id, theirs.id)
     finally:
-        _stopped(app)
-        _stopped(provider)
+        stop(app)
+        stop(provider)
 
 
 @pytest.fixture
@@ -203,10 +195,7 @@ def test_an_admin_restores_an_earlier_journey_definition(team: Team, browser) ->
     from playwright.sync_api import expect
 
     store = team.store(ANA)
-    with store.engine(team.demo_id) as engine:
-        first = suggest_definition(engine)
-    save_definition(store, team.demo_id, first)
-    save_definition(store, team.demo_id, dataclasses.replace(first, goal=()))
+    save_two_definitions(store, team.demo_id)
 
     ana = signed_in(browser, team, "ana")
     ana.get_by_test_id("stSidebar").get_by_role("link", name="Journey definition").click()

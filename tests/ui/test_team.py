@@ -39,6 +39,14 @@ def team(demo_copy, monkeypatch: pytest.MonkeyPatch):
     return ana, dataset
 
 
+def save_two_definitions(store: Store, dataset_id: str) -> None:
+    """Save the suggested definition as version 1, then one without a goal as version 2."""
+    with store.engine(dataset_id) as engine:
+        first = suggest_definition(engine)
+    save_definition(store, dataset_id, first)
+    save_definition(store, dataset_id, dataclasses.replace(first, goal=()))
+
+
 def sign_in(monkeypatch: pytest.MonkeyPatch, user: str | None) -> None:
     monkeypatch.setattr(ui.auth, "signed_in_user", lambda settings: user)
 
@@ -146,10 +154,7 @@ def test_a_comment_on_a_saved_view_is_shown_with_its_author_and_mentions_are_lis
 
 def test_an_earlier_definition_is_restored_from_the_history(team, monkeypatch) -> None:
     ana, demo = team
-    with ana.engine(demo.id) as engine:
-        first = suggest_definition(engine)
-    save_definition(ana, demo.id, first)
-    save_definition(ana, demo.id, dataclasses.replace(first, goal=()))
+    save_two_definitions(ana, demo.id)
     sign_in(monkeypatch, ANA)
 
     app = open_page(DEFINITION_PAGE)
@@ -164,10 +169,7 @@ def test_an_earlier_definition_is_restored_from_the_history(team, monkeypatch) -
 
 def test_a_viewer_cannot_restore_and_the_library_refuses_too(team, monkeypatch) -> None:
     ana, demo = team
-    with ana.engine(demo.id) as engine:
-        first = suggest_definition(engine)
-    save_definition(ana, demo.id, first)
-    save_definition(ana, demo.id, dataclasses.replace(first, goal=()))
+    save_two_definitions(ana, demo.id)
     sign_in(monkeypatch, BOB)
 
     app = open_page(DEFINITION_PAGE)
