@@ -102,7 +102,7 @@ def comment_target(touchpoint: str | None, step: tuple[str | None, str | None] |
 
 def comments_panel(dataset_id: str, target_kind: str, target_key: str) -> None:
     """Show the comments on one figure of a log, newest last, and a box to add one; refreshed every few seconds."""
-    st.markdown("**Comments**")
+    st.caption(":material/forum: **Comments** — everyone in the workspace sees them")
     _comments(dataset_id, target_kind, target_key)
 
 
