@@ -15,6 +15,7 @@ from streamlit.testing.v1 import AppTest
 import ui.auth
 from data import DEFAULT_WORKSPACE, PermissionDenied, Settings, Store, save_view
 from discovery import save_definition, suggest_definition
+from tests.conftest import REPO
 from tests.data.test_store import event_log
 from tests.ui.apptest import open_home, open_import_page, open_page, widget
 from ui.auth import NotTrusted, header_user
@@ -263,3 +264,15 @@ def test_a_viewer_is_not_offered_the_save_forms_of_other_pages(team, monkeypatch
     assert not app.exception
     assert f"Only an editor of this workspace {refusal}; you are a viewer." in texts(app)
     assert not [button for button in app.button if button.label.startswith("Save")]
+
+
+def test_every_page_takes_its_log_from_the_picker_before_reading_it() -> None:
+    """`st.cache_data` serves every user of the server: a log's id reaches a cached reader only once the picker has
+    checked it against the user's workspaces."""
+    pages = sorted((REPO / "pages").glob("*.py"))
+    assert pages
+    for page in [REPO / "app.py", *pages]:
+        text = page.read_text(encoding="utf-8")
+        picked = text.index("ui.dataset_picker()")
+        first_use = text.find("dataset.id")
+        assert first_use == -1 or first_use > picked, page.name
