@@ -41,6 +41,8 @@ ui.saved_views_section()
 if ui.settings().auth != "local":
     st.subheader("Mentions of you")
     ui.mentions_section(stored)
+    st.subheader("Recent comments on this log")
+    ui.recent_comments_section(dataset)
 
 st.subheader(ui.plain(dataset.name))
 with ui.reported_errors():

@@ -74,6 +74,7 @@ from ui.workspace import (
     current_workspace_id,
     members_section,
     mentions_section,
+    recent_comments_section,
 )
 
 __all__ = [
@@ -125,6 +126,7 @@ __all__ = [
     "quality_badge",
     "read_sql_source",
     "read_upload",
+    "recent_comments_section",
     "reported_errors",
     "role_options",
     "save_journey_definition",

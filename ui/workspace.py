@@ -31,11 +31,13 @@ __all__ = [
     "current_workspace_id",
     "members_section",
     "mentions_section",
+    "recent_comments_section",
     "restore_definition_section",
     "workspace_picker",
 ]
 
 COMMENTS_REFRESH_SECONDS = 3
+RECENT_COMMENTS = 5
 _WORKSPACE = "parcours-workspace"
 _PICKER = "workspace-picker"
 
@@ -125,6 +127,16 @@ def _comments(dataset_id: str, target_kind: str, target_key: str) -> None:
 def _said(comment: Comment, where: str = "") -> str:
     """A comment as Markdown: its author (and where it was written), when, then its text, all shown as written."""
     return f"**{plain(comment.author)}**{plain(where)} · {comment.at:%Y-%m-%d %H:%M} UTC  \n{plain(comment.text)}"
+
+
+def recent_comments_section(dataset: Dataset, shown: int = RECENT_COMMENTS) -> None:
+    """List the latest comments on the open log, on whatever figure they were written, newest first."""
+    with reported_errors(stop=False):
+        latest = store().comments(dataset.id)[-shown:][::-1]
+        if not latest:
+            st.caption("No comment on this log yet: the map, the stages, the actions and the saved views take them.")
+        for comment in latest:
+            st.markdown(_said(comment, f" on {comment.target_kind} {comment.target_key}"))
 
 
 def mentions_section(datasets: list[Dataset]) -> None:
