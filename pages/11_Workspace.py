@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 import ui
+from data import DEFAULT_WORKSPACE
 
 st.set_page_config(page_title="Workspace · Parcours", page_icon="🧭", layout="wide")
 ui.dataset_picker()
@@ -19,6 +20,8 @@ st.markdown(
 )
 
 st.subheader("Members")
+if workspace.id == DEFAULT_WORKSPACE and ui.settings().auth != "local":
+    st.caption("The operator's admins (PARCOURS_ADMINS) administer this workspace too, without being listed.")
 ui.members_section(workspace)
 
 st.subheader("Changes in this workspace")

@@ -169,6 +169,9 @@ def test_a_team_signs_in_works_by_role_and_sees_each_others_comments(team: Team,
     expect(bob.get_by_text("Only an editor of this workspace can import logs; you are a viewer.")).to_be_visible()
     expect(bob.locator("input[type=file]")).to_have_count(0)
     screenshot(bob, "team-3-viewer-import")
+    bob.get_by_test_id("stSidebar").get_by_role("link", name="Journey definition").click()
+    expect(bob.get_by_text("Only an editor of this workspace can save a journey definition")).to_be_visible()
+    expect(bob.get_by_role("button", name="Save as version 1")).to_have_count(0)
 
     # A link to the Retail workspace's log opens Bob's own log instead.
     bob.goto(f"{team.url}/?dataset={team.retail_id}")
@@ -188,7 +191,8 @@ def test_a_team_signs_in_works_by_role_and_sees_each_others_comments(team: Team,
     screenshot(bob, "team-5-comment-arrived")
     bob.reload()
     expect(bob.get_by_text("Mentions of you")).to_be_visible()
-    expect(bob.get_by_text("the churners cluster after the bill").filter(visible=True)).to_have_count(1)
+    # Under "Mentions of you" and under the log's recent comments.
+    expect(bob.get_by_text("the churners cluster after the bill").filter(visible=True)).to_have_count(2)
 
 
 def test_an_admin_restores_an_earlier_journey_definition(team: Team, browser) -> None:
@@ -203,8 +207,13 @@ def test_an_admin_restores_an_earlier_journey_definition(team: Team, browser) ->
     ana.get_by_text("Load a definition file, or see the saved versions").click()
     ana.get_by_role("button", name="Restore this version").click()
     expect(ana.get_by_text("Version 3 is in force")).to_be_visible()
-    ana.get_by_text("Every change to this log").click()
+    ana.get_by_test_id("stExpander").get_by_text("Every change to this log").first.click()
     screenshot(ana, "team-6-restored")
 
     assert store.definition(team.demo_id).payload == store.definition(team.demo_id, 1).payload
     assert store.history(team.demo_id)[0].user_id == ANA
+
+    ana.get_by_test_id("stSidebar").get_by_role("link", name="Workspace").click()
+    expect(ana.get_by_role("heading", name="Members")).to_be_visible()
+    expect(ana.get_by_role("button", name="Add or change")).to_be_visible()
+    screenshot(ana, "team-7-workspace")
