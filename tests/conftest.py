@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import shutil
-import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,15 +26,6 @@ def _isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Never let a test read or write the developer's own ~/.parcours."""
     monkeypatch.setenv("PARCOURS_HOME", str(tmp_path / "env-home"))
     monkeypatch.delenv("PARCOURS_DATABASE_URL", raising=False)
-
-
-@pytest.fixture(autouse=True)
-def _main_module_kept() -> Iterator[None]:
-    """Put back `__main__` after a test: Streamlit's AppTest runs a page as `__main__` and leaves it there, and a
-    child process started later (the isolated import) would run that page again — storing the demo in its home."""
-    main = sys.modules["__main__"]
-    yield
-    sys.modules["__main__"] = main
 
 
 @pytest.fixture(scope="session")

@@ -17,7 +17,8 @@ from data import DEFAULT_WORKSPACE, PermissionDenied, Settings, Store, save_view
 from discovery import save_definition, suggest_definition
 from tests.conftest import REPO
 from tests.data.test_store import event_log
-from tests.ui.apptest import open_home, open_import_page, open_page, widget
+from tests.ui.apptest import open_home, open_import_page, open_page, upload, widget
+from tests.ui.test_import_page import JOURNEYS
 from ui.auth import NotTrusted, header_user
 from ui.markup import plain
 from ui.workspace import comment_target
@@ -132,6 +133,7 @@ def test_a_user_of_two_workspaces_picks_one_and_sees_its_logs_only(team, monkeyp
 
     assert not app.exception
     assert widget(app.sidebar.selectbox, "Log").options == ["retail journeys"]
+    assert app.session_state["parcours-workspace"] == other.id  # where the import page stores a log
 
 
 def test_a_comment_on_a_saved_view_is_shown_with_its_author_and_mentions_are_listed(team, monkeypatch) -> None:
@@ -276,3 +278,18 @@ def test_every_page_takes_its_log_from_the_picker_before_reading_it() -> None:
         picked = text.index("ui.dataset_picker()")
         first_use = text.find("dataset.id")
         assert first_use == -1 or first_use > picked, page.name
+
+
+def test_an_import_goes_to_the_workspace_picked_in_the_sidebar(team, monkeypatch) -> None:
+    ana, _ = team
+    other = ana.create_workspace("Retail")
+    sign_in(monkeypatch, ANA)
+    app = open_import_page()
+    app = widget(app.sidebar.selectbox, "Workspace").set_value(other.id).run()
+    app = upload(app, "journeys.csv", JOURNEYS)
+    widget(app.text_input, "Name").input("Retail week").run()
+    widget(app.button, "Save to the store").click().run()
+
+    assert not app.exception
+    (stored,) = [dataset for dataset in ana.datasets() if dataset.name == "Retail week"]
+    assert stored.workspace_id == other.id
