@@ -28,10 +28,12 @@ from tests.browser.conftest import (
     TALL_WINDOW,
     _free_port,
     _wait_until_healthy,
+    save_log,
     screenshot,
     stop,
 )
 from tests.data.test_store import event_log
+from tests.ui.test_import_page import JOURNEYS
 from tests.ui.test_team import save_two_definitions
 
 pytestmark = BROWSER_MARKS
@@ -217,3 +219,24 @@ def test_an_admin_restores_an_earlier_journey_definition(team: Team, browser) ->
     expect(ana.get_by_role("heading", name="Members")).to_be_visible()
     expect(ana.get_by_role("button", name="Add or change")).to_be_visible()
     screenshot(ana, "team-7-workspace")
+
+
+def test_an_admin_imports_a_log_into_the_workspace_picked_in_the_sidebar(team: Team, browser, tmp_path) -> None:
+    from playwright.sync_api import expect
+
+    journeys = tmp_path / "retail-week.csv"
+    journeys.write_text(JOURNEYS.decode(), encoding="utf-8")
+    ana = signed_in(browser, team, "ana")
+    sidebar = ana.get_by_test_id("stSidebar")
+    sidebar.get_by_role("combobox", name="Workspace").click()
+    ana.get_by_role("option", name="Retail (admin)").click()
+    expect(sidebar.get_by_role("combobox", name="Log")).to_have_value("Retail journeys")
+    sidebar.get_by_role("link", name="Import & data quality").click()
+    ana.locator("input[type=file]").set_input_files(journeys)
+    ana.get_by_test_id("stForm").get_by_role("button", name="Apply the mapping").click()
+    save_log(ana, "Retail week")
+    screenshot(ana, "team-8-imported")
+
+    (stored,) = [dataset for dataset in team.store(ANA).datasets() if dataset.name == "Retail week"]
+    assert stored.workspace_id != DEFAULT_WORKSPACE
+    assert stored.workspace_id == team.store(ANA).dataset(team.retail_id).workspace_id
