@@ -108,6 +108,7 @@ if map_tab.open:
             for column, (label, value) in zip(st.columns(len(facts)), facts.items(), strict=True):
                 column.metric(label, value)
         actions.show_act_on(dataset.id, actions.map_target(touchpoint, step))
+        ui.comments_panel(dataset.id, *ui.comment_target(touchpoint, step))
         with ui.reported_errors():
             customers.show_customers_behind(
                 dataset.id, filters, definition, touchpoint=touchpoint, step=step, stem=f"customers-{element_id}"
