@@ -30,13 +30,19 @@ filters = ui.filter_bar(dataset)
 
 st.subheader("Stored logs")
 with ui.reported_errors():
-    stored = ui.store().datasets()
+    stored = [log for log in ui.store().datasets() if log.workspace_id == dataset.workspace_id]
 ui.stored_logs(stored)
 ui.manage_stored_logs(stored, dataset)
 st.page_link(ui.IMPORT_PAGE, label="Import another log", icon=":material/upload_file:")
 
 st.subheader("Saved views")
 ui.saved_views_section()
+
+if ui.settings().auth != "local":
+    st.subheader("Mentions of you")
+    ui.mentions_section(stored)
+    st.subheader("Recent comments on this log")
+    ui.recent_comments_section(dataset)
 
 st.subheader(ui.plain(dataset.name))
 with ui.reported_errors():

@@ -12,7 +12,7 @@ import json
 import sys
 from urllib.parse import urlencode
 
-from data.cli import log_options, mapping_options
+from data.cli import acting_as, log_options, mapping_options, user_option
 from data.errors import LogError, Problem
 from data.exports import terminal_safe_output
 from data.importing import DEMO_SAMPLES, import_demo, import_file_isolated, load_log_isolated
@@ -25,8 +25,8 @@ from data.views import page_address, saved_views
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        settings = Settings.from_env()
-        return args.run(args, settings)
+        with acting_as(args.as_user):
+            return args.run(args, Settings.from_env())
     except LogError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
@@ -125,6 +125,7 @@ def _print_dataset(dataset: Dataset, *, as_json: bool) -> None:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m data", description=__doc__.splitlines()[0])
+    user_option(parser)
     commands = parser.add_subparsers(required=True, metavar="command")
 
     for name, run, help_text in (

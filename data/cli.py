@@ -9,6 +9,7 @@ a file read through those options, or a stored dataset, which keeps the mapping 
 from __future__ import annotations
 
 import argparse
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -22,7 +23,9 @@ from data.settings import Settings
 from data.store import Store
 from data.timestamps import FORMAT_HELP, check_timestamp_format
 
-__all__ = ["MAPPING_FLAGS", "OpenedLog", "log_options", "mapping_options", "open_log"]
+__all__ = ["MAPPING_FLAGS", "OpenedLog", "acting_as", "log_options", "mapping_options", "open_log", "user_option"]
+
+USER_VARIABLE = "PARCOURS_USER"
 
 # Each option's flag and the `load_log` keyword it sets.
 MAPPING_FLAGS = {
@@ -36,6 +39,35 @@ MAPPING_FLAGS = {
     "--split-after-days": "split_after_days",
     "--drop-invalid-rows": "drop_invalid_rows",
 }
+
+
+def user_option(parser: argparse.ArgumentParser) -> None:
+    """Add `--as USER` to a command line's top-level parser: who the command acts as, with that user's role."""
+    parser.add_argument(
+        "--as",
+        dest="as_user",
+        metavar="USER",
+        help=f"act as this user (as they sign in: e-mail, else id), with their role in each workspace; "
+        f"default: {USER_VARIABLE}",
+    )
+
+
+@contextmanager
+def acting_as(user: str | None) -> Iterator[None]:
+    """Run a command as `user` (None: as `PARCOURS_USER` says): every `Store` it opens, and the child process that
+    reads a file, take their user from the settings, which read it from the environment."""
+    if user is None:
+        yield
+        return
+    before = os.environ.get(USER_VARIABLE)
+    os.environ[USER_VARIABLE] = user
+    try:
+        yield
+    finally:
+        if before is None:
+            del os.environ[USER_VARIABLE]
+        else:
+            os.environ[USER_VARIABLE] = before
 
 
 @dataclass(frozen=True)

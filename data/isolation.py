@@ -15,6 +15,7 @@ is stopped and the caller gets a `LimitExceeded` saying which one.
 
 from __future__ import annotations
 
+import importlib.machinery
 import logging
 import multiprocessing
 import multiprocessing.connection
@@ -119,6 +120,7 @@ def measure_isolated(call: Callable[[], Any], *, step: str, file: str | None, se
         daemon=True,
     )
     started = time.monotonic()
+    _main_not_run_again()
     child.start()
     sender.close()
     try:
@@ -130,12 +132,24 @@ def measure_isolated(call: Callable[[], Any], *, step: str, file: str | None, se
         child.join()
 
 
+def _main_not_run_again() -> None:
+    """Keep a child from running the parent's main script again before its step.
+
+    Python runs a `__main__` that has a file but no spec again in every child. Under `streamlit run` that is the
+    page being run: the child would draw the whole page again, in bare mode, as nobody — and a page that stops
+    for want of a signed-in user (a team's dashboard) would take the child down with it. A spec named `__main__`
+    tells multiprocessing there is nothing to run; every step is a function of Parcours' own modules.
+    """
+    main = sys.modules.get("__main__")
+    if main is not None and getattr(main, "__spec__", None) is None:
+        main.__spec__ = importlib.machinery.ModuleSpec("__main__", None)
+
+
 def _set_preload() -> None:
     """Have the fork server import Parcours and what the parent's main script imported, before it starts.
 
-    Python 3.11 runs the parent's main script again in every fork-server child (the server never gets the
-    script's path to preload it): with its imports already made in the server, that costs the child nothing,
-    where importing them (Streamlit's CLI, say) would cost it half a second.
+    With those imports already made in the server, a child costs nothing to start, where importing them
+    (Streamlit's CLI, say) would cost it half a second.
     """
     with _PRELOAD_LOCK:
         if not _preloading:

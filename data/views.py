@@ -25,7 +25,8 @@ MAX_VALUE_CHARS = 10_000
 
 @dataclass(frozen=True)
 class SavedView:
-    """A named view of one log: its page (a file under `pages/`, or `app.py`) and its query parameters."""
+    """A named view of one log: its page (a file under `pages/`, or `app.py`) and its query parameters; shared with
+    the workspace, or private (listed to its owner only)."""
 
     dataset_id: str
     name: str
@@ -33,15 +34,23 @@ class SavedView:
     query: dict[str, str]
     owner: str
     saved_at: datetime
+    shared: bool = True
 
     def to_dict(self) -> dict:
         return asdict(self) | {"saved_at": self.saved_at.isoformat()}
 
 
 def save_view(
-    store: Store, dataset_id: str, name: str, page: str, query: Mapping[str, str], *, owner: str | None = None
+    store: Store,
+    dataset_id: str,
+    name: str,
+    page: str,
+    query: Mapping[str, str],
+    *,
+    owner: str | None = None,
+    shared: bool = True,
 ) -> SavedView:
-    """Save (or replace) the view `name` of a log; the owner is the settings' user unless given."""
+    """Save (or replace) the view `name` of a log; the owner is the store's user unless given."""
     _check_view(page, query)
     view = SavedView(
         dataset_id=dataset_id,
@@ -50,6 +59,7 @@ def save_view(
         query=dict(query),
         owner=owner or store.user,
         saved_at=datetime.now(UTC).replace(microsecond=0),
+        shared=bool(shared),
     )
     payload = {key: value for key, value in view.to_dict().items() if key not in ("dataset_id", "name")}
     store.save_annotation(dataset_id, VIEW_KIND, view.name, payload)
@@ -57,7 +67,8 @@ def save_view(
 
 
 def saved_views(store: Store) -> list[SavedView]:
-    """Return every saved view of every stored log, newest first."""
+    """Return the saved views of every log the store's user can open, newest first: the shared ones and their own
+    private ones (a view saved before views could be private is shared)."""
     views = [
         SavedView(
             dataset_id=dataset.id,
@@ -66,9 +77,11 @@ def saved_views(store: Store) -> list[SavedView]:
             query=payload["query"],
             owner=payload["owner"],
             saved_at=datetime.fromisoformat(payload["saved_at"]),
+            shared=payload.get("shared", True),
         )
         for dataset in store.datasets()
         for name, payload in store.annotations(dataset.id, VIEW_KIND).items()
+        if payload.get("shared", True) or payload["owner"] == store.user
     ]
     return sorted(views, key=lambda view: (view.saved_at, view.name), reverse=True)
 

@@ -22,7 +22,7 @@ from pathlib import Path
 from urllib.parse import parse_qsl
 
 from data import Engine, LogError, Problem, Settings, Store
-from data.cli import mapping_options, open_log
+from data.cli import acting_as, mapping_options, open_log, user_option
 from data.exports import terminal_safe_output
 from data.params import filters_from_params
 from discovery import (
@@ -65,7 +65,7 @@ TOP_VARIANTS = 10
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        with _open_log(args) as log:
+        with acting_as(args.as_user), _open_log(args) as log:
             return args.run(args, log)
     except LogError as error:
         print(f"error: {error}", file=sys.stderr)
@@ -348,6 +348,7 @@ def _number(value) -> float | None:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m discovery", description=__doc__.splitlines()[0])
+    user_option(parser)
     commands = parser.add_subparsers(required=True, metavar="command")
     specs = (
         ("summary", _summary, "headline figures, DFG, variants, stages and churn points"),

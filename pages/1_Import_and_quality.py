@@ -10,6 +10,8 @@ st.set_page_config(page_title="Import & data quality · Parcours", page_icon="�
 ui.dataset_picker()
 
 st.title("Import & data quality")
+if not ui.allowed("editor", "import logs"):
+    st.stop()
 st.markdown(
     "Upload a log with one row per interaction — **who** (customer or case), **what** (touchpoint) and **when**. "
     "Parcours proposes how its columns map, checks every row, and shows what looks wrong before you store it."

@@ -34,3 +34,8 @@ definition.show_definition_editor(dataset.id)
 with st.expander("Load a definition file, or see the saved versions"):
     definition.show_definition_file_loader(dataset.id)
     definition.show_history(dataset.id)
+
+with st.expander("Every change to this log: who, when, before and after"):
+    with ui.reported_errors():
+        changes = ui.store().history(dataset.id)
+    ui.show_table(ui.changes_table(changes), "log-history")

@@ -111,6 +111,7 @@ def map_view(dataset: Dataset, filters: Filters, definition: JourneyDefinition) 
         for column, (label, value) in zip(st.columns(len(facts)), facts.items(), strict=True):
             column.metric(label, value)
     actions.show_act_on(dataset.id, actions.map_target(touchpoint, step))
+    ui.comments_panel(dataset.id, *ui.comment_target(touchpoint, step))
     with ui.reported_errors():
         customers.show_customers_behind(
             dataset.id, filters, definition, touchpoint=touchpoint, step=step, stem=f"customers-{element_id}"

@@ -76,6 +76,7 @@ with ui.reported_errors():
 show_graph(dot, key=f"persona-journey-map-{dataset.id}", label="The persona's journey map")
 show_graph_downloads(dot, f"persona-journey-{dataset.id}")
 ui.show_table(personas.stage_table(kpis), "persona-stages", column_config=personas.STAGE_COLUMNS)
+ui.comments_panel(dataset.id, "persona", names[label])
 
 st.subheader("Save these personas")
 with ui.reported_errors():

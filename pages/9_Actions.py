@@ -50,3 +50,4 @@ if shown:
             st.rerun()
     with history_tab, ui.reported_errors():
         actions.show_history(dataset.id, action)
+        ui.comments_panel(dataset.id, "action", action.id)

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from data.cli import OpenedLog, mapping_options, open_log
+from data.cli import OpenedLog, acting_as, mapping_options, open_log, user_option
 from data.engine import Engine
 from data.errors import LogError, Problem
 from data.exports import terminal_safe_output, write_csv
@@ -53,7 +53,7 @@ SHOWN_EDGES = 10
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        with open_log(args.log, args, Settings.from_env()) as opened:
+        with acting_as(args.as_user), open_log(args.log, args, Settings.from_env()) as opened:
             return args.run(args, opened)
     except LogError as error:
         print(f"error: {error}", file=sys.stderr)
@@ -263,6 +263,7 @@ def _print_comparison(comparison: SegmentComparison) -> None:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m segmentation", description=__doc__.splitlines()[0])
+    user_option(parser)
     commands = parser.add_subparsers(required=True, metavar="command")
     personas = commands.add_parser(
         "personas", help="find personas and print their profiles", parents=[mapping_options()]

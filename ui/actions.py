@@ -41,6 +41,7 @@ from ui.params import write_owned
 from ui.personas import persona_members, selection_filters
 from ui.state import BY_CONTENT_AND_DEFINITION, dataset_engine, store
 from ui.tables import count_columns, percent_column
+from ui.workspace import allowed
 
 __all__ = [
     "ACTIONS_PAGE",
@@ -184,6 +185,8 @@ def action_form(
     dataset_id: str, definition: JourneyDefinition, action: Action | None, new_target: ActionTarget | None = None
 ) -> Action | None:
     """A form creating an action (`action` None) or editing one; return the saved action when the user saves."""
+    if not allowed("editor", "create or edit actions"):
+        return None
     target = action.target if action is not None else new_target or ActionTarget("touchpoint", "")
     key = f"action-form-{action.id if action else 'new'}"
     with st.form(key, border=True):

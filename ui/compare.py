@@ -41,6 +41,7 @@ from ui.personas import (
 )
 from ui.sidebar import filterable_attributes
 from ui.state import BY_CONTENT, BY_CONTENT_AND_DEFINITION, attribute_columns, dataset_engine, store
+from ui.workspace import allowed
 
 __all__ = [
     "COLOURS",
@@ -193,6 +194,8 @@ def _saved_segment(dataset_id: str, side: str) -> Segment | None:
 
 def save_segment_form(dataset_id: str) -> None:
     """Save the sidebar's current filters (a persona condition included) as a named segment."""
+    if not allowed("editor", "save segments"):
+        return
     with st.form(f"compare-save-{dataset_id}", border=True):
         name = st.text_input("Segment name", placeholder="e.g. Store customers in spring")
         if not st.form_submit_button("Save the current filters as a segment", icon=":material/save:"):

@@ -47,6 +47,7 @@ from ui.state import (
     save_journey_definition,
     store,
 )
+from ui.workspace import allowed, restore_definition_section
 
 __all__ = [
     "DEFINITION_PAGE",
@@ -466,7 +467,9 @@ def show_definition_editor(dataset_id: str) -> None:
         st.warning(plain(warning), icon=":material/warning:")
     version = definition_version(dataset_id)
     save_column, download_column = st.columns(2)
-    if save_column.button(
+    with save_column:
+        can_save = allowed("editor", "save a journey definition")
+    if can_save and save_column.button(
         f"Save as version {(version or 0) + 1}", type="primary", icon=":material/save:", key=f"save-{key}"
     ):
         with reported_errors():
@@ -503,7 +506,7 @@ def show_definition_file_loader(dataset_id: str) -> None:
 
 
 def show_history(dataset_id: str) -> None:
-    """List the saved versions of the definition: who saved each, and when."""
+    """List the saved versions of the definition (who saved each, and when), and offer to restore an earlier one."""
     history = store().definition_history(dataset_id)
     if not history:
         st.caption("No version saved yet: the figures follow the suggestion.")
@@ -519,3 +522,4 @@ def show_history(dataset_id: str) -> None:
         ),
         "definition-history",
     )
+    restore_definition_section(dataset_id, [saved.version for saved in history])

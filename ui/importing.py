@@ -36,6 +36,7 @@ from ui.tables import (
     problems_table,
     quality_badge,
 )
+from ui.workspace import current_workspace_id
 
 __all__ = [
     "ImportChoice",
@@ -261,7 +262,7 @@ def save_section(log: EventLog) -> None:
     if st.button("Save to the store", type="primary"):
         with reported_errors(), st.status("Storing the log…", expanded=True) as status:
             st.write("Writing the events as Parquet and building the journey layout…")
-            dataset = store().import_log(log, name=name)
+            dataset = store().import_log(log, name=name, workspace=current_workspace_id())
             status.update(label="Stored.", state="complete", expanded=False)
         st.session_state[saved_key] = dataset.id
         show_dataset(dataset.id)

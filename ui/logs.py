@@ -16,6 +16,7 @@ from ui.markup import plain
 from ui.sidebar import show_dataset
 from ui.state import forget_dataset, store
 from ui.tables import count_columns, datasets_table
+from ui.workspace import allowed
 
 __all__ = ["deletion_question", "manage_stored_logs", "stored_logs"]
 
@@ -59,12 +60,17 @@ def manage_stored_logs(datasets: list[Dataset], current: Dataset) -> None:
         left, right = st.columns(2)
         with left:
             name = st.text_input("New name", value=picked.name, key=f"rename-{picked.id}")
-            if st.button("Rename", key="rename-log", icon=":material/edit:"):
+            if allowed("editor", "rename a log", picked.workspace_id) and st.button(
+                "Rename", key="rename-log", icon=":material/edit:"
+            ):
                 with reported_errors(stop=False):
                     renamed = store().rename(picked.id, name)
                     _done(f"Renamed “{picked.name}” to “{renamed.name}”.")
         with right:
-            st.button("Delete…", key="delete-log", icon=":material/delete:", on_click=_ask_to_delete, args=(picked.id,))
+            if allowed("admin", "delete a log", picked.workspace_id):
+                st.button(
+                    "Delete…", key="delete-log", icon=":material/delete:", on_click=_ask_to_delete, args=(picked.id,)
+                )
         if st.session_state.get(_PENDING_DELETE) == picked.id:
             _confirm_delete(picked, next((other for other in ids if other != picked.id), None), current)
 

@@ -24,6 +24,7 @@ class PageLink:
 IMPORT_PAGE = "pages/1_Import_and_quality.py"
 DEFINITION_PAGE = "pages/1_Journey_definition.py"
 CUSTOMER_PAGE = "pages/7_Customer_journey.py"
+WORKSPACE_PAGE = "pages/11_Workspace.py"
 
 # Section title (None: no title) → its pages, in the order a user meets them.
 MENU: dict[str | None, tuple[PageLink, ...]] = {
@@ -46,7 +47,10 @@ MENU: dict[str | None, tuple[PageLink, ...]] = {
         PageLink("pages/8_Designed_vs_actual.py", "Designed vs actual", ":material/rule:"),
         PageLink("pages/9_Actions.py", "Actions", ":material/task_alt:"),
     ),
-    "Share": (PageLink("pages/10_Reports.py", "Reports", ":material/summarize:"),),
+    "Share": (
+        PageLink("pages/10_Reports.py", "Reports", ":material/summarize:"),
+        PageLink(WORKSPACE_PAGE, "Workspace", ":material/group:"),
+    ),
 }
 
 

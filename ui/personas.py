@@ -42,6 +42,7 @@ from ui.markup import plain, plotly_text
 from ui.params import is_filter_param
 from ui.state import BY_CONTENT_AND_DEFINITION, churn_figures, dataset_engine, store
 from ui.tables import count_column
+from ui.workspace import allowed
 
 __all__ = [
     "ALGORITHM_NAMES",
@@ -351,6 +352,8 @@ def persona_cards(found: PersonaProfiles, choice: RunChoice, run_key: str) -> di
 
 def save_form(dataset_id: str, choice: RunChoice, names: Mapping[int, str]) -> None:
     """Save the run under a name: its parameters, the current selection, its definition and the persona names."""
+    if not allowed("editor", "save personas"):
+        return
     with st.form(f"personas-save-{dataset_id}", border=True):
         run_name = st.text_input("Run name", placeholder="e.g. Spring 2025 personas")
         if not st.form_submit_button("Save personas", icon=":material/save:"):

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import replace
+from functools import partial
 
 import pandas as pd
 import streamlit as st
 
 from data import Dataset, Filters, LogError, import_demo
 from data.filters import WINDOW
+from ui.auth import account_box
 from ui.downloads import ExportStamp, current_stamp, stamp_exports
 from ui.errors import reported_errors, show_error
 from ui.markup import plain
@@ -29,8 +31,9 @@ from ui.params import (
     write_owned,
 )
 from ui.personas import persona_members, persona_options, saved_runs, with_customers
-from ui.state import attribute_columns, attribute_values, channels, definition_version, store
+from ui.state import attribute_columns, attribute_values, channels, definition_version, settings, store
 from ui.views import view_saver
+from ui.workspace import workspace_picker
 
 __all__ = [
     "dataset_picker",
@@ -73,14 +76,27 @@ def dataset_picker() -> Dataset | None:
     navigation()
     view = _current_view()
     with reported_errors():
-        datasets = store().datasets()
+        user_store = store()
+        every = user_store.datasets()
+        workspaces = user_store.workspaces()
+    account_box(settings(), user_store.user)
+    wanted = view.get(DATASET_PARAM)
+    workspace = workspace_picker(workspaces, every, wanted, partial(show_dataset, None))
+    if workspace is None:
+        st.info(
+            f"{user_store.user} is not a member of any workspace yet: ask an admin of your team to add you.",
+            icon=":material/group_off:",
+        )
+        st.stop()
+    # Only the logs of the user's workspaces are offered: a link naming any other id is answered as not stored,
+    # before any cached reader (shared by every user of the server) is asked about it.
+    datasets = [dataset for dataset in every if dataset.workspace_id == workspace.id]
     with st.sidebar:
         if not datasets:
             st.caption("No log is stored yet.")
             open_demo_button("sidebar")
             return None
         by_id = {dataset.id: dataset for dataset in datasets}
-        wanted = view.get(DATASET_PARAM)
         ids = list(by_id)
         chosen = st.selectbox(
             "Log",
@@ -91,7 +107,9 @@ def dataset_picker() -> Dataset | None:
         )
         open_demo_button("sidebar")
     if wanted is not None and wanted not in by_id:
-        st.warning("The log named in this link is no longer stored; showing the newest one instead.")
+        st.warning(
+            "The log named in this link is no longer stored, or not in your workspaces; showing the newest one instead."
+        )
     if chosen != wanted:
         show_dataset(chosen)
     with reported_errors():
@@ -102,8 +120,9 @@ def dataset_picker() -> Dataset | None:
 
 
 def open_demo_button(place: str) -> None:
-    """One click stores the bundled demo (once) and shows it; `place` tells two such buttons apart."""
-    if not st.button(
+    """One click stores the bundled demo (once) and shows it; `place` tells two such buttons apart. Only for the
+    local user: a team's workspaces hold what its editors import."""
+    if settings().auth != "local" or not st.button(
         "Open the demo", icon=":material/explore:", key=f"open-demo-{place}", help="A telecom subscriber's first year."
     ):
         return

@@ -38,6 +38,7 @@ from ui.errors import reported_errors
 from ui.markup import plain, plotly_text
 from ui.state import BY_CONTENT_AND_DEFINITION, churn_figures, dataset_engine
 from ui.tables import count_column, count_columns
+from ui.workspace import comments_panel
 
 __all__ = [
     "StageCard",
@@ -481,6 +482,9 @@ def show_stage_kpis(dataset_id: str, filters: Filters, definition: JourneyDefini
         "stage-kpis",
         column_config=count_columns("Got at least this far", "Did a step of this stage", "Dropped off", "Events"),
     )
+    with st.expander("Comments on a stage"):
+        stage = st.selectbox("Stage", definition.stages.stages, key="comment-stage")
+        comments_panel(dataset_id, "stage", stage)
 
 
 def show_funnel(dataset_id: str, filters: Filters, definition: JourneyDefinition) -> None:
@@ -588,6 +592,7 @@ def show_churn(dataset_id: str, filters: Filters, definition: JourneyDefinition)
     if activity is None:
         return
     show_act_on(dataset_id, ActionTarget("churn point", activity))
+    comments_panel(dataset_id, "churn_point", activity)
     with reported_errors():
         went = _where_they_went(dataset_id, filters, activity, definition)
     counts = dict(zip(went.groups["outcome"], went.groups["customers"], strict=True))

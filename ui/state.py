@@ -1,10 +1,11 @@
 """The process-wide resources every page shares, and the cached readers built on them.
 
-`st.cache_resource` holds what is the same for every user of this server (settings, the store, an open
+`st.cache_resource` holds what is the same for every user of this server (settings, an open
 engine per log, which serves several threads and remembers the selections it found); nothing it returns is
 mutated by its callers. `st.cache_data` is shared by all users too, so every cached
 reader is keyed by content only: a stored dataset's id (itself a content hash), a raw log's
-content hash and name, and plain parameters — never a session object.
+content hash and name, and plain parameters — never a session object. A user reaches a reader only with the id of a
+log of their workspaces: every page takes it from `ui.dataset_picker`, which checks the URL's against that list.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from data import (
     to_event_log,
 )
 from discovery import ChurnPoints, JourneyDefinition, churn_points, save_definition, suggest_definition
+from ui import auth
 from ui.params import filters_to_params
 
 __all__ = [
@@ -71,6 +73,8 @@ ATTRIBUTE_VALUES_SHOWN = 50
 # an hour, so that a page's views share one selection per filter instead of finding it again each.
 ENGINES_KEPT = 2
 ENGINE_SECONDS = 3600
+# One store per user signed in since the server started (each holds a small pool of database connections).
+USERS_KEPT = 1000
 
 
 def _filters_key(filters: Filters) -> str:
@@ -105,18 +109,27 @@ def settings() -> Settings:
     return Settings.from_env(secrets=secrets)
 
 
-@st.cache_resource(show_spinner=False)
+@st.cache_resource(show_spinner=False, max_entries=USERS_KEPT)
+def _store_of(user: str) -> Store:
+    return Store(settings(), user=user)
+
+
 def store() -> Store:
-    return Store(settings())
+    """The store acting as the user of this page run: every read is of their workspaces, every write checked.
+
+    Without a signed-in user (a team's dashboard), this shows "Sign in" and ends the page run.
+    """
+    return _store_of(auth.current_user(settings()))
 
 
 @st.cache_resource(show_spinner="Preparing the demo journeys…")
 def first_run_demo() -> Dataset | None:
     """Store the bundled demo once per server when the store is empty, so a first run has something to show.
 
-    A store that already holds a log is left alone, and so is one emptied later on: this runs once.
+    A store that already holds a log is left alone, and so is one emptied later on: this runs once. Only for the
+    local user: a team's workspaces hold what its members import.
     """
-    if store().datasets():
+    if settings().auth != "local" or store().datasets():
         return None
     return import_demo(store())
 

@@ -15,6 +15,7 @@ from ui.errors import reported_errors
 from ui.markup import plain
 from ui.navigation import MENU, PageLink
 from ui.state import store
+from ui.workspace import comments_panel
 
 __all__ = ["current_page", "saved_views_section", "view_saver"]
 
@@ -46,15 +47,24 @@ def view_saver(dataset: Dataset) -> None:
             placeholder=f"{page.label} — my settings",
             help="Saves this page with its settings and filters; the home page lists the saved views.",
         )
+        sharing = st.radio(
+            "Who sees it",
+            ("Shared with the workspace", "Private"),
+            key="view-sharing",
+            horizontal=True,
+            help="A private view is listed to you only; a shared one to every member of the workspace.",
+        )
         if st.button("Save", key="view-save", disabled=not name.strip()):
             with reported_errors(stop=False):
-                view = save_view(store(), dataset.id, name, page.path, st.query_params.to_dict())
+                query = st.query_params.to_dict()
+                view = save_view(store(), dataset.id, name, page.path, query, shared=sharing != "Private")
                 st.session_state[_SAVED] = f"Saved “{view.name}”: the home page lists it."
                 st.rerun()
 
 
 def saved_views_section() -> None:
-    """List every saved view as a link that reopens it (page, log, who saved it when), and offer to delete one."""
+    """List the saved views as links that reopen them (page, log, who saved it when), with their comments, and offer
+    to delete one."""
     with reported_errors():
         views = saved_views(store())
         names = {dataset.id: dataset.name for dataset in store().datasets()}
@@ -65,6 +75,14 @@ def saved_views_section() -> None:
         st.page_link(
             view.page, label=plain(_describe(view, names)), icon=":material/bookmark:", query_params=view.query
         )
+    with st.expander("Comments on a saved view"):
+        commented = st.selectbox(
+            "Saved view",
+            range(len(views)),
+            format_func=lambda index: _describe(views[index], names),
+            key="view-comment-pick",
+        )
+        comments_panel(views[commented].dataset_id, "view", views[commented].name)
     with st.expander("Delete a saved view"):
         chosen = st.selectbox(
             "Saved view", range(len(views)), format_func=lambda index: _describe(views[index], names), key="view-pick"
@@ -79,5 +97,5 @@ def _describe(view: SavedView, names: dict[str, str]) -> str:
     pages = {link.path: link.label for section in MENU.values() for link in section}
     return (
         f"{view.name} — {pages.get(view.page, view.page)} of {names.get(view.dataset_id, view.dataset_id)}, "
-        f"saved by {view.owner} on {view.saved_at:%Y-%m-%d %H:%M} UTC"
+        f"saved by {view.owner} on {view.saved_at:%Y-%m-%d %H:%M} UTC{'' if view.shared else ' (private)'}"
     )

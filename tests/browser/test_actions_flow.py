@@ -24,7 +24,7 @@ def test_a_cx_lead_acts_on_a_churn_point_and_sees_its_effect(server: str, browse
     sidebar = page.get_by_test_id("stSidebar")
     page.goto(server)  # the first run stores the demo
     expect(page.get_by_test_id("stMetricValue").first).to_be_visible()
-    sidebar.get_by_role("link", name="Stages funnel and churn").click()
+    sidebar.get_by_role("link", name="Stages, funnel & churn").click()
     page.get_by_role("tab", name="Churn points").click()
     churn_tab = page.get_by_role("tabpanel", name="Churn points")
     churn_tab.get_by_role("link", name="Act on this churn point").click()

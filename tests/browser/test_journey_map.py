@@ -56,7 +56,11 @@ def test_a_simplified_map_fits_its_box_with_readable_labels(server: str, browser
     expect(page.get_by_test_id("stStatusWidget")).to_be_hidden()
     drawing = page.locator(".pc-canvas").first
     expect(drawing.locator("svg g.node").first).to_be_visible()
-    page.wait_for_timeout(500)  # the component fits the drawing once the box has its width
+    # The component fits the drawing once its box has its width; on a busy machine a late rerun may draw it again.
+    for _ in range(20):
+        if boxes_inside(drawing):
+            break
+        page.wait_for_timeout(500)
     page.screenshot(path=f"test-results/journey-map-simplified-{window[0]}x{window[1]}.png")
     assert boxes_inside(drawing)
     assert label_pixels(drawing) >= 10

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import os
 import signal
+import sys
 import time
+import types
 from functools import partial
+from pathlib import Path
 
 import pytest
 
@@ -131,3 +134,18 @@ def test_guarded_turns_memory_errors_into_limits_and_lets_log_errors_through() -
 def test_unknown_steps_are_a_programming_error(settings: Settings) -> None:
     with pytest.raises(ValueError, match="step must be one of"):
         run_isolated(partial(_value, 1), step="parsing", file=None, settings=settings)
+
+
+def test_the_parents_main_script_is_not_run_again_in_the_child(
+    settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Under `streamlit run` the page being run is `__main__`: a child must not run the page again before its step."""
+    ran = tmp_path / "ran"
+    script = tmp_path / "page.py"
+    script.write_text(f"open({str(ran)!r}, 'w').close()\n", encoding="utf-8")
+    page = types.ModuleType("__main__")
+    page.__file__ = str(script)
+    monkeypatch.setitem(sys.modules, "__main__", page)
+
+    assert run_isolated(partial(_value, 7), step="checking", file="page.csv", settings=settings) == 7
+    assert not ran.exists()

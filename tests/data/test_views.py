@@ -82,3 +82,15 @@ def test_the_cli_lists_each_view_with_its_address(store: Store, settings: Settin
     assert lines[0].endswith(f"local  Start  ?dataset={dataset.id}")
     assert lines[1].endswith("ana  Slow steps  Journey_map?metric=Median+time")
     assert [view["name"] for view in json.loads(as_json.stdout)] == ["Start", "Slow steps"]
+
+
+def test_a_private_view_is_listed_to_its_owner_only(store: Store) -> None:
+    dataset = store.import_log(event_log())
+    save_view(store.as_user("ana"), dataset.id, "ana's draft", "app.py", {}, shared=False)
+    save_view(store.as_user("ana"), dataset.id, "for the team", "app.py", {})
+
+    assert {view.name: view.shared for view in saved_views(store.as_user("ana"))} == {
+        "ana's draft": False,
+        "for the team": True,
+    }
+    assert [view.name for view in saved_views(store.as_user("bo"))] == ["for the team"]

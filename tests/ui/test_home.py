@@ -103,7 +103,9 @@ def test_an_unreadable_link_says_what_is_wrong_and_shows_everyone(store: Store) 
 def test_a_link_to_a_log_no_longer_stored_shows_the_newest(store: Store) -> None:
     app = open_home(dataset="0123456789abcdef")
     (demo,) = store.datasets()
-    assert app.warning[0].value == "The log named in this link is no longer stored; showing the newest one instead."
+    assert app.warning[0].value == (
+        "The log named in this link is no longer stored, or not in your workspaces; showing the newest one instead."
+    )
     assert app.query_params["dataset"] == demo.id
 
 

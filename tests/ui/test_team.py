@@ -1,0 +1,295 @@
+"""The dashboard for a team, as Streamlit runs it: sign-in, roles, workspaces, comments, history and members.
+
+The signed-in user is set by replacing `ui.auth.signed_in_user` (the browser tests sign in through a real OIDC
+provider); everything else is the pages and the library as they run.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+import ui.auth
+from data import DEFAULT_WORKSPACE, PermissionDenied, Settings, Store, save_view
+from discovery import save_definition, suggest_definition
+from tests.conftest import REPO
+from tests.data.test_store import event_log
+from tests.ui.apptest import open_home, open_import_page, open_page, upload, widget
+from tests.ui.test_import_page import JOURNEYS
+from ui.auth import NotTrusted, header_user
+from ui.markup import plain
+from ui.workspace import comment_target
+
+ANA = "ana@example.org"  # admin of the Default workspace (PARCOURS_ADMINS)
+BOB = "bob@example.org"  # viewer of the Default workspace
+DEFINITION_PAGE = "pages/1_Journey_definition.py"
+WORKSPACE_PAGE = "pages/11_Workspace.py"
+MAP_PAGE = "pages/2_Journey_map.py"
+
+
+@pytest.fixture
+def team(demo_copy, monkeypatch: pytest.MonkeyPatch):
+    """The demo log in a team install: ana administers the Default workspace, bob views it."""
+    local, dataset = demo_copy
+    monkeypatch.setenv("PARCOURS_AUTH", "oidc")
+    monkeypatch.setenv("PARCOURS_ADMINS", ANA)
+    ana = Store(dataclasses.replace(local.settings, auth="oidc", admins=(ANA,)), user=ANA)
+    ana.set_member(DEFAULT_WORKSPACE, BOB, "viewer")
+    return ana, dataset
+
+
+def save_two_definitions(store: Store, dataset_id: str) -> None:
+    """Save the suggested definition as version 1, then one without a goal as version 2."""
+    with store.engine(dataset_id) as engine:
+        first = suggest_definition(engine)
+    save_definition(store, dataset_id, first)
+    save_definition(store, dataset_id, dataclasses.replace(first, goal=()))
+
+
+def sign_in(monkeypatch: pytest.MonkeyPatch, user: str | None) -> None:
+    monkeypatch.setattr(ui.auth, "signed_in_user", lambda settings: user)
+
+
+def texts(app: AppTest) -> str:
+    return "\n".join(element.value for element in [*app.markdown, *app.caption, *app.info, *app.warning])
+
+
+def test_without_a_signed_in_user_a_team_page_offers_only_to_sign_in(team) -> None:
+    app = open_home()
+    assert not app.exception
+    assert [button.label for button in app.button] == ["Sign in"]
+    assert not app.metric and not app.selectbox
+
+
+def test_the_local_default_needs_no_sign_in(demo_copy) -> None:
+    app = open_home()
+    assert not app.exception
+    assert "Sign in" not in [button.label for button in app.button]
+    assert app.metric
+
+
+def test_a_signed_in_user_is_named_in_the_sidebar_with_sign_out(team, monkeypatch) -> None:
+    sign_in(monkeypatch, BOB)
+    app = open_home()
+    assert not app.exception
+    assert any("Signed in as bob" in caption.value for caption in app.sidebar.caption)
+    assert "Sign out" in [button.label for button in app.sidebar.button]
+
+
+def test_a_viewer_is_not_offered_import_rename_delete_or_save(team, monkeypatch) -> None:
+    sign_in(monkeypatch, BOB)
+    imports = open_import_page()
+    assert not imports.exception and not imports.file_uploader
+    assert "Only an editor of this workspace can import logs; you are a viewer." in texts(imports)
+
+    home = open_home()
+    labels = [button.label for button in home.button]
+    assert "Rename" not in labels and "Delete…" not in labels
+    assert "Only an admin of this workspace can delete a log; you are a viewer." in texts(home)
+
+    definition = open_page(DEFINITION_PAGE)
+    assert not definition.exception
+    assert not [button for button in definition.button if button.label.startswith("Save as version")]
+
+
+def test_an_editor_is_offered_import_and_rename_but_not_delete(team, monkeypatch) -> None:
+    ana, _ = team
+    ana.set_member(DEFAULT_WORKSPACE, BOB, "editor")
+    sign_in(monkeypatch, BOB)
+    assert open_import_page().file_uploader
+    labels = [button.label for button in open_home().button]
+    assert "Rename" in labels and "Delete…" not in labels
+
+
+def test_a_link_to_another_workspaces_log_shows_the_users_own(team, monkeypatch) -> None:
+    ana, demo = team
+    other = ana.create_workspace("Retail")
+    theirs = ana.import_log(event_log(), name="retail journeys", workspace=other.id)
+    ana.set_member(other.id, "carol@example.org", "viewer")
+    sign_in(monkeypatch, "carol@example.org")
+
+    app = open_home(dataset=demo.id)
+
+    assert not app.exception
+    assert app.query_params["dataset"] == theirs.id
+    assert "not in your workspaces" in app.warning[0].value
+    assert demo.name not in texts(app)
+    assert [option for option in app.sidebar.selectbox[0].options] == ["retail journeys"]
+
+
+def test_a_user_of_two_workspaces_picks_one_and_sees_its_logs_only(team, monkeypatch) -> None:
+    ana, demo = team
+    other = ana.create_workspace("Retail")
+    ana.import_log(event_log(), name="retail journeys", workspace=other.id)
+    sign_in(monkeypatch, ANA)
+
+    app = open_home(dataset=demo.id)
+    picker = widget(app.sidebar.selectbox, "Workspace")
+    assert picker.value == DEFAULT_WORKSPACE
+    app = picker.set_value(other.id).run()
+
+    assert not app.exception
+    assert widget(app.sidebar.selectbox, "Log").options == ["retail journeys"]
+    assert app.session_state["parcours-workspace"] == other.id  # where the import page stores a log
+
+
+def test_a_comment_on_a_saved_view_is_shown_with_its_author_and_mentions_are_listed(team, monkeypatch) -> None:
+    ana, demo = team
+    save_view(ana, demo.id, "Churners", "app.py", {"dataset": demo.id})
+    sign_in(monkeypatch, BOB)
+    app = open_home()
+    app.text_area[0].input("Look at the churners, @ana@example.org")
+    app = widget(app.button, "Post the comment").click().run()
+
+    assert not app.exception
+    (comment,) = ana.comments(demo.id, "view", "Churners")
+    assert (comment.author, comment.text) == (BOB, "Look at the churners, @ana@example.org")
+    assert "bob" in texts(app) and "Look at the churners" in texts(app)
+
+    sign_in(monkeypatch, ANA)
+    home = open_home()
+    assert {"Mentions of you", "Recent comments on this log"} <= {header.value for header in home.subheader}
+    assert texts(home).count("Look at the churners") == 3  # in the view's panel, the mentions and the recent ones
+
+
+def test_an_earlier_definition_is_restored_from_the_history(team, monkeypatch) -> None:
+    ana, demo = team
+    save_two_definitions(ana, demo.id)
+    sign_in(monkeypatch, ANA)
+
+    app = open_page(DEFINITION_PAGE)
+    widget(app.selectbox, "Earlier version").set_value(1)
+    app = widget(app.button, "Restore this version").click().run()
+
+    assert not app.exception
+    assert ana.definition_version(demo.id) == 3
+    assert ana.definition(demo.id).payload == ana.definition(demo.id, 1).payload
+    assert "save journey definition: version 3" in [row for row in app.dataframe[-1].value["What"]]
+
+
+def test_a_viewer_cannot_restore_and_the_library_refuses_too(team, monkeypatch) -> None:
+    ana, demo = team
+    save_two_definitions(ana, demo.id)
+    sign_in(monkeypatch, BOB)
+
+    app = open_page(DEFINITION_PAGE)
+
+    assert "Restore this version" not in [button.label for button in app.button]
+    with pytest.raises(PermissionDenied):
+        ana.as_user(BOB).restore_document(demo.id, "journey_definition", "", 1)
+
+
+def test_an_admin_adds_changes_and_removes_a_member(team, monkeypatch) -> None:
+    ana, _ = team
+    sign_in(monkeypatch, ANA)
+    app = open_page(WORKSPACE_PAGE)
+    assert not app.exception
+    widget(app.text_input, "User (as they sign in: e-mail, else id)").input("dan@example.org")
+    widget(app.selectbox, "Role").set_value("editor")
+    app = widget(app.button, "Add or change").click().run()
+    assert ("dan@example.org", "editor") in [(m.user_id, m.role) for m in ana.members(DEFAULT_WORKSPACE)]
+
+    widget(app.selectbox, "Member").set_value("dan@example.org")
+    app = widget(app.button, "Remove").click().run()
+    assert not app.exception
+    assert "dan@example.org" not in [m.user_id for m in ana.members(DEFAULT_WORKSPACE)]
+
+    widget(app.text_input, "Name of the new workspace").input("Retail")
+    app = widget(app.button, "Create the workspace").click().run()
+    assert "Retail" in [workspace.name for workspace in ana.workspaces()]
+
+
+def test_a_viewer_sees_the_members_but_cannot_manage_them(team, monkeypatch) -> None:
+    sign_in(monkeypatch, BOB)
+    app = open_page(WORKSPACE_PAGE)
+    assert not app.exception
+    assert BOB in list(app.dataframe[0].value["Member"])
+    assert not [button for button in app.button if button.label in ("Add or change", "Remove")]
+    assert "Only an admin of this workspace can manage the members; you are a viewer." in texts(app)
+
+
+def test_a_user_of_no_workspace_is_told_to_ask_an_admin(team, monkeypatch) -> None:
+    sign_in(monkeypatch, "eve@example.org")
+    app = open_home()
+    assert not app.exception and not app.metric
+    assert "not a member of any workspace" in app.info[0].value
+
+
+# --- the trusted header ---
+
+
+def test_the_header_is_believed_from_an_allowed_proxy_only() -> None:
+    settings = Settings(auth="header", trusted_proxies=("127.0.0.1", "10.0.0.5"))
+    headers = {"X-Forwarded-Email": "ana@example.org"}
+    assert header_user(settings, headers, None) == "ana@example.org"  # loopback
+    assert header_user(settings, headers, "10.0.0.5") == "ana@example.org"
+    with pytest.raises(NotTrusted, match=re.escape("10.0.0.6 is not one")):
+        header_user(settings, headers, "10.0.0.6")
+    with pytest.raises(NotTrusted, match="no X-Forwarded-Email header"):
+        header_user(settings, {}, None)
+
+
+# --- comments on the map, role-aware forms on other pages ---
+
+
+def test_a_comment_on_the_maps_opened_box_is_filed_under_its_touchpoint(demo_copy) -> None:
+    store, demo = demo_copy
+    app = open_page(MAP_PAGE, dataset=demo.id)
+    widget(app.selectbox, "Touchpoint or step").select("billing_dispute").run()
+    widget(app.text_area, "Your comment").input("Why so many disputes in March?")
+    app = widget(app.button, "Post the comment").click().run()
+
+    assert not app.exception
+    (comment,) = store.comments(demo.id)
+    assert (comment.target_kind, comment.target_key, comment.author) == ("touchpoint", "billing_dispute", "local")
+    assert plain("Why so many disputes in March?") in texts(app)
+
+
+def test_an_arrow_is_commented_on_as_its_step() -> None:
+    assert comment_target("billing_dispute", None) == ("touchpoint", "billing_dispute")
+    assert comment_target(None, ("receive_bill", None)) == ("step", '["receive_bill", null]')
+
+
+@pytest.mark.parametrize(
+    ("page", "refusal"),
+    [
+        ("pages/9_Actions.py", "can create or edit actions"),
+        ("pages/6_Compare.py", "can save segments"),
+    ],
+)
+def test_a_viewer_is_not_offered_the_save_forms_of_other_pages(team, monkeypatch, page: str, refusal: str) -> None:
+    sign_in(monkeypatch, BOB)
+    app = open_page(page)
+    assert not app.exception
+    assert f"Only an editor of this workspace {refusal}; you are a viewer." in texts(app)
+    assert not [button for button in app.button if button.label.startswith("Save")]
+
+
+def test_every_page_takes_its_log_from_the_picker_before_reading_it() -> None:
+    """`st.cache_data` serves every user of the server: a log's id reaches a cached reader only once the picker has
+    checked it against the user's workspaces."""
+    pages = sorted((REPO / "pages").glob("*.py"))
+    assert pages
+    for page in [REPO / "app.py", *pages]:
+        text = page.read_text(encoding="utf-8")
+        picked = text.index("ui.dataset_picker()")
+        first_use = text.find("dataset.id")
+        assert first_use == -1 or first_use > picked, page.name
+
+
+def test_an_import_goes_to_the_workspace_picked_in_the_sidebar(team, monkeypatch) -> None:
+    ana, _ = team
+    other = ana.create_workspace("Retail")
+    sign_in(monkeypatch, ANA)
+    app = open_import_page()
+    app = widget(app.sidebar.selectbox, "Workspace").set_value(other.id).run()
+    app = upload(app, "journeys.csv", JOURNEYS)
+    widget(app.text_input, "Name").input("Retail week").run()
+    widget(app.button, "Save to the store").click().run()
+
+    assert not app.exception
+    (stored,) = [dataset for dataset in ana.datasets() if dataset.name == "Retail week"]
+    assert stored.workspace_id == other.id
