@@ -153,7 +153,10 @@ def test_discovery_cli_reports_a_log_file(run_cli, log_file: Path, tmp_path: Pat
         "map",
         "stages",
         "churn",
+        "designed",
+        "actions",
     ]
+    assert "A designed journey belongs to a stored log" in document and "Actions belong to a stored log" in document
 
 
 def test_discovery_cli_refuses_a_persona_section_and_a_persona_view(run_cli, log_file: Path, tmp_path: Path) -> None:
