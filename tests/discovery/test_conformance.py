@@ -315,6 +315,7 @@ def test_demo_conformance_equals_an_independent_computation_on_the_variants(sett
     assert dict(zip(result.unexpected["touchpoint"], result.unexpected["customers"], strict=True)) == unexpected
 
 
+@pytest.mark.slow  # pm4py checks the demo's variants: 10-25 s on this machine
 def test_other_channel_equals_a_count_over_the_events(settings: Settings) -> None:
     design = DesignedJourney.from_dict(designed_journey("shop"))
     frame = shop_demo(False)
@@ -330,6 +331,7 @@ def test_other_channel_equals_a_count_over_the_events(settings: Settings) -> Non
         assert steps.loc[touchpoint.name, "other_channel"] == events["case_id"].nunique()
 
 
+@pytest.mark.slow  # pm4py checks the demo's variants: 10-25 s on this machine
 def test_the_planted_deviation_is_found_customer_for_customer(settings: Settings) -> None:
     planted = generate_demo(1500, scenario="shop", seed=4, plant_deviation=True).deviation
     assert planted and generate_demo(300, scenario="shop", seed=4).deviation == frozenset()

@@ -37,6 +37,7 @@ def test_without_a_log_the_page_says_how_to_begin() -> None:
     assert app.info[0].value.startswith("No log is stored yet.")
 
 
+@pytest.mark.slow  # pm4py checks the demo's variants: 10-25 s on this machine
 def test_the_main_path_is_the_first_draft_and_its_figures_are_the_librarys(demo: tuple[Store, Dataset]) -> None:
     store, dataset = demo
     app = open_page(PAGE, dataset=dataset.id)
@@ -51,6 +52,7 @@ def test_the_main_path_is_the_first_draft_and_its_figures_are_the_librarys(demo:
     assert designed_of(store, dataset.id) == (None, None)  # a draft until saved
 
 
+@pytest.mark.slow  # pm4py checks the demo's variants: 10-25 s on this machine
 def test_an_imported_design_is_measured_saved_and_traced_to_customers(demo: tuple[Store, Dataset]) -> None:
     store, dataset = demo
     app = open_page(PAGE, dataset=dataset.id)
@@ -84,6 +86,7 @@ def test_an_imported_design_is_measured_saved_and_traced_to_customers(demo: tupl
     assert listed["Customer"].tolist() == found.customers["case_id"].tolist()[: len(listed)]
 
 
+@pytest.mark.slow  # pm4py checks the demo's variants: 10-25 s on this machine
 def test_the_breakdown_by_month_is_the_librarys(demo: tuple[Store, Dataset]) -> None:
     store, dataset = demo
     with store.engine(dataset.id) as engine:
@@ -110,6 +113,7 @@ def test_a_table_that_is_not_a_design_says_what_to_fix(demo: tuple[Store, Datase
     ]
 
 
+@pytest.mark.slow  # pm4py checks the demo's variants: 10-25 s on this machine
 def test_the_breakdown_by_persona_is_the_saved_runs(demo: tuple[Store, Dataset]) -> None:
     from segmentation import PersonaRun, find_personas, save_run
 
