@@ -56,6 +56,8 @@ FORMAT_VERSION = 1
 DESIGNED_KIND = "designed_journey"
 # The editable table of the dashboard: one row per touchpoint; a stage's target is read from any of its rows.
 DESIGNED_TABLE_COLUMNS = ("stage", "touchpoint", "required", "order", "channel", "target_days")
+# The most common paths among which the main path is looked for.
+MAIN_PATH_CANDIDATES = 200
 _ONE_STAGE = "journey"
 _EVERY_JOURNEY = Filters()
 
@@ -343,19 +345,25 @@ def _text(value: object) -> str | None:
 def designed_from_main_path(
     engine: Engine, definition: JourneyDefinition, filters: Filters = _EVERY_JOURNEY
 ) -> DesignedJourney:
-    """Return a draft design from the most common path of the selected journeys (repeats merged), its touchpoints
-    in the definition's stages; a touchpoint in no stage joins the stage of the one before it (or the first).
+    """Return a draft design from the main path of the selected journeys (repeats merged): the most common one that
+    reaches the goal — a design describes the way to it —, else the most common of two touchpoints or more, else
+    the most common. Its touchpoints go in the definition's stages; one in no stage joins the stage before it.
 
     Every touchpoint is required, on any channel, without target: the team then edits what it intends.
     """
-    table = variant_table(engine, filters, limit=1, collapse_repeats=True).frame
+    table = variant_table(engine, filters, limit=MAIN_PATH_CANDIDATES, collapse_repeats=True).frame
     if table.empty:
         raise LogError(Problem("No journey is selected, so there is no main path.", fix="Loosen the filters."))
+    goal = set(definition.goal)
+    paths = list(table["activities"])
+    path = next(
+        (path for path in paths if goal & set(path)), next((path for path in paths if len(set(path)) > 1), paths[0])
+    )
     stage_names = definition.stages.stages
     stage_of = definition.stages.stage_of
     placed: dict[str, list[str]] = {}
-    current = stage_of.get(table["activities"].iloc[0][0], stage_names[0] if stage_names else _ONE_STAGE)
-    for activity in dict.fromkeys(table["activities"].iloc[0]):
+    current = stage_of.get(path[0], stage_names[0] if stage_names else _ONE_STAGE)
+    for activity in dict.fromkeys(path):
         current = stage_of.get(activity, current)
         placed.setdefault(current, []).append(activity)
     order = {stage: index for index, stage in enumerate(stage_names)}

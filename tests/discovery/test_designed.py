@@ -171,3 +171,20 @@ def test_the_report_shows_the_saved_design_checked_as_the_page_checks_it(demo_co
     assert f"{expected.share_keeps_to_steps:.1%}" in part and "saved by ana" in part
     for touchpoint, did in zip(expected.steps["touchpoint"], expected.steps["did"], strict=True):
         assert f"<td>{touchpoint}</td>" in part and f"{did:,}" in part
+
+
+def test_the_main_path_draft_is_the_most_common_way_to_the_goal(settings: Settings) -> None:
+    from data.engine import Engine
+    from discovery import JourneyDefinition, designed_from_main_path
+    from tests.discovery import journeys
+
+    # Three customers only look; two visit, compare and buy: the draft is the way to the goal, not the commonest.
+    rows = [(f"l{n}", "visit", 0) for n in range(3)]
+    rows += [
+        (case, activity, minute) for case in ("b1", "b2") for minute, activity in enumerate(("visit", "compare", "buy"))
+    ]
+    with Engine.from_frame(journeys(*rows), settings) as engine:
+        with_goal = designed_from_main_path(engine, JourneyDefinition(goal=("buy",)))
+        without_goal = designed_from_main_path(engine, JourneyDefinition())
+    assert [touchpoint.name for touchpoint in with_goal.path] == ["visit", "compare", "buy"]
+    assert [touchpoint.name for touchpoint in without_goal.path] == ["visit", "compare", "buy"]  # two steps or more
