@@ -50,6 +50,7 @@ from data.importing import (
 from data.isolation import ChildRun, guarded, measure_isolated, run_isolated
 from data.journeys import split_journeys
 from data.mapping import Candidate, MappingSuggestion, detect_mapping, validate_mapping
+from data.parquet_layout import import_layout
 from data.quality import Finding, QualityReport, assess, assess_relation
 from data.readers import FORMATS, check_path, read_log
 from data.schema import ACTIVITY, CASE_ID, CHANNEL, SOURCE_ROW, TIMESTAMP, ColumnMapping, EventLog, RawLog
@@ -66,7 +67,7 @@ from data.xes import read_xes
 # backend, because pyspark is only installed where Spark is used.
 _LAZY_NAMES = {
     **dict.fromkeys(("DemoFile", "DemoLog", "generate_demo", "write_demo"), "data.demo"),
-    **dict.fromkeys(("SparkEngine", "build_layout_with_spark", "prepare_layout", "spark_session"), "data.spark"),
+    **dict.fromkeys(("build_layout_with_spark", "prepare_layout", "spark_session"), "data.spark"),
 }
 
 
@@ -118,7 +119,6 @@ __all__ = [
     "SavedView",
     "Settings",
     "SourceNotConfigured",
-    "SparkEngine",
     "StagedUpload",
     "StagedUploads",
     "StorageFull",
@@ -142,6 +142,7 @@ __all__ = [
     "import_demo",
     "import_file",
     "import_file_isolated",
+    "import_layout",
     "load_log",
     "load_log_isolated",
     "measure_isolated",

@@ -1,4 +1,4 @@
-"""Command line for the data layer: `python -m data import|quality|list|rename|delete|views|demo`.
+"""Command line for the data layer: `python -m data import|import-layout|prepare-layout|quality|list|…`.
 
 A bad file exits with status 2 and says what to fix; it never prints a traceback. A file is read, checked
 and imported in a child process under the operator's memory and CPU limits (`data.isolation`). Everything printed
@@ -16,6 +16,7 @@ from data.cli import acting_as, log_options, mapping_options, user_option
 from data.errors import LogError, Problem
 from data.exports import terminal_safe_output
 from data.importing import DEMO_SAMPLES, import_demo, import_file_isolated, load_log_isolated
+from data.parquet_layout import import_layout
 from data.settings import Settings
 from data.store import Dataset, Store
 from data.views import page_address, saved_views
@@ -35,6 +36,29 @@ def main(argv: list[str] | None = None) -> int:
 def _import(args: argparse.Namespace, settings: Settings) -> int:
     dataset = import_file_isolated(args.file, settings=settings, name=args.name, **log_options(args))
     _print_dataset(dataset, as_json=args.json)
+    return 0
+
+
+def _import_layout(args: argparse.Namespace, settings: Settings) -> int:
+    dataset = import_layout(args.root, store=Store(settings), name=args.name)
+    _print_dataset(dataset, as_json=args.json)
+    return 0
+
+
+def _prepare_layout(args: argparse.Namespace, settings: Settings) -> int:
+    """Run Spark where the log is (`--master` or PARCOURS_SPARK_MASTER); pyspark is imported only here."""
+    try:
+        from data.spark import prepare_layout, spark_session
+    except ModuleNotFoundError as missing:
+        raise LogError(Problem(f"Spark is not installed ({missing}).", fix='pip install "pyspark>=4.0"')) from None
+
+    spark = spark_session(settings, master=args.master)
+    try:
+        prepare_layout(args.events, args.out, spark)
+    finally:
+        spark.stop()
+    print(f"prepared the journey layout of {args.events} in {args.out}")
+    print(f"serve it with: python -m data import-layout {args.out}")
     return 0
 
 
@@ -138,6 +162,22 @@ def _parser() -> argparse.ArgumentParser:
         if name == "import":
             command.add_argument("--name", help="name shown in the dashboard")
         command.add_argument("--json", action="store_true", help="print JSON")
+
+    prepare = commands.add_parser(
+        "prepare-layout", help="build a log's journey layout with Spark, as Parquet tables (pip install pyspark)"
+    )
+    prepare.set_defaults(run=_prepare_layout)
+    prepare.add_argument("events", help="canonical events Parquet file: a path, or a URL Spark reads (s3a://…)")
+    prepare.add_argument("out", help="folder to write the tables to: a path, or a URL Spark writes (s3a://…)")
+    prepare.add_argument(
+        "--master", help="local[N], spark://host:7077 or sc://host:15002; default: PARCOURS_SPARK_MASTER"
+    )
+
+    served = commands.add_parser("import-layout", help="store a journey layout prepare-layout wrote, to serve it")
+    served.set_defaults(run=_import_layout)
+    served.add_argument("root", help="the folder prepare-layout wrote, or its s3:// URL (DuckDB with httpfs)")
+    served.add_argument("--name", help="name shown in the dashboard")
+    served.add_argument("--json", action="store_true", help="print JSON")
 
     listing = commands.add_parser("list", help="list stored datasets")
     listing.set_defaults(run=_list)

@@ -21,8 +21,8 @@ import duckdb
 import pandas as pd
 import pyarrow.parquet as pq
 
-from data.engine import connect, layout_events, quote_identifier, sql_literal
-from data.quality import QualityReport, assess_relation
+from data.engine import connect, quote_identifier, sql_literal
+from data.quality import layout_quality
 from data.schema import (
     ACTIVITY,
     ACTIVITY_JOINER,
@@ -123,13 +123,9 @@ def import_columnar(
                 f"TO {sql_literal(events_path)} (FORMAT parquet, COMPRESSION zstd)"
             )
 
-    def quality_of(layout_path: Path) -> QualityReport:
-        with connect(settings) as connection:
-            return assess_relation(connection, layout_events(connection, layout_path), in_case_order=True)
-
     return store.import_events(
         write_events,
-        quality_of,
+        lambda layout_path: layout_quality(layout_path, settings),
         source_sha256=sample.sha256,
         source_name=sample.name,
         mapping=mapping,

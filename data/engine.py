@@ -24,7 +24,6 @@ import gc
 import os
 import threading
 import uuid
-from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -55,7 +54,6 @@ from data.settings import Settings
 __all__ = [
     "LAYOUT_VERSION",
     "Engine",
-    "EngineAccessors",
     "LogSummary",
     "build_layout",
     "connect",
@@ -171,37 +169,7 @@ def build_layout(events_parquet: Path, layout_path: Path, settings: Settings) ->
         building.with_name(building.name + ".wal").unlink(missing_ok=True)
 
 
-class EngineAccessors(ABC):
-    """What every engine (DuckDB here, Spark in `data.spark`) shares: context management and log metadata.
-
-    Subclasses set `_activity_names` and `_attribute_types` when they open a log, and define `close`.
-    """
-
-    _activity_names: tuple[str, ...]
-    _attribute_types: dict[str, str]
-
-    @abstractmethod
-    def close(self) -> None:
-        """Release what the engine holds; it cannot be used afterwards."""
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
-
-    @property
-    def activity_names(self) -> tuple[str, ...]:
-        """Every activity of the log, most frequent first (ties by name)."""
-        return self._activity_names
-
-    @property
-    def attribute_columns(self) -> dict[str, str]:
-        """Attribute names, in source order, with their types as DuckDB names them."""
-        return dict(self._attribute_types)
-
-
-class Engine(EngineAccessors):
+class Engine:
     """Read-only access to one layout; every primitive takes a `Filters` and returns a plain DataFrame.
 
     Each query runs on its own cursor, so one Engine may serve several threads, and several Engines
@@ -275,6 +243,22 @@ class Engine(EngineAccessors):
     def close(self) -> None:
         """Release the DuckDB connection; the Engine cannot be used afterwards."""
         self._connection.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    @property
+    def activity_names(self) -> tuple[str, ...]:
+        """Every activity of the log, most frequent first (ties by name)."""
+        return self._activity_names
+
+    @property
+    def attribute_columns(self) -> dict[str, str]:
+        """Attribute names, in source order, with their types as DuckDB names them."""
+        return dict(self._attribute_types)
 
     def summary(self, filters: Filters = _EVERY_JOURNEY) -> LogSummary:
         """Return the headline counts of the selected journeys, kept with the selection: most views ask for them."""

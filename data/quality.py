@@ -22,15 +22,17 @@ import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import duckdb
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from data.engine import connect, quote_identifier
+from data.engine import connect, layout_events, quote_identifier
 from data.errors import spreadsheet_row
 from data.schema import ACTIVITY, CASE_ID, SOURCE_ROW, TIMESTAMP
+from data.settings import Settings
 
 __all__ = [
     "DST_ADJUSTED",
@@ -50,6 +52,7 @@ __all__ = [
     "QualityReport",
     "assess",
     "assess_relation",
+    "layout_quality",
 ]
 
 SEVERITIES = ("error", "warning", "info")
@@ -205,6 +208,12 @@ def assess(
     with connect(None) as connection:
         connection.register(_FRAME, _arrow_table(frame))
         return assess_relation(connection, _FRAME, invalid=invalid, dst_adjusted=dst_adjusted, now=now)
+
+
+def layout_quality(layout_path: Path, settings: Settings) -> QualityReport:
+    """Return the quality report of a stored log's events, read from its layout in one pass in case order."""
+    with connect(settings) as connection:
+        return assess_relation(connection, layout_events(connection, layout_path), in_case_order=True)
 
 
 def assess_relation(

@@ -298,13 +298,15 @@ class Store:
         name: str | None = None,
         owner: str | None = None,
         workspace: str = DEFAULT_WORKSPACE,
+        write_layout: Callable[[Path], None] | None = None,
     ) -> Dataset:
         """Store a canonical events Parquet file that `write_events(path)` writes, for importers without a frame.
 
         `quality_of(layout_path)` returns the report of the written events, read from their layout (which lists
         each journey's events in order already); its headline counts become the dataset's;
         the id comes from the source hash, mapping and options exactly as for `import_log`, so the same source
-        gives the same dataset whichever importer read it.
+        gives the same dataset whichever importer read it. `write_layout(path)` writes a layout prepared
+        elsewhere; without it the layout is built from the events with the engine the settings name.
         """
         if name:
             name = _checked_name(name)
@@ -318,7 +320,9 @@ class Store:
             if listed and _read_manifest(folder, dataset_id, check_hashes=False) is not None:
                 return self.dataset(dataset_id)
             # Not stored yet, or listed with its files gone: (re)build the folder, reusing a complete one.
-            manifest = _read_manifest(folder, dataset_id) or self._build_folder(write_events, dataset_id, folder)
+            manifest = _read_manifest(folder, dataset_id) or self._build_folder(
+                write_events, write_layout, dataset_id, folder
+            )
             if not listed:
                 recipe = {"source_name": source_name, "mapping": mapping, "options": options}
                 try:
@@ -827,13 +831,22 @@ class Store:
                 raise
             # Another process committed the same import between our check and our insert.
 
-    def _build_folder(self, write_events: Callable[[Path], None], dataset_id: str, folder: Path) -> dict:
+    def _build_folder(
+        self,
+        write_events: Callable[[Path], None],
+        write_layout: Callable[[Path], None] | None,
+        dataset_id: str,
+        folder: Path,
+    ) -> dict:
         """Write the dataset's files in a private folder, make them durable, then rename it into place."""
         staging = self._incoming_dir / f"{dataset_id}.{uuid.uuid4().hex}"
         staging.mkdir()
         try:
             write_events(staging / EVENTS_FILE)
-            self._build_layout(staging / EVENTS_FILE, staging / LAYOUT_FILE)
+            if write_layout is None:
+                self._build_layout(staging / EVENTS_FILE, staging / LAYOUT_FILE)
+            else:
+                write_layout(staging / LAYOUT_FILE)
             manifest = _write_manifest(staging, dataset_id, n_events=pq.read_metadata(staging / EVENTS_FILE).num_rows)
             self._move_into_place(staging, folder, dataset_id)
         except BaseException:

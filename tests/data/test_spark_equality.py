@@ -1,16 +1,16 @@
-"""One contract, two engines: every primitive on Spark (local mode) equals the DuckDB engine's answer.
+"""The equality suite: for every shared log, every table Spark builds equals the one DuckDB builds.
 
-Logs: a hand-made log of timestamp ties (file order decides), a small generated demo log, and two real
-logs from shared/datasets (the pm4py running example, and BPIC 2016 complaints whose date-only
-timestamps tie constantly). Filters are derived from each log's own values, so each one selects a
-non-trivial subset. Every primitive runs unfiltered and under combinations of filters (on the generated
-logs two, which together use every kind), and on the tie log every filter alone is checked through the
-journeys it keeps (all primitives read that same selection), as is an empty selection. Frames must be
-identical, except means and interpolated quantiles, which may differ in the last bit (see
-data/spark.py) and are held to 1e-12.
+Logs: a hand-made log of timestamp ties (file order decides), a small generated demo log, and every real log of
+shared/datasets (each data file once, read through the mapping of its first oracle; the date-only timestamps of
+BPIC 2016 and the traffic fines tie constantly). Each is written as a canonical events Parquet file; `build_layout`
+and `build_layout_with_spark` (Spark's Parquet tables, copied into DuckDB by `load_parquet_layout`) each write a
+layout of it. Every table of the two (`data.parquet_layout.PARQUET_TABLES`: the layout and the stats of every
+journey the unfiltered pages read) must have the same columns with the same DuckDB types (ENUM values included)
+and the same rows, bit for bit, stored in the order `build_layout` stores them in; the journey map,
+variants, stages, outcomes and churn points computed on either layout must be equal too.
 
-One Spark session (local[2], 1 GB driver) serves the module. Without pyspark the module is skipped
-locally but fails under CI, which must install it.
+One Spark session (local[2], 1 GB driver) serves the module. Without pyspark the module is skipped locally but
+fails under CI, which must install it. Run it with `python -m pytest -m slow -n 0 tests/data/test_spark_*.py`.
 """
 
 from __future__ import annotations
@@ -21,16 +21,18 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pandas as pd
 import pytest
 
 from data.canonical import to_event_log
 from data.demo import generate_demo
-from data.engine import Engine
-from data.filters import Filters
+from data.engine import Engine, build_layout
 from data.mapping import detect_mapping
+from data.parquet_layout import PARQUET_TABLES
 from data.schema import RawLog
 from data.settings import Settings
+from discovery import churn_points, journey_map, outcome_counts, stage_kpis, suggest_definition, variant_table
 from tests.oracle import ORACLES, load_oracle_frame
 
 MISSING_PYSPARK = importlib.util.find_spec("pyspark") is None
@@ -40,9 +42,19 @@ pytestmark = [
     pytest.mark.skipif(MISSING_PYSPARK and not os.environ.get("CI"), reason="pip install pyspark"),
 ]
 
-FLOAT_RELATIVE_TOLERANCE = 1e-12
 MONDAY = pd.Timestamp("2025-01-06 09:00", tz="UTC")
-REAL_LOGS = ("running-example/running_example", "bpic16-complaints/complaints_theme")
+EVENTS_FILE = "events.parquet"
+TABLES = tuple(sorted(PARQUET_TABLES))
+# The tables build_layout stores in an order the engine relies on (case by case, events by position), by that order.
+STORED_ORDER = {
+    "events": "case_code, pos",
+    "cases": "case_code",
+    "case_activities": "case_code",
+    "case_pairs": "case_code",
+    "attributes": "position",
+}
+# The dashboard's views are compared on the small logs; the tables they read are compared on every log.
+VIEW_LOGS = ("ties", "demo", "running-example/running_example")
 
 
 def tie_log() -> pd.DataFrame:
@@ -81,106 +93,15 @@ def demo_log() -> pd.DataFrame:
     return to_event_log(RawLog(events, "demo", "csv", ""), detect_mapping(events).mapping).frame
 
 
-def real_log(name: str) -> Callable[[], pd.DataFrame]:
-    (oracle,) = (oracle for oracle in ORACLES if oracle.name == name)
-    return lambda: load_oracle_frame(oracle)
+def shared_logs() -> dict[str, Callable[[], pd.DataFrame]]:
+    """Every data file of shared/datasets once, read as its first oracle (smallest first) reads it."""
+    first = {}
+    for oracle in ORACLES:
+        first.setdefault(oracle.data_file, oracle)
+    return {oracle.name: (lambda oracle=oracle: load_oracle_frame(oracle)) for oracle in first.values()}
 
 
-LOGS: dict[str, Callable[[], pd.DataFrame]] = {
-    "ties": tie_log,
-    "demo": demo_log,
-    **{name.split("/")[0]: real_log(name) for name in REAL_LOGS},
-}
-
-# name -> how to call it on an engine with a Filters value
-PRIMITIVES: dict[str, Callable[[Any, Filters], Any]] = {
-    "summary": lambda engine, filters: engine.summary(filters),
-    "activities": lambda engine, filters: engine.activities(filters),
-    "dfg": lambda engine, filters: engine.dfg(filters),
-    "start_activities": lambda engine, filters: engine.start_activities(filters),
-    "end_activities": lambda engine, filters: engine.end_activities(filters),
-    "variants": lambda engine, filters: engine.variants(filters),
-    "top_variants": lambda engine, filters: engine.variants(filters, limit=2),
-    "cases": lambda engine, filters: engine.cases(filters),
-    "case_activity_counts": lambda engine, filters: engine.case_activity_counts(filters),
-    "channel_shares": lambda engine, filters: engine.channel_shares(filters),
-    "events": lambda engine, filters: engine.events(filters),
-    "first_events": lambda engine, filters: engine.events(filters, limit=3),
-}
-
-FILTER_NAMES = (
-    "none",
-    "channel",
-    "time_window",
-    "attribute",
-    "case_ids",
-    "variant",
-    "start_activity",
-    "end_activity",
-    "with_activity",
-    "without_activity",
-    "duration",
-    "length",
-)
-
-
-def filters_for(engine: Engine) -> dict[str, Filters]:
-    """One Filters value per kind, built from the log's own values so that most keep some journeys but not all."""
-    summary = engine.summary()
-    cases = engine.cases()
-    activities = list(engine.activity_names)
-    channels = engine.channel_shares()["channel"]
-    attribute = next(iter(engine.attribute_columns))
-    top_value = engine.attribute_values(attribute, limit=1)["value"].iloc[0]
-    quarter = summary.start_time + (summary.end_time - summary.start_time) / 4
-    return {
-        "none": Filters(),
-        "channel": Filters(channels={channels.mode().iloc[0]} if len(channels) else {"web"}),
-        "time_window": Filters(start=quarter, end=summary.end_time + pd.Timedelta(seconds=1)),
-        "attribute": Filters(attributes={attribute: {str(top_value), None}}),
-        "case_ids": Filters(case_ids=set(cases["case_id"].iloc[::2])),
-        "variant": Filters(variant_ids=set(engine.variants(limit=1)["variant_id"])),
-        "start_activity": Filters(start_activities={engine.start_activities()["activity"].iloc[0]}),
-        "end_activity": Filters(end_activities={engine.end_activities()["activity"].iloc[-1]}),
-        "with_activity": Filters(with_activities=set(activities[:2])),
-        "without_activity": Filters(without_activities={activities[-1]}),
-        "with_step": Filters(
-            with_steps={tuple(engine.dfg().sort_values(["cases", "source", "target"]).iloc[-1][["source", "target"]])}
-        ),
-        "duration": Filters(min_duration_seconds=float(cases["duration_seconds"].median())),
-        "length": Filters(min_events=2, max_events=int(cases["events"].max()) - 1),
-    }
-
-
-COMBINATIONS = ("none", "window_length_without", "channel_attribute_start_with_duration")
-# Both combinations on the generated logs, the one that needs no channel on the real logs (they have none):
-# the whole file must stay within minutes.
-LOG_COMBINATIONS = [
-    *((log, combination) for log in ("ties", "demo") for combination in COMBINATIONS),
-    *((log, combination) for log in LOGS if log not in ("ties", "demo") for combination in COMBINATIONS[:2]),
-]
-
-
-def combinations(filters: dict[str, Filters]) -> dict[str, Filters]:
-    """No filter, and two combinations that together use every kind of filter once."""
-    return {
-        "none": Filters(),
-        "window_length_without": Filters(
-            start=filters["time_window"].start,
-            end=filters["time_window"].end,
-            min_events=filters["length"].min_events,
-            max_events=filters["length"].max_events,
-            without_activities=filters["without_activity"].without_activities,
-            with_steps=filters["with_step"].with_steps,
-        ),
-        "channel_attribute_start_with_duration": Filters(
-            channels=filters["channel"].channels,
-            attributes=filters["attribute"].attributes,
-            start_activities=filters["start_activity"].start_activities,
-            with_activities=filters["with_activity"].with_activities,
-            max_duration_seconds=filters["duration"].min_duration_seconds,
-        ),
-    }
+LOGS: dict[str, Callable[[], pd.DataFrame]] = {"ties": tie_log, "demo": demo_log, **shared_logs()}
 
 
 def small_log_session() -> Any:
@@ -196,6 +117,10 @@ def small_log_session() -> Any:
     return session
 
 
+def small_settings(folder: Path) -> Settings:
+    return Settings(home=folder / "home", duckdb_threads=1, duckdb_memory_limit="1GB")
+
+
 @pytest.fixture(scope="module")
 def spark() -> Iterator[Any]:
     session = small_log_session()
@@ -204,77 +129,90 @@ def spark() -> Iterator[Any]:
 
 
 @pytest.fixture(scope="module")
-def engines_of(spark: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[[str], tuple]]:
-    """Return a function giving (DuckDB engine, Spark engine, filters) for a log, each log built once."""
-    from data.spark import SparkEngine
+def layouts_of(spark: Any, tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], tuple[Path, Path]]:
+    """Return a function giving the files build_layout and build_layout_with_spark write for a log, built once."""
+    from data.spark import build_layout_with_spark
 
-    built: dict[str, tuple] = {}
+    built: dict[str, tuple[Path, Path]] = {}
 
-    def engines(name: str) -> tuple:
+    def layouts(name: str) -> tuple[Path, Path]:
         if name not in built:
-            frame = LOGS[name]()
-            settings = Settings(home=tmp_path_factory.mktemp("home"), duckdb_threads=1, duckdb_memory_limit="1GB")
-            duck = Engine.from_frame(frame, settings)
-            built[name] = (duck, SparkEngine.from_frame(frame, spark), filters_for(duck))
+            folder = tmp_path_factory.mktemp(name.replace("/", "-"))
+            LOGS[name]().to_parquet(folder / EVENTS_FILE, index=False)
+            duck_layout, spark_layout = folder / "duckdb.layout", folder / "spark.layout"
+            build_layout(folder / EVENTS_FILE, duck_layout, small_settings(folder))
+            build_layout_with_spark(folder / EVENTS_FILE, spark_layout, small_settings(folder))
+            (folder / EVENTS_FILE).unlink()
+            built[name] = (duck_layout, spark_layout)
         return built[name]
 
-    yield engines
-    for duck, sparked, _filters in built.values():
-        duck.close()
-        sparked.close()
+    return layouts
 
 
-def assert_same(expected: Any, actual: Any) -> None:
-    if isinstance(expected, pd.DataFrame):
-        pd.testing.assert_frame_equal(actual, expected, check_exact=False, rtol=FLOAT_RELATIVE_TOLERANCE)
-    else:
-        assert actual == expected
+def table_names(layout: Path) -> list[str]:
+    with duckdb.connect(str(layout), read_only=True) as connection:
+        return [name for (name,) in connection.execute("SELECT table_name FROM duckdb_tables() ORDER BY 1").fetchall()]
 
 
-@pytest.mark.parametrize(("log", "combination"), LOG_COMBINATIONS)
-@pytest.mark.parametrize("primitive", list(PRIMITIVES))
-def test_every_primitive_equals_duckdb(engines_of, log: str, primitive: str, combination: str) -> None:
-    duck, sparked, filters = engines_of(log)
-    chosen = combinations(filters)[combination]
-    call = PRIMITIVES[primitive]
-    assert_same(call(duck, chosen), call(sparked, chosen))
-
-
-@pytest.mark.parametrize("primitive", list(PRIMITIVES))
-def test_an_empty_selection_gives_the_same_empty_frames(engines_of, primitive: str) -> None:
-    duck, sparked, _filters = engines_of("ties")
-    call = PRIMITIVES[primitive]
-    assert_same(call(duck, Filters(case_ids=set())), call(sparked, Filters(case_ids=set())))
-
-
-@pytest.mark.parametrize("filter_name", FILTER_NAMES)
-def test_every_filter_keeps_the_same_journeys(engines_of, filter_name: str) -> None:
-    duck, sparked, filters = engines_of("ties")
-    assert_same(duck.cases(filters[filter_name]), sparked.cases(filters[filter_name]))
+def read_table(layout: Path, table: str) -> tuple[list[tuple[str, str]], pd.DataFrame]:
+    """Return the columns of a layout table with their DuckDB types, and its rows in a fixed order."""
+    with duckdb.connect(str(layout), read_only=True) as connection:
+        columns = [(name, data_type) for name, data_type, *_ in connection.execute(f"DESCRIBE {table}").fetchall()]
+        return columns, connection.sql(f"SELECT * FROM {table} ORDER BY ALL").df()
 
 
 @pytest.mark.parametrize("log", list(LOGS))
-def test_metadata_and_attribute_values_equal_duckdb(engines_of, log: str) -> None:
-    duck, sparked, _filters = engines_of(log)
-    assert sparked.activity_names == duck.activity_names
-    assert sparked.attribute_columns == duck.attribute_columns
-    for column in duck.attribute_columns:
-        assert_same(duck.attribute_values(column), sparked.attribute_values(column))
-    assert_same(duck.channel_values(), sparked.channel_values())
+def test_both_builders_write_every_table(layouts_of, log: str) -> None:
+    duck_layout, spark_layout = layouts_of(log)
+    assert table_names(spark_layout) == table_names(duck_layout) == list(TABLES)
 
 
-def test_equal_timestamps_keep_file_order_on_spark(engines_of) -> None:
-    _duck, sparked, _filters = engines_of("ties")
-    events = sparked.events(Filters(case_ids={"ann", "bo"}))
-    assert list(events["activity"]) == ["call", "visit", "buy", "call", "visit", "visit"]
+@pytest.mark.parametrize("table", TABLES)
+@pytest.mark.parametrize("log", list(LOGS))
+def test_spark_builds_every_table_as_duckdb_does(layouts_of, log: str, table: str) -> None:
+    duck_layout, spark_layout = layouts_of(log)
+    expected_columns, expected_rows = read_table(duck_layout, table)
+    columns, rows = read_table(spark_layout, table)
+    assert columns == expected_columns
+    pd.testing.assert_frame_equal(rows, expected_rows, check_exact=True)
 
 
-def test_prepared_layout_answers_like_the_engine_that_wrote_it(spark: Any, engines_of, tmp_path: Path) -> None:
-    from data.spark import SparkEngine, prepare_layout
+@pytest.mark.parametrize("log", list(LOGS))
+def test_spark_stores_rows_in_the_order_build_layout_does(layouts_of, log: str) -> None:
+    _duck_layout, spark_layout = layouts_of(log)
+    with duckdb.connect(str(spark_layout), read_only=True) as connection:
+        connection.execute("SET threads = 1")
+        for table, order in STORED_ORDER.items():
+            stored = connection.execute(f"SELECT {order} FROM {table}").fetchall()
+            assert stored == sorted(stored), table
 
-    tie_log().to_parquet(tmp_path / "events.parquet")
-    prepare_layout(tmp_path / "events.parquet", tmp_path / "layout", spark)
-    duck, _sparked, filters = engines_of("ties")
-    with SparkEngine.open_layout(tmp_path / "layout", spark) as opened:
-        assert_same(duck.variants(filters["channel"]), opened.variants(filters["channel"]))
-        assert_same(duck.events(), opened.events())
+
+@pytest.mark.parametrize("log", VIEW_LOGS)
+def test_the_dashboard_views_are_the_same_on_either_layout(layouts_of, log: str) -> None:
+    duck_layout, spark_layout = layouts_of(log)
+    with Engine(duck_layout) as expected, Engine(spark_layout) as actual:
+        definition = suggest_definition(expected)
+        assert suggest_definition(actual) == definition
+        assert (
+            journey_map(actual, activity_coverage=0.8).to_dict()
+            == journey_map(expected, activity_coverage=0.8).to_dict()
+        )
+        assert (
+            variant_table(actual, definition=definition).to_dict()
+            == variant_table(expected, definition=definition).to_dict()
+        )
+        assert stage_kpis(actual, definition).to_dict() == stage_kpis(expected, definition).to_dict()
+        assert outcome_counts(actual, definition) == outcome_counts(expected, definition)
+        assert churn_points(actual, definition).to_dict() == churn_points(expected, definition).to_dict()
+
+
+def test_case_codes_rank_case_ids_and_ties_keep_file_order(layouts_of) -> None:
+    _duck_layout, spark_layout = layouts_of("ties")
+    with duckdb.connect(str(spark_layout), read_only=True) as connection:
+        codes = connection.execute("SELECT case_id, case_code FROM cases ORDER BY case_code").fetchall()
+        steps = connection.execute(
+            "SELECT pos, activity::VARCHAR, next_activity::VARCHAR FROM events WHERE case_code = 0 ORDER BY pos"
+        ).fetchall()
+    assert codes == [("ann", 0), ("bo", 1), ("cy", 2), ("dee", 3), ("eve", 4)]
+    # ann's call (file row 1) and visit (file row 4) share a minute: the call comes first.
+    assert steps == [(0, "call", "visit"), (1, "visit", "buy"), (2, "buy", None)]
