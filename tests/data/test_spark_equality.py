@@ -6,8 +6,8 @@ BPIC 2016 and the traffic fines tie constantly). Each is written as a canonical 
 and `build_layout_with_spark` (Spark's Parquet tables, copied into DuckDB by `load_parquet_layout`) each write a
 layout of it. Every table of the two (`data.parquet_layout.PARQUET_TABLES`: the layout and the stats of every
 journey the unfiltered pages read) must have the same columns with the same DuckDB types (ENUM values included)
-and the same rows, bit for bit, stored in the order `build_layout` stores them in; the journey map,
-variants, stages, outcomes and churn points computed on either layout must be equal too.
+and the same rows, bit for bit but for means (see MEANS), stored in the order `build_layout` stores them in; the
+journey map, variants, stages, outcomes and churn points computed on either layout must be equal too.
 
 One Spark session (local[2], 1 GB driver) serves the module. Without pyspark the module is skipped locally but
 fails under CI, which must install it. Run it with `python -m pytest -m slow -n 0 tests/data/test_spark_*.py`.
@@ -53,6 +53,10 @@ STORED_ORDER = {
     "case_pairs": "case_code",
     "attributes": "position",
 }
+# Means: DuckDB adds the values in the order its threads deliver them, so its own last bit changes with its thread
+# count and no other engine can match it; they are held to a relative 1e-12. Every other column is exact.
+MEANS = {"pair_stats": ["mean_seconds"]}
+MEAN_RELATIVE_TOLERANCE = 1e-12
 # The dashboard's views are compared on the small logs; the tables they read are compared on every log.
 VIEW_LOGS = ("ties", "demo", "running-example/running_example")
 
@@ -174,7 +178,9 @@ def test_spark_builds_every_table_as_duckdb_does(layouts_of, log: str, table: st
     expected_columns, expected_rows = read_table(duck_layout, table)
     columns, rows = read_table(spark_layout, table)
     assert columns == expected_columns
-    pd.testing.assert_frame_equal(rows, expected_rows, check_exact=True)
+    means = MEANS.get(table, [])
+    pd.testing.assert_frame_equal(rows.drop(columns=means), expected_rows.drop(columns=means), check_exact=True)
+    pd.testing.assert_frame_equal(rows[means], expected_rows[means], check_exact=False, rtol=MEAN_RELATIVE_TOLERANCE)
 
 
 @pytest.mark.parametrize("log", list(LOGS))
