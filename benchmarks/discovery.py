@@ -236,16 +236,15 @@ def run_parcours(log: BenchmarkLog, repeats: int) -> dict:
                 load_seconds, lambda: discovery.journey_map(engine), lambda: discovery.variant_table(engine)
             )
             filters = filtered_journeys()
-            model = discovery.suggest_stages(engine)
-            definition = discovery.ChurnDefinition()
+            definition = discovery.suggest_definition(engine)
             steps = funnel_steps(discovery.variant_table(engine, limit=1_000))
             operations = {
                 "journey_map": lambda: discovery.journey_map(engine),
                 "filtered_map": lambda: discovery.journey_map(engine, filters),
                 "variants": lambda: discovery.variant_table(engine),
                 "top_variants": lambda: discovery.variant_table(engine, limit=TOP_VARIANTS),
-                "stage_kpis": lambda: discovery.stage_kpis(engine, model),
-                "churn_points": lambda: discovery.churn_points(engine, model, definition),
+                "stage_kpis": lambda: discovery.stage_kpis(engine, definition),
+                "churn_points": lambda: discovery.churn_points(engine, definition),
                 "funnel": lambda: discovery.funnel(engine, steps),
                 "persona_features": lambda: segmentation.customer_features(engine),
                 "inductive_miner": lambda: discovery.discover_model(engine),
