@@ -5,8 +5,8 @@ importing pm4py, and the first page with a chart in a browser session spent 0.6â
 (4.6 MB of JavaScript). Every page starts the import in a background thread (once per server: the first page's own
 imports take seconds, so the import is over before that page is drawn). The journey map, the one analysis page
 without a chart, has the browser load the chunk once the map is drawn (once per session: a loaded module is not
-loaded again), so that the next page finds it. Loaded from the home page, it took the browser from the first click,
-which goes to the map.
+loaded again), so that the next page finds it if the reader spent a second on the map (a click made at once still
+waits for the load under way). Loaded from the home page, it took the browser from the first click, to the map.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ export default function ({ data }) {
   if (!entry || window.__parcoursPreloaded) return;
   window.__parcoursPreloaded = true;
   const base = entry.src.slice(0, entry.src.lastIndexOf("/") + 1);
+  // Best effort: a chunk that fails to load here is loaded, or reported, by the first chart that needs it.
   data.chunks.forEach((chunk) => import(base + chunk).catch(() => {}));
 }
 """
