@@ -6,7 +6,8 @@ For each size a fresh `streamlit run app.py` serves a store holding only that lo
 telecom generator's log of `benchmarks/discovery.py` imported once by `import_file` and kept in the work
 directory), and one Chromium page (1400×1000) drives it as a user does:
 - `open <page>`: a click on the page's link in the sidebar, the session already open;
-- `new session`: the journey map's URL (with its log) opened in a fresh browser context;
+- `new session`: the journey map's URL (with its log) opened in a fresh browser context; first, as size `empty`, the
+  same for an app that only draws the titles (Streamlit's frontend alone, the floor of a new session here);
 - on the journey map, each interaction done and undone in turn: a slider moved by a click on its track, the metric
   radio, the tab, a channel picked in the sidebar's filter and removed, a click on a box and on an arrow.
 Each is timed from the input until the page is idle — Streamlit's script state is `notRunning` and its status
@@ -109,15 +110,15 @@ _SETTLED = """
 
 
 @contextmanager
-def dashboard(home: Path) -> Iterator[str]:
-    """Serve the dashboard over the store at `home` on a free port; yield its URL."""
+def dashboard(home: Path, app: Path = REPO) -> Iterator[str]:
+    """Serve the dashboard (or the app in the folder `app`) over the store at `home` on a free port; yield its URL."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port), "--server.headless=true"]
     server = subprocess.Popen(
         command,
-        cwd=REPO,
+        cwd=app,
         env={**os.environ, "PARCOURS_HOME": str(home)},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -227,18 +228,8 @@ def measure(url: str, dataset_id: str, repeats: int) -> dict[str, list[tuple[flo
     server sent for it (the websocket's frames), in order."""
     from playwright.sync_api import sync_playwright
 
-    measured: dict[str, list[tuple[float, int]]] = {}
-    received = [0]
-
-    def listen(page) -> None:
-        page.on("websocket", lambda socket: socket.on("framereceived", lambda frame: _count(received, frame)))
-
-    def record(operation: str, action: Callable[[], float]) -> None:
-        before = received[0]
-        spent = action()
-        measured.setdefault(operation, []).append((spent, received[0] - before))
-        print(f"  {operation:<32}{spent:6.2f} s {(received[0] - before) / 1024:8.1f} KB", file=sys.stderr, flush=True)
-
+    recorder = Recorder()
+    record, listen = recorder.record, recorder.listen
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport=WINDOW)
@@ -258,20 +249,64 @@ def measure(url: str, dataset_id: str, repeats: int) -> dict[str, list[tuple[flo
                 interaction.ready()
                 record(name, partial(timed, page, MAP_TITLE, interaction.do))
                 timed(page, MAP_TITLE, interaction.undo)
-        for _ in range(repeats):
-            context = browser.new_context(viewport=WINDOW)
-            fresh = context.new_page()
-            fresh.set_default_timeout(ACTION_TIMEOUT_MS)
-            listen(fresh)
-            link = f"{url}/Journey_map?dataset={dataset_id}"
-            record("new session", partial(timed, fresh, MAP_TITLE, partial(fresh.goto, link), changes=False))
-            context.close()
+        new_sessions(browser, recorder, f"{url}/Journey_map?dataset={dataset_id}", repeats)
         browser.close()
-    return measured
+    return recorder.measured
 
 
-def _count(received: list[int], frame: bytes | str) -> None:
-    received[0] += len(frame)
+class Recorder:
+    """The seconds of each operation and the bytes the server sent for it, in order."""
+
+    def __init__(self) -> None:
+        self.measured: dict[str, list[tuple[float, int]]] = {}
+        self.received = 0
+
+    def listen(self, page) -> None:
+        """Count what the server sends this page over its websocket."""
+        page.on("websocket", lambda socket: socket.on("framereceived", self._count))
+
+    def _count(self, frame: bytes | str) -> None:
+        self.received += len(frame)
+
+    def record(self, operation: str, action: Callable[[], float]) -> None:
+        before = self.received
+        spent = action()
+        self.measured.setdefault(operation, []).append((spent, self.received - before))
+        print(f"  {operation:<32}{spent:6.2f} s {(self.received - before) / 1024:8.1f} KB", file=sys.stderr, flush=True)
+
+
+def new_sessions(browser, recorder: Recorder, link: str, repeats: int) -> None:
+    """Open `link`, a page titled as the journey map, `repeats` times, each in a fresh browser context."""
+    for _ in range(repeats):
+        context = browser.new_context(viewport=WINDOW)
+        fresh = context.new_page()
+        fresh.set_default_timeout(ACTION_TIMEOUT_MS)
+        recorder.listen(fresh)
+        recorder.record("new session", partial(timed, fresh, MAP_TITLE, partial(fresh.goto, link), changes=False))
+        context.close()
+
+
+def empty_app(workdir: Path) -> Path:
+    """Write a Streamlit app that draws nothing but the two titles, with the dashboard's config; return its folder."""
+    folder = workdir / "empty-app"
+    (folder / "pages").mkdir(parents=True, exist_ok=True)
+    (folder / ".streamlit").mkdir(exist_ok=True)
+    (folder / ".streamlit" / "config.toml").write_text((REPO / ".streamlit" / "config.toml").read_text("utf-8"))
+    for script, title in (("app.py", "Parcours"), ("pages/2_Journey_map.py", MAP_TITLE)):
+        (folder / script).write_text(f"import streamlit as st\n\nst.title({title!r})\n", encoding="utf-8")
+    return folder
+
+
+def measure_floor(url: str, repeats: int) -> dict[str, list[tuple[float, int]]]:
+    """A new session of the empty app: what Streamlit's frontend costs before any page of Parcours runs."""
+    from playwright.sync_api import sync_playwright
+
+    recorder = Recorder()
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        new_sessions(browser, recorder, f"{url}/Journey_map", repeats)
+        browser.close()
+    return recorder.measured
 
 
 def prepared_home(size: str, workdir: Path) -> tuple[Path, str, int]:
@@ -343,10 +378,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=5, help="times each page and interaction is measured")
     parser.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "parcours-bench")
     parser.add_argument("--json", action="store_true", help="end with one JSON object")
+    parser.add_argument(
+        "--no-floor", dest="floor", action="store_false", help="skip the empty Streamlit app's new session"
+    )
     args = parser.parse_args(argv)
     args.workdir.mkdir(parents=True, exist_ok=True)
     print(machine_line(), flush=True)
     report = {}
+    if args.floor:
+        load = os.getloadavg()
+        with dashboard(Path(tempfile.mkdtemp(prefix="parcours-empty-")), empty_app(args.workdir)) as url:
+            report["empty"] = report_of(0, measure_floor(url, args.repeats), load)
     for size in args.sizes.split(","):
         home, dataset_id, events = prepared_home(size.strip(), args.workdir)
         load = os.getloadavg()

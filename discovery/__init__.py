@@ -101,7 +101,7 @@ from discovery._dot import (
 from discovery._effect import DEFAULT_WINDOW_DAYS, ActionEffect, action_effect, change_text, interval_text
 from discovery._funnel import Funnel, StageKPIs, funnel, stage_kpis
 from discovery._maps import CHURN_POINT_LIFT, JourneyMap, journey_map, json_records, simplified_map
-from discovery._models import ALGORITHMS, ProcessModel, discover_model, to_bpmn_xml, to_pnml
+from discovery._models import ALGORITHMS, ProcessModel, discover_model, import_miners, to_bpmn_xml, to_pnml
 from discovery._paths import END_LABEL, OTHER_LABEL, START_LABEL, PathFlows, paths, paths_between
 from discovery._relations import (
     CENSORED_MAJORITY,
@@ -242,6 +242,7 @@ __all__ = [
     "funnel",
     "html_table",
     "human_duration",
+    "import_miners",
     "inline_svg",
     "interval_text",
     "journey_map",

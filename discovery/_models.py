@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from pm4py.objects.petri_net.obj import Marking, PetriNet
     from pm4py.objects.process_tree.obj import ProcessTree
 
-__all__ = ["ALGORITHMS", "ProcessModel", "discover_model", "to_bpmn_xml", "to_pnml"]
+__all__ = ["ALGORITHMS", "ProcessModel", "discover_model", "import_miners", "to_bpmn_xml", "to_pnml"]
 
 # pm4py's own defaults: no noise filter for the inductive miner, 5 % DFG pre-cleaning for the heuristics miner.
 DEFAULT_NOISE = {"inductive": 0.0, "heuristics": 0.05}
@@ -121,6 +121,12 @@ def discover_model(
     if problems:
         raise ValueError("; ".join(problems))
     return _discover_model(engine, filters, algorithm, float(noise_threshold), max_variants)
+
+
+def import_miners() -> None:
+    """Import pm4py, whose miners this module imports on first use: about a second that a server can spend in a
+    background thread before anyone asks for a model, rather than in the first user's click."""
+    import pm4py  # noqa: F401  (pm4py's package imports every miner and converter used here)
 
 
 def _discover_model(

@@ -157,3 +157,6 @@ if model_tab.open:
             f"{mined.total_cases:,} selected."
         )
         journey.show_model_downloads(mined, f"process-model-{dataset.id}")
+
+# Drawn: the browser may now load the chart code of the other analysis pages, which all draw charts.
+ui.preload_charts()

@@ -11,6 +11,7 @@ from ui.customers import customer_link
 from ui.definition import definition_banner
 
 SHOWN_OPTIONS = (10, 25, 50, 100, 250, 500)
+CUSTOMERS_SHOWN = 1000  # a path's customers listed on the page; the downloads hold every one
 
 st.set_page_config(page_title="Variants & paths · Parcours", page_icon="🧭", layout="wide")
 dataset = ui.dataset_picker()
@@ -76,7 +77,7 @@ rank = st.selectbox(
     bind="query-params",
 )
 chosen = frame.iloc[rank]
-st.code(variants.ARROW.join(chosen["activities"]), language=None, wrap_lines=True)
+st.text(variants.ARROW.join(chosen["activities"]))
 st.button(
     "Show only this path on every page",
     on_click=variants.set_variant_filter,
@@ -91,6 +92,7 @@ customers_shown = variants.customers_table(customers)
 ui.show_table(
     customers_shown,
     f"path-{rank + 1}-customers",
+    shown_rows=CUSTOMERS_SHOWN,
     column_config=variants.customers_column_config(),
     column_order=variants.customers_column_order(customers_shown),
 )

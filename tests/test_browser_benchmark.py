@@ -37,3 +37,11 @@ def test_the_table_binds_the_targets_up_to_a_million_events_and_reports_them_abo
     assert header.split() == ["size", "events", "operation", "first", "s", "median", "s", "KB", "target", "s", "met"]
     assert small.split()[-5:] == ["0.40", "0.40", "2.0", "0.5", "yes"]
     assert large.split()[-5:] == ["0.90", "0.90", "2.0", "0.5", "(no)"]
+
+
+def test_the_floor_is_an_app_that_draws_only_the_titles_under_the_dashboards_config(tmp_path) -> None:
+    folder = browser.empty_app(tmp_path)
+    config = (browser.REPO / ".streamlit" / "config.toml").read_text()
+    assert (folder / ".streamlit" / "config.toml").read_text() == config
+    assert (folder / "app.py").read_text() == "import streamlit as st\n\nst.title('Parcours')\n"
+    assert (folder / "pages" / "2_Journey_map.py").read_text().endswith(f"st.title({browser.MAP_TITLE!r})\n")

@@ -65,6 +65,7 @@ from ui.tables import (
     quality_badge,
 )
 from ui.views import saved_views_section, view_saver
+from ui.warmup import preload_charts
 from ui.workspace import (
     allowed,
     changes_table,
@@ -121,6 +122,7 @@ __all__ = [
     "open_demo_button",
     "percent_column",
     "plain",
+    "preload_charts",
     "problems_table",
     "proposed_mapping",
     "quality_badge",

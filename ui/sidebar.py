@@ -33,6 +33,7 @@ from ui.params import (
 from ui.personas import persona_members, persona_options, saved_runs, with_customers
 from ui.state import attribute_columns, attribute_values, channels, definition_version, settings, store
 from ui.views import view_saver
+from ui.warmup import warm_up_server
 from ui.workspace import workspace_picker
 
 __all__ = [
@@ -72,6 +73,7 @@ def dataset_picker() -> Dataset | None:
 
     Every page calls this first: it stamps the run's downloads with the log (`filter_bar` adds the filters).
     """
+    warm_up_server()
     stamp_exports(ExportStamp())
     navigation()
     view = _current_view()

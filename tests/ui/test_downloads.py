@@ -116,6 +116,26 @@ def test_streamlits_own_table_export_is_turned_off() -> None:
     assert config["client"]["disableDataExport"] is True
 
 
+def _long_table() -> None:
+    import pandas as pd
+
+    from ui.downloads import show_table
+
+    show_table(pd.DataFrame({"Customer": [f"c{number}" for number in range(5)]}), "customers", shown_rows=3)
+    show_table(pd.DataFrame({"Customer": ["a", "b", "c"]}), "short", shown_rows=3)
+
+
+def test_a_long_table_shows_its_first_rows_says_so_and_downloads_every_row(offered) -> None:
+    app = AppTest.from_function(_long_table).run()
+    assert not app.exception
+    assert app.dataframe[0].value["Customer"].tolist() == ["c0", "c1", "c2"]
+    assert app.dataframe[1].value["Customer"].tolist() == ["a", "b", "c"]
+    (caption,) = app.caption  # the short table says nothing
+    assert caption.value == "Showing the first 3 of 5 rows: the downloads below hold all of them."
+    (csv,) = [build for name, build in offered.values() if name.startswith("customers") and name.endswith(".csv")]
+    assert pd.read_csv(io.BytesIO(csv()))["Customer"].tolist() == [f"c{number}" for number in range(5)]
+
+
 def test_every_table_of_the_pages_goes_through_show_table() -> None:
     """`st.dataframe` is called in ui/downloads.py only: every other table has Parcours' downloads."""
     callers = []

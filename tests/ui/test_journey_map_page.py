@@ -46,6 +46,7 @@ from ui.journey import (
     model_facts,
     step_facts,
 )
+from ui.warmup import frontend_chunks
 
 PAGE = "pages/2_Journey_map.py"
 BPMN = "{http://www.omg.org/spec/BPMN/20100524/MODEL}"
@@ -131,7 +132,8 @@ def open_journey_map(**query_params: str) -> AppTest:
 
 def drawings(app: AppTest) -> list[dict]:
     """What the page handed each interactive drawing: its SVG, tooltips and selection."""
-    return [json.loads(element.proto.json) for element in app.get("bidi_component")]
+    components = app.get("bidi_component")
+    return [json.loads(element.proto.json) for element in components if element.proto.component_name.endswith("graph")]
 
 
 def drawn_svg(app: AppTest) -> str:
@@ -245,6 +247,13 @@ def test_without_a_log_the_page_says_how_to_begin() -> None:
     assert app.info[0].value.startswith("No log is stored yet.")
     assert [link.value for link in app.main.get("page_link")] == ["Import a log"]
     assert not drawings(app)
+
+
+def test_once_drawn_the_map_has_the_browser_load_the_chart_code_of_the_next_pages(demo: Dataset) -> None:
+    app = open_journey_map(dataset=demo.id)
+    components = app.sidebar.get("bidi_component")
+    (preload,) = [element for element in components if element.proto.component_name.endswith("preload")]
+    assert json.loads(preload.proto.json) == {"chunks": frontend_chunks()}
 
 
 def test_the_demo_map_is_the_librarys_with_lanes_and_churn_points(store: Store, demo: Dataset) -> None:
