@@ -14,7 +14,6 @@ import pandas as pd
 import streamlit as st
 
 from data import DEFAULT_WORKSPACE, ROLES, Change, Comment, Dataset, Workspace
-from data.store import JOURNEY_DEFINITION
 from data.workspaces import role_allows
 from ui.downloads import show_table
 from ui.errors import reported_errors
@@ -32,7 +31,7 @@ __all__ = [
     "members_section",
     "mentions_section",
     "recent_comments_section",
-    "restore_definition_section",
+    "restore_section",
     "workspace_picker",
 ]
 
@@ -170,16 +169,16 @@ def _short(value: object, limit: int = 120) -> str:
     return text if len(text) <= limit else f"{text[: limit - 1]}…"
 
 
-def restore_definition_section(dataset_id: str, versions: list[int]) -> None:
-    """Offer to put an earlier saved version (of `versions`, newest first) of the journey definition back in force,
-    as a new version: the history keeps every one."""
+def restore_section(key: str, versions: list[int], restore: Callable[[int], int]) -> None:
+    """Offer to put an earlier saved version (of `versions`, newest first) back in force as a new version, through
+    `restore(version) -> new version` (the library checks the role; the history keeps every version)."""
     earlier = versions[1:]
     if not earlier or not allowed("editor", "restore a version"):
         return
-    picked = st.selectbox("Earlier version", earlier, key=f"restore-pick-{dataset_id}")
-    if st.button("Restore this version", icon=":material/restore:", key=f"restore-{dataset_id}"):
+    picked = st.selectbox("Earlier version", earlier, key=f"restore-pick-{key}")
+    if st.button("Restore this version", icon=":material/restore:", key=f"restore-{key}"):
         with reported_errors(stop=False):
-            saved = store().restore_document(dataset_id, JOURNEY_DEFINITION, "", picked)
+            saved = restore(picked)
             st.toast(f"Version {picked} is back in force as version {saved}.", icon=":material/check:")
             st.rerun()
 

@@ -14,7 +14,16 @@ from streamlit.testing.v1 import AppTest
 
 import ui.auth
 from data import DEFAULT_WORKSPACE, PermissionDenied, Settings, Store, save_view
-from discovery import save_definition, suggest_definition
+from discovery import (
+    DesignedJourney,
+    DesignedStage,
+    DesignedTouchpoint,
+    designed_of,
+    restore_designed,
+    save_definition,
+    save_designed,
+    suggest_definition,
+)
 from tests.conftest import REPO
 from tests.data.test_store import event_log
 from tests.ui.apptest import open_home, open_import_page, open_page, upload, widget
@@ -28,6 +37,15 @@ BOB = "bob@example.org"  # viewer of the Default workspace
 DEFINITION_PAGE = "pages/1_Journey_definition.py"
 WORKSPACE_PAGE = "pages/11_Workspace.py"
 MAP_PAGE = "pages/2_Journey_map.py"
+DESIGNED_PAGE = "pages/8_Designed_vs_actual.py"
+# A design of the small log of tests.data.test_store: a visit to the website, then leaving.
+DESIGN = DesignedJourney(
+    (
+        DesignedStage("explore", (DesignedTouchpoint("visit_website"),)),
+        DesignedStage("leave", (DesignedTouchpoint("Résiliation"),), target_days=30),
+    ),
+    name="Shop",
+)
 
 
 @pytest.fixture
@@ -38,6 +56,22 @@ def team(demo_copy, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv("PARCOURS_ADMINS", ANA)
     ana = Store(dataclasses.replace(local.settings, auth="oidc", admins=(ANA,)), user=ANA)
     ana.set_member(DEFAULT_WORKSPACE, BOB, "viewer")
+    return ana, dataset
+
+
+@pytest.fixture
+def small_team(monkeypatch: pytest.MonkeyPatch):
+    """A small log in a team install (checked against a design in a second, where the demo takes half a minute), with
+    two saved designs: ana's, then one whose last stage has no target."""
+    monkeypatch.setenv("PARCOURS_AUTH", "oidc")
+    monkeypatch.setenv("PARCOURS_ADMINS", ANA)
+    ana = Store(Settings.from_env(), user=ANA)
+    ana.set_member(DEFAULT_WORKSPACE, BOB, "viewer")
+    dataset = ana.import_log(event_log())
+    save_designed(ana, dataset.id, DESIGN)
+    save_designed(
+        ana, dataset.id, DesignedJourney((DESIGN.stages[0], DesignedStage("leave", DESIGN.stages[1].touchpoints)))
+    )
     return ana, dataset
 
 
@@ -180,6 +214,52 @@ def test_a_viewer_cannot_restore_and_the_library_refuses_too(team, monkeypatch) 
     assert "Restore this version" not in [button.label for button in app.button]
     with pytest.raises(PermissionDenied):
         ana.as_user(BOB).restore_document(demo.id, "journey_definition", "", 1)
+
+
+def test_the_designs_history_says_what_changed_and_an_earlier_design_is_restored(small_team, monkeypatch) -> None:
+    ana, dataset = small_team
+    sign_in(monkeypatch, ANA)
+
+    app = open_page(DESIGNED_PAGE)
+    assert not app.exception
+    (history,) = [frame.value for frame in app.dataframe if "What changed" in frame.value.columns]
+    assert list(history["What changed"]) == [
+        "renamed “Shop” → “Designed journey”; stage leave: target 30 days → none",
+        "first version",
+    ]
+    assert list(history["By"]) == [ANA, ANA]
+    widget(app.selectbox, "Earlier version").set_value(1)
+    app = widget(app.button, "Restore this version").click().run()
+
+    assert not app.exception
+    assert designed_of(ana, dataset.id)[0] == DESIGN and designed_of(ana, dataset.id)[1].version == 3
+    assert widget(app.text_input, "Name of the design").value == "Shop"  # the editor shows the restored design
+
+
+def test_a_viewer_comments_on_a_designed_step_but_cannot_save_or_restore(small_team, monkeypatch) -> None:
+    ana, dataset = small_team
+    sign_in(monkeypatch, BOB)
+
+    app = open_page(DESIGNED_PAGE)
+    assert not app.exception
+    labels = [button.label for button in app.button]
+    assert "Save as a new version" not in labels and "Restore this version" not in labels
+    assert "Only an editor of this workspace can save a designed journey; you are a viewer." in texts(app)
+    with pytest.raises(PermissionDenied):
+        restore_designed(ana.as_user(BOB), dataset.id, 1)
+
+    widget(app.selectbox, "Comment on").set_value("Résiliation").run()
+    widget(app.text_area, "Your comment").input("Why do they leave so soon? @ana@example.org")
+    app = widget(app.button, "Post the comment").click().run()
+    assert not app.exception
+    (comment,) = ana.comments(dataset.id)
+    assert (comment.target_kind, comment.target_key, comment.author) == ("designed_step", "Résiliation", BOB)
+    assert plain("Why do they leave so soon?") in texts(app)
+
+    widget(app.selectbox, "Comment on").set_value("The designed journey as a whole").run()
+    widget(app.text_area, "Your comment").input("Good design")
+    widget(app.button, "Post the comment").click().run()
+    assert [(c.target_kind, c.target_key) for c in ana.comments(dataset.id)][1] == ("designed_journey", "")
 
 
 def test_an_admin_adds_changes_and_removes_a_member(team, monkeypatch) -> None:
