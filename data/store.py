@@ -71,6 +71,9 @@ MAX_COMMENT_CHARS = 5_000
 HISTORY_SHOWN = 200
 # What each kind of annotation needs: saving a view of one's own is reading, deciding about a log is editing.
 ANNOTATION_ROLES = {"view": "viewer"}
+# Kinds of annotation a member owns (their payload names its "owner", and says whether it is "shared"): with one name
+# per log, another member saving the same name would replace it, so only its owner or an admin may, or may delete it.
+OWNED_KINDS = frozenset({"view"})
 JOURNEY_DEFINITION = "journey_definition"
 KNOWN_IDS_SHOWN = 20
 # Characters that would move a terminal's cursor, break a line or reverse the text around them (bidi controls).
@@ -400,7 +403,8 @@ class Store:
     def save_annotation(self, dataset_id: str, kind: str, name: str, payload: Mapping[str, Any]) -> None:
         """Keep what a user decided about a dataset (a stage model, persona names, a saved segment) under `name`.
 
-        Saving the same kind and name again replaces it; the annotations go when the dataset goes.
+        Saving the same kind and name again replaces it, except that what a member owns (`OWNED_KINDS`: a saved view)
+        is replaced only by its owner or an admin; the annotations go when the dataset goes.
         """
         _check_annotation_key(kind, name)
         payload_json = _annotation_json(payload)
@@ -409,7 +413,11 @@ class Store:
         key = _annotation_key(dataset_id, kind, name)
         row = {"dataset_id": dataset_id, "kind": kind, "name": name}
         with _disk_full_is_typed(), self._writer.begin() as connection:
+            # Savers of one name take turns (see save_document), so an owner is checked against the row replaced.
+            connection.execute(sa.select(DATASETS.c.id).where(DATASETS.c.id == dataset_id).with_for_update())
             before = connection.execute(sa.select(ANNOTATIONS.c.payload_json).where(key)).scalar()
+            if kind in OWNED_KINDS:
+                self._require_owner(dataset, kind, name, _loaded(before), payload.get("owner"))
             self._audit(connection, dataset, f"save {kind}", name, _loaded(before), payload)
             connection.execute(sa.delete(ANNOTATIONS).where(key))
             connection.execute(
@@ -435,13 +443,16 @@ class Store:
         return {row.name: json.loads(row.payload_json) for row in rows}
 
     def delete_annotation(self, dataset_id: str, kind: str, name: str) -> None:
-        """Forget a saved annotation; forgetting one that is not there is not an error."""
+        """Forget a saved annotation (one a member owns: only its owner or an admin may); forgetting one that is not
+        there is not an error."""
         dataset = self.dataset(dataset_id)
         self._require(dataset.workspace_id, ANNOTATION_ROLES.get(kind, "editor"), f"delete a {kind}")
         key = _annotation_key(dataset_id, kind, name)
         with _disk_full_is_typed(), self._writer.begin() as connection:
             before = connection.execute(sa.select(ANNOTATIONS.c.payload_json).where(key)).scalar()
             if before is not None:
+                if kind in OWNED_KINDS:
+                    self._require_owner(dataset, kind, name, _loaded(before), None)
                 self._audit(connection, dataset, f"delete {kind}", name, _loaded(before), None)
                 connection.execute(sa.delete(ANNOTATIONS).where(key))
 
@@ -705,6 +716,36 @@ class Store:
                     f"{'not a member' if role is None else f'a {role}'}.",
                     fix="Ask an admin of the workspace for that role.",
                     value=self._user,
+                )
+            )
+
+    def may_change(self, dataset_id: str, owner: str | None) -> bool:
+        """Tell whether the user may replace or delete what `owner` saved about a log (None: nobody owns it): their
+        own, or anyone's in a workspace they administer."""
+        return self._may_change(self.dataset(dataset_id).workspace_id, owner)
+
+    def _may_change(self, workspace_id: str, owner: object) -> bool:
+        return owner in (None, self._user) or role_allows(self.role(workspace_id), "admin")
+
+    def _require_owner(self, dataset: Dataset, kind: str, name: str, before: object, owner: object) -> None:
+        """Raise PermissionDenied unless the user may replace (or delete) `before` and save under `owner`'s name."""
+        held_by = before.get("owner") if isinstance(before, Mapping) else None
+        if not self._may_change(dataset.workspace_id, held_by):
+            whose = held_by if before.get("shared", True) else "another member (it is private)"
+            raise PermissionDenied(
+                Problem(
+                    f"The {kind} “{name}” of this log belongs to {whose}: only they or an admin of the workspace can "
+                    "replace or delete it.",
+                    fix=f"Pick another name for your {kind}.",
+                    value=name,
+                )
+            )
+        if not self._may_change(dataset.workspace_id, owner):
+            raise PermissionDenied(
+                Problem(
+                    f"A {kind} is saved under its owner's name: only an admin of the workspace saves one as {owner}.",
+                    fix=f"Save the {kind} under your own name ({self._user}).",
+                    value=str(owner),
                 )
             )
 

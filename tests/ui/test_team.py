@@ -13,7 +13,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 import ui.auth
-from data import DEFAULT_WORKSPACE, PermissionDenied, Settings, Store, save_view
+import ui.views
+from data import DEFAULT_WORKSPACE, PermissionDenied, Settings, Store, save_view, saved_views
 from discovery import (
     DesignedJourney,
     DesignedStage,
@@ -30,6 +31,7 @@ from tests.ui.apptest import open_home, open_import_page, open_page, upload, wid
 from tests.ui.test_import_page import JOURNEYS
 from ui.auth import NotTrusted, header_user
 from ui.markup import plain
+from ui.navigation import MENU
 from ui.workspace import comment_target
 
 ANA = "ana@example.org"  # admin of the Default workspace (PARCOURS_ADMINS)
@@ -187,6 +189,29 @@ def test_a_comment_on_a_saved_view_is_shown_with_its_author_and_mentions_are_lis
     home = open_home()
     assert {"Mentions of you", "Recent comments on this log"} <= {header.value for header in home.subheader}
     assert texts(home).count("Look at the churners") == 3  # in the view's panel, the mentions and the recent ones
+
+
+def test_a_member_saving_a_view_under_a_teammates_name_is_told_whose_it_is(team, monkeypatch) -> None:
+    ana, demo = team
+    save_view(ana, demo.id, "Churners", "app.py", {"dataset": demo.id})
+    monkeypatch.setattr(ui.views, "current_page", lambda: MENU["Explore"][0])  # AppTest has no address bar
+    sign_in(monkeypatch, BOB)
+
+    app = open_home()
+    app.sidebar.text_input(key="view-name").input("Churners").run()
+    app = app.sidebar.button(key="view-save").click().run()
+
+    assert not app.exception
+    assert "belongs to ana@example.org" in " ".join(error.value for error in app.error)
+    assert any("Pick another name for your view." in frame.value.to_string() for frame in app.sidebar.dataframe)
+    assert [view.owner for view in saved_views(ana)] == [ANA]
+    # Ana's view is not offered to Bob for deletion; his own is.
+    app.sidebar.text_input(key="view-name").input("Bob's churners").run()
+    app = app.sidebar.button(key="view-save").click().run()
+    (offered,) = app.selectbox(key="view-pick").options
+    assert offered.startswith("Bob's churners — ")
+    app = widget(app.button, "Delete this view").click().run()
+    assert [view.name for view in saved_views(ana)] == ["Churners"]
 
 
 def test_an_earlier_definition_is_restored_from_the_history(team, monkeypatch) -> None:
