@@ -247,7 +247,7 @@ class Store:
             self._writer = self._engine.execution_options(**{WRITE: True})
             _migrate(self._writer)
         self._remove_stale_incoming()
-        self._uploads = StagedUploads(settings)
+        self._uploads = StagedUploads(settings, self._user)
         self._uploads.remove_stale()
 
     @property
@@ -265,7 +265,8 @@ class Store:
 
     @property
     def uploads(self) -> StagedUploads:
-        """Uploaded files kept for an hour by their content's hash, so a reloaded import page finds its file."""
+        """The user's uploaded files, kept for an hour by their content's hash so a reloaded import page finds its file
+        (another user's are not found, even by their hash)."""
         return self._uploads
 
     def import_log(

@@ -398,3 +398,42 @@ def test_an_import_goes_to_the_workspace_picked_in_the_sidebar(team, monkeypatch
     assert not app.exception
     (stored,) = [dataset for dataset in ana.datasets() if dataset.name == "Retail week"]
     assert stored.workspace_id == other.id
+
+
+# --- staged uploads and the same file in two workspaces ---
+
+
+def test_an_upload_cannot_be_reached_by_its_hash_from_another_users_session(team, monkeypatch) -> None:
+    ana, _ = team
+    retail = ana.create_workspace("Retail")
+    ana.set_member(retail.id, "carol@example.org", "editor")
+    sign_in(monkeypatch, ANA)
+    anas = upload(open_import_page(), "journeys.csv", JOURNEYS)
+    assert "Columns" in [header.value for header in anas.subheader]
+
+    sign_in(monkeypatch, "carol@example.org")
+    carols = open_import_page(upload=anas.query_params["upload"])
+
+    assert not carols.exception
+    assert "no longer kept on the server" in carols.info[0].value
+    assert "Columns" not in [header.value for header in carols.subheader]
+    assert "journeys.csv" not in texts(carols)
+    assert "upload" not in carols.query_params
+
+
+def test_the_same_file_imported_into_two_workspaces_is_two_logs_each_in_its_own(team, monkeypatch) -> None:
+    ana, demo = team
+    retail = ana.create_workspace("Retail")
+    ana.set_member(retail.id, "carol@example.org", "viewer")
+    sign_in(monkeypatch, ANA)
+    app = upload(open_import_page(), "journeys.csv", JOURNEYS)
+    widget(app.text_input, "Name").input("Week").run()
+    app = widget(app.button, "Save to the store").click().run()
+    app = widget(app.sidebar.selectbox, "Workspace").set_value(retail.id).run()
+    app = widget(app.button, "Save to the store").click().run()
+
+    assert not app.exception
+    weeks = {dataset.workspace_id: dataset.id for dataset in ana.datasets() if dataset.name == "Week"}
+    assert weeks.keys() == {DEFAULT_WORKSPACE, retail.id} and len(set(weeks.values())) == 2
+    assert {dataset.id for dataset in ana.as_user(BOB).datasets()} == {demo.id, weeks[DEFAULT_WORKSPACE]}
+    assert {dataset.id for dataset in ana.as_user("carol@example.org").datasets()} == {weeks[retail.id]}
