@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import types
 
 import pytest
+import streamlit
 from streamlit.testing.v1 import AppTest
 
 import ui.auth
@@ -335,6 +337,25 @@ def test_the_header_is_believed_from_an_allowed_proxy_only() -> None:
         header_user(settings, headers, "10.0.0.6")
     with pytest.raises(NotTrusted, match="no X-Forwarded-Email header"):
         header_user(settings, {}, None)
+
+
+@pytest.mark.parametrize(("address", "signed_in"), [("10.0.0.6", False), ("10.0.0.5", True)])
+def test_a_page_believes_the_header_only_from_a_proxys_address(
+    team, monkeypatch, address: str, signed_in: bool
+) -> None:
+    monkeypatch.setenv("PARCOURS_AUTH", "header")
+    monkeypatch.setenv("PARCOURS_TRUSTED_PROXIES", "10.0.0.5")
+    # The request as Streamlit describes it to the page (AppTest has no request of its own).
+    request = types.SimpleNamespace(headers={"X-Forwarded-Email": ANA}, ip_address=address, url=None)
+    monkeypatch.setattr(streamlit, "context", request)
+    app = open_home()
+
+    assert not app.exception
+    if signed_in:
+        assert app.metric and any(f"Signed in as {plain(ANA)}" in caption.value for caption in app.sidebar.caption)
+    else:
+        assert plain("10.0.0.6 is not one (PARCOURS_TRUSTED_PROXIES)") in app.error[0].value
+        assert not app.metric and not app.sidebar.selectbox
 
 
 # --- comments on the map, role-aware forms on other pages ---
