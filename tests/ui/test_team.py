@@ -424,10 +424,16 @@ def test_an_import_goes_to_the_workspace_picked_in_the_sidebar(team, monkeypatch
 # --- staged uploads and the same file in two workspaces ---
 
 
-def test_an_upload_cannot_be_reached_by_its_hash_from_another_users_session(team, monkeypatch) -> None:
+@pytest.fixture
+def retail(team):
+    """A second workspace, administered by ana, where carol (of no other workspace) is an editor."""
     ana, _ = team
-    retail = ana.create_workspace("Retail")
-    ana.set_member(retail.id, "carol@example.org", "editor")
+    workspace = ana.create_workspace("Retail")
+    ana.set_member(workspace.id, "carol@example.org", "editor")
+    return workspace
+
+
+def test_an_upload_cannot_be_reached_by_its_hash_from_another_users_session(team, retail, monkeypatch) -> None:
     sign_in(monkeypatch, ANA)
     anas = upload(open_import_page(), "journeys.csv", JOURNEYS)
     assert "Columns" in [header.value for header in anas.subheader]
@@ -442,10 +448,8 @@ def test_an_upload_cannot_be_reached_by_its_hash_from_another_users_session(team
     assert "upload" not in carols.query_params
 
 
-def test_the_same_file_imported_into_two_workspaces_is_two_logs_each_in_its_own(team, monkeypatch) -> None:
+def test_the_same_file_imported_into_two_workspaces_is_two_logs_each_in_its_own(team, retail, monkeypatch) -> None:
     ana, demo = team
-    retail = ana.create_workspace("Retail")
-    ana.set_member(retail.id, "carol@example.org", "viewer")
     sign_in(monkeypatch, ANA)
     app = upload(open_import_page(), "journeys.csv", JOURNEYS)
     widget(app.text_input, "Name").input("Week").run()
