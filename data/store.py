@@ -427,6 +427,8 @@ class Store:
 
     def annotation(self, dataset_id: str, kind: str, name: str) -> dict | None:
         """Return the saved annotation, or None when there is none."""
+        if self._hidden(dataset_id):
+            return None
         query = sa.select(ANNOTATIONS.c.payload_json).where(_annotation_key(dataset_id, kind, name))
         with self._engine.connect() as connection:
             payload_json = connection.execute(query).scalar()
@@ -434,6 +436,8 @@ class Store:
 
     def annotations(self, dataset_id: str, kind: str) -> dict[str, dict]:
         """Return every saved annotation of one kind for a dataset, by name."""
+        if self._hidden(dataset_id):
+            return {}
         query = (
             sa.select(ANNOTATIONS.c.name, ANNOTATIONS.c.payload_json)
             .where(ANNOTATIONS.c.dataset_id == dataset_id, ANNOTATIONS.c.kind == kind)
@@ -471,6 +475,8 @@ class Store:
 
     def definition_version(self, dataset_id: str) -> int | None:
         """Return the number of the dataset's newest saved journey definition, None when none is saved."""
+        if self._hidden(dataset_id):
+            return None
         query = sa.select(sa.func.max(DOCUMENTS.c.version)).where(_document_key(dataset_id, JOURNEY_DEFINITION, ""))
         with self._engine.connect() as connection:
             return connection.execute(query).scalar()
@@ -523,6 +529,8 @@ class Store:
 
     def document(self, dataset_id: str, kind: str, key: str, version: int | None = None) -> SavedPayload | None:
         """Return the newest version of a document (or version `version`), None when there is none."""
+        if self._hidden(dataset_id):
+            return None
         query = sa.select(DOCUMENTS).where(_document_key(dataset_id, kind, key))
         if version is not None:
             query = query.where(DOCUMENTS.c.version == version)
@@ -533,12 +541,16 @@ class Store:
 
     def document_history(self, dataset_id: str, kind: str, key: str) -> list[SavedPayload]:
         """Return every saved version of a document, newest first."""
+        if self._hidden(dataset_id):
+            return []
         query = sa.select(DOCUMENTS).where(_document_key(dataset_id, kind, key)).order_by(DOCUMENTS.c.version.desc())
         with self._engine.connect() as connection:
             return [_saved_payload(row) for row in connection.execute(query).all()]
 
     def documents(self, dataset_id: str, kind: str) -> dict[str, SavedPayload]:
         """Return the newest version of every document of one kind for a dataset, by key, in key order."""
+        if self._hidden(dataset_id):
+            return {}
         newest = (
             sa.select(DOCUMENTS.c.key, sa.func.max(DOCUMENTS.c.version).label("version"))
             .where(DOCUMENTS.c.dataset_id == dataset_id, DOCUMENTS.c.kind == kind)
@@ -719,6 +731,14 @@ class Store:
                     value=self._user,
                 )
             )
+
+    def _hidden(self, dataset_id: str) -> bool:
+        """Tell whether a log is another workspace's (or not stored), so that what was saved about it reads as nothing,
+        as if it had gone; locally every log is the one user's."""
+        if self._settings.auth == "local":
+            return False
+        row = self._row(dataset_id) if _is_dataset_id(dataset_id) else None
+        return row is None or self.role(row.workspace_id) is None
 
     def may_change(self, dataset_id: str, owner: str | None) -> bool:
         """Tell whether the user may replace or delete what `owner` saved about a log (None: nobody owns it): their
