@@ -39,6 +39,7 @@ COMMENTS_REFRESH_SECONDS = 3
 RECENT_COMMENTS = 5
 _WORKSPACE = "parcours-workspace"
 _PICKER = "workspace-picker"
+_RESTORED = "parcours-restored"
 
 
 def current_workspace_id() -> str:
@@ -172,6 +173,9 @@ def _short(value: object, limit: int = 120) -> str:
 def restore_section(key: str, versions: list[int], restore: Callable[[int], int]) -> None:
     """Offer to put an earlier saved version (of `versions`, newest first) back in force as a new version, through
     `restore(version) -> new version` (the library checks the role; the history keeps every version)."""
+    restored = st.session_state.pop(f"{_RESTORED}-{key}", None)
+    if restored:  # said after the rerun that shows it: a toast before st.rerun is gone with the run
+        st.toast(restored, icon=":material/check:")
     earlier = versions[1:]
     if not earlier or not allowed("editor", "restore a version"):
         return
@@ -179,7 +183,7 @@ def restore_section(key: str, versions: list[int], restore: Callable[[int], int]
     if st.button("Restore this version", icon=":material/restore:", key=f"restore-{key}"):
         with reported_errors(stop=False):
             saved = restore(picked)
-            st.toast(f"Version {picked} is back in force as version {saved}.", icon=":material/check:")
+            st.session_state[f"{_RESTORED}-{key}"] = f"Version {picked} is back in force as version {saved}."
             st.rerun()
 
 
