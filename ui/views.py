@@ -86,7 +86,7 @@ def saved_views_section() -> None:
     with st.expander("Delete a saved view"):
         yours = [view for view in views if store().may_change(view.dataset_id, view.owner)]
         if not yours:
-            st.caption("You can delete the views you saved (an admin of the workspace, any view): none is listed.")
+            st.caption("You can delete the views you saved (and an admin, any view of the workspace): none yet.")
             return
         chosen = st.selectbox(
             "Saved view", range(len(yours)), format_func=lambda index: _describe(yours[index], names), key="view-pick"
