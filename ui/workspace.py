@@ -112,7 +112,12 @@ def comments_panel(dataset_id: str, target_kind: str, target_key: str) -> None:
 def _comments(dataset_id: str, target_kind: str, target_key: str) -> None:
     listing = st.container()  # drawn after the form, so that a comment just posted is listed
     with st.form(key=f"comment-{target_kind}-{target_key}", clear_on_submit=True, border=False):
-        text = st.text_area("Your comment", height=68, placeholder="What do you see here? @mention a teammate…")
+        text = st.text_area(
+            "Your comment",
+            height=68,
+            placeholder="What do you see here? @mention a teammate…",
+            key=f"comment-text-{target_kind}-{target_key}",  # a draft stays with its figure; tests find it by key
+        )
         if st.form_submit_button("Post the comment", icon=":material/send:"):
             with reported_errors(stop=False):
                 store().add_comment(dataset_id, target_kind, target_key, text)
