@@ -71,6 +71,9 @@ MAX_COMMENT_CHARS = 5_000
 HISTORY_SHOWN = 200
 # What each kind of annotation needs: saving a view of one's own is reading, deciding about a log is editing.
 ANNOTATION_ROLES = {"view": "viewer"}
+# Kinds of annotation a member owns (their payload names its "owner", and says whether it is "shared"): with one name
+# per log, another member saving the same name would replace it, so only its owner or an admin may, or may delete it.
+OWNED_KINDS = frozenset({"view"})
 JOURNEY_DEFINITION = "journey_definition"
 KNOWN_IDS_SHOWN = 20
 # Characters that would move a terminal's cursor, break a line or reverse the text around them (bidi controls).
@@ -244,7 +247,7 @@ class Store:
             self._writer = self._engine.execution_options(**{WRITE: True})
             _migrate(self._writer)
         self._remove_stale_incoming()
-        self._uploads = StagedUploads(settings)
+        self._uploads = StagedUploads(settings, self._user)
         self._uploads.remove_stale()
 
     @property
@@ -262,7 +265,8 @@ class Store:
 
     @property
     def uploads(self) -> StagedUploads:
-        """Uploaded files kept for an hour by their content's hash, so a reloaded import page finds its file."""
+        """The user's uploaded files, kept for an hour by their content's hash so a reloaded import page finds its file
+        (another user's are not found, even by their hash)."""
         return self._uploads
 
     def import_log(
@@ -404,7 +408,8 @@ class Store:
     def save_annotation(self, dataset_id: str, kind: str, name: str, payload: Mapping[str, Any]) -> None:
         """Keep what a user decided about a dataset (a stage model, persona names, a saved segment) under `name`.
 
-        Saving the same kind and name again replaces it; the annotations go when the dataset goes.
+        Saving the same kind and name again replaces it, except that what a member owns (`OWNED_KINDS`: a saved view)
+        is replaced only by its owner or an admin; the annotations go when the dataset goes.
         """
         _check_annotation_key(kind, name)
         payload_json = _annotation_json(payload)
@@ -413,7 +418,11 @@ class Store:
         key = _annotation_key(dataset_id, kind, name)
         row = {"dataset_id": dataset_id, "kind": kind, "name": name}
         with _disk_full_is_typed(), self._writer.begin() as connection:
+            # Savers of one name take turns (see save_document), so an owner is checked against the row replaced.
+            connection.execute(sa.select(DATASETS.c.id).where(DATASETS.c.id == dataset_id).with_for_update())
             before = connection.execute(sa.select(ANNOTATIONS.c.payload_json).where(key)).scalar()
+            if kind in OWNED_KINDS:
+                self._require_owner(dataset, kind, name, _loaded(before), payload.get("owner"))
             self._audit(connection, dataset, f"save {kind}", name, _loaded(before), payload)
             connection.execute(sa.delete(ANNOTATIONS).where(key))
             connection.execute(
@@ -422,6 +431,8 @@ class Store:
 
     def annotation(self, dataset_id: str, kind: str, name: str) -> dict | None:
         """Return the saved annotation, or None when there is none."""
+        if self._hidden(dataset_id):
+            return None
         query = sa.select(ANNOTATIONS.c.payload_json).where(_annotation_key(dataset_id, kind, name))
         with self._engine.connect() as connection:
             payload_json = connection.execute(query).scalar()
@@ -429,6 +440,8 @@ class Store:
 
     def annotations(self, dataset_id: str, kind: str) -> dict[str, dict]:
         """Return every saved annotation of one kind for a dataset, by name."""
+        if self._hidden(dataset_id):
+            return {}
         query = (
             sa.select(ANNOTATIONS.c.name, ANNOTATIONS.c.payload_json)
             .where(ANNOTATIONS.c.dataset_id == dataset_id, ANNOTATIONS.c.kind == kind)
@@ -439,13 +452,16 @@ class Store:
         return {row.name: json.loads(row.payload_json) for row in rows}
 
     def delete_annotation(self, dataset_id: str, kind: str, name: str) -> None:
-        """Forget a saved annotation; forgetting one that is not there is not an error."""
+        """Forget a saved annotation (one a member owns: only its owner or an admin may); forgetting one that is not
+        there is not an error."""
         dataset = self.dataset(dataset_id)
         self._require(dataset.workspace_id, ANNOTATION_ROLES.get(kind, "editor"), f"delete a {kind}")
         key = _annotation_key(dataset_id, kind, name)
         with _disk_full_is_typed(), self._writer.begin() as connection:
             before = connection.execute(sa.select(ANNOTATIONS.c.payload_json).where(key)).scalar()
             if before is not None:
+                if kind in OWNED_KINDS:
+                    self._require_owner(dataset, kind, name, _loaded(before), None)
                 self._audit(connection, dataset, f"delete {kind}", name, _loaded(before), None)
                 connection.execute(sa.delete(ANNOTATIONS).where(key))
 
@@ -463,6 +479,8 @@ class Store:
 
     def definition_version(self, dataset_id: str) -> int | None:
         """Return the number of the dataset's newest saved journey definition, None when none is saved."""
+        if self._hidden(dataset_id):
+            return None
         query = sa.select(sa.func.max(DOCUMENTS.c.version)).where(_document_key(dataset_id, JOURNEY_DEFINITION, ""))
         with self._engine.connect() as connection:
             return connection.execute(query).scalar()
@@ -515,6 +533,8 @@ class Store:
 
     def document(self, dataset_id: str, kind: str, key: str, version: int | None = None) -> SavedPayload | None:
         """Return the newest version of a document (or version `version`), None when there is none."""
+        if self._hidden(dataset_id):
+            return None
         query = sa.select(DOCUMENTS).where(_document_key(dataset_id, kind, key))
         if version is not None:
             query = query.where(DOCUMENTS.c.version == version)
@@ -525,12 +545,16 @@ class Store:
 
     def document_history(self, dataset_id: str, kind: str, key: str) -> list[SavedPayload]:
         """Return every saved version of a document, newest first."""
+        if self._hidden(dataset_id):
+            return []
         query = sa.select(DOCUMENTS).where(_document_key(dataset_id, kind, key)).order_by(DOCUMENTS.c.version.desc())
         with self._engine.connect() as connection:
             return [_saved_payload(row) for row in connection.execute(query).all()]
 
     def documents(self, dataset_id: str, kind: str) -> dict[str, SavedPayload]:
         """Return the newest version of every document of one kind for a dataset, by key, in key order."""
+        if self._hidden(dataset_id):
+            return {}
         newest = (
             sa.select(DOCUMENTS.c.key, sa.func.max(DOCUMENTS.c.version).label("version"))
             .where(DOCUMENTS.c.dataset_id == dataset_id, DOCUMENTS.c.kind == kind)
@@ -709,6 +733,44 @@ class Store:
                     f"{'not a member' if role is None else f'a {role}'}.",
                     fix="Ask an admin of the workspace for that role.",
                     value=self._user,
+                )
+            )
+
+    def _hidden(self, dataset_id: str) -> bool:
+        """Tell whether a log is another workspace's (or not stored), so that what was saved about it reads as nothing,
+        as if it had gone; locally every log is the one user's."""
+        if self._settings.auth == "local":
+            return False
+        row = self._row(dataset_id) if _is_dataset_id(dataset_id) else None
+        return row is None or self.role(row.workspace_id) is None
+
+    def may_change(self, dataset_id: str, owner: str | None) -> bool:
+        """Tell whether the user may replace or delete what `owner` saved about a log (None: nobody owns it): their
+        own, or anyone's in a workspace they administer."""
+        return self._may_change(self.dataset(dataset_id).workspace_id, owner)
+
+    def _may_change(self, workspace_id: str, owner: object) -> bool:
+        return owner in (None, self._user) or role_allows(self.role(workspace_id), "admin")
+
+    def _require_owner(self, dataset: Dataset, kind: str, name: str, before: object, owner: object) -> None:
+        """Raise PermissionDenied unless the user may replace (or delete) `before` and save under `owner`'s name."""
+        held_by = before.get("owner") if isinstance(before, Mapping) else None
+        if not self._may_change(dataset.workspace_id, held_by):
+            whose = held_by if before.get("shared", True) else "another member (it is private)"
+            raise PermissionDenied(
+                Problem(
+                    f"The {kind} “{name}” of this log belongs to {whose}: only they or an admin of the workspace can "
+                    "replace or delete it.",
+                    fix=f"Pick another name for your {kind}.",
+                    value=name,
+                )
+            )
+        if not self._may_change(dataset.workspace_id, owner):
+            raise PermissionDenied(
+                Problem(
+                    f"A {kind} is saved under its owner's name: only an admin of the workspace saves one as {owner}.",
+                    fix=f"Save the {kind} under your own name ({self._user}).",
+                    value=str(owner),
                 )
             )
 

@@ -2,8 +2,10 @@
 can read the same file again (the dashboard puts the hash in its URL).
 
 A staged upload is the uploaded bytes and the file's base name, nothing else, and no larger than the upload limit
-(`PARCOURS_MAX_UPLOAD_MB`). Each one is a folder `<uploads>/<sha256>/` built under a private name and renamed into
-place, so a reader sees it whole or not at all. Reading one checks its hash again and keeps it one more hour;
+(`PARCOURS_MAX_UPLOAD_MB`). It belongs to the user who uploaded it (it is in no workspace until it is saved as a
+log): another user who knows its hash, from a shared link say, finds nothing.
+Each one is a folder `<uploads>/<sha256>.<user key>/` built under a private name and renamed into place, so a reader
+sees it whole or not at all. Reading one checks its hash again and keeps it one more hour;
 those unread for an hour are removed when a `Store` opens and whenever another upload is staged, and only the
 newest `MAX_STAGED_UPLOADS` are kept.
 
@@ -40,6 +42,9 @@ MAX_STAGED_UPLOADS = 20
 HALF_WRITTEN_SECONDS = 60
 MAX_FILE_NAME_CHARS = 255
 UPLOAD_KEY = re.compile(r"[0-9a-f]{64}")
+# A staged upload's folder: its content hash, then a hash of its user (a user's name never reaches a file path).
+STAGED_FOLDER = re.compile(r"[0-9a-f]{64}\.[0-9a-f]{16}")
+USER_KEY_CHARS = 16
 
 
 @dataclass(frozen=True)
@@ -52,11 +57,14 @@ class StagedUpload:
 
 
 class StagedUploads:
-    """The uploads kept under the datasets folder of one Parcours home; safe to share between threads and processes."""
+    """The uploads of one user (the local user by default) kept under the datasets folder of one Parcours home; safe to
+    share between threads and processes."""
 
-    def __init__(self, settings: Settings):
+    def __init__(self, settings: Settings, user: str | None = None):
         self._settings = settings
         self._folder = settings.datasets_dir / UPLOADS_DIR
+        owner = settings.owner if user is None else user
+        self._user_key = hashlib.sha256(owner.encode("utf-8")).hexdigest()[:USER_KEY_CHARS]
 
     def stage(self, content: bytes, name: str) -> StagedUpload:
         """Keep `content` under its SHA-256 with the file's base name, and return it; LimitExceeded when too large."""
@@ -76,19 +84,20 @@ class StagedUploads:
         name = _base_name(name)
         sha256 = hashlib.sha256(content).hexdigest()
         self._folder.mkdir(parents=True, exist_ok=True)
-        target = self._folder / sha256
+        target = self._folder_of(sha256)
         if _read_content(target, sha256) is None:
-            self._put_in_place(target, content, name)
+            self._put_in_place(target, sha256, content, name)
         else:
             _write_atomically(target / NAME_FILE, name.encode("utf-8"))  # the same bytes under another name
         self.remove_stale()
         return StagedUpload(sha256, name, content)
 
     def get(self, sha256: str) -> StagedUpload | None:
-        """Return the upload staged under this SHA-256, or None when there is none (any more) or it is damaged."""
+        """Return the upload this user staged under this SHA-256, or None when there is none (any more, or another
+        user's) or it is damaged."""
         if not isinstance(sha256, str) or UPLOAD_KEY.fullmatch(sha256) is None:
             return None  # anything else never reaches a file path
-        folder = self._folder / sha256
+        folder = self._folder_of(sha256)
         content = _read_content(folder, sha256)
         if content is None:
             return None
@@ -100,12 +109,13 @@ class StagedUploads:
         return StagedUpload(sha256, name, content)
 
     def forget(self, sha256: str) -> None:
-        """Remove a staged upload; forgetting one that is not there is not an error."""
+        """Remove a staged upload of this user; forgetting one that is not there is not an error."""
         if isinstance(sha256, str) and UPLOAD_KEY.fullmatch(sha256):
-            _remove(self._folder / sha256)
+            _remove(self._folder_of(sha256))
 
     def remove_stale(self) -> None:
-        """Remove uploads unread for an hour (and half-written ones), then all but the newest MAX_STAGED_UPLOADS."""
+        """Remove every user's uploads unread for an hour (and half-written ones, and those an older Parcours named by
+        hash alone), then all but the newest MAX_STAGED_UPLOADS."""
         try:
             entries = [(entry, _newest_change(entry)) for entry in self._folder.iterdir()]
         except FileNotFoundError:
@@ -113,15 +123,18 @@ class StagedUploads:
         now = time.time()
         kept = []
         for entry, changed in entries:
-            half_written = UPLOAD_KEY.fullmatch(entry.name) is None and changed < now - HALF_WRITTEN_SECONDS
+            half_written = STAGED_FOLDER.fullmatch(entry.name) is None and changed < now - HALF_WRITTEN_SECONDS
             if changed < now - STALE_UPLOAD_SECONDS or half_written:
                 _remove(entry)
-            elif UPLOAD_KEY.fullmatch(entry.name):
+            elif STAGED_FOLDER.fullmatch(entry.name):
                 kept.append((changed, entry))
         for _changed, entry in sorted(kept, reverse=True)[MAX_STAGED_UPLOADS:]:
             _remove(entry)
 
-    def _put_in_place(self, target: Path, content: bytes, name: str) -> None:
+    def _folder_of(self, sha256: str) -> Path:
+        return self._folder / f"{sha256}.{self._user_key}"
+
+    def _put_in_place(self, target: Path, sha256: str, content: bytes, name: str) -> None:
         staging = self._folder / f".{target.name}.{uuid.uuid4().hex}"
         staging.mkdir()
         try:
@@ -131,7 +144,7 @@ class StagedUploads:
             os.replace(staging, target)
         except OSError:
             shutil.rmtree(staging, ignore_errors=True)
-            if _read_content(target, target.name) is None:
+            if _read_content(target, sha256) is None:
                 raise  # not another session putting the same upload in place first
 
 

@@ -50,7 +50,11 @@ def save_view(
     owner: str | None = None,
     shared: bool = True,
 ) -> SavedView:
-    """Save (or replace) the view `name` of a log; the owner is the store's user unless given."""
+    """Save the view `name` of a log; the owner is the store's user unless given (only an admin gives another).
+
+    A view of the same name is replaced only if it is the user's own or they administer the workspace; otherwise
+    `PermissionDenied` says whose it is and to pick another name.
+    """
     _check_view(page, query)
     view = SavedView(
         dataset_id=dataset_id,
@@ -87,7 +91,8 @@ def saved_views(store: Store) -> list[SavedView]:
 
 
 def delete_view(store: Store, dataset_id: str, name: str) -> None:
-    """Forget a saved view; forgetting one that is not there is not an error."""
+    """Forget a saved view (only its owner or an admin of the workspace may); forgetting one that is not there is not
+    an error."""
     store.delete_annotation(dataset_id, VIEW_KIND, name)
 
 

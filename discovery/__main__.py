@@ -1,5 +1,5 @@
-"""Command line for discovery: `python -m discovery summary|map|model|definition|conformance|report|actions|action-add|
-action-effect LOG`.
+"""Command line for discovery: `python -m discovery summary|map|model|definition|conformance|designed|report|actions|
+action-add|action-effect LOG`.
 
 LOG is a stored dataset id (see `python -m data list`) or a file, read with the same import path and the same
 mapping options as `python -m data import`. Figures follow the journey definition in force: `--definition FILE`
@@ -8,6 +8,8 @@ every output says which. `report` writes the branded HTML report (and `--pdf`) o
 discovery computes; `python -m segmentation report` adds personas and the comparison. A bad log or definition
 exits with status 2 and says what to fix, never a traceback.
 Actions belong to a stored dataset: `actions` lists them, `action-add` saves a new one, `action-effect` measures one.
+So does the designed journey: `designed` lists its saved versions (who, when, what changed) and `--restore N` puts one
+back in force.
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ from discovery import (
     conformance,
     definition_in_force,
     definition_warnings,
+    designed_history,
     designed_of,
     discover_model,
     journey_map,
@@ -49,6 +52,7 @@ from discovery import (
     outcome_counts,
     read_designed,
     report_options,
+    restore_designed,
     save_action,
     save_definition,
     stage_kpis,
@@ -238,6 +242,24 @@ def _conformance(args: argparse.Namespace, log: _Log) -> int:
     return 0
 
 
+def _designed(args: argparse.Namespace, log: _Log) -> int:
+    """List the saved versions of the designed journey, newest first; restore one as a new version first if asked."""
+    store = _store(log)
+    if args.restore is not None:
+        version = restore_designed(store, log.dataset_id, args.restore)
+        print(f"version {args.restore} is back in force as version {version}", file=sys.stderr)
+    history = designed_history(store, log.dataset_id)
+    if args.json:
+        print(json.dumps([one.to_dict() for one in history], indent=2, ensure_ascii=False))
+        return 0
+    for one in history:
+        print(f"{one.version:>4}  {one.saved_at:%Y-%m-%d %H:%M} UTC  {one.author}  {one.designed.name}")
+        print(f"      {'; '.join(one.changes)}")
+    if not history:
+        print("no designed journey is saved yet: save one on the Designed vs actual page")
+    return 0
+
+
 def _report(args: argparse.Namespace, log: _Log) -> int:
     store = None if log.dataset_id is None else Store(Settings.from_env())
     inputs = log_report_inputs(
@@ -321,7 +343,10 @@ def _action_effect(args: argparse.Namespace, log: _Log) -> int:
 def _store(log: _Log) -> Store:
     if log.dataset_id is None:
         raise LogError(
-            Problem("Only a stored dataset keeps actions.", fix="Import the log first (python -m data import).")
+            Problem(
+                "Only a stored dataset keeps actions and designed journeys.",
+                fix="Import the log first (python -m data import).",
+            )
         )
     return Store(Settings.from_env())
 
@@ -356,6 +381,7 @@ def _parser() -> argparse.ArgumentParser:
         ("model", _model, "a process model (inductive or heuristics miner), exported as BPMN or PNML"),
         ("definition", _definition, "the journey definition in force, with its reasons and warnings"),
         ("conformance", _conformance, "the journeys measured against the designed journey, in customers"),
+        ("designed", _designed, "the designed journey's saved versions: who, when, what changed (and --restore)"),
         ("report", _report, "a branded, self-contained HTML report of a view (and its PDF)"),
         ("actions", _actions, "the dataset's improvement actions"),
         ("action-add", _action_add, "save a new improvement action"),
@@ -369,7 +395,7 @@ def _parser() -> argparse.ArgumentParser:
         command.add_argument(
             "--definition", type=Path, help="journey definition file (JSON) to use instead of the saved one"
         )
-        if name in ("summary", "definition", "conformance", "actions", "action-add", "action-effect"):
+        if name in ("summary", "definition", "conformance", "designed", "actions", "action-add", "action-effect"):
             command.add_argument("--json", action="store_true", help="print the JSON document")
         if name == "action-add":
             command.add_argument("--title", required=True)
@@ -392,6 +418,8 @@ def _parser() -> argparse.ArgumentParser:
         if name == "conformance":
             command.add_argument("--designed", type=Path, help="designed journey file (JSON or .bpmn)")
             command.add_argument("--by", help="break down by 'month' (of the journey's start) or an attribute")
+        if name == "designed":
+            command.add_argument("--restore", type=int, metavar="VERSION", help="put this version back in force")
         if name == "map":
             command.add_argument("--dot", action="store_true", help="print Graphviz DOT instead of JSON")
             command.add_argument("--metric", default="cases", choices=("cases", "events", "median", "mean", "p90"))

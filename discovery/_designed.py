@@ -17,6 +17,7 @@ import json
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
+from datetime import datetime
 from numbers import Real
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -41,12 +42,16 @@ __all__ = [
     "DesignedJourney",
     "DesignedStage",
     "DesignedTouchpoint",
+    "DesignedVersion",
+    "designed_changes",
     "designed_from_bpmn",
     "designed_from_main_path",
     "designed_from_table",
+    "designed_history",
     "designed_of",
     "designed_to_bpmn_xml",
     "read_designed",
+    "restore_designed",
     "save_designed",
     "write_designed",
 ]
@@ -390,6 +395,91 @@ def designed_of(
         return None, None
     source = f"dataset {dataset_id}, designed journey version {saved.version}"
     return DesignedJourney.from_dict(saved.payload, source=source), saved
+
+
+def restore_designed(store: Store, dataset_id: str, version: int) -> int:
+    """Put an earlier saved version of the design back in force as a new version and return its number.
+
+    The Store checks the role (a viewer's attempt is `PermissionDenied`) and records who restored it.
+    """
+    return store.restore_document(dataset_id, DESIGNED_KIND, "", version)
+
+
+@dataclass(frozen=True)
+class DesignedVersion:
+    """One saved version of a dataset's design: who saved it when, and what it changed from the version before."""
+
+    version: int
+    author: str
+    saved_at: datetime
+    designed: DesignedJourney
+    changes: tuple[str, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "version": self.version,
+            "author": self.author,
+            "saved_at": self.saved_at.isoformat(),
+            "designed": self.designed.to_dict(),
+            "changes": list(self.changes),
+        }
+
+
+def designed_history(store: Store, dataset_id: str) -> list[DesignedVersion]:
+    """Return every saved version of the dataset's design, newest first, each with what it changed."""
+    saved = store.document_history(dataset_id, DESIGNED_KIND, "")[::-1]
+    source = f"dataset {dataset_id}, designed journey version"
+    designs = [DesignedJourney.from_dict(one.payload, source=f"{source} {one.version}") for one in saved]
+    versions = [
+        DesignedVersion(one.version, one.author, one.saved_at, designed, designed_changes(before, designed))
+        for one, before, designed in zip(saved, [None, *designs], designs, strict=False)
+    ]
+    return versions[::-1]
+
+
+def designed_changes(before: DesignedJourney | None, after: DesignedJourney) -> tuple[str, ...]:
+    """Say in words what `after` changes from `before` (None: it is the first version), for the history."""
+    if before is None:
+        return ("first version",)
+    changes = []
+    if before.name != after.name:
+        changes.append(f"renamed “{before.name}” → “{after.name}”")
+    if before.notes != after.notes:
+        changes.append("notes changed")
+    old_stages = {stage.name: stage for stage in before.stages}
+    new_stages = {stage.name: stage for stage in after.stages}
+    changes += [f"stage {name} added" for name in new_stages if name not in old_stages]
+    changes += [f"stage {name} removed" for name in old_stages if name not in new_stages]
+    kept = [name for name in new_stages if name in old_stages]
+    if kept != [name for name in old_stages if name in new_stages]:
+        changes.append("stages reordered")
+    for name in kept:
+        old_target, new_target = old_stages[name].target_days, new_stages[name].target_days
+        if old_target != new_target:
+            changes.append(f"stage {name}: target {_days(old_target)} → {_days(new_target)}")
+    old_touchpoints = {touchpoint.name: touchpoint for touchpoint in before.path}
+    old_stage_of = before.stage_of
+    for stage in after.stages:
+        for touchpoint in stage.touchpoints:
+            was = old_touchpoints.get(touchpoint.name)
+            if was is None:
+                changes.append(f"{touchpoint.name} added to stage {stage.name}")
+                continue
+            if old_stage_of[touchpoint.name] != stage.name:
+                changes.append(f"{touchpoint.name} moved from stage {old_stage_of[touchpoint.name]} to {stage.name}")
+            if was.required != touchpoint.required:
+                changes.append(f"{touchpoint.name} now {'required' if touchpoint.required else 'optional'}")
+            if was.order != touchpoint.order:
+                changes.append(f"{touchpoint.name}: order {was.order} → {touchpoint.order}")
+            if was.channel != touchpoint.channel:
+                changes.append(f"{touchpoint.name}: channel {was.channel or 'any'} → {touchpoint.channel or 'any'}")
+    gone = [name for name in old_touchpoints if name not in after.stage_of]
+    changes += [f"{name} removed from stage {old_stage_of[name]}" for name in gone]
+    return tuple(changes) or ("no change",)
+
+
+def _days(target: float | None) -> str:
+    return "none" if target is None else f"{target:g} day{'' if target == 1 else 's'}"
 
 
 # --- pm4py models ---------------------------------------------------------------------------------------------------

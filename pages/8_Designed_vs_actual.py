@@ -32,6 +32,7 @@ with ui.reported_errors():
     designed = designed_ui.design_editor(dataset.id, filters, definition, touchpoints, expected_channels)
 if designed is None:
     st.stop()
+designed_ui.design_comments(dataset.id, designed)
 
 results_tab, map_tab, breakdown_tab = st.tabs(
     ["Designed vs actual", "On the journey map", "By month, persona or segment"],

@@ -19,6 +19,7 @@ import pandas as pd
 import streamlit as st
 
 from data import Filters, LogError, Problem
+from data.store import JOURNEY_DEFINITION
 from discovery import (
     ATTRIBUTE_ROLES,
     OTHER_CHANNELS,
@@ -47,7 +48,7 @@ from ui.state import (
     save_journey_definition,
     store,
 )
-from ui.workspace import allowed, restore_definition_section
+from ui.workspace import allowed, restore_section
 
 __all__ = [
     "DEFINITION_PAGE",
@@ -522,4 +523,8 @@ def show_history(dataset_id: str) -> None:
         ),
         "definition-history",
     )
-    restore_definition_section(dataset_id, [saved.version for saved in history])
+    restore_section(
+        f"definition-{dataset_id}",
+        [saved.version for saved in history],
+        lambda version: store().restore_document(dataset_id, JOURNEY_DEFINITION, "", version),
+    )

@@ -2,7 +2,8 @@
 journeys measured against it (`discovery.conformance`), with the customers behind every figure.
 
 The design being edited lives in the session until it is saved; the saved versions are the Store's
-("designed_journey" documents), so a save shows at once to every teammate and the history keeps the old ones.
+("designed_journey" documents), so a save shows at once to every teammate and the history keeps the old ones, with
+what each changed; an editor restores one as a new version, and every member comments on the design and its steps.
 """
 
 from __future__ import annotations
@@ -16,10 +17,10 @@ import streamlit as st
 
 from data import Filters, LogError, Problem
 from discovery import (
-    DESIGNED_KIND,
     STEP_CHECKS,
     Conformance,
     DesignedJourney,
+    DesignedVersion,
     JourneyDefinition,
     conformance,
     conformance_by,
@@ -28,10 +29,12 @@ from discovery import (
     designed_from_bpmn,
     designed_from_main_path,
     designed_from_table,
+    designed_history,
     designed_of,
     designed_to_bpmn_xml,
     map_layout,
     map_to_dot,
+    restore_designed,
     save_designed,
 )
 from segmentation import PersonaRun
@@ -44,12 +47,14 @@ from ui.markup import plain, plotly_text
 from ui.personas import found_run, saved_runs, selection_filters
 from ui.state import BY_CONTENT_AND_DEFINITION, dataset_engine, store
 from ui.tables import count_column, percent_column
+from ui.workspace import allowed, comments_panel, restore_section
 
 __all__ = [
     "BREAKDOWNS",
     "breakdown_figure",
     "conformance_broken_down",
     "conformance_of",
+    "design_comments",
     "design_editor",
     "figure_choices",
     "history_table",
@@ -147,18 +152,25 @@ def _read_upload(upload, definition: JourneyDefinition) -> DesignedJourney:
     return DesignedJourney.from_dict(values, source=upload.name)
 
 
-def history_table(dataset_id: str) -> pd.DataFrame:
-    """Every saved version of the dataset's design, newest first."""
-    saved = store().document_history(dataset_id, DESIGNED_KIND, "")
+def history_table(versions: list[DesignedVersion]) -> pd.DataFrame:
+    """The saved versions of a design (newest first): who saved each when, and what it changed."""
     return pd.DataFrame(
         {
-            "Version": [one.version for one in saved],
-            "Saved (UTC)": [one.saved_at.strftime("%Y-%m-%d %H:%M") for one in saved],
-            "By": [one.author for one in saved],
-            "Name": [str(one.payload.get("name", "")) for one in saved],
-            "Touchpoints": [sum(len(stage["touchpoints"]) for stage in one.payload["stages"]) for one in saved],
+            "Version": [one.version for one in versions],
+            "Saved (UTC)": [one.saved_at.strftime("%Y-%m-%d %H:%M") for one in versions],
+            "By": [one.author for one in versions],
+            "Name": [one.designed.name for one in versions],
+            "Touchpoints": [len(one.designed.path) for one in versions],
+            "What changed": ["; ".join(one.changes) for one in versions],
         }
     )
+
+
+def _restored(dataset_id: str, version: int) -> int:
+    """Restore `version` as a new version and put it in the editor; return the new version's number."""
+    saved = restore_designed(store(), dataset_id, version)
+    _load(dataset_id, designed_of(store(), dataset_id, saved)[0])
+    return saved
 
 
 def design_editor(
@@ -212,7 +224,9 @@ def design_editor(
         show_error(error, file_stem="designed-journey-problems")
         return None
     with st.container(horizontal=True):
-        if st.button("Save as a new version", icon=":material/save:", type="primary"):
+        if allowed("editor", "save a designed journey") and st.button(
+            "Save as a new version", icon=":material/save:", type="primary"
+        ):
             version = save_designed(store(), dataset_id, designed)
             _load(dataset_id, designed)
             st.toast(f"Saved as version {version}.")
@@ -233,17 +247,32 @@ def design_editor(
             icon=":material/download:",
             on_click="ignore",
         )
-    with st.expander("Saved versions"):
-        history = history_table(dataset_id)
-        if history.empty:
+    with st.expander("Saved versions: who changed what, and when"):
+        versions = designed_history(store(), dataset_id)
+        if not versions:
             st.caption("No version saved yet: this design is a draft until you save it.")
         else:
-            show_table(history, "designed-journey-versions")
-            version = st.selectbox("Open version", history["Version"], key=_session_key(dataset_id, "version"))
-            if st.button("Open this version", icon=":material/history:"):
+            show_table(history_table(versions), "designed-journey-versions")
+            numbers = [one.version for one in versions]
+            version = st.selectbox("Open version", numbers, key=_session_key(dataset_id, "version"))
+            if st.button("Open this version", icon=":material/history:", help="In the editor, without saving it"):
                 _load(dataset_id, designed_of(store(), dataset_id, int(version))[0])
                 st.rerun()
+            restore_section(f"designed-{dataset_id}", numbers, lambda picked: _restored(dataset_id, picked))
     return designed
+
+
+def design_comments(dataset_id: str, designed: DesignedJourney) -> None:
+    """Comments on the design as a whole and on each designed step (a touchpoint of its path)."""
+    whole = "The designed journey as a whole"
+    with st.expander("Comments on the design and its steps"):
+        subject = st.selectbox(
+            "Comment on", [whole, *(touchpoint.name for touchpoint in designed.path)], key="comment-designed"
+        )
+        if subject == whole:
+            comments_panel(dataset_id, "designed_journey", "")
+        else:
+            comments_panel(dataset_id, "designed_step", subject)
 
 
 # --- the results ---

@@ -3,8 +3,10 @@
 The uploaded file is staged on the server by the library (`Store.uploads`, kept for an hour after it was last
 read) and named in the URL by its content hash (`?upload=<sha256>`); the mapping choices travel in the URL too
 (`?choices={…}`), tied to the file they were made for, so a reload shows the same file, mapping, day order and
-"drop invalid rows". Nothing a URL says is trusted: an unknown hash reads nothing, and choices that do not fit
-the file's columns are ignored in favour of the detected mapping.
+"drop invalid rows". Nothing a URL says is trusted: an unknown hash reads nothing (another user's upload is unknown
+to this user, even by its hash), and choices that do not fit the file's columns are ignored in favour of the detected
+mapping. What the session keeps is kept with the user it was for, so a session signed in as someone else since
+restores nothing of theirs.
 """
 
 from __future__ import annotations
@@ -87,8 +89,8 @@ def remember_choices(sha256: str, columns: list[str], **changes: object) -> None
 def kept_upload(upload: UploadedFile) -> StagedUpload:
     """Stage the uploaded file once (per upload) and name it in the URL, so a reload shows it again."""
     staged = st.session_state.get(_STAGED)
-    if staged is None or staged[0] != upload.file_id:
-        staged = (upload.file_id, store().uploads.stage(upload.getvalue(), upload.name))
+    if staged is None or staged[0] != (store().user, upload.file_id):
+        staged = ((store().user, upload.file_id), store().uploads.stage(upload.getvalue(), upload.name))
         st.session_state[_STAGED] = staged
     _name_in_url(staged[1].sha256)
     return staged[1]
@@ -102,7 +104,8 @@ def restored_upload() -> StagedUpload | None:
     if st.session_state.pop(_STAGED, None) is not None:
         _forget()
         return None
-    restored = st.session_state.get(_RESTORED)
+    kept = st.session_state.get(_RESTORED)
+    restored = kept[1] if kept is not None and kept[0] == store().user else None
     # Choosing another log in the sidebar rewrites the URL: the file restored in this session stays.
     wanted = st.query_params.get(UPLOAD_PARAM) or (restored and restored.sha256)
     if not wanted:
@@ -111,7 +114,7 @@ def restored_upload() -> StagedUpload | None:
         st.query_params[UPLOAD_PARAM] = wanted
     if restored is None or restored.sha256 != wanted:
         restored = store().uploads.get(wanted)
-        st.session_state[_RESTORED] = restored
+        st.session_state[_RESTORED] = (store().user, restored)
     if restored is None:
         st.info(
             "The file uploaded before this page was reloaded is no longer kept on the server (it keeps one for an "

@@ -64,7 +64,7 @@ def view_saver(dataset: Dataset) -> None:
 
 def saved_views_section() -> None:
     """List the saved views as links that reopen them (page, log, who saved it when), with their comments, and offer
-    to delete one."""
+    to delete one of the user's own (any, for an admin of its workspace)."""
     with reported_errors():
         views = saved_views(store())
         names = {dataset.id: dataset.name for dataset in store().datasets()}
@@ -84,12 +84,16 @@ def saved_views_section() -> None:
         )
         comments_panel(views[commented].dataset_id, "view", views[commented].name)
     with st.expander("Delete a saved view"):
+        yours = [view for view in views if store().may_change(view.dataset_id, view.owner)]
+        if not yours:
+            st.caption("You can delete the views you saved (and an admin, any view of the workspace): none yet.")
+            return
         chosen = st.selectbox(
-            "Saved view", range(len(views)), format_func=lambda index: _describe(views[index], names), key="view-pick"
+            "Saved view", range(len(yours)), format_func=lambda index: _describe(yours[index], names), key="view-pick"
         )
         if st.button("Delete this view", key="view-delete", icon=":material/delete:"):
             with reported_errors(stop=False):
-                delete_view(store(), views[chosen].dataset_id, views[chosen].name)
+                delete_view(store(), yours[chosen].dataset_id, yours[chosen].name)
                 st.rerun()
 
 

@@ -14,7 +14,6 @@ import pandas as pd
 import streamlit as st
 
 from data import DEFAULT_WORKSPACE, ROLES, Change, Comment, Dataset, Workspace
-from data.store import JOURNEY_DEFINITION
 from data.workspaces import role_allows
 from ui.downloads import show_table
 from ui.errors import reported_errors
@@ -32,7 +31,7 @@ __all__ = [
     "members_section",
     "mentions_section",
     "recent_comments_section",
-    "restore_definition_section",
+    "restore_section",
     "workspace_picker",
 ]
 
@@ -40,6 +39,7 @@ COMMENTS_REFRESH_SECONDS = 3
 RECENT_COMMENTS = 5
 _WORKSPACE = "parcours-workspace"
 _PICKER = "workspace-picker"
+_RESTORED = "parcours-restored"
 
 
 def current_workspace_id() -> str:
@@ -112,7 +112,12 @@ def comments_panel(dataset_id: str, target_kind: str, target_key: str) -> None:
 def _comments(dataset_id: str, target_kind: str, target_key: str) -> None:
     listing = st.container()  # drawn after the form, so that a comment just posted is listed
     with st.form(key=f"comment-{target_kind}-{target_key}", clear_on_submit=True, border=False):
-        text = st.text_area("Your comment", height=68, placeholder="What do you see here? @mention a teammate…")
+        text = st.text_area(
+            "Your comment",
+            height=68,
+            placeholder="What do you see here? @mention a teammate…",
+            key=f"comment-text-{target_kind}-{target_key}",  # a draft stays with its figure; tests find it by key
+        )
         if st.form_submit_button("Post the comment", icon=":material/send:"):
             with reported_errors(stop=False):
                 store().add_comment(dataset_id, target_kind, target_key, text)
@@ -170,17 +175,20 @@ def _short(value: object, limit: int = 120) -> str:
     return text if len(text) <= limit else f"{text[: limit - 1]}…"
 
 
-def restore_definition_section(dataset_id: str, versions: list[int]) -> None:
-    """Offer to put an earlier saved version (of `versions`, newest first) of the journey definition back in force,
-    as a new version: the history keeps every one."""
+def restore_section(key: str, versions: list[int], restore: Callable[[int], int]) -> None:
+    """Offer to put an earlier saved version (of `versions`, newest first) back in force as a new version, through
+    `restore(version) -> new version` (the library checks the role; the history keeps every version)."""
+    restored = st.session_state.pop(f"{_RESTORED}-{key}", None)
+    if restored:  # said after the rerun that shows it: a toast before st.rerun is gone with the run
+        st.toast(restored, icon=":material/check:")
     earlier = versions[1:]
     if not earlier or not allowed("editor", "restore a version"):
         return
-    picked = st.selectbox("Earlier version", earlier, key=f"restore-pick-{dataset_id}")
-    if st.button("Restore this version", icon=":material/restore:", key=f"restore-{dataset_id}"):
+    picked = st.selectbox("Earlier version", earlier, key=f"restore-pick-{key}")
+    if st.button("Restore this version", icon=":material/restore:", key=f"restore-{key}"):
         with reported_errors(stop=False):
-            saved = store().restore_document(dataset_id, JOURNEY_DEFINITION, "", picked)
-            st.toast(f"Version {picked} is back in force as version {saved}.", icon=":material/check:")
+            saved = restore(picked)
+            st.session_state[f"{_RESTORED}-{key}"] = f"Version {picked} is back in force as version {saved}."
             st.rerun()
 
 

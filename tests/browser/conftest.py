@@ -14,7 +14,8 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -52,13 +53,19 @@ def chromium() -> Path:
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[str]:
     """Run the dashboard on a free port with an empty home; yield its URL."""
+    with dashboard(tmp_path / "home", tmp_path / "streamlit.log") as url:
+        yield url
+
+
+@contextmanager
+def dashboard(home: Path, log_path: Path, env: Mapping[str, str] | None = None) -> Iterator[str]:
+    """Run the dashboard on a free port over `home`, with `env` added to the environment; yield its URL."""
     port = _free_port()
-    log_path = tmp_path / "streamlit.log"
     with log_path.open("wb") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port), "--server.headless=true"],
             cwd=REPO,
-            env={**os.environ, "PARCOURS_HOME": str(tmp_path / "home")},
+            env={**os.environ, "PARCOURS_HOME": str(home), **(env or {})},
             stdout=log,
             stderr=subprocess.STDOUT,
         )
@@ -92,6 +99,20 @@ def browser_page(chromium: Path):
         expect.set_options(timeout=STEP_TIMEOUT_MS)
         try:
             yield page
+        finally:
+            browser.close()
+
+
+@pytest.fixture
+def browser(chromium: Path):
+    """Chromium, for tests that open several browser contexts (users) of their own."""
+    from playwright.sync_api import expect, sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(chromium), args=CHROMIUM_ARGS)
+        expect.set_options(timeout=STEP_TIMEOUT_MS)
+        try:
+            yield browser
         finally:
             browser.close()
 

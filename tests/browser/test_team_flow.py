@@ -22,7 +22,6 @@ import pytest
 from data import DEFAULT_WORKSPACE, PermissionDenied, Settings, Store, import_demo, save_view
 from tests.browser.conftest import (
     BROWSER_MARKS,
-    CHROMIUM_ARGS,
     REPO,
     STEP_TIMEOUT_MS,
     TALL_WINDOW,
@@ -117,19 +116,6 @@ def team(tmp_path: Path) -> Iterator[Team]:
     finally:
         stop(app)
         stop(provider)
-
-
-@pytest.fixture
-def browser(chromium: Path):
-    from playwright.sync_api import expect, sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(chromium), args=CHROMIUM_ARGS)
-        expect.set_options(timeout=STEP_TIMEOUT_MS)
-        try:
-            yield browser
-        finally:
-            browser.close()
 
 
 def signed_in(browser, team: Team, subject: str):

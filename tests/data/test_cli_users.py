@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 from pathlib import Path
 
 import pytest
 
 from data import DEFAULT_WORKSPACE, Settings, Store
 from data.__main__ import main as data_main
+from discovery import DesignedJourney, DesignedStage, DesignedTouchpoint, designed_of, save_designed
 from discovery.__main__ import main as discovery_main
 from segmentation.__main__ import main as segmentation_main
 
@@ -76,3 +78,21 @@ def test_a_viewer_may_not_save_a_definition_nor_personas(stored: str, team: Path
 
     personas = run_cli(segmentation_main, "--as", BOB, "personas", stored, "--k", "2", "--save", "x", home=team)
     assert personas.returncode == 2 and "Only an editor" in personas.stderr
+
+
+def test_a_viewer_lists_the_designs_versions_but_only_an_editor_restores_one(stored: str, team: Path, run_cli) -> None:
+    ana = Store(dataclasses.replace(Settings.from_env(), auth="oidc", admins=(ANA,)), user=ANA)
+    first = DesignedJourney((DesignedStage("visit", (DesignedTouchpoint("visite"),)),), name="Visits")
+    save_designed(ana, stored, first)
+    save_designed(ana, stored, dataclasses.replace(first, name="Visits, renamed"))
+
+    listed = run_cli(discovery_main, "--as", BOB, "designed", stored, home=team)
+    assert listed.returncode == 0, listed.stderr
+    assert "renamed “Visits” → “Visits, renamed”" in listed.stdout and "first version" in listed.stdout
+    refused = run_cli(discovery_main, "--as", BOB, "designed", stored, "--restore", "1", home=team)
+    assert refused.returncode == 2 and "Only an editor" in refused.stderr
+
+    restored = run_cli(discovery_main, "--as", ANA, "designed", stored, "--restore", "1", "--json", home=team)
+    assert restored.returncode == 0 and "version 1 is back in force as version 3" in restored.stderr
+    assert [one["version"] for one in json.loads(restored.stdout)] == [3, 2, 1]
+    assert designed_of(ana, stored)[0] == first

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from datetime import datetime
 
 import pytest
 
-from data import LogError, Settings, Store, delete_view, save_view, saved_views
+from data import DEFAULT_WORKSPACE, LogError, PermissionDenied, Settings, Store, delete_view, save_view, saved_views
 from tests.data.test_store import event_log
 
 
@@ -94,3 +95,38 @@ def test_a_private_view_is_listed_to_its_owner_only(store: Store) -> None:
         "for the team": True,
     }
     assert [view.name for view in saved_views(store.as_user("bo"))] == ["for the team"]
+
+
+def test_a_member_cannot_replace_or_delete_another_members_view_but_an_admin_can(settings: Settings) -> None:
+    ana = Store(dataclasses.replace(settings, auth="oidc", admins=("ana@example.org",)), user="ana@example.org")
+    dataset = ana.import_log(event_log())
+    for member in ("bob@example.org", "carl@example.org"):
+        ana.set_member(DEFAULT_WORKSPACE, member, "viewer")
+    bob, carl = ana.as_user("bob@example.org"), ana.as_user("carl@example.org")
+    save_view(bob, dataset.id, "Churners", "app.py", {"a": "bob's"})
+    save_view(bob, dataset.id, "Secret", "app.py", {}, shared=False)
+
+    with pytest.raises(PermissionDenied) as raised:
+        save_view(carl, dataset.id, "Churners", "app.py", {"a": "carl's"})
+    (problem,) = raised.value.problems
+    assert "belongs to bob@example.org" in problem.message and problem.fix == "Pick another name for your view."
+    with pytest.raises(PermissionDenied) as raised:
+        save_view(carl, dataset.id, "Secret", "app.py", {})
+    assert "another member (it is private)" in raised.value.problems[0].message
+    assert "bob" not in raised.value.problems[0].message  # a private view's owner is not told
+    for attempt in (
+        lambda: delete_view(carl, dataset.id, "Churners"),
+        lambda: carl.save_annotation(dataset.id, "view", "Churners", {"owner": "carl@example.org"}),
+        lambda: save_view(carl, dataset.id, "Carl's", "app.py", {}, owner="bob@example.org"),
+    ):
+        with pytest.raises(PermissionDenied):
+            attempt()
+    assert [(view.name, view.query) for view in saved_views(bob)] == [("Secret", {}), ("Churners", {"a": "bob's"})]
+    assert not carl.may_change(dataset.id, "bob@example.org") and carl.may_change(dataset.id, "carl@example.org")
+
+    save_view(bob, dataset.id, "Churners", "app.py", {"a": "bob's again"})  # the owner replaces it
+    save_view(ana, dataset.id, "Churners", "app.py", {"a": "ana's"})  # and so does an admin
+    assert [(view.owner, view.query) for view in saved_views(carl)] == [("ana@example.org", {"a": "ana's"})]
+    delete_view(ana, dataset.id, "Secret")
+    delete_view(carl, dataset.id, "Secret")  # gone already: nothing to refuse
+    assert saved_views(bob) == saved_views(carl)

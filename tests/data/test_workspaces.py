@@ -84,10 +84,18 @@ def test_another_workspaces_log_cannot_be_opened_by_id_nor_guessed(ana: Store) -
     assert board_log.id != shared.id  # the same file in another workspace is another dataset
     assert [listed.id for listed in bob.datasets()] == [shared.id]
     assert [workspace.name for workspace in bob.workspaces()] == ["Default"]
+    ana.save_definition(board_log.id, {"goal": ["buy"]})
+    ana.save_annotation(board_log.id, "personas", "board", {"k": 3})
     for attempt in (bob.dataset, bob.engine, bob.load_events, lambda id_: bob.comments(id_)):
         with pytest.raises(DatasetNotFound) as raised:
             attempt(board_log.id)
         assert board_log.id not in str(raised.value.problems[0].fix)
+    # What was saved about it reads as nothing, as if the log had gone.
+    assert (bob.definition(board_log.id), bob.definition_version(board_log.id)) == (None, None)
+    assert bob.document_history(board_log.id, "journey_definition", "") == []
+    assert bob.documents(board_log.id, "journey_definition") == {} == bob.annotations(board_log.id, "personas")
+    assert bob.annotation(board_log.id, "personas", "board") is None
+    assert ana.annotation(board_log.id, "personas", "board") == {"k": 3} and ana.definition_version(board_log.id) == 1
     with pytest.raises(PermissionDenied):
         bob.import_log(event_log(), workspace=private.id)
     stranger = ana.as_user("eve@example.org")

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import defusedxml.ElementTree as SafeXml
 import pandas as pd
 import pytest
 
+from data import DEFAULT_WORKSPACE, PermissionDenied
 from data.demo import SCENARIOS, designed_journey
 from data.errors import LogError
 from data.settings import Settings
@@ -18,11 +20,14 @@ from discovery import (
     DesignedStage,
     DesignedTouchpoint,
     JourneyDefinition,
+    designed_changes,
     designed_from_bpmn,
     designed_from_table,
+    designed_history,
     designed_of,
     designed_to_bpmn_xml,
     read_designed,
+    restore_designed,
     save_designed,
     write_designed,
 )
@@ -141,6 +146,74 @@ def test_designs_are_saved_as_versions_of_the_dataset(settings: Settings) -> Non
     assert designed_of(store, dataset.id, version=1)[0] == DESIGN
     history = store.document_history(dataset.id, DESIGNED_KIND, "")
     assert [(one.version, one.author) for one in history][1] == (1, "ana")
+
+
+def test_each_change_between_two_designs_is_said_in_words() -> None:
+    explore, buy = DESIGN.stages
+    later = DesignedJourney(
+        (
+            DesignedStage("buy", (DesignedTouchpoint("cart", False), DesignedTouchpoint("pay", order=2)), 3),
+            DesignedStage(
+                "explore", (DesignedTouchpoint("visit", channel="app"), DesignedTouchpoint("refund", order=2))
+            ),
+        ),
+        name="Shop v2",
+    )
+    assert designed_changes(None, DESIGN) == ("first version",)
+    assert designed_changes(DESIGN, DESIGN) == ("no change",)
+    assert designed_changes(DESIGN, later) == (
+        "renamed “Designed journey” → “Shop v2”",
+        "stages reordered",
+        "stage buy: target 1 day → 3 days",
+        "cart now optional",
+        "pay: channel online → any",
+        "visit: channel web → app",
+        "refund added to stage explore",
+        "compare removed from stage explore",
+    )
+    added = DesignedJourney((explore, buy, DesignedStage("after", (DesignedTouchpoint("x"),))))
+    assert designed_changes(DESIGN, added) == ("stage after added", "x added to stage after")
+    moved = DesignedJourney(
+        (
+            DesignedStage("explore", explore.touchpoints[:1]),
+            DesignedStage("buy", (*buy.touchpoints, DesignedTouchpoint("compare", order=3)), buy.target_days),
+        )
+    )
+    assert designed_changes(DESIGN, moved) == (
+        "compare moved from stage explore to buy",
+        "compare now required",
+        "compare: order 2 → 3",
+    )
+
+
+def test_the_history_says_who_changed_what_and_an_editor_restores_an_earlier_design(settings: Settings) -> None:
+    team = dataclasses.replace(settings, auth="oidc", admins=("ana@example.org",))
+    ana = Store(team, user="ana@example.org")
+    dataset = ana.import_log(event_log())
+    ana.set_member(DEFAULT_WORKSPACE, "carl@example.org", "editor")
+    ana.set_member(DEFAULT_WORKSPACE, "bob@example.org", "viewer")
+    carl, bob = ana.as_user("carl@example.org"), ana.as_user("bob@example.org")
+    save_designed(ana, dataset.id, DESIGN)
+    save_designed(carl, dataset.id, dataclasses.replace(DESIGN, name="Shop v2"))
+
+    with pytest.raises(PermissionDenied) as raised:
+        restore_designed(bob, dataset.id, 1)
+    assert "bob@example.org is a viewer" in raised.value.problems[0].message
+    assert restore_designed(carl, dataset.id, 1) == 3
+
+    assert designed_of(bob, dataset.id)[0] == DESIGN
+    history = designed_history(bob, dataset.id)  # any member reads it
+    assert [(one.version, one.author, one.changes) for one in history] == [
+        (3, "carl@example.org", ("renamed “Shop v2” → “Designed journey”",)),
+        (2, "carl@example.org", ("renamed “Designed journey” → “Shop v2”",)),
+        (1, "ana@example.org", ("first version",)),
+    ]
+    assert history[0].to_dict()["designed"] == DESIGN.to_dict()
+    assert [(change.user_id, change.target) for change in ana.history(dataset.id)][:1] == [
+        ("carl@example.org", "version 3")
+    ]
+    with pytest.raises(LogError):
+        restore_designed(carl, dataset.id, 9)
 
 
 @pytest.mark.slow  # pm4py checks the demo's 2,572 variants: half a minute on this machine

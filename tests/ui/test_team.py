@@ -8,19 +8,32 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import types
 
 import pytest
+import streamlit
 from streamlit.testing.v1 import AppTest
 
 import ui.auth
-from data import DEFAULT_WORKSPACE, PermissionDenied, Settings, Store, save_view
-from discovery import save_definition, suggest_definition
+import ui.views
+from data import DEFAULT_WORKSPACE, PermissionDenied, Settings, Store, save_view, saved_views
+from discovery import (
+    DesignedJourney,
+    DesignedStage,
+    DesignedTouchpoint,
+    designed_of,
+    restore_designed,
+    save_definition,
+    save_designed,
+    suggest_definition,
+)
 from tests.conftest import REPO
 from tests.data.test_store import event_log
 from tests.ui.apptest import open_home, open_import_page, open_page, upload, widget
 from tests.ui.test_import_page import JOURNEYS
 from ui.auth import NotTrusted, header_user
 from ui.markup import plain
+from ui.navigation import MENU
 from ui.workspace import comment_target
 
 ANA = "ana@example.org"  # admin of the Default workspace (PARCOURS_ADMINS)
@@ -28,6 +41,15 @@ BOB = "bob@example.org"  # viewer of the Default workspace
 DEFINITION_PAGE = "pages/1_Journey_definition.py"
 WORKSPACE_PAGE = "pages/11_Workspace.py"
 MAP_PAGE = "pages/2_Journey_map.py"
+DESIGNED_PAGE = "pages/8_Designed_vs_actual.py"
+# A design of the small log of tests.data.test_store: a visit to the website, then leaving.
+DESIGN = DesignedJourney(
+    (
+        DesignedStage("explore", (DesignedTouchpoint("visit_website"),)),
+        DesignedStage("leave", (DesignedTouchpoint("Résiliation"),), target_days=30),
+    ),
+    name="Shop",
+)
 
 
 @pytest.fixture
@@ -38,6 +60,22 @@ def team(demo_copy, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv("PARCOURS_ADMINS", ANA)
     ana = Store(dataclasses.replace(local.settings, auth="oidc", admins=(ANA,)), user=ANA)
     ana.set_member(DEFAULT_WORKSPACE, BOB, "viewer")
+    return ana, dataset
+
+
+@pytest.fixture
+def small_team(monkeypatch: pytest.MonkeyPatch):
+    """A small log in a team install (checked against a design in a second, where the demo takes half a minute), with
+    two saved designs: ana's, then one whose last stage has no target."""
+    monkeypatch.setenv("PARCOURS_AUTH", "oidc")
+    monkeypatch.setenv("PARCOURS_ADMINS", ANA)
+    ana = Store(Settings.from_env(), user=ANA)
+    ana.set_member(DEFAULT_WORKSPACE, BOB, "viewer")
+    dataset = ana.import_log(event_log())
+    save_designed(ana, dataset.id, DESIGN)
+    save_designed(
+        ana, dataset.id, DesignedJourney((DESIGN.stages[0], DesignedStage("leave", DESIGN.stages[1].touchpoints)))
+    )
     return ana, dataset
 
 
@@ -155,6 +193,29 @@ def test_a_comment_on_a_saved_view_is_shown_with_its_author_and_mentions_are_lis
     assert texts(home).count("Look at the churners") == 3  # in the view's panel, the mentions and the recent ones
 
 
+def test_a_member_saving_a_view_under_a_teammates_name_is_told_whose_it_is(team, monkeypatch) -> None:
+    ana, demo = team
+    save_view(ana, demo.id, "Churners", "app.py", {"dataset": demo.id})
+    monkeypatch.setattr(ui.views, "current_page", lambda: MENU["Explore"][0])  # AppTest has no address bar
+    sign_in(monkeypatch, BOB)
+
+    app = open_home()
+    app.sidebar.text_input(key="view-name").input("Churners").run()
+    app = app.sidebar.button(key="view-save").click().run()
+
+    assert not app.exception
+    assert "belongs to ana@example.org" in " ".join(error.value for error in app.error)
+    assert any("Pick another name for your view." in frame.value.to_string() for frame in app.sidebar.dataframe)
+    assert [view.owner for view in saved_views(ana)] == [ANA]
+    # Ana's view is not offered to Bob for deletion; his own is.
+    app.sidebar.text_input(key="view-name").input("Bob's churners").run()
+    app = app.sidebar.button(key="view-save").click().run()
+    (offered,) = app.selectbox(key="view-pick").options
+    assert offered.startswith("Bob's churners — ")
+    app = widget(app.button, "Delete this view").click().run()
+    assert [view.name for view in saved_views(ana)] == ["Churners"]
+
+
 def test_an_earlier_definition_is_restored_from_the_history(team, monkeypatch) -> None:
     ana, demo = team
     save_two_definitions(ana, demo.id)
@@ -180,6 +241,52 @@ def test_a_viewer_cannot_restore_and_the_library_refuses_too(team, monkeypatch) 
     assert "Restore this version" not in [button.label for button in app.button]
     with pytest.raises(PermissionDenied):
         ana.as_user(BOB).restore_document(demo.id, "journey_definition", "", 1)
+
+
+def test_the_designs_history_says_what_changed_and_an_earlier_design_is_restored(small_team, monkeypatch) -> None:
+    ana, dataset = small_team
+    sign_in(monkeypatch, ANA)
+
+    app = open_page(DESIGNED_PAGE)
+    assert not app.exception
+    (history,) = [frame.value for frame in app.dataframe if "What changed" in frame.value.columns]
+    assert list(history["What changed"]) == [
+        "renamed “Shop” → “Designed journey”; stage leave: target 30 days → none",
+        "first version",
+    ]
+    assert list(history["By"]) == [ANA, ANA]
+    widget(app.selectbox, "Earlier version").set_value(1)
+    app = widget(app.button, "Restore this version").click().run()
+
+    assert not app.exception
+    assert designed_of(ana, dataset.id)[0] == DESIGN and designed_of(ana, dataset.id)[1].version == 3
+    assert widget(app.text_input, "Name of the design").value == "Shop"  # the editor shows the restored design
+
+
+def test_a_viewer_comments_on_a_designed_step_but_cannot_save_or_restore(small_team, monkeypatch) -> None:
+    ana, dataset = small_team
+    sign_in(monkeypatch, BOB)
+
+    app = open_page(DESIGNED_PAGE)
+    assert not app.exception
+    labels = [button.label for button in app.button]
+    assert "Save as a new version" not in labels and "Restore this version" not in labels
+    assert "Only an editor of this workspace can save a designed journey; you are a viewer." in texts(app)
+    with pytest.raises(PermissionDenied):
+        restore_designed(ana.as_user(BOB), dataset.id, 1)
+
+    widget(app.selectbox, "Comment on").set_value("Résiliation").run()
+    widget(app.text_area, "Your comment").input("Why do they leave so soon? @ana@example.org")
+    app = widget(app.button, "Post the comment").click().run()
+    assert not app.exception
+    (comment,) = ana.comments(dataset.id)
+    assert (comment.target_kind, comment.target_key, comment.author) == ("designed_step", "Résiliation", BOB)
+    assert plain("Why do they leave so soon?") in texts(app)
+
+    widget(app.selectbox, "Comment on").set_value("The designed journey as a whole").run()
+    widget(app.text_area, "Your comment").input("Good design")
+    widget(app.button, "Post the comment").click().run()
+    assert [(c.target_kind, c.target_key) for c in ana.comments(dataset.id)][1] == ("designed_journey", "")
 
 
 def test_an_admin_adds_changes_and_removes_a_member(team, monkeypatch) -> None:
@@ -230,6 +337,25 @@ def test_the_header_is_believed_from_an_allowed_proxy_only() -> None:
         header_user(settings, headers, "10.0.0.6")
     with pytest.raises(NotTrusted, match="no X-Forwarded-Email header"):
         header_user(settings, {}, None)
+
+
+@pytest.mark.parametrize(("address", "signed_in"), [("10.0.0.6", False), ("10.0.0.5", True)])
+def test_a_page_believes_the_header_only_from_a_proxys_address(
+    team, monkeypatch, address: str, signed_in: bool
+) -> None:
+    monkeypatch.setenv("PARCOURS_AUTH", "header")
+    monkeypatch.setenv("PARCOURS_TRUSTED_PROXIES", "10.0.0.5")
+    # The request as Streamlit describes it to the page (AppTest has no request of its own).
+    request = types.SimpleNamespace(headers={"X-Forwarded-Email": ANA}, ip_address=address, url=None)
+    monkeypatch.setattr(streamlit, "context", request)
+    app = open_home()
+
+    assert not app.exception
+    if signed_in:
+        assert app.metric and any(f"Signed in as {plain(ANA)}" in caption.value for caption in app.sidebar.caption)
+    else:
+        assert plain("10.0.0.6 is not one (PARCOURS_TRUSTED_PROXIES)") in app.error[0].value
+        assert not app.metric and not app.sidebar.selectbox
 
 
 # --- comments on the map, role-aware forms on other pages ---
@@ -293,3 +419,46 @@ def test_an_import_goes_to_the_workspace_picked_in_the_sidebar(team, monkeypatch
     assert not app.exception
     (stored,) = [dataset for dataset in ana.datasets() if dataset.name == "Retail week"]
     assert stored.workspace_id == other.id
+
+
+# --- staged uploads and the same file in two workspaces ---
+
+
+@pytest.fixture
+def retail(team):
+    """A second workspace, administered by ana, where carol (of no other workspace) is an editor."""
+    ana, _ = team
+    workspace = ana.create_workspace("Retail")
+    ana.set_member(workspace.id, "carol@example.org", "editor")
+    return workspace
+
+
+def test_an_upload_cannot_be_reached_by_its_hash_from_another_users_session(team, retail, monkeypatch) -> None:
+    sign_in(monkeypatch, ANA)
+    anas = upload(open_import_page(), "journeys.csv", JOURNEYS)
+    assert "Columns" in [header.value for header in anas.subheader]
+
+    sign_in(monkeypatch, "carol@example.org")
+    carols = open_import_page(upload=anas.query_params["upload"])
+
+    assert not carols.exception
+    assert "no longer kept on the server" in carols.info[0].value
+    assert "Columns" not in [header.value for header in carols.subheader]
+    assert "journeys.csv" not in texts(carols)
+    assert "upload" not in carols.query_params
+
+
+def test_the_same_file_imported_into_two_workspaces_is_two_logs_each_in_its_own(team, retail, monkeypatch) -> None:
+    ana, demo = team
+    sign_in(monkeypatch, ANA)
+    app = upload(open_import_page(), "journeys.csv", JOURNEYS)
+    widget(app.text_input, "Name").input("Week").run()
+    app = widget(app.button, "Save to the store").click().run()
+    app = widget(app.sidebar.selectbox, "Workspace").set_value(retail.id).run()
+    app = widget(app.button, "Save to the store").click().run()
+
+    assert not app.exception
+    weeks = {dataset.workspace_id: dataset.id for dataset in ana.datasets() if dataset.name == "Week"}
+    assert weeks.keys() == {DEFAULT_WORKSPACE, retail.id} and len(set(weeks.values())) == 2
+    assert {dataset.id for dataset in ana.as_user(BOB).datasets()} == {demo.id, weeks[DEFAULT_WORKSPACE]}
+    assert {dataset.id for dataset in ana.as_user("carol@example.org").datasets()} == {weeks[retail.id]}
