@@ -9,14 +9,17 @@ engine, count the selected customers, compute the churn points, the full map (fo
 map simplified from it (paths 80 %) with its DOT, for three filters each new to the engine (median of the three).
 `page` is Streamlit's own run of each page (AppTest, modules already imported as in a running server) on a store
 that already holds the log, as a user opening a link to it: `cold` with every cache emptied (the first visit),
-`warm` the same page run again (Streamlit's caches answer), `new filter` once more after picking "store" in the
-sidebar's channel filter (a filter change: what depends on the log alone stays cached). The bigger logs are the
-telecom demo generator's (seed 1), the ones `benchmarks/discovery.py` uses, imported by `import_file`.
+`warm` the same page run again (Streamlit's caches answer), `new filter` the page after a filter change: the
+sidebar's channel filter set to each of three channels in turn, each new to the page's caches and to the engine
+(what depends on the log alone stays cached), median of the three. The Personas page computes nothing until its
+button is pressed (`benchmarks/personas.py` measures that work). The bigger logs are the telecom demo generator's
+(seed 1), the ones `benchmarks/discovery.py` uses, imported by `import_file`. `--json` ends with one JSON object.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
 import sys
@@ -30,12 +33,13 @@ import pandas as pd
 
 from benchmarks.discovery import DEMO_COLUMNS, parse_size, prepare_log
 
-FILTERED_CHANNEL = "store"
+FILTERED_CHANNELS = ("store", "web", "call center")
 PAGES = (
     "app.py",
     "pages/2_Journey_map.py",
     "pages/3_Variants_and_paths.py",
     "pages/4_Stages_funnel_and_churn.py",
+    "pages/5_Personas.py",
     "pages/6_Compare.py",
 )
 FILTERS = (
@@ -62,15 +66,16 @@ def map_after_filter(home: Path, dataset_id: str) -> dict:
 
     store = Store(Settings(home=home))
     with store.engine(dataset_id) as engine:
-        model = discovery.suggest_stages(engine)
+        definition = discovery.suggest_definition(engine)
         events = engine.summary().events
+    model = definition.stages
     seconds = []
     for conditions in FILTERS:
         filters = Filters(**conditions)
         started = time.perf_counter()
         with store.engine(dataset_id) as engine:
             engine.summary(filters)
-            churn = discovery.churn_points(engine, model, discovery.ChurnDefinition(), filters).by_activity
+            churn = discovery.churn_points(engine, definition, filters).by_activity
             lanes = {"stage_of": model.stage_of, "stages": model.stages, "churn": churn}
             full = discovery.journey_map(engine, filters, **lanes)
             discovery.map_to_dot(discovery.simplified_map(engine, full, filters, path_coverage=0.8))
@@ -78,7 +83,7 @@ def map_after_filter(home: Path, dataset_id: str) -> dict:
     return {"events": events, "seconds": statistics.median(seconds), "each": seconds}
 
 
-def page_loads(home: Path) -> dict[str, tuple[float, float, float]]:
+def page_loads(home: Path) -> dict[str, dict]:
     """Return the cold, warm and new-filter seconds of each page over the store at `home` (its first dataset)."""
     import streamlit as st
     from streamlit.testing.v1 import AppTest
@@ -98,16 +103,21 @@ def page_loads(home: Path) -> dict[str, tuple[float, float, float]]:
         if page != "app.py":
             test.switch_page(page)
         runs = []
-        for run in ("cold", "warm", "filtered"):
-            if run == "filtered":
+        for run in ("cold", "warm", *FILTERED_CHANNELS):
+            if run in FILTERED_CHANNELS:
                 (channels,) = [widget for widget in test.sidebar.multiselect if widget.label == "Channels"]
-                channels.set_value([FILTERED_CHANNEL])
+                channels.set_value([run])
             started = time.perf_counter()
             test.run()
             runs.append(time.perf_counter() - started)
             if test.exception:
                 raise SystemExit(f"{page} failed ({run}): {test.exception}")
-        timings[page] = tuple(runs)
+        timings[page] = {
+            "cold_s": round(runs[0], 3),
+            "warm_s": round(runs[1], 3),
+            "new_filter_s": round(statistics.median(runs[2:]), 3),
+            "new_filter_each_s": [round(value, 3) for value in runs[2:]],
+        }
     return timings
 
 
@@ -116,15 +126,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--events", default="1M", help="size of the log for the map (e.g. 1M, 10M)")
     parser.add_argument("--pages-events", help="open the pages on a log of this size, not on the demo")
     parser.add_argument("--skip-map", action="store_true", help="measure the pages only")
+    parser.add_argument("--json", action="store_true", help="end with one JSON object")
     parser.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "parcours-bench")
     args = parser.parse_args(argv)
     args.workdir.mkdir(parents=True, exist_ok=True)
+    report: dict = {"load_average": [round(value, 1) for value in os.getloadavg()]}
+    print(f"load average {'/'.join(map(str, report['load_average']))} before the run")
     if not args.skip_map:
         home = args.workdir / f"dashboard-home-{args.events}"
         dataset_id = stored_log(prepare_log(parse_size(args.events), args.workdir).demo_parquet, home)
         measured = map_after_filter(home, dataset_id)
         each = ", ".join(f"{value:.2f}" for value in measured["each"])
         print(f"map_after_filter  {measured['events']:>11,} events  median {measured['seconds']:.2f} s  ({each})")
+        report["map_after_filter"] = measured
     with tempfile.TemporaryDirectory() as demo_home:
         if args.pages_events is None:
             from data import Settings, Store, import_demo
@@ -134,8 +148,14 @@ def main(argv: list[str] | None = None) -> int:
         else:
             home = args.workdir / f"dashboard-home-{args.pages_events}"
             stored_log(prepare_log(parse_size(args.pages_events), args.workdir).demo_parquet, home)
-        for page, (cold, warm, filtered) in page_loads(home).items():
-            print(f"page              {page:<38} cold {cold:6.2f} s  warm {warm:5.2f} s  new filter {filtered:5.2f} s")
+        report["pages"] = page_loads(home)
+    channels = ", ".join(FILTERED_CHANNELS)
+    print(f"{'page':<38} {'cold s':>7} {'warm s':>7} {'new filter s':>13}  (each of {channels})")
+    for page, run in report["pages"].items():
+        each = ", ".join(f"{value:.2f}" for value in run["new_filter_each_s"])
+        print(f"{page:<38} {run['cold_s']:7.2f} {run['warm_s']:7.2f} {run['new_filter_s']:13.2f}  ({each})")
+    if args.json:
+        print(json.dumps(report))
     return 0
 
 

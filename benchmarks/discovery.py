@@ -16,8 +16,14 @@ counts: load + the first map + the first variants. pm4py's map is discover_dfg +
 discover_performance_dfg (our map carries times); the filtered map keeps the journeys
 with a web event in March 2025 (pm4py: those with a web event whose span meets March). `variants` is every
 variant with its activity list; `top_variants` the 25 the Variants page shows first, with every customer's share.
-Stage KPIs, churn points, the funnel, top variants and persona features are Parcours's alone, the inductive
-miner Parcours's and pm4py's: the other cells are empty.
+`variants_page` is what the Variants page asks for: those 25 with each one's conversion and churn under the
+suggested journey definition. Stage KPIs, churn points, the funnel, top variants and persona features are Parcours's
+alone, the inductive miner Parcours's and pm4py's: the other cells are empty.
+`first_map` is Parquet → the first journey map drawn: the import (everything it does before a map can be
+computed) + the map the Journey map page draws first (its DOT, paths of 80 % of the customers) for Parcours, load +
+DFG + performance DFG for pm4py. `session` is an exploration session (`benchmarks/session.py`): the import, then
+the Journey map, the Variants page and the Stages page under ten filters, each new to the engine; pm4py does the
+same pages with its own filters in one process from the same Parquet.
 """
 
 from __future__ import annotations
@@ -38,12 +44,14 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from data import Filters
-    from discovery import VariantTable
-
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+
+from benchmarks.session import PATH_COVERAGE, TOP_VARIANTS, parcours_session, pm4py_session  # noqa: E402
+
+if TYPE_CHECKING:
+    from data import Engine, Filters
+    from discovery import JourneyMap, VariantTable
 
 EVENTS_PER_CUSTOMER = 18.3  # the telecom demo's mean journey length, checked by the tests
 TOOLS = ("parcours", "spark", "pm4py")
@@ -57,12 +65,15 @@ OPERATIONS = (
     "filtered_map",
     "variants",
     "top_variants",
+    "variants_page",
     "stage_kpis",
     "churn_points",
     "funnel",
     "persona_features",
     "inductive_miner",
     "end_to_end",
+    "first_map",
+    "session",
 )
 # JSON keys per tool; Parcours' and pm4py's are those of the first version, which readers already use.
 SECONDS_KEYS = {"parcours": "parcours_s", "spark": "spark_s", "pm4py": "pm4py_s"}
@@ -74,7 +85,6 @@ DEMO_COLUMNS = {"case_id": "customer_id", "activity": "touchpoint", "timestamp":
 FILTERED_CHANNEL = "web"
 FILTERED_WINDOW = ("2025-03-01", "2025-04-01")  # [start, end) in UTC: a month of the demo's year
 FUNNEL_STEPS = 3
-TOP_VARIANTS = 25  # the Variants page's default number of paths
 
 
 @dataclass(frozen=True)
@@ -232,9 +242,17 @@ def run_parcours(log: BenchmarkLog, repeats: int) -> dict:
         load_seconds, dataset = timed(lambda: import_file(log.demo_parquet, store=store, mapping=mapping), 1)
         results = {"layout_build": observation(layout_seconds), "load": observation(load_seconds)}
         with store.engine(dataset.id) as engine:
+            map_seconds, _ = timed(lambda: discovery.map_to_dot(drawn_map(engine)), 1)
+            results["first_map"] = observation(load_seconds + map_seconds)
+        with store.engine(dataset.id) as engine:
             results["end_to_end"] = end_to_end(
                 load_seconds, lambda: discovery.journey_map(engine), lambda: discovery.variant_table(engine)
             )
+        with store.engine(dataset.id) as engine:  # every filter of the session new to the engine
+            definition = discovery.suggest_definition(engine)
+            session_seconds, _ = timed(lambda: parcours_session(engine, definition), 1)
+            results["session"] = observation(load_seconds + session_seconds)
+        with store.engine(dataset.id) as engine:
             filters = filtered_journeys()
             definition = discovery.suggest_definition(engine)
             steps = funnel_steps(discovery.variant_table(engine, limit=1_000))
@@ -243,6 +261,7 @@ def run_parcours(log: BenchmarkLog, repeats: int) -> dict:
                 "filtered_map": lambda: discovery.journey_map(engine, filters),
                 "variants": lambda: discovery.variant_table(engine),
                 "top_variants": lambda: discovery.variant_table(engine, limit=TOP_VARIANTS),
+                "variants_page": lambda: discovery.variant_table(engine, limit=TOP_VARIANTS, definition=definition),
                 "stage_kpis": lambda: discovery.stage_kpis(engine, definition),
                 "churn_points": lambda: discovery.churn_points(engine, definition),
                 "funnel": lambda: discovery.funnel(engine, steps),
@@ -251,6 +270,14 @@ def run_parcours(log: BenchmarkLog, repeats: int) -> dict:
             }
             results |= warm_medians(operations, repeats)
     return results
+
+
+def drawn_map(engine: Engine) -> JourneyMap:
+    """Return the map the Journey map page draws first: every touchpoint, the paths of 80 % of the customers."""
+    import discovery
+
+    full = discovery.journey_map(engine)
+    return discovery.simplified_map(engine, full, path_coverage=PATH_COVERAGE)
 
 
 def run_spark(events_parquet: Path) -> dict:
@@ -287,10 +314,14 @@ def run_pm4py(demo_parquet: Path, repeats: int, miner_max_events: int) -> dict:
         )
         return journey_map(pm4py.filter_time_range(on_channel, start, end, mode="traces_intersecting"))
 
+    first_map_seconds, _ = timed(lambda: journey_map(frame), 1)
     results = {
         "load": observation(load_seconds),
+        "first_map": observation(load_seconds + first_map_seconds),
         "end_to_end": end_to_end(load_seconds, lambda: journey_map(frame), lambda: pm4py.get_variants(frame)),
     }
+    session_seconds, _ = timed(lambda: pm4py_session(frame, DEMO_COLUMNS), 1)
+    results["session"] = observation(load_seconds + session_seconds)
     operations = {
         "journey_map": lambda: journey_map(frame),
         "filtered_map": filtered_map,

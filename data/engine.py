@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import difflib
 import gc
+import itertools
 import os
 import threading
 import uuid
@@ -72,6 +73,7 @@ _TIMESTAMP_TYPES = frozenset({"TIMESTAMP WITH TIME ZONE", "TIMESTAMPTZ_NS"})
 _INTEGER_TYPES = frozenset({"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT"})
 _EVERY_JOURNEY = Filters()
 _SELECTIONS_KEPT = 64
+_PER_JOURNEY_KEPT = 16
 # Row numbers spread over at most this many values per event are checked with a bitmap rather than a GROUP BY.
 _ROW_NUMBER_BITS_PER_EVENT = 64
 
@@ -222,6 +224,8 @@ class Engine:
         """Check the layout version and read the small metadata every query needs."""
         self._connection = connection
         self._selections: dict[Filters, str] = {}
+        self._per_journey: dict[tuple[str, str], str] = {}
+        self._tables_made = itertools.count()
         self._summaries: dict[Filters, LogSummary] = {}
         self._selections_lock = threading.Lock()
         try:
@@ -456,6 +460,32 @@ class Engine:
         else:
             statement = f"WITH {', '.join(scope)} {body}"
         return self._query(statement, [*filter_params, *params], tables)
+
+    def per_journey(self, sql: str, params: Sequence = ()) -> str:
+        """Return the name of a table holding `sql` run once over every journey, for figures of one journey each.
+
+        What a journey's own events decide, its outcome say, does not change with the filters: computed once per
+        engine and read by every view of every filter (joined to `journeys`), it is not recomputed by each. `sql`
+        sees what `Engine.query` offers with no filter set. The engine keeps the last `_PER_JOURNEY_KEPT` such
+        tables (a definition edited again and again makes a new one each time).
+        """
+        key = (sql, repr(list(params)))
+        with self._selections_lock:
+            table = self._per_journey.get(key)
+            if table is None:
+                body = sql.strip()
+                if body[:4].upper() == "WITH" and body[4:5].isspace():
+                    statement = f"WITH {', '.join(_scope(None))}, {body[5:]}"
+                else:
+                    statement = f"WITH {', '.join(_scope(None))} {body}"
+                table = f"memory.main.per_journey_{next(self._tables_made)}"
+                with self._connection.cursor() as cursor:
+                    cursor.execute(f"CREATE TABLE {table} AS {statement}", list(params))
+                    self._per_journey[key] = table
+                    while len(self._per_journey) > _PER_JOURNEY_KEPT:
+                        oldest = self._per_journey.pop(next(iter(self._per_journey)))
+                        cursor.execute(f"DROP TABLE {oldest}")
+        return table
 
     def _predicate(self, filters: Filters) -> tuple[str, list]:
         """Return the condition on `case_code` that keeps the selected journeys, and its parameters."""

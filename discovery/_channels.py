@@ -23,19 +23,31 @@ __all__ = [
 
 _EVERY_JOURNEY = Filters()
 
-# Consecutive events of a journey, both with a channel, on different channels: each step holds the next one's.
+# Consecutive events of a journey, both with a channel, on different channels: each step holds the next one's. Which
+# switches a journey made is its own, whatever the filters: counted once per engine for every journey (`_PAIRS_SQL`),
+# then summed over the selected ones; the median gap needs the selected steps themselves.
+_PAIRS_SQL = """
+SELECT case_code, channel, next_channel, count(*) AS transitions FROM steps WHERE channel <> next_channel GROUP BY ALL
+"""
 _SWITCHES_SQL = """
-SELECT channel::VARCHAR AS from_channel, next_channel::VARCHAR AS to_channel,
-       count(DISTINCT case_code) AS customers, count(*) AS transitions,
-       median((epoch_us(next_timestamp) - epoch_us(timestamp)) / 1e6) AS median_gap_seconds
-FROM steps WHERE channel <> next_channel
-GROUP BY ALL ORDER BY customers DESC, transitions DESC, from_channel, to_channel
+WITH counted AS (
+    SELECT channel, next_channel, count(*) AS customers, sum(transitions)::BIGINT AS transitions
+    FROM {pairs} WHERE case_code IN (SELECT case_code FROM journeys) GROUP BY ALL
+), gaps AS (
+    SELECT channel, next_channel, median((epoch_us(next_timestamp) - epoch_us(timestamp)) / 1e6) AS median_gap_seconds
+    FROM steps WHERE channel <> next_channel GROUP BY ALL
+)
+SELECT channel::VARCHAR AS from_channel, next_channel::VARCHAR AS to_channel, c.customers, c.transitions,
+       g.median_gap_seconds
+FROM counted c JOIN gaps g USING (channel, next_channel)
+ORDER BY customers DESC, transitions DESC, from_channel, to_channel
 """
 
-# A journey is omnichannel when its channels are not all one: their least and greatest differ.
+# A journey is omnichannel when its channels are not all one: their least and greatest differ (found once per engine).
+_OMNICHANNEL_JOURNEYS_SQL = "SELECT case_code FROM steps GROUP BY case_code HAVING min(channel) <> max(channel)"
 _OMNICHANNEL_SQL = """
 SELECT (SELECT count(*) FROM journeys) AS customers, count(*) AS omnichannel
-FROM (SELECT case_code FROM steps GROUP BY case_code HAVING min(channel) <> max(channel))
+FROM {omnichannel} WHERE case_code IN (SELECT case_code FROM journeys)
 """
 
 
@@ -90,8 +102,9 @@ class StageChannelMix:
 
 def channel_switches(engine: Engine, filters: Filters = _EVERY_JOURNEY) -> ChannelSwitches:
     """Return the channel switches between consecutive events of the journeys selected by `filters`."""
-    matrix = engine.query(_SWITCHES_SQL, filters=filters)
-    counts = engine.query(_OMNICHANNEL_SQL, filters=filters).iloc[0]
+    matrix = engine.query(_SWITCHES_SQL.format(pairs=engine.per_journey(_PAIRS_SQL)), filters=filters)
+    omnichannel = engine.per_journey(_OMNICHANNEL_JOURNEYS_SQL)
+    counts = engine.query(_OMNICHANNEL_SQL.format(omnichannel=omnichannel), filters=filters).iloc[0]
     return ChannelSwitches(matrix, int(counts["customers"]), int(counts["omnichannel"]))
 
 

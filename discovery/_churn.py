@@ -89,16 +89,20 @@ UNION ALL
 SELECT NULL, NULL, count(*), 0, outcome FROM outcomes GROUP BY outcome
 """
 
-# For each customer who did the activity, by outcome: what came right after its last occurrence (NULL: nothing),
-# which that occurrence's row holds.
-_NEXT_STEPS_SQL = """
-WITH {outcomes}, visits AS (
+# For each customer who did the activity: what came right after its last occurrence (NULL: nothing), which that
+# occurrence's row holds; the journey's own, whatever the filters, so found once per engine for every journey.
+_NEXT_STEP_SQL = """
+WITH visits AS (
     SELECT case_code, last_pos FROM journey_activities
     WHERE activity = (SELECT activity FROM all_activities WHERE activity::VARCHAR = ?)
 )
-SELECT o.outcome, s.next_activity::VARCHAR AS next_activity, count(*) AS customers
-FROM visits v JOIN steps s ON s.case_code = v.case_code AND s.pos = v.last_pos
-JOIN outcomes o ON o.case_code = v.case_code
+SELECT v.case_code, s.next_activity FROM visits v JOIN steps s ON s.case_code = v.case_code AND s.pos = v.last_pos
+"""
+# Then by outcome, for the selected journeys (those `outcomes` holds).
+_NEXT_STEPS_SQL = """
+WITH {outcomes}
+SELECT o.outcome, n.next_activity::VARCHAR AS next_activity, count(*) AS customers
+FROM {next_steps} n JOIN outcomes o USING (case_code)
 GROUP BY ALL
 ORDER BY o.outcome, customers DESC, next_activity NULLS FIRST
 """
@@ -200,7 +204,10 @@ def journey_outcomes(engine: Engine, definition: JourneyDefinition, filters: Fil
 def churn_points(engine: Engine, definition: JourneyDefinition, filters: Filters = _EVERY_JOURNEY) -> ChurnPoints:
     """Return the churn figures of every activity and transition of the selected journeys."""
     outcomes, params = outcome_relation(engine, definition)
-    rows = engine.query(_CHURN_POINTS_SQL.format(outcomes=outcomes, churned_steps=CHURNED_STEPS), params, filters)
+    # The step a journey churned after is its own, whatever the filters: found once per engine among every journey.
+    every = engine.per_journey(f"WITH {outcomes}, {CHURNED_STEPS} SELECT * FROM churned_steps", params)
+    churned = f"churned_steps AS (SELECT * FROM {every} WHERE case_code IN (SELECT case_code FROM journeys))"
+    rows = engine.query(_CHURN_POINTS_SQL.format(outcomes=outcomes, churned_steps=churned), params, filters)
     is_count = rows["outcome"].notna()
     count = dict(zip(rows.loc[is_count, "outcome"], rows.loc[is_count, "customers"].astype(int), strict=True))
     counted = Outcomes(
@@ -246,7 +253,8 @@ def where_they_went(
     if problems:
         raise LogError(problems)
     outcomes, params = outcome_relation(engine, definition)
-    counted = engine.query(_NEXT_STEPS_SQL.format(outcomes=outcomes), [*params, activity], filters)
+    next_steps = engine.per_journey(_NEXT_STEP_SQL, [activity])
+    counted = engine.query(_NEXT_STEPS_SQL.format(outcomes=outcomes, next_steps=next_steps), params, filters)
     stopped = counted["next_activity"].isna()
     went = counted[~stopped].rename(columns={"next_activity": "activity"})
     rank = went.groupby("outcome").cumcount()

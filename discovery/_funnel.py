@@ -56,9 +56,15 @@ GROUP BY step
 # journey completes step k at its first event of that stage or of a later one (`at_k`, see the module docstring),
 # and stays in a stage from its first to its last event there. The same counts and times as the chained funnel,
 # without scanning the events; `selected` counts the selected journeys.
+_STAGED_SQL = """
+WITH {stage_of}
+SELECT a.case_code, {bounds} FROM journey_activities a JOIN stage_steps m USING (activity) GROUP BY a.case_code
+"""
+# Each journey's stage bounds are its own, whatever the filters: found once per engine for every journey
+# (`_STAGED_SQL`), then read for the selected journeys by the stage KPIs and the stage funnel of every filter.
 _STAGE_REACH_SQL = """
-WITH {stage_of}, staged AS (
-    SELECT {bounds} FROM journey_activities a JOIN stage_steps m USING (activity) GROUP BY a.case_code
+WITH staged AS (
+    SELECT * EXCLUDE (case_code) FROM {staged} WHERE case_code IN (SELECT case_code FROM journeys)
 ), steps_at AS (
     SELECT {steps_at} FROM staged
 ), reached AS (
@@ -249,13 +255,14 @@ def _stage_reach(
     stages = range(len(model.stages))
     has_touchpoints = partial(_has_touchpoints, model)
     kept = "" if within_seconds is None else " AND at_{step} - at_0 <= ?"
+    bounds = ", ".join(
+        f"min(a.first_offset_us) FILTER (m.step = {stage}) AS first_{stage},"
+        f" max(a.last_offset_us) FILTER (m.step = {stage}) AS last_{stage}"
+        for stage in stages
+    )
+    staged = engine.per_journey(_STAGED_SQL.format(stage_of=STAGE_OF, bounds=bounds), stage_steps_params(model))
     sql = _STAGE_REACH_SQL.format(
-        stage_of=STAGE_OF,
-        bounds=", ".join(
-            f"min(a.first_offset_us) FILTER (m.step = {stage}) AS first_{stage},"
-            f" max(a.last_offset_us) FILTER (m.step = {stage}) AS last_{stage}"
-            for stage in stages
-        ),
+        staged=staged,
         steps_at=", ".join(
             f"{_got_this_far(model, stage, blocked=chained and not all(map(has_touchpoints, steps[:step])))}"
             f" AS at_{step}, first_{stage} AS first_{step}, last_{stage} AS last_{step}"
@@ -270,7 +277,7 @@ def _stage_reach(
             f"{_step_figure(name, step)} AS {name}_{step}" for step in range(len(steps)) for name in figures
         ),
     )
-    params = stage_steps_params(model) + ([] if within_seconds is None else [within_seconds * 1e6] * len(steps))
+    params = [] if within_seconds is None else [within_seconds * 1e6] * len(steps)
     row = engine.query(sql, params, filters).iloc[0]
     by_step = {name: [row[f"{name}_{step}"] for step in range(len(steps))] for name in figures}
     return pd.DataFrame(by_step, dtype=float), int(row["selected"])

@@ -28,10 +28,12 @@ END_LABEL = "(end)"
 DIRECTIONS = ("after", "before")
 _EVERY_JOURNEY = Filters()
 
-# Each journey's first occurrence of the anchor.
-_ANCHORS_SQL = """
+# Each journey's first occurrence of the anchor, which the per-journey activity table holds. An activity is looked up
+# by name once, in the few rows of `all_activities`, rather than naming each step's activity.
+_ACTIVITY_NAMED = "(SELECT activity FROM all_activities WHERE activity::VARCHAR = ?)"
+_ANCHORS_SQL = f"""
 anchors AS (
-    SELECT case_code, min(pos) AS anchor_pos FROM steps WHERE activity::VARCHAR = ? GROUP BY case_code
+    SELECT case_code, first_pos AS anchor_pos FROM journey_activities WHERE activity = {_ACTIVITY_NAMED}
 )"""
 
 # depth counts steps away from the anchor; a journey's end (or start) is one step past its last (or first) step.
@@ -49,10 +51,10 @@ depths AS (
 _BOUNDARY_DISTANCE = {"after": "j.events - 1 - a.anchor_pos", "before": "a.anchor_pos"}
 
 # The steps from the source's first occurrence to the target's first occurrence after it, when within reach.
-_BETWEEN_SQL = """
+_BETWEEN_SQL = f"""
 arrivals AS (
     SELECT s.case_code, min(s.pos) AS target_pos FROM steps s JOIN anchors a USING (case_code)
-    WHERE s.activity::VARCHAR = ? AND s.pos > a.anchor_pos GROUP BY s.case_code
+    WHERE s.activity = {_ACTIVITY_NAMED} AND s.pos > a.anchor_pos GROUP BY s.case_code
 ), depths AS (
     SELECT s.case_code, s.pos - a.anchor_pos AS depth, s.activity::VARCHAR AS label,
            s.pos IN (a.anchor_pos, r.target_pos) AS pinned, FALSE AS is_boundary
@@ -61,7 +63,8 @@ arrivals AS (
 )"""
 
 # Labels outside each depth's `top` (anchor, target and boundaries excepted) become OTHER_LABEL; one link per journey
-# and step, from the step nearer the anchor to the farther one.
+# and step, from the step nearer the anchor to the farther one. The customers reached at each depth come in the same
+# query (the rows without a source), so that the depths are found once.
 _LINKS_SQL = """
 ranked AS (
     SELECT depth, label, row_number() OVER (PARTITION BY depth ORDER BY count(*) DESC, label) AS rank
@@ -69,18 +72,21 @@ ranked AS (
 ), grouped AS (
     SELECT d.case_code, d.depth, CASE WHEN d.pinned OR r.rank <= ? THEN d.label ELSE ? END AS label
     FROM depths d LEFT JOIN ranked r ON NOT d.pinned AND r.depth = d.depth AND r.label = d.label
+), links AS (
+    SELECT far.depth AS step, {source}.label AS source, {target}.label AS target, count(*) AS customers
+    FROM grouped near JOIN grouped far ON far.case_code = near.case_code AND far.depth = near.depth + 1
+    GROUP BY ALL
+), reached AS (
+    SELECT r.depth, count(d.case_code) AS reached
+    FROM range(0, ? + 1) r(depth) LEFT JOIN depths d ON d.depth = r.depth AND NOT d.is_boundary
+    GROUP BY r.depth
 )
-SELECT far.depth AS step, {source}.label AS source, {target}.label AS target, count(*) AS customers
-FROM grouped near JOIN grouped far ON far.case_code = near.case_code AND far.depth = near.depth + 1
-GROUP BY ALL
-ORDER BY step, customers DESC, source, target
-"""
-
-_REACHED_SQL = """
-SELECT r.depth, (SELECT count(*) FROM anchors) AS customers, count(d.case_code) AS reached
-FROM range(0, ? + 1) r(depth) LEFT JOIN depths d ON d.depth = r.depth AND NOT d.is_boundary
-GROUP BY r.depth
-ORDER BY r.depth
+SELECT step, source, target, customers FROM links
+UNION ALL
+SELECT depth, NULL, NULL, reached FROM reached
+UNION ALL
+SELECT NULL, NULL, NULL, count(*) FROM anchors
+ORDER BY source IS NOT NULL, step NULLS FIRST, customers DESC, source, target
 """
 
 
@@ -169,9 +175,10 @@ def _flows(
     depths_sql, depths_params = depths
     scope, params = f"WITH {_ANCHORS_SQL}, {depths_sql}", [anchor, *depths_params]
     ends = {"source": "near", "target": "far"} if forward else {"source": "far", "target": "near"}
-    links = engine.query(f"{scope}, {_LINKS_SQL.format(**ends)}", [*params, top, OTHER_LABEL], filters=filters)
-    counts = engine.query(f"{scope} {_REACHED_SQL}", [*params, steps], filters=filters)
-    return links, int(counts["customers"].iloc[0]), tuple(int(reached) for reached in counts["reached"])
+    rows = engine.query(f"{scope}, {_LINKS_SQL.format(**ends)}", [*params, top, OTHER_LABEL, steps], filters=filters)
+    customers, reached, links = rows.iloc[:1], rows.iloc[1 : steps + 2], rows.iloc[steps + 2 :]
+    links = links.astype({"step": "int64"}).reset_index(drop=True)
+    return links, int(customers["customers"].iloc[0]), tuple(int(count) for count in reached["customers"])
 
 
 def _check_counts(**counts: object) -> None:

@@ -195,13 +195,20 @@ def outcome_sentence(outcomes: Outcomes) -> str:
 
 
 def outcome_ctes(engine: Engine, marks: tuple[str, list], inactivity_days: float | None) -> tuple[str, list]:
-    """Return the `touchpoint_marks` and `outcomes` CTEs with their parameters (see the module docstring)."""
+    """Return the `touchpoint_marks` and `outcomes` CTEs with their parameters (see the module docstring).
+
+    A journey's outcome depends on its own events and the log's end only, never on the filters: the outcomes of
+    every journey are computed once per engine (`Engine.per_journey`) and each view reads those it selects.
+    """
     marks_sql, params = marks
-    if inactivity_days is None:
-        return f"{marks_sql}, {_OUTCOMES.format(silence_rule='')}", params
-    log_end = engine.summary().end_time
-    silence = [log_end, float(inactivity_days) * MICROSECONDS_PER_DAY]
-    return f"{marks_sql}, {_OUTCOMES.format(silence_rule=_SILENCE_RULE)}", [*params, *silence]
+    rule, silence = "", []
+    if inactivity_days is not None:
+        rule, silence = _SILENCE_RULE, [engine.summary().end_time, float(inactivity_days) * MICROSECONDS_PER_DAY]
+    every = engine.per_journey(
+        f"WITH {marks_sql}, {_OUTCOMES.format(silence_rule=rule)} SELECT * FROM outcomes", [*params, *silence]
+    )
+    selected = f"outcomes AS MATERIALIZED (SELECT * FROM {every} WHERE case_code IN (SELECT case_code FROM journeys))"
+    return f"{marks_sql}, {selected}", params
 
 
 def count_outcomes(engine: Engine, ctes: tuple[str, list], filters: Any, *, has_goal: bool) -> Outcomes:

@@ -32,6 +32,7 @@ _NO_OUTCOMES = "outcomes AS (SELECT NULL::INTEGER AS case_code, NULL::VARCHAR AS
 # and the running share are computed for the rows kept only: carrying lists through the ranking costs more than it.
 _VARIANT_KEYS = "SELECT variant_id, variant_id AS group_key FROM members"
 _VARIANT_GROUPS = "SELECT variant_id AS group_key, sequence_rank FROM all_variants"
+_VARIANT_SIZES = "SELECT variant_id AS group_key, cases FROM members"
 _VARIANT_LISTS = "SELECT variant_id AS group_key, activities, [variant_id] AS variant_ids FROM all_variants"
 _COLLAPSED_KEYS = """
 SELECT m.variant_id, hash(c.activities) AS group_key, c.activities, m.cases
@@ -41,6 +42,7 @@ FROM members m JOIN (
     FROM all_variants
 ) c USING (variant_id)
 """
+_COLLAPSED_SIZES = "SELECT group_key, sum(cases)::BIGINT AS cases FROM keys GROUP BY group_key"
 _COLLAPSED_GROUPS = """
 SELECT group_key, row_number() OVER (ORDER BY any_value(activities)) AS sequence_rank FROM keys GROUP BY group_key
 """
@@ -49,41 +51,49 @@ SELECT group_key, any_value(activities) AS activities, list(variant_id ORDER BY 
 FROM keys GROUP BY group_key
 """
 
-# Per group: customers, median duration and outcomes (`discovery._relations`); a plain variant without outcomes
-# reads the variant stats.
+# Per group: customers, median duration and outcomes (`discovery._relations`), for the groups kept only; a plain
+# variant without outcomes reads the variant stats.
 _COUNTED_BY_JOURNEY = """
 SELECT k.group_key, count(*) AS cases, median(j.duration_seconds) AS median_duration_seconds,
        count(*) FILTER (o.outcome IN ('converted', 'converted_then_churned')) AS converted,
        count(*) FILTER (o.outcome IN ('churned', 'converted_then_churned')) AS churned,
        count(*) FILTER (o.outcome = 'censored') AS censored
 FROM journeys j JOIN keys k USING (variant_id) LEFT JOIN outcomes o USING (case_code)
+{kept}
 GROUP BY k.group_key
 """
 _COUNTED_BY_VARIANT = """
-SELECT variant_id AS group_key, cases, median_duration_seconds, NULL::BIGINT AS converted, NULL::BIGINT AS churned,
-       NULL::BIGINT AS censored
-FROM variant_stats
+SELECT * FROM (
+    SELECT variant_id AS group_key, cases, median_duration_seconds, NULL::BIGINT AS converted,
+           NULL::BIGINT AS churned, NULL::BIGINT AS censored
+    FROM variant_stats
+) {kept}
 """
+_RANKED_ONLY = "WHERE group_key IN (SELECT group_key FROM ranked)"
 
+# The rows kept are ranked on each group's customers alone (`sized`), so that the medians and outcomes, which need
+# every journey of a group, are computed for the rows shown, not for every variant.
 _VARIANTS_SQL = """
 WITH {outcomes},
 members AS (SELECT variant_id, cases FROM variant_stats),
 keys AS ({keys}),
 groups AS ({groups}),
 listed AS ({listed}),
-counted AS ({counted}),
+sized AS ({sized}),
 ranked AS (
-    SELECT c.*, g.sequence_rank FROM counted c JOIN groups g USING (group_key)
-    ORDER BY c.cases DESC, g.sequence_rank {limit}
-)
+    SELECT s.group_key, s.cases, g.sequence_rank FROM sized s JOIN groups g USING (group_key)
+    ORDER BY s.cases DESC, g.sequence_rank {limit}
+),
+counted AS ({counted})
 SELECT l.variant_ids[1] AS variant_id, l.variant_ids, l.activities, r.cases, r.cases / t.cases AS share,
        sum(r.cases) OVER (ORDER BY r.cases DESC, r.sequence_rank ROWS UNBOUNDED PRECEDING) / t.cases
            AS cumulative_share,
-       r.median_duration_seconds, len(l.activities) AS length, r.converted, r.churned, r.censored,
-       r.converted / r.cases AS conversion_rate,
-       CASE WHEN r.censored <= {censored_majority} * r.cases THEN r.churned / nullif(r.cases - r.censored, 0) END
+       c.median_duration_seconds, len(l.activities) AS length, c.converted, c.churned, c.censored,
+       c.converted / r.cases AS conversion_rate,
+       CASE WHEN c.censored <= {censored_majority} * r.cases THEN c.churned / nullif(r.cases - c.censored, 0) END
            AS churn_rate
-FROM ranked r JOIN listed l USING (group_key), (SELECT sum(cases) AS cases FROM counted) t
+FROM ranked r JOIN counted c USING (group_key) JOIN listed l USING (group_key),
+     (SELECT sum(cases) AS cases FROM sized) t
 ORDER BY r.cases DESC, r.sequence_rank
 """
 _OUTCOME_COLUMNS = ("converted", "churned", "censored", "conversion_rate", "churn_rate")
@@ -153,8 +163,11 @@ def _variant_table(
         censored_majority=CENSORED_MAJORITY,
         keys=_COLLAPSED_KEYS if collapse_repeats else _VARIANT_KEYS,
         groups=_COLLAPSED_GROUPS if collapse_repeats else _VARIANT_GROUPS,
+        sized=_COLLAPSED_SIZES if collapse_repeats else _VARIANT_SIZES,
         listed=_COLLAPSED_LISTS if collapse_repeats else _VARIANT_LISTS,
-        counted=_COUNTED_BY_JOURNEY if collapse_repeats or with_outcomes else _COUNTED_BY_VARIANT,
+        counted=(_COUNTED_BY_JOURNEY if collapse_repeats or with_outcomes else _COUNTED_BY_VARIANT).format(
+            kept="" if limit is None else _RANKED_ONLY
+        ),
         limit="" if limit is None else "LIMIT ?",
     )
     frame = engine.query(sql, [*params, *([] if limit is None else [limit])], filters=filters)

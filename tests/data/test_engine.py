@@ -774,6 +774,31 @@ def test_a_selection_asked_again_or_past_the_kept_ones_gives_the_same_journeys(
     assert list(past_the_kept["case_id"]) == ["anna", "carl"]
 
 
+def test_a_per_journey_table_is_computed_once_over_every_journey_and_read_under_any_filter(
+    shop: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import data.engine
+
+    monkeypatch.setattr(data.engine, "_PER_JOURNEY_KEPT", 1)
+    sql = "SELECT case_code, events * ? AS doubled FROM journeys"
+    table = shop.per_journey(sql, [2])
+
+    assert shop.per_journey(sql, [2]) == table  # the same question: the same table
+    every = shop.query(f"SELECT j.case_id, t.doubled FROM {table} t JOIN journeys j USING (case_code) ORDER BY 1")
+    web = shop.query(
+        f"SELECT j.case_id, t.doubled FROM {table} t JOIN journeys j USING (case_code) ORDER BY 1",
+        filters=Filters(channels={"web"}),
+    )
+    assert every["doubled"].tolist() == (shop.cases()["events"] * 2).tolist()
+    assert len(web) == shop.summary(Filters(channels={"web"})).cases
+    other = shop.per_journey(sql, [3])  # past the kept ones, the oldest table is dropped
+    assert other != table and shop.query(f"SELECT sum(doubled) AS s FROM {other}")["s"].iloc[0] == 3 * sum(
+        shop.cases()["events"]
+    )
+    with pytest.raises(duckdb.CatalogException):
+        shop.query(f"SELECT * FROM {table}")
+
+
 def test_query_reads_frames_given_as_tables(shop: Engine) -> None:
     scores = pd.DataFrame({"case_id": ["anna", "bob", "zoe"], "score": [3, 1, 9]})
 
