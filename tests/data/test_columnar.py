@@ -103,10 +103,13 @@ def table(path: Path, table_name: str) -> pd.DataFrame:
         return connection.sql(f"SELECT * FROM layout.{table_name} ORDER BY ALL").df()
 
 
-def events(path: Path) -> pd.DataFrame:
+def events(dataset: Dataset) -> pd.DataFrame:
+    """The stored canonical events, read the same way whether kept as a file (pandas) or exported from the layout."""
     with duckdb.connect() as connection:
         connection.execute("SET TimeZone = 'UTC'")
-        return connection.sql(f"SELECT * FROM read_parquet('{path}')").df()
+        if dataset.events_path.is_file():
+            return connection.sql(f"SELECT * FROM read_parquet('{dataset.events_path}')").df()
+        return connection.from_arrow(data.engine.layout_canonical_events(dataset.layout_path, Settings())).df()
 
 
 def assert_same_dataset(ours: Dataset, reference: Dataset) -> None:
@@ -116,7 +119,8 @@ def assert_same_dataset(ours: Dataset, reference: Dataset) -> None:
     assert ours.mapping == reference.mapping
     assert ours.options == reference.options
     assert ours.quality.to_dict() == reference.quality.to_dict()
-    pd.testing.assert_frame_equal(events(ours.events_path), events(reference.events_path))
+    assert not ours.events_path.exists()  # the layout is the stored form
+    pd.testing.assert_frame_equal(events(ours), events(reference))
     for name in LAYOUT_TABLES:
         pd.testing.assert_frame_equal(table(ours.layout_path, name), table(reference.layout_path, name), obj=name)
 
@@ -140,10 +144,23 @@ def test_duckdb_import_equals_the_pandas_import(log, options, tmp_path, monkeypa
     assert_same_dataset(ours, reference)
 
 
+def test_the_stored_events_are_exported_from_the_layout_as_imported(tmp_path, monkeypatch):
+    path = write(demo_log(), tmp_path / "log.parquet")
+    settings = Settings(home=tmp_path / "home")
+    dataset = by_duckdb(path, settings, monkeypatch)
+    loaded = Store(settings).load_events(dataset.id)
+    assert not dataset.events_path.exists()
+    assert loaded["source_row"].tolist() == list(range(len(loaded)))
+    assert len(loaded) == dataset.n_events
+    assert str(loaded["timestamp"].dtype) == "datetime64[us, UTC]"
+    source = pd.read_parquet(path)
+    assert loaded["case_id"].tolist() == source["customer_id"].tolist()
+
+
 def test_the_awkward_log_reads_as_a_person_would_expect(tmp_path, monkeypatch):
     path = write(awkward_log(), tmp_path / "log.parquet")
     dataset = by_duckdb(path, Settings(home=tmp_path / "home"), monkeypatch, mapping=MAPPING)
-    stored = events(dataset.events_path)
+    stored = events(dataset)
     assert list(stored.columns) == [
         "case_id",
         "activity",
@@ -178,9 +195,10 @@ def test_a_second_import_of_the_same_file_returns_the_first_dataset(tmp_path, mo
 
 def test_a_folder_left_by_another_version_gets_a_new_layout_before_its_report(tmp_path, monkeypatch):
     # The dataset's files are in place but its database row is not (another database here), and the layout is
-    # older than this Parcours reads: the report is read from a rebuilt layout.
+    # older than this Parcours reads: the report is read from a layout rebuilt from the old one's events.
     path = write(awkward_log(), tmp_path / "log.parquet")
     first = by_duckdb(path, Settings(home=tmp_path / "home"), monkeypatch, mapping=MAPPING)
+    stored = events(first)
     monkeypatch.setattr(data.engine, "LAYOUT_VERSION", data.engine.LAYOUT_VERSION + 1)
     elsewhere = Settings(home=tmp_path / "home", database_url=f"sqlite:///{tmp_path / 'other.db'}")
 
@@ -189,6 +207,8 @@ def test_a_folder_left_by_another_version_gets_a_new_layout_before_its_report(tm
     assert again.quality == first.quality
     assert table(again.layout_path, "layout_info")["layout_version"].tolist() == [data.engine.LAYOUT_VERSION]
     assert data.store._read_manifest(again.layout_path.parent, again.id) is not None
+    pd.testing.assert_frame_equal(events(again), stored)
+    assert sorted(path.name for path in again.layout_path.parent.iterdir()) == ["layout.duckdb", "manifest.json"]
 
 
 def test_rows_to_reject_are_left_to_the_pandas_importer_which_lists_them(tmp_path):
