@@ -58,6 +58,7 @@ __all__ = [
     "build_layout",
     "build_layout_from_query",
     "connect",
+    "export_layout_events",
     "layout_canonical_events",
     "layout_event_count",
     "layout_events",
@@ -212,9 +213,25 @@ def _canonical_events_query(events: str, cases: str, attributes: Sequence[tuple[
 def layout_canonical_events(layout_path: Path, settings: Settings) -> pa.Table:
     """Return the canonical events stored in the DuckDB layout at `layout_path`, as imported, in file order.
 
-    Reads a layout of any version that has the `events`, `cases` and `attributes` tables, so that a layout another
-    version of Parcours wrote can be rebuilt from itself.
+    Reads a layout of any version that has the `events`, `cases` and `attributes` tables.
     """
+    with _canonical_events(layout_path, settings) as (connection, query):
+        return connection.sql(query).to_arrow_table()
+
+
+def export_layout_events(layout_path: Path, events_parquet: Path, settings: Settings) -> None:
+    """Write the canonical events of the DuckDB layout at `layout_path` as one Parquet file, in file order.
+
+    DuckDB streams them to the file, so a log larger than memory exports too; a layout another version of
+    Parcours wrote is rebuilt from this file.
+    """
+    with _canonical_events(layout_path, settings) as (connection, query):
+        connection.execute(f"COPY ({query}) TO {sql_literal(events_parquet)} (FORMAT parquet, COMPRESSION zstd)")
+
+
+@contextmanager
+def _canonical_events(layout_path: Path, settings: Settings) -> Iterator[tuple[duckdb.DuckDBPyConnection, str]]:
+    """Yield a connection with the layout attached read-only and the SELECT of its canonical events."""
     layout_path = Path(layout_path)
     if not layout_path.is_file():
         raise DatasetNotFound(
@@ -225,8 +242,7 @@ def layout_canonical_events(layout_path: Path, settings: Settings) -> pa.Table:
         attributes = connection.execute(
             f"SELECT name, stored_as FROM {_CATALOG}.attributes ORDER BY position"
         ).fetchall()
-        sql = _canonical_events_query(f"{_CATALOG}.events", f"{_CATALOG}.cases", attributes)
-        return connection.sql(sql).to_arrow_table()
+        yield connection, _canonical_events_query(f"{_CATALOG}.events", f"{_CATALOG}.cases", attributes)
 
 
 def layout_event_count(layout_path: Path, settings: Settings) -> int:

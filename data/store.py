@@ -45,7 +45,7 @@ import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
 
-from data.engine import Engine, build_layout, layout_canonical_events, layout_event_count
+from data.engine import Engine, build_layout, export_layout_events, layout_canonical_events, layout_event_count
 from data.errors import DatasetNotFound, EmptyLog, LogError, OutdatedLayout, PermissionDenied, Problem, StorageFull
 from data.quality import QualityReport
 from data.schema import CANONICAL_COLUMNS, TIMESTAMP, ColumnMapping, EventLog
@@ -773,6 +773,25 @@ class Store:
                     )
                 ) from None
 
+    def export_events(self, dataset_id: str, events_parquet: Path) -> None:
+        """Write the dataset's canonical events as one Parquet file (for Spark's prepare-layout, or to keep).
+
+        Streamed from the layout by DuckDB, so a log larger than memory exports too; a log read into pandas copies
+        its kept file. The file is written under a temporary name and renamed, so it is never seen half written.
+        """
+        events_parquet = Path(events_parquet)
+        partial = events_parquet.with_name(f".{events_parquet.name}.{uuid.uuid4().hex}.partial")
+        with self._dataset_lock(dataset_id, shared=True), _disk_full_is_typed():
+            dataset = self.dataset(dataset_id)
+            try:
+                if EVENTS_FILE in _listed_files(dataset.events_path.parent):
+                    shutil.copyfile(dataset.events_path, partial)
+                else:
+                    export_layout_events(dataset.layout_path, partial, self._settings)
+                os.replace(partial, events_parquet)
+            finally:
+                partial.unlink(missing_ok=True)
+
     @contextmanager
     def _dataset_lock(self, dataset_id: str, *, shared: bool = False) -> Iterator[None]:
         """Hold the dataset's lock: exclusive to import or delete it, shared to open its files."""
@@ -886,7 +905,7 @@ class Store:
         else:
             exported = folder / f".{EVENTS_FILE}.{uuid.uuid4().hex}.exported"
             try:
-                pq.write_table(layout_canonical_events(folder / LAYOUT_FILE, self._settings), exported)
+                export_layout_events(folder / LAYOUT_FILE, exported, self._settings)
                 self._build_layout(exported, folder / LAYOUT_FILE)
             finally:
                 exported.unlink(missing_ok=True)

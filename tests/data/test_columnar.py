@@ -14,6 +14,7 @@ import data.columnar
 import data.engine
 import data.importing
 import data.store
+from data.__main__ import main as data_main
 from data.demo import generate_demo
 from data.errors import LimitExceeded, MappingError, TimestampError
 from data.importing import import_file, load_log
@@ -264,3 +265,29 @@ def test_the_sql_strip_is_pythons(text, tmp_path):
     # Most values take the fast test on their first and last characters; the others the full look-up.
     with data.columnar._connect(Settings(home=tmp_path)) as connection:
         assert connection.execute("SELECT py_strip(?)", [text]).fetchone()[0] == text.strip()
+
+
+def test_export_events_writes_the_canonical_events_whichever_importer_stored_them(tmp_path, monkeypatch, capsys):
+    path = write(awkward_log(), tmp_path / "log.parquet")
+    monkeypatch.setenv("PARCOURS_HOME", str(tmp_path / "duckdb"))
+    ours = by_duckdb(path, Settings.from_env(), monkeypatch, mapping=MAPPING)
+    assert data_main(["export-events", ours.id, str(tmp_path / "ours.parquet")]) == 0
+    assert f"wrote the canonical events of dataset {ours.id}" in capsys.readouterr().out
+    reference = by_pandas(path, Settings(home=tmp_path / "pandas"), mapping=MAPPING)
+    Store(Settings(home=tmp_path / "pandas")).export_events(reference.id, tmp_path / "reference.parquet")
+
+    exported = pd.read_parquet(tmp_path / "ours.parquet")
+    pd.testing.assert_frame_equal(exported, Store(Settings.from_env()).load_events(ours.id))
+    assert (tmp_path / "reference.parquet").read_bytes() == reference.events_path.read_bytes()
+    assert sorted(path.name for path in tmp_path.iterdir() if path.suffix == ".parquet") == [
+        "log.parquet",
+        "ours.parquet",
+        "reference.parquet",
+    ]
+
+
+def test_export_events_of_an_unknown_dataset_exits_2_and_writes_nothing(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("PARCOURS_HOME", str(tmp_path / "home"))
+    assert data_main(["export-events", "0123456789abcdef", str(tmp_path / "out.parquet")]) == 2
+    assert "No stored dataset has this id" in capsys.readouterr().err
+    assert not list(tmp_path.glob("*.parquet")) and not list(tmp_path.glob(".*"))
