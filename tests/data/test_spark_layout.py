@@ -165,8 +165,7 @@ def test_a_layout_prepared_elsewhere_is_served_as_the_duckdb_import(
     tie_log().to_parquet(tmp_path / "ties.parquet", index=False)
     duck_store = Store(small_settings(tmp_path / "duck"))
     duck = import_file(tmp_path / "ties.parquet", store=duck_store, **MAPPING)
-    # The canonical events the DuckDB import stored, exported from its layout.
-    duck_store.load_events(duck.id).to_parquet(tmp_path / EVENTS_FILE, index=False)
+    duck_store.export_events(duck.id, tmp_path / EVENTS_FILE)  # the canonical events, exported from its layout
     # The CLI's Spark session is the module's (getOrCreate); stopping it is left to the fixture.
     monkeypatch.setattr(type(spark), "stop", lambda _session: None)
     assert main(["prepare-layout", str(tmp_path / EVENTS_FILE), str(tmp_path / "layout"), "--master", "local[2]"]) == 0
