@@ -896,19 +896,20 @@ class Store:
     def _rebuild_layout(self, folder: Path, dataset_id: str, n_events: int) -> dict:
         """Rebuild the folder's layout from its events (atomically) and return the new manifest.
 
-        A dataset without an events file has them exported from its old layout first, into a file that is removed
-        once the new layout is in place (a crash leaves it under a name the manifest does not list).
+        A dataset without an events file has them exported from its old layout first, into a staging folder that is
+        removed once the new layout is in place (one a crash leaves is removed by the next `Store`).
         """
         events = folder / EVENTS_FILE
         if events.is_file():
             self._build_layout(events, folder / LAYOUT_FILE)
         else:
-            exported = folder / f".{EVENTS_FILE}.{uuid.uuid4().hex}.exported"
+            staging = self._incoming_dir / f"{dataset_id}.{uuid.uuid4().hex}"
+            staging.mkdir()
             try:
-                export_layout_events(folder / LAYOUT_FILE, exported, self._settings)
-                self._build_layout(exported, folder / LAYOUT_FILE)
+                export_layout_events(folder / LAYOUT_FILE, staging / EVENTS_FILE, self._settings)
+                self._build_layout(staging / EVENTS_FILE, folder / LAYOUT_FILE)
             finally:
-                exported.unlink(missing_ok=True)
+                shutil.rmtree(staging, ignore_errors=True)
         return _write_manifest(folder, dataset_id, n_events=n_events)
 
     def _build_layout(self, events_path: Path, layout_path: Path) -> None:

@@ -212,6 +212,25 @@ def test_a_folder_left_by_another_version_gets_a_new_layout_before_its_report(tm
     assert sorted(path.name for path in again.layout_path.parent.iterdir()) == ["layout.duckdb", "manifest.json"]
 
 
+def test_a_failed_rebuild_keeps_the_old_layout_and_leaves_no_exported_events(tmp_path, monkeypatch):
+    path = write(awkward_log(), tmp_path / "log.parquet")
+    settings = Settings(home=tmp_path / "home")
+    dataset = by_duckdb(path, settings, monkeypatch, mapping=MAPPING)
+    old_layout = dataset.layout_path.read_bytes()
+    monkeypatch.setattr(data.engine, "LAYOUT_VERSION", data.engine.LAYOUT_VERSION + 1)
+
+    def failing_build_layout(events_parquet: Path, layout_path: Path, settings: Settings) -> None:
+        assert len(pd.read_parquet(events_parquet)) == dataset.n_events  # exported from the old layout
+        raise OSError("disk full")
+
+    monkeypatch.setattr(data.store, "build_layout", failing_build_layout)
+    with pytest.raises(OSError, match="disk full"):
+        Store(settings).engine(dataset.id)
+
+    assert dataset.layout_path.read_bytes() == old_layout
+    assert list(settings.datasets_dir.joinpath(".incoming").iterdir()) == []
+
+
 def test_rows_to_reject_are_left_to_the_pandas_importer_which_lists_them(tmp_path):
     frame = awkward_log()
     frame.loc[3, "client"] = "  "
