@@ -1,4 +1,4 @@
-"""Command line for the data layer: `python -m data import|import-layout|prepare-layout|quality|list|…`.
+"""Command line for the data layer: `python -m data import|import-layout|prepare-layout|export-events|list|…`.
 
 A bad file exits with status 2 and says what to fix; it never prints a traceback. A file is read, checked
 and imported in a child process under the operator's memory and CPU limits (`data.isolation`). Everything printed
@@ -108,6 +108,13 @@ def _delete(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _export_events(args: argparse.Namespace, settings: Settings) -> int:
+    store = Store(settings)
+    store.export_events(args.id, args.out)
+    print(f"wrote the canonical events of dataset {args.id} to {args.out}")
+    return 0
+
+
 def _views(args: argparse.Namespace, settings: Settings) -> int:
     """List the saved views, each with the address to open it under the dashboard's base URL."""
     views = saved_views(Store(settings))
@@ -192,6 +199,13 @@ def _parser() -> argparse.ArgumentParser:
     delete.set_defaults(run=_delete)
     delete.add_argument("id", help="the dataset's id (see `python -m data list`)")
     delete.add_argument("--yes", action="store_true", help="do not ask for a confirmation")
+
+    export = commands.add_parser(
+        "export-events", help="write a stored dataset's canonical events as Parquet (for prepare-layout, or to keep)"
+    )
+    export.set_defaults(run=_export_events)
+    export.add_argument("id", help="the dataset's id (see `python -m data list`)")
+    export.add_argument("out", help="the Parquet file to write")
 
     views = commands.add_parser("views", help="list the saved views and the address that opens each")
     views.set_defaults(run=_views)

@@ -2,9 +2,11 @@
 
 The pandas importer (`data.canonical`) holds the whole log in memory and spends most of a 10M-event
 import in Python. A Parquet file whose timestamps are already instants needs none of its text
-handling: here one DuckDB COPY writes the canonical events, the quality report is computed in SQL,
+handling: here DuckDB builds the journey layout straight from the file (the layout is the stored form: no
+canonical copy is written, `Store.load_events` exports it on demand), the quality report is computed in SQL,
 and DuckDB spills to disk past its memory limit, so 100M events import on a laptop. The result is the
-dataset the pandas importer would store: same id, same events, same layout, same quality report.
+dataset the pandas importer would store: same id, same events, same layout, same quality report. With
+`PARCOURS_ENGINE=spark` the canonical events are written for Spark to read, and deleted once it built the layout.
 
 Whenever a file needs what only the pandas importer does (text or naive timestamps, rows to reject or
 drop, journeys to split, nested or other unusual column types, limits exceeded), `import_columnar`
@@ -21,7 +23,7 @@ import duckdb
 import pandas as pd
 import pyarrow.parquet as pq
 
-from data.engine import connect, quote_identifier, sql_literal
+from data.engine import build_layout_from_query, connect, quote_identifier, sql_literal
 from data.quality import layout_quality
 from data.schema import (
     ACTIVITY,
@@ -116,16 +118,21 @@ def import_columnar(
         "dropped_rows": 0,
     }
 
+    select, names = plan
+    events = f"{select} FROM read_parquet({sql_literal(path)}, file_row_number = true)"
+
     def write_events(events_path: Path) -> None:
         with _connect(settings) as connection:
-            connection.execute(
-                f"COPY ({plan} FROM read_parquet({sql_literal(path)}, file_row_number = true)) "
-                f"TO {sql_literal(events_path)} (FORMAT parquet, COMPRESSION zstd)"
-            )
+            connection.execute(f"COPY ({events}) TO {sql_literal(events_path)} (FORMAT parquet, COMPRESSION zstd)")
+
+    def write_layout(layout_path: Path) -> None:
+        build_layout_from_query(events, names, layout_path, settings, setup=[_STRIP_MACRO], file=path.name)
 
     return store.import_events(
         write_events,
         lambda layout_path: layout_quality(layout_path, settings),
+        write_layout=None if settings.engine == "spark" else write_layout,
+        keep_events=False,
         source_sha256=sample.sha256,
         source_name=sample.name,
         mapping=mapping,
@@ -135,8 +142,10 @@ def import_columnar(
     )
 
 
-def _plan(connection: duckdb.DuckDBPyConnection, path: Path, mapping: ColumnMapping, settings: Settings) -> str | None:
-    """Return the SELECT list that turns the file's rows into canonical events, or None if it cannot."""
+def _plan(
+    connection: duckdb.DuckDBPyConnection, path: Path, mapping: ColumnMapping, settings: Settings
+) -> tuple[str, list[str]] | None:
+    """Return the SELECT list that turns the file's rows into canonical events and its column names, or None."""
     described = connection.execute("DESCRIBE raw").fetchall()
     types = {row[0]: row[1] for row in described}
     if len(types) != len(described) or len({name.casefold() for name in types}) != len(types):
@@ -173,14 +182,15 @@ def _plan(connection: duckdb.DuckDBPyConnection, path: Path, mapping: ColumnMapp
         return None  # pandas reads a whole number with gaps as a float: "5.0", not "5"
     reserved = set(CANONICAL_COLUMNS)
     kept = _attribute_expressions(connection, path, attributes, types)
-    return (
+    names = [f"{column} (source)" if column in reserved else column for column in kept]
+    select = (
         f"SELECT {case_id} AS {CASE_ID}, {activity} AS {ACTIVITY}, {timestamp} AS {TIMESTAMP}, "
         f"{channel} AS {CHANNEL}, file_row_number AS {SOURCE_ROW}"
         + "".join(
-            f", {expression} AS {quote_identifier(f'{column} (source)' if column in reserved else column)}"
-            for column, expression in kept.items()
+            f", {expression} AS {quote_identifier(name)}" for expression, name in zip(kept.values(), names, strict=True)
         )
     )
+    return select, [CASE_ID, ACTIVITY, TIMESTAMP, CHANNEL, SOURCE_ROW, *names]
 
 
 def _attribute_expressions(

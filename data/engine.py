@@ -57,7 +57,11 @@ __all__ = [
     "Engine",
     "LogSummary",
     "build_layout",
+    "build_layout_from_query",
     "connect",
+    "export_layout_events",
+    "layout_canonical_events",
+    "layout_event_count",
     "layout_events",
     "python_lists",
     "quote_identifier",
@@ -144,7 +148,7 @@ def build_layout(events_parquet: Path, layout_path: Path, settings: Settings) ->
     The layout is built in a temporary file beside the target and renamed over it at the end, so a
     reader never sees half a layout and a crash leaves the previous one in place.
     """
-    events_parquet, layout_path = Path(events_parquet), Path(layout_path)
+    events_parquet = Path(events_parquet)
     if not events_parquet.is_file():
         raise DatasetNotFound(
             Problem("The stored events file is missing.", fix="Import the log again.", file=str(events_parquet))
@@ -157,18 +161,97 @@ def build_layout(events_parquet: Path, layout_path: Path, settings: Settings) ->
                 f"This is not a readable Parquet file ({error}).", fix="Import the log again.", file=str(events_parquet)
             )
         ) from None
+    source = f"SELECT * FROM read_parquet({sql_literal(events_parquet)})"
+    build_layout_from_query(source, names, layout_path, settings, file=events_parquet.name)
+
+
+def build_layout_from_query(
+    query: str,
+    names: Sequence[str],
+    layout_path: Path,
+    settings: Settings,
+    *,
+    setup: Sequence[str] = (),
+    file: str | None = None,
+) -> None:
+    """Write the layout of the canonical events a SELECT returns, atomically as `build_layout` does.
+
+    This is how an importer that reads its source with DuckDB stores no canonical copy: the layout is built
+    straight from the source relation. `names` are the query's column names in order (matched by position, as
+    DuckDB renames columns that differ only in case); `setup` runs first on the connection (macros the query uses).
+    """
+    layout_path = Path(layout_path)
     layout_path.parent.mkdir(parents=True, exist_ok=True)
     building = layout_path.with_name(f".{layout_path.name}.{uuid.uuid4().hex}.building")
     try:
         with connect(settings) as connection:
-            connection.read_parquet(str(events_parquet)).create_view(_RAW_SOURCE)
+            for statement in setup:
+                connection.execute(statement)
+            connection.execute(f"CREATE TEMP VIEW {_RAW_SOURCE} AS {query}")
             connection.execute(f"ATTACH {sql_literal(building)} AS {_CATALOG}")
-            _build(connection, names, events_parquet.name)
+            _build(connection, list(names), file)
             connection.execute(f"DETACH {_CATALOG}")
         os.replace(building, layout_path)
     finally:
         building.unlink(missing_ok=True)
         building.with_name(building.name + ".wal").unlink(missing_ok=True)
+
+
+def _canonical_events_query(events: str, cases: str, attributes: Sequence[tuple[str, str]]) -> str:
+    """Return the SELECT of the canonical events (source names, file order) from a layout's `events` and `cases`.
+
+    `attributes` pairs each source name with the column the layout stores it as. The layout is the stored form,
+    so this is how the canonical log is exported on demand, from a DuckDB layout or a Parquet one.
+    """
+    carried = "".join(f", e.{quote_identifier(stored)} AS {quote_identifier(name)}" for name, stored in attributes)
+    return f"""
+        SELECT c.case_id AS {CASE_ID}, e.activity::VARCHAR AS {ACTIVITY}, e.timestamp AS {TIMESTAMP},
+               e.channel::VARCHAR AS {CHANNEL}, e.source_row AS {SOURCE_ROW}{carried}
+        FROM {events} e JOIN {cases} c USING (case_code)
+        ORDER BY e.source_row
+    """
+
+
+def layout_canonical_events(layout_path: Path, settings: Settings) -> pa.Table:
+    """Return the canonical events stored in the DuckDB layout at `layout_path`, as imported, in file order.
+
+    Reads a layout of any version that has the `events`, `cases` and `attributes` tables.
+    """
+    with _canonical_events(layout_path, settings) as (connection, query):
+        return connection.sql(query).to_arrow_table()
+
+
+def export_layout_events(layout_path: Path, events_parquet: Path, settings: Settings) -> None:
+    """Write the canonical events of the DuckDB layout at `layout_path` as one Parquet file, in file order.
+
+    DuckDB streams them to the file, so a log larger than memory exports too; a layout another version of
+    Parcours wrote is rebuilt from this file.
+    """
+    with _canonical_events(layout_path, settings) as (connection, query):
+        connection.execute(f"COPY ({query}) TO {sql_literal(events_parquet)} (FORMAT parquet, COMPRESSION zstd)")
+
+
+@contextmanager
+def _canonical_events(layout_path: Path, settings: Settings) -> Iterator[tuple[duckdb.DuckDBPyConnection, str]]:
+    """Yield a connection with the layout attached read-only and the SELECT of its canonical events."""
+    layout_path = Path(layout_path)
+    if not layout_path.is_file():
+        raise DatasetNotFound(
+            Problem("The stored journey layout is missing.", fix="Import the log again.", file=str(layout_path))
+        )
+    with connect(settings) as connection:
+        connection.execute(f"ATTACH {sql_literal(layout_path)} AS {_CATALOG} (READ_ONLY)")
+        attributes = connection.execute(
+            f"SELECT name, stored_as FROM {_CATALOG}.attributes ORDER BY position"
+        ).fetchall()
+        yield connection, _canonical_events_query(f"{_CATALOG}.events", f"{_CATALOG}.cases", attributes)
+
+
+def layout_event_count(layout_path: Path, settings: Settings) -> int:
+    """Return the number of events a layout holds (from its `layout_info`, without scanning the events)."""
+    with connect(settings) as connection:
+        connection.execute(f"ATTACH {sql_literal(layout_path)} AS {_CATALOG} (READ_ONLY)")
+        return connection.execute(f"SELECT events FROM {_CATALOG}.layout_info").fetchone()[0]
 
 
 class Engine:

@@ -10,9 +10,8 @@ folder of Parquet files under one root, a local folder or object storage: `event
 layout file, restoring the ENUM types and the row order `build_layout` stores, so that the `Engine` serves it like
 any other. The pages filter by joining on case codes and rely on zone maps over the sorted events, which a view
 over remote Parquet files would re-read from object storage on every filter. DuckDB reads the root from disk, or
-from `s3://…` once its httpfs extension is loaded and credentials are set. `write_canonical_events` exports
-the canonical events a store keeps beside the layout (it rebuilds the layout from them when a new Parcours changes
-it, and exports them on demand).
+from `s3://…` once its httpfs extension is loaded and credentials are set. The layout is the dataset's stored form:
+its canonical events are exported from it on demand (`Store.load_events`).
 """
 
 from __future__ import annotations
@@ -26,7 +25,7 @@ import duckdb
 from data.engine import _CATALOG, LAYOUT_VERSION, connect, quote_identifier, sql_literal
 from data.errors import DatasetNotFound, OutdatedLayout, Problem, UnsupportedFormat
 from data.quality import layout_quality
-from data.schema import ACTIVITY, CASE_ID, CHANNEL, SOURCE_ROW, TIMESTAMP, ColumnMapping
+from data.schema import ACTIVITY, CASE_ID, CHANNEL, TIMESTAMP, ColumnMapping
 from data.settings import Settings
 from data.store import Dataset, Store
 from data.workspaces import DEFAULT_WORKSPACE
@@ -38,7 +37,6 @@ __all__ = [
     "import_layout",
     "layout_fingerprint",
     "load_parquet_layout",
-    "write_canonical_events",
 ]
 
 LAYOUT_INFO = "layout_info"
@@ -90,14 +88,14 @@ def import_layout(
 ) -> Dataset:
     """Store the Parquet layout at `root` (a folder, or a URL DuckDB reads) as a dataset the dashboard serves.
 
-    The dataset keeps the layout, copied into DuckDB, and the canonical events exported from it; its quality
-    report is read from the layout as for any import. The same layout files give the same dataset id, so
+    The dataset keeps the layout, copied into DuckDB, as its stored form; its quality report is read from the
+    layout as for any import. The same layout files give the same dataset id, so
     importing them again returns the stored dataset.
     """
     settings = store.settings
     root = _checked_root(root, settings)
     return store.import_events(
-        lambda events_path: write_canonical_events(root, events_path, settings),
+        None,
         lambda layout_path: layout_quality(layout_path, settings),
         source_sha256=layout_fingerprint(root, settings),
         source_name=PurePosixPath(root).name,
@@ -107,6 +105,7 @@ def import_layout(
         owner=owner,
         workspace=workspace,
         write_layout=lambda layout_path: load_parquet_layout(root, layout_path, settings),
+        keep_events=False,
     )
 
 
@@ -128,26 +127,6 @@ def load_parquet_layout(root: str | os.PathLike, layout_path: Path, settings: Se
     finally:
         building.unlink(missing_ok=True)
         building.with_name(building.name + ".wal").unlink(missing_ok=True)
-
-
-def write_canonical_events(root: str | os.PathLike, events_path: Path, settings: Settings) -> None:
-    """Write the canonical events of the Parquet layout at `root` (source names, file order) as one Parquet file."""
-    root = _checked_root(root, settings)
-    with connect(settings) as connection:
-        attributes = connection.execute(
-            f"SELECT name, stored_as FROM {_parquet(root, 'attributes')} ORDER BY position"
-        ).fetchall()
-        carried = "".join(f", e.{quote_identifier(stored)} AS {quote_identifier(name)}" for name, stored in attributes)
-        connection.execute(
-            f"""
-            COPY (
-                SELECT c.case_id AS {CASE_ID}, e.activity AS {ACTIVITY}, e.timestamp AS {TIMESTAMP},
-                       e.channel AS {CHANNEL}, e.source_row AS {SOURCE_ROW}{carried}
-                FROM {_parquet(root, "events")} e JOIN {_parquet(root, "cases")} c USING (case_code)
-                ORDER BY e.source_row
-            ) TO {sql_literal(events_path)} (FORMAT parquet, COMPRESSION zstd)
-            """
-        )
 
 
 def layout_fingerprint(root: str | os.PathLike, settings: Settings) -> str:

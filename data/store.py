@@ -1,9 +1,11 @@
-"""Stored datasets: the canonical frame as Parquet named by content hash, metadata in a SQL database.
+"""Stored datasets: the journey layout (and, from the pandas importer, the canonical frame as Parquet) named by
+content hash, metadata in a SQL database.
 
-A dataset is a folder `<home>/datasets/<id>/` (events.parquet, the DuckDB layout, manifest.json) plus
-one row of the `datasets` table. The folder is built in `datasets/.incoming/`, fsynced and renamed into
-place, and only then is the row inserted: that commit is the moment the dataset exists. A crash at any
-point therefore leaves either the old state or the new one, and a retry reuses a complete folder.
+A dataset is a folder `<home>/datasets/<id>/` (the DuckDB layout, manifest.json and, for a log read into
+pandas, events.parquet) plus one row of the `datasets` table. The folder is built in `datasets/.incoming/`,
+fsynced and renamed into place, and only then is the row inserted: that commit is the moment the dataset
+exists. A crash at any point therefore leaves either the old state or the new one, and a retry reuses a
+complete folder.
 
 Each dataset id has a lock file in `datasets/.locks/` (an `flock`, released by the kernel when a process
 dies): imports and deletes of one dataset hold it exclusively, readers hold it shared while they open its
@@ -43,7 +45,7 @@ import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
 
-from data.engine import Engine, build_layout
+from data.engine import Engine, build_layout, export_layout_events, layout_canonical_events, layout_event_count
 from data.errors import DatasetNotFound, EmptyLog, LogError, OutdatedLayout, PermissionDenied, Problem, StorageFull
 from data.quality import QualityReport
 from data.schema import CANONICAL_COLUMNS, TIMESTAMP, ColumnMapping, EventLog
@@ -292,7 +294,7 @@ class Store:
 
     def import_events(
         self,
-        write_events: Callable[[Path], None],
+        write_events: Callable[[Path], None] | None,
         quality_of: Callable[[Path], QualityReport],
         *,
         source_sha256: str,
@@ -303,14 +305,18 @@ class Store:
         owner: str | None = None,
         workspace: str = DEFAULT_WORKSPACE,
         write_layout: Callable[[Path], None] | None = None,
+        keep_events: bool = True,
     ) -> Dataset:
         """Store a canonical events Parquet file that `write_events(path)` writes, for importers without a frame.
 
         `quality_of(layout_path)` returns the report of the written events, read from their layout (which lists
         each journey's events in order already); its headline counts become the dataset's;
         the id comes from the source hash, mapping and options exactly as for `import_log`, so the same source
-        gives the same dataset whichever importer read it. `write_layout(path)` writes a layout prepared
-        elsewhere; without it the layout is built from the events with the engine the settings name.
+        gives the same dataset whichever importer read it (`write_events` may be None when the layout is written
+        without them and not kept). `write_layout(path)` writes a layout prepared
+        elsewhere or straight from the source; without it the layout is built from the events with the engine the
+        settings name. Without `keep_events` the layout is the stored form: the events are written only when the
+        layout is built from them, and deleted once it is (`load_events` exports them from the layout).
         """
         if name:
             name = _checked_name(name)
@@ -325,7 +331,7 @@ class Store:
                 return self.dataset(dataset_id)
             # Not stored yet, or listed with its files gone: (re)build the folder, reusing a complete one.
             manifest = _read_manifest(folder, dataset_id) or self._build_folder(
-                write_events, write_layout, dataset_id, folder
+                write_events, write_layout, dataset_id, folder, keep_events=keep_events
             )
             if not listed:
                 recipe = {"source_name": source_name, "mapping": mapping, "options": options}
@@ -812,15 +818,41 @@ class Store:
                 return Engine(dataset.layout_path, self._settings)
 
     def load_events(self, dataset_id: str) -> pd.DataFrame:
-        """Return the canonical frame exactly as it was imported (columns, dtypes, order)."""
+        """Return the canonical frame exactly as it was imported (columns, dtypes, order).
+
+        A log read into pandas keeps its frame's Parquet file (its dtypes); any other is exported from the layout.
+        """
         with self._dataset_lock(dataset_id, shared=True):
-            events_path = self.dataset(dataset_id).events_path
+            dataset = self.dataset(dataset_id)
+            if EVENTS_FILE not in _listed_files(dataset.events_path.parent):
+                return layout_canonical_events(dataset.layout_path, self._settings).to_pandas()
             try:
-                return pd.read_parquet(events_path)
+                return pd.read_parquet(dataset.events_path)
             except FileNotFoundError:
                 raise DatasetNotFound(
-                    Problem("The stored events file is missing.", fix="import the log again.", file=str(events_path))
+                    Problem(
+                        "The stored events file is missing.", fix="import the log again.", file=str(dataset.events_path)
+                    )
                 ) from None
+
+    def export_events(self, dataset_id: str, events_parquet: Path) -> None:
+        """Write the dataset's canonical events as one Parquet file (for Spark's prepare-layout, or to keep).
+
+        Streamed from the layout by DuckDB, so a log larger than memory exports too; a log read into pandas copies
+        its kept file. The file is written under a temporary name and renamed, so it is never seen half written.
+        """
+        events_parquet = Path(events_parquet)
+        partial = events_parquet.with_name(f".{events_parquet.name}.{uuid.uuid4().hex}.partial")
+        with self._dataset_lock(dataset_id, shared=True), _disk_full_is_typed():
+            dataset = self.dataset(dataset_id)
+            try:
+                if EVENTS_FILE in _listed_files(dataset.events_path.parent):
+                    shutil.copyfile(dataset.events_path, partial)
+                else:
+                    export_layout_events(dataset.layout_path, partial, self._settings)
+                os.replace(partial, events_parquet)
+            finally:
+                partial.unlink(missing_ok=True)
 
     @contextmanager
     def _dataset_lock(self, dataset_id: str, *, shared: bool = False) -> Iterator[None]:
@@ -895,21 +927,28 @@ class Store:
 
     def _build_folder(
         self,
-        write_events: Callable[[Path], None],
+        write_events: Callable[[Path], None] | None,
         write_layout: Callable[[Path], None] | None,
         dataset_id: str,
         folder: Path,
+        *,
+        keep_events: bool,
     ) -> dict:
         """Write the dataset's files in a private folder, make them durable, then rename it into place."""
         staging = self._incoming_dir / f"{dataset_id}.{uuid.uuid4().hex}"
         staging.mkdir()
+        events, layout = staging / EVENTS_FILE, staging / LAYOUT_FILE
         try:
-            write_events(staging / EVENTS_FILE)
             if write_layout is None:
-                self._build_layout(staging / EVENTS_FILE, staging / LAYOUT_FILE)
+                write_events(events)
+                self._build_layout(events, layout)
+                if not keep_events:
+                    events.unlink()
             else:
-                write_layout(staging / LAYOUT_FILE)
-            manifest = _write_manifest(staging, dataset_id, n_events=pq.read_metadata(staging / EVENTS_FILE).num_rows)
+                if keep_events:
+                    write_events(events)
+                write_layout(layout)
+            manifest = _write_manifest(staging, dataset_id, n_events=layout_event_count(layout, self._settings))
             self._move_into_place(staging, folder, dataset_id)
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
@@ -917,8 +956,22 @@ class Store:
         return manifest
 
     def _rebuild_layout(self, folder: Path, dataset_id: str, n_events: int) -> dict:
-        """Rebuild the folder's layout from its events (atomically) and return the new manifest."""
-        self._build_layout(folder / EVENTS_FILE, folder / LAYOUT_FILE)
+        """Rebuild the folder's layout from its events (atomically) and return the new manifest.
+
+        A dataset without an events file has them exported from its old layout first, into a staging folder that is
+        removed once the new layout is in place (one a crash leaves is removed by the next `Store`).
+        """
+        events = folder / EVENTS_FILE
+        if events.is_file():
+            self._build_layout(events, folder / LAYOUT_FILE)
+        else:
+            staging = self._incoming_dir / f"{dataset_id}.{uuid.uuid4().hex}"
+            staging.mkdir()
+            try:
+                export_layout_events(folder / LAYOUT_FILE, staging / EVENTS_FILE, self._settings)
+                self._build_layout(staging / EVENTS_FILE, folder / LAYOUT_FILE)
+            finally:
+                shutil.rmtree(staging, ignore_errors=True)
         return _write_manifest(folder, dataset_id, n_events=n_events)
 
     def _build_layout(self, events_path: Path, layout_path: Path) -> None:
@@ -1239,6 +1292,14 @@ def _write_manifest(folder: Path, dataset_id: str, *, n_events: int) -> dict:
     return manifest
 
 
+def _listed_files(folder: Path) -> set[str]:
+    """Return the names of the files the folder's manifest lists (none when it has no readable manifest)."""
+    try:
+        return set(json.loads((folder / MANIFEST_FILE).read_text(encoding="utf-8"))["files"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return set()
+
+
 def _read_manifest(folder: Path, dataset_id: str, *, check_hashes: bool = True) -> dict | None:
     """Return the folder's manifest if the folder is complete and intact, else None.
 
@@ -1251,7 +1312,7 @@ def _read_manifest(folder: Path, dataset_id: str, *, check_hashes: bool = True) 
         intact = (
             manifest["manifest_version"] == MANIFEST_VERSION
             and manifest["dataset_id"] == dataset_id
-            and {EVENTS_FILE, LAYOUT_FILE} <= files.keys()
+            and LAYOUT_FILE in files
             and all(
                 (folder / name).stat().st_size == entry["bytes"]
                 and (not check_hashes or file_sha256(folder / name) == entry["sha256"])

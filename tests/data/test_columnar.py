@@ -14,6 +14,7 @@ import data.columnar
 import data.engine
 import data.importing
 import data.store
+from data.__main__ import main as data_main
 from data.demo import generate_demo
 from data.errors import LimitExceeded, MappingError, TimestampError
 from data.importing import import_file, load_log
@@ -103,10 +104,13 @@ def table(path: Path, table_name: str) -> pd.DataFrame:
         return connection.sql(f"SELECT * FROM layout.{table_name} ORDER BY ALL").df()
 
 
-def events(path: Path) -> pd.DataFrame:
+def events(dataset: Dataset) -> pd.DataFrame:
+    """The stored canonical events, read the same way whether kept as a file (pandas) or exported from the layout."""
     with duckdb.connect() as connection:
         connection.execute("SET TimeZone = 'UTC'")
-        return connection.sql(f"SELECT * FROM read_parquet('{path}')").df()
+        if dataset.events_path.is_file():
+            return connection.sql(f"SELECT * FROM read_parquet('{dataset.events_path}')").df()
+        return connection.from_arrow(data.engine.layout_canonical_events(dataset.layout_path, Settings())).df()
 
 
 def assert_same_dataset(ours: Dataset, reference: Dataset) -> None:
@@ -116,7 +120,8 @@ def assert_same_dataset(ours: Dataset, reference: Dataset) -> None:
     assert ours.mapping == reference.mapping
     assert ours.options == reference.options
     assert ours.quality.to_dict() == reference.quality.to_dict()
-    pd.testing.assert_frame_equal(events(ours.events_path), events(reference.events_path))
+    assert not ours.events_path.exists()  # the layout is the stored form
+    pd.testing.assert_frame_equal(events(ours), events(reference))
     for name in LAYOUT_TABLES:
         pd.testing.assert_frame_equal(table(ours.layout_path, name), table(reference.layout_path, name), obj=name)
 
@@ -140,10 +145,23 @@ def test_duckdb_import_equals_the_pandas_import(log, options, tmp_path, monkeypa
     assert_same_dataset(ours, reference)
 
 
+def test_the_stored_events_are_exported_from_the_layout_as_imported(tmp_path, monkeypatch):
+    path = write(demo_log(), tmp_path / "log.parquet")
+    settings = Settings(home=tmp_path / "home")
+    dataset = by_duckdb(path, settings, monkeypatch)
+    loaded = Store(settings).load_events(dataset.id)
+    assert not dataset.events_path.exists()
+    assert loaded["source_row"].tolist() == list(range(len(loaded)))
+    assert len(loaded) == dataset.n_events
+    assert str(loaded["timestamp"].dtype) == "datetime64[us, UTC]"
+    source = pd.read_parquet(path)
+    assert loaded["case_id"].tolist() == source["customer_id"].tolist()
+
+
 def test_the_awkward_log_reads_as_a_person_would_expect(tmp_path, monkeypatch):
     path = write(awkward_log(), tmp_path / "log.parquet")
     dataset = by_duckdb(path, Settings(home=tmp_path / "home"), monkeypatch, mapping=MAPPING)
-    stored = events(dataset.events_path)
+    stored = events(dataset)
     assert list(stored.columns) == [
         "case_id",
         "activity",
@@ -178,9 +196,10 @@ def test_a_second_import_of_the_same_file_returns_the_first_dataset(tmp_path, mo
 
 def test_a_folder_left_by_another_version_gets_a_new_layout_before_its_report(tmp_path, monkeypatch):
     # The dataset's files are in place but its database row is not (another database here), and the layout is
-    # older than this Parcours reads: the report is read from a rebuilt layout.
+    # older than this Parcours reads: the report is read from a layout rebuilt from the old one's events.
     path = write(awkward_log(), tmp_path / "log.parquet")
     first = by_duckdb(path, Settings(home=tmp_path / "home"), monkeypatch, mapping=MAPPING)
+    stored = events(first)
     monkeypatch.setattr(data.engine, "LAYOUT_VERSION", data.engine.LAYOUT_VERSION + 1)
     elsewhere = Settings(home=tmp_path / "home", database_url=f"sqlite:///{tmp_path / 'other.db'}")
 
@@ -189,6 +208,27 @@ def test_a_folder_left_by_another_version_gets_a_new_layout_before_its_report(tm
     assert again.quality == first.quality
     assert table(again.layout_path, "layout_info")["layout_version"].tolist() == [data.engine.LAYOUT_VERSION]
     assert data.store._read_manifest(again.layout_path.parent, again.id) is not None
+    pd.testing.assert_frame_equal(events(again), stored)
+    assert sorted(path.name for path in again.layout_path.parent.iterdir()) == ["layout.duckdb", "manifest.json"]
+
+
+def test_a_failed_rebuild_keeps_the_old_layout_and_leaves_no_exported_events(tmp_path, monkeypatch):
+    path = write(awkward_log(), tmp_path / "log.parquet")
+    settings = Settings(home=tmp_path / "home")
+    dataset = by_duckdb(path, settings, monkeypatch, mapping=MAPPING)
+    old_layout = dataset.layout_path.read_bytes()
+    monkeypatch.setattr(data.engine, "LAYOUT_VERSION", data.engine.LAYOUT_VERSION + 1)
+
+    def failing_build_layout(events_parquet: Path, layout_path: Path, settings: Settings) -> None:
+        assert len(pd.read_parquet(events_parquet)) == dataset.n_events  # exported from the old layout
+        raise OSError("disk full")
+
+    monkeypatch.setattr(data.store, "build_layout", failing_build_layout)
+    with pytest.raises(OSError, match="disk full"):
+        Store(settings).engine(dataset.id)
+
+    assert dataset.layout_path.read_bytes() == old_layout
+    assert list(settings.datasets_dir.joinpath(".incoming").iterdir()) == []
 
 
 def test_rows_to_reject_are_left_to_the_pandas_importer_which_lists_them(tmp_path):
@@ -244,3 +284,29 @@ def test_the_sql_strip_is_pythons(text, tmp_path):
     # Most values take the fast test on their first and last characters; the others the full look-up.
     with data.columnar._connect(Settings(home=tmp_path)) as connection:
         assert connection.execute("SELECT py_strip(?)", [text]).fetchone()[0] == text.strip()
+
+
+def test_export_events_writes_the_canonical_events_whichever_importer_stored_them(tmp_path, monkeypatch, capsys):
+    path = write(awkward_log(), tmp_path / "log.parquet")
+    monkeypatch.setenv("PARCOURS_HOME", str(tmp_path / "duckdb"))
+    ours = by_duckdb(path, Settings.from_env(), monkeypatch, mapping=MAPPING)
+    assert data_main(["export-events", ours.id, str(tmp_path / "ours.parquet")]) == 0
+    assert f"wrote the canonical events of dataset {ours.id}" in capsys.readouterr().out
+    reference = by_pandas(path, Settings(home=tmp_path / "pandas"), mapping=MAPPING)
+    Store(Settings(home=tmp_path / "pandas")).export_events(reference.id, tmp_path / "reference.parquet")
+
+    exported = pd.read_parquet(tmp_path / "ours.parquet")
+    pd.testing.assert_frame_equal(exported, Store(Settings.from_env()).load_events(ours.id))
+    assert (tmp_path / "reference.parquet").read_bytes() == reference.events_path.read_bytes()
+    assert sorted(path.name for path in tmp_path.iterdir() if path.suffix == ".parquet") == [
+        "log.parquet",
+        "ours.parquet",
+        "reference.parquet",
+    ]
+
+
+def test_export_events_of_an_unknown_dataset_exits_2_and_writes_nothing(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("PARCOURS_HOME", str(tmp_path / "home"))
+    assert data_main(["export-events", "0123456789abcdef", str(tmp_path / "out.parquet")]) == 2
+    assert "No stored dataset has this id" in capsys.readouterr().err
+    assert not list(tmp_path.glob("*.parquet")) and not list(tmp_path.glob(".*"))

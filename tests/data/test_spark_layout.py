@@ -11,7 +11,6 @@ One Spark session (local[2], as in the equality suite) serves the module.
 from __future__ import annotations
 
 import os
-import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -164,8 +163,9 @@ def test_a_layout_prepared_elsewhere_is_served_as_the_duckdb_import(
     spark: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     tie_log().to_parquet(tmp_path / "ties.parquet", index=False)
-    duck = import_file(tmp_path / "ties.parquet", store=Store(small_settings(tmp_path / "duck")), **MAPPING)
-    shutil.copyfile(duck.events_path, tmp_path / EVENTS_FILE)  # the canonical events the DuckDB import stored
+    duck_store = Store(small_settings(tmp_path / "duck"))
+    duck = import_file(tmp_path / "ties.parquet", store=duck_store, **MAPPING)
+    duck_store.export_events(duck.id, tmp_path / EVENTS_FILE)  # the canonical events, exported from its layout
     # The CLI's Spark session is the module's (getOrCreate); stopping it is left to the fixture.
     monkeypatch.setattr(type(spark), "stop", lambda _session: None)
     assert main(["prepare-layout", str(tmp_path / EVENTS_FILE), str(tmp_path / "layout"), "--master", "local[2]"]) == 0
