@@ -11,6 +11,7 @@ from discovery._actions import (
     ACTION_FORMAT,
     ACTION_KIND,
     KPIS,
+    OPEN_STATUSES,
     STATUSES,
     TARGET_KINDS,
     TRANSITION_ARROW,
@@ -19,6 +20,7 @@ from discovery._actions import (
     ActionTarget,
     action_history,
     actions_of,
+    open_actions,
     save_action,
 )
 from discovery._channels import ChannelSwitches, StageChannelMix, channel_mix_by_stage, channel_switches
@@ -170,6 +172,7 @@ __all__ = [
     "METRICS",
     "METRIC_LABELS",
     "NODE_ID_PREFIX",
+    "OPEN_STATUSES",
     "OTHER_CHANNELS",
     "OTHER_LABEL",
     "OUTCOMES",
@@ -260,6 +263,7 @@ __all__ = [
     "map_caption",
     "map_layout",
     "map_to_dot",
+    "open_actions",
     "outcome_counts",
     "outcome_relation",
     "outcome_sentence",
