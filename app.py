@@ -39,6 +39,9 @@ st.page_link(ui.IMPORT_PAGE, label="Import another log", icon=":material/upload_
 st.subheader("Saved views")
 ui.saved_views_section()
 
+st.subheader("Reports")
+ui.saved_reports_section()
+
 st.subheader("Open actions")
 actions.open_actions_section(dataset.id)
 

@@ -24,6 +24,7 @@ st.markdown(
 )
 
 view, sections, title = reports.report_form(dataset.id)
+ui.report_saver(dataset)
 if not sections:
     st.info("Pick at least one section.")
     st.stop()

@@ -1,9 +1,9 @@
 """The Reports page's widgets, cached report and its preview and downloads.
 
-The page asks what the report holds (sections, the map's metric and sliders, the persona run, the two segments) with
-widgets bound to the URL under the names the Journey map, Personas (`run`) and Compare pages use, so a link copied
-from any of them opens the same view here, and the same link given to `python -m segmentation report --view` writes
-the same report.
+The page asks what the report holds (title, sections, the map's metric and sliders, the persona run, the two
+segments) with widgets bound to the URL under the names the Journey map, Personas (`run`) and Compare pages use, so
+a link copied from any of them opens the same view here, and the same link given to `python -m segmentation report
+--view` writes the same report. "Save this report" keeps that URL as a saved view of this page.
 
 The preview is an iframe whose source is the report as a `data:` URL: the frame has an opaque origin, so even a
 script that slipped into the report could not reach the dashboard; and the report itself carries none and forbids
@@ -81,7 +81,7 @@ def report_form(dataset_id: str) -> tuple[ReportView, tuple[str, ...], str]:
     persona_run = _persona_run(dataset_id) if "personas" in sections else None
     segments = _segments(dataset_id) if "comparison" in sections else None
     keep = [key for key in sections if (key != "personas" or persona_run) and (key != "comparison" or segments)]
-    title = st.text_input("Title", REPORT_TITLE, max_chars=TITLE_CHARS, key="report_title")
+    title = st.text_input("Title", REPORT_TITLE, max_chars=TITLE_CHARS, key="report_title", bind="query-params")
     view = ReportView(metric, touchpoints, paths, selection_params(), segments, persona_run)
     return view, tuple(keep), title.strip() or REPORT_TITLE
 

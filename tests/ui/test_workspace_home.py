@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 
+from data import REPORTS_PAGE, saved_reports, saved_views
 from discovery import Action, ActionTarget, save_action
-from tests.ui.apptest import open_home
+from tests.ui.apptest import open_home, open_page
 from ui.markup import plain
 
 ACTIONS_PAGE_ADDRESS = "Actions"
@@ -43,3 +44,30 @@ def test_without_an_open_action_the_home_page_says_where_to_plan_one(demo) -> No
     app = open_home(dataset=dataset.id)
     assert not app.exception
     assert any(caption.value.startswith("No open action on this log") for caption in app.caption)
+
+
+def test_a_report_saved_on_the_reports_page_is_listed_home_and_reopens_with_its_settings(demo) -> None:
+    store, dataset = demo
+    # What the page's bound widgets write to the URL in a browser (AppTest has no address bar to write to).
+    settings = {"dataset": dataset.id, "sections": ["Churn points", "Summary"], "report_title": "Churn review"}
+    app = open_page(REPORTS_PAGE, **settings)
+    assert app.text_input(key="report_title").value == "Churn review"
+    app.text_input(key="report-name").input("Monthly churn").run()
+    app = app.button(key="report-save").click().run()
+
+    assert not app.exception
+    (report,) = saved_reports(store)
+    assert (report.name, report.page, report.owner, report.shared) == ("Monthly churn", REPORTS_PAGE, "local", True)
+    assert report.query == settings  # both sections, where the URL repeats the parameter
+    assert saved_views(store) == [report]
+
+    home = open_home(dataset=dataset.id)
+    assert not home.exception
+    (link,) = [link for link in home.main.get("page_link") if link.proto.page == "Reports"]
+    assert link.label.startswith(plain("Monthly churn — Reports of "))
+    assert "sections=Churn+points&sections=Summary" in link.proto.query_string
+    assert any(caption.value.startswith("No view is saved yet") for caption in home.caption)  # a report is no view
+
+    reopened = open_page(REPORTS_PAGE, **report.query)
+    assert not reopened.exception
+    assert reopened.multiselect(key="sections").value == ["churn", "summary"]
