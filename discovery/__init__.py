@@ -135,10 +135,12 @@ from discovery._report import (
     inline_svg,
     log_report_inputs,
     logo_data_uri,
+    logo_uri,
     render_report,
     report_options,
     report_pdf,
     report_section,
+    save_branding,
     write_report,
 )
 from discovery._stages import DEFAULT_STAGES, StageModel, StageReason, closest_names, suggest_stages
@@ -260,6 +262,7 @@ __all__ = [
     "json_records",
     "log_report_inputs",
     "logo_data_uri",
+    "logo_uri",
     "map_caption",
     "map_layout",
     "map_to_dot",
@@ -278,6 +281,7 @@ __all__ = [
     "report_section",
     "restore_designed",
     "save_action",
+    "save_branding",
     "save_definition",
     "save_designed",
     "simplified_map",

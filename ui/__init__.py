@@ -68,6 +68,7 @@ from ui.views import report_saver, saved_reports_section, saved_views_section, v
 from ui.warmup import preload_charts
 from ui.workspace import (
     allowed,
+    branding_section,
     changes_table,
     comment_target,
     comments_panel,
@@ -84,6 +85,7 @@ __all__ = [
     "allowed",
     "attribute_columns",
     "attribute_values",
+    "branding_section",
     "build_log",
     "changes_table",
     "channels",
