@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
+import sqlalchemy as sa
 
 from data import DatasetNotFound, LogError, PermissionDenied, Settings, Store, save_view, saved_views
 from data.workspaces import DEFAULT_WORKSPACE, mentioned_users
@@ -182,3 +183,24 @@ def test_only_an_admin_sets_the_branding_and_the_history_records_it(ana: Store) 
 def test_a_branding_that_cannot_dress_a_report_is_refused(ana: Store, branding: dict, says: str) -> None:
     with pytest.raises(LogError, match=says):
         ana.set_branding(DEFAULT_WORKSPACE, branding)
+
+
+def test_a_database_of_the_previous_version_gains_an_unset_branding_and_keeps_its_workspaces(ana: Store) -> None:
+    from alembic import command
+    from alembic.config import Config
+
+    from data.store import MIGRATIONS_DIR
+
+    other = ana.create_workspace("B team")
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    engine = sa.create_engine(ana.settings.database_url)
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0006")
+    assert "branding_json" not in [column["name"] for column in sa.inspect(engine).get_columns("workspaces")]
+    engine.dispose()
+
+    migrated = Store(ana.settings, user=ana.user)
+    assert other in migrated.workspaces()
+    assert migrated.branding(other.id) == {}
