@@ -240,6 +240,7 @@ def create_workspace_form() -> None:
 def branding_section(workspace: Workspace) -> None:
     """The branding of the workspace's reports (company name, colours, logo); its admins set it, any part left unset
     is the operator's (PARCOURS_REPORT_*)."""
+    saved, in_force = {}, Branding()  # what the form starts from if the saved branding cannot be read
     with reported_errors(stop=False):
         saved = store().branding(workspace.id)
         in_force = Branding.of_workspace(store(), workspace.id)
@@ -272,5 +273,10 @@ def branding_section(workspace: Workspace) -> None:
         if st.form_submit_button("Save the branding", icon=":material/palette:"):
             logo = upload.getvalue() if upload is not None else None if drop else saved.get("logo")
             with reported_errors(stop=False):
+                # A colour left as the operator's stays theirs (it follows a change of theirs), unless already set.
+                primary, accent = (
+                    colour if part in saved or colour != getattr(in_force, part) else None
+                    for part, colour in (("primary", primary), ("accent", accent))
+                )
                 save_branding(store(), workspace.id, company=company, primary=primary, accent=accent, logo=logo)
                 st.rerun()  # the line above the form then says the new branding

@@ -102,6 +102,7 @@ def test_an_admin_brands_the_workspaces_reports_on_the_workspace_page(small_team
     assert not app.exception, app.exception
     saved = ana.branding(DEFAULT_WORKSPACE)
     assert (saved["company"], saved["primary"]) == ("Acme <Telecom>", "#0b6e4f")
+    assert "accent" not in saved  # left as the operator's: it stays theirs
     assert saved["logo"].startswith("data:image/svg+xml;base64,")
     assert any("Acme \\<Telecom\\>" in text.value and "its own logo" in text.value for text in app.markdown)
     assert any("branding: reports" in frame.value.to_string() for frame in app.dataframe)  # the history
