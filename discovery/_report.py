@@ -175,8 +175,7 @@ class ReportView:
     def from_query(cls, text: str) -> ReportView:
         """Read a copied dashboard link (or its query string) as the Journey map and Compare pages read their URL
         (the metric by its label, "Median time", or its name, "median")."""
-        query = urlsplit(text).query if "?" in text else text.lstrip("?")
-        params = dict(parse_qsl(query, keep_blank_values=True))
+        params = dict(_link_params(text))
         problems: list[Problem] = []
         shares = {name: _percent(params, name, problems) for name in ("touchpoints", "paths")}
         if problems:
@@ -329,20 +328,26 @@ def report_options(sections: Mapping[str, Section]) -> argparse.ArgumentParser:
         "--sections",
         nargs="+",
         choices=list(sections),
-        default=list(DISCOVERY_SECTIONS),
-        help=f"sections in report order (default: {' '.join(DISCOVERY_SECTIONS)})",
+        help="sections in report order (default: the link's, as a saved report's link names them, else "
+        f"{' '.join(DISCOVERY_SECTIONS)})",
     )
     parser.add_argument("--out", type=Path, required=True, help="write the HTML report here")
     parser.add_argument("--pdf", type=Path, help="also print it to this PDF file (needs Chromium)")
-    parser.add_argument("--title", default=REPORT_TITLE, help="the report's title")
+    parser.add_argument("--title", help=f"the report's title (default: the link's, else {REPORT_TITLE!r})")
     parser.add_argument("--generated-at", help="a date or time to print on the report (none by default)")
     return parser
 
 
 def write_report(args: argparse.Namespace, inputs: ReportInputs, sections: Mapping[str, Section]) -> None:
-    """Write the report the parsed `report_options` ask for, and say where; a stored log's report carries its
-    workspace's branding, a log file's the operator's (Settings)."""
-    picked = [sections[key] for key in sections if key in args.sections]
+    """Write the report the parsed `report_options` ask for, and say where. The sections and title not given are the
+    link's (a saved report's link, from the Reports page, names them); a stored log's report carries its workspace's
+    branding, a log file's the operator's (Settings)."""
+    linked = _link_params(args.view)
+    by_title = {section.title: key for key, section in sections.items()}
+    in_link = [by_title[value] for name, value in linked if name == "sections" and value in by_title]
+    keys = args.sections or in_link or list(DISCOVERY_SECTIONS)
+    title = args.title or next((value for name, value in linked if name == "report_title"), "") or REPORT_TITLE
+    picked = [sections[key] for key in sections if key in keys]
     if inputs.store is None or inputs.dataset_id is None:
         branding = Branding.from_settings(Settings.from_env())
     else:
@@ -351,7 +356,7 @@ def write_report(args: argparse.Namespace, inputs: ReportInputs, sections: Mappi
         inputs,
         picked,
         branding,
-        title=args.title,
+        title=title,
         generated_at=args.generated_at,
     )
     args.out.write_bytes(document.encode("utf-8"))
@@ -757,6 +762,12 @@ def inline_svg(svg: bytes) -> str:
     text = _SVG_COMMENT.sub("", text)
     text = _NAMESPACES.sub("", text)
     return _SVG_SIZE.sub('<svg role="img" width="100%"', text, count=1)
+
+
+def _link_params(text: str) -> list[tuple[str, str]]:
+    """The parameters of a copied dashboard link (or its query string), a repeated one (a multiselect's) each time."""
+    query = urlsplit(text).query if "?" in text else text.lstrip("?")
+    return parse_qsl(query, keep_blank_values=True)
 
 
 def _percent(params: Mapping[str, str], name: str, problems: list[Problem]) -> int:

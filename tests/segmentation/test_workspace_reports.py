@@ -1,14 +1,16 @@
-"""Each workspace's reports carry the branding its admins set, the operator's where they set none: in the library and
-through the report command, acting as a member."""
+"""A workspace's reports: they carry the branding its admins set, the operator's where they set none (in the library
+and through the report command, acting as a member), and a saved report's link writes its title and sections."""
 
 from __future__ import annotations
 
 import base64
+import re
 from pathlib import Path
+from urllib.parse import urlencode
 
 import pytest
 
-from data import DEFAULT_WORKSPACE, LogError, PermissionDenied, Settings, Store
+from data import DEFAULT_WORKSPACE, REPORTS_PAGE, LogError, PermissionDenied, Settings, Store, page_address, save_view
 from discovery import Branding, save_branding
 from segmentation.__main__ import main as segmentation_main
 from tests.data.test_store import event_log
@@ -82,3 +84,31 @@ def test_a_report_of_workspace_a_carries_as_branding_and_bs_carries_bs(ana: Stor
     assert "#112233" in a and "#445566" in a and "#778899" not in a and "data:image/png" not in a
     assert '<p class="company">Bravo B</p>' in b and "Acme" not in b
     assert "#778899" in b and "#aabbcc" in b and "#112233" not in b and "data:image/png;base64," in b
+
+
+def test_a_saved_reports_link_writes_its_title_and_sections(ana: Store, run_cli, tmp_path: Path) -> None:
+    dataset = ana.import_log(event_log())
+    query = {"dataset": dataset.id, "report_title": "Churn <review>", "sections": ["Churn points", "Summary"]}
+    save_view(ana, dataset.id, "Monthly", REPORTS_PAGE, query)
+    link = f"http://localhost:8501/{page_address(REPORTS_PAGE)}?{urlencode(query, doseq=True)}"
+    arguments = ["--as", ANA, "report", dataset.id, "--view", link]
+
+    linked = run_cli(segmentation_main, *arguments, "--out", str(tmp_path / "linked.html"), home=ana.settings.home)
+    given = run_cli(
+        segmentation_main,
+        *arguments,
+        "--sections",
+        "map",
+        "--title",
+        "Map only",
+        "--out",
+        str(tmp_path / "given.html"),
+        home=ana.settings.home,
+    )
+
+    assert linked.returncode == 0 and given.returncode == 0, linked.stderr + given.stderr
+    document = (tmp_path / "linked.html").read_text(encoding="utf-8")
+    assert "<h1>Churn &lt;review&gt;</h1>" in document
+    assert re.findall(r'id="section-(\w+)"', document) == ["summary", "churn"]  # in report order
+    document = (tmp_path / "given.html").read_text(encoding="utf-8")  # what the command line says comes first
+    assert "<h1>Map only</h1>" in document and re.findall(r'id="section-(\w+)"', document) == ["map"]
