@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 import ui
+from ui import actions
 from ui.definition import definition_banner
 
 st.set_page_config(page_title="Parcours", page_icon="🧭", layout="wide")
@@ -37,6 +38,12 @@ st.page_link(ui.IMPORT_PAGE, label="Import another log", icon=":material/upload_
 
 st.subheader("Saved views")
 ui.saved_views_section()
+
+st.subheader("Reports")
+ui.saved_reports_section()
+
+st.subheader("Open actions")
+actions.open_actions_section(dataset.id)
 
 if ui.settings().auth != "local":
     st.subheader("Mentions of you")

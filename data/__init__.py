@@ -59,7 +59,7 @@ from data.sql_sources import read_sql
 from data.store import Dataset, SavedPayload, Store
 from data.timestamps import ParsedTimestamps, parse_timestamps
 from data.uploads import StagedUpload, StagedUploads
-from data.views import SavedView, delete_view, page_address, save_view, saved_views
+from data.views import REPORTS_PAGE, SavedView, delete_view, page_address, save_view, saved_reports, saved_views
 from data.workspaces import DEFAULT_WORKSPACE, ROLES, Change, Comment, Member, Workspace
 from data.xes import read_xes
 
@@ -84,6 +84,7 @@ __all__ = [
     "DEFAULT_WORKSPACE",
     "DEMO_SAMPLES",
     "FORMATS",
+    "REPORTS_PAGE",
     "ROLES",
     "SETTINGS",
     "SOURCE_ROW",
@@ -158,6 +159,7 @@ __all__ = [
     "resolve_mapping",
     "run_isolated",
     "save_view",
+    "saved_reports",
     "saved_views",
     "spark_session",
     "split_journeys",

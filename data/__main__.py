@@ -19,7 +19,7 @@ from data.importing import DEMO_SAMPLES, import_demo, import_file_isolated, load
 from data.parquet_layout import import_layout
 from data.settings import Settings
 from data.store import Dataset, Store
-from data.views import page_address, saved_views
+from data.views import page_address, saved_reports, saved_views
 
 
 @terminal_safe_output()
@@ -116,12 +116,13 @@ def _export_events(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _views(args: argparse.Namespace, settings: Settings) -> int:
-    """List the saved views, each with the address to open it under the dashboard's base URL."""
-    views = saved_views(Store(settings))
+    """List the saved views (or only the saved reports), each with the address to open it under the dashboard's base
+    URL."""
+    views = (saved_reports if args.reports else saved_views)(Store(settings))
     if args.json:
         print(json.dumps([view.to_dict() for view in views], indent=2, ensure_ascii=False))
     for view in [] if args.json else views:
-        address = f"{page_address(view.page)}?{urlencode(view.query)}"
+        address = f"{page_address(view.page)}?{urlencode(view.query, doseq=True)}"
         print(f"{view.saved_at:%Y-%m-%d %H:%M}  {view.owner}  {view.name}  {address}")
     return 0
 
@@ -210,6 +211,7 @@ def _parser() -> argparse.ArgumentParser:
     views = commands.add_parser("views", help="list the saved views and the address that opens each")
     views.set_defaults(run=_views)
     views.add_argument("--json", action="store_true")
+    views.add_argument("--reports", action="store_true", help="only the saved reports (views of the Reports page)")
 
     demo = commands.add_parser("demo", help="store a bundled demo log")
     demo.set_defaults(run=_demo)

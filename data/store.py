@@ -71,6 +71,10 @@ MAX_KEY_CHARS = 64
 MAX_USER_CHARS = 200
 MAX_COMMENT_CHARS = 5_000
 HISTORY_SHOWN = 200
+# A workspace's report branding: what each part may be. The logo is a data: URI whose image `discovery` checks.
+BRANDING_PARTS = ("company", "primary", "accent", "logo")
+MAX_BRANDING_LOGO_CHARS = 400_000
+_BRANDING_COLOUR = re.compile(r"#[0-9a-fA-F]{6}")
 # What each kind of annotation needs: saving a view of one's own is reading, deciding about a log is editing.
 ANNOTATION_ROLES = {"view": "viewer"}
 # Kinds of annotation a member owns (their payload names its "owner", and says whether it is "shared"): with one name
@@ -146,6 +150,7 @@ WORKSPACES = sa.Table(
     sa.Column("id", sa.String(40), primary_key=True),
     sa.Column("name", sa.Text(), nullable=False, unique=True),
     sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.Column("branding_json", sa.Text(), nullable=True),
 )
 MEMBERSHIPS = sa.Table(
     "memberships",
@@ -649,6 +654,34 @@ class Store:
                 sa.insert(AUDIT).values(
                     self._change(workspace_id, None)
                     | {"action": "member", "target": user_id, "before_json": _json(before), "after_json": _json(role)}
+                )
+            )
+
+    def branding(self, workspace_id: str) -> dict[str, str]:
+        """Return what the workspace's admins set of its reports' branding (some of `BRANDING_PARTS`; empty: none)."""
+        self._require(workspace_id, "viewer", "see the branding")
+        query = sa.select(WORKSPACES.c.branding_json).where(WORKSPACES.c.id == workspace_id)
+        with self._engine.connect() as connection:
+            return _loaded(connection.execute(query).scalar()) or {}
+
+    def set_branding(self, workspace_id: str, branding: Mapping[str, str]) -> None:
+        """Set the branding of the workspace's reports (company, primary and accent colours, logo as a data: URI; a
+        part left out is the operator's); only its admins may, and the history records it."""
+        self._require(workspace_id, "admin", "set the branding")
+        kept = _checked_branding(branding)
+        with _disk_full_is_typed(), self._writer.begin() as connection:
+            key = WORKSPACES.c.id == workspace_id
+            before = _loaded(connection.execute(sa.select(WORKSPACES.c.branding_json).where(key)).scalar())
+            connection.execute(sa.update(WORKSPACES).where(key).values(branding_json=_json(kept or None)))
+            connection.execute(
+                sa.insert(AUDIT).values(
+                    self._change(workspace_id, None)
+                    | {
+                        "action": "branding",
+                        "target": "reports",
+                        "before_json": _json(_branding_shown(before)),
+                        "after_json": _json(_branding_shown(kept or None)),
+                    }
                 )
             )
 
@@ -1217,6 +1250,44 @@ def _checked_user(user: object) -> str:
     if not isinstance(user, str) or not user.strip() or len(user) > MAX_USER_CHARS or any(map(_is_unshowable, user)):
         raise LogError(Problem(f"A user is named by 1 to {MAX_USER_CHARS} printable characters.", value=str(user)))
     return user.strip()
+
+
+def _checked_branding(branding: object) -> dict[str, str]:
+    """Return the branding's parts that are set, or raise LogError naming each part that cannot be."""
+    if not isinstance(branding, Mapping) or set(branding) - set(BRANDING_PARTS):
+        raise LogError(Problem(f"A branding has at most these parts: {', '.join(BRANDING_PARTS)}.", column="branding"))
+    kept = {part: value for part, value in branding.items() if value not in (None, "")}
+    problems = [
+        Problem(f"The branding's {part} is text.", column=part) for part, v in kept.items() if type(v) is not str
+    ]
+    if problems:
+        raise LogError(problems)
+    if "company" in kept:
+        kept["company"] = _checked_name(kept["company"], typed=True)
+    problems = [
+        Problem(f"The {part} colour is a hex colour such as #1f4e79.", column=part, value=kept[part])
+        for part in ("primary", "accent")
+        if part in kept and not _BRANDING_COLOUR.fullmatch(kept[part])
+    ]
+    logo = kept.get("logo", "data:image/")
+    if not logo.startswith("data:image/") or len(logo) > MAX_BRANDING_LOGO_CHARS:
+        problems.append(
+            Problem(
+                f"The logo is an image as a data: URI of at most {MAX_BRANDING_LOGO_CHARS:,} characters.",
+                fix="Upload a small PNG or SVG.",
+                column="logo",
+            )
+        )
+    if problems:
+        raise LogError(problems)
+    return kept
+
+
+def _branding_shown(branding: dict | None) -> dict | None:
+    """The branding as the history shows it: the logo by its size, not its content."""
+    if not branding or "logo" not in branding:
+        return branding
+    return branding | {"logo": f"an image of {len(branding['logo']) * 3 // 4 // 1024:,} KB"}
 
 
 def _json(value: object) -> str | None:

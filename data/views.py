@@ -1,7 +1,9 @@
 """Saved views: a page with its settings and filters (the URL's query), named so that a team can reopen it.
 
 A view belongs to the log it shows and goes when the log goes. It is kept as the page's file and its query
-parameters, not as a full URL, so that it opens on whatever host serves the dashboard.
+parameters, not as a full URL, so that it opens on whatever host serves the dashboard. A saved report is a view of
+the Reports page: its title, sections and map settings are in that page's URL with the log and the filters, so
+reopening it writes the same report (with the definition and the branding then in force).
 """
 
 from __future__ import annotations
@@ -15,23 +17,35 @@ from pathlib import PurePosixPath
 from data.errors import LogError, Problem
 from data.store import Store
 
-__all__ = ["HOME_PAGE", "VIEW_KIND", "SavedView", "delete_view", "page_address", "save_view", "saved_views"]
+__all__ = [
+    "HOME_PAGE",
+    "REPORTS_PAGE",
+    "VIEW_KIND",
+    "SavedView",
+    "delete_view",
+    "page_address",
+    "save_view",
+    "saved_reports",
+    "saved_views",
+]
 
 VIEW_KIND = "view"
 HOME_PAGE = "app.py"
+REPORTS_PAGE = "pages/10_Reports.py"
 MAX_QUERY_PARAMS = 100
 MAX_VALUE_CHARS = 10_000
 
 
 @dataclass(frozen=True)
 class SavedView:
-    """A named view of one log: its page (a file under `pages/`, or `app.py`) and its query parameters; shared with
-    the workspace, or private (listed to its owner only)."""
+    """A named view of one log: its page (a file under `pages/`, or `app.py`) and its query parameters (a list where
+    the URL repeats one, as a multiselect writes it); shared with the workspace, or private (listed to its owner
+    only)."""
 
     dataset_id: str
     name: str
     page: str
-    query: dict[str, str]
+    query: dict[str, str | list[str]]
     owner: str
     saved_at: datetime
     shared: bool = True
@@ -45,7 +59,7 @@ def save_view(
     dataset_id: str,
     name: str,
     page: str,
-    query: Mapping[str, str],
+    query: Mapping[str, str | list[str]],
     *,
     owner: str | None = None,
     shared: bool = True,
@@ -60,7 +74,7 @@ def save_view(
         dataset_id=dataset_id,
         name=name.strip() if isinstance(name, str) else name,
         page=page,
-        query=dict(query),
+        query={key: value if isinstance(value, str) else list(value) for key, value in query.items()},
         owner=owner or store.user,
         saved_at=datetime.now(UTC).replace(microsecond=0),
         shared=bool(shared),
@@ -90,6 +104,11 @@ def saved_views(store: Store) -> list[SavedView]:
     return sorted(views, key=lambda view: (view.saved_at, view.name), reverse=True)
 
 
+def saved_reports(store: Store) -> list[SavedView]:
+    """Return the saved reports (the saved views of the Reports page) the store's user can open, newest first."""
+    return [view for view in saved_views(store) if view.page == REPORTS_PAGE]
+
+
 def delete_view(store: Store, dataset_id: str, name: str) -> None:
     """Forget a saved view (only its owner or an admin of the workspace may); forgetting one that is not there is not
     an error."""
@@ -107,12 +126,17 @@ def _check_view(page: object, query: object) -> None:
         problems.append(Problem("A view opens a page of the dashboard (app.py or pages/….py).", value=str(page)))
     if not isinstance(query, Mapping) or len(query) > MAX_QUERY_PARAMS:
         problems.append(Problem(f"A view keeps at most {MAX_QUERY_PARAMS} settings.", column="query"))
-    elif not all(
-        isinstance(key, str) and isinstance(value, str) and len(value) <= MAX_VALUE_CHARS
-        for key, value in query.items()
-    ):
+    elif not all(isinstance(key, str) and _is_setting(value) for key, value in query.items()):
         problems.append(
-            Problem(f"A view's settings are text, each at most {MAX_VALUE_CHARS:,} characters.", column="query")
+            Problem(
+                f"A view's settings are text (or lists of text), each at most {MAX_VALUE_CHARS:,} characters.",
+                column="query",
+            )
         )
     if problems:
         raise LogError(problems)
+
+
+def _is_setting(value: object) -> bool:
+    texts = [value] if isinstance(value, str) else value if isinstance(value, list | tuple) else [None]
+    return all(isinstance(text, str) for text in texts) and sum(map(len, texts)) <= MAX_VALUE_CHARS

@@ -24,6 +24,7 @@ __all__ = [
     "ACTION_FORMAT",
     "ACTION_KIND",
     "KPIS",
+    "OPEN_STATUSES",
     "STATUSES",
     "TARGET_KINDS",
     "TRANSITION_ARROW",
@@ -32,6 +33,7 @@ __all__ = [
     "ActionTarget",
     "action_history",
     "actions_of",
+    "open_actions",
     "save_action",
 ]
 
@@ -39,6 +41,8 @@ ACTION_KIND = "action"
 ACTION_FORMAT = "parcours.action"
 FORMAT_VERSION = 1
 STATUSES = ("idea", "planned", "live", "done", "dropped")
+# An action still to be carried out or watched: the home page lists these.
+OPEN_STATUSES = STATUSES[:3]
 TARGET_KINDS = ("touchpoint", "transition", "stage", "churn point", "persona", "segment")
 # The KPI an action should move; `kpi_on` names what some of them are measured on (see `Action`).
 KPIS = ("conversion", "churn", "drop-off", "time to stage", "score", "conformance")
@@ -219,6 +223,11 @@ def actions_of(store: Store, dataset_id: str) -> tuple[Action, ...]:
         for key, saved in store.documents(dataset_id, ACTION_KIND).items()
     ]
     return tuple(sorted(actions, key=lambda action: (action.go_live is None, -_ordinal(action.go_live), action.id)))
+
+
+def open_actions(store: Store, dataset_id: str) -> tuple[Action, ...]:
+    """Return the dataset's actions not done or dropped (an idea, planned or live), in the order of `actions_of`."""
+    return tuple(action for action in actions_of(store, dataset_id) if action.status in OPEN_STATUSES)
 
 
 def action_history(store: Store, dataset_id: str, action_id: str) -> tuple[ActionChange, ...]:

@@ -71,10 +71,12 @@ __all__ = [
     "inline_svg",
     "log_report_inputs",
     "logo_data_uri",
+    "logo_uri",
     "render_report",
     "report_options",
     "report_pdf",
     "report_section",
+    "save_branding",
     "write_report",
 ]
 
@@ -123,6 +125,19 @@ class Branding:
         logo = None if settings.report_logo is None else logo_data_uri(settings.report_logo)
         return cls(settings.report_company, logo, settings.report_primary_color, settings.report_accent_color)
 
+    @classmethod
+    def of_workspace(cls, store: Store, workspace_id: str) -> Branding:
+        """Read the branding the workspace's admins set (`save_branding`), each part they left unset from Settings;
+        the saved logo is checked again, as a logo file is."""
+        operator = cls.from_settings(store.settings)
+        saved = store.branding(workspace_id)
+        return cls(
+            saved.get("company", operator.company),
+            _checked_logo_uri(saved["logo"]) if "logo" in saved else operator.logo,
+            saved.get("primary", operator.primary),
+            saved.get("accent", operator.accent),
+        )
+
     def to_dict(self) -> dict[str, object]:
         return {"company": self.company, "logo": self.logo, "primary": self.primary, "accent": self.accent}
 
@@ -160,8 +175,7 @@ class ReportView:
     def from_query(cls, text: str) -> ReportView:
         """Read a copied dashboard link (or its query string) as the Journey map and Compare pages read their URL
         (the metric by its label, "Median time", or its name, "median")."""
-        query = urlsplit(text).query if "?" in text else text.lstrip("?")
-        params = dict(parse_qsl(query, keep_blank_values=True))
+        params = dict(_link_params(text))
         problems: list[Problem] = []
         shares = {name: _percent(params, name, problems) for name in ("touchpoints", "paths")}
         if problems:
@@ -314,24 +328,35 @@ def report_options(sections: Mapping[str, Section]) -> argparse.ArgumentParser:
         "--sections",
         nargs="+",
         choices=list(sections),
-        default=list(DISCOVERY_SECTIONS),
-        help=f"sections in report order (default: {' '.join(DISCOVERY_SECTIONS)})",
+        help="sections in report order (default: the link's, as a saved report's link names them, else "
+        f"{' '.join(DISCOVERY_SECTIONS)})",
     )
     parser.add_argument("--out", type=Path, required=True, help="write the HTML report here")
     parser.add_argument("--pdf", type=Path, help="also print it to this PDF file (needs Chromium)")
-    parser.add_argument("--title", default=REPORT_TITLE, help="the report's title")
+    parser.add_argument("--title", help=f"the report's title (default: the link's, else {REPORT_TITLE!r})")
     parser.add_argument("--generated-at", help="a date or time to print on the report (none by default)")
     return parser
 
 
 def write_report(args: argparse.Namespace, inputs: ReportInputs, sections: Mapping[str, Section]) -> None:
-    """Write the report the parsed `report_options` ask for, branded from Settings, and say where."""
-    picked = [sections[key] for key in sections if key in args.sections]
+    """Write the report the parsed `report_options` ask for, and say where. The sections and title not given are the
+    link's (a saved report's link, from the Reports page, names them); a stored log's report carries its workspace's
+    branding, a log file's the operator's (Settings)."""
+    linked = _link_params(args.view)
+    by_title = {section.title: key for key, section in sections.items()}
+    in_link = [by_title[value] for name, value in linked if name == "sections" and value in by_title]
+    keys = args.sections or in_link or list(DISCOVERY_SECTIONS)
+    title = args.title or next((value for name, value in linked if name == "report_title"), "") or REPORT_TITLE
+    picked = [sections[key] for key in sections if key in keys]
+    if inputs.store is None or inputs.dataset_id is None:
+        branding = Branding.from_settings(Settings.from_env())
+    else:
+        branding = Branding.of_workspace(inputs.store, inputs.store.dataset(inputs.dataset_id).workspace_id)
     document = render_report(
         inputs,
         picked,
-        Branding.from_settings(Settings.from_env()),
-        title=args.title,
+        branding,
+        title=title,
         generated_at=args.generated_at,
     )
     args.out.write_bytes(document.encode("utf-8"))
@@ -436,16 +461,54 @@ def logo_data_uri(path: str | Path) -> str:
                 "The report logo cannot be read.", fix="Check PARCOURS_REPORT_LOGO.", value=f"{path}: {error.strerror}"
             )
         ) from None
+    return logo_uri(content, str(path))
+
+
+def logo_uri(content: bytes, source: str) -> str:
+    """Return a logo's bytes (from `source`: a file, an upload) as a data: URI, after checking it is a small PNG, JPEG,
+    GIF, WebP or inert SVG."""
     if len(content) > MAX_LOGO_BYTES:
         raise LogError(
             Problem(
                 f"The report logo is larger than {MAX_LOGO_BYTES // 1024} KB.",
                 fix="Use a smaller image.",
-                value=str(path),
+                value=source,
             )
         )
-    mime = _image_type(content) or _svg_type(content, path)
+    mime = _image_type(content) or _svg_type(content, source)
     return f"data:{mime};base64,{base64.b64encode(content).decode('ascii')}"
+
+
+def save_branding(
+    store: Store,
+    workspace_id: str,
+    *,
+    company: str = "",
+    primary: str | None = None,
+    accent: str | None = None,
+    logo: bytes | str | None = None,
+) -> Branding:
+    """Set the branding of a workspace's reports (only its admins may: the Store checks) and return it in force.
+
+    `logo` is an image's bytes (an upload, checked like the settings' logo) or the data: URI of one already saved;
+    a part left empty or None is the operator's (PARCOURS_REPORT_*).
+    """
+    uri = logo if logo is None or isinstance(logo, str) else logo_uri(logo, "the uploaded logo")
+    parts = {"company": company, "primary": primary, "accent": accent, "logo": uri and _checked_logo_uri(uri)}
+    store.set_branding(workspace_id, parts)
+    return Branding.of_workspace(store, workspace_id)
+
+
+def _checked_logo_uri(uri: str) -> str:
+    """Check a logo saved as a data: URI as the logo file is checked: a workspace's logo is read from the database."""
+    header, _, data = uri.partition(";base64,")
+    try:
+        content = base64.b64decode(data, validate=True)
+    except ValueError:
+        content = b""
+    if not header.startswith("data:image/") or not content:
+        raise LogError(Problem("The saved logo is not an image.", fix="Upload the logo again.", value=header[:40]))
+    return logo_uri(content, "the workspace's logo")
 
 
 def html_table(headers: Sequence[str], rows: Sequence[Sequence[object]], *, numeric: Sequence[int] = ()) -> str:
@@ -701,6 +764,12 @@ def inline_svg(svg: bytes) -> str:
     return _SVG_SIZE.sub('<svg role="img" width="100%"', text, count=1)
 
 
+def _link_params(text: str) -> list[tuple[str, str]]:
+    """The parameters of a copied dashboard link (or its query string), a repeated one (a multiselect's) each time."""
+    query = urlsplit(text).query if "?" in text else text.lstrip("?")
+    return parse_qsl(query, keep_blank_values=True)
+
+
 def _percent(params: Mapping[str, str], name: str, problems: list[Problem]) -> int:
     text = params.get(name, str(VIEW_PARAMS[name]))
     try:
@@ -718,16 +787,16 @@ def _image_type(content: bytes) -> str | None:
     return next((mime for magic, mime in _IMAGE_TYPES if content.startswith(magic)), None)
 
 
-def _svg_type(content: bytes, path: Path) -> str:
+def _svg_type(content: bytes, source: str) -> str:
     """Return the SVG type of a logo with nothing active in it; anything else is refused, never cleaned."""
     try:
         root = SafeXml.fromstring(content)
     except (SafeXml.ParseError, DefusedXmlException, ValueError):
         raise LogError(
-            Problem("The report logo is not a PNG, JPEG, GIF, WebP or SVG image.", fix=_FIX_LOGO, value=str(path))
+            Problem("The report logo is not a PNG, JPEG, GIF, WebP or SVG image.", fix=_FIX_LOGO, value=source)
         ) from None
     if _local(root.tag) != "svg":
-        raise LogError(Problem("The report logo is not an SVG image.", fix=_FIX_LOGO, value=str(path)))
+        raise LogError(Problem("The report logo is not an SVG image.", fix=_FIX_LOGO, value=source))
     for element in root.iter():
         name = _local(element.tag).lower()
         active = [
@@ -739,9 +808,7 @@ def _svg_type(content: bytes, path: Path) -> str:
         ]
         if name in _SVG_ACTIVE or active or (name == "style" and _OUTSIDE_URL.search(element.text or "")):
             raise LogError(
-                Problem(
-                    f"The SVG logo holds something that could run or fetch ({name}).", fix=_FIX_LOGO, value=str(path)
-                )
+                Problem(f"The SVG logo holds something that could run or fetch ({name}).", fix=_FIX_LOGO, value=source)
             )
     return "image/svg+xml"
 

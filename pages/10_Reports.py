@@ -19,16 +19,23 @@ ui.filter_bar(dataset)
 definition_banner(dataset.id)
 st.markdown(
     "Pick the sections; the report follows the filters in the sidebar and the map settings below, and carries the "
-    "company's name, logo and colours (set by the operator). One HTML file with nothing to fetch, or its PDF; "
-    "`python -m segmentation report --view LINK` writes the same report from a copied link, on a schedule."
+    "workspace's company name, logo and colours (set by its admins on the Workspace page, else by the operator). "
+    "One HTML file with nothing to fetch, or its PDF; `python -m segmentation report --view LINK` writes the same "
+    "report from a copied link, on a schedule. “Save this report” keeps it for the team's home page."
 )
 
 view, sections, title = reports.report_form(dataset.id)
+ui.report_saver(dataset)
 if not sections:
     st.info("Pick at least one section.")
     st.stop()
 with ui.reported_errors():
     document = reports.report_document(
-        dataset.id, json.dumps(view.to_dict(), sort_keys=True), sections, title, ui.definition_version(dataset.id)
+        dataset.id,
+        json.dumps(view.to_dict(), sort_keys=True),
+        sections,
+        title,
+        ui.definition_version(dataset.id),
+        reports.branding_json(dataset.workspace_id),
     )
     reports.show_report(document)

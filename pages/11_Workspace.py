@@ -1,4 +1,5 @@
-"""Workspace: who belongs to the team's workspace and with which role, what changed in it, a new workspace."""
+"""Workspace: who belongs to the team's workspace and with which role, its reports' branding, what changed in it, a
+new workspace."""
 
 from __future__ import annotations
 
@@ -16,13 +17,17 @@ with ui.reported_errors():
 st.markdown(
     f"**{ui.plain(workspace.name)}** · your role: {workspace.role}. "
     "Viewers read, export, comment and save views; editors also import logs and edit what is decided about them "
-    "(definitions, personas, segments, actions); admins also manage the members and delete logs."
+    "(definitions, personas, segments, actions); admins also manage the members, set the reports' branding and delete "
+    "logs."
 )
 
 st.subheader("Members")
 if workspace.id == DEFAULT_WORKSPACE and ui.settings().auth != "local":
     st.caption("The operator's admins (PARCOURS_ADMINS) administer this workspace too, without being listed.")
 ui.members_section(workspace)
+
+st.subheader("Branding of the reports")
+ui.branding_section(workspace)
 
 st.subheader("Changes in this workspace")
 with ui.reported_errors():

@@ -64,10 +64,11 @@ from ui.tables import (
     problems_table,
     quality_badge,
 )
-from ui.views import saved_views_section, view_saver
+from ui.views import report_saver, saved_reports_section, saved_views_section, view_saver
 from ui.warmup import preload_charts
 from ui.workspace import (
     allowed,
+    branding_section,
     changes_table,
     comment_target,
     comments_panel,
@@ -84,6 +85,7 @@ __all__ = [
     "allowed",
     "attribute_columns",
     "attribute_values",
+    "branding_section",
     "build_log",
     "changes_table",
     "channels",
@@ -129,10 +131,12 @@ __all__ = [
     "read_sql_source",
     "read_upload",
     "recent_comments_section",
+    "report_saver",
     "reported_errors",
     "role_options",
     "save_journey_definition",
     "save_section",
+    "saved_reports_section",
     "saved_views_section",
     "settings",
     "show_dataset",

@@ -32,10 +32,12 @@ from discovery import (
     change_text,
     designed_of,
     interval_text,
+    open_actions,
     save_action,
 )
 from segmentation import persona_from_param, saved_segments
 from ui.downloads import show_table
+from ui.errors import reported_errors
 from ui.markup import plain, plotly_text
 from ui.params import write_owned
 from ui.personas import persona_members, selection_filters
@@ -55,6 +57,7 @@ __all__ = [
     "history_table",
     "listed_actions",
     "map_target",
+    "open_actions_section",
     "show_act_on",
     "show_effect",
     "show_history",
@@ -252,6 +255,27 @@ def statuses_of(actions: tuple[Action, ...]) -> list[str]:
 
 def listed_actions(dataset_id: str) -> tuple[Action, ...]:
     return actions_of(store(), dataset_id)
+
+
+def open_actions_section(dataset_id: str) -> None:
+    """List the log's open actions (an idea, planned or live) with their owner, status, go-live day and target, each a
+    link that opens it on the Actions page."""
+    with reported_errors(stop=False):
+        shown = open_actions(store(), dataset_id)
+        if not shown:
+            st.caption("No open action on this log: the Actions page plans one, the map's “Act on this” too.")
+        for action in shown:
+            st.page_link(
+                ACTIONS_PAGE,
+                label=plain(_open_action_label(action)),
+                icon=":material/task_alt:",
+                query_params={"dataset": dataset_id, ACTION_PARAM: action.id},
+            )
+
+
+def _open_action_label(action: Action) -> str:
+    go_live = f"goes live {action.go_live:%Y-%m-%d}" if action.go_live else "no go-live day"
+    return f"{action.title} — {action.status}, {action.owner or 'no owner'}, {go_live}, on {action.target}"
 
 
 def show_history(dataset_id: str, action: Action) -> None:

@@ -1,9 +1,9 @@
 """The Reports page's widgets, cached report and its preview and downloads.
 
-The page asks what the report holds (sections, the map's metric and sliders, the persona run, the two segments) with
-widgets bound to the URL under the names the Journey map, Personas (`run`) and Compare pages use, so a link copied
-from any of them opens the same view here, and the same link given to `python -m segmentation report --view` writes
-the same report.
+The page asks what the report holds (title, sections, the map's metric and sliders, the persona run, the two
+segments) with widgets bound to the URL under the names the Journey map, Personas (`run`) and Compare pages use, so
+a link copied from any of them opens the same view here, and the same link given to `python -m segmentation report
+--view` writes the same report. "Save this report" keeps that URL as a saved view of this page.
 
 The preview is an iframe whose source is the report as a `data:` URL: the frame has an opaque origin, so even a
 script that slipped into the report could not reach the dashboard; and the report itself carries none and forbids
@@ -32,9 +32,17 @@ from discovery import (
 from segmentation import REPORT_SECTIONS, saved_segments, stored_report_inputs
 from ui.downloads import current_stamp
 from ui.personas import saved_runs, selection_params
-from ui.state import dataset_engine, settings, store
+from ui.state import dataset_engine, store
 
-__all__ = ["PREVIEW_HEIGHT_PX", "REPORT_TITLE", "preview_source", "report_document", "report_form", "show_report"]
+__all__ = [
+    "PREVIEW_HEIGHT_PX",
+    "REPORT_TITLE",
+    "branding_json",
+    "preview_source",
+    "report_document",
+    "report_form",
+    "show_report",
+]
 
 REPORT_TITLE = "Customer journey report"
 PREVIEW_HEIGHT_PX = 900
@@ -81,22 +89,32 @@ def report_form(dataset_id: str) -> tuple[ReportView, tuple[str, ...], str]:
     persona_run = _persona_run(dataset_id) if "personas" in sections else None
     segments = _segments(dataset_id) if "comparison" in sections else None
     keep = [key for key in sections if (key != "personas" or persona_run) and (key != "comparison" or segments)]
-    title = st.text_input("Title", REPORT_TITLE, max_chars=TITLE_CHARS, key="report_title")
+    title = st.text_input("Title", REPORT_TITLE, max_chars=TITLE_CHARS, key="report_title", bind="query-params")
     view = ReportView(metric, touchpoints, paths, selection_params(), segments, persona_run)
     return view, tuple(keep), title.strip() or REPORT_TITLE
 
 
+def branding_json(workspace_id: str) -> str:
+    """The branding of the workspace's reports (its admins', else the operator's) as JSON, to key the report by."""
+    return json.dumps(Branding.of_workspace(store(), workspace_id).to_dict(), sort_keys=True)
+
+
 @st.cache_data(show_spinner="Writing the report…", max_entries=16)
 def report_document(
-    dataset_id: str, view_json: str, sections: tuple[str, ...], title: str, definition_version: int | None
+    dataset_id: str,
+    view_json: str,
+    sections: tuple[str, ...],
+    title: str,
+    definition_version: int | None,
+    branding: str,
 ) -> str:
-    """The report's HTML, keyed by content: the log, the view (as JSON), the sections, the title and the version of
-    the definition in force (a new version writes a new report)."""
+    """The report's HTML, keyed by content: the log, the view (as JSON), the sections, the title, the version of
+    the definition in force and the branding (as JSON): a new version or a new logo writes a new report."""
     view = ReportView.from_dict(json.loads(view_json))
     with dataset_engine(dataset_id) as engine:
         inputs = stored_report_inputs(store(), dataset_id, engine, view)
         return render_report(
-            inputs, [REPORT_SECTIONS[key] for key in sections], Branding.from_settings(settings()), title=title
+            inputs, [REPORT_SECTIONS[key] for key in sections], Branding(**json.loads(branding)), title=title
         )
 
 

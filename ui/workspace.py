@@ -15,6 +15,7 @@ import streamlit as st
 
 from data import DEFAULT_WORKSPACE, ROLES, Change, Comment, Dataset, Workspace
 from data.workspaces import role_allows
+from discovery import MAX_LOGO_BYTES, Branding, save_branding
 from ui.downloads import show_table
 from ui.errors import reported_errors
 from ui.markup import plain
@@ -23,6 +24,7 @@ from ui.state import store
 __all__ = [
     "COMMENTS_REFRESH_SECONDS",
     "allowed",
+    "branding_section",
     "changes_table",
     "comment_target",
     "comments_panel",
@@ -233,3 +235,48 @@ def create_workspace_form() -> None:
                 st.session_state[_WORKSPACE] = created.id
                 st.toast(plain(f"Created “{created.name}”: add its members below."), icon=":material/check:")
                 st.rerun()
+
+
+def branding_section(workspace: Workspace) -> None:
+    """The branding of the workspace's reports (company name, colours, logo); its admins set it, any part left unset
+    is the operator's (PARCOURS_REPORT_*)."""
+    saved, in_force = {}, Branding()  # what the form starts from if the saved branding cannot be read
+    with reported_errors(stop=False):
+        saved = store().branding(workspace.id)
+        in_force = Branding.of_workspace(store(), workspace.id)
+        logo = "its own logo" if "logo" in saved else "the operator's logo" if in_force.logo else "no logo"
+        st.markdown(
+            f"Reports carry **{plain(in_force.company or '(no company name)')}**, primary colour `{in_force.primary}`, "
+            f"accent colour `{in_force.accent}` and {logo}" + ("." if saved else " — all as the operator set them.")
+        )
+    if not allowed("admin", "set the branding", workspace.id):
+        return
+    with st.form(key=f"branding-{workspace.id}"):
+        company = st.text_input(
+            "Company name",
+            saved.get("company", ""),
+            key=f"branding-company-{workspace.id}",
+            help="Empty: the operator's.",
+        )
+        left, right = st.columns(2)
+        primary = left.color_picker("Primary colour", in_force.primary, key=f"branding-primary-{workspace.id}")
+        accent = right.color_picker("Accent colour", in_force.accent, key=f"branding-accent-{workspace.id}")
+        upload = st.file_uploader(
+            f"Logo (PNG or SVG, at most {MAX_LOGO_BYTES // 1024} KB)",
+            type=["png", "svg"],
+            key=f"branding-logo-{workspace.id}",
+            help="An SVG with scripts, event handlers or links is refused.",
+        )
+        drop = st.checkbox(
+            "Remove the workspace's logo", key=f"branding-drop-{workspace.id}", disabled="logo" not in saved
+        )
+        if st.form_submit_button("Save the branding", icon=":material/palette:"):
+            logo = upload.getvalue() if upload is not None else None if drop else saved.get("logo")
+            with reported_errors(stop=False):
+                # A colour left as the operator's stays theirs (it follows a change of theirs), unless already set.
+                primary, accent = (
+                    colour if part in saved or colour != getattr(in_force, part) else None
+                    for part, colour in (("primary", primary), ("accent", accent))
+                )
+                save_branding(store(), workspace.id, company=company, primary=primary, accent=accent, logo=logo)
+                st.rerun()  # the line above the form then says the new branding

@@ -8,7 +8,18 @@ from datetime import datetime
 
 import pytest
 
-from data import DEFAULT_WORKSPACE, LogError, PermissionDenied, Settings, Store, delete_view, save_view, saved_views
+from data import (
+    DEFAULT_WORKSPACE,
+    REPORTS_PAGE,
+    LogError,
+    PermissionDenied,
+    Settings,
+    Store,
+    delete_view,
+    save_view,
+    saved_reports,
+    saved_views,
+)
 from tests.data.test_store import event_log
 
 
@@ -130,3 +141,41 @@ def test_a_member_cannot_replace_or_delete_another_members_view_but_an_admin_can
     delete_view(ana, dataset.id, "Secret")
     delete_view(carl, dataset.id, "Secret")  # gone already: nothing to refuse
     assert saved_views(bob) == saved_views(carl)
+
+
+def test_a_saved_report_is_a_view_of_the_reports_page_under_the_same_rules(
+    settings: Settings, run_cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from data.__main__ import main
+
+    ana = Store(dataclasses.replace(settings, auth="oidc", admins=("ana@example.org",)), user="ana@example.org")
+    dataset = ana.import_log(event_log())
+    ana.set_member(DEFAULT_WORKSPACE, "bob@example.org", "viewer")
+    bob = ana.as_user("bob@example.org")
+    query = {"dataset": dataset.id, "report_title": "Churn review", "sections": ["Summary", "Churn points"]}
+    save_view(bob, dataset.id, "Monthly", REPORTS_PAGE, query)
+    save_view(bob, dataset.id, "Draft", REPORTS_PAGE, query, shared=False)
+    save_view(bob, dataset.id, "Slow steps", "pages/2_Journey_map.py", {"dataset": dataset.id})
+
+    assert sorted((report.name, report.query == query) for report in saved_reports(bob)) == [
+        ("Draft", True),
+        ("Monthly", True),
+    ]
+    assert [report.name for report in saved_reports(ana)] == ["Monthly"]  # a private report is its owner's
+    ana.set_member(DEFAULT_WORKSPACE, "carl@example.org", "editor")
+    carl = ana.as_user("carl@example.org")
+    with pytest.raises(PermissionDenied, match="belongs to bob"):
+        save_view(carl, dataset.id, "Monthly", REPORTS_PAGE, {})
+    with pytest.raises(PermissionDenied, match="belongs to bob"):
+        delete_view(carl, dataset.id, "Monthly")
+    delete_view(ana, dataset.id, "Monthly")  # an admin may
+    assert [report.name for report in saved_reports(bob)] == ["Draft"]
+
+    save_view(bob, dataset.id, "Monthly", REPORTS_PAGE, query)
+    monkeypatch.setenv("PARCOURS_AUTH", "oidc")
+    monkeypatch.setenv("PARCOURS_ADMINS", "ana@example.org")
+    listed = run_cli(main, "--as", "ana@example.org", "views", "--reports", home=settings.home)
+    assert listed.returncode == 0
+    (line,) = listed.stdout.splitlines()
+    address = f"Reports?dataset={dataset.id}&report_title=Churn+review&sections=Summary&sections=Churn+points"
+    assert line.endswith(f"  bob@example.org  Monthly  {address}")  # a repeated parameter, as a multiselect writes it

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
+import sqlalchemy as sa
 
 from data import DatasetNotFound, LogError, PermissionDenied, Settings, Store, save_view, saved_views
 from data.workspaces import DEFAULT_WORKSPACE, mentioned_users
@@ -142,3 +143,64 @@ def test_mentions_are_read_from_the_text() -> None:
 def test_settings_refuse_an_unknown_sign_in_mode(settings: Settings) -> None:
     with pytest.raises(LogError):
         dataclasses.replace(settings, auth="ldap")
+
+
+def test_only_an_admin_sets_the_branding_and_the_history_records_it(ana: Store) -> None:
+    ana.set_member(DEFAULT_WORKSPACE, "ed@example.org", "editor")
+    ana.set_member(DEFAULT_WORKSPACE, "vi@example.org", "viewer")
+    logo = "data:image/png;base64," + "A" * 4096
+    for user in ("ed@example.org", "vi@example.org", "stranger@example.org"):
+        with pytest.raises(PermissionDenied, match="can set the branding"):
+            ana.as_user(user).set_branding(DEFAULT_WORKSPACE, {"company": "Evil Corp"})
+    assert ana.branding(DEFAULT_WORKSPACE) == {}
+
+    ana.set_branding(DEFAULT_WORKSPACE, {"company": " Acme ", "primary": "#0b6e4f", "accent": None, "logo": logo})
+    assert ana.as_user("vi@example.org").branding(DEFAULT_WORKSPACE) == {
+        "company": "Acme",
+        "primary": "#0b6e4f",
+        "logo": logo,
+    }
+    with pytest.raises(PermissionDenied):
+        ana.as_user("stranger@example.org").branding(DEFAULT_WORKSPACE)
+    ana.set_branding(DEFAULT_WORKSPACE, {"company": "Acme"})
+    latest, first = [change for change in ana.history() if change.action == "branding"]
+    assert (first.user_id, first.before, first.after["logo"]) == ("ana@example.org", None, "an image of 3 KB")
+    assert (latest.before["company"], latest.after) == ("Acme", {"company": "Acme"})
+
+
+@pytest.mark.parametrize(
+    ("branding", "says"),
+    [
+        ({"primary": "red"}, "hex colour"),
+        ({"accent": "#12345"}, "hex colour"),
+        ({"logo": "https://evil.example/logo.png"}, "data: URI"),
+        ({"logo": "data:image/png;base64," + "A" * 400_000}, "data: URI"),
+        ({"company": "a\u202eb"}, "control"),
+        ({"font": "Comic Sans"}, "at most these parts"),
+        ({"company": 3}, "is text"),
+    ],
+)
+def test_a_branding_that_cannot_dress_a_report_is_refused(ana: Store, branding: dict, says: str) -> None:
+    with pytest.raises(LogError, match=says):
+        ana.set_branding(DEFAULT_WORKSPACE, branding)
+
+
+def test_a_database_of_the_previous_version_gains_an_unset_branding_and_keeps_its_workspaces(ana: Store) -> None:
+    from alembic import command
+    from alembic.config import Config
+
+    from data.store import MIGRATIONS_DIR
+
+    other = ana.create_workspace("B team")
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    engine = sa.create_engine(ana.settings.database_url)
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0006")
+    assert "branding_json" not in [column["name"] for column in sa.inspect(engine).get_columns("workspaces")]
+    engine.dispose()
+
+    migrated = Store(ana.settings, user=ana.user)
+    assert other in migrated.workspaces()
+    assert migrated.branding(other.id) == {}

@@ -9,7 +9,7 @@ import json
 import pytest
 
 from data.errors import LogError
-from discovery import Action, ActionTarget, action_history, actions_of, save_action
+from discovery import Action, ActionTarget, action_history, actions_of, open_actions, save_action
 from discovery.__main__ import main
 
 ACTION = Action(
@@ -76,6 +76,17 @@ def test_every_edit_is_a_version_with_who_changed_what(demo_copy) -> None:
     assert json.dumps(newest.to_dict())
     with pytest.raises(LogError, match="no action with this id"):
         action_history(store, dataset.id, "deadbeef")
+
+
+def test_the_open_actions_are_the_ideas_planned_and_live_ones(demo_copy) -> None:
+    store, dataset = demo_copy
+    statuses = ("idea", "planned", "live", "done", "dropped")
+    for status in statuses:
+        save_action(store, dataset.id, Action(status, ACTION.target, "churn", status=status))
+    assert {action.status for action in open_actions(store, dataset.id)} == {"idea", "planned", "live"}
+    assert open_actions(store, dataset.id) == tuple(
+        action for action in actions_of(store, dataset.id) if action.status not in ("done", "dropped")
+    )
 
 
 def test_the_cli_adds_lists_and_measures_an_action(demo_copy, run_cli) -> None:
