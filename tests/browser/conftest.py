@@ -148,6 +148,13 @@ def expect_metrics(page, counts: dict[str, str]) -> None:
         expect(metric.get_by_test_id("stMetricValue")).to_have_text(value)
 
 
+def idle(page) -> None:
+    """Wait until the page's script run is over: a click made during a run can land on an element being redrawn."""
+    from playwright.sync_api import expect
+
+    expect(page.get_by_test_id("stApp")).to_have_attribute("data-test-script-state", "notRunning")
+
+
 def screenshot(page, name: str) -> None:
     """Save the whole page once its script run is over and its charts are drawn."""
     from playwright.sync_api import expect

@@ -27,6 +27,7 @@ from tests.browser.conftest import (
     TALL_WINDOW,
     _free_port,
     _wait_until_healthy,
+    idle,
     save_log,
     screenshot,
     stop,
@@ -170,6 +171,7 @@ def test_a_team_signs_in_works_by_role_and_sees_each_others_comments(team: Team,
 
     # Ana comments on a saved view; Bob's open page shows it without a click.
     bob.goto(team.url)
+    idle(bob)
     bob.get_by_text("Comments on a saved view").click()
     expect(bob.get_by_text("No comment yet.")).to_be_visible()
     ana.get_by_text("Comments on a saved view").click()
@@ -193,6 +195,7 @@ def test_an_admin_restores_an_earlier_journey_definition(team: Team, browser) ->
     ana = signed_in(browser, team, "ana")
     ana.get_by_test_id("stSidebar").get_by_role("link", name="Journey definition").click()
     expect(ana.get_by_text("Version 2 is in force")).to_be_visible()
+    idle(ana)
     ana.get_by_text("Load a definition file, or see the saved versions").click()
     ana.get_by_role("button", name="Restore this version").click()
     expect(ana.get_by_text("Version 3 is in force")).to_be_visible()
