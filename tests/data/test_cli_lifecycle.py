@@ -68,6 +68,7 @@ def assert_no_control_characters(text: str) -> None:
     assert "\x9b" not in text and "\x7f" not in text
 
 
+@pytest.mark.slow  # CLI processes: 11 s
 def test_list_and_import_print_names_and_labels_without_escape_sequences(hostile_csv: Path, tmp_path: Path) -> None:
     home = tmp_path / "home"
     imported = run("data", "import", str(hostile_csv), home=home)

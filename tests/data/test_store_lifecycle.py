@@ -111,6 +111,7 @@ def test_an_import_waits_for_a_delete_of_the_same_dataset(settings: Settings) ->
     pd.testing.assert_frame_equal(store.load_events(dataset.id), journeys(), check_exact=True)
 
 
+@pytest.mark.slow  # threads racing imports: 9 s
 def test_readers_during_deletes_and_reimports_get_the_dataset_or_not_found(settings: Settings) -> None:
     """The battery saw "not a DuckDB layout" 12 times in ~92,000 reads; a reader now sees it whole or not at all."""
     store = Store(settings)

@@ -285,6 +285,7 @@ def expected_steps(variants: pd.DataFrame, design: DesignedJourney) -> dict[str,
     return {name: tuple(values) for name, values in counts.items()}
 
 
+@pytest.mark.slow  # pm4py alignments on the demo: 13 s
 def test_demo_conformance_equals_an_independent_computation_on_the_variants(settings: Settings) -> None:
     design = DesignedJourney.from_dict(designed_journey("shop"))
     with Engine.from_frame(shop_demo(False), settings) as engine:

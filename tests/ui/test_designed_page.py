@@ -104,6 +104,7 @@ def test_the_breakdown_by_month_is_the_librarys(demo: tuple[Store, Dataset]) -> 
     assert list(figure.data[0].y) == result.breakdown["share_follows"].tolist()
 
 
+@pytest.mark.slow  # the demo's page run: 10 s
 def test_a_table_that_is_not_a_design_says_what_to_fix(demo: tuple[Store, Dataset]) -> None:
     _, dataset = demo
     app = open_page(PAGE, dataset=dataset.id)

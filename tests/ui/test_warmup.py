@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import streamlit as st
 
 from ui.warmup import frontend_chunks
@@ -21,6 +22,7 @@ def test_the_chart_chunk_of_the_installed_streamlit_is_found() -> None:
     assert (Path(st.__file__).parent / "static" / "static" / "js" / plotly).stat().st_size > 1_000_000
 
 
+@pytest.mark.slow  # a fresh interpreter importing pm4py: 7 s
 def test_the_server_imports_pm4py_in_a_background_thread_once() -> None:
     script = (
         "import sys\n"
