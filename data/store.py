@@ -1287,7 +1287,8 @@ def _branding_shown(branding: dict | None) -> dict | None:
     """The branding as the history shows it: the logo by its size, not its content."""
     if not branding or "logo" not in branding:
         return branding
-    return branding | {"logo": f"an image of {len(branding['logo']) * 3 // 4 // 1024:,} KB"}
+    size = len(branding["logo"]) * 3 // 4  # the bytes a base64 data URI holds
+    return branding | {"logo": f"an image of {size:,} bytes" if size < 1024 else f"an image of {size // 1024:,} KB"}
 
 
 def _json(value: object) -> str | None:
