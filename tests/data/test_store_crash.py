@@ -22,9 +22,6 @@ from data.schema import ColumnMapping, EventLog
 from data.settings import Settings
 from data.store import Store
 
-# Each test kills a real import process (kill -9) at a step or after a delay: about 35 s in all, run by CI.
-pytestmark = pytest.mark.slow
-
 REPO = Path(__file__).resolve().parents[2]
 N_EVENTS = 300_000
 N_CUSTOMERS = 20_000
