@@ -18,7 +18,7 @@ import pytest
 
 from data import DEFAULT_WORKSPACE, Settings, Store
 from discovery import DesignedStage, designed_history, designed_of, save_designed
-from tests.browser.conftest import BROWSER_MARKS, STEP_TIMEOUT_MS, TALL_WINDOW, dashboard, screenshot
+from tests.browser.conftest import BROWSER_MARKS, STEP_TIMEOUT_MS, TALL_WINDOW, dashboard, idle, screenshot
 from tests.data.test_store import event_log
 from tests.discovery.test_conformance import DESIGN, LOG
 
@@ -91,6 +91,7 @@ def test_an_admin_restores_an_earlier_design_and_a_viewer_comments_on_a_step(pro
 
     ana = opened(browser, proxied, {HEADER: ANA})
     ana.get_by_test_id("stSidebar").get_by_role("link", name="Designed vs actual").click()
+    idle(ana)
     ana.get_by_text("Saved versions: who changed what, and when").click()
     ana.get_by_role("button", name="Restore this version").click()
     expect(ana.get_by_text("Version 1 is back in force as version 3.")).to_be_visible()
@@ -109,6 +110,7 @@ def test_an_admin_restores_an_earlier_design_and_a_viewer_comments_on_a_step(pro
     expect(bob.get_by_role("button", name="Save as a new version")).to_have_count(0)
     bob.get_by_text("Saved versions: who changed what, and when").click()
     expect(bob.get_by_text("Only an editor of this workspace can restore a version; you are a viewer.")).to_be_visible()
+    idle(bob)
     bob.get_by_text("Comments on the design and its steps").click()
     bob.get_by_role("combobox", name="Comment on").click()
     bob.get_by_role("option", name="compare").click()
