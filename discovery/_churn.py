@@ -70,10 +70,10 @@ WITH {outcomes}, decided AS (
     SELECT case_code FROM outcomes WHERE outcome <> 'censored'
 ), {churned_steps}, passing_activities AS (
     SELECT a.activity::VARCHAR AS target, count(*) AS customers
-    FROM journey_activities a JOIN decided USING (case_code) GROUP BY a.activity
+    FROM all_journey_activities a JOIN decided USING (case_code) GROUP BY a.activity
 ), passing_pairs AS (
     SELECT p.source::VARCHAR AS source, p.target::VARCHAR AS target, count(*) AS customers
-    FROM journey_pairs p JOIN decided USING (case_code) GROUP BY p.source, p.target
+    FROM all_journey_pairs p JOIN decided USING (case_code) GROUP BY p.source, p.target
 ), churned_activities AS (
     SELECT activity AS target, count(*) AS churned FROM churned_steps GROUP BY activity
 ), churned_pairs AS (
