@@ -85,8 +85,9 @@ _FUNNEL_FIGURES = ("customers", "median_seconds_from_previous", "median_seconds_
 _KPI_FIGURES = ("customers", "did_stage", "median_seconds_to_reach", "median_seconds_in_stage")
 
 # Per stage and attribute: the sum and count of its values, and the counts above and below a score's thresholds.
+# Only the steps that carry a value are read (a stage none of whose steps does gets no row: no values).
 _ATTRIBUTE_SQL = """
-WITH {stage_of}, per_activity AS (SELECT activity, {sums} FROM steps GROUP BY activity)
+WITH {stage_of}, per_activity AS (SELECT activity, {sums} FROM steps WHERE {any_value} GROUP BY activity)
 SELECT m.step, {aggregates} FROM per_activity p JOIN stage_steps m USING (activity) GROUP BY m.step
 """
 _NUMERIC_TYPES = frozenset(
@@ -499,13 +500,17 @@ def _attribute_figures(
     )
     if not summed:
         return empty
-    sums, aggregates = [], []
+    sums, aggregates, present = [], [], []
     for index, (name, role) in enumerate(summed.items()):
-        sums.append(role.sums_sql(engine.attribute_column(name), index))
+        column = engine.attribute_column(name)
+        sums.append(role.sums_sql(column, index))
         aggregates.append(
             ", ".join(f"sum({figure}_{index}) AS {figure}_{index}" for figure in ("total", "values", "high", "low"))
         )
-    sql = _ATTRIBUTE_SQL.format(stage_of=STAGE_OF, sums=", ".join(sums), aggregates=", ".join(aggregates))
+        present.append(f"{column} IS NOT NULL")
+    sql = _ATTRIBUTE_SQL.format(
+        stage_of=STAGE_OF, sums=", ".join(sums), aggregates=", ".join(aggregates), any_value=" OR ".join(present)
+    )
     model = definition.stages
     wide = engine.query(sql, stage_steps_params(model), filters).set_index("step").reindex(range(len(model.stages)))
     rows = []
