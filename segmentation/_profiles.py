@@ -197,16 +197,19 @@ def attribute_segments(engine: Engine, column: str, filters: Filters = EVERY_CUS
     if not isinstance(engine, Engine):
         raise TypeError(f"attribute_segments needs an Engine, not {type(engine).__name__}")
     stored = engine.attribute_column(column)
-    modal = engine.query(
+    # A customer's most frequent value is the journey's own, whatever the filters: found once per engine.
+    every = engine.per_journey(
         f"""
         WITH counted AS (
             SELECT case_code, {stored}::VARCHAR AS value, count(*) AS events FROM steps
             WHERE {stored} IS NOT NULL GROUP BY ALL
         )
-        SELECT j.case_id, c.value FROM counted c JOIN journeys j USING (case_code)
-        QUALIFY row_number() OVER (PARTITION BY c.case_code ORDER BY c.events DESC, c.value) = 1
-        ORDER BY c.case_code
-        """,
+        SELECT case_code, value FROM counted
+        QUALIFY row_number() OVER (PARTITION BY case_code ORDER BY events DESC, value) = 1
+        """
+    )
+    modal = engine.query(
+        f"SELECT j.case_id, m.value FROM {every} m JOIN journeys j USING (case_code) ORDER BY m.case_code",
         filters=filters,
     )
     return pd.Series(modal["value"].to_numpy(), index=pd.Index(modal["case_id"], name="case_id"), name=column)
