@@ -78,14 +78,14 @@ def map_view(dataset: Dataset, filters: Filters, definition: JourneyDefinition) 
     elements = journey.map_elements(drawn)
     chosen_key = "open"
     if st.session_state.get(chosen_key) not in elements:
-        st.session_state[chosen_key] = next(iter(elements))
+        st.session_state[chosen_key] = None
     st.image(journey.map_legend(drawn.stages, metric), width="content")
     show_graph(
         dot,
         key=f"journey-map-{dataset.id}",
         label="Journey map",
         hover=journey.map_hover(drawn),
-        selected=elements[st.session_state[chosen_key]],
+        selected=elements.get(st.session_state[chosen_key]),
         on_select=partial(journey.choose_element, chosen_key, elements),
     )
     st.caption(journey.map_caption(drawn, metric))
@@ -95,10 +95,17 @@ def map_view(dataset: Dataset, filters: Filters, definition: JourneyDefinition) 
     chosen = st.selectbox(
         "Touchpoint or step",
         list(elements),
+        index=None,
+        placeholder="Click a box or an arrow of the map, or choose one here",
         key=chosen_key,
         bind="query-params",
         help="Click a box or an arrow of the map, or choose it here: touchpoints most customers first, then steps.",
     )
+    if chosen is None:
+        # Nothing opened until asked: a first view without the close-up's tables is drawn without loading the
+        # browser's table code (1.2 MB of JavaScript, half a second of a new session, issue 16).
+        st.caption("Its customers, where they came from and went, churn, comments and actions show here.")
+        return
     element_id = elements[chosen]
     touchpoint, step = journey.map_element(drawn, element_id)
     if touchpoint is not None:

@@ -279,6 +279,8 @@ def test_every_download_of_every_page_is_free_of_formulas_and_stamped(
             app.toggle(key="auto_k").set_value(False).run()
             app.number_input(key="k").set_value(2).run()
             app.button(key=f"personas-find-{formula_log.id}").click().run()
+        if page == "pages/2_Journey_map.py":  # the close-up's tables, once a box is opened
+            app.selectbox(key="open").select_index(0).run()
         # The journey definition page has no filter bar: what it shows is about every customer.
         page_stamp = ExportStamp.of_log(formula_log, Filters(), 1) if page == "pages/1_Journey_definition.py" else stamp
         tables[page] = check_downloads(app, offered, page_stamp, page)

@@ -254,6 +254,21 @@ def test_once_drawn_the_map_has_the_browser_load_the_chart_code_of_the_next_page
     components = app.sidebar.get("bidi_component")
     (preload,) = [element for element in components if element.proto.component_name.endswith("preload")]
     assert json.loads(preload.proto.json) == {"chunks": frontend_chunks()}
+    assert {chunk.split(".")[0] for chunk in frontend_chunks()} == {"PlotlyChart", "DataFrame"}
+
+
+def test_nothing_is_opened_up_close_until_asked_so_the_first_view_has_no_table(demo: Dataset) -> None:
+    app = open_journey_map(dataset=demo.id)
+    assert not app.exception
+    assert widget(app.selectbox, "Touchpoint or step").value is None
+    assert drawings(app)[0]["selected"] is None
+    assert not app.dataframe and not app.main.get("text_area")
+    assert app.main.caption[-1].value.startswith("Its customers, where they came from")
+
+    widget(app.selectbox, "Touchpoint or step").select("billing_dispute").run()
+    assert not app.exception
+    assert drawings(app)[0]["selected"] is not None
+    assert len(app.dataframe) == 3  # where they came from and went, the customers who did it
 
 
 def test_the_demo_map_is_the_librarys_with_lanes_and_churn_points(store: Store, demo: Dataset) -> None:

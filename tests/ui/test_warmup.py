@@ -1,5 +1,5 @@
 """The one-off costs of a first page are paid ahead (issue 16): pm4py imported in the background once per server,
-and the chart code of Streamlit's frontend named so that a browser can load it before it is needed."""
+and the chart and table code of Streamlit's frontend named so that a browser can load it before it is needed."""
 
 from __future__ import annotations
 
@@ -15,11 +15,14 @@ from ui.warmup import frontend_chunks
 REPO = Path(__file__).resolve().parents[2]
 
 
-def test_the_chart_chunk_of_the_installed_streamlit_is_found() -> None:
-    """Its name carries a hash that changes with Streamlit's version: found by its prefix, never written here."""
-    (plotly,) = frontend_chunks()
+def test_the_chart_and_table_chunks_of_the_installed_streamlit_are_found() -> None:
+    """Their names carry a hash that changes with Streamlit's version: found by their prefix, never written here."""
+    table, plotly = frontend_chunks()
+    folder = Path(st.__file__).parent / "static" / "static" / "js"
     assert plotly.startswith("PlotlyChart.") and plotly.endswith(".js")
-    assert (Path(st.__file__).parent / "static" / "static" / "js" / plotly).stat().st_size > 1_000_000
+    assert (folder / plotly).stat().st_size > 1_000_000
+    assert table.startswith("DataFrame.") and table.endswith(".js")
+    assert (folder / table).stat().st_size > 400_000
 
 
 @pytest.mark.slow  # a fresh interpreter importing pm4py: 7 s
