@@ -148,12 +148,32 @@ def _bounded_rows(
             raise LimitExceeded(_too_many_events(source, settings))
         if held_bytes > byte_limit:
             raise LimitExceeded(_too_large(source, settings))
+        _check_value_lengths(chunk, rows - len(chunk), source, settings)
         if time.monotonic() > deadline:
             raise LimitExceeded(_too_slow(source, settings))
         chunks.append(chunk)
     if not chunks:
         return pd.DataFrame(columns=range(n_columns))
     return pd.concat(chunks, ignore_index=True) if len(chunks) > 1 else chunks[0]
+
+
+def _check_value_lengths(chunk: pd.DataFrame, first_row: int, source: str, settings: Settings) -> None:
+    """Refuse text or binary values longer than a cell of a file may hold (`PARCOURS_MAX_FIELD_BYTES`)."""
+    for column in chunk.columns:
+        try:
+            lengths = chunk[column].str.len()
+        except AttributeError:  # numbers, dates: no text in the column
+            continue
+        if lengths.max() > settings.max_field_bytes:
+            row = first_row + int(np.argmax(lengths.to_numpy(dtype=float, na_value=0)))
+            raise LimitExceeded(
+                Problem(
+                    f"A value of SQL source {source!r} is longer than the {settings.max_field_bytes:,} bytes a cell "
+                    f"may hold (row {row + 1:,} of the result, column {column + 1}).",
+                    fix="Leave the column out of the query, or shorten it (e.g. substr(column, 1, 1000)); or ask "
+                    "the operator to raise PARCOURS_MAX_FIELD_BYTES.",
+                )
+            )
 
 
 def _typed_error(error: sa.exc.SQLAlchemyError, source: str, settings: Settings, deadline: float) -> LogError:

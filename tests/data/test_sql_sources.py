@@ -319,3 +319,9 @@ def test_postgres_endless_rows_are_streamed_and_refused_at_the_size_limit(postgr
     settings, _admin = postgres_crm
     with pytest.raises(LimitExceeded, match="more than the 1 MB"):
         read_sql("crm", query=ENDLESS_ROWS, settings=bounded(settings, max_sql_result_mb=1))
+
+
+def test_a_value_longer_than_a_cell_may_hold_is_refused(crm):
+    """`printf('%.*c', 400000000, 'x')` passed as one 400 MB row within the result limit."""
+    with pytest.raises(LimitExceeded, match="longer than the 1,000 bytes a cell may hold"):
+        read_sql("crm", query="SELECT printf('%.*c', 5000, 'x') AS note", settings=bounded(crm, max_field_bytes=1000))
