@@ -110,6 +110,8 @@ CASES = [
     Case("xlsx-password-protected.xlsx", UnsupportedFormat, "protected by a password"),
     Case("xlsx-that-is-csv.xlsx", UnsupportedFormat, "it is text"),
     Case("parquet-int96-year-3000.parquet", None, "3 events, 2 cases", events=3),
+    Case("xes-nested-300-deep.xes", LimitExceeded, "more than 256 deep"),
+    Case("text-11mb.xes", LimitExceeded, "text of more than 10 MB", build=generate.xes_with_text),
     Case("list-5m-objects.jsonl", UnsupportedFormat, "JSON list", build=generate.list_of_objects_jsonl),
     Case("far-cell-all600000.xlsx", LimitExceeded, "600,000 rows by 1,000 columns", build=generate.far_cell_xlsx),
     Case("far-cell-xfd1048576.xlsx", LimitExceeded, "16,384 columns", lambda: generate.far_cell_xlsx("XFD1048576")),

@@ -47,6 +47,15 @@ def gzip_of_empty_cells(rows: int = 540_000, columns: int = 1_000) -> bytes:
     return gzip_of_rows(rows, header.encode(), CSV_LINE[:-1] + b"," * (columns - 3) + b"\n")
 
 
+def xes_with_text(text_mb: int = 11) -> bytes:
+    """A three-event XES log whose first event holds `text_mb` MB of CDATA, past libxml2's 10 MB for a text."""
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n<log><trace><string key="concept:name" value="c1"/><event>'
+        f'<![CDATA[{"x" * (text_mb * MB)}]]><string key="concept:name" value="visit"/>'
+        '<date key="time:timestamp" value="2024-01-01T00:00:00"/></event></trace></log>\n'
+    ).encode()
+
+
 def list_of_objects_jsonl(objects: int = 5_000_000) -> bytes:
     """JSON lines whose one line is a list of `objects` small objects: 40 MB, over a gigabyte once parsed."""
     return b"[" + b",".join([b'{"a":1}'] * objects) + b"]\n"
@@ -201,6 +210,7 @@ GENERATED: dict[str, Callable[[], bytes]] = {
     "zip-bomb-4200mb.xlsx": zip_bomb_xlsx,
     "empty-cells-540m.csv.gz": gzip_of_empty_cells,
     "list-5m-objects.jsonl": list_of_objects_jsonl,
+    "text-11mb.xes": xes_with_text,
     "far-cell-all600000.xlsx": far_cell_xlsx,
     "far-cell-xfd1048576.xlsx": lambda: far_cell_xlsx("XFD1048576"),
     "dictionary-100mb.parquet": dictionary_parquet,
