@@ -82,7 +82,13 @@ def parquet_sample(source: object, *, name: str | None, settings: Settings) -> R
         return None
     with connect(settings) as connection:
         try:
-            sample = connection.sql(f"SELECT * FROM read_parquet({sql_literal(path)}) LIMIT {SAMPLE_ROWS}").df()
+            rows = connection.sql(f"SELECT * FROM read_parquet({sql_literal(path)}) LIMIT {SAMPLE_ROWS}")
+            lengths = [_bytes_of(column, str(kind)) for column, kind in zip(rows.columns, rows.dtypes, strict=True)]
+            lengths = [length for length in lengths if length is not None]
+            longest = rows.aggregate(f"max(greatest({', '.join(lengths)}))").fetchall()[0][0] if lengths else None
+            if (longest or 0) > settings.max_field_bytes:
+                return None  # a value stored once would be copied into every row of the frame: read_log refuses it
+            sample = rows.df()
         except duckdb.Error:
             return None
     return RawLog(frame=sample, name=name or path.name, format="parquet", sha256=file_sha256(path))
@@ -170,10 +176,16 @@ def _plan(
     nulls = [column for column in roles if column != mapping.timestamp and types[column] in _INTEGER_TYPES]
     timestamp = quote_identifier(mapping.timestamp)
     # Instants outside the years 1 to 9999 are refused row by row by the pandas importer.
+    # A value longer than a cell may hold is refused by the pandas importer, naming its row.
+    too_long = "".join(
+        f" OR {length} > {settings.max_field_bytes}"
+        for length in (_bytes_of(column, types[column]) for column in (*roles, *attributes))
+        if length is not None
+    )
     invalid, *null_counts = connection.execute(
         f"""
         SELECT count(*) FILTER ({case_id} = '' OR {activity} = '' OR {timestamp} IS NULL
-                                OR epoch_us({timestamp}) NOT BETWEEN {EARLIEST_US} AND {LATEST_US})
+                                OR epoch_us({timestamp}) NOT BETWEEN {EARLIEST_US} AND {LATEST_US}{too_long})
                {"".join(f", count(*) - count({quote_identifier(column)})" for column in nulls)}
         FROM raw
         """
@@ -248,6 +260,15 @@ def _over_limits(path: Path, settings: Settings) -> bool:
     metadata = pq.read_metadata(path)
     expanded = sum(metadata.row_group(index).total_byte_size for index in range(metadata.num_row_groups))
     return metadata.num_rows > settings.max_events or expanded > settings.max_uncompressed_mb * BYTES_PER_MB
+
+
+def _bytes_of(column: str, kind: str) -> str | None:
+    """The expression of a text or binary column's length in bytes; None for other types."""
+    if kind == "VARCHAR":
+        return f"strlen({quote_identifier(column)})"
+    if kind == "BLOB":
+        return f"octet_length({quote_identifier(column)})"
+    return None
 
 
 def _text(column: str) -> str:

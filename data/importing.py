@@ -20,7 +20,7 @@ from data.mapping import detect_mapping
 from data.readers import check_path, read_log
 from data.schema import ColumnMapping, EventLog, RawLog
 from data.settings import Settings
-from data.store import MAX_NAME_CHARS, Dataset, Store
+from data.store import MAX_NAME_CHARS, Dataset, Store, showable
 
 __all__ = [
     "DEMO_SAMPLES",
@@ -141,7 +141,12 @@ def import_file_isolated(
 
 
 def dataset_name(file_name: str) -> str:
-    """Return the name a dataset gets from its file: the file name, cut in the middle when too long to be one."""
+    """Return the name a dataset gets from its file: the file name, cut in the middle when too long to be one.
+
+    A file name may hold line breaks, escapes or a right-to-left override ("\u202egpj.csv" shows as "vsc.jpg"):
+    each becomes a space, so the name shows what the file is called.
+    """
+    file_name = " ".join(showable(file_name).split())
     if len(file_name) <= MAX_NAME_CHARS:
         return file_name
     tail = file_name[-KEPT_NAME_END_CHARS:]

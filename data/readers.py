@@ -32,12 +32,14 @@ from typing import BinaryIO
 
 import charset_normalizer
 import numpy as np
+import openpyxl
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from defusedxml.ElementTree import ParseError as XMLParseError
 from lxml import etree
+from openpyxl.utils.exceptions import InvalidFileException
 
 from data.errors import (
     EmptyLog,
@@ -59,6 +61,8 @@ FORMATS = ("csv", "xlsx", "parquet", "jsonl", "xes")
 """Formats `read_log` understands; `RawLog.format` is one of these or "sql"."""
 
 BYTES_PER_MB = 1024 * 1024
+# The least memory one cell of a table read from a file takes: a pointer in the row read, one in the column built.
+BYTES_PER_CELL = 16
 
 _EXTENSIONS = {
     ".csv": "csv",
@@ -88,6 +92,8 @@ _MAGIC = (
     (b"PAR1", "parquet"),
     (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "xls"),
 )
+# A password-protected .xlsx is an OLE compound file (the .xls container) whose directory names this stream.
+_ENCRYPTED_PACKAGE = "EncryptedPackage".encode("utf-16-le")
 _SUPPORTED = (
     "CSV (.csv, .tsv, .txt, optionally .gz), Excel (.xlsx), Parquet, JSON lines (.jsonl) or XES (.xes, .xes.gz)"
 )
@@ -117,6 +123,8 @@ _UTF8_SEQUENCE = re.compile(rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|
 _NON_ASCII_RUN = re.compile(rb"[\x80-\xff]+")
 _CONTROL_CHARACTERS = re.compile(r"[\x01-\x08\x0b\x0e-\x1f\x7f]")
 _MAX_CONTROL_SHARE = 0.01
+# Text in UTF-16 without a byte-order mark: NUL in most high bytes (Latin letters), in almost no low byte.
+_UTF16_NUL_SHARE, _STRAY_NUL_SHARE = 0.5, 0.01
 _DELIMITERS = (",", ";", "\t", "|")
 # The streaming pass reads 1 MiB at a time: a multiple of 4, so no UTF-16 or UTF-32 code unit is cut in two.
 SCAN_CHUNK_BYTES = 1 << 20
@@ -134,6 +142,8 @@ JSON_LINES_PER_BATCH = 10_000
 _SKIPPED_LINE = re.compile(r"Skipping line (\d+): expected (\d+) fields, saw (\d+)")
 _UNCLOSED_QUOTE = re.compile(r"EOF inside string starting at row (\d+)")  # pandas counts that row from 0
 _NAME_WHITESPACE = re.compile(r"[\r\n\t]+")
+_JSON_LIST = re.compile(r"\s*\[")
+_LINE_WITH_END = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+")
 _SPECIAL_FILES = (
     (stat.S_ISDIR, "folder"),
     (stat.S_ISFIFO, "named pipe (FIFO)"),
@@ -270,17 +280,18 @@ def _read_bytes(data: bytes, name: str, declared: str | None, settings: Settings
     file = name or None
     if not data:
         raise EmptyLog(Problem("The file is empty.", fix="Export the log again.", file=file))
-    fmt, compressed = _resolve_format(data[:8], name, declared)
+    fmt, compressed = _resolve_format(data, name, declared)
     scanned = None
     if compressed:
         # Two passes: the first expands the archive chunk by chunk and keeps nothing, so a bomb is refused at
         # the first limit it passes; only an archive within every limit is expanded again, into memory.
         scanned = _scan(_gunzipped(data, file), fmt, file, settings, cap=settings.max_uncompressed_mb * BYTES_PER_MB)
-        content = _gunzip(data, scanned.size_bytes, file)
-    else:
-        content = data
-        if fmt in _TEXT_FORMATS:
-            scanned = _scan(_slices(data), fmt, file, settings, cap=None)
+    elif fmt in _TEXT_FORMATS:
+        scanned = _scan(_slices(data), fmt, file, settings, cap=None)
+    if fmt == "csv":
+        head = next(iter(_gunzipped(data, file) if compressed else _slices(data)), b"")
+        _check_cells(head, scanned.records - 1, file, settings)
+    content = _gunzip(data, scanned.size_bytes, file) if compressed else data
     reader = {"csv": _read_csv, "xlsx": _read_xlsx, "parquet": _read_parquet, "jsonl": _read_jsonl, "xes": read_xes}
     frame = reader[fmt](content, file, settings)
     if frame.empty:
@@ -345,10 +356,15 @@ class _RecordCounter:
     """
 
     def __init__(self, head: bytes, fmt: str):
+        unmarked = _utf16_without_mark(head)
         self._dtype, self._codec = next(
-            ((dtype, codec) for mark, dtype, codec in _WIDE_UNITS if head.startswith(mark)), ("u1", "utf-8")
+            ((dtype, codec) for mark, dtype, codec in _WIDE_UNITS if head.startswith(mark)),
+            (f"{'<' if unmarked == 'utf-16-le' else '>'}u2", unmarked) if unmarked else ("u1", "utf-8"),
         )
         self._width = np.dtype(self._dtype).itemsize
+        # Old Mac files end their lines with a carriage return alone.
+        only_returns = "\n".encode(self._codec) not in head and "\r".encode(self._codec) in head
+        self._newline = _CARRIAGE_RETURN if only_returns else _NEWLINE
         self._quoted = fmt == "csv"
         self._tag = "<event".encode(self._codec) if fmt == "xes" else None
         self._quote = '"'.encode(self._codec)
@@ -368,7 +384,7 @@ class _RecordCounter:
         usable = len(data) - len(data) % self._width
         self._pending = data[usable:]
         units = np.frombuffer(data, dtype=self._dtype, count=usable // self._width)
-        breaks = np.flatnonzero(units == _NEWLINE)
+        breaks = np.flatnonzero(units == self._newline)
         if self._quoted and (self._inside_quotes or self._quote in data):
             # A line break is inside a quoted field when an odd number of quotes precede it ("" counts twice).
             quotes = np.flatnonzero(units == _QUOTE)
@@ -378,7 +394,7 @@ class _RecordCounter:
             lengths = np.diff(breaks, prepend=-1)  # each record's code units, its line break included
             lengths[0] += self._current
             before = units[np.maximum(breaks - 1, 0)]
-            blank = (lengths == 1) | ((lengths == 2) & (before == _CARRIAGE_RETURN))
+            blank = (lengths == 1) | ((lengths == 2) & (before == _CARRIAGE_RETURN) & (self._newline == _NEWLINE))
             self.records += len(breaks) - int(blank.sum())
             self.longest_bytes = max(self.longest_bytes, int(lengths.max()) * self._width)
             self._current = len(units) - 1 - int(breaks[-1])
@@ -435,20 +451,28 @@ def _check_field_sizes(frame: pd.DataFrame, file: str | None, settings: Settings
         sizes = pc.binary_length(pa.array(values, from_pandas=True)).to_numpy(zero_copy_only=False)
         too_long = np.flatnonzero(np.nan_to_num(sizes, nan=0) > settings.max_field_bytes)
         if len(too_long):
+            first = int(too_long[0])
             problems.append(
-                Problem(
-                    f"{len(too_long):,} value(s) of this column are longer than the {settings.max_field_bytes:,} "
-                    f"bytes a cell may hold (the first, shown, has {int(sizes[too_long[0]]):,}).",
-                    fix="Shorten or remove these values: Parcours reads event logs, not documents; or ask the "
-                    "operator to raise PARCOURS_MAX_FIELD_BYTES.",
-                    file=file,
-                    row=spreadsheet_row(too_long[0]),
-                    column=str(column),
-                    value=values.iloc[too_long[0]],
-                )
+                _values_too_long(file, str(column), too_long, int(sizes[first]), values.iloc[first], settings)
             )
     if problems:
         raise LimitExceeded(problems)
+
+
+def _values_too_long(
+    file: str | None, column: str, rows: np.ndarray, first_bytes: int, first: str | None, settings: Settings
+) -> Problem:
+    """The problem of a column whose values at 0-based `rows` are longer than a cell may hold."""
+    return Problem(
+        f"{len(rows):,} value(s) of this column are longer than the {settings.max_field_bytes:,} bytes a cell may "
+        f"hold (the first{', shown,' if first is not None else ''} has {first_bytes:,}).",
+        fix="Shorten or remove these values: Parcours reads event logs, not documents; or ask the operator to raise "
+        "PARCOURS_MAX_FIELD_BYTES.",
+        file=file,
+        row=spreadsheet_row(rows[0]),
+        column=column,
+        value=first,
+    )
 
 
 def too_many_columns(file: str | None, columns: int, settings: Settings) -> Problem:
@@ -471,8 +495,9 @@ def _record_too_long(file: str | None, size_bytes: int, settings: Settings) -> P
     )
 
 
-def _resolve_format(head: bytes, name: str, declared: str | None) -> tuple[str, bool]:
+def _resolve_format(data: bytes, name: str, declared: str | None) -> tuple[str, bool]:
     """Return the format and whether the bytes are gzip-compressed, trusting the name only if the content agrees."""
+    head = data[:8]
     suffixes = [suffix.lower() for suffix in PurePath(name).suffixes]
     named_gzip = suffixes[-1:] == [".gz"]
     extension = next(iter(suffixes[-2:-1] if named_gzip else suffixes[-1:]), "")
@@ -484,6 +509,15 @@ def _resolve_format(head: bytes, name: str, declared: str | None) -> tuple[str, 
             f"Parcours does not read {extension!r} files." if extension else "Parcours cannot tell the file's format."
         )
         raise UnsupportedFormat(Problem(problem, fix=f"Save the log as {_SUPPORTED}.", file=file))
+    if magic == "xls" and _ENCRYPTED_PACKAGE in data:
+        raise UnsupportedFormat(
+            Problem(
+                "The Excel workbook is protected by a password, so Parcours cannot read it.",
+                fix="Open it in Excel, remove the password (File › Info › Protect Workbook › Encrypt with Password), "
+                "and save it as .xlsx or CSV.",
+                file=file,
+            )
+        )
     if "xls" in (fmt, magic):
         raise UnsupportedFormat(
             Problem(
@@ -511,6 +545,8 @@ def _resolve_format(head: bytes, name: str, declared: str | None) -> tuple[str, 
         )
     if fmt not in _TEXT_FORMATS and magic != fmt:
         actually = f" (it looks like a {_LABELS[magic]})" if magic else ""
+        if magic is None and not _CONTROL_CHARACTERS.search(data[:_TEXT_SAMPLE_CHARS].decode("utf-8", "replace")):
+            actually = " (it is text: a CSV or JSON lines file under another name?)"
         raise UnsupportedFormat(
             Problem(
                 f"The file is not a valid {_LABELS[fmt]}{actually}.",
@@ -532,6 +568,7 @@ def _expands_too_much(file: str | None, settings: Settings) -> Problem:
 def _decode(content: bytes, file: str | None) -> tuple[str, str]:
     """Return the text and its encoding: BOM, then strict UTF-8, then a (Latin-biased) guess, then cp1252."""
     declared = next((encoding for mark, encoding in _BOMS if content.startswith(mark)), None)
+    declared = declared or _utf16_without_mark(content[:_ENCODING_SAMPLE_BYTES])
     if declared is None:
         try:
             return content.decode("utf-8"), "utf-8"
@@ -580,6 +617,24 @@ def _refuse_mixed_encodings(content: bytes, other: str, file: str | None) -> Non
     )
 
 
+def _utf16_without_mark(head: bytes) -> str | None:
+    """Return "utf-16-le" or "utf-16-be" for a text without byte-order mark whose every other byte is mostly NUL.
+
+    Such a text (Latin script in UTF-16, as some Windows tools export it) is valid UTF-8 too, read as
+    letters and NULs; no text in UTF-8 or a code page has NUL bytes at every other position.
+    """
+    sample = head[: len(head) - len(head) % 2]
+    pairs = len(sample) // 2
+    if pairs < 2:
+        return None
+    even, odd = sample[0::2].count(0), sample[1::2].count(0)
+    if odd > _UTF16_NUL_SHARE * pairs and even < _STRAY_NUL_SHARE * pairs:
+        return "utf-16-le"
+    if even > _UTF16_NUL_SHARE * pairs and odd < _STRAY_NUL_SHARE * pairs:
+        return "utf-16-be"
+    return None
+
+
 def _guess_encoding(content: bytes) -> str:
     guess = charset_normalizer.from_bytes(content[:_ENCODING_SAMPLE_BYTES]).best()
     if guess is None or codecs.lookup(guess.encoding).name in _LATIN_CODE_PAGES:
@@ -597,7 +652,7 @@ def _read_text(content: bytes, file: str | None) -> tuple[str, str]:
         raise UnsupportedFormat(
             Problem("The file is not text: it holds binary data.", fix=f"Save the log as {_SUPPORTED}.", file=file)
         )
-    if encoding != "utf-8" and encoding not in dict(_BOMS).values():
+    if not codecs.lookup(encoding).name.startswith("utf"):
         # Read in a single-byte code page, the UTF-8 lines of a mixed file would be stored garbled ("cafÃ©").
         _refuse_mixed_encodings(content, encoding, file)
     if "\x00" in text:
@@ -619,9 +674,9 @@ def _read_text(content: bytes, file: str | None) -> tuple[str, str]:
 def _read_csv(content: bytes, file: str | None, settings: Settings) -> pd.DataFrame:
     text, encoding = _read_text(content, file)
     delimiter = _sniff_delimiter(text[:_TEXT_SAMPLE_CHARS])
+    _check_header_width(text, delimiter, file, settings)
     buffer = io.StringIO(text)
     del text  # the buffer holds its own copy: keep one
-    _check_header_width(buffer, delimiter, file, settings)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", pd.errors.ParserWarning)
         try:
@@ -636,6 +691,10 @@ def _read_csv(content: bytes, file: str | None, settings: Settings) -> pd.DataFr
                 nrows=settings.max_events + 2,  # the header, the allowed rows and one more to notice the excess
                 engine="c",
             )
+        except pd.errors.EmptyDataError:  # only blank lines before the first line break
+            raise EmptyLog(
+                Problem("The file has no header line.", fix="Export the log with its column names.", file=file)
+            ) from None
         except pd.errors.ParserError as error:
             unclosed = _UNCLOSED_QUOTE.search(str(error))
             raise UnsupportedFormat(
@@ -666,10 +725,10 @@ def _read_csv(content: bytes, file: str | None, settings: Settings) -> pd.DataFr
     return frame
 
 
-def _check_header_width(buffer: io.StringIO, delimiter: str, file: str | None, settings: Settings) -> None:
-    """Refuse a CSV whose header has more columns than allowed, before any row is parsed; rewind the buffer."""
+def _check_header_width(text: str, delimiter: str, file: str | None, settings: Settings) -> None:
+    """Refuse a CSV whose header has more columns than allowed, before any row is parsed."""
     try:
-        header = next(csv.reader(buffer, delimiter=delimiter), [])
+        header = next(csv.reader(_lines_with_ends(text), delimiter=delimiter), [])
     except csv.Error as error:
         raise UnsupportedFormat(
             Problem(
@@ -679,9 +738,30 @@ def _check_header_width(buffer: io.StringIO, delimiter: str, file: str | None, s
                 row=1,
             )
         ) from None
-    buffer.seek(0)
     if len(header) > settings.max_columns:
         raise LimitExceeded(too_many_columns(file, len(header), settings))
+
+
+def _check_cells(head: bytes, rows: int, file: str | None, settings: Settings) -> None:
+    """Refuse a CSV whose rows times its header's columns make more cells than allowed, before it is expanded.
+
+    pandas fills a short row up to the header's width, so a row of commas (or of nothing) costs as many cells
+    as a full one: half a megabyte of gzip can hold 540 million. The header is read from the first chunk.
+    """
+    encoding = next((codec for mark, _, codec in _WIDE_UNITS if head.startswith(mark)), None)
+    text = head.decode(encoding or _utf16_without_mark(head) or "utf-8", "replace").lstrip("\ufeff")
+    sample = text[:_TEXT_SAMPLE_CHARS]
+    try:
+        header = next(csv.reader(_lines_with_ends(sample), delimiter=_sniff_delimiter(sample)), [])
+    except csv.Error:
+        return  # the header check says what is wrong with it
+    if rows * len(header) > max_cells(settings):
+        raise LimitExceeded(_too_many_cells(file, rows, len(header), settings, where=f"row {rows + 1:,}"))
+
+
+def _lines_with_ends(text: str) -> Iterator[str]:
+    """Yield the lines of a text with their line breaks, which may be "\r\n", "\n" or "\r" alone (as pandas reads)."""
+    return (match.group() for match in _LINE_WITH_END.finditer(text))
 
 
 def _sniff_delimiter(sample: str) -> str:
@@ -693,7 +773,7 @@ def _sniff_delimiter(sample: str) -> str:
 
     def fitness(delimiter: str) -> tuple[bool, float, int]:
         try:
-            records = itertools.islice(csv.reader(io.StringIO(sample), delimiter=delimiter), _SNIFF_RECORDS)
+            records = itertools.islice(csv.reader(_lines_with_ends(sample), delimiter=delimiter), _SNIFF_RECORDS)
             widths = [len(record) for record in records if record]
         except csv.Error:
             return False, 0.0, 0
@@ -742,15 +822,10 @@ def _json_objects(lines: list[tuple[int, str]], file: str | None) -> list[dict]:
     """Return the JSON object on each line, or raise naming the first line that is not one."""
     records = []
     for number, line in lines:
-        try:
-            record = json.loads(line)
-        except (json.JSONDecodeError, RecursionError) as error:
-            problem = f"The line is not valid JSON ({getattr(error, 'msg', 'nested too deeply')})."
-        else:
-            if isinstance(record, dict):
-                records.append(record)
-                continue
-            problem = f"The line holds a JSON {type(record).__name__}, not an object with one field per column."
+        record, problem = _parsed_object(line)
+        if problem is None:
+            records.append(record)
+            continue
         raise UnsupportedFormat(
             Problem(
                 problem,
@@ -761,6 +836,26 @@ def _json_objects(lines: list[tuple[int, str]], file: str | None) -> list[dict]:
             )
         )
     return records
+
+
+def _parsed_object(line: str) -> tuple[dict | None, str | None]:
+    """Return the object a line of JSON lines holds, or None and what is wrong with the line.
+
+    A list is refused unparsed: one line may hold millions of objects, each taking memory once parsed.
+    """
+    if _JSON_LIST.match(line):
+        return None, "The line holds a JSON list, not an object with one field per column."
+    try:
+        record = json.loads(line)
+    except RecursionError:
+        return None, "The line is not valid JSON (nested too deeply)."
+    except json.JSONDecodeError as error:
+        return None, f"The line is not valid JSON ({error.msg})."
+    except ValueError:  # Python reads no integer of more than 4,300 digits (sys.int_info)
+        return None, "The line holds a number of more than 4,300 digits, which no event log needs."
+    if isinstance(record, dict):
+        return record, None
+    return None, f"The line holds a JSON {type(record).__name__}, not an object with one field per column."
 
 
 def _read_xlsx(content: bytes, file: str | None, settings: Settings) -> pd.DataFrame:
@@ -781,16 +876,33 @@ def _read_xlsx(content: bytes, file: str | None, settings: Settings) -> pd.DataF
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # openpyxl warns about styles and data validation it ignores
-            cells = pd.read_excel(
-                io.BytesIO(content),
-                sheet_name=0,
-                header=None,
-                dtype=object,
-                na_filter=False,
-                nrows=settings.max_events + 2,  # the header, the allowed rows and one more to notice the excess
-                engine="openpyxl",
-            )
-    except (ValueError, KeyError, TypeError, OSError, zipfile.BadZipFile, XMLParseError, etree.LxmlError):
+            workbook = openpyxl.load_workbook(io.BytesIO(content), read_only=True, data_only=True, keep_links=False)
+            try:
+                # The sheet pandas reads (the first), found as openpyxl finds it, is measured before pandas reads it.
+                with zipfile.ZipFile(io.BytesIO(content)) as archive:
+                    _check_sheet_extent(archive.open(workbook.worksheets[0]._worksheet_path), file, settings)
+                cells = pd.read_excel(
+                    workbook,
+                    sheet_name=0,
+                    header=None,
+                    dtype=object,
+                    na_filter=False,
+                    nrows=settings.max_events + 2,  # the header, the allowed rows and one more to notice the excess
+                    engine="openpyxl",
+                )
+            finally:
+                workbook.close()
+    except (
+        ValueError,
+        KeyError,
+        TypeError,
+        IndexError,
+        OSError,
+        zipfile.BadZipFile,
+        XMLParseError,
+        etree.LxmlError,
+        InvalidFileException,
+    ):
         raise UnsupportedFormat(
             Problem("The Excel workbook is damaged.", fix="Open it in Excel and save it as .xlsx again.", file=file)
         ) from None
@@ -810,18 +922,90 @@ def _read_xlsx(content: bytes, file: str | None, settings: Settings) -> pd.DataF
     return _with_clean_columns(typed, cells.iloc[0].tolist(), file)
 
 
+def _check_sheet_extent(sheet: BinaryIO, file: str | None, settings: Settings) -> None:
+    """Refuse a sheet spanning more columns, rows or cells than allowed, as its XML streams by.
+
+    The table pandas builds is rectangular: openpyxl yields a row for every row number a sheet skips and pandas
+    pads every row to the widest, so a sheet of a few kilobytes holding one cell at XFD1048576 would become 17
+    billion cells. Empty cells count, and a sheet is refused before any of them is built.
+    """
+    row = column = widest = 0
+    cells_allowed = max_cells(settings)
+    elements = etree.iterparse(
+        sheet, events=("start", "end"), tag=("{*}row", "{*}c"), resolve_entities=False, no_network=True
+    )
+    for action, element in elements:
+        is_row = etree.QName(element).localname == "row"
+        if action == "end":
+            if is_row:  # read rows are dropped, so that memory holds one row of the sheet at a time
+                element.clear(keep_tail=False)
+                while element.getprevious() is not None:
+                    del element.getparent()[0]
+            continue
+        reference = element.get("r") or ""
+        if is_row:
+            row = int(reference) if reference.isdecimal() else row + 1
+            column = 0
+            if row > settings.max_events + 1:
+                raise LimitExceeded(_too_many_events(file or "", settings))
+            continue
+        letters = reference.rstrip("0123456789").upper()
+        column = _column_number(letters) if letters.isalpha() else column + 1
+        if column > settings.max_columns:
+            raise LimitExceeded(too_many_columns(file, column, settings))
+        widest = max(widest, column)
+        if row * widest > cells_allowed:
+            raise LimitExceeded(_too_many_cells(file, row, widest, settings, where=f"cell {letters}{row}"))
+
+
+def _column_number(letters: str) -> int:
+    """Return the 1-based number of a spreadsheet column ("A" is 1, "XFD" 16,384)."""
+    number = 0
+    for letter in letters:
+        number = number * 26 + ord(letter) - ord("A") + 1
+    return number
+
+
+def max_cells(settings: Settings) -> int:
+    """The most cells (rows times columns, empty ones included) a table read from a file may have.
+
+    A cell costs a table at least two pointers (the row pandas builds, then the column), so more than this many
+    could not fit in the memory a child reading a file is allowed: such a file is refused at once rather than
+    read until the child is stopped.
+    """
+    return settings.worker_memory_mb * BYTES_PER_MB // BYTES_PER_CELL
+
+
+def _too_many_cells(file: str | None, rows: int, columns: int, settings: Settings, *, where: str) -> Problem:
+    return Problem(
+        f"The table spans {rows:,} rows by {columns:,} columns (up to {where}): {rows * columns:,} cells, empty ones "
+        f"included, more than fit in the {settings.worker_memory_mb:,} MB this installation gives to reading a file.",
+        fix="Delete the empty rows and columns beyond the log (select them in Excel, then Delete), keep only the "
+        "columns you need, or ask the operator to raise PARCOURS_WORKER_MEMORY_MB.",
+        file=file,
+    )
+
+
 def _read_parquet(content: bytes, file: str | None, settings: Settings) -> pd.DataFrame:
     try:
-        parquet = pq.ParquetFile(pa.BufferReader(content))
+        # INT96 instants (Spark, Impala) read as microseconds: in nanoseconds, a date past 2262 would wrap around.
+        parquet = pq.ParquetFile(pa.BufferReader(content), coerce_int96_timestamp_unit="us")
         metadata = parquet.metadata
         if metadata.num_rows > settings.max_events:
             raise LimitExceeded(_too_many_events(file or "", settings))
         expanded_bytes = sum(metadata.row_group(i).total_byte_size for i in range(metadata.num_row_groups))
         if expanded_bytes > settings.max_uncompressed_mb * BYTES_PER_MB:
             raise UnsafeInput(_expands_too_much(file, settings))
-        if len(parquet.schema_arrow) > settings.max_columns:
-            raise LimitExceeded(too_many_columns(file, len(parquet.schema_arrow), settings))
-        frame = parquet.read().to_pandas()
+        columns = len(parquet.schema_arrow)
+        if columns > settings.max_columns:
+            raise LimitExceeded(too_many_columns(file, columns, settings))
+        if metadata.num_rows * columns > max_cells(settings):
+            raise LimitExceeded(_too_many_cells(file, metadata.num_rows, columns, settings, where="its last row"))
+        # Text is read as dictionaries, as most writers store it: sized before any repeated value is copied out.
+        texts = [field.name for field in parquet.schema_arrow if _is_text(field.type)]
+        table = pq.ParquetFile(pa.BufferReader(content), read_dictionary=texts, coerce_int96_timestamp_unit="us").read()
+        _check_text_sizes(table, file, settings)
+        frame = table.to_pandas()
     except (pa.ArrowException, OSError, ValueError):
         raise UnsupportedFormat(
             Problem(
@@ -830,9 +1014,53 @@ def _read_parquet(content: bytes, file: str | None, settings: Settings) -> pd.Da
                 file=file,
             )
         ) from None
+    categorical = [column for column, dtype in frame.dtypes.items() if isinstance(dtype, pd.CategoricalDtype)]
+    # Each value becomes the one object its dictionary holds, shared by every row that repeats it.
+    frame[categorical] = frame[categorical].astype(object).where(frame[categorical].notna(), None)
     if not isinstance(frame.index, pd.RangeIndex):
         frame = frame.reset_index()  # a pandas index saved in the file is data, not row numbers
     return _decoded_binary(_with_clean_columns(frame, list(frame.columns), file), file)
+
+
+def _is_text(kind: pa.DataType) -> bool:
+    return any(
+        test(kind)
+        for test in (pa.types.is_string, pa.types.is_large_string, pa.types.is_binary, pa.types.is_large_binary)
+    )
+
+
+def _check_text_sizes(table: pa.Table, file: str | None, settings: Settings) -> None:
+    """Refuse text values longer than a cell may hold, and text expanding past the expanded-size limit.
+
+    A Parquet file stores a repeated value once, in a dictionary: a file of a few kilobytes may repeat a
+    100 MB value a thousand times. Values are measured in the dictionary and counted per row, copying none.
+    """
+    problems = []
+    expanded = 0
+    for name, column in zip(table.column_names, table.columns, strict=True):
+        if not (_is_text(column.type) or pa.types.is_dictionary(column.type)):
+            continue
+        lengths = pa.chunked_array(
+            [
+                pc.cast(
+                    pc.take(pc.binary_length(chunk.dictionary), chunk.indices)
+                    if pa.types.is_dictionary(chunk.type)
+                    else pc.binary_length(chunk),
+                    pa.int64(),
+                )
+                for chunk in column.chunks
+            ],
+            type=pa.int64(),
+        )
+        expanded += pc.sum(lengths).as_py() or 0
+        too_long = np.flatnonzero(lengths.to_numpy(zero_copy_only=False) > settings.max_field_bytes)
+        if len(too_long):
+            first = int(too_long[0])
+            problems.append(_values_too_long(file, str(name), too_long, lengths[first].as_py(), None, settings))
+    if problems:
+        raise LimitExceeded(problems)
+    if expanded > settings.max_uncompressed_mb * BYTES_PER_MB:
+        raise UnsafeInput(_expands_too_much(file, settings))
 
 
 def _with_clean_columns(frame: pd.DataFrame, names: list, file: str | None) -> pd.DataFrame:

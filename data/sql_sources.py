@@ -33,6 +33,7 @@ __all__ = ["read_sql"]
 
 _SINGLE_STATEMENT = re.compile(r"\A\s*(?:(?:--[^\n]*(?:\n|\Z)|/\*.*?\*/)\s*)*\(*\s*(?:select|with)\b", re.I | re.S)
 BATCH_ROWS = 10_000
+BATCH_GROWTH = 10
 # SQLite calls the progress handler every this many virtual-machine instructions (well under a millisecond).
 SQLITE_PROGRESS_INSTRUCTIONS = 10_000
 SQLITE_MAX_LENGTH = 2**31 - 1
@@ -126,25 +127,53 @@ def _fence(connection: sa.Connection, settings: Settings, deadline: float) -> No
 def _bounded_rows(
     result: sa.CursorResult, n_columns: int, source: str, settings: Settings, deadline: float
 ) -> pd.DataFrame:
-    """Read the rows batch by batch into frames, refusing as soon as a bound is passed."""
+    """Read the rows batch by batch into frames, refusing as soon as a bound is passed.
+
+    The first batch is one row and each next one at most ten times larger, and no larger than what is left of the
+    size limit holds at the rows' size so far: rows of 300 MB each are refused after two, not after a batch of them.
+    """
     byte_limit = settings.max_sql_result_mb * BYTES_PER_MB
     chunks: list[pd.DataFrame] = []
     rows = held_bytes = 0
-    while batch := result.fetchmany(BATCH_ROWS):
+    batch_rows = 1
+    while batch := result.fetchmany(batch_rows):
         chunk = pd.DataFrame.from_records(batch, columns=range(n_columns))
         del batch
         rows += len(chunk)
-        held_bytes += int(chunk.memory_usage(deep=True, index=False).sum())
+        chunk_bytes = int(chunk.memory_usage(deep=True, index=False).sum())
+        held_bytes += chunk_bytes
+        fitting = (byte_limit - held_bytes) * len(chunk) // max(chunk_bytes, 1)
+        batch_rows = max(1, min(BATCH_ROWS, batch_rows * BATCH_GROWTH, fitting))
         if rows > settings.max_events:
             raise LimitExceeded(_too_many_events(source, settings))
         if held_bytes > byte_limit:
             raise LimitExceeded(_too_large(source, settings))
+        _check_value_lengths(chunk, rows - len(chunk), source, settings)
         if time.monotonic() > deadline:
             raise LimitExceeded(_too_slow(source, settings))
         chunks.append(chunk)
     if not chunks:
         return pd.DataFrame(columns=range(n_columns))
     return pd.concat(chunks, ignore_index=True) if len(chunks) > 1 else chunks[0]
+
+
+def _check_value_lengths(chunk: pd.DataFrame, first_row: int, source: str, settings: Settings) -> None:
+    """Refuse text or binary values longer than a cell of a file may hold (`PARCOURS_MAX_FIELD_BYTES`)."""
+    for column in chunk.columns:
+        try:
+            lengths = chunk[column].str.len()
+        except AttributeError:  # numbers, dates: no text in the column
+            continue
+        if lengths.max() > settings.max_field_bytes:
+            row = first_row + int(np.argmax(lengths.to_numpy(dtype=float, na_value=0)))
+            raise LimitExceeded(
+                Problem(
+                    f"A value of SQL source {source!r} is longer than the {settings.max_field_bytes:,} bytes a cell "
+                    f"may hold (row {row + 1:,} of the result, column {column + 1}).",
+                    fix="Leave the column out of the query, or shorten it (e.g. substr(column, 1, 1000)); or ask "
+                    "the operator to raise PARCOURS_MAX_FIELD_BYTES.",
+                )
+            )
 
 
 def _typed_error(error: sa.exc.SQLAlchemyError, source: str, settings: Settings, deadline: float) -> LogError:

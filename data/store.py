@@ -1205,6 +1205,11 @@ def _checked_name(name: str, *, typed: bool = False) -> str:
     return name.strip()
 
 
+def showable(text: str) -> str:
+    """Return `text` with each character that would break how it is shown (controls, bidi overrides) as a space."""
+    return "".join(" " if _is_unshowable(character) else character for character in text)
+
+
 def _is_unshowable(character: str) -> bool:
     return unicodedata.category(character) in _UNSHOWABLE_CATEGORIES or character in _BIDI_CONTROLS
 

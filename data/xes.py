@@ -36,6 +36,8 @@ _IGNORED_TAGS = frozenset({"global", "extension", "classifier"})
 _LOG, _TRACE, _EVENT, _ATTRIBUTE, _SKIPPED = "log", "trace", "event", "attribute", "skipped"
 _PLACES = {_LOG: "the <log>", _TRACE: "a <trace>", _EVENT: "an <event>"}
 _YEARS_1_TO_9999 = (pd.Timestamp("0001-01-01", tz="UTC"), pd.Timestamp("9999-12-31 23:59:59.999999", tz="UTC"))
+# What libxml2 says when a document passes its limits on depth (256) and on the length of a text (10 MB).
+_PARSER_LIMITS = ("XML_PARSE_HUGE", "too big", "huge text", "too long")
 _FIX = "Export the log again from the process-mining tool; XES is <log>, then <trace>s, each holding <event>s."
 
 
@@ -59,6 +61,16 @@ def read_xes(content: bytes, file: str | None, settings: Settings) -> pd.DataFra
             else:
                 reader.end(element)
     except etree.XMLSyntaxError as error:
+        if any(sign in error.msg for sign in _PARSER_LIMITS):
+            raise LimitExceeded(
+                Problem(
+                    "The XES file nests elements more than 256 deep or holds a text of more than 10 MB: no event "
+                    f"log does, so it is not read ({error.msg}).",
+                    fix="Export the log again; XES attributes are <string key=… value=…/>, never large texts.",
+                    file=file,
+                    row=error.lineno,
+                )
+            ) from None
         raise UnsupportedFormat(
             Problem(
                 f"The XES file is not well-formed XML ({error.msg}).",

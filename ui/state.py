@@ -205,8 +205,13 @@ def read_upload(content: bytes, name: str) -> RawLog:
 
 @st.cache_data(show_spinner=False, max_entries=4, ttl=SQL_CACHE_SECONDS)
 def read_sql_source(source: str, table: str | None = None, query: str | None = None) -> RawLog:
-    """Read a table or a query of an operator-configured SQL source; re-read after ten minutes."""
-    return read_sql(source, table=table, query=query, settings=settings())
+    """Read a table or a query of an operator-configured SQL source in a child process; re-read after ten minutes.
+
+    A query is typed by a user: whatever it makes the driver hold stays in the child, under the operator's limits.
+    """
+    config = settings()
+    call = partial(read_sql, source, table=table, query=query, settings=config)
+    return run_isolated(call, step="reading", file=source, settings=config)
 
 
 @st.cache_data(show_spinner=False, max_entries=8, hash_funcs=BY_CONTENT)

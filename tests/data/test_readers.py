@@ -642,3 +642,10 @@ def test_fuzzed_json_lines_end_in_a_table_or_a_log_error(settings, data):
 )
 def test_fuzzed_xes_ends_in_a_table_or_a_log_error(settings, data):
     _read_or_recognised_error(data, "log.xes", settings)
+
+
+def test_int96_instants_past_2262_keep_their_year():
+    """Read in nanoseconds, as pyarrow does by default, the year 3000 wrapped around to 1830 without a word."""
+    raw = read_log(Path(__file__).resolve().parents[1] / "hostile" / "files" / "parquet-int96-year-3000.parquet")
+
+    assert raw.frame["time"].dt.year.tolist() == [3000, 3000, 3000]

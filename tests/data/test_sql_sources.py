@@ -90,13 +90,32 @@ def test_unknown_sql_table_lists_the_available_ones(crm):
         "SELECT 1; DELETE FROM touchpoints",
         "-- harmless\nDROP TABLE touchpoints",
         "PRAGMA writable_schema = 1",
+        "ATTACH DATABASE 'attached.db' AS other",
+        "SELECT 1 /* x */ ; DROP TABLE touchpoints",
+        "SELECT 1\n;\nDELETE FROM touchpoints",
     ],
 )
-def test_sql_query_must_be_a_single_select(crm, query):
+def test_sql_query_must_be_a_single_select(crm, query, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
     with pytest.raises(UnsafeInput, match="Only one SELECT"):
         read_sql("crm", query=query, settings=crm)
 
     assert row_count(crm) == 3
+    assert not (tmp_path / "attached.db").exists()
+
+
+def test_sqlite_extensions_cannot_be_loaded(crm, tmp_path):
+    with pytest.raises(LogError, match="not authorized"):
+        read_sql("crm", query=f"SELECT load_extension('{tmp_path / 'evil.so'}')", settings=crm)
+
+
+def test_a_view_running_past_the_timeout_is_interrupted(crm):
+    path = crm.sql_sources["crm"].removeprefix("sqlite:///")
+    with sqlite3.connect(path) as connection:
+        connection.execute(f"CREATE VIEW endless AS {ENDLESS_WORK}")
+
+    with pytest.raises(LimitExceeded, match="ran longer than the 1 s"):
+        read_sql("crm", table="endless", settings=bounded(crm, sql_timeout_seconds=1))
 
 
 def test_failing_sql_query_is_a_log_error(crm):
@@ -176,7 +195,7 @@ def test_a_result_within_the_bounds_is_read_whole_across_batches(crm):
     assert frame["i"].tolist() == list(range(1, 25_001))
 
 
-GIGABYTE_BLOB = """
+BOUNDED_READ = """
 import resource, sys
 from data.errors import LimitExceeded
 from data.settings import Settings
@@ -186,19 +205,33 @@ settings = Settings(home=sys.argv[1], sql_sources={"crm": "sqlite:///" + sys.arg
 read_sql("crm", query="SELECT 1 AS warm_up", settings=settings)
 baseline = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 try:
-    read_sql("crm", query="SELECT randomblob(1000000000) AS payload", settings=settings)
+    read_sql("crm", query=sys.argv[3], settings=settings)
 except LimitExceeded:
     pass
 print(baseline, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 """
+HUNDRED_MB_ROWS = (
+    "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 30) SELECT zeroblob(100000000) FROM n"
+)
 
 
-def test_a_gigabyte_value_with_the_default_limits_never_reaches_memory(tmp_path: Path):
-    """The battery's `SELECT randomblob(1000000000)` grew to 12 GB; it is now refused before SQLite allocates it."""
+@pytest.mark.parametrize(
+    ("query", "growth_mb"),
+    [
+        # The battery's `SELECT randomblob(1000000000)` grew to 12 GB: refused before SQLite allocates it.
+        ("SELECT randomblob(1000000000) AS payload", 100),
+        # 30 rows of 100 MB, read 10,000 rows at a time, held 3 GB before the 512 MB limit was checked.
+        (HUNDRED_MB_ROWS, 1024),
+    ],
+    ids=["gigabyte-value", "rows-of-100mb"],
+)
+def test_large_values_with_the_default_limits_stay_within_the_result_limit(
+    query: str, growth_mb: int, tmp_path: Path
+) -> None:
     database = tmp_path / "crm.db"
     sqlite3.connect(database).close()
     child = subprocess.run(
-        [sys.executable, "-c", GIGABYTE_BLOB, str(tmp_path / "home"), str(database)],
+        [sys.executable, "-c", BOUNDED_READ, str(tmp_path / "home"), str(database), query],
         capture_output=True,
         text=True,
         cwd=REPO,
@@ -207,7 +240,7 @@ def test_a_gigabyte_value_with_the_default_limits_never_reaches_memory(tmp_path:
     )
     baseline_kb, peak_kb = map(int, child.stdout.split())
 
-    assert peak_kb - baseline_kb < 100 * 1024  # ru_maxrss is in KB on Linux
+    assert peak_kb - baseline_kb < growth_mb * 1024  # ru_maxrss is in KB on Linux
 
 
 # --- PostgreSQL -----------------------------------------------------------------------------------------------
@@ -286,3 +319,9 @@ def test_postgres_endless_rows_are_streamed_and_refused_at_the_size_limit(postgr
     settings, _admin = postgres_crm
     with pytest.raises(LimitExceeded, match="more than the 1 MB"):
         read_sql("crm", query=ENDLESS_ROWS, settings=bounded(settings, max_sql_result_mb=1))
+
+
+def test_a_value_longer_than_a_cell_may_hold_is_refused(crm):
+    """`printf('%.*c', 400000000, 'x')` passed as one 400 MB row within the result limit."""
+    with pytest.raises(LimitExceeded, match="longer than the 1,000 bytes a cell may hold"):
+        read_sql("crm", query="SELECT printf('%.*c', 5000, 'x') AS note", settings=bounded(crm, max_field_bytes=1000))

@@ -17,6 +17,7 @@ import zlib
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import openpyxl
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -32,12 +33,52 @@ def gzip_bomb_of_zeros(compressed_mb: int = 26) -> bytes:
     return gzip.compress(CSV_HEADER) + member * (compressed_mb * MB // len(member))
 
 
-def gzip_of_rows(rows: int = 52_000_000) -> bytes:
+def gzip_of_rows(rows: int = 52_000_000, header: bytes = CSV_HEADER, line: bytes = CSV_LINE) -> bytes:
     """A CSV of `rows` short rows, about 2.5 MB compressed for 52 million rows (1 GB expanded)."""
-    lines_per_member = MB // len(CSV_LINE)
-    member = gzip.compress(CSV_LINE * lines_per_member, 9)
+    lines_per_member = MB // len(line)
+    member = gzip.compress(line * lines_per_member, 9)
     members, rest = divmod(rows, lines_per_member)
-    return gzip.compress(CSV_HEADER) + member * members + gzip.compress(CSV_LINE * rest)
+    return gzip.compress(header) + member * members + gzip.compress(line * rest)
+
+
+def gzip_of_empty_cells(rows: int = 540_000, columns: int = 1_000) -> bytes:
+    """A CSV of `columns` columns whose `rows` rows fill three: 540 million cells from half a megabyte."""
+    header = ",".join(["case", "activity", "time", *(f"a{i}" for i in range(columns - 3))]) + "\n"
+    return gzip_of_rows(rows, header.encode(), CSV_LINE[:-1] + b"," * (columns - 3) + b"\n")
+
+
+def xes_with_text(text_mb: int = 11) -> bytes:
+    """A three-event XES log whose first event holds `text_mb` MB of CDATA, past libxml2's 10 MB for a text."""
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n<log><trace><string key="concept:name" value="c1"/><event>'
+        f'<![CDATA[{"x" * (text_mb * MB)}]]><string key="concept:name" value="visit"/>'
+        '<date key="time:timestamp" value="2024-01-01T00:00:00"/></event></trace></log>\n'
+    ).encode()
+
+
+def list_of_objects_jsonl(objects: int = 5_000_000) -> bytes:
+    """JSON lines whose one line is a list of `objects` small objects: 40 MB, over a gigabyte once parsed."""
+    return b"[" + b",".join([b'{"a":1}'] * objects) + b"]\n"
+
+
+def far_cell_xlsx(cell: str = "ALL600000") -> bytes:
+    """A workbook of a three-event log and one number at `cell`: a table of 600 million cells in 6 KB."""
+    workbook = openpyxl.Workbook()
+    for row in (("case", "activity", "time"), ("c1", "visit", "2024-01-01"), ("c1", "buy", "2024-01-02")):
+        workbook.active.append(row)
+    workbook.active[cell] = 1
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+def dictionary_parquet(value_bytes: int = 100 * MB, rows: int = 1_000) -> bytes:
+    """A Parquet log whose activity repeats one `value_bytes` value stored once: 100 GB as rows, 10 KB on disk."""
+    activity = pa.DictionaryArray.from_arrays(pa.array(np.zeros(rows, dtype=np.int32)), pa.array(["z" * value_bytes]))
+    table = pa.table({"case": ["c1"] * rows, "activity": activity, "time": ["2024-01-01"] * rows})
+    buffer = io.BytesIO()
+    pq.write_table(table, buffer, compression="zstd", dictionary_pagesize_limit=2 * value_bytes)
+    return buffer.getvalue()
 
 
 def gzip_of_long_lines(expanded_mb: int = 4200) -> bytes:
@@ -167,6 +208,12 @@ GENERATED: dict[str, Callable[[], bytes]] = {
     "columns-2000.xlsx": wide_xlsx,
     "field-300kb.csv": huge_field_csv,
     "zip-bomb-4200mb.xlsx": zip_bomb_xlsx,
+    "empty-cells-540m.csv.gz": gzip_of_empty_cells,
+    "list-5m-objects.jsonl": list_of_objects_jsonl,
+    "text-11mb.xes": xes_with_text,
+    "far-cell-all600000.xlsx": far_cell_xlsx,
+    "far-cell-xfd1048576.xlsx": lambda: far_cell_xlsx("XFD1048576"),
+    "dictionary-100mb.parquet": dictionary_parquet,
 }
 """Every generated input by file name."""
 

@@ -147,3 +147,18 @@ def test_the_server_answers_the_next_upload_after_a_20000_column_one(built: Path
     app = upload(app, "good.csv", GOOD_CSV)
     assert not app.exception
     assert metrics(app)["Events"] == "3"
+
+
+@pytest.mark.parametrize(
+    ("file_name", "dataset"),
+    [("journeys\nfake.csv", "journeys fake.csv"), ("\u202egpj.csv", "gpj.csv"), ("\x1b[31mred.csv", "[31mred.csv")],
+    ids=["line-break", "right-to-left-override", "escape"],
+)
+def test_a_file_name_that_would_break_how_names_show_gives_a_plain_dataset_name(
+    file_name: str, dataset: str, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    path = tmp_path / file_name
+    path.write_bytes(GOOD_CSV)
+    assert main(["import", str(path)]) == 0, capsys.readouterr().err
+    (stored,) = Store(Settings.from_env()).datasets()
+    assert stored.name == dataset

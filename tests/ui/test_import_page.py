@@ -160,6 +160,32 @@ def test_a_configured_sql_source_is_read_by_table_name(tmp_path: Path, monkeypat
     assert metrics(app)["Events"] == "2"
 
 
+def test_a_hostile_sql_view_is_stopped_in_the_child_and_the_page_reads_the_next_table(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    database = tmp_path / "crm.db"
+    with sqlite3.connect(database) as connection:
+        connection.execute("CREATE TABLE touchpoints (client TEXT, etape TEXT, horodatage TEXT)")
+        connection.execute("INSERT INTO touchpoints VALUES ('c1', 'visit', '2025-01-06 09:00')")
+        connection.execute(
+            "CREATE VIEW endless AS WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n) SELECT count(*) "
+            "AS c FROM n"
+        )
+    monkeypatch.setenv("PARCOURS_SQL_SOURCES", f'{{"crm": "sqlite:///{database}"}}')
+    monkeypatch.setenv("PARCOURS_SQL_TIMEOUT_SECONDS", "1")
+    app = open_import_page()
+    widget(app.radio, "Where is the log?").set_value("A configured database").run()
+    widget(app.text_input, "Table or view").input("endless").run()
+    widget(app.button, "Read from the database").click().run()
+    assert not app.exception
+    shown = [*errors(app), *(str(cell) for table in app.dataframe for cell in table.value.to_numpy().ravel())]
+    assert any("ran longer than the 1 s" in text for text in shown)
+    widget(app.text_input, "Table or view").input("touchpoints").run()
+    widget(app.button, "Read from the database").click().run()
+    assert not app.exception
+    assert metrics(app)["Events"] == "1"
+
+
 ECOMMERCE = Path(__file__).resolve().parents[1] / "data" / "fixtures" / "ecommerce_utc.csv"
 
 
