@@ -283,7 +283,7 @@ def _part(column: str) -> str:
 
 def _connect(settings: Settings) -> duckdb.DuckDBPyConnection:
     """A DuckDB connection with the operator's limits and `py_strip`, Python's str.strip() in SQL."""
-    connection = connect(settings)
+    connection = connect(settings, importing=True)
     connection.execute(_STRIP_MACRO)
     return connection
 

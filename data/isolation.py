@@ -229,10 +229,16 @@ def _run_child(
 
 def _typed(error: Exception, step: str, file: str | None) -> LogError:
     if isinstance(error, MemoryError | duckdb.OutOfMemoryException):
+        # DuckDB spills to disk, so it runs out only below what its window and sorts need: the import's limit, then.
+        setting = (
+            "PARCOURS_IMPORT_MEMORY_MB"
+            if isinstance(error, duckdb.OutOfMemoryException)
+            else "PARCOURS_WORKER_MEMORY_MB"
+        )
         return LimitExceeded(
             Problem(
                 f"Parcours ran out of memory while {step} the file.",
-                fix="Import a smaller extract, or ask the operator to raise PARCOURS_WORKER_MEMORY_MB.",
+                fix=f"Import a smaller extract, or ask the operator to raise {setting}.",
                 file=file,
             )
         )

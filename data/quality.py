@@ -212,7 +212,7 @@ def assess(
 
 def layout_quality(layout_path: Path, settings: Settings) -> QualityReport:
     """Return the quality report of a stored log's events, read from its layout in one pass in case order."""
-    with connect(settings) as connection:
+    with connect(settings, importing=True) as connection:
         return assess_relation(connection, layout_events(connection, layout_path), in_case_order=True)
 
 

@@ -105,6 +105,12 @@ SETTINGS: dict[str, tuple[str, str, str]] = {
         "CPU seconds that child process may use; it is also stopped after twice as many wall-clock seconds.",
     ),
     "duckdb_memory_limit": ("PARCOURS_DUCKDB_MEMORY_LIMIT", "4GB", "DuckDB memory limit; larger work spills to disk."),
+    "import_memory_mb": (
+        "PARCOURS_IMPORT_MEMORY_MB",
+        "1024",
+        "DuckDB memory limit of an import (the journey layout and its quality report), in MB; past it DuckDB spills "
+        "to `PARCOURS_DUCKDB_TEMP_DIR`, so an import's peak stays near this plus Parcours' own 0.3 GB.",
+    ),
     "duckdb_threads": ("PARCOURS_DUCKDB_THREADS", "number of cores", "DuckDB worker threads."),
     "duckdb_temp_dir": ("PARCOURS_DUCKDB_TEMP_DIR", "$PARCOURS_HOME/tmp", "Where DuckDB spills when out of memory."),
     "sql_sources": (
@@ -153,6 +159,7 @@ _POSITIVE_INTEGERS = (
     "max_field_bytes",
     "worker_memory_mb",
     "worker_cpu_seconds",
+    "import_memory_mb",
     "duckdb_threads",
     "max_sql_result_mb",
     "sql_timeout_seconds",
@@ -182,6 +189,7 @@ class Settings:
     worker_memory_mb: int = 8192
     worker_cpu_seconds: int = 900
     duckdb_memory_limit: str = "4GB"
+    import_memory_mb: int = 1024
     duckdb_threads: int = field(default_factory=lambda: os.cpu_count() or 1)
     duckdb_temp_dir: Path | None = None
     sql_sources: Mapping[str, str] = field(default_factory=dict)

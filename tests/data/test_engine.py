@@ -511,6 +511,17 @@ def test_layout_holds_the_documented_tables(tmp_path: Path, settings: Settings) 
     assert codes == [(0, 0), (0, 1), (0, 2), (1, 0), (1, 1), (2, 0), (2, 1), (2, 2), (2, 3)]
 
 
+def test_an_import_connection_has_the_import_memory_limit_and_others_the_general_one(tmp_path: Path) -> None:
+    settings = Settings(home=tmp_path, duckdb_memory_limit="2GB", import_memory_mb=512)
+
+    def limit(connection: duckdb.DuckDBPyConnection) -> int:
+        with connection:
+            return connection.execute("SELECT value FROM duckdb_settings() WHERE name = 'memory_limit'").fetchone()[0]
+
+    assert limit(connect(settings, importing=True)) == limit(duckdb.connect(config={"memory_limit": "512MB"}))
+    assert limit(connect(settings)) == limit(duckdb.connect(config={"memory_limit": "2GB"}))
+
+
 def test_opening_a_missing_or_foreign_file_says_what_is_wrong(tmp_path: Path) -> None:
     with pytest.raises(DatasetNotFound):
         Engine(tmp_path / "nothing.duckdb")

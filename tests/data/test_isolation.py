@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from data import LimitExceeded, LogError, Problem, Settings, UnexpectedFailure, guarded, measure_isolated, run_isolated
+from data.engine import connect
 
 MB = 1 << 20
 
@@ -129,6 +130,17 @@ def test_guarded_turns_memory_errors_into_limits_and_lets_log_errors_through() -
         raise MemoryError
     with pytest.raises(LogError, match="Bad file"), guarded("checking", "log.csv"):
         _refuse()
+
+
+def test_duckdb_out_of_memory_names_the_import_memory_setting(tmp_path: Path) -> None:
+    settings = Settings(home=tmp_path, duckdb_threads=1, import_memory_mb=1)
+    query = "SELECT list(range) FROM range(10000000) GROUP BY range % 1000"
+    with (
+        pytest.raises(LimitExceeded, match="PARCOURS_IMPORT_MEMORY_MB"),
+        guarded("storing", "log.parquet"),
+        connect(settings, importing=True) as connection,
+    ):
+        connection.execute(query).fetchall()
 
 
 def test_unknown_steps_are_a_programming_error(settings: Settings) -> None:

@@ -506,15 +506,17 @@ def test_limits_are_read_from_the_environment_and_must_be_positive(tmp_path):
         "PARCOURS_MAX_FIELD_BYTES": "4096",
         "PARCOURS_WORKER_MEMORY_MB": "2048",
         "PARCOURS_WORKER_CPU_SECONDS": "60",
+        "PARCOURS_IMPORT_MEMORY_MB": "768",
     }
     settings = Settings.from_env({"PARCOURS_HOME": str(tmp_path), **variables})
 
-    assert (settings.max_columns, settings.max_field_bytes, settings.worker_memory_mb, settings.worker_cpu_seconds) == (
-        20,
-        4096,
-        2048,
-        60,
-    )
+    assert (
+        settings.max_columns,
+        settings.max_field_bytes,
+        settings.worker_memory_mb,
+        settings.worker_cpu_seconds,
+        settings.import_memory_mb,
+    ) == (20, 4096, 2048, 60, 768)
     for variable in variables:
         with pytest.raises(LogError, match=f"{variable} must be a positive whole number"):
             Settings.from_env({variable: "0"})
