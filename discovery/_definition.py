@@ -24,7 +24,7 @@ from data.engine import Engine
 from data.errors import LogError, Problem
 from data.filters import Filters
 from data.store import Store
-from discovery._relations import Outcomes, count_outcomes, outcome_ctes, touchpoint_marks
+from discovery._relations import Outcomes, count_outcomes, goal_stage_index, outcome_ctes, touchpoint_marks
 from discovery._stages import StageModel, StageReason, default_stages, suggest_stages
 from discovery._vocabulary import (
     CHANNEL_GROUP_KEYWORDS,
@@ -291,8 +291,8 @@ class JourneyDefinition:
     @property
     def goal_stage(self) -> str | None:
         """The earliest stage holding a goal touchpoint (None: no goal, or the goal is in no stage)."""
-        staged = [self.stages.stage_of[name] for name in self.goal if name in self.stages.stage_of]
-        return min(staged, key=self.stages.stages.index) if staged else None
+        index = goal_stage_index(self.stages.stages, dict(self.stages.stage_of), self.goal)
+        return None if index is None else self.stages.stages[index]
 
     def channel_group(self, channel: str) -> str:
         return self.channel_groups.get(channel, OTHER_CHANNELS)
