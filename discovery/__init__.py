@@ -116,6 +116,8 @@ from discovery._relations import (
     OUTCOME_LABELS,
     OUTCOMES,
     Outcomes,
+    furthest_stage_sql,
+    goal_stage_index,
     outcome_sentence,
     stage_relation,
 )
@@ -252,6 +254,8 @@ __all__ = [
     "duration_words",
     "find_chromium",
     "funnel",
+    "furthest_stage_sql",
+    "goal_stage_index",
     "html_table",
     "human_duration",
     "import_miners",

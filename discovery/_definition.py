@@ -24,7 +24,7 @@ from data.engine import Engine
 from data.errors import LogError, Problem
 from data.filters import Filters
 from data.store import Store
-from discovery._relations import Outcomes, count_outcomes, outcome_ctes, touchpoint_marks
+from discovery._relations import Outcomes, count_outcomes, goal_stage_index, outcome_ctes, touchpoint_marks
 from discovery._stages import StageModel, StageReason, default_stages, suggest_stages
 from discovery._vocabulary import (
     CHANNEL_GROUP_KEYWORDS,
@@ -117,6 +117,9 @@ _INTEGER_TYPES = frozenset(_NUMERIC)
 # A column with a distinct value on nearly every row it fills is an identifier, whatever its name.
 _IDENTIFIER_DISTINCT_SHARE = 0.9
 _IDENTIFIER_MIN_VALUES = 50
+# So is a column holding one value per customer that nearly every customer has another of (a phone or account
+# number repeated on each of the customer's events); approximate counts leave a little slack.
+_ONE_PER_CUSTOMER = 1.05
 
 
 def _is_number(value: object) -> bool:
@@ -288,8 +291,8 @@ class JourneyDefinition:
     @property
     def goal_stage(self) -> str | None:
         """The earliest stage holding a goal touchpoint (None: no goal, or the goal is in no stage)."""
-        staged = [self.stages.stage_of[name] for name in self.goal if name in self.stages.stage_of]
-        return min(staged, key=self.stages.stages.index) if staged else None
+        index = goal_stage_index(self.stages.stages, dict(self.stages.stage_of), self.goal)
+        return None if index is None else self.stages.stages[index]
 
     def channel_group(self, channel: str) -> str:
         return self.channel_groups.get(channel, OTHER_CHANNELS)
@@ -624,7 +627,8 @@ def suggest_attribute_roles(engine: Engine) -> tuple[dict[str, AttributeRole], d
 
 
 def _attribute_stats(engine: Engine, columns: Mapping[str, str]) -> pd.DataFrame:
-    """Per attribute: values (non-null), distinct values (approximate), min and max when numeric."""
+    """Per attribute: values (non-null), distinct values (approximate), min and max when numeric, the customers with
+    a value and their distinct (customer, value) pairs (approximate)."""
     parts = []
     for index, (name, stored_as) in enumerate(columns.items()):
         column = engine.attribute_column(name)
@@ -634,13 +638,15 @@ def _attribute_stats(engine: Engine, columns: Mapping[str, str]) -> pd.DataFrame
         whole = f"bool_and({column} = round({column}))" if numeric else "NULL::BOOLEAN"
         parts.append(
             f"count({column}) AS values_{index}, approx_count_distinct({column}) AS distinct_{index}, "
-            f"{low} AS low_{index}, {high} AS high_{index}, {whole} AS whole_{index}"
+            f"{low} AS low_{index}, {high} AS high_{index}, {whole} AS whole_{index}, "
+            f"count(DISTINCT case_code) FILTER ({column} IS NOT NULL) AS customers_{index}, "
+            f"approx_count_distinct(hash(case_code, {column})) FILTER ({column} IS NOT NULL) AS pairs_{index}"
         )
     row = engine.query(f"SELECT {', '.join(parts)} FROM steps").iloc[0]
     return pd.DataFrame(
         {
             figure: [row[f"{figure}_{index}"] for index in range(len(columns))]
-            for figure in ("values", "distinct", "low", "high", "whole")
+            for figure in ("values", "distinct", "low", "high", "whole", "customers", "pairs")
         },
         index=list(columns),
     )
@@ -660,10 +666,18 @@ def _role(name: str, stored_as: str, stats: pd.Series) -> tuple[AttributeRole, s
             "identifier"
         ), f"its name says {named['identifier'].group(0)!r}: an identifier is never averaged"
     is_unique = values >= _IDENTIFIER_MIN_VALUES and distinct >= _IDENTIFIER_DISTINCT_SHARE * values
-    if is_unique and (not numeric or stored_as in _INTEGER_TYPES) and not named["amount"]:
+    is_code = (not numeric or stored_as in _INTEGER_TYPES) and not named["amount"]
+    if is_unique and is_code:
         return AttributeRole(
             "identifier"
         ), f"nearly every value is different ({distinct:,} of {values:,}): an identifier"
+    customers, pairs = int(stats["customers"]), int(stats["pairs"])
+    per_customer = pairs <= _ONE_PER_CUSTOMER * customers and distinct >= _IDENTIFIER_DISTINCT_SHARE * customers
+    if is_code and per_customer and distinct >= _IDENTIFIER_MIN_VALUES:
+        return AttributeRole("identifier"), (
+            f"each customer has one value and nearly every customer another ({distinct:,} values for {customers:,} "
+            "customers): an identifier, such as a phone or account number"
+        )
     if numeric and named["score:nps"] and whole and low >= 0 and high <= 10:
         return AttributeRole(
             "score", "nps"

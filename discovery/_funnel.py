@@ -18,7 +18,6 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import partial
 from itertools import pairwise
 from numbers import Real
 from typing import Any
@@ -31,6 +30,7 @@ from data.errors import LogError, Problem
 from data.filters import Filters
 from discovery._definition import JourneyDefinition, suggest_definition
 from discovery._maps import json_records
+from discovery._relations import goal_stage_index, got_this_far_sql, stage_relation
 from discovery._stages import STAGE_OF, StageModel, check_model, closest_names, stage_channel_mix, stage_steps_params
 
 __all__ = ["Funnel", "StageKPIs", "funnel", "stage_kpis"]
@@ -57,8 +57,11 @@ GROUP BY step
 # and stays in a stage from its first to its last event there. The same counts and times as the chained funnel,
 # without scanning the events; `selected` counts the selected journeys.
 _STAGED_SQL = """
-WITH {stage_of}
-SELECT a.case_code, {bounds} FROM journey_activities a JOIN stage_steps m USING (activity) GROUP BY a.case_code
+WITH {marks}
+SELECT a.case_code, {bounds}, min(a.first_offset_us) FILTER (m.is_goal) AS goal_first
+FROM journey_activities a JOIN touchpoint_marks m USING (activity)
+WHERE m.stage IS NOT NULL OR m.is_goal
+GROUP BY a.case_code
 """
 # Each journey's stage bounds are its own, whatever the filters: found once per engine for every journey
 # (`_STAGED_SQL`), then read for the selected journeys by the stage KPIs and the stage funnel of every filter.
@@ -168,13 +171,15 @@ def funnel(
     within_seconds: float | None = None,
     directly: bool = False,
     filters: Filters = _EVERY_JOURNEY,
+    goal: Sequence[str] = (),
 ) -> Funnel:
     """Return the customers completing each of `steps` in order, among the journeys selected by `filters`.
 
     `by="stage"` makes each step a stage of `model` (the journey definition's `stages`; suggested from the log
     when None). `within_seconds` is a
     conversion window opened by the first step: a later step counts only when it happens at most that long after
-    the customer's first occurrence of the first step.
+    the customer's first occurrence of the first step. `goal` (the definition's): in a stage funnel going forward,
+    only the journeys that converted get as far as the goal's stage or a later one, as on the stage cards.
 
     >>> funnel(engine, ["visit_website", "add_to_cart", "checkout"], within_seconds=7 * 86400)  # doctest: +SKIP
     """
@@ -197,7 +202,7 @@ def funnel(
         described = _stage_steps(model, steps, directly=bool(directly))
         indexes = [model.stages.index(step) for step in steps]
         if not directly and all(before < after for before, after in pairwise(indexes)):
-            times, selected = _stage_reach(engine, model, indexes, window, filters, _FUNNEL_FIGURES)
+            times, selected = _stage_reach(engine, model, indexes, window, filters, _FUNNEL_FIGURES, goal=tuple(goal))
             return Funnel(tuple(steps), by, False, window, selected, _table(list(steps), times, selected))
     else:
         described = _activity_steps(engine, steps)
@@ -209,13 +214,15 @@ def stage_kpis(engine: Engine, definition: JourneyDefinition, filters: Filters =
     """Return the KPIs of each stage of the definition over the journeys selected by `filters`.
 
     The customers who got at least as far as each stage are those of
-    `funnel(engine, stages, by="stage", model=definition.stages)`; the attribute figures follow each attribute's
-    role in the definition.
+    `funnel(engine, stages, by="stage", model=definition.stages, goal=definition.goal)`; the attribute figures
+    follow each attribute's role in the definition.
     """
     if not isinstance(definition, JourneyDefinition):
         raise TypeError(f"definition must be a JourneyDefinition, not {type(definition).__name__}")
     model = definition.stages
-    times, selected = _stage_reach(engine, model, range(len(model.stages)), None, filters, _KPI_FIGURES, chained=False)
+    times, selected = _stage_reach(
+        engine, model, range(len(model.stages)), None, filters, _KPI_FIGURES, goal=definition.goal, chained=False
+    )
     table = _table(list(model.stages), times, selected)
     channel_mix, stage_events = stage_channel_mix(engine, model, filters)
     did_stage = times["did_stage"].fillna(0).to_numpy(dtype=np.int64)
@@ -245,6 +252,7 @@ def _stage_reach(
     filters: Filters,
     figures: Sequence[str],
     *,
+    goal: Sequence[str] = (),
     chained: bool = True,
 ) -> tuple[pd.DataFrame, int]:
     """Return `figures` (names of `_STEP_FIGURES`) by step and the selected count, for steps given as stage indexes.
@@ -254,20 +262,23 @@ def _stage_reach(
     without touchpoints, which nobody completes; unchained (the stage KPIs), each stage is read on its own.
     """
     stages = range(len(model.stages))
-    has_touchpoints = partial(_has_touchpoints, model)
     kept = "" if within_seconds is None else " AND at_{step} - at_0 <= ?"
     bounds = ", ".join(
-        f"min(a.first_offset_us) FILTER (m.step = {stage}) AS first_{stage},"
-        f" max(a.last_offset_us) FILTER (m.step = {stage}) AS last_{stage}"
+        f"min(a.first_offset_us) FILTER (m.stage = {stage}) AS first_{stage},"
+        f" max(a.last_offset_us) FILTER (m.stage = {stage}) AS last_{stage}"
         for stage in stages
     )
-    staged = engine.per_journey(_STAGED_SQL.format(stage_of=STAGE_OF, bounds=bounds), stage_steps_params(model))
+    marks, marks_params = stage_relation(engine, model.stages, dict(model.stage_of), goal)
+    staged = engine.per_journey(_STAGED_SQL.format(marks=marks, bounds=bounds), marks_params)
+    has_stage = [_has_touchpoints(model, stage) for stage in stages]
+    goal_stage = goal_stage_index(model.stages, dict(model.stage_of), goal)
+    blocking = [has_stage[stage] for stage in steps]
     sql = _STAGE_REACH_SQL.format(
         staged=staged,
         steps_at=", ".join(
-            f"{_got_this_far(model, stage, blocked=chained and not all(map(has_touchpoints, steps[:step])))}"
-            f" AS at_{step}, first_{stage} AS first_{step}, last_{stage} AS last_{step}"
-            for step, stage in enumerate(steps)
+            f"{_got_this_far(has_stage, stage, goal_stage, blocked=chained and not all(blocking[:i]))}"
+            f" AS at_{i}, first_{stage} AS first_{i}, last_{stage} AS last_{i}"
+            for i, stage in enumerate(steps)
         ),
         reached=", ".join(
             f"CASE WHEN at_{step} IS NOT NULL{kept.format(step=step)} THEN at_{step} END AS reached_{step},"
@@ -288,12 +299,10 @@ def _has_touchpoints(model: StageModel, stage: int) -> bool:
     return bool(model.activities_in(model.stages[stage]))
 
 
-def _got_this_far(model: StageModel, stage: int, *, blocked: bool = False) -> str:
-    """The offset at which a journey got at least as far as the stage: its first event there or in a later stage
-    (NULL for a stage without touchpoints, which nobody reaches, and for every step after one when `blocked`)."""
-    if blocked or not _has_touchpoints(model, stage):
-        return "NULL::BIGINT"
-    return f"least({', '.join(f'first_{later}' for later in range(stage, len(model.stages)))})"
+def _got_this_far(has_stage: list[bool], stage: int, goal_stage: int | None, *, blocked: bool = False) -> str:
+    """The offset at which a journey got at least as far as the stage (`discovery._relations.got_this_far_sql`);
+    NULL for every step after a stage without touchpoints when `blocked`."""
+    return "NULL::BIGINT" if blocked else got_this_far_sql(stage, has_stage, goal_stage)
 
 
 def _step_figure(name: str, step: int) -> str:

@@ -19,7 +19,10 @@ counting the open journeys as "not churned" would understate churn near the log'
 journeys are censored it cannot be estimated yet.
 
 A journey **did a stage** when it has an event of one of the stage's touchpoints; it **got at least this far**
-when it did this stage or any later one. A stage with no touchpoints is reached by nobody, under either reading.
+when it did this stage or any later one — and, for the goal stage and every stage after it, converted: a prospect
+who cancelled a trial or called support did a post-purchase step but never got as far as the purchase, so the goal
+stage is reached by exactly the converted journeys. A stage with no touchpoints is reached by nobody, under either
+reading.
 """
 
 from __future__ import annotations
@@ -39,6 +42,9 @@ __all__ = [
     "OUTCOMES",
     "OUTCOME_LABELS",
     "Outcomes",
+    "furthest_stage_sql",
+    "goal_stage_index",
+    "got_this_far_sql",
     "outcome_ctes",
     "outcome_sentence",
     "stage_relation",
@@ -226,9 +232,46 @@ def count_outcomes(engine: Engine, ctes: tuple[str, list], filters: Any, *, has_
     )
 
 
-def stage_relation(engine: Engine, stages: Sequence[str], stage_of: dict[str, str]) -> tuple[str, list]:
-    """Return the `touchpoint_marks` CTE with stages only (no goal, no churn), for views of stage reach alone."""
-    return touchpoint_marks(engine, (), (), stages, stage_of)
+def got_this_far_sql(stage: int, staged: Sequence[bool], goal_stage: int | None) -> str:
+    """Return the SQL offset at which a journey got at least as far as stage number `stage` (NULL: it did not).
+
+    It reads a row of the journey's stage bounds: `first_K`, the offset of its first event in stage K (NULL: none),
+    for every stage, and `goal_first`, that of its first goal event. `staged` says which stages hold touchpoints;
+    `goal_stage` is the goal's stage number (None: no goal in a stage). From the goal stage on, a journey gets this
+    far when it converted, and not before its first goal event.
+    """
+    if not staged[stage]:
+        return "NULL::BIGINT"
+    reached = f"least({', '.join(f'first_{later}' for later in range(stage, len(staged)))})"
+    if goal_stage is None or stage < goal_stage:
+        return reached
+    return f"CASE WHEN goal_first IS NOT NULL AND {reached} IS NOT NULL THEN greatest(goal_first, {reached}) END"
+
+
+def furthest_stage_sql(goal_stage: int | None) -> str:
+    """Return the query of each journey's furthest stage number (`case_code`, `furthest`) over `touchpoint_marks`:
+    the latest stage it did, held below the goal stage when it never converted (see the module docstring). A
+    journey got at least as far as every stage with touchpoints up to its furthest."""
+    furthest = "max(m.stage)"
+    if goal_stage is not None:
+        furthest = f"CASE WHEN bool_or(m.is_goal) THEN {furthest} ELSE least({furthest}, {goal_stage - 1}) END"
+    return f"""SELECT a.case_code, {furthest} AS furthest
+FROM journey_activities a JOIN touchpoint_marks m USING (activity)
+WHERE m.stage IS NOT NULL OR m.is_goal
+GROUP BY a.case_code"""
+
+
+def stage_relation(
+    engine: Engine, stages: Sequence[str], stage_of: dict[str, str], goal: Sequence[str] = ()
+) -> tuple[str, list]:
+    """Return the `touchpoint_marks` CTE with stages and the goal (no churn), for views of stage reach alone."""
+    return touchpoint_marks(engine, goal, (), stages, stage_of)
+
+
+def goal_stage_index(stages: Sequence[str], stage_of: dict[str, str], goal: Sequence[str]) -> int | None:
+    """Return the number of the earliest stage holding a goal touchpoint (None: no goal is in a stage)."""
+    staged = [stages.index(stage_of[name]) for name in goal if name in stage_of]
+    return min(staged) if staged else None
 
 
 def _closest(name: str, engine: Engine) -> str:

@@ -594,7 +594,9 @@ def _stages(inputs: ReportInputs) -> str:
     if not model.stage_of:
         return "<p>No touchpoint is in a stage: set the stages in the journey definition.</p>"
     kpis = stage_kpis(inputs.engine, inputs.definition, inputs.filters)
-    steps = funnel(inputs.engine, model.stages, by="stage", model=model, filters=inputs.filters)
+    steps = funnel(
+        inputs.engine, model.stages, by="stage", model=model, filters=inputs.filters, goal=inputs.definition.goal
+    )
     return (
         f"<h3>Funnel</h3><p>Customers who got at least this far, of {steps.customers_selected:,} selected.</p>"
         f"{funnel_bars(steps)}<h3>Stage KPIs</h3>{stage_kpi_table(kpis)}"

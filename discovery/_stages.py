@@ -67,7 +67,8 @@ class StageReason:
     position, or a person's choice.
 
     `kind` is "goal", "keyword", "before_goal" (a goal-stage keyword on a step that is not the goal: it leads to
-    it), "position" (a guess), "after_goal" (no keyword, mostly after the goal: left without a stage) or "hand".
+    it), "past_goal" (the same, on a step that mostly comes after the goal: the stage after it), "position" (a
+    guess), "after_goal" (no keyword, mostly after the goal: left without a stage) or "hand".
     `median_position` is the activity's median relative position in the journeys that have it, from 0 (first
     step) to 1 (last step).
     """
@@ -83,6 +84,8 @@ class StageReason:
             return f"its name contains {self.keyword!r}"
         if self.kind == "before_goal":
             return f"its name contains {self.keyword!r}: a step towards the goal, not the goal itself"
+        if self.kind == "past_goal":
+            return f"its name contains {self.keyword!r}, but it mostly comes after the goal: a step after it"
         if self.kind == "position":
             return (
                 f"a guess: no keyword, and it typically comes {self.median_position:.0%} of the way through a journey"
@@ -207,12 +210,12 @@ def suggest_stages(
     touchpoint's name decides next: when several stages' keywords match, the phrase of more words wins ("read
     review" over "review"), then the later stage ("repeat purchase" is loyalty, "cancel subscription"
     post-purchase), because later-stage words qualify earlier ones; once a goal is chosen, a goal-stage keyword on
-    a touchpoint that is not the goal ("payment_info") places it in the stage before the goal. Without a keyword, a
-    touchpoint is guessed into the stage before the goal whose equal share of the journey holds its median relative
-    position —
-    a guess never reaches the goal stage — or, when it mostly comes after the goal, left without a stage for a
-    person to place. `stages` defaults to the five default stages, in French when the touchpoints are French;
-    keywords name the default stages and stand for the stage at the same place in `stages`.
+    a touchpoint that is not the goal ("payment_info") places it in the stage before the goal, or in the stage
+    after it when it mostly comes after the goal in converted journeys ("payment_received" after a contract).
+    Without a keyword, a touchpoint is guessed into the stage before the goal whose equal share of the journey holds
+    its median relative position — a guess never reaches the goal stage — or, when it mostly comes after the goal,
+    left without a stage for a person to place. `stages` defaults to the five default stages, in French when the
+    touchpoints are French; keywords name the default stages and stand for the stage at the same place in `stages`.
 
     >>> suggest_stages(engine, goal=["purchase"]).why("add_to_cart")  # doctest: +SKIP
     "its name contains 'cart'"
@@ -274,7 +277,10 @@ def _suggested(stages: tuple[str, ...], goal_index: int, goal: tuple[str, ...], 
         by_keyword = _keyword_choice(plain_words(activity), stages)
         if by_keyword is not None:
             stage_index, keyword = by_keyword
-            if stage_index == goal_index and goal and goal_index > 0:
+            comes_after = not pd.isna(after_goal) and after_goal > _AFTER_GOAL_MAJORITY
+            if stage_index == goal_index and goal and comes_after and goal_index + 1 < len(stages):
+                placed[activity] = (stages[goal_index + 1], StageReason("past_goal", keyword=keyword))
+            elif stage_index == goal_index and goal and goal_index > 0:
                 placed[activity] = (stages[goal_index - 1], StageReason("before_goal", keyword=keyword))
             else:
                 placed[activity] = (stages[stage_index], StageReason("keyword", keyword=keyword))

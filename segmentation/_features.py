@@ -46,7 +46,7 @@ import scipy.sparse as sp
 from data.engine import Engine
 from data.errors import EmptyLog, MappingError, Problem
 from data.filters import Filters
-from discovery import JourneyDefinition, journey_outcomes, stage_relation
+from discovery import JourneyDefinition, furthest_stage_sql, goal_stage_index, journey_outcomes, stage_relation
 
 __all__ = ["BLOCK_WEIGHTS", "CustomerFeatures", "customer_features"]
 
@@ -76,14 +76,6 @@ _CATEGORICAL_TYPES = frozenset({"VARCHAR", "BOOLEAN"})
 NUMERIC_ROLES = ("amount", "score", "number")
 _NEVER_FEATURES = ("identifier", "date")
 _NO_DEFINITION = JourneyDefinition()
-# Each journey's furthest stage: the largest stage index among the touchpoints it did (the library's marks).
-_FURTHEST_STAGE_SQL = """
-WITH {marks}
-SELECT a.case_code, max(m.stage) AS furthest
-FROM journey_activities a JOIN touchpoint_marks m USING (activity)
-WHERE m.stage IS NOT NULL
-GROUP BY a.case_code
-"""
 # Counting (customer, value) pairs in a dense table is fastest; past this many cells a sparse sum bounds memory.
 _DENSE_COUNT_CELLS = 1 << 25
 _HOW = {
@@ -407,8 +399,10 @@ def _size_block(journeys: pd.DataFrame) -> _Block:
 def _stage_block(selection: _Selection, definition: JourneyDefinition) -> _Block:
     """1 for each stage the journey got at least as far as: its furthest stage or an earlier one with touchpoints."""
     model = definition.stages
-    marks = stage_relation(selection.engine, model.stages, dict(model.stage_of))
-    furthest = selection.query(_FURTHEST_STAGE_SQL.format(marks=marks[0]), marks[1])
+    stage_of = dict(model.stage_of)
+    marks, params = stage_relation(selection.engine, model.stages, stage_of, definition.goal)
+    goal_stage = goal_stage_index(model.stages, stage_of, definition.goal)
+    furthest = selection.query(f"WITH {marks} {furthest_stage_sql(goal_stage)}", params)
     reached = np.full(selection.customers, -1, dtype=np.int64)
     reached[selection.rows(furthest["case_code"])] = furthest["furthest"].to_numpy(np.int64)
     # A stage without touchpoints is reached by nobody, whatever came after it.

@@ -113,10 +113,18 @@ def _funnel(
     by: str,
     within_seconds: float | None,
     directly: bool,
+    goal: tuple[str, ...] = (),
 ) -> Funnel:
     with dataset_engine(dataset_id) as engine:
         return discovery.funnel(
-            engine, steps, by=by, model=model, within_seconds=within_seconds, directly=directly, filters=filters
+            engine,
+            steps,
+            by=by,
+            model=model,
+            within_seconds=within_seconds,
+            directly=directly,
+            filters=filters,
+            goal=goal,
         )
 
 
@@ -527,7 +535,7 @@ def show_funnel(dataset_id: str, filters: Filters, definition: JourneyDefinition
         return
     within_seconds = None if window_days is None else window_days * SECONDS_PER_DAY
     with reported_errors():
-        result = _funnel(dataset_id, filters, model, tuple(steps), by, within_seconds, bool(directly))
+        result = _funnel(dataset_id, filters, model, tuple(steps), by, within_seconds, bool(directly), definition.goal)
     reading = " A stage step is done by an event of that stage or of a later one (got at least this far)."
     st.caption(
         f"Customers completing each step in order, of {result.customers_selected:,} customers "

@@ -26,6 +26,7 @@ from discovery import (
     save_definition,
     stage_kpis,
     suggest_attribute_roles,
+    suggest_channel_groups,
     suggest_definition,
     suggest_goal,
     suggest_inactivity_days,
@@ -56,12 +57,29 @@ from tests.journey_logs import ecommerce_export, ecommerce_sessions, marketplace
         (["Assign seriousness", "Take in charge ticket", "Resolve ticket", "Closed"], ("Resolve ticket",)),
         (["Visite du site", "Ajout au panier", "Achat", "Résiliation"], ("Achat",)),
         (["Demande de souscription", "Souscription"], ("Souscription",)),
+        # Found on logs nobody had tuned to: Snowplow's checkout steps, a booking declined, a French order and
+        # what happens to an order once placed.
+        (["page_view", "product_view", "add_to_cart", "checkout_step", "transaction"], ("transaction",)),
+        (["Checkout Step Viewed", "Checkout Step Completed", "Order Completed", "Order Refunded"],
+         ("Order Completed",)),
+        (["search", "booking_request", "booking_confirmed", "booking_declined", "booking_cancelled"],
+         ("booking_confirmed",)),
+        (["consultation produit", "ajout au panier", "paiement", "commande", "suivi commande", "résiliation"],
+         ("commande",)),
+        (["view", "cart", "order", "order_shipped", "track_order", "order_confirmation", "order_status"], ("order",)),
     ],
 )  # fmt: skip
 def test_the_goal_is_suggested_from_common_event_vocabularies(touchpoints: list[str], goal: tuple[str, ...]) -> None:
     suggested, reason = suggest_goal(touchpoints)
     assert suggested == goal
     assert "look" in reason and "name says" in reason
+
+
+def test_an_order_log_whose_every_customer_ordered_gets_no_goal_from_what_follows_the_order() -> None:
+    placed_by_all = {"Order Placed": 1.0, "Order Shipped": 0.95, "Order Delivered": 0.85, "Refund Issued": 0.1}
+    goal, reason = suggest_goal(list(placed_by_all), placed_by_all)
+    assert goal == ()
+    assert "'Order Placed' is named like one but done by more than 90% of journeys" in reason
 
 
 def test_no_goal_is_guessed_when_no_name_says_one() -> None:
@@ -160,6 +178,49 @@ def test_attribute_roles_come_from_names_types_and_values(settings: Settings) ->
     assert reasons["attribute:satisfaction"] == (
         "its name says 'satisfaction' and its values run 1–5: satisfied means 4 or more"
     )
+
+
+def test_device_platform_and_french_channel_names_get_their_group() -> None:
+    channels = ["desktop", "tablet", "mob", "tablette", "espace client", "centre d'appels", "Centre d'appel", "srv"]
+    groups, reasons = suggest_channel_groups(channels)
+    assert groups == {
+        "desktop": "online",
+        "tablet": "online",  # GA4's device.category
+        "mob": "online",  # Snowplow's platform
+        "tablette": "online",
+        "espace client": "online",
+        "centre d'appels": "offline",
+        "Centre d'appel": "offline",
+    }
+    assert reasons["channel:srv"] == "no word of its name says online or offline"  # shown as "other"
+
+
+def test_segment_cart_events_and_the_french_product_page_have_a_stage_by_name(settings: Settings) -> None:
+    log = journeys(
+        ("a", "Product Viewed", 0), ("a", "Product Added", 1), ("a", "Product Removed", 2),
+        ("a", "Order Completed", 3), ("b", "consultation produit", 0), ("b", "commande", 1),
+    )  # fmt: skip
+    with Engine.from_frame(log, settings) as engine:
+        definition = suggest_definition(engine)
+    assert definition.goal == ("Order Completed", "commande")
+    for name in ("Product Added", "Product Removed", "consultation produit"):
+        assert definition.stages.stage_of[name] == "consideration"
+        assert not definition.stages.reasons[name].is_guess
+
+
+def test_a_code_each_customer_carries_on_every_event_is_an_identifier(settings: Settings) -> None:
+    # 60 subscribers, 3 events each: a phone number repeated on each event and an age; neither name says more.
+    log = journeys(*((f"c{n}", step, minute) for n in range(60) for minute, step in enumerate(("a", "b", "c")))).assign(
+        msisdn=pd.array([33_600_000_000 + n // 3 for n in range(180)], dtype="Int64"),
+        age=pd.array([20 + (n // 3) % 40 for n in range(180)], dtype="Int64"),
+        basket=pd.array([n for n in range(180)], dtype="Int64"),
+    )
+    with Engine.from_frame(log, settings) as engine:
+        roles, reasons = suggest_attribute_roles(engine)
+    assert roles["msisdn"] == AttributeRole("identifier")  # never averaged into "33,600,000,029.5"
+    assert "one value" in reasons["attribute:msisdn"]
+    assert roles["age"] == AttributeRole("number")  # one per customer, but shared: averaged
+    assert roles["basket"] == AttributeRole("amount")  # a different value on every event, named an amount
 
 
 # --- warnings ------------------------------------------------------------------------------------------------------

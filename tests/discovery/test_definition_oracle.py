@@ -123,15 +123,21 @@ def pandas_outcomes(frame: pd.DataFrame, definition: JourneyDefinition) -> pd.Se
 
 def pandas_stage_reach(frame: pd.DataFrame, definition: JourneyDefinition) -> pd.DataFrame:
     """Per stage: journeys with an event of the stage, and journeys with one of it or a later stage (nobody for a
-    stage without touchpoints)."""
+    stage without touchpoints) that, from the goal stage on, did a goal touchpoint."""
     model = definition.stages
     index = {stage: position for position, stage in enumerate(model.stages)}
+    goal_stage = index.get(definition.goal_stage)
+    converted = set(frame.loc[frame["activity"].isin(definition.goal), "case_id"])
     staged = frame.assign(stage=frame["activity"].map(lambda name: index.get(model.stage_of.get(name))))
     per_journey = staged.dropna(subset=["stage"]).groupby("case_id")["stage"].agg([set, "max"])
+    per_journey["converted"] = per_journey.index.isin(converted)
     rows = []
     for position, stage in enumerate(model.stages):
         did = int(per_journey["set"].map(lambda stages, p=position: p in stages).sum())
-        farthest = int((per_journey["max"] >= position).sum()) if model.activities_in(stage) else 0
+        far = per_journey["max"] >= position
+        if goal_stage is not None and position >= goal_stage:
+            far &= per_journey["converted"]
+        farthest = int(far.sum()) if model.activities_in(stage) else 0
         rows.append((stage, did, farthest))
     return pd.DataFrame(rows, columns=["stage", "did_stage", "customers"])
 

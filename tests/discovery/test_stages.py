@@ -16,6 +16,7 @@ from data.settings import Settings
 from discovery import (
     DEFAULT_STAGES,
     AttributeRole,
+    ChurnRule,
     JourneyDefinition,
     StageModel,
     funnel,
@@ -349,3 +350,33 @@ def test_forward_stage_funnels_read_off_the_journeys_equal_the_chained_funnel(
     chained, selected = _funnel_table(engine, chained_steps, False, within_seconds, filters)
     assert read_off.customers_selected == selected
     pd.testing.assert_frame_equal(read_off.table, chained)
+
+
+def test_only_converted_customers_get_as_far_as_the_goal_stage_or_past_it(settings: Settings) -> None:
+    """A trial user who cancels, or a prospect who calls support, did a post-purchase step, but never got as far as
+    the purchase: found on a subscription log, where 486 "reached purchase" and 409 subscribed."""
+    log = journeys(
+        ("a", "visit", 0), ("a", "trial", 1), ("a", "subscribe", 2), ("a", "support", 3),
+        ("b", "visit", 0), ("b", "trial", 1), ("b", "cancel", 2),
+        ("c", "visit", 0), ("c", "support", 1),
+    )  # fmt: skip
+    model = StageModel(
+        stage_of={
+            "visit": "discovery",
+            "trial": "consideration",
+            "subscribe": "purchase",
+            "support": "post-purchase",
+            "cancel": "post-purchase",
+        }
+    )
+    definition = JourneyDefinition(goal=("subscribe",), stages=model, churn=ChurnRule(("cancel",)))
+    with Engine.from_frame(log, settings) as engine:
+        table = stage_kpis(engine, definition).table.set_index("stage")
+        steps = funnel(engine, list(DEFAULT_STAGES), by="stage", model=model, goal=definition.goal)
+        ungated = funnel(engine, list(DEFAULT_STAGES), by="stage", model=model)
+    assert table["did_stage"].tolist() == [3, 2, 1, 3, 0]
+    # c got at least as far as consideration (a later step), but only a converted: a alone is past the purchase.
+    assert table["customers"].tolist() == [3, 3, 1, 1, 0]
+    assert table.loc["purchase", "median_seconds_to_reach"] == 120  # a subscribed two minutes in
+    assert list(steps.customers) == table["customers"].tolist()
+    assert list(ungated.customers) == [3, 3, 3, 3, 0]  # without the goal, the old reading: any later step

@@ -252,3 +252,23 @@ def test_counting_per_customer_in_a_sparse_table_gives_the_same_matrix(
     sparse_counts = customer_features(shop, definition=DEFINITION, stages=True)
     assert sparse_counts.names == dense_counts.names
     assert (sparse_counts.matrix != dense_counts.matrix).nnz == 0
+
+
+def test_only_converted_customers_get_as_far_as_the_goal_stage_in_the_stage_features(settings: Settings) -> None:
+    """As on the stage cards: b cancelled a trial and c called support, both post-purchase steps, without ever
+    subscribing; they got as far as consideration, not as far as the purchase."""
+    log = journeys(
+        ("a", "visit", 0), ("a", "trial", 1), ("a", "subscribe", 2), ("a", "support", 3),
+        ("b", "visit", 0), ("b", "trial", 1), ("b", "cancel", 2),
+        ("c", "visit", 0), ("c", "support", 1),
+    )  # fmt: skip
+    stages = {"visit": "discovery", "trial": "consideration", "subscribe": "purchase"}
+    after = {"support": "post-purchase", "cancel": "post-purchase"}
+    definition = JourneyDefinition(goal=("subscribe",), stages=StageModel(stage_of={**stages, **after}))
+    with Engine.from_frame(log, settings) as engine:
+        features = customer_features(engine, definition=definition, stages=True, attributes=None)
+        table = stage_kpis(engine, definition).table
+    columns = [features.names.index(f"stage:{stage}") for stage in definition.stages.stages]
+    reached = dense(features.matrix[:, columns]) > 0
+    assert reached.astype(int).tolist() == [[1, 1, 1, 1, 0], [1, 1, 0, 0, 0], [1, 1, 0, 0, 0]]  # a, b, c
+    assert reached.sum(axis=0).tolist() == table["customers"].tolist()
