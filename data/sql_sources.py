@@ -120,7 +120,7 @@ def _fence(connection: sa.Connection, settings: Settings, deadline: float) -> No
     elif dialect == "sqlite":
         raw = connection.connection.dbapi_connection
         raw.execute("PRAGMA query_only = ON")
-        raw.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, min(settings.max_sql_result_mb * BYTES_PER_MB, SQLITE_MAX_LENGTH))
+        raw.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, _sqlite_length_limit(settings))
         raw.set_progress_handler(lambda: time.monotonic() > deadline, SQLITE_PROGRESS_INSTRUCTIONS)
 
 
@@ -184,6 +184,8 @@ def _typed_error(error: sa.exc.SQLAlchemyError, source: str, settings: Settings,
     if sqlstate == _POSTGRES_QUERY_CANCELED or sqlite_code == sqlite3.SQLITE_INTERRUPT or time.monotonic() > deadline:
         return LimitExceeded(_too_slow(source, settings))
     if sqlite_code == sqlite3.SQLITE_TOOBIG:
+        if _longest_row(settings) < settings.max_sql_result_mb * BYTES_PER_MB:
+            return LimitExceeded(_row_too_long(source, settings))
         return LimitExceeded(_too_large(source, settings))
     if sqlstate == _POSTGRES_READ_ONLY_TRANSACTION:
         return UnsafeInput(
@@ -197,6 +199,26 @@ def _typed_error(error: sa.exc.SQLAlchemyError, source: str, settings: Settings,
             f"Reading from SQL source {source!r} failed: {original or type(error).__name__}",
             fix="Correct the query or table, or ask the operator whether the database is reachable.",
         )
+    )
+
+
+def _longest_row(settings: Settings) -> int:
+    """No row of a log this installation accepts is longer than its most columns of its longest cells."""
+    return settings.max_columns * settings.max_field_bytes
+
+
+def _sqlite_length_limit(settings: Settings) -> int:
+    """The longest value or row SQLite may build: a query making a longer one (`printf` of 400 MB) stops in SQLite,
+    before Python holds several copies of it."""
+    return min(_longest_row(settings), settings.max_sql_result_mb * BYTES_PER_MB, SQLITE_MAX_LENGTH)
+
+
+def _row_too_long(source: str, settings: Settings) -> Problem:
+    return Problem(
+        f"A value or row of SQL source {source!r} is longer than the {_longest_row(settings):,} bytes a row may take "
+        f"here ({settings.max_columns:,} columns of at most {settings.max_field_bytes:,} bytes).",
+        fix="Select the columns the journeys need, without long texts or binary payloads, or ask the operator to "
+        "raise PARCOURS_MAX_FIELD_BYTES.",
     )
 
 

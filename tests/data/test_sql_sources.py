@@ -222,8 +222,11 @@ HUNDRED_MB_ROWS = (
         ("SELECT randomblob(1000000000) AS payload", 100),
         # 30 rows of 100 MB, read 10,000 rows at a time, held 3 GB before the 512 MB limit was checked.
         (HUNDRED_MB_ROWS, 1024),
+        # A value built by the query reached +2.3 GB before the cell check: past the longest row, SQLite's printf
+        # gives NULL instead.
+        ("SELECT printf('%.*c', 400000000, 'x') AS note", 1024),
     ],
-    ids=["gigabyte-value", "rows-of-100mb"],
+    ids=["gigabyte-value", "rows-of-100mb", "built-value-of-400mb"],
 )
 def test_large_values_with_the_default_limits_stay_within_the_result_limit(
     query: str, growth_mb: int, tmp_path: Path
@@ -319,6 +322,13 @@ def test_postgres_endless_rows_are_streamed_and_refused_at_the_size_limit(postgr
     settings, _admin = postgres_crm
     with pytest.raises(LimitExceeded, match="more than the 1 MB"):
         read_sql("crm", query=ENDLESS_ROWS, settings=bounded(settings, max_sql_result_mb=1))
+
+
+def test_a_value_longer_than_a_row_may_take_is_stopped_by_sqlite(crm):
+    settings = bounded(crm, max_columns=10, max_field_bytes=1000)
+
+    with pytest.raises(LimitExceeded, match="longer than the 10,000 bytes a row may take here"):
+        read_sql("crm", query="SELECT zeroblob(20000) AS payload", settings=settings)
 
 
 def test_a_value_longer_than_a_cell_may_hold_is_refused(crm):
