@@ -71,7 +71,9 @@ def api_figures(store: Store, dataset: Dataset, filters: Filters) -> tuple[Outco
         return outcome_counts(engine, definition, filters), table["customers"].tolist(), table["drop_off"].tolist()
 
 
-@pytest.mark.parametrize("filters", [Filters(), Filters(channels={"store"})], ids=["everyone", "store"])
+@pytest.mark.parametrize(
+    "filters", [Filters(), pytest.param(Filters(channels={"store"}), marks=pytest.mark.slow)], ids=["everyone", "store"]
+)
 def test_every_page_cli_and_the_api_give_the_same_headline_figures(
     demo: tuple[Store, Dataset], filters: Filters, capsys: pytest.CaptureFixture
 ) -> None:

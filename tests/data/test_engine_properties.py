@@ -162,6 +162,7 @@ def test_variant_counts_add_up_to_cases(engine_settings: Settings, events: list[
         assert (variants["length"] * variants["cases"]).sum() == len(events)
 
 
+@pytest.mark.slow
 @random_logs
 @given(LOGS_WITH_DISTINCT_TIMES, st.randoms(use_true_random=False))
 def test_results_do_not_depend_on_row_order_when_times_are_distinct(
@@ -177,6 +178,7 @@ def test_results_do_not_depend_on_row_order_when_times_are_distinct(
             pd.testing.assert_frame_equal(actual[name], expected, obj=name)
 
 
+@pytest.mark.slow
 @random_logs
 @given(LOGS, filters_for())
 def test_filtered_results_equal_the_engine_on_the_pre_filtered_frame(

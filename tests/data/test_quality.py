@@ -447,6 +447,7 @@ def test_the_report_does_not_depend_on_how_duckdb_reads_the_rows(
         assert assess_relation(connection, "backwards", now=NOW) == assess(frame, now=NOW)
 
 
+@pytest.mark.slow
 @settings(max_examples=40, deadline=None)
 @given(events=EVENTS, in_case_order=st.booleans())
 def test_a_relation_said_to_be_in_case_order_gives_the_report_of_its_frame(

@@ -577,6 +577,7 @@ def canonical_frames(draw: st.DrawFn) -> pd.DataFrame:
     return frame
 
 
+@pytest.mark.slow
 @hypothesis_settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(frame=canonical_frames())
 def test_any_canonical_frame_stored_then_loaded_is_identical(settings: Settings, frame: pd.DataFrame) -> None:

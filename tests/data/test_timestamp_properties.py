@@ -186,6 +186,7 @@ MIXTURE = st.lists(
 )
 
 
+@pytest.mark.slow
 @given(MIXTURE, st.sampled_from((None, True, False)))
 @settings(max_examples=200, deadline=None)
 def test_on_any_text_the_sniffers_share_is_the_share_the_import_reads(texts: list[str], dayfirst) -> None:

@@ -133,6 +133,7 @@ def test_an_unknown_customer_is_a_typed_error(engine: Engine) -> None:
         customer_journey(engine, "zoe", DEFINITION)
 
 
+@pytest.mark.slow
 def test_every_box_and_arrow_of_the_demo_map_lists_exactly_its_customers() -> None:
     with Engine.from_frame(load_log(DEMO_SAMPLES["shop"]).frame) as engine:
         definition = suggest_definition(engine)

@@ -158,6 +158,7 @@ def test_every_segment_problem_is_reported_at_once(log_file: Path, capsys: pytes
     assert "numbered from 0" in error and "by its number" in error
 
 
+@pytest.mark.slow
 def test_the_module_runs_as_a_program_and_never_shows_a_traceback(tmp_path: Path) -> None:
     broken = tmp_path / "broken.csv"
     broken.write_text("nothing,to,see\n1,2,3\n", encoding="utf-8")

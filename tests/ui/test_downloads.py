@@ -258,7 +258,10 @@ def check_downloads(app: AppTest, files: dict, stamp: ExportStamp, where: str) -
 
 @pytest.mark.parametrize(
     "filters",
-    [Filters(), pytest.param(Filters(channels=frozenset({"=1+1", "+33 appel"})), marks=pytest.mark.slow)],
+    [
+        pytest.param(Filters(), marks=pytest.mark.slow),
+        pytest.param(Filters(channels=frozenset({"=1+1", "+33 appel"})), marks=pytest.mark.slow),
+    ],
     ids=["everyone", "filtered"],
 )
 def test_every_download_of_every_page_is_free_of_formulas_and_stamped(

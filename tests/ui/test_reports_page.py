@@ -57,6 +57,7 @@ def test_the_preview_is_the_librarys_report_of_the_links_view(store: Store) -> N
     assert app.get("download_button")[0].proto.url.endswith(".html")
 
 
+@pytest.mark.slow
 def test_picked_sections_and_title_make_the_report(store: Store) -> None:
     demo = import_demo(store)
     save_run(store, demo.id, "Spring", PersonaRun(3, 0, "kmeans", names={0: "A", 1: "B", 2: "C"}))
