@@ -35,6 +35,9 @@ SCREENSHOTS = REPO / "test-results"
 SERVER_START_SECONDS = 60
 # The first page run stores the demo log and a save builds a DuckDB layout: waits are generous, never asserted.
 STEP_TIMEOUT_MS = 90_000
+# A select box's list shows within a second on an idle machine; past this, it was closed by a rerun and is reopened.
+OPTION_TIMEOUT_MS = 15_000
+ATTEMPTS_TO_CHOOSE = 4
 # Streamlit scrolls inside its main block, so only a tall window shows a whole page on a screenshot.
 TALL_WINDOW = {"width": 1400, "height": 2600}
 
@@ -153,6 +156,29 @@ def idle(page) -> None:
     from playwright.sync_api import expect
 
     expect(page.get_by_test_id("stApp")).to_have_attribute("data-test-script-state", "notRunning")
+
+
+def choose(page, within, label: str, option: str) -> None:
+    """Pick `option` of the select box `label` inside `within`, once the page is idle.
+
+    A rerun landing between opening the box and clicking its option closes the list (seen on a loaded CI machine),
+    so the box is opened again until the option can be clicked.
+    """
+    from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+
+    box = within.get_by_role("combobox", name=label)
+    choice = page.get_by_role("option", name=option, exact=True)
+    for _ in range(ATTEMPTS_TO_CHOOSE - 1):
+        idle(page)
+        box.fill(option)
+        try:
+            choice.click(timeout=OPTION_TIMEOUT_MS)
+            return
+        except PlaywrightTimeoutError:
+            page.keyboard.press("Escape")
+    idle(page)
+    box.fill(option)
+    choice.click()
 
 
 def screenshot(page, name: str) -> None:

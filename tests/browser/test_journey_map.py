@@ -13,7 +13,7 @@ import pytest
 
 from data import Settings, Store
 from discovery import customers_behind, definition_of
-from tests.browser.conftest import BROWSER_MARKS, expect_metrics, label_pixels, screenshot
+from tests.browser.conftest import BROWSER_MARKS, choose, expect_metrics, label_pixels, screenshot
 
 pytestmark = BROWSER_MARKS
 
@@ -190,8 +190,7 @@ def test_a_slider_reruns_the_map_only_and_the_filter_button_the_whole_page(serve
     assert any(b"Touchpoint or step" in frame for frame in sent)  # the map's close-up came again
     assert not any(b"Reset filters" in frame for frame in sent)  # the sidebar did not
 
-    page.get_by_role("combobox", name="Touchpoint or step").fill("billing_dispute")
-    page.get_by_role("option", name="billing_dispute", exact=True).click()
+    choose(page, page, "Touchpoint or step", "billing_dispute")
     expect(page.get_by_text(re.compile(r"^Customers who did billing_dispute"))).to_be_visible()
     expect(page.get_by_test_id("stStatusWidget")).to_be_hidden()
     page.get_by_role("button", name="Filter every page to these customers").click()

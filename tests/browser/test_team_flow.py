@@ -27,6 +27,7 @@ from tests.browser.conftest import (
     TALL_WINDOW,
     _free_port,
     _wait_until_healthy,
+    choose,
     idle,
     save_log,
     screenshot,
@@ -218,8 +219,7 @@ def test_an_admin_imports_a_log_into_the_workspace_picked_in_the_sidebar(team: T
     journeys.write_text(JOURNEYS.decode(), encoding="utf-8")
     ana = signed_in(browser, team, "ana")
     sidebar = ana.get_by_test_id("stSidebar")
-    sidebar.get_by_role("combobox", name="Workspace").click()
-    ana.get_by_role("option", name="Retail (admin)").click()
+    choose(ana, sidebar, "Workspace", "Retail (admin)")
     expect(sidebar.get_by_role("combobox", name="Log")).to_have_value("Retail journeys")
     sidebar.get_by_role("link", name="Import & data quality").click()
     ana.locator("input[type=file]").set_input_files(journeys)

@@ -18,7 +18,7 @@ import pytest
 
 from data import DEFAULT_WORKSPACE, Settings, Store
 from discovery import DesignedStage, designed_history, designed_of, save_designed
-from tests.browser.conftest import BROWSER_MARKS, STEP_TIMEOUT_MS, TALL_WINDOW, dashboard, idle, screenshot
+from tests.browser.conftest import BROWSER_MARKS, STEP_TIMEOUT_MS, TALL_WINDOW, choose, dashboard, idle, screenshot
 from tests.data.test_store import event_log
 from tests.discovery.test_conformance import DESIGN, LOG
 
@@ -112,8 +112,7 @@ def test_an_admin_restores_an_earlier_design_and_a_viewer_comments_on_a_step(pro
     expect(bob.get_by_text("Only an editor of this workspace can restore a version; you are a viewer.")).to_be_visible()
     idle(bob)
     bob.get_by_text("Comments on the design and its steps").click()
-    bob.get_by_role("combobox", name="Comment on").click()
-    bob.get_by_role("option", name="compare").click()
+    choose(bob, bob, "Comment on", "compare")
     # The box of the chosen step, drawn once the rerun for the choice is over.
     bob.locator(".st-key-comment-text-designed_step-compare textarea").fill("Why is compare optional? @ana@example.org")
     bob.get_by_role("button", name="Post the comment").click()
