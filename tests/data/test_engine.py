@@ -9,6 +9,7 @@ import duckdb
 import pandas as pd
 import pytest
 
+from data import engine as engine_module
 from data.engine import LAYOUT_VERSION, Engine, LogSummary, build_layout, connect, layout_events
 from data.errors import (
     DatasetNotFound,
@@ -509,6 +510,35 @@ def test_layout_holds_the_documented_tables(tmp_path: Path, settings: Settings) 
     assert stats["log_stats"] == ["cases", "events", "activities", "variants", "start_time", "end_time"]
     assert (version, events, cases) == (LAYOUT_VERSION, 9, 3)
     assert codes == [(0, 0), (0, 1), (0, 2), (1, 0), (1, 1), (2, 0), (2, 1), (2, 2), (2, 3)]
+
+
+def test_text_attributes_sorted_as_codes_are_stored_as_the_same_text_in_the_same_order(
+    tmp_path: Path, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A text attribute of few values goes through the events' sort as an ENUM code: the stored table must not
+    show it (same text, NULLs and empty strings, same types, same row order); one of many values stays text."""
+    log = SHOP.assign(
+        plan=["gold", "", None, "basic", "basic", "gold", "gold", "éclair ✓", None],
+        order_no=[f"order-{index}" for index in range(9)],
+        empty=pd.array([None] * 9, dtype="str"),
+        amount=[1.5, None, 2.0, 3.0, None, None, 4.0, 5.0, 6.0],
+    )
+    parquet = write_parquet(log, tmp_path / "events.parquet")
+
+    def stored(threshold: int) -> tuple[list, list]:
+        monkeypatch.setattr(engine_module, "_CODED_TEXT_VALUES", threshold)
+        layout = tmp_path / f"layout-{threshold}.duckdb"
+        build_layout(parquet, layout, settings)
+        with duckdb.connect(str(layout), read_only=True) as connection:
+            types = connection.execute("SELECT column_name, column_type FROM (DESCRIBE events)").fetchall()
+            return types, connection.execute("SELECT * FROM events ORDER BY rowid").fetchall()
+
+    coded_types, coded_rows = stored(threshold=5)  # plan (4 values) is coded, order_no (9) stays text
+    plain_types, plain_rows = stored(threshold=0)  # nothing coded
+    assert coded_types == plain_types
+    assert dict(coded_types)["attr_1"] == "VARCHAR"
+    assert coded_rows == plain_rows
+    assert [row[10] for row in coded_rows] == ["gold", "", None, "basic", "basic", "gold", "gold", "éclair ✓", None]
 
 
 def test_an_import_connection_has_the_import_memory_limit_and_others_the_general_one(tmp_path: Path) -> None:
