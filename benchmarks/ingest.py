@@ -30,13 +30,14 @@ sys.path.insert(0, str(REPO))
 
 DEMO_COLUMNS = {"case_id": "customer_id", "activity": "touchpoint", "timestamp": "timestamp", "channel": "channel"}
 JOURNEY_TABLES = "per-journey and variant tables"
-TABLE = r"CREATE (?:TEMP )?TABLE (?:layout\.)?(\w+)"
+TABLE = r"(?:CREATE (?:TEMP )?TABLE|INSERT INTO) (?:layout\.)?(\w+)"
 # A statement's phase, by the first pattern its text matches; the per-journey and variant tables one by one.
 PHASES = (
     ("events table", r"CREATE TABLE layout\.events\b"),
     (
         JOURNEY_TABLES,
-        r"CREATE (TEMP )?TABLE (layout\.)?(journeys|sequences|cases|variants|case_activities|case_pairs)\b",
+        r"(CREATE (TEMP )?TABLE|INSERT INTO) (layout\.)?"
+        r"(journeys|representatives|sequences|cases|variants|case_activities|case_pairs)\b",
     ),
     ("stored stats", r"CREATE TABLE layout\.\w+_stats\b"),
     ("case codes and types", r"case_codes|CREATE TYPE|CREATE TABLE layout\.activities"),

@@ -25,7 +25,7 @@ import itertools
 import os
 import threading
 import uuid
-from collections.abc import Collection, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -80,6 +80,8 @@ _SELECTIONS_KEPT = 64
 _PER_JOURNEY_KEPT = 16
 # A text attribute with at most this many distinct values is sorted with the events as a code (`_layout_statements`).
 _CODED_TEXT_VALUES = 65_536
+# Events of representative journeys listed per statement (`_list_sequences`): about 100 MB of DuckDB's memory.
+_LISTED_EVENTS_PER_BATCH = 1_000_000
 # Row numbers spread over at most this many values per event are checked with a bitmap rather than a GROUP BY.
 _ROW_NUMBER_BITS_PER_EVENT = 64
 
@@ -768,7 +770,10 @@ def _build(connection: duckdb.DuckDBPyConnection, names: list[str], file: str | 
     _check_source_values(connection, file)
     stored_as = [f"attr_{index}" for index in range(len(attributes))]
     for statement in _layout_statements(stored_as, _code_few_valued_texts(connection, stored_as)):
-        connection.execute(statement)
+        if callable(statement):
+            statement(connection)
+        else:
+            connection.execute(statement)
     connection.execute(
         f"""
         CREATE TABLE {_CATALOG}.attributes AS
@@ -787,13 +792,16 @@ def _build(connection: duckdb.DuckDBPyConnection, names: list[str], file: str | 
         """,
         [LAYOUT_VERSION],
     )
-    for temporary in ("TABLE journeys", "TABLE sequences", "TABLE case_codes", "VIEW source"):
+    for temporary in ("TABLE journeys", "TABLE representatives", "TABLE sequences", "TABLE case_codes", "VIEW source"):
         connection.execute(f"DROP {temporary}")
     _create_stats(connection)
 
 
-def _layout_statements(attributes: Sequence[str], coded: Collection[str] = ()) -> tuple[str, ...]:
-    """Return the SQL that turns the `source` view into the layout, `attributes` naming the attribute columns.
+def _layout_statements(
+    attributes: Sequence[str], coded: Collection[str] = ()
+) -> tuple[str | Callable[[duckdb.DuckDBPyConnection], None], ...]:
+    """Return the SQL (or the function sending it) that turns the `source` view into the layout, `attributes` naming
+    the attribute columns.
 
     The attributes in `coded` are sorted with the events as codes of a temporary ENUM `<attribute>_code` and
     stored as text again: sorting text costs DuckDB most of the events table's build (at 10M events with three text
@@ -859,20 +867,11 @@ def _layout_statements(attributes: Sequence[str], coded: Collection[str] = ()) -
                bit_xor(hash((pos::BIGINT << 32) | enum_code(activity))) AS sequence_key
         FROM {layout}.events GROUP BY case_code
         """,
-        f"""
-        CREATE TEMP TABLE sequences AS
-        WITH representatives AS (
-            SELECT sequence_key, min(case_code) AS case_code, count(*) AS cases FROM journeys GROUP BY sequence_key
-        ), listed AS (
-            SELECT case_code, sequence, sequence::VARCHAR[] AS activities
-            FROM (
-                SELECT case_code, list(activity ORDER BY pos) AS sequence FROM {layout}.events
-                WHERE case_code IN (SELECT case_code FROM representatives) GROUP BY case_code
-            )
-        )
-        SELECT r.sequence_key, r.cases, l.sequence, l.activities, left(md5(to_json(l.activities)), 16) AS variant_id
-        FROM representatives r JOIN listed l USING (case_code)
+        """
+        CREATE TEMP TABLE representatives AS
+        SELECT sequence_key, min(case_code) AS case_code, count(*) AS cases FROM journeys GROUP BY sequence_key
         """,
+        _list_sequences,
         f"""
         CREATE TABLE {layout}.cases AS
         SELECT j.case_code, k.case_id, j.first_activity, j.last_activity, j.start_time, j.end_time, j.events,
@@ -905,6 +904,44 @@ def _layout_statements(attributes: Sequence[str], coded: Collection[str] = ()) -
         FROM {layout}.events WHERE next_activity IS NOT NULL GROUP BY ALL ORDER BY case_code
         """,
     )
+
+
+def _list_sequences(connection: duckdb.DuckDBPyConnection) -> None:
+    """Create the temporary `sequences` table: each distinct sequence of activities, listed from its representative
+    journey, with its journeys' count and its variant id.
+
+    The representatives are listed a batch at a time, about `_LISTED_EVENTS_PER_BATCH` events each (the events are
+    sorted by journey, so a batch reads a range of them): DuckDB holds an ordered list aggregate in memory, and
+    listing every representative at once ran out of the import's 1 GB at 100M events.
+    """
+    batch_ends = [
+        end
+        for (end,) in connection.execute(
+            f"""
+            SELECT max(case_code) FROM (
+                SELECT r.case_code, sum(j.events) OVER (ORDER BY r.case_code) AS listed
+                FROM representatives r JOIN journeys j USING (case_code)
+            )
+            GROUP BY listed // {_LISTED_EVENTS_PER_BATCH} ORDER BY 1
+            """
+        ).fetchall()
+    ]
+    for index, (after, last) in enumerate(itertools.pairwise([-1, *batch_ends])):
+        statement = "CREATE TEMP TABLE sequences AS" if index == 0 else "INSERT INTO sequences"
+        connection.execute(
+            f"""
+            {statement}
+            SELECT r.sequence_key, r.cases, l.sequence, l.sequence::VARCHAR[] AS activities,
+                   left(md5(to_json(l.sequence::VARCHAR[])), 16) AS variant_id
+            FROM representatives r JOIN (
+                SELECT case_code, list(activity ORDER BY pos) AS sequence FROM {_CATALOG}.events
+                WHERE case_code > ? AND case_code <= ?
+                  AND case_code IN (SELECT case_code FROM representatives WHERE case_code > ? AND case_code <= ?)
+                GROUP BY case_code
+            ) l USING (case_code)
+            """,
+            [after, last, after, last],
+        )
 
 
 def _code_few_valued_texts(connection: duckdb.DuckDBPyConnection, attributes: Sequence[str]) -> set[str]:

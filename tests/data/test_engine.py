@@ -541,6 +541,30 @@ def test_text_attributes_sorted_as_codes_are_stored_as_the_same_text_in_the_same
     assert [row[10] for row in coded_rows] == ["gold", "", None, "basic", "basic", "gold", "gold", "éclair ✓", None]
 
 
+def test_sequences_listed_in_batches_give_the_same_variants_and_cases(
+    tmp_path: Path, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The representatives' activity lists are built a few events at a time: batches of two events (a batch per
+    journey, anna's three in one) must give the layout one statement gives."""
+    parquet = write_parquet(SHOP, tmp_path / "events.parquet")
+
+    def tables(events_per_batch: int) -> dict[str, list]:
+        monkeypatch.setattr(engine_module, "_LISTED_EVENTS_PER_BATCH", events_per_batch)
+        layout = tmp_path / f"layout-{events_per_batch}.duckdb"
+        build_layout(parquet, layout, settings)
+        with duckdb.connect(str(layout), read_only=True) as connection:
+            return {
+                table: connection.execute(f"SELECT * FROM {table} ORDER BY ALL").fetchall()
+                for table in ("variants", "cases", "variant_stats")
+            }
+
+    batched, at_once = tables(2), tables(1_000_000)
+    assert batched == at_once
+    assert [(row[1], row[2]) for row in at_once["variants"]] == [
+        (["visit", "buy"], 1), (["visit", "call", "buy"], 1), (["visit", "call", "visit", "buy"], 1),
+    ]  # fmt: skip
+
+
 def test_an_import_connection_has_the_import_memory_limit_and_others_the_general_one(tmp_path: Path) -> None:
     settings = Settings(home=tmp_path, duckdb_memory_limit="2GB", import_memory_mb=512)
 
