@@ -122,6 +122,24 @@ _STATS = {
 }
 
 
+# The stats whose medians are stored a few activities at a time (`_create_stats`), with how many values each activity
+# brings to them, and the scope of a batch: the steps, journey activities and journey pairs from its activities.
+_STATS_VALUES_BY_ACTIVITY = {
+    "activity_stats": f"SELECT activity::VARCHAR, count(*) FROM {_CATALOG}.case_activities GROUP BY 1",
+    "pair_stats": f"SELECT source::VARCHAR, sum(events) FROM {_CATALOG}.case_pairs GROUP BY 1",
+}
+_ACTIVITY_BATCH_SCOPE = ", ".join(
+    f"{name} AS NOT MATERIALIZED (SELECT * FROM {_CATALOG}.{table} WHERE list_contains($batch, {column}::VARCHAR))"
+    for name, table, column in (
+        ("steps", "events", "activity"),
+        ("journey_activities", "case_activities", "activity"),
+        ("journey_pairs", "case_pairs", "source"),
+    )
+)
+# Values of the medians per statement: 8 bytes each in DuckDB, about 80 MB of the import's memory.
+_STATS_VALUES_PER_BATCH = 10_000_000
+
+
 @dataclass(frozen=True)
 class LogSummary:
     """Headline counts of the (filtered) log; times are None when no journey is selected."""
@@ -677,10 +695,36 @@ def _selection(kept: str | None) -> list[str]:
 
 
 def _create_stats(connection: duckdb.DuckDBPyConnection) -> None:
-    """Store the stats of every journey in the attached layout: the last step of every layout build."""
+    """Store the stats of every journey in the attached layout: the last step of every layout build.
+
+    DuckDB holds every value of a group's median in memory, so the stats with a median per activity or per step are
+    stored for a few activities at a time (`_activity_batches`), each batch reading only the steps, journey
+    activities and journey pairs from its activities: at 100M events, every step's median at once needed more than
+    the import's 1 GB.
+    """
     scope = ", ".join(_selection(None))
     for name, sql in _STATS.items():
-        connection.execute(f"CREATE TABLE {_CATALOG}.{name} AS WITH {scope} {sql}")
+        if name not in _STATS_VALUES_BY_ACTIVITY:
+            connection.execute(f"CREATE TABLE {_CATALOG}.{name} AS WITH {scope} {sql}")
+            continue
+        for index, activities in enumerate(_activity_batches(connection, _STATS_VALUES_BY_ACTIVITY[name])):
+            statement = f"CREATE TABLE {_CATALOG}.{name} AS" if index == 0 else f"INSERT INTO {_CATALOG}.{name}"
+            connection.execute(f"{statement} WITH {_ACTIVITY_BATCH_SCOPE} {sql}", {"batch": activities})
+
+
+def _activity_batches(connection: duckdb.DuckDBPyConnection, weights: str) -> list[list[str]]:
+    """Split the activities into batches of about `_STATS_VALUES_PER_BATCH` values, in the order of `weights` (a
+    SELECT of each activity and its number of values); an activity with more values is a batch of its own, and a
+    log without activities gives one empty batch, so that the table is created."""
+    batches: list[list[str]] = [[]]
+    values = 0
+    for activity, count in connection.execute(f"{weights} ORDER BY 1").fetchall():
+        if batches[-1] and values + count > _STATS_VALUES_PER_BATCH:
+            batches.append([])
+            values = 0
+        batches[-1].append(activity)
+        values += count
+    return batches
 
 
 def python_lists(arrays: pd.Series) -> pd.Series:

@@ -541,27 +541,34 @@ def test_text_attributes_sorted_as_codes_are_stored_as_the_same_text_in_the_same
     assert [row[10] for row in coded_rows] == ["gold", "", None, "basic", "basic", "gold", "gold", "éclair ✓", None]
 
 
-def test_sequences_listed_in_batches_give_the_same_variants_and_cases(
+def test_a_layout_built_in_the_smallest_batches_is_the_layout_built_at_once(
     tmp_path: Path, settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The representatives' activity lists are built a few events at a time: batches of two events (a batch per
-    journey, anna's three in one) must give the layout one statement gives."""
+    """The representatives' activity lists and the medians per activity and per step are built a batch at a time
+    (so that their memory is bounded): batches of two events (anna's three in one) and of one activity's values
+    must give the tables one statement gives."""
     parquet = write_parquet(SHOP, tmp_path / "events.parquet")
 
-    def tables(events_per_batch: int) -> dict[str, list]:
-        monkeypatch.setattr(engine_module, "_LISTED_EVENTS_PER_BATCH", events_per_batch)
-        layout = tmp_path / f"layout-{events_per_batch}.duckdb"
+    def tables(per_batch: int) -> dict[str, list]:
+        monkeypatch.setattr(engine_module, "_LISTED_EVENTS_PER_BATCH", per_batch)
+        monkeypatch.setattr(engine_module, "_STATS_VALUES_PER_BATCH", per_batch)
+        layout = tmp_path / f"layout-{per_batch}.duckdb"
         build_layout(parquet, layout, settings)
         with duckdb.connect(str(layout), read_only=True) as connection:
             return {
                 table: connection.execute(f"SELECT * FROM {table} ORDER BY ALL").fetchall()
-                for table in ("variants", "cases", "variant_stats")
+                for table in ("variants", "cases", "variant_stats", "activity_stats", "pair_stats")
             }
 
     batched, at_once = tables(2), tables(1_000_000)
     assert batched == at_once
     assert [(row[1], row[2]) for row in at_once["variants"]] == [
         (["visit", "buy"], 1), (["visit", "call", "buy"], 1), (["visit", "call", "visit", "buy"], 1),
+    ]  # fmt: skip
+    # visit → call: anna in the same minute, carl after ten minutes (median five); visit → buy: 30 and 60 minutes.
+    assert [row[:6] for row in at_once["pair_stats"]] == [
+        ("call", "buy", 1, 1, 3600.0, 3600.0), ("call", "visit", 1, 1, 1200.0, 1200.0),
+        ("visit", "buy", 2, 2, 2700.0, 2700.0), ("visit", "call", 2, 2, 300.0, 300.0),
     ]  # fmt: skip
 
 
