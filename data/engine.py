@@ -80,8 +80,8 @@ _SELECTIONS_KEPT = 64
 _PER_JOURNEY_KEPT = 16
 # A text attribute with at most this many distinct values is sorted with the events as a code (`_layout_statements`).
 _CODED_TEXT_VALUES = 65_536
-# Events of representative journeys listed per statement (`_list_sequences`): about 100 MB of DuckDB's memory.
-_LISTED_EVENTS_PER_BATCH = 1_000_000
+# Events read per statement by the per-journey tables built a range of journeys at a time (`_in_journey_ranges`).
+_EVENTS_PER_BATCH = 2_000_000
 # Row numbers spread over at most this many values per event are checked with a bitmap rather than a GROUP BY.
 _ROW_NUMBER_BITS_PER_EVENT = 64
 
@@ -915,7 +915,23 @@ def _layout_statements(
         CREATE TEMP TABLE representatives AS
         SELECT sequence_key, min(case_code) AS case_code, count(*) AS cases FROM journeys GROUP BY sequence_key
         """,
-        _list_sequences,
+        _in_journey_ranges(
+            "sequences",
+            f"""
+            SELECT r.sequence_key, r.cases, l.sequence, l.sequence::VARCHAR[] AS activities,
+                   left(md5(to_json(l.sequence::VARCHAR[])), 16) AS variant_id
+            FROM representatives r JOIN (
+                SELECT case_code, list(activity ORDER BY pos) AS sequence FROM {layout}.events
+                WHERE case_code > $after AND case_code <= $last
+                  AND case_code IN (
+                      SELECT case_code FROM representatives WHERE case_code > $after AND case_code <= $last
+                  )
+                GROUP BY case_code
+            ) l USING (case_code)
+            """,
+            journeys="SELECT case_code FROM representatives",
+            temporary=True,
+        ),
         f"""
         CREATE TABLE {layout}.cases AS
         SELECT j.case_code, k.case_id, j.first_activity, j.last_activity, j.start_time, j.end_time, j.events,
@@ -930,62 +946,59 @@ def _layout_statements(
             SELECT sequence_key, (row_number() OVER (ORDER BY sequence) - 1)::INTEGER AS sequence_rank FROM sequences
         ) r USING (sequence_key)
         """,
-        f"""
-        CREATE TABLE {layout}.case_activities AS
-        SELECT a.case_code, a.activity, a.events, a.first_pos, a.last_pos,
-               a.first_us - epoch_us(j.start_time) AS first_offset_us,
-               a.last_us - epoch_us(j.start_time) AS last_offset_us
-        FROM (
-            SELECT case_code, activity, count(*) AS events, min(pos) AS first_pos, max(pos) AS last_pos,
-                   min(epoch_us(timestamp)) AS first_us, max(epoch_us(timestamp)) AS last_us
-            FROM {layout}.events GROUP BY ALL
-        ) a JOIN journeys j USING (case_code)
-        ORDER BY case_code
-        """,
-        f"""
-        CREATE TABLE {layout}.case_pairs AS
-        SELECT case_code, activity AS source, next_activity AS target, count(*) AS events
-        FROM {layout}.events WHERE next_activity IS NOT NULL GROUP BY ALL ORDER BY case_code
-        """,
+        _in_journey_ranges(
+            f"{layout}.case_activities",
+            f"""
+            SELECT a.case_code, a.activity, a.events, a.first_pos, a.last_pos,
+                   a.first_us - epoch_us(j.start_time) AS first_offset_us,
+                   a.last_us - epoch_us(j.start_time) AS last_offset_us
+            FROM (
+                SELECT case_code, activity, count(*) AS events, min(pos) AS first_pos, max(pos) AS last_pos,
+                       min(epoch_us(timestamp)) AS first_us, max(epoch_us(timestamp)) AS last_us
+                FROM {layout}.events WHERE case_code > $after AND case_code <= $last GROUP BY ALL
+            ) a JOIN (SELECT * FROM journeys WHERE case_code > $after AND case_code <= $last) j USING (case_code)
+            ORDER BY case_code
+            """,
+        ),
+        _in_journey_ranges(
+            f"{layout}.case_pairs",
+            f"""
+            SELECT case_code, activity AS source, next_activity AS target, count(*) AS events
+            FROM {layout}.events WHERE next_activity IS NOT NULL AND case_code > $after AND case_code <= $last
+            GROUP BY ALL ORDER BY case_code
+            """,
+        ),
     )
 
 
-def _list_sequences(connection: duckdb.DuckDBPyConnection) -> None:
-    """Create the temporary `sequences` table: each distinct sequence of activities, listed from its representative
-    journey, with its journeys' count and its variant id.
+def _in_journey_ranges(
+    table: str, select: str, journeys: str = "SELECT case_code FROM journeys", *, temporary: bool = False
+) -> Callable[[duckdb.DuckDBPyConnection], None]:
+    """Return the function creating `table` from `select` a range of `journeys` at a time, in journey order.
 
-    The representatives are listed a batch at a time, about `_LISTED_EVENTS_PER_BATCH` events each (the events are
-    sorted by journey, so a batch reads a range of them): DuckDB holds an ordered list aggregate in memory, and
-    listing every representative at once ran out of the import's 1 GB at 100M events.
+    `select` reads the journeys whose code is in `($after, $last]`: the events are sorted by journey, so it reads a
+    range of them. A range holds about `_EVENTS_PER_BATCH` events of `journeys` (a SELECT of journey codes, by
+    default every journey): what DuckDB cannot spill (an ordered list aggregate) or spills slowly (a grouping into
+    millions of journeys) stays bounded, where at 100M events at once ran out of the import's 1 GB.
     """
-    batch_ends = [
-        end
-        for (end,) in connection.execute(
+
+    def build(connection: duckdb.DuckDBPyConnection) -> None:
+        ends = connection.execute(
             f"""
             SELECT max(case_code) FROM (
-                SELECT r.case_code, sum(j.events) OVER (ORDER BY r.case_code) AS listed
-                FROM representatives r JOIN journeys j USING (case_code)
+                SELECT case_code, sum(j.events) OVER (ORDER BY case_code) AS events_so_far
+                FROM ({journeys}) JOIN journeys j USING (case_code)
             )
-            GROUP BY listed // {_LISTED_EVENTS_PER_BATCH} ORDER BY 1
+            GROUP BY events_so_far // {_EVENTS_PER_BATCH} ORDER BY 1
             """
         ).fetchall()
-    ]
-    for index, (after, last) in enumerate(itertools.pairwise([-1, *batch_ends])):
-        statement = "CREATE TEMP TABLE sequences AS" if index == 0 else "INSERT INTO sequences"
-        connection.execute(
-            f"""
-            {statement}
-            SELECT r.sequence_key, r.cases, l.sequence, l.sequence::VARCHAR[] AS activities,
-                   left(md5(to_json(l.sequence::VARCHAR[])), 16) AS variant_id
-            FROM representatives r JOIN (
-                SELECT case_code, list(activity ORDER BY pos) AS sequence FROM {_CATALOG}.events
-                WHERE case_code > ? AND case_code <= ?
-                  AND case_code IN (SELECT case_code FROM representatives WHERE case_code > ? AND case_code <= ?)
-                GROUP BY case_code
-            ) l USING (case_code)
-            """,
-            [after, last, after, last],
-        )
+        for index, (after, last) in enumerate(itertools.pairwise([-1, *(end for (end,) in ends)])):
+            create = f"CREATE {'TEMP ' if temporary else ''}TABLE {table} AS"
+            connection.execute(
+                f"{create if index == 0 else f'INSERT INTO {table}'} {select}", {"after": after, "last": last}
+            )
+
+    return build
 
 
 def _code_few_valued_texts(connection: duckdb.DuckDBPyConnection, attributes: Sequence[str]) -> set[str]:

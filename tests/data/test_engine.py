@@ -550,7 +550,7 @@ def test_a_layout_built_in_the_smallest_batches_is_the_layout_built_at_once(
     parquet = write_parquet(SHOP, tmp_path / "events.parquet")
 
     def tables(per_batch: int) -> dict[str, list]:
-        monkeypatch.setattr(engine_module, "_LISTED_EVENTS_PER_BATCH", per_batch)
+        monkeypatch.setattr(engine_module, "_EVENTS_PER_BATCH", per_batch)
         monkeypatch.setattr(engine_module, "_STATS_VALUES_PER_BATCH", per_batch)
         layout = tmp_path / f"layout-{per_batch}.duckdb"
         build_layout(parquet, layout, settings)
