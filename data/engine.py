@@ -27,7 +27,7 @@ import threading
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from pathlib import Path
 from typing import Self
@@ -591,16 +591,53 @@ class Engine:
             return None, []
         with self._selections_lock:
             table = self._selections.get(filters)
-            if table is None:
-                where, params = _case_predicate(filters, self._stored_as, self._attribute_types)
-                kept = f"SELECT case_code FROM {_CATALOG}.cases WHERE {where}"
-                if len(self._selections) >= _SELECTIONS_KEPT:
-                    return kept, params
-                table = f"memory.main.selection_{len(self._selections)}"
-                with self._connection.cursor() as cursor:
-                    cursor.execute(f"CREATE TABLE {table} AS {kept}", params)
-                self._selections[filters] = table
+        if table is None and filters.case_ids is not None:
+            table = self._customers_kept(filters)
+        if table is None:
+            with self._selections_lock:
+                table = self._selections.get(filters)
+                if table is None:
+                    where, params = _case_predicate(filters, self._stored_as, self._attribute_types)
+                    kept = f"SELECT case_code FROM {_CATALOG}.cases WHERE {where}"
+                    if len(self._selections) >= _SELECTIONS_KEPT:
+                        return kept, params
+                    table = self._keep(filters, kept, params)
         return f"SELECT case_code FROM {table}", []
+
+    def _customers_kept(self, filters: Filters) -> str | None:
+        """Keep the chosen customers (`case_ids`) of the selection the other conditions make; None past the limit.
+
+        A segment is often the filter bar's selection narrowed to a few hundred thousand customers: the bar's
+        selection is kept already (or now, for the next segment of it), and the customers are handed to DuckDB as
+        a table, where binding them as a list and running the bar's conditions on the events again took 0.15 s at
+        10M events.
+        """
+        base, params = self._kept(replace(filters, case_ids=None))
+        if params:
+            return None
+        within = "" if base is None else f" AND case_code IN ({base})"
+        chosen = pa.table({"case_id": pa.array(list(filters.case_ids), pa.string())})
+        with self._selections_lock:
+            table = self._selections.get(filters)
+            if table is None and len(self._selections) < _SELECTIONS_KEPT:
+                table = self._keep(
+                    filters,
+                    f"SELECT case_code FROM {_CATALOG}.cases WHERE case_id IN (SELECT case_id FROM chosen){within}",
+                    tables={"chosen": chosen},
+                )
+        return table
+
+    def _keep(
+        self, filters: Filters, kept: str, params: Sequence = (), *, tables: Mapping[str, pa.Table] | None = None
+    ) -> str:
+        """Store the case codes `kept` selects as the selection of `filters` (the caller holds the lock)."""
+        table = f"memory.main.selection_{len(self._selections)}"
+        with self._connection.cursor() as cursor:
+            for name, frame in (tables or {}).items():
+                cursor.register(name, frame)
+            cursor.execute(f"CREATE TABLE {table} AS {kept}", list(params))
+        self._selections[filters] = table
+        return table
 
     def _check_attributes(self, columns: Sequence[str]) -> None:
         """Raise MappingError naming every unknown attribute column, with the closest known names."""
