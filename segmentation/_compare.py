@@ -89,9 +89,11 @@ MORE_IN_A, LESS_IN_A, NOT_SIGNIFICANT = "more in A", "less in A", "not significa
 # Fisher's p-value sums the tables no likelier than the one seen, allowing for rounding in their probabilities.
 _LOG_TOLERANCE = math.log1p(1e-7)
 _MILLISECONDS = 1_000
-# The Hodges–Lehmann shift lists the pairs of journeys once a bracket holds this few, and samples this many first.
+# The Hodges–Lehmann shift lists the pairs of journeys once a bracket holds this few, and samples this many first;
+# below this many pairs of values (the product of the two ranges of values) it counts every difference instead.
 _LISTED_PAIRS = 1_000_000
 _SAMPLED_PAIRS = 1_000_000
+_BINNED_PAIRS = 1 << 22
 
 JOURNEYS_SQL = "SELECT case_code, events, duration_seconds FROM journeys ORDER BY case_code"
 # Both segments at once: `sides` holds each segment's case codes (side 0 is A, 1 is B; a customer in both is in
@@ -516,9 +518,24 @@ def _pair_differences_at(x: np.ndarray, y: np.ndarray, ranks: np.ndarray) -> np.
     """The differences x_i − y_j of the given ranks (1: the smallest) among all x.size · y.size pairs (x and y sorted
     integers), without listing a trillion differences for two segments of a million customers.
 
-    Each rank is found by bisection over whole numbers, counting the pairs at most a value apart, from a bracket a
-    seeded sample of pairs suggests (checked by counting; every difference when it misses), until few enough pairs
-    are left in the bracket to list them.
+    Values within a short range (journey lengths) are counted exactly by convolving the two histograms; others
+    (durations in milliseconds) are searched for (`_searched_differences_at`).
+    """
+    if (int(x[-1] - x[0]) + 1) * (int(y[-1] - y[0]) + 1) <= _BINNED_PAIRS:
+        # Pairs by difference: x's histogram convolved with y's reversed one, from x[0] − y[-1] up.
+        pairs_by_difference = np.convolve(np.bincount(x - x[0]), np.bincount(y[-1] - y))
+        return int(x[0] - y[-1]) + np.searchsorted(np.cumsum(pairs_by_difference), ranks)
+    return _searched_differences_at(x, y, ranks)
+
+
+def _searched_differences_at(x: np.ndarray, y: np.ndarray, ranks: np.ndarray) -> np.ndarray:
+    """`_pair_differences_at` over a wide range of values: each rank is searched for over whole numbers, counting
+    the pairs at most a value apart, until few enough pairs are left to list them.
+
+    The search starts from one range a seeded sample of pairs suggests for every rank (checked by counting; every
+    difference when it misses), splits it where ranks fall apart, and guesses each next value where the counts so
+    far put the rank (by interpolation: two or three counts where halving took nine), halving when a guess gains
+    less than halving would.
     """
     values, weights = np.unique(x, return_counts=True)
 
@@ -526,43 +543,69 @@ def _pair_differences_at(x: np.ndarray, y: np.ndarray, ranks: np.ndarray) -> np.
         return int((weights * (y.size - np.searchsorted(y, values - limit, side="left"))).sum())
 
     pairs = x.size * y.size
-    everything = (int(x[0] - y[-1] - 1), int(x[-1] - y[0]))
-    brackets = _sampled_brackets(x, y, ranks) if pairs > _LISTED_PAIRS else [everything] * ranks.size
-    found = []
-    for rank, (low, high) in zip(ranks.tolist(), brackets, strict=True):
-        below, up_to = (0, pairs) if (low, high) == everything else (at_most(low), at_most(high))
-        if not below < rank <= up_to:
-            (low, high), below, up_to = everything, 0, pairs
+    everything = (int(x[0] - y[-1] - 1), int(x[-1] - y[0]), 0, pairs)
+    wanted = sorted(set(ranks.tolist()))
+    start = everything
+    if pairs > _LISTED_PAIRS:
+        low, high = _sampled_bracket(x, y, np.array(wanted, dtype=np.int64))
+        below, up_to = at_most(low), at_most(high)
+        if below < wanted[0] and wanted[-1] <= up_to:
+            start = (low, high, below, up_to)
+    found: dict[int, int] = {}
+
+    def search(wanted: list[int], low: int, high: int, below: int, up_to: int) -> None:
+        """Find the wanted ranks, each in (below, up_to], whose differences lie in (low, high]."""
+        halve, aim_above, quarter = False, True, _LISTED_PAIRS // 4
         while up_to - below > _LISTED_PAIRS and high - low > 1:
-            middle = low + (high - low) // 2
-            counted = at_most(middle)
-            if counted >= rank:
+            if halve:
+                middle = low + (high - low) // 2
+            else:
+                target = wanted[0] + (quarter if aim_above else -quarter)
+                if len(wanted) > 1:
+                    target = (wanted[0] + wanted[-1]) // 2
+                share = (target - below) / (up_to - below)
+                middle = min(max(low + round((high - low) * share), low + 1), high - 1)
+            counted, before = at_most(middle), up_to - below
+            lower = [rank for rank in wanted if rank <= counted]
+            if len(lower) == len(wanted):
                 high, up_to = middle, counted
             else:
+                if lower:
+                    search(lower, low, middle, below, counted)
+                    wanted = wanted[len(lower) :]
                 low, below = middle, counted
-        found.append(high if high - low == 1 else _listed_difference(values, weights, y, low, high, rank - below))
-    return np.array(found, dtype=np.int64)
+            halve = not halve and up_to - below > before // 2
+            aim_above = not aim_above
+        if high - low == 1:
+            found.update(dict.fromkeys(wanted, high))
+        else:
+            listed = _listed_differences(values, weights, y, low, high)
+            kth = np.array(wanted, dtype=np.int64) - below - 1
+            found.update(zip(wanted, np.partition(listed, kth)[kth].tolist(), strict=True))
+
+    search(wanted, *start)
+    return np.array([found[rank] for rank in ranks.tolist()], dtype=np.int64)
 
 
-def _sampled_brackets(x: np.ndarray, y: np.ndarray, ranks: np.ndarray) -> list[tuple[int, int]]:
-    """For each rank, a range of differences that likely holds it, from a seeded sample of pairs."""
+def _sampled_bracket(x: np.ndarray, y: np.ndarray, ranks: np.ndarray) -> tuple[int, int]:
+    """A range of differences (low, high] that likely holds every rank, from a seeded sample of pairs."""
     rng = np.random.default_rng(0)
-    sample = np.sort(x[rng.integers(0, x.size, _SAMPLED_PAIRS)] - y[rng.integers(0, y.size, _SAMPLED_PAIRS)])
+    sample = x[rng.integers(0, x.size, _SAMPLED_PAIRS)] - y[rng.integers(0, y.size, _SAMPLED_PAIRS)]
     share = ranks / (x.size * y.size)
     margin = 5 * np.sqrt(share * (1 - share) / _SAMPLED_PAIRS) + 1 / _SAMPLED_PAIRS
-    lowest = np.floor(np.clip(share - margin, 0, 1) * (_SAMPLED_PAIRS - 1)).astype(np.int64)
-    highest = np.ceil(np.clip(share + margin, 0, 1) * (_SAMPLED_PAIRS - 1)).astype(np.int64)
-    return [(int(sample[low]) - 1, int(sample[high])) for low, high in zip(lowest, highest, strict=True)]
+    lowest = int(np.floor(np.clip(share[0] - margin[0], 0, 1) * (_SAMPLED_PAIRS - 1)))
+    highest = int(np.ceil(np.clip(share[-1] + margin[-1], 0, 1) * (_SAMPLED_PAIRS - 1)))
+    low, high = np.partition(sample, [lowest, highest])[[lowest, highest]]
+    return int(low) - 1, int(high)
 
 
-def _listed_difference(values: np.ndarray, weights: np.ndarray, y: np.ndarray, low: int, high: int, rank: int) -> int:
-    """The difference of the given rank among those in (low, high], listed (each x value `weights` times)."""
+def _listed_differences(values: np.ndarray, weights: np.ndarray, y: np.ndarray, low: int, high: int) -> np.ndarray:
+    """Every difference in (low, high], listed (each x value `weights` times)."""
     start = np.searchsorted(y, values - high, side="left")
     lengths = np.searchsorted(y, values - low, side="left") - start
     of_value = np.repeat(np.arange(values.size), lengths)
     offsets = np.arange(lengths.sum()) - np.repeat(np.cumsum(lengths) - lengths, lengths)
-    listed = np.repeat(values[of_value] - y[start[of_value] + offsets], weights[of_value])
-    return int(np.partition(listed, rank - 1)[rank - 1])
+    return np.repeat(values[of_value] - y[start[of_value] + offsets], weights[of_value])
 
 
 # --- in words ---------------------------------------------------------------------------------------------------------
