@@ -38,7 +38,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from data.engine import Engine
+from data.engine import Engine, python_lists
 from data.errors import EmptyLog, Problem
 from data.filters import Filters
 from discovery import (
@@ -105,6 +105,10 @@ EDGES_SQL = f"""
 """
 VARIANTS_SQL = f"""
     SELECT j.variant_id, {_BY_SIDE} FROM sides s JOIN journeys j USING (case_code) GROUP BY ALL ORDER BY variant_id
+"""
+# The activities of the variants shown, looked up by id (not a selection of their journeys).
+_SHOWN_VARIANTS_SQL = """
+    SELECT variant_id, activities FROM all_variants WHERE variant_id IN (SELECT unnest(?::VARCHAR[]))
 """
 # The channels a journey used are its own: listed once per engine, then counted for each segment.
 JOURNEY_CHANNELS_SQL = "SELECT DISTINCT case_code, channel FROM steps WHERE channel IS NOT NULL"
@@ -423,8 +427,9 @@ def _most_different_variants(engine: Engine, variants: pd.DataFrame) -> pd.DataF
     """The `VARIANTS_SHOWN` variants whose shares differ most, with their activities."""
     order = variants["difference"].abs().sort_values(ascending=False, kind="stable").index
     shown = variants.loc[order[:VARIANTS_SHOWN]].reset_index(drop=True)
-    listed = engine.variants(Filters(variant_ids=frozenset(shown["variant_id"]))).set_index("variant_id")
-    shown.insert(1, "activities", shown["variant_id"].map(lambda variant: tuple(listed.loc[variant, "activities"])))
+    listed = engine.query(_SHOWN_VARIANTS_SQL, [shown["variant_id"].tolist()])
+    activities = dict(zip(listed["variant_id"], python_lists(listed["activities"]), strict=True))
+    shown.insert(1, "activities", [tuple(activities[variant]) for variant in shown["variant_id"]])
     return shown
 
 
