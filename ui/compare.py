@@ -9,6 +9,7 @@ Tables keep rates as percentages and durations in words, so what is downloaded r
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -102,11 +103,18 @@ _FAMILY_WORDS = {
 
 @dataclass(frozen=True, eq=False)
 class Segment:
-    """A segment as the page names it, the customers it selects, and the saved persona run it is a persona of."""
+    """A segment as the page names it, the customers it selects, the saved persona run it is a persona of, and
+    what it was picked as (`picked`: the filter bar's selection, attribute and value), which names its customers
+    exactly in a cache key where writing out 200,000 of them took a tenth of a second."""
 
     name: str
     filters: Filters
     persona_run: str | None = None
+    picked: str | None = None
+
+
+def _segment_key(segment: Segment) -> str:
+    return segment.picked or BY_CONTENT[Filters](segment.filters)
 
 
 @st.cache_data(show_spinner=False, max_entries=32, hash_funcs=BY_CONTENT)
@@ -136,13 +144,15 @@ def _attribute_filters(dataset_id: str, filters: Filters, column: str, ranged: b
     return with_customers(filters, frozenset(groups.index[groups.to_numpy() == value].tolist()))
 
 
-@st.cache_data(show_spinner=False, max_entries=16, hash_funcs=BY_CONTENT_AND_DEFINITION)
+@st.cache_data(show_spinner=False, max_entries=16, hash_funcs={**BY_CONTENT_AND_DEFINITION, Segment: _segment_key})
 def comparison(
-    dataset_id: str, a: Filters, b: Filters, definition: JourneyDefinition, defined_by_behaviour: bool
+    dataset_id: str, a: Segment, b: Segment, definition: JourneyDefinition, defined_by_behaviour: bool
 ) -> SegmentComparison:
     """Compare two segments under the log's journey definition."""
     with dataset_engine(dataset_id) as engine:
-        return compare_segments(engine, a, b, definition=definition, defined_by_behaviour=defined_by_behaviour)
+        return compare_segments(
+            engine, a.filters, b.filters, definition=definition, defined_by_behaviour=defined_by_behaviour
+        )
 
 
 def compared_on_defining_behaviour(a: Segment, b: Segment) -> bool:
@@ -197,7 +207,8 @@ def _attribute_segment(dataset_id: str, side: str, filters: Filters, definition:
     label = "Range (of each customer's mean)" if ranged else "Value (each customer's most frequent one)"
     value = st.selectbox(label, values, default, key=f"{side.lower()}_value", bind="query-params")
     name = f"{column}: {value}" if ranged else f"{column} = {value}"
-    return Segment(name, _attribute_filters(dataset_id, filters, column, ranged, value))
+    picked = json.dumps([BY_CONTENT[Filters](filters), column, ranged, str(value)])
+    return Segment(name, _attribute_filters(dataset_id, filters, column, ranged, value), picked=picked)
 
 
 def _saved_segment(dataset_id: str, side: str) -> Segment | None:
