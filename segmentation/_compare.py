@@ -89,10 +89,11 @@ MORE_IN_A, LESS_IN_A, NOT_SIGNIFICANT = "more in A", "less in A", "not significa
 # Fisher's p-value sums the tables no likelier than the one seen, allowing for rounding in their probabilities.
 _LOG_TOLERANCE = math.log1p(1e-7)
 _MILLISECONDS = 1_000
-# The Hodges–Lehmann shift lists the pairs of journeys once a bracket holds this few, and samples this many first;
-# below this many pairs of values (the product of the two ranges of values) it counts every difference instead.
+# The Hodges–Lehmann shift lists the pairs of journeys once a bracket holds this few, after a first guess from the
+# differences of this many quantiles of each segment; below this many pairs of values (the product of the two
+# ranges of values) it counts every difference instead.
 _LISTED_PAIRS = 1_000_000
-_SAMPLED_PAIRS = 1_000_000
+_GRID_STEPS = 2_000
 _BINNED_PAIRS = 1 << 22
 
 JOURNEYS_SQL = "SELECT case_code, events, duration_seconds FROM journeys ORDER BY case_code"
@@ -537,7 +538,7 @@ def _searched_differences_at(x: np.ndarray, y: np.ndarray, ranks: np.ndarray) ->
     """`_pair_differences_at` over a wide range of values: each rank is searched for over whole numbers, counting
     the pairs at most a value apart, until few enough pairs are left to list them.
 
-    The search starts from one range a seeded sample of pairs suggests for every rank (checked by counting; every
+    The search starts from one range the segments' quantiles suggest for every rank (checked by counting; every
     difference when it misses), splits it where ranks fall apart, and guesses each next value where the counts so
     far put the rank (by interpolation: two or three counts where halving took nine), halving when a guess gains
     less than halving would.
@@ -593,13 +594,16 @@ def _searched_differences_at(x: np.ndarray, y: np.ndarray, ranks: np.ndarray) ->
 
 
 def _sampled_bracket(x: np.ndarray, y: np.ndarray, ranks: np.ndarray) -> tuple[int, int]:
-    """A range of differences (low, high] that likely holds every rank, from a seeded sample of pairs."""
-    rng = np.random.default_rng(0)
-    sample = x[rng.integers(0, x.size, _SAMPLED_PAIRS)] - y[rng.integers(0, y.size, _SAMPLED_PAIRS)]
+    """A range of differences (low, high] that likely holds every rank, from the differences of `_GRID_STEPS` evenly
+    spaced quantiles of x and of y (sorted): each grid point stands for the values up to the next, so a grid
+    difference's share of the grid's is within about two steps of its share of all pairs (three are allowed)."""
+    steps = np.linspace(0, 1, _GRID_STEPS)
+    x_grid, y_grid = (values[np.rint(steps * (values.size - 1)).astype(np.int64)] for values in (x, y))
+    sample = np.subtract.outer(x_grid, y_grid).ravel()
     share = ranks / (x.size * y.size)
-    margin = 5 * np.sqrt(share * (1 - share) / _SAMPLED_PAIRS) + 1 / _SAMPLED_PAIRS
-    lowest = int(np.floor(np.clip(share[0] - margin[0], 0, 1) * (_SAMPLED_PAIRS - 1)))
-    highest = int(np.ceil(np.clip(share[-1] + margin[-1], 0, 1) * (_SAMPLED_PAIRS - 1)))
+    margin = 3 / _GRID_STEPS
+    lowest = int(np.floor(np.clip(share[0] - margin, 0, 1) * (sample.size - 1)))
+    highest = int(np.ceil(np.clip(share[-1] + margin, 0, 1) * (sample.size - 1)))
     low, high = np.partition(sample, [lowest, highest])[[lowest, highest]]
     return int(low) - 1, int(high)
 
