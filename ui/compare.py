@@ -141,7 +141,7 @@ def _attribute_filters(dataset_id: str, filters: Filters, column: str, ranged: b
     """The selection of the customers in group `value` of `column`."""
     groups = _attribute_members(dataset_id, filters, column, ranged)
     # A list first: a set built from an Arrow-backed index element by element takes five times longer.
-    return with_customers(filters, frozenset(groups.index[groups.to_numpy() == value].tolist()))
+    return with_customers(filters, frozenset(groups.index[groups.eq(value).to_numpy()].tolist()))
 
 
 @st.cache_data(show_spinner=False, max_entries=16, hash_funcs={**BY_CONTENT_AND_DEFINITION, Segment: _segment_key})
