@@ -510,7 +510,8 @@ def _hodges_lehmann(x: np.ndarray, y: np.ndarray) -> tuple[float, float, float]:
     """The Hodges–Lehmann shift of x against y (integers) and Moses' 95 % interval (NaN when too few values)."""
     x, y = np.sort(x), np.sort(y)
     pairs, total = x.size * y.size, x.size + y.size
-    _, tied = np.unique(np.concatenate([x, y]), return_counts=True)
+    # Two sorted runs: a stable sort merges them.
+    _, tied = _runs(np.sort(np.concatenate([x, y]), kind="stable"))
     tied = tied.astype(np.float64)
     variance = pairs / 12 * ((total + 1) - (tied**3 - tied).sum() / (total * (total - 1)))
     k = math.floor(pairs / 2 - _Z * math.sqrt(max(variance, 0.0)))
@@ -518,6 +519,12 @@ def _hodges_lehmann(x: np.ndarray, y: np.ndarray) -> tuple[float, float, float]:
     found = _pair_differences_at(x, y, np.array(ranks, dtype=np.int64))
     low, high = (float(found[2]), float(found[3])) if k >= 1 else (math.nan, math.nan)
     return (float(found[0]) + float(found[1])) / 2, low, high
+
+
+def _runs(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct values of a sorted array and how many times each comes (`np.unique` without its sort)."""
+    starts = np.flatnonzero(np.concatenate([[True], values[1:] != values[:-1]]))
+    return values[starts], np.diff(np.append(starts, values.size))
 
 
 def _pair_differences_at(x: np.ndarray, y: np.ndarray, ranks: np.ndarray) -> np.ndarray:
@@ -543,7 +550,7 @@ def _searched_differences_at(x: np.ndarray, y: np.ndarray, ranks: np.ndarray) ->
     far put the rank (by interpolation: two or three counts where halving took nine), halving when a guess gains
     less than halving would.
     """
-    values, weights = np.unique(x, return_counts=True)
+    values, weights = _runs(x)
 
     def at_most(limit: int) -> int:
         return int((weights * (y.size - np.searchsorted(y, values - limit, side="left"))).sum())
