@@ -803,6 +803,19 @@ def test_chosen_customers_of_a_selection_are_the_same_kept_or_not(
     assert list(shop.cases(Filters(channels={"store"}))["case_id"]) == ["anna", "carl"]
 
 
+def test_journey_channels_list_each_journey_s_channels_once_and_serve_the_channel_filter(shop: Engine) -> None:
+    table = shop.journey_channels()
+    listed = shop.query(
+        f"SELECT j.case_id, c.channel::VARCHAR AS channel FROM {table} c JOIN journeys j USING (case_code)"
+        " ORDER BY 1, 2"
+    )
+    assert list(listed.itertuples(index=False, name=None)) == [
+        ("anna", "phone"), ("anna", "store"), ("anna", "web"), ("bob", "web"), ("carl", "store"), ("carl", "web"),
+    ]  # fmt: skip
+    assert shop.journey_channels() == table  # made once
+    assert list(shop.cases(Filters(channels={"phone", "store"}))["case_id"]) == ["anna", "carl"]
+
+
 def test_a_per_journey_table_is_computed_once_over_every_journey_and_read_under_any_filter(
     shop: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
