@@ -76,9 +76,10 @@ _RAW_SOURCE = "raw_source"
 _TIMESTAMP_TYPES = frozenset({"TIMESTAMP WITH TIME ZONE", "TIMESTAMPTZ_NS"})
 _INTEGER_TYPES = frozenset({"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT"})
 _EVERY_JOURNEY = Filters()
+# Each journey's channels, listed once per engine (`Engine.journey_channels`).
+_JOURNEY_CHANNELS = "memory.main.journey_channels"
 _SELECTIONS_KEPT = 64
 _PER_JOURNEY_KEPT = 16
-_JOURNEY_CHANNELS = "memory.main.journey_channels"
 # Row numbers spread over at most this many values per event are checked with a bitmap rather than a GROUP BY.
 _ROW_NUMBER_BITS_PER_EVENT = 64
 
