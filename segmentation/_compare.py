@@ -559,7 +559,7 @@ def _searched_differences_at(x: np.ndarray, y: np.ndarray, ranks: np.ndarray) ->
     wanted = sorted(set(ranks.tolist()))
     start = everything
     if pairs > _LISTED_PAIRS:
-        low, high = _sampled_bracket(x, y, np.array(wanted, dtype=np.int64))
+        low, high = _quantile_bracket(x, y, np.array(wanted, dtype=np.int64))
         below, up_to = at_most(low), at_most(high)
         if below < wanted[0] and wanted[-1] <= up_to:
             start = (low, high, below, up_to)
@@ -599,7 +599,7 @@ def _searched_differences_at(x: np.ndarray, y: np.ndarray, ranks: np.ndarray) ->
     return np.array([found[rank] for rank in ranks.tolist()], dtype=np.int64)
 
 
-def _sampled_bracket(x: np.ndarray, y: np.ndarray, ranks: np.ndarray) -> tuple[int, int]:
+def _quantile_bracket(x: np.ndarray, y: np.ndarray, ranks: np.ndarray) -> tuple[int, int]:
     """A range of differences (low, high] that likely holds every rank, from the differences of `_GRID_STEPS` evenly
     spaced quantiles of x and of y (sorted): each grid point stands for the values up to the next, so a grid
     difference's share of the grid's is within about two steps of its share of all pairs (three are allowed)."""
