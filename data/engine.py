@@ -27,7 +27,7 @@ import threading
 import uuid
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from pathlib import Path
 from typing import Self
@@ -76,6 +76,8 @@ _RAW_SOURCE = "raw_source"
 _TIMESTAMP_TYPES = frozenset({"TIMESTAMP WITH TIME ZONE", "TIMESTAMPTZ_NS"})
 _INTEGER_TYPES = frozenset({"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT"})
 _EVERY_JOURNEY = Filters()
+# Each journey's channels, listed once per engine (`Engine.journey_channels`).
+_JOURNEY_CHANNELS = "memory.main.journey_channels"
 _SELECTIONS_KEPT = 64
 _PER_JOURNEY_KEPT = 16
 # A text attribute with at most this many distinct values is sorted with the events as a code (`_layout_statements`).
@@ -332,6 +334,7 @@ class Engine:
         self._per_journey: dict[tuple[str, str], str] = {}
         self._tables_made = itertools.count()
         self._summaries: dict[Filters, LogSummary] = {}
+        self._channels_listed = False
         self._selections_lock = threading.Lock()
         try:
             _check_layout_version(connection, file)
@@ -594,6 +597,23 @@ class Engine:
                         cursor.execute(f"DROP TABLE {oldest}")
         return table
 
+    def journey_channels(self) -> str:
+        """Return the name of a table of each journey's channels (case_code, channel), made once per engine and
+        kept as long as it (never dropped, unlike `per_journey`'s: a selection being made reads it).
+
+        Once it is made, a channel filter's selection reads it: a fifth of a scan of every event (0.05 s against
+        0.23 s at 10M events, where making it took 0.4 s).
+        """
+        with self._selections_lock:
+            if not self._channels_listed:
+                with self._connection.cursor() as cursor:
+                    cursor.execute(
+                        f"CREATE TABLE {_JOURNEY_CHANNELS} AS SELECT DISTINCT case_code, channel FROM {_CATALOG}.events"
+                        " WHERE channel IS NOT NULL"
+                    )
+                self._channels_listed = True
+        return _JOURNEY_CHANNELS
+
     def _predicate(self, filters: Filters) -> tuple[str, list]:
         """Return the condition on `case_code` that keeps the selected journeys, and its parameters."""
         kept, params = self._kept(filters)
@@ -613,16 +633,56 @@ class Engine:
             return None, []
         with self._selections_lock:
             table = self._selections.get(filters)
-            if table is None:
-                where, params = _case_predicate(filters, self._stored_as, self._attribute_types)
-                kept = f"SELECT case_code FROM {_CATALOG}.cases WHERE {where}"
-                if len(self._selections) >= _SELECTIONS_KEPT:
-                    return kept, params
-                table = f"memory.main.selection_{len(self._selections)}"
-                with self._connection.cursor() as cursor:
-                    cursor.execute(f"CREATE TABLE {table} AS {kept}", params)
-                self._selections[filters] = table
+        if table is None and filters.case_ids is not None:
+            table = self._customers_kept(filters)
+        if table is None:
+            with self._selections_lock:
+                table = self._selections.get(filters)
+                if table is None:
+                    if len(self._selections) >= _SELECTIONS_KEPT:
+                        where, params = _case_predicate(filters, self._stored_as, self._attribute_types)
+                        return f"SELECT case_code FROM {_CATALOG}.cases WHERE {where}", params
+                    # Once listed (Compare lists them), each journey's channels spare the channel condition a
+                    # scan of the events; listing them costs two scans, so a filter alone does not.
+                    channels = _JOURNEY_CHANNELS if self._channels_listed else None
+                    where, params = _case_predicate(filters, self._stored_as, self._attribute_types, channels)
+                    table = self._keep(filters, f"SELECT case_code FROM {_CATALOG}.cases WHERE {where}", params)
         return f"SELECT case_code FROM {table}", []
+
+    def _customers_kept(self, filters: Filters) -> str | None:
+        """Keep the chosen customers (`case_ids`) of the selection the other conditions make; None past the limit.
+
+        A segment is often the filter bar's selection narrowed to a few hundred thousand customers: the bar's
+        selection is kept already (or now, for the next segment of it), and the customers are handed to DuckDB as
+        a table, where binding them as a list and running the bar's conditions on the events again took 0.15 s at
+        10M events.
+        """
+        base, params = self._kept(replace(filters, case_ids=None))
+        if params:
+            return None
+        within = "" if base is None else f" AND case_code IN ({base})"
+        chosen = pa.table({"case_id": pa.array(list(filters.case_ids), pa.string())})
+        with self._selections_lock:
+            table = self._selections.get(filters)
+            if table is None and len(self._selections) < _SELECTIONS_KEPT:
+                table = self._keep(
+                    filters,
+                    f"SELECT case_code FROM {_CATALOG}.cases WHERE case_id IN (SELECT case_id FROM chosen){within}",
+                    tables={"chosen": chosen},
+                )
+        return table
+
+    def _keep(
+        self, filters: Filters, kept: str, params: Sequence = (), *, tables: Mapping[str, pa.Table] | None = None
+    ) -> str:
+        """Store the case codes `kept` selects as the selection of `filters` (the caller holds the lock)."""
+        table = f"memory.main.selection_{len(self._selections)}"
+        with self._connection.cursor() as cursor:
+            for name, frame in (tables or {}).items():
+                cursor.register(name, frame)
+            cursor.execute(f"CREATE TABLE {table} AS {kept}", list(params))
+        self._selections[filters] = table
+        return table
 
     def _check_attributes(self, columns: Sequence[str]) -> None:
         """Raise MappingError naming every unknown attribute column, with the closest known names."""
@@ -1128,12 +1188,15 @@ def _raise(problems: list[Problem]) -> None:
         raise (TimestampError if only_timestamps else MappingError)(problems)
 
 
-def _case_predicate(filters: Filters, stored_as: dict[str, str], types: dict[str, str]) -> tuple[str, list]:
+def _case_predicate(
+    filters: Filters, stored_as: dict[str, str], types: dict[str, str], journey_channels: str | None = None
+) -> tuple[str, list]:
     """Compile Filters into one `case_code IN (...)` predicate and its bound parameters.
 
     Event-level conditions (time window, channel, attributes) become semi-joins on the events table,
     activity conditions on the per-journey activity counts, journey-level ones plain conditions on the
-    cases table.
+    cases table. With `journey_channels` (`Engine.journey_channels`), the channel condition reads each journey's
+    channels there rather than scanning the events.
     """
     if filters.is_empty:
         return "TRUE", []
@@ -1150,7 +1213,12 @@ def _case_predicate(filters: Filters, stored_as: dict[str, str], types: dict[str
     window = [(operator, stamp) for operator, stamp in ((">=", filters.start), ("<", filters.end)) if stamp is not None]
     if window:
         having_event(" AND ".join(f"timestamp {operator} ?" for operator, _ in window), *(stamp for _, stamp in window))
-    if filters.channels is not None:
+    if filters.channels is not None and journey_channels is not None:
+        add(
+            f"case_code IN (SELECT case_code FROM {journey_channels} WHERE channel IN (SELECT unnest(?::VARCHAR[])))",
+            list(filters.channels),
+        )
+    elif filters.channels is not None:
         having_event("channel IN (SELECT unnest(?::VARCHAR[]))", list(filters.channels))
     for column, values in filters.attributes:
         stored = quote_identifier(stored_as[column])

@@ -105,7 +105,7 @@ from discovery._dot import (
     render_dot,
 )
 from discovery._effect import DEFAULT_WINDOW_DAYS, ActionEffect, action_effect, change_text, interval_text
-from discovery._funnel import Funnel, StageKPIs, funnel, stage_kpis
+from discovery._funnel import Funnel, StageKPIs, funnel, stage_kpis, stage_reach
 from discovery._maps import CHURN_POINT_LIFT, JourneyMap, journey_map, json_records, simplified_map
 from discovery._models import ALGORITHMS, ProcessModel, discover_model, import_miners, to_bpmn_xml, to_pnml
 from discovery._paths import END_LABEL, OTHER_LABEL, START_LABEL, PathFlows, paths, paths_between
@@ -290,6 +290,7 @@ __all__ = [
     "save_designed",
     "simplified_map",
     "stage_kpis",
+    "stage_reach",
     "stage_relation",
     "suggest_attribute_roles",
     "suggest_channel_groups",

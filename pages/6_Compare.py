@@ -39,7 +39,7 @@ if None in segments.values():
 
 with ui.reported_errors(), st.spinner("Comparing the segments…"):
     by_behaviour = compare.compared_on_defining_behaviour(segments["A"], segments["B"])
-    result = compare.comparison(dataset.id, segments["A"].filters, segments["B"].filters, definition, by_behaviour)
+    result = compare.comparison(dataset.id, segments["A"], segments["B"], definition, by_behaviour)
 names = {side: segment.name for side, segment in segments.items()}
 
 columns = st.columns(3)

@@ -38,7 +38,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from data.engine import Engine
+from data.engine import Engine, python_lists
 from data.errors import EmptyLog, Problem
 from data.filters import Filters
 from discovery import (
@@ -47,7 +47,7 @@ from discovery import (
     duration_words,
     json_records,
     outcome_counts,
-    stage_kpis,
+    stage_reach,
     wilson_interval,
 )
 
@@ -89,18 +89,32 @@ MORE_IN_A, LESS_IN_A, NOT_SIGNIFICANT = "more in A", "less in A", "not significa
 # Fisher's p-value sums the tables no likelier than the one seen, allowing for rounding in their probabilities.
 _LOG_TOLERANCE = math.log1p(1e-7)
 _MILLISECONDS = 1_000
-# The Hodges–Lehmann shift lists the pairs of journeys once a bracket holds this few, and samples this many first.
+# The Hodges–Lehmann shift lists the pairs of journeys once a bracket holds this few, after a first guess from the
+# differences of this many quantiles of each segment; below this many pairs of values (the product of the two
+# ranges of values) it counts every difference instead.
 _LISTED_PAIRS = 1_000_000
-_SAMPLED_PAIRS = 1_000_000
+_GRID_STEPS = 2_000
+_BINNED_PAIRS = 1 << 22
 
-JOURNEYS_SQL = "SELECT case_id, events, duration_seconds FROM journeys ORDER BY case_code"
-EDGES_SQL = """
-    SELECT source::VARCHAR AS source, target::VARCHAR AS target, count(*) AS customers FROM journey_pairs GROUP BY ALL
+JOURNEYS_SQL = "SELECT case_code, events, duration_seconds FROM journeys ORDER BY case_code"
+# Both segments at once: `sides` holds each segment's case codes (side 0 is A, 1 is B; a customer in both is in
+# both), read against every journey's tables, so that each table is one query rather than one per segment.
+_BY_SIDE = "count(*) FILTER (s.side = 0) AS customers_a, count(*) FILTER (s.side = 1) AS customers_b"
+EDGES_SQL = f"""
+    SELECT p.source::VARCHAR AS source, p.target::VARCHAR AS target, {_BY_SIDE}
+    FROM sides s JOIN journey_pairs p USING (case_code) GROUP BY ALL ORDER BY source, target
 """
-VARIANTS_SQL = "SELECT variant_id, count(*) AS customers FROM journeys GROUP BY ALL"
-CHANNELS_SQL = """
-    SELECT channel::VARCHAR AS channel, count(DISTINCT case_code) AS customers FROM steps
-    WHERE channel IS NOT NULL GROUP BY ALL
+VARIANTS_SQL = f"""
+    SELECT j.variant_id, {_BY_SIDE} FROM sides s JOIN journeys j USING (case_code) GROUP BY ALL ORDER BY variant_id
+"""
+# The activities of the variants shown, looked up by id (not a selection of their journeys).
+_SHOWN_VARIANTS_SQL = """
+    SELECT variant_id, activities FROM all_variants WHERE variant_id IN (SELECT unnest(?::VARCHAR[]))
+"""
+# The channels a journey used are its own: listed once per engine (`Engine.journey_channels`), then counted.
+CHANNELS_SQL = f"""
+    SELECT c.channel::VARCHAR AS channel, {_BY_SIDE}
+    FROM sides s JOIN {{journey_channels}} c USING (case_code) GROUP BY ALL ORDER BY channel
 """
 
 PERSONAS_CAVEAT = (
@@ -229,12 +243,16 @@ def _compare(
 ) -> SegmentComparison:
     sizes = {side: len(frame) for side, frame in journeys.items()}
     outcomes = {side: outcome_counts(engine, definition, f) for side, f in segments.items()}
+    codes = [journeys[side]["case_code"].to_numpy() for side in ("a", "b")]
+    side = np.repeat(np.int8([0, 1]), [code.size for code in codes])
+    sides = pd.DataFrame({"case_code": np.concatenate(codes), "side": side})
+    channels_sql = CHANNELS_SQL.format(journey_channels=engine.journey_channels())
     tables = {
         "kpis": _kpis(journeys, outcomes, has_goal=bool(definition.goal)),
         "funnel": _funnel(engine, segments, sizes, definition),
-        "channels": _with_tests(_merged(engine, segments, CHANNELS_SQL, ["channel"]), sizes),
-        "edges": _with_tests(_merged(engine, segments, EDGES_SQL, ["source", "target"]), sizes),
-        "variants": _with_tests(_merged(engine, segments, VARIANTS_SQL, ["variant_id"]), sizes),
+        "channels": _with_tests(_merged(engine, sides, channels_sql), sizes),
+        "edges": _with_tests(_merged(engine, sides, EDGES_SQL), sizes),
+        "variants": _with_tests(_merged(engine, sides, VARIANTS_SQL), sizes),
     }
     tests = {name: _correct(table) for name, table in tables.items()}
     edges = tables["edges"]
@@ -247,7 +265,7 @@ def _compare(
         default=NOT_SIGNIFICANT,
     )
     variants = _most_different_variants(engine, tables["variants"])
-    in_both = len(set(journeys["a"]["case_id"].tolist()).intersection(journeys["b"]["case_id"].tolist()))
+    in_both = int(np.intersect1d(*codes, assume_unique=True).size)
     shown = {**{name: len(table) for name, table in tables.items()}, "variants": len(variants)}
     return SegmentComparison(
         a=segments["a"].describe(),
@@ -381,7 +399,7 @@ def _funnel(
     if not definition.stages.stage_of:
         empty = pd.DataFrame({"stage": pd.Series(dtype="str"), **{name: pd.Series(dtype=np.int64) for name in counts}})
         return _with_tests(empty, sizes)
-    reached = {side: stage_kpis(engine, definition, f).table for side, f in segments.items()}
+    reached = {side: stage_reach(engine, definition, f) for side, f in segments.items()}
     funnel = pd.DataFrame({"stage": reached["a"]["stage"]})
     for side, table in reached.items():
         funnel[f"customers_{side}"] = table["customers"].to_numpy(np.int64)
@@ -389,11 +407,10 @@ def _funnel(
     return _with_tests(funnel, sizes)
 
 
-def _merged(engine: Engine, segments: dict[str, Filters], sql: str, keys: list[str]) -> pd.DataFrame:
-    """Customers per key in both segments (0 where a segment has none), by key."""
-    counted = [engine.query(sql, filters=f).set_index(keys)["customers"] for f in segments.values()]
-    merged = pd.concat(counted, axis=1, keys=["customers_a", "customers_b"]).fillna(0).astype(np.int64)
-    return merged.sort_index().reset_index()
+def _merged(engine: Engine, sides: pd.DataFrame, sql: str) -> pd.DataFrame:
+    """Customers per key in each segment (0 where a segment has none), by key, from one query over both."""
+    counted = engine.query(sql, tables={"sides": sides})
+    return counted.astype({"customers_a": np.int64, "customers_b": np.int64})
 
 
 def _with_tests(frame: pd.DataFrame, sizes: dict[str, int]) -> pd.DataFrame:
@@ -410,8 +427,9 @@ def _most_different_variants(engine: Engine, variants: pd.DataFrame) -> pd.DataF
     """The `VARIANTS_SHOWN` variants whose shares differ most, with their activities."""
     order = variants["difference"].abs().sort_values(ascending=False, kind="stable").index
     shown = variants.loc[order[:VARIANTS_SHOWN]].reset_index(drop=True)
-    listed = engine.variants(Filters(variant_ids=frozenset(shown["variant_id"]))).set_index("variant_id")
-    shown.insert(1, "activities", shown["variant_id"].map(lambda variant: tuple(listed.loc[variant, "activities"])))
+    listed = engine.query(_SHOWN_VARIANTS_SQL, [shown["variant_id"].tolist()])
+    activities = dict(zip(listed["variant_id"], python_lists(listed["activities"]), strict=True))
+    shown.insert(1, "activities", [tuple(activities[variant]) for variant in shown["variant_id"]])
     return shown
 
 
@@ -434,9 +452,21 @@ def _proportion_tests(x_a: np.ndarray, n_a: np.ndarray, x_b: np.ndarray, n_b: np
     """Compare x_a / n_a with x_b / n_b row by row (every n > 0): `_TEST_COLUMNS`.
 
     Fisher's exact test where an expected count of the 2 × 2 table is below `MIN_EXPECTED_COUNT`, else the pooled
-    two-proportion z-test; the difference with Newcombe's hybrid score interval.
+    two-proportion z-test; the difference with Newcombe's hybrid score interval. Rows with the same four counts
+    are tested once: of 300,000 variants, most are followed by one customer of one segment, and a few hundred
+    distinct tables remain.
     """
-    x_a, n_a, x_b, n_b = (np.asarray(values, dtype=np.int64) for values in (x_a, n_a, x_b, n_b))
+    counts = pd.DataFrame(
+        {name: np.asarray(values, dtype=np.int64) for name, values in zip("abcd", (x_a, n_a, x_b, n_b), strict=True)}
+    )
+    table = counts.groupby(list(counts.columns), sort=False).ngroup().to_numpy()
+    _, first = np.unique(table, return_index=True)
+    tested = _distinct_proportion_tests(*(counts[name].to_numpy()[first] for name in counts.columns))
+    return tested.iloc[table].reset_index(drop=True)
+
+
+def _distinct_proportion_tests(x_a: np.ndarray, n_a: np.ndarray, x_b: np.ndarray, n_b: np.ndarray) -> pd.DataFrame:
+    """`_proportion_tests` of each row, one row per distinct table."""
     share_a, share_b = x_a / n_a, x_b / n_b
     (low_a, high_a), (low_b, high_b) = wilson_interval(x_a, n_a), wilson_interval(x_b, n_b)
     difference = share_a - share_b
@@ -479,7 +509,8 @@ def _hodges_lehmann(x: np.ndarray, y: np.ndarray) -> tuple[float, float, float]:
     """The Hodges–Lehmann shift of x against y (integers) and Moses' 95 % interval (NaN when too few values)."""
     x, y = np.sort(x), np.sort(y)
     pairs, total = x.size * y.size, x.size + y.size
-    _, tied = np.unique(np.concatenate([x, y]), return_counts=True)
+    # Two sorted runs: a stable sort merges them.
+    _, tied = _runs(np.sort(np.concatenate([x, y]), kind="stable"))
     tied = tied.astype(np.float64)
     variance = pairs / 12 * ((total + 1) - (tied**3 - tied).sum() / (total * (total - 1)))
     k = math.floor(pairs / 2 - _Z * math.sqrt(max(variance, 0.0)))
@@ -489,57 +520,107 @@ def _hodges_lehmann(x: np.ndarray, y: np.ndarray) -> tuple[float, float, float]:
     return (float(found[0]) + float(found[1])) / 2, low, high
 
 
+def _runs(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct values of a sorted array and how many times each comes (`np.unique` without its sort)."""
+    starts = np.flatnonzero(np.concatenate([[True], values[1:] != values[:-1]]))
+    return values[starts], np.diff(np.append(starts, values.size))
+
+
 def _pair_differences_at(x: np.ndarray, y: np.ndarray, ranks: np.ndarray) -> np.ndarray:
     """The differences x_i − y_j of the given ranks (1: the smallest) among all x.size · y.size pairs (x and y sorted
     integers), without listing a trillion differences for two segments of a million customers.
 
-    Each rank is found by bisection over whole numbers, counting the pairs at most a value apart, from a bracket a
-    seeded sample of pairs suggests (checked by counting; every difference when it misses), until few enough pairs
-    are left in the bracket to list them.
+    Values within a short range (journey lengths) are counted exactly by convolving the two histograms; others
+    (durations in milliseconds) are searched for (`_searched_differences_at`).
     """
-    values, weights = np.unique(x, return_counts=True)
+    if (int(x[-1] - x[0]) + 1) * (int(y[-1] - y[0]) + 1) <= _BINNED_PAIRS:
+        # Pairs by difference: x's histogram convolved with y's reversed one, from x[0] − y[-1] up.
+        pairs_by_difference = np.convolve(np.bincount(x - x[0]), np.bincount(y[-1] - y))
+        return int(x[0] - y[-1]) + np.searchsorted(np.cumsum(pairs_by_difference), ranks)
+    return _searched_differences_at(x, y, ranks)
+
+
+def _searched_differences_at(x: np.ndarray, y: np.ndarray, ranks: np.ndarray) -> np.ndarray:
+    """`_pair_differences_at` over a wide range of values: each rank is searched for over whole numbers, counting
+    the pairs at most a value apart, until few enough pairs are left to list them.
+
+    The search starts from one range the segments' quantiles suggest for every rank (checked by counting; every
+    difference when it misses), splits it where ranks fall apart, and guesses each next value where the counts so
+    far put the rank (by interpolation: two or three counts where halving took nine), halving when a guess gains
+    less than halving would.
+    """
+    values, weights = _runs(x)
 
     def at_most(limit: int) -> int:
         return int((weights * (y.size - np.searchsorted(y, values - limit, side="left"))).sum())
 
     pairs = x.size * y.size
-    everything = (int(x[0] - y[-1] - 1), int(x[-1] - y[0]))
-    brackets = _sampled_brackets(x, y, ranks) if pairs > _LISTED_PAIRS else [everything] * ranks.size
-    found = []
-    for rank, (low, high) in zip(ranks.tolist(), brackets, strict=True):
-        below, up_to = (0, pairs) if (low, high) == everything else (at_most(low), at_most(high))
-        if not below < rank <= up_to:
-            (low, high), below, up_to = everything, 0, pairs
+    everything = (int(x[0] - y[-1] - 1), int(x[-1] - y[0]), 0, pairs)
+    wanted = sorted(set(ranks.tolist()))
+    start = everything
+    if pairs > _LISTED_PAIRS:
+        low, high = _quantile_bracket(x, y, np.array(wanted, dtype=np.int64))
+        below, up_to = at_most(low), at_most(high)
+        if below < wanted[0] and wanted[-1] <= up_to:
+            start = (low, high, below, up_to)
+    found: dict[int, int] = {}
+
+    def search(wanted: list[int], low: int, high: int, below: int, up_to: int) -> None:
+        """Find the wanted ranks, each in (below, up_to], whose differences lie in (low, high]."""
+        halve, aim_above, quarter = False, True, _LISTED_PAIRS // 4
         while up_to - below > _LISTED_PAIRS and high - low > 1:
-            middle = low + (high - low) // 2
-            counted = at_most(middle)
-            if counted >= rank:
+            if halve:
+                middle = low + (high - low) // 2
+            else:
+                target = wanted[0] + (quarter if aim_above else -quarter)
+                if len(wanted) > 1:
+                    target = (wanted[0] + wanted[-1]) // 2
+                share = (target - below) / (up_to - below)
+                middle = min(max(low + round((high - low) * share), low + 1), high - 1)
+            counted, before = at_most(middle), up_to - below
+            lower = [rank for rank in wanted if rank <= counted]
+            if len(lower) == len(wanted):
                 high, up_to = middle, counted
             else:
+                if lower:
+                    search(lower, low, middle, below, counted)
+                    wanted = wanted[len(lower) :]
                 low, below = middle, counted
-        found.append(high if high - low == 1 else _listed_difference(values, weights, y, low, high, rank - below))
-    return np.array(found, dtype=np.int64)
+            halve = not halve and up_to - below > before // 2
+            aim_above = not aim_above
+        if high - low == 1:
+            found.update(dict.fromkeys(wanted, high))
+        else:
+            listed = _listed_differences(values, weights, y, low, high)
+            kth = np.array(wanted, dtype=np.int64) - below - 1
+            found.update(zip(wanted, np.partition(listed, kth)[kth].tolist(), strict=True))
+
+    search(wanted, *start)
+    return np.array([found[rank] for rank in ranks.tolist()], dtype=np.int64)
 
 
-def _sampled_brackets(x: np.ndarray, y: np.ndarray, ranks: np.ndarray) -> list[tuple[int, int]]:
-    """For each rank, a range of differences that likely holds it, from a seeded sample of pairs."""
-    rng = np.random.default_rng(0)
-    sample = np.sort(x[rng.integers(0, x.size, _SAMPLED_PAIRS)] - y[rng.integers(0, y.size, _SAMPLED_PAIRS)])
+def _quantile_bracket(x: np.ndarray, y: np.ndarray, ranks: np.ndarray) -> tuple[int, int]:
+    """A range of differences (low, high] that likely holds every rank, from the differences of `_GRID_STEPS` evenly
+    spaced quantiles of x and of y (sorted): each grid point stands for the values up to the next, so a grid
+    difference's share of the grid's is within about two steps of its share of all pairs (three are allowed)."""
+    steps = np.linspace(0, 1, _GRID_STEPS)
+    x_grid, y_grid = (values[np.rint(steps * (values.size - 1)).astype(np.int64)] for values in (x, y))
+    sample = np.subtract.outer(x_grid, y_grid).ravel()
     share = ranks / (x.size * y.size)
-    margin = 5 * np.sqrt(share * (1 - share) / _SAMPLED_PAIRS) + 1 / _SAMPLED_PAIRS
-    lowest = np.floor(np.clip(share - margin, 0, 1) * (_SAMPLED_PAIRS - 1)).astype(np.int64)
-    highest = np.ceil(np.clip(share + margin, 0, 1) * (_SAMPLED_PAIRS - 1)).astype(np.int64)
-    return [(int(sample[low]) - 1, int(sample[high])) for low, high in zip(lowest, highest, strict=True)]
+    margin = 3 / _GRID_STEPS
+    lowest = int(np.floor(np.clip(share[0] - margin, 0, 1) * (sample.size - 1)))
+    highest = int(np.ceil(np.clip(share[-1] + margin, 0, 1) * (sample.size - 1)))
+    low, high = np.partition(sample, [lowest, highest])[[lowest, highest]]
+    return int(low) - 1, int(high)
 
 
-def _listed_difference(values: np.ndarray, weights: np.ndarray, y: np.ndarray, low: int, high: int, rank: int) -> int:
-    """The difference of the given rank among those in (low, high], listed (each x value `weights` times)."""
+def _listed_differences(values: np.ndarray, weights: np.ndarray, y: np.ndarray, low: int, high: int) -> np.ndarray:
+    """Every difference in (low, high], listed (each x value `weights` times)."""
     start = np.searchsorted(y, values - high, side="left")
     lengths = np.searchsorted(y, values - low, side="left") - start
     of_value = np.repeat(np.arange(values.size), lengths)
     offsets = np.arange(lengths.sum()) - np.repeat(np.cumsum(lengths) - lengths, lengths)
-    listed = np.repeat(values[of_value] - y[start[of_value] + offsets], weights[of_value])
-    return int(np.partition(listed, rank - 1)[rank - 1])
+    return np.repeat(values[of_value] - y[start[of_value] + offsets], weights[of_value])
 
 
 # --- in words ---------------------------------------------------------------------------------------------------------

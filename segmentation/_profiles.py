@@ -212,7 +212,8 @@ def attribute_segments(engine: Engine, column: str, filters: Filters = EVERY_CUS
         f"SELECT j.case_id, m.value FROM {every} m JOIN journeys j USING (case_code) ORDER BY m.case_code",
         filters=filters,
     )
-    return pd.Series(modal["value"].to_numpy(), index=pd.Index(modal["case_id"], name="case_id"), name=column)
+    # The column's own array: through NumPy, 500,000 labels became Python objects and then Arrow strings again.
+    return pd.Series(modal["value"].array, index=pd.Index(modal["case_id"], name="case_id"), name=column)
 
 
 def readable_label(label: object) -> str:

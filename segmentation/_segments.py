@@ -44,14 +44,13 @@ _EVERY_CUSTOMER = Filters()
 _NUMBER_ROLE = "number"
 
 # Each customer's mean of the attribute over the events that carry it, from exact decimal sums, so that the same
-# log always puts a customer in the same range whatever order DuckDB's threads add the values in.
-_CUSTOMER_MEANS_SQL = """
-SELECT j.case_id, avg(s.{column}::DECIMAL(38, 10))::DOUBLE AS value
-FROM steps s JOIN journeys j USING (case_code)
-WHERE s.{column} IS NOT NULL
-GROUP BY s.case_code, j.case_id
-ORDER BY s.case_code
+# log always puts a customer in the same range whatever order DuckDB's threads add the values in. A journey's own
+# events decide it, whatever the filters: computed once per engine (`Engine.per_journey`), then read for the
+# selected customers.
+_EVERY_CUSTOMER_MEAN_SQL = """
+SELECT case_code, avg({column}::DECIMAL(38, 10))::DOUBLE AS value FROM steps WHERE {column} IS NOT NULL GROUP BY ALL
 """
+_CUSTOMER_MEANS_SQL = "SELECT j.case_id, m.value FROM {means} m JOIN journeys j USING (case_code) ORDER BY m.case_code"
 
 
 @dataclass(frozen=True)
@@ -152,7 +151,8 @@ def attribute_ranges(
         problems.append(Problem("Ask for at least 2 ranges.", value=str(ranges)))
     if problems:
         raise LogError(problems)
-    means = engine.query(_CUSTOMER_MEANS_SQL.format(column=engine.attribute_column(column)), filters=filters)
+    every = engine.per_journey(_EVERY_CUSTOMER_MEAN_SQL.format(column=engine.attribute_column(column)))
+    means = engine.query(_CUSTOMER_MEANS_SQL.format(means=every), filters=filters)
     values = means["value"].to_numpy(np.float64)
     distinct = np.unique(values)
     if distinct.size <= ranges:

@@ -846,6 +846,37 @@ def test_a_selection_asked_again_or_past_the_kept_ones_gives_the_same_journeys(
     assert list(past_the_kept["case_id"]) == ["anna", "carl"]
 
 
+@pytest.mark.parametrize("kept", [64, 1, 0])
+def test_chosen_customers_of_a_selection_are_the_same_kept_or_not(
+    shop: Engine, monkeypatch: pytest.MonkeyPatch, kept: int
+) -> None:
+    """A segment (the bar's selection narrowed to chosen customers) keeps the bar's selection and narrows it; with
+    no room left to keep either, its conditions are evaluated in the query, to the same journeys."""
+    import data.engine
+
+    monkeypatch.setattr(data.engine, "_SELECTIONS_KEPT", kept)
+    chosen = frozenset({"anna", "bob", "zoe"})  # zoe is no customer of the log
+
+    assert list(shop.cases(Filters(channels={"store"}, case_ids=chosen))["case_id"]) == ["anna"]
+    assert list(shop.cases(Filters(channels={"web"}, case_ids=chosen))["case_id"]) == ["anna", "bob"]
+    assert list(shop.cases(Filters(case_ids=chosen))["case_id"]) == ["anna", "bob"]
+    assert shop.cases(Filters(channels={"web"}, case_ids=frozenset())).empty
+    assert list(shop.cases(Filters(channels={"store"}))["case_id"]) == ["anna", "carl"]
+
+
+def test_journey_channels_list_each_journey_s_channels_once_and_serve_the_channel_filter(shop: Engine) -> None:
+    table = shop.journey_channels()
+    listed = shop.query(
+        f"SELECT j.case_id, c.channel::VARCHAR AS channel FROM {table} c JOIN journeys j USING (case_code)"
+        " ORDER BY 1, 2"
+    )
+    assert list(listed.itertuples(index=False, name=None)) == [
+        ("anna", "phone"), ("anna", "store"), ("anna", "web"), ("bob", "web"), ("carl", "store"), ("carl", "web"),
+    ]  # fmt: skip
+    assert shop.journey_channels() == table  # made once
+    assert list(shop.cases(Filters(channels={"phone", "store"}))["case_id"]) == ["anna", "carl"]
+
+
 def test_a_per_journey_table_is_computed_once_over_every_journey_and_read_under_any_filter(
     shop: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -21,6 +21,7 @@ from discovery import (
     StageModel,
     funnel,
     stage_kpis,
+    stage_reach,
     suggest_definition,
     suggest_stages,
 )
@@ -222,6 +223,14 @@ def test_stage_kpis_count_customers_reaching_each_stage_in_order(shop: Engine) -
     assert list(table["conversion_from_previous"]) == [1.0, 1.0, 2 / 3, 1 / 2, 0.0]
     assert list(table["drop_off"]) == [0, 0, 1, 1, 1]
     assert list(table["events"]) == [3, 3, 2, 1, 0]
+
+
+@pytest.mark.parametrize("filters", [Filters(), Filters(channels={"web"}), Filters(case_ids={"bob", "carl"})])
+def test_stage_reach_counts_what_the_stage_kpis_count(shop: Engine, filters: Filters) -> None:
+    reach = stage_reach(shop, DEFINITION, filters)
+    table = stage_kpis(shop, DEFINITION, filters).table
+    assert list(reach.columns) == ["stage", "customers", "did_stage"]
+    pd.testing.assert_frame_equal(reach, table[["stage", "customers", "did_stage"]], check_exact=True)
 
 
 def test_stage_kpis_give_median_times_to_reach_and_in_stage(shop: Engine) -> None:

@@ -202,6 +202,38 @@ def test_durations_and_lengths_are_medians_with_a_hodges_lehmann_shift(compariso
     assert kpis.loc["conversion rate", "effect_measure"] == "difference in proportions (Newcombe interval)"
 
 
+@pytest.mark.parametrize("path", ["counted", "searched", "searched from the quantiles"])
+@pytest.mark.parametrize("seed", range(12))
+def test_the_hodges_lehmann_shift_and_moses_interval_are_ranks_of_every_pair_difference(
+    monkeypatch: pytest.MonkeyPatch, path: str, seed: int
+) -> None:
+    """Exactly the ranks of the listed differences, ties included, whichever way they are found: counted from the
+    two histograms, or searched for (forced here on small samples by tiny thresholds), from the range the
+    quantiles suggest (a coarse grid, often missing the ranks) or from every difference."""
+    import segmentation._compare as compare
+
+    if path != "counted":
+        monkeypatch.setattr(compare, "_BINNED_PAIRS", 0)
+        monkeypatch.setattr(compare, "_LISTED_PAIRS", 7 if path == "searched" else 300)
+        monkeypatch.setattr(compare, "_GRID_STEPS", 9)  # a rough first range, often missed
+    rng = np.random.default_rng(seed)
+    spread = (3, 60, 10**7)[seed % 3]  # ties everywhere, some ties, hardly any
+    x = rng.integers(-spread, spread, int(rng.integers(1, 120)))
+    y = rng.integers(-spread, spread, int(rng.integers(1, 120))) + int(rng.integers(-spread, spread))
+
+    differences = np.sort(np.subtract.outer(x, y).ravel())
+    m, n = x.size, y.size
+    _, tied = np.unique(np.concatenate([x, y]), return_counts=True)
+    sigma = math.sqrt(max(m * n / 12 * ((m + n + 1) - sum(t**3 - t for t in tied) / ((m + n) * (m + n - 1))), 0))
+    k = math.floor(m * n / 2 - Z_95 * sigma)
+    shift, low, high = compare._hodges_lehmann(x, y)
+    assert shift == np.median(differences)
+    if k < 1:
+        assert math.isnan(low) and math.isnan(high)
+    else:
+        assert (low, high) == (differences[k - 1], differences[m * n - k])
+
+
 def test_every_test_effect_and_interval_is_recomputed_independently(comparison) -> None:
     check_every_figure(comparison, LOG, *(LOG.loc[LOG["group"] == side, "case_id"] for side in "ab"))
 

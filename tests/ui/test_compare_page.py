@@ -83,6 +83,39 @@ def test_two_attribute_values_are_compared_as_the_library_compares_them(store: S
     assert app.get("bidi_component")
 
 
+def test_a_rerun_reads_the_cached_comparison_and_a_filter_or_value_change_computes_a_new_one(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import ui.compare
+
+    demo = import_demo(store)
+    compared = []
+    monkeypatch.setattr(
+        ui.compare,
+        "compare_segments",
+        lambda *args, **kwargs: compared.append(args) or compare_segments(*args, **kwargs),
+    )
+    app = open_page(dataset=demo.id)
+    app.run()  # a rerun: nothing computed again
+    assert not app.exception and len(compared) == 1
+
+    widget(app.sidebar.multiselect, "Channels").select("store").run()
+    with store.engine(demo.id) as engine:
+        plans = attribute_segments(engine, "plan", Filters(channels={"store"}))
+    first, second = plans.value_counts().index[:2]
+    assert len(compared) == 2
+    assert [metric.value for metric in app.metric[:2]] == [
+        f"{(plans == first).sum():,}",
+        f"{(plans == second).sum():,}",
+    ]
+    assert compared[-1][1] == Filters(channels={"store"}, case_ids=frozenset(plans.index[plans == first]))
+
+    app.selectbox(key="b_value").set_value(first).run()  # B is A's value now: every customer in both
+    assert len(compared) == 3 and app.metric[2].value == f"{(plans == first).sum():,}"
+    app.run()
+    assert len(compared) == 3
+
+
 def test_a_numeric_attribute_is_offered_as_ranges(store: Store) -> None:
     demo = import_demo(store)
     app = open_page(dataset=demo.id)
