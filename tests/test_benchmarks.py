@@ -63,6 +63,23 @@ def test_unknown_or_missing_tools_are_refused(text: str) -> None:
         bench.parse_tools(text)
 
 
+def test_operations_come_back_in_table_order_and_unknown_ones_are_refused() -> None:
+    assert bench.parse_operations("persona_features, journey_map") == ("journey_map", "persona_features")
+    with pytest.raises(argparse.ArgumentTypeError):
+        bench.parse_operations("persona_features,personas")
+
+
+def test_a_report_of_chosen_operations_has_only_their_rows(results: dict) -> None:
+    row = bench.report_row(1_000, results, ("journey_map",))
+    assert set(row) == {"events", "journey_map"}
+    assert [line.split()[2] for line in bench.table_lines({"1k": row})[1:]] == ["journey_map"]
+
+
+def test_without_the_import_timed_parcours_reads_the_store_the_dashboard_benchmark_keeps(tmp_path: Path) -> None:
+    log = bench.BenchmarkLog(tmp_path / "telecom_10M_546448c.parquet", tmp_path / "telecom_10M_546448c_events.parquet")
+    assert bench.dashboard_home(log) == tmp_path / "dashboard-home-10M"
+
+
 def test_ratios_are_the_other_tools_seconds_over_parcours(results: dict) -> None:
     row = bench.report_row(1_000, results)
     built, mapped = row["layout_build"], row["journey_map"]
