@@ -31,13 +31,16 @@ DuckDB returns integer counts (and means from exact decimal sums); the floating-
 in NumPy, row sums in column order, so the same log always gives the same matrix to the last bit whatever order
 DuckDB's threads return rows in. Rows are found from case codes through one lookup array and activities and channels
 arrive as their ENUM codes, so no query joins journeys to number them or turns a step's activity into text; what
-DuckDB would group by millions of (customer, value) pairs, the channels of every step, NumPy counts in one pass.
+DuckDB would group by millions of (customer, value) pairs, the channels of every step, NumPy counts in one pass over
+one column of cell numbers that DuckDB computes as it reads the steps. The blocks are built two at a time, so that
+NumPy's work on one overlaps DuckDB's query for another.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -76,6 +79,7 @@ _CATEGORICAL_TYPES = frozenset({"VARCHAR", "BOOLEAN"})
 NUMERIC_ROLES = ("amount", "score", "number")
 _NEVER_FEATURES = ("identifier", "date")
 _NO_DEFINITION = JourneyDefinition()
+_BLOCKS_AT_ONCE = 2
 # Counting (customer, value) pairs in a dense table is fastest; past this many cells a sparse sum bounds memory.
 _DENSE_COUNT_CELLS = 1 << 25
 _HOW = {
@@ -211,22 +215,26 @@ def _customer_features(
         row_of_code = np.full(case_codes[-1] + 1, -1, dtype=np.int64)
         row_of_code[case_codes] = np.arange(len(case_codes))
     selection = _Selection(engine, filters, row_of_code, journeys["events"].to_numpy(), int(case_codes[-1]))
-    blocks = [
-        _activity_block(selection),
-        _path_block(selection),
-        _channel_block(selection),
-        _size_block(journeys),
+    builders: list[Callable[[], _Block]] = [
+        lambda: _activity_block(selection),
+        lambda: _path_block(selection),
+        lambda: _channel_block(selection),
+        lambda: _size_block(journeys),
     ]
     if asked["stages"]:
-        blocks.append(_stage_block(selection, definition))
+        builders.append(lambda: _stage_block(selection, definition))
     if asked["outcome"]:
-        blocks.append(_outcome_block(case_ids, journey_outcomes(engine, definition, filters)))
+        builders.append(lambda: _outcome_block(case_ids, journey_outcomes(engine, definition, filters)))
     if numeric:
-        blocks.append(_numeric_block(selection, numeric))
+        builders.append(lambda: _numeric_block(selection, numeric))
     if categorical:
-        blocks.append(_categorical_block(selection, categorical))
-    blocks = [block for block in blocks if block.columns]
-    matrix = sp.hstack([_balanced(block) for block in blocks], format="csr", dtype=np.float64)
+        builders.append(lambda: _categorical_block(selection, categorical))
+    # Two blocks at a time, the attributes' (the longest queries) first: DuckDB releases the GIL, so one block's NumPy
+    # work runs while another's query does. Each block is built and balanced alone; they are stacked in column order.
+    with ThreadPoolExecutor(max_workers=_BLOCKS_AT_ONCE) as pool:
+        started = [pool.submit(_balanced_block, build) for build in reversed(builders)]
+        blocks = [block for block in (future.result() for future in reversed(started)) if block.columns]
+    matrix = sp.hstack([block.values for block in blocks], format="csr", dtype=np.float64)
     documentation = pd.DataFrame(
         {
             "name": [column for block in blocks for column in block.columns],
@@ -526,6 +534,12 @@ def _standardised(values: np.ndarray) -> np.ndarray:
     mean = filled.sum(axis=0) / count
     spread = np.sqrt((np.where(present, values - mean, 0.0) ** 2).sum(axis=0) / count)
     return np.where(present, (filled - mean) / np.where(spread > 0, spread, 1.0), 0.0)
+
+
+def _balanced_block(build: Callable[[], _Block]) -> _Block:
+    """Build a block and balance it (in a worker thread)."""
+    block = build()
+    return replace(block, values=_balanced(block))
 
 
 def _balanced(block: _Block) -> sp.csr_matrix:
