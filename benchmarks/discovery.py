@@ -283,7 +283,8 @@ def run_parcours(log: BenchmarkLog, repeats: int, operations: tuple[str, ...] = 
                 results["session"] = observation(load_seconds + session_seconds)
         with store.engine(dataset_id) as engine:
             filters = filtered_journeys()
-            definition = discovery.suggest_definition(engine)
+            defined = chosen & {"variants_page", "stage_kpis", "churn_points"}
+            definition = discovery.suggest_definition(engine) if defined else None
             steps = funnel_steps(discovery.variant_table(engine, limit=1_000)) if "funnel" in chosen else []
             warm = {
                 "journey_map": lambda: discovery.journey_map(engine),
