@@ -307,30 +307,30 @@ def _is_numeric(duckdb_type: str) -> bool:
 
 
 def _activity_block(selection: _Selection) -> _Block:
-    visits = selection.query("SELECT case_code, activity, events FROM journey_activities")
-    activity = visits["activity"].array
-    return _tfidf_block(
-        "activities",
-        "activity:",
-        selection,
-        visits,
-        activity.codes,
-        lambda codes: [(activity.categories[code],) for code in codes],
-    )
+    names = _activity_names(selection)
+    visits = selection.query("SELECT case_code, enum_code(activity) AS term, events FROM journey_activities")
+    return _tfidf_block("activities", "activity:", selection, visits, lambda codes: [(names[code],) for code in codes])
 
 
 def _path_block(selection: _Selection) -> _Block:
-    pairs = selection.query("SELECT case_code, source, target, events FROM journey_pairs")
-    source, target = pairs["source"].array, pairs["target"].array
-    width = len(target.categories)
+    names = _activity_names(selection)
+    width = len(names)
+    kind = "INTEGER" if width * width <= np.iinfo(np.int32).max else "BIGINT"
+    pairs = selection.query(
+        f"SELECT case_code, enum_code(source)::{kind} * {width} + enum_code(target) AS term, events FROM journey_pairs"
+    )
     return _tfidf_block(
         "paths",
         "path:",
         selection,
         pairs,
-        source.codes.astype(np.int64) * width + target.codes,
-        lambda codes: [(source.categories[code // width], target.categories[code % width]) for code in codes],
+        lambda codes: [(names[code // width], names[code % width]) for code in codes],
     )
+
+
+def _activity_names(selection: _Selection) -> list[str]:
+    """Every activity's name, by its code: steps, visits and pairs arrive as codes, named only for the columns."""
+    return selection.query("SELECT activity::VARCHAR AS name FROM all_activities ORDER BY activity")["name"].tolist()
 
 
 def _tfidf_block(
@@ -338,14 +338,14 @@ def _tfidf_block(
     prefix: str,
     selection: _Selection,
     counts: pd.DataFrame,
-    terms: np.ndarray,
     names_of: Callable[[np.ndarray], list[tuple[str, ...]]],
 ) -> _Block:
     """Sublinear term frequency × smoothed idf, each customer's row scaled to length 1 (as TfidfVectorizer).
 
-    `counts` has a journey's events per term, `terms` the term's code there; columns are the terms present, ordered
-    by their names (`names_of` the codes), as DuckDB would order the text.
+    `counts` has a journey's events per term and the term's code (`term`, numbered by DuckDB); columns are the terms
+    present, ordered by their names (`names_of` the codes), as DuckDB would order the text.
     """
+    terms = counts["term"].to_numpy()
     customers_with_it = np.bincount(terms)
     present = np.flatnonzero(customers_with_it)
     names = names_of(present)
