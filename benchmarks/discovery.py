@@ -7,7 +7,8 @@
 
 Each tool runs in its own child process per size, so one's memory never counts against another's, and
 `peak_mb` is that process's high-water mark (RSS) after the operation, Spark's JVM included. Times are
-medians of `--repeats` warm runs, except `session_start`, `load` and `layout_build`, which run once. `load` is Parquet →
+medians of `--repeats` warm runs, except `session_start`, `load` and `layout_build`, which run once; the warm
+operations also give the process's CPU seconds per run (`parcours_cpu_s`, … in the JSON). `load` is Parquet →
 validated canonical log + quality report + stored Parquet + DuckDB layout for Parcours (`import_file`, as a
 user imports), read_parquet + format_dataframe for pm4py. `layout_build` is the canonical events Parquet file →
 the layout file the dashboard opens, every table and stat included: `build_layout` for Parcours,
@@ -82,6 +83,7 @@ OPERATIONS = (
 SECONDS_KEYS = {"parcours": "parcours_s", "spark": "spark_s", "pm4py": "pm4py_s"}
 RATIO_KEYS = {"spark": "spark_ratio", "pm4py": "ratio"}
 PEAK_KEYS = {"parcours": "peak_mb", "spark": "spark_peak_mb", "pm4py": "pm4py_peak_mb"}
+CPU_KEYS = {"parcours": "parcours_cpu_s", "spark": "spark_cpu_s", "pm4py": "pm4py_cpu_s"}
 # The operations whose time includes the import's: without any of them, Parcours reuses a stored import.
 IMPORTED = frozenset({"load", "first_map", "end_to_end", "session"})
 SUFFIXES = {"k": 1_000, "M": 1_000_000}
@@ -216,10 +218,15 @@ def end_to_end(load_seconds: float, journey_map: Callable[[], object], variants:
 
 
 def warm_medians(operations: Mapping[str, Callable[[], object]], repeats: int) -> dict:
+    """Return each operation's median seconds, and its mean CPU seconds per run (every thread of the process).
+
+    CPU seconds hardly move with the machine's load, where seconds on a shared machine do.
+    """
     results = {}
     for name, operation in operations.items():
+        started = time.process_time()
         seconds, _ = timed(operation, repeats)
-        results[name] = observation(seconds)
+        results[name] = observation(seconds) | {"cpu_seconds": (time.process_time() - started) / repeats}
     return results
 
 
@@ -397,7 +404,8 @@ def run_child(tool: str, log: BenchmarkLog, repeats: int, miner_max_events: int,
 def report_row(
     events: int, results: Mapping[str, Mapping[str, dict]], operations: tuple[str, ...] = OPERATIONS
 ) -> dict:
-    """Return one size's row: per operation each tool's seconds and peak MB, and the others' ratio to Parcours.
+    """Return one size's row: per operation each tool's seconds, peak MB and CPU seconds (warm operations), and the
+    others' ratio to Parcours.
 
     `results` maps a tool to what its child measured; a tool that did not run, or an operation it lacks, gives None.
     """
@@ -405,6 +413,7 @@ def report_row(
     for operation in operations:
         seconds = {tool: results.get(tool, {}).get(operation, {}).get("seconds") for tool in TOOLS}
         peaks = {tool: results.get(tool, {}).get(operation, {}).get("peak_mb") for tool in TOOLS}
+        cpu = {tool: results.get(tool, {}).get(operation, {}).get("cpu_seconds") for tool in TOOLS}
         ours = seconds["parcours"]
         row[operation] = {
             **{SECONDS_KEYS[tool]: None if seconds[tool] is None else round(seconds[tool], 4) for tool in TOOLS},
@@ -413,6 +422,7 @@ def report_row(
                 for tool in RATIO_KEYS
             },
             **{PEAK_KEYS[tool]: None if peaks[tool] is None else round(peaks[tool]) for tool in TOOLS},
+            **{CPU_KEYS[tool]: None if cpu[tool] is None else round(cpu[tool], 4) for tool in TOOLS},
         }
     return row
 

@@ -32,7 +32,7 @@ def results() -> dict:
         "parcours": {
             "load": measured(2.0),
             "layout_build": measured(0.5, 700.6),
-            "journey_map": measured(0.5, 700.6),
+            "journey_map": measured(0.5, 700.6) | {"cpu_seconds": 0.61234},
             "stage_kpis": measured(0.25),
             "end_to_end": measured(3.0),
         },
@@ -86,6 +86,12 @@ def test_ratios_are_the_other_tools_seconds_over_parcours(results: dict) -> None
     assert (built["parcours_s"], built["spark_s"], built["spark_ratio"]) == (0.5, 2.0, 4.0)
     assert (built["peak_mb"], built["spark_peak_mb"]) == (701, 1500)
     assert (mapped["parcours_s"], mapped["pm4py_s"], mapped["ratio"], mapped["pm4py_peak_mb"]) == (0.5, 5.0, 10.0, 900)
+
+
+def test_warm_operations_carry_their_cpu_seconds(results: dict) -> None:
+    row = bench.report_row(1_000, results)
+    assert (row["journey_map"]["parcours_cpu_s"], row["journey_map"]["pm4py_cpu_s"]) == (0.6123, None)
+    assert row["load"]["parcours_cpu_s"] is None
 
 
 def test_operations_a_tool_lacks_have_empty_cells_and_no_ratio(results: dict) -> None:
