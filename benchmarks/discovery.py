@@ -3,10 +3,12 @@
     python benchmarks/discovery.py                                   # 100k, 1M and 10M events, all three tools
     python benchmarks/discovery.py --sizes 1M --tools parcours,pm4py  # one size, two tools
     python benchmarks/discovery.py --sizes 1M,10M --json             # … then with one JSON object
+    python benchmarks/discovery.py --sizes 10M --tools parcours --operations persona_features  # one operation
 
 Each tool runs in its own child process per size, so one's memory never counts against another's, and
 `peak_mb` is that process's high-water mark (RSS) after the operation, Spark's JVM included. Times are
-medians of `--repeats` warm runs, except `session_start`, `load` and `layout_build`, which run once. `load` is Parquet →
+medians of `--repeats` warm runs, except `session_start`, `load` and `layout_build`, which run once; the warm
+operations also give the process's CPU seconds per run (`parcours_cpu_s`, … in the JSON). `load` is Parquet →
 validated canonical log + quality report + stored Parquet + DuckDB layout for Parcours (`import_file`, as a
 user imports), read_parquet + format_dataframe for pm4py. `layout_build` is the canonical events Parquet file →
 the layout file the dashboard opens, every table and stat included: `build_layout` for Parcours,
@@ -23,7 +25,9 @@ alone, the inductive miner Parcours's and pm4py's: the other cells are empty.
 computed) + the map the Journey map page draws first (its DOT, paths of 80 % of the customers) for Parcours, load +
 DFG + performance DFG for pm4py. `session` is an exploration session (`benchmarks/session.py`): the import, then
 the Journey map, the Variants page and the Stages page under ten filters, each new to the engine; pm4py does the
-same pages with its own filters in one process from the same Parquet.
+same pages with its own filters in one process from the same Parquet. `--operations` measures only those named;
+when none of them times the import (`load`, `first_map`, `end_to_end`, `session`), Parcours reads the log from the
+store `benchmarks/dashboard.py` keeps under the work folder (`dashboard-home-<size>`, imported on first use).
 """
 
 from __future__ import annotations
@@ -79,6 +83,9 @@ OPERATIONS = (
 SECONDS_KEYS = {"parcours": "parcours_s", "spark": "spark_s", "pm4py": "pm4py_s"}
 RATIO_KEYS = {"spark": "spark_ratio", "pm4py": "ratio"}
 PEAK_KEYS = {"parcours": "peak_mb", "spark": "spark_peak_mb", "pm4py": "pm4py_peak_mb"}
+CPU_KEYS = {"parcours": "parcours_cpu_s", "spark": "spark_cpu_s", "pm4py": "pm4py_cpu_s"}
+# The operations whose time includes the import's: without any of them, Parcours reuses a stored import.
+IMPORTED = frozenset({"load", "first_map", "end_to_end", "session"})
 SUFFIXES = {"k": 1_000, "M": 1_000_000}
 # Each canonical column and the demo's name for it, for the three tools.
 DEMO_COLUMNS = {"case_id": "customer_id", "activity": "touchpoint", "timestamp": "timestamp", "channel": "channel"}
@@ -111,6 +118,14 @@ def parse_tools(text: str) -> tuple[str, ...]:
     if not named or named - set(TOOLS):
         raise argparse.ArgumentTypeError(f"tools are a comma-separated choice of {', '.join(TOOLS)}, not {text!r}")
     return tuple(tool for tool in TOOLS if tool in named)
+
+
+def parse_operations(text: str) -> tuple[str, ...]:
+    """Return the operations named in 'journey_map,persona_features' in table order; argparse reports unknown ones."""
+    named = {name.strip() for name in text.split(",") if name.strip()}
+    if not named or named - set(OPERATIONS):
+        raise argparse.ArgumentTypeError(f"operations are a comma-separated choice of {', '.join(OPERATIONS)}")
+    return tuple(operation for operation in OPERATIONS if operation in named)
 
 
 def prepare_log(events: int, workdir: Path) -> BenchmarkLog:
@@ -203,10 +218,15 @@ def end_to_end(load_seconds: float, journey_map: Callable[[], object], variants:
 
 
 def warm_medians(operations: Mapping[str, Callable[[], object]], repeats: int) -> dict:
+    """Return each operation's median seconds, and its mean CPU seconds per run (every thread of the process).
+
+    CPU seconds hardly move with the machine's load, where seconds on a shared machine do.
+    """
     results = {}
     for name, operation in operations.items():
+        started = time.process_time()
         seconds, _ = timed(operation, repeats)
-        results[name] = observation(seconds)
+        results[name] = observation(seconds) | {"cpu_seconds": (time.process_time() - started) / repeats}
     return results
 
 
@@ -229,34 +249,51 @@ def funnel_steps(variants: VariantTable) -> list[str]:
     return distinct[distinct.map(len) == FUNNEL_STEPS].iloc[0]
 
 
-def run_parcours(log: BenchmarkLog, repeats: int) -> dict:
+def run_parcours(log: BenchmarkLog, repeats: int, operations: tuple[str, ...] = OPERATIONS) -> dict:
     import discovery
     import segmentation
     from data import ColumnMapping, Settings, Store, build_layout, import_file
 
+    chosen = set(operations)
     mapping = ColumnMapping(**DEMO_COLUMNS)
     with tempfile.TemporaryDirectory() as home:
         settings = Settings(home=Path(home))
-        layout_seconds, _ = timed(lambda: build_layout(log.events_parquet, Path(home) / "journeys.layout", settings), 1)
-        store = Store(settings)
-        load_seconds, dataset = timed(lambda: import_file(log.demo_parquet, store=store, mapping=mapping), 1)
-        results = {"layout_build": observation(layout_seconds), "load": observation(load_seconds)}
-        with store.engine(dataset.id) as engine:
-            map_seconds, _ = timed(lambda: discovery.map_to_dot(drawn_map(engine)), 1)
-            results["first_map"] = observation(load_seconds + map_seconds)
-        with store.engine(dataset.id) as engine:
-            results["end_to_end"] = end_to_end(
-                load_seconds, lambda: discovery.journey_map(engine), lambda: discovery.variant_table(engine)
+        results = {}
+        if "layout_build" in chosen:
+            layout_seconds, _ = timed(
+                lambda: build_layout(log.events_parquet, Path(home) / "journeys.layout", settings), 1
             )
-        with store.engine(dataset.id) as engine:  # every filter of the session new to the engine
-            definition = discovery.suggest_definition(engine)
-            session_seconds, _ = timed(lambda: parcours_session(engine, definition), 1)
-            results["session"] = observation(load_seconds + session_seconds)
-        with store.engine(dataset.id) as engine:
+            results["layout_build"] = observation(layout_seconds)
+        if chosen & IMPORTED:
+            store = Store(settings)
+            load_seconds, dataset = timed(lambda: import_file(log.demo_parquet, store=store, mapping=mapping), 1)
+            results["load"] = observation(load_seconds)
+            dataset_id = dataset.id
+        else:
+            from benchmarks.dashboard import stored_log
+
+            stored = dashboard_home(log)
+            store, dataset_id = Store(Settings(home=stored)), stored_log(log.demo_parquet, stored)
+        if "first_map" in chosen:
+            with store.engine(dataset_id) as engine:
+                map_seconds, _ = timed(lambda: discovery.map_to_dot(drawn_map(engine)), 1)
+                results["first_map"] = observation(load_seconds + map_seconds)
+        if "end_to_end" in chosen:
+            with store.engine(dataset_id) as engine:
+                results["end_to_end"] = end_to_end(
+                    load_seconds, lambda: discovery.journey_map(engine), lambda: discovery.variant_table(engine)
+                )
+        if "session" in chosen:
+            with store.engine(dataset_id) as engine:  # every filter of the session new to the engine
+                definition = discovery.suggest_definition(engine)
+                session_seconds, _ = timed(lambda: parcours_session(engine, definition), 1)
+                results["session"] = observation(load_seconds + session_seconds)
+        with store.engine(dataset_id) as engine:
             filters = filtered_journeys()
-            definition = discovery.suggest_definition(engine)
-            steps = funnel_steps(discovery.variant_table(engine, limit=1_000))
-            operations = {
+            defined = chosen & {"variants_page", "stage_kpis", "churn_points"}
+            definition = discovery.suggest_definition(engine) if defined else None
+            steps = funnel_steps(discovery.variant_table(engine, limit=1_000)) if "funnel" in chosen else []
+            warm = {
                 "journey_map": lambda: discovery.journey_map(engine),
                 "filtered_map": lambda: discovery.journey_map(engine, filters),
                 "variants": lambda: discovery.variant_table(engine),
@@ -268,8 +305,14 @@ def run_parcours(log: BenchmarkLog, repeats: int) -> dict:
                 "persona_features": lambda: segmentation.customer_features(engine),
                 "inductive_miner": lambda: discovery.discover_model(engine),
             }
-            results |= warm_medians(operations, repeats)
+            results |= warm_medians({name: run for name, run in warm.items() if name in chosen}, repeats)
     return results
+
+
+def dashboard_home(log: BenchmarkLog) -> Path:
+    """Return the store `benchmarks/dashboard.py --pages-events <size>` imports this log into, beside the log."""
+    size = log.demo_parquet.stem.split("_")[1]  # telecom_<size>_<customers>c, as `prepare_log` names it
+    return log.demo_parquet.parent / f"dashboard-home-{size}"
 
 
 def drawn_map(engine: Engine) -> JourneyMap:
@@ -333,18 +376,20 @@ def run_pm4py(demo_parquet: Path, repeats: int, miner_max_events: int) -> dict:
     return results
 
 
-def run_tool(tool: str, log: BenchmarkLog, repeats: int, miner_max_events: int) -> dict:
+def run_tool(tool: str, log: BenchmarkLog, repeats: int, miner_max_events: int, operations: tuple[str, ...]) -> dict:
+    """Run one tool's operations; Spark and pm4py run all of theirs, only the table keeps those chosen."""
     if tool == "spark":
         return run_spark(log.events_parquet)
     if tool == "pm4py":
         return run_pm4py(log.demo_parquet, repeats, miner_max_events)
-    return run_parcours(log, repeats)
+    return run_parcours(log, repeats, operations)
 
 
-def run_child(tool: str, log: BenchmarkLog, repeats: int, miner_max_events: int) -> dict:
+def run_child(tool: str, log: BenchmarkLog, repeats: int, miner_max_events: int, operations: tuple[str, ...]) -> dict:
     """Run one tool on one log in a fresh process, so its memory high-water mark is its own."""
+    arguments = (*astuple(log), repeats, miner_max_events, ",".join(operations))
     child = subprocess.run(
-        [sys.executable, __file__, "--child", tool, *map(str, (*astuple(log), repeats, miner_max_events))],
+        [sys.executable, __file__, "--child", tool, *map(str, arguments)],
         capture_output=True,
         text=True,
         cwd=REPO,
@@ -356,15 +401,19 @@ def run_child(tool: str, log: BenchmarkLog, repeats: int, miner_max_events: int)
     return json.loads(child.stdout.strip().splitlines()[-1])
 
 
-def report_row(events: int, results: Mapping[str, Mapping[str, dict]]) -> dict:
-    """Return one size's row: per operation each tool's seconds and peak MB, and the others' ratio to Parcours.
+def report_row(
+    events: int, results: Mapping[str, Mapping[str, dict]], operations: tuple[str, ...] = OPERATIONS
+) -> dict:
+    """Return one size's row: per operation each tool's seconds, peak MB and CPU seconds (warm operations), and the
+    others' ratio to Parcours.
 
     `results` maps a tool to what its child measured; a tool that did not run, or an operation it lacks, gives None.
     """
     row: dict = {"events": events}
-    for operation in OPERATIONS:
+    for operation in operations:
         seconds = {tool: results.get(tool, {}).get(operation, {}).get("seconds") for tool in TOOLS}
         peaks = {tool: results.get(tool, {}).get(operation, {}).get("peak_mb") for tool in TOOLS}
+        cpu = {tool: results.get(tool, {}).get(operation, {}).get("cpu_seconds") for tool in TOOLS}
         ours = seconds["parcours"]
         row[operation] = {
             **{SECONDS_KEYS[tool]: None if seconds[tool] is None else round(seconds[tool], 4) for tool in TOOLS},
@@ -373,18 +422,26 @@ def report_row(events: int, results: Mapping[str, Mapping[str, dict]]) -> dict:
                 for tool in RATIO_KEYS
             },
             **{PEAK_KEYS[tool]: None if peaks[tool] is None else round(peaks[tool]) for tool in TOOLS},
+            **{CPU_KEYS[tool]: None if cpu[tool] is None else round(cpu[tool], 4) for tool in TOOLS},
         }
     return row
 
 
-def compare(sizes: list[int], tools: tuple[str, ...], repeats: int, workdir: Path, miner_max_events: int) -> dict:
+def compare(
+    sizes: list[int],
+    tools: tuple[str, ...],
+    repeats: int,
+    workdir: Path,
+    miner_max_events: int,
+    operations: tuple[str, ...] = OPERATIONS,
+) -> dict:
     import pyarrow.parquet as pq
 
     report: dict[str, dict] = {}
     for events in sizes:
         log = prepare_log(events, workdir)
-        results = {tool: run_child(tool, log, repeats, miner_max_events) for tool in tools}
-        report[size_label(events)] = report_row(pq.read_metadata(log.demo_parquet).num_rows, results)
+        results = {tool: run_child(tool, log, repeats, miner_max_events, operations) for tool in tools}
+        report[size_label(events)] = report_row(pq.read_metadata(log.demo_parquet).num_rows, results, operations)
     return report
 
 
@@ -412,7 +469,7 @@ def table_lines(report: Mapping[str, dict]) -> list[str]:
     header = [f"{label} s" for label in labels] + ["pm4py/P", "Spark/P"]
     lines = [_table_line("size", "events", "operation", header, "peak MB " + "/".join(labels))]
     for size, row in report.items():
-        for operation in OPERATIONS:
+        for operation in (operation for operation in OPERATIONS if operation in row):
             cell = row[operation]
             if all(cell[SECONDS_KEYS[tool]] is None for tool in TOOLS):
                 continue
@@ -420,7 +477,7 @@ def table_lines(report: Mapping[str, dict]) -> list[str]:
             ratios = [_shown(cell[RATIO_KEYS[tool]], ".1f") for tool in ("pm4py", "spark")]
             peaks = "/".join(_shown(cell[PEAK_KEYS[tool]], ",.0f") for tool in TOOLS)
             lines.append(_table_line(size, f"{row['events']:,}", operation, seconds + ratios, peaks))
-    if any(row["session_start"]["spark_s"] is not None for row in report.values()):
+    if any(row.get("session_start", {}).get("spark_s") is not None for row in report.values()):
         lines.append("Spark builds the layout only (session start apart): the views run on DuckDB over it.")
     return lines
 
@@ -437,7 +494,8 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv and argv[0] == "--child":
         tool, log = argv[1], BenchmarkLog(Path(argv[2]), Path(argv[3]))
-        print(json.dumps(run_tool(tool, log, repeats=int(argv[4]), miner_max_events=int(argv[5]))))
+        operations = tuple(argv[6].split(","))
+        print(json.dumps(run_tool(tool, log, int(argv[4]), int(argv[5]), operations)))
         return 0
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="100k,1M,10M", help="comma-separated event counts, e.g. 100k,1M,10M")
@@ -447,12 +505,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--pm4py-miner-max-events", type=int, default=2_000_000, help="skip pm4py's raw-log inductive miner above"
     )
+    parser.add_argument(
+        "--operations", type=parse_operations, default=OPERATIONS, help="comma-separated, e.g. persona_features"
+    )
     parser.add_argument("--json", action="store_true", help="end with one JSON object")
     args = parser.parse_args(argv)
     args.workdir.mkdir(parents=True, exist_ok=True)
     machine = machine_line(args.tools)
     sizes = [parse_size(size) for size in args.sizes.split(",")]
-    report = compare(sizes, args.tools, args.repeats, args.workdir, args.pm4py_miner_max_events)
+    report = compare(sizes, args.tools, args.repeats, args.workdir, args.pm4py_miner_max_events, args.operations)
     print(machine)
     print("\n".join(table_lines(report)))
     if args.json:

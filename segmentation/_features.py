@@ -31,13 +31,16 @@ DuckDB returns integer counts (and means from exact decimal sums); the floating-
 in NumPy, row sums in column order, so the same log always gives the same matrix to the last bit whatever order
 DuckDB's threads return rows in. Rows are found from case codes through one lookup array and activities and channels
 arrive as their ENUM codes, so no query joins journeys to number them or turns a step's activity into text; what
-DuckDB would group by millions of (customer, value) pairs, the channels of every step, NumPy counts in one pass.
+DuckDB would group by millions of (customer, value) pairs, the channels of every step, NumPy counts in one pass over
+one column of cell numbers that DuckDB computes as it reads the steps. The blocks are built two at a time, so that
+NumPy's work on one overlaps DuckDB's query for another.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -76,6 +79,7 @@ _CATEGORICAL_TYPES = frozenset({"VARCHAR", "BOOLEAN"})
 NUMERIC_ROLES = ("amount", "score", "number")
 _NEVER_FEATURES = ("identifier", "date")
 _NO_DEFINITION = JourneyDefinition()
+_BLOCKS_AT_ONCE = 2
 # Counting (customer, value) pairs in a dense table is fastest; past this many cells a sparse sum bounds memory.
 _DENSE_COUNT_CELLS = 1 << 25
 _HOW = {
@@ -131,6 +135,7 @@ class _Selection:
     filters: Filters
     row_of_code: np.ndarray | None
     events: np.ndarray
+    last_code: int
 
     @property
     def customers(self) -> int:
@@ -139,9 +144,22 @@ class _Selection:
     def query(self, sql: str, params: Sequence = ()) -> pd.DataFrame:
         return self.engine.query(sql, params, filters=self.filters)
 
-    def rows(self, case_codes: pd.Series) -> np.ndarray:
-        codes = case_codes.to_numpy()
+    def rows(self, case_codes: pd.Series | np.ndarray) -> np.ndarray:
+        codes = np.asarray(case_codes)
         return codes if self.row_of_code is None else self.row_of_code[codes]
+
+    def cells(self, kinds: int) -> int:
+        """The number of (case code, value) cells when a value has `kinds` codes."""
+        return (self.last_code + 1) * kinds
+
+    def cell(self, code_sql: str, kinds: int) -> str:
+        """SQL numbering a step's (case code, value) cell, `code_sql` the value's code below `kinds`.
+
+        DuckDB computes it as it reads the steps, so NumPy counts cells from one column without arithmetic of its own
+        over every step; in 32 bits when they fit, half the bytes to hand over.
+        """
+        kind = "INTEGER" if self.cells(kinds) <= np.iinfo(np.int32).max else "BIGINT"
+        return f"(case_code::{kind} * {kinds} + {code_sql})"
 
 
 def customer_features(
@@ -196,23 +214,27 @@ def _customer_features(
     if case_codes[-1] + 1 > len(case_codes):
         row_of_code = np.full(case_codes[-1] + 1, -1, dtype=np.int64)
         row_of_code[case_codes] = np.arange(len(case_codes))
-    selection = _Selection(engine, filters, row_of_code, journeys["events"].to_numpy())
-    blocks = [
-        _activity_block(selection),
-        _path_block(selection),
-        _channel_block(selection),
-        _size_block(journeys),
+    selection = _Selection(engine, filters, row_of_code, journeys["events"].to_numpy(), int(case_codes[-1]))
+    builders: list[Callable[[], _Block]] = [
+        lambda: _activity_block(selection),
+        lambda: _path_block(selection),
+        lambda: _channel_block(selection),
+        lambda: _size_block(journeys),
     ]
     if asked["stages"]:
-        blocks.append(_stage_block(selection, definition))
+        builders.append(lambda: _stage_block(selection, definition))
     if asked["outcome"]:
-        blocks.append(_outcome_block(case_ids, journey_outcomes(engine, definition, filters)))
+        builders.append(lambda: _outcome_block(case_ids, journey_outcomes(engine, definition, filters)))
     if numeric:
-        blocks.append(_numeric_block(selection, numeric))
+        builders.append(lambda: _numeric_block(selection, numeric))
     if categorical:
-        blocks.append(_categorical_block(selection, categorical))
-    blocks = [block for block in blocks if block.columns]
-    matrix = sp.hstack([_balanced(block) for block in blocks], format="csr", dtype=np.float64)
+        builders.append(lambda: _categorical_block(selection, categorical))
+    # Two blocks at a time, the attributes' (the longest queries) first: DuckDB releases the GIL, so one block's NumPy
+    # work runs while another's query does. Each block is built and balanced alone; they are stacked in column order.
+    with ThreadPoolExecutor(max_workers=_BLOCKS_AT_ONCE) as pool:
+        started = [pool.submit(_balanced_block, build) for build in reversed(builders)]
+        blocks = [block for block in (future.result() for future in reversed(started)) if block.columns]
+    matrix = sp.hstack([block.values for block in blocks], format="csr", dtype=np.float64)
     documentation = pd.DataFrame(
         {
             "name": [column for block in blocks for column in block.columns],
@@ -285,30 +307,30 @@ def _is_numeric(duckdb_type: str) -> bool:
 
 
 def _activity_block(selection: _Selection) -> _Block:
-    visits = selection.query("SELECT case_code, activity, events FROM journey_activities")
-    activity = visits["activity"].array
-    return _tfidf_block(
-        "activities",
-        "activity:",
-        selection,
-        visits,
-        activity.codes,
-        lambda codes: [(activity.categories[code],) for code in codes],
-    )
+    names = _activity_names(selection)
+    visits = selection.query("SELECT case_code, enum_code(activity) AS term, events FROM journey_activities")
+    return _tfidf_block("activities", "activity:", selection, visits, lambda codes: [(names[code],) for code in codes])
 
 
 def _path_block(selection: _Selection) -> _Block:
-    pairs = selection.query("SELECT case_code, source, target, events FROM journey_pairs")
-    source, target = pairs["source"].array, pairs["target"].array
-    width = len(target.categories)
+    names = _activity_names(selection)
+    width = len(names)
+    kind = "INTEGER" if width * width <= np.iinfo(np.int32).max else "BIGINT"
+    pairs = selection.query(
+        f"SELECT case_code, enum_code(source)::{kind} * {width} + enum_code(target) AS term, events FROM journey_pairs"
+    )
     return _tfidf_block(
         "paths",
         "path:",
         selection,
         pairs,
-        source.codes.astype(np.int64) * width + target.codes,
-        lambda codes: [(source.categories[code // width], target.categories[code % width]) for code in codes],
+        lambda codes: [(names[code // width], names[code % width]) for code in codes],
     )
+
+
+def _activity_names(selection: _Selection) -> list[str]:
+    """Every activity's name, by its code: steps, visits and pairs arrive as codes, named only for the columns."""
+    return selection.query("SELECT activity::VARCHAR AS name FROM all_activities ORDER BY activity")["name"].tolist()
 
 
 def _tfidf_block(
@@ -316,14 +338,14 @@ def _tfidf_block(
     prefix: str,
     selection: _Selection,
     counts: pd.DataFrame,
-    terms: np.ndarray,
     names_of: Callable[[np.ndarray], list[tuple[str, ...]]],
 ) -> _Block:
     """Sublinear term frequency × smoothed idf, each customer's row scaled to length 1 (as TfidfVectorizer).
 
-    `counts` has a journey's events per term, `terms` the term's code there; columns are the terms present, ordered
-    by their names (`names_of` the codes), as DuckDB would order the text.
+    `counts` has a journey's events per term and the term's code (`term`, numbered by DuckDB); columns are the terms
+    present, ordered by their names (`names_of` the codes), as DuckDB would order the text.
     """
+    terms = counts["term"].to_numpy()
     customers_with_it = np.bincount(terms)
     present = np.flatnonzero(customers_with_it)
     names = names_of(present)
@@ -356,29 +378,33 @@ def _rows_of_length_one(matrix: sp.csr_matrix) -> sp.csr_matrix:
 
 
 def _channel_block(selection: _Selection) -> _Block:
-    steps = selection.query("SELECT case_code, channel FROM steps WHERE channel IS NOT NULL")
-    channel = steps["channel"].array
-    present = np.flatnonzero(np.bincount(channel.codes, minlength=len(channel.categories)))
-    order = sorted(present, key=lambda code: channel.categories[code])
-    column_of = np.zeros(len(channel.categories), dtype=np.int64)
+    names = selection.query("SELECT enum_range(channel)::VARCHAR[] AS names FROM steps LIMIT 1")["names"].iloc[0]
+    kinds = len(names)
+    cells, events = _counted(
+        selection.query(
+            f"SELECT {selection.cell('enum_code(channel)', kinds)} AS cell FROM steps WHERE channel IS NOT NULL"
+        )["cell"].to_numpy(),
+        selection.cells(kinds),
+    )
+    case_codes, codes = np.divmod(cells, kinds)
+    present = np.flatnonzero(np.bincount(codes, minlength=kinds))
+    order = sorted(present, key=lambda code: names[code])
+    column_of = np.zeros(kinds, dtype=np.int64)
     column_of[order] = np.arange(len(order))
-    rows, cols, events = _counted(selection.rows(steps["case_code"]), column_of[channel.codes], selection, len(order))
+    rows = selection.rows(case_codes)
     # Square roots of shares (the Hellinger embedding) let a minority channel, one chatbot chat in ten steps, count.
     shares = events.astype(np.float64) / selection.events[rows].astype(np.float64)
-    matrix = sp.csr_matrix((np.sqrt(shares), (rows, cols)), shape=(selection.customers, len(order)))
-    return _Block("channels", "√share", tuple(f"channel:{channel.categories[code]}" for code in order), matrix)
+    matrix = sp.csr_matrix((np.sqrt(shares), (rows, column_of[codes])), shape=(selection.customers, len(order)))
+    return _Block("channels", "√share", tuple(f"channel:{names[code]}" for code in order), matrix)
 
 
-def _counted(
-    rows: np.ndarray, codes: np.ndarray, selection: _Selection, kinds: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Return row, code and count of every (row, code) pair present, by row then code."""
-    if selection.customers * kinds <= _DENSE_COUNT_CELLS:
-        counts = np.bincount(rows * kinds + codes, minlength=selection.customers * kinds)
-        cells = np.flatnonzero(counts)
-        return cells // kinds, cells % kinds, counts[cells]
-    matrix = sp.csr_matrix((np.ones(len(rows), dtype=np.int64), (rows, codes)), shape=(selection.customers, kinds))
-    return np.repeat(np.arange(selection.customers), np.diff(matrix.indptr)), matrix.indices, matrix.data
+def _counted(cells: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """Return every cell present in `cells` (numbers below `size`), in increasing order, and how often it is."""
+    if size <= _DENSE_COUNT_CELLS:
+        counts = np.bincount(cells, minlength=size)
+        present = np.flatnonzero(counts)
+        return present, counts[present]
+    return np.unique(cells, return_counts=True)
 
 
 def _size_block(journeys: pd.DataFrame) -> _Block:
@@ -417,17 +443,18 @@ def _outcome_block(case_ids: pd.Index, outcomes: pd.Series) -> _Block:
 
 
 def _numeric_block(selection: _Selection, names: list[str]) -> _Block:
-    # Decimal sums are exact, so that thread scheduling cannot change the last bits of a mean.
+    # Decimal sums are exact, so that thread scheduling cannot change the last bits of a mean. Only steps carrying a
+    # value are grouped (a mean ignores the others); a customer without any keeps no value, as the mean of nothing.
+    stored = [selection.engine.attribute_column(name) for name in names]
     means = selection.query(
         "SELECT case_code, "
-        + ", ".join(
-            f"avg({selection.engine.attribute_column(name)}::DECIMAL(38, 10))::DOUBLE AS a{index}"
-            for index, name in enumerate(names)
-        )
-        + " FROM steps GROUP BY case_code"
+        + ", ".join(f"avg({column}::DECIMAL(38, 10))::DOUBLE AS a{index}" for index, column in enumerate(stored))
+        + " FROM steps WHERE "
+        + " OR ".join(f"{column} IS NOT NULL" for column in stored)
+        + " GROUP BY case_code"
     )
     # Column-major, as pandas hands a frame over: NumPy's column sums then add in the same (pairwise) order.
-    values = np.empty((selection.customers, len(names)), order="F")
+    values = np.full((selection.customers, len(names)), np.nan, order="F")
     values[selection.rows(means["case_code"])] = means.drop(columns="case_code").to_numpy(np.float64, na_value=np.nan)
     columns = tuple(f"attribute:{name}" for name in names)
     return _Block("numeric attributes", "mean, standardised", columns, sp.csr_matrix(_standardised(values)))
@@ -445,34 +472,27 @@ def _categorical_block(selection: _Selection, names: list[str]) -> _Block:
         + " FROM steps"
     ).iloc[0]
     values = [sorted(listed[f"v{index}"]) for index in range(len(names))]
-    # Each step's value arrives as its rank among the attribute's values (from 1, 0 for none), found by a join on
-    # those few values: NumPy then counts (customer, value) pairs, where DuckDB would hash millions in a GROUP BY.
+    # Each step's (customer, value) cell arrives numbered by the value's rank among the attribute's values (from 1, 0
+    # for none), its position in the list of those few values: NumPy then counts cells, where DuckDB would hash
+    # millions of (customer, value) pairs in a GROUP BY (and a join on the values costs twice the list's look-up).
     ranked = selection.query(
-        """
-        WITH value_ranks AS (
-            SELECT unnest(?::INTEGER[]) AS attribute, unnest(?::VARCHAR[]) AS value, unnest(?::INTEGER[]) AS rank
+        "SELECT "
+        + ", ".join(
+            selection.cell(f"coalesce(list_position(?::VARCHAR[], {column}::VARCHAR), 0)", len(ordered) + 1)
+            + f" AS v{index}"
+            for index, (column, ordered) in enumerate(zip(stored, values, strict=True))
         )
-        SELECT s.case_code"""
-        + "".join(f", coalesce(r{index}.rank, 0) AS v{index}" for index in range(len(names)))
-        + " FROM steps s"
-        + "".join(
-            f" LEFT JOIN (SELECT value, rank FROM value_ranks WHERE attribute = {index}) r{index}"
-            f" ON s.{column}::VARCHAR = r{index}.value"
-            for index, column in enumerate(stored)
-        ),
-        [
-            [index for index, ordered in enumerate(values) for _ in ordered],
-            [value for ordered in values for value in ordered],
-            [rank for ordered in values for rank in range(1, len(ordered) + 1)],
-        ],
+        + " FROM steps",
+        values,
     )
-    rows = selection.rows(ranked["case_code"])
     columns: list[str] = []
     modal_rows: list[np.ndarray] = []
     modal_columns: list[np.ndarray] = []
     for index, name in enumerate(names):
         kinds = len(values[index])
-        customer, rank, events = _counted(rows, ranked[f"v{index}"].to_numpy(), selection, kinds + 1)
+        cells, events = _counted(ranked[f"v{index}"].to_numpy(), selection.cells(kinds + 1))
+        case_codes, rank = np.divmod(cells, kinds + 1)
+        customer = selection.rows(case_codes)
         valued = rank > 0
         customer, rank, events = customer[valued], rank[valued] - 1, events[valued]
         # The most events, then the smallest value, wins: as one integer key, one unordered pass finds every maximum.
@@ -516,11 +536,18 @@ def _standardised(values: np.ndarray) -> np.ndarray:
     return np.where(present, (filled - mean) / np.where(spread > 0, spread, 1.0), 0.0)
 
 
+def _balanced_block(build: Callable[[], _Block]) -> _Block:
+    """Build a block and balance it (in a worker thread)."""
+    block = build()
+    return replace(block, values=_balanced(block))
+
+
 def _balanced(block: _Block) -> sp.csr_matrix:
     """Rescale a block so that the sum of its column variances over customers equals the block's weight.
 
     The column sums read the data array alone, adding each column's values in row order as scipy's `mean` does,
-    so the scale is the same to the last bit without the copies a sparse product makes.
+    so the scale is the same to the last bit without the copies a sparse product makes; the block's own values are
+    scaled in place, as nothing else holds them, rather than copied (a full copy of the matrix at 10M events).
     """
     values = block.values
     customers, width = values.shape
@@ -528,6 +555,6 @@ def _balanced(block: _Block) -> sp.csr_matrix:
     mean = np.bincount(values.indices, weights=values.data * share, minlength=width)
     mean_square = np.bincount(values.indices, weights=values.data * values.data * share, minlength=width)
     total_variance = float(np.sum(np.maximum(mean_square - mean * mean, 0.0)))
-    if total_variance == 0.0:
-        return values
-    return values * np.sqrt(BLOCK_WEIGHTS[block.name] / total_variance)
+    if total_variance > 0.0:
+        values.data *= np.sqrt(BLOCK_WEIGHTS[block.name] / total_variance)
+    return values

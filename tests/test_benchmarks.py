@@ -32,7 +32,7 @@ def results() -> dict:
         "parcours": {
             "load": measured(2.0),
             "layout_build": measured(0.5, 700.6),
-            "journey_map": measured(0.5, 700.6),
+            "journey_map": measured(0.5, 700.6) | {"cpu_seconds": 0.61234},
             "stage_kpis": measured(0.25),
             "end_to_end": measured(3.0),
         },
@@ -63,12 +63,35 @@ def test_unknown_or_missing_tools_are_refused(text: str) -> None:
         bench.parse_tools(text)
 
 
+def test_operations_come_back_in_table_order_and_unknown_ones_are_refused() -> None:
+    assert bench.parse_operations("persona_features, journey_map") == ("journey_map", "persona_features")
+    with pytest.raises(argparse.ArgumentTypeError):
+        bench.parse_operations("persona_features,personas")
+
+
+def test_a_report_of_chosen_operations_has_only_their_rows(results: dict) -> None:
+    row = bench.report_row(1_000, results, ("journey_map",))
+    assert set(row) == {"events", "journey_map"}
+    assert [line.split()[2] for line in bench.table_lines({"1k": row})[1:]] == ["journey_map"]
+
+
+def test_without_the_import_timed_parcours_reads_the_store_the_dashboard_benchmark_keeps(tmp_path: Path) -> None:
+    log = bench.BenchmarkLog(tmp_path / "telecom_10M_546448c.parquet", tmp_path / "telecom_10M_546448c_events.parquet")
+    assert bench.dashboard_home(log) == tmp_path / "dashboard-home-10M"
+
+
 def test_ratios_are_the_other_tools_seconds_over_parcours(results: dict) -> None:
     row = bench.report_row(1_000, results)
     built, mapped = row["layout_build"], row["journey_map"]
     assert (built["parcours_s"], built["spark_s"], built["spark_ratio"]) == (0.5, 2.0, 4.0)
     assert (built["peak_mb"], built["spark_peak_mb"]) == (701, 1500)
     assert (mapped["parcours_s"], mapped["pm4py_s"], mapped["ratio"], mapped["pm4py_peak_mb"]) == (0.5, 5.0, 10.0, 900)
+
+
+def test_warm_operations_carry_their_cpu_seconds(results: dict) -> None:
+    row = bench.report_row(1_000, results)
+    assert (row["journey_map"]["parcours_cpu_s"], row["journey_map"]["pm4py_cpu_s"]) == (0.6123, None)
+    assert row["load"]["parcours_cpu_s"] is None
 
 
 def test_operations_a_tool_lacks_have_empty_cells_and_no_ratio(results: dict) -> None:
