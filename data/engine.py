@@ -80,10 +80,12 @@ _EVERY_JOURNEY = Filters()
 _JOURNEY_CHANNELS = "memory.main.journey_channels"
 _SELECTIONS_KEPT = 64
 _PER_JOURNEY_KEPT = 16
-# A text attribute with at most this many distinct values is sorted with the events as a code (`_layout_statements`).
-_CODED_TEXT_VALUES = 65_536
+# A text attribute with at most this many distinct values in its first rows is sorted with the events as a code
+# (`_layout_statements`, `_code_few_valued_texts`).
+_CODED_TEXT_VALUES = 1_000
+_TEXT_SAMPLE_ROWS = 100_000
 # Events read per statement by the per-journey tables built a range of journeys at a time (`_in_journey_ranges`).
-_EVENTS_PER_BATCH = 2_000_000
+_EVENTS_PER_BATCH = 5_000_000
 # Row numbers spread over at most this many values per event are checked with a bitmap rather than a GROUP BY.
 _ROW_NUMBER_BITS_PER_EVENT = 64
 
@@ -1062,17 +1064,21 @@ def _in_journey_ranges(
 
 
 def _code_few_valued_texts(connection: duckdb.DuckDBPyConnection, attributes: Sequence[str]) -> set[str]:
-    """Create a temporary ENUM `<attribute>_code` for each text attribute of the `source` view with at most
-    `_CODED_TEXT_VALUES` distinct values (about: a plan, a region, a segment), and return their names.
+    """Create a temporary ENUM `<attribute>_code` for each text attribute of the `source` view whose first
+    `_TEXT_SAMPLE_ROWS` rows hold at most `_CODED_TEXT_VALUES` distinct values (a plan, a region, a segment), and
+    return their names.
 
     A text of many values (an order number, a comment) is left as text: its ENUM would cost more to build than its
-    sort saves."""
+    sort saves. Only the first rows are read to tell them apart: counting every row's values cost as much as the
+    coding saved."""
     types = dict(connection.execute("SELECT column_name, column_type FROM (DESCRIBE source)").fetchall())
     texts = [column for column in attributes if types[column] == "VARCHAR"]
     if not texts:
         return set()
     counts = connection.execute(
-        "SELECT " + ", ".join(f"approx_count_distinct({column})" for column in texts) + " FROM source"
+        "SELECT "
+        + ", ".join(f"count(DISTINCT {column})" for column in texts)
+        + f" FROM (SELECT {', '.join(texts)} FROM source LIMIT {_TEXT_SAMPLE_ROWS})"
     ).fetchone()
     coded = {column for column, count in zip(texts, counts, strict=True) if 0 < count <= _CODED_TEXT_VALUES}
     for column in coded:
