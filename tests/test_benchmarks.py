@@ -1,9 +1,12 @@
-"""The discovery benchmark's helpers: sizes, tools, the report and its table, the logs it writes (nothing timed)."""
+"""The benchmarks' helpers: sizes, tools, the report and its table, the logs it writes; the filtered calls run on the
+demo (no timing asserted)."""
 
 from __future__ import annotations
 
 import argparse
 import importlib.util
+import os
+import subprocess
 import sys
 from pathlib import Path
 from types import SimpleNamespace
@@ -152,3 +155,20 @@ def test_a_log_has_about_the_events_asked_for(tmp_path: Path) -> None:
     with duckdb.connect() as connection:
         (events,) = connection.execute("SELECT count(*) FROM read_parquet(?)", [str(log.demo_parquet)]).fetchone()
     assert 18_000 <= events <= 22_000
+
+
+def test_the_filtered_calls_benchmark_times_every_page_call_for_each_channel(tmp_path: Path) -> None:
+    from data import Settings, Store, import_demo
+
+    home = tmp_path / "home"
+    import_demo(Store(Settings(home=home)))
+    run = subprocess.run(
+        [sys.executable, str(REPO / "benchmarks" / "filtered.py"), "--channels", "web,store"],
+        env={**os.environ, "PARCOURS_HOME": str(home)},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    timed = [line.split(":")[0] for line in run.stdout.splitlines() if line.startswith(("web:", "store:"))]
+    assert timed == ["web"] * 5 + ["store"] * 5
+    assert "suggested definition" in run.stdout
