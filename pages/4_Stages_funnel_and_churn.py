@@ -24,21 +24,17 @@ with ui.reported_errors():
     selected = ui.dataset_summary(dataset.id, filters).cases
 definition = definition_ui.definition_banner(dataset.id)
 
-stage_tab, funnel_tab, churn_tab, channel_tab = st.tabs(
-    ["Stages", "Funnel", "Churn points", "Channels"], key="tab", bind="query-params"
-)
-if not selected:
-    for tab in (stage_tab, funnel_tab, churn_tab, channel_tab):
-        tab.info(
-            f"No customer matches {ui.plain(filters.describe())}. "
-            "Widen the filters in the sidebar, or press Reset filters."
-        )
-    st.stop()
-with stage_tab:
-    stages.show_stage_kpis(dataset.id, filters, definition)
-with funnel_tab:
-    stages.show_funnel(dataset.id, filters, definition)
-with churn_tab:
-    stages.show_churn(dataset.id, filters, definition)
-with channel_tab:
-    stages.show_channels(dataset.id, filters, definition)
+# Only the open tab is computed (a tab opened reruns the page): a filter change then costs one tab's figures.
+tabs = st.tabs(["Stages", "Funnel", "Churn points", "Channels"], key="tab", on_change="rerun", bind="query-params")
+shows = (stages.show_stage_kpis, stages.show_funnel, stages.show_churn, stages.show_channels)
+for tab, show in zip(tabs, shows, strict=True):
+    if not tab.open:
+        continue
+    with tab:
+        if selected:
+            show(dataset.id, filters, definition)
+        else:
+            st.info(
+                f"No customer matches {ui.plain(filters.describe())}. "
+                "Widen the filters in the sidebar, or press Reset filters."
+            )

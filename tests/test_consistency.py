@@ -94,7 +94,8 @@ def test_every_page_cli_and_the_api_give_the_same_headline_figures(
     assert cards == [f"{count:,}" for count in reached]
     deltas = [metric.delta for metric in stages.metric][: len(reached)]
     assert deltas == [f"{count:,} dropped" if count else "" for count in dropped]
-    assert plain(outcome_sentence(outcomes)) in stages.markdown[0].value
+    stages.session_state["tab"] = "Churn points"
+    assert plain(outcome_sentence(outcomes)) in stages.run().markdown[0].value
 
     # The variants of the selected journeys add up to the same conversions and churns.
     definition, _ = definition_of(store, dataset.id)

@@ -46,6 +46,12 @@ def open_stages_page(**query_params: str) -> AppTest:
     return open_page(PAGE, **query_params)
 
 
+def opened_tab(app: AppTest, tab: str) -> AppTest:
+    """Open one of the page's tabs: only the open tab's figures are computed and shown."""
+    app.session_state["tab"] = tab
+    return app.run()
+
+
 def card_values(app: AppTest) -> dict[str, str]:
     """Return the stage cards' values by stage (the demo's stages are the default ones)."""
     labels = {plain(stage): stage for stage in DEFAULT_STAGES}
@@ -90,6 +96,9 @@ def test_the_demo_shows_the_library_stage_kpis_churn_and_channels(demo: tuple[St
     stage_table = table_with(app, "Got at least this far", "Did a step of this stage")
     assert stage_table["Got at least this far"].tolist() == kpis.table["customers"].tolist()
     assert stage_table["Did a step of this stage"].tolist() == kpis.table["did_stage"].tolist()
+    assert not [frame for frame in app.dataframe if "Churned" in frame.value.columns]  # a closed tab is not computed
+    opened_tab(app, "Churn points")
+    assert not app.exception
     churn = table_with(app, "Touchpoint", "Churned")
     assert churn["Touchpoint"].tolist() == points.activities["activity"].tolist()
     assert churn["Churned"].tolist() == points.activities["churned"].tolist()
@@ -98,6 +107,8 @@ def test_the_demo_shows_the_library_stage_kpis_churn_and_channels(demo: tuple[St
     assert plain(definition.rules_in_words()) in summary
     groups = table_with(app, "How the journey ended").drop_duplicates("How the journey ended")
     assert groups["Customers in this group"].sum() == went.customers
+    opened_tab(app, "Channels")
+    assert not app.exception
     assert metrics(app)["Omnichannel customers (used 2+ channels)"] == f"{switches.omnichannel_customers:,}"
     assert (
         table_with(app, "Customers switching")["Customers switching"].tolist() == switches.matrix["customers"].tolist()
@@ -114,16 +125,16 @@ def test_the_sidebar_filters_apply_to_every_stage_figure(demo: tuple[Store, Data
         kpis = discovery.stage_kpis(engine, definition, store_customers)
         points = discovery.churn_points(engine, definition, filters=store_customers)
     assert card_values(app) == expected_cards(kpis)
+    opened_tab(app, "Churn points")
     assert table_with(app, "Touchpoint", "Churned")["Customers"].tolist() == points.activities["customers"].tolist()
 
 
 def test_the_funnel_and_the_drop_off_follow_what_the_user_picks(demo: tuple[Store, Dataset]) -> None:
     store, dataset = demo
-    app = open_stages_page(dataset=dataset.id)
+    app = opened_tab(open_stages_page(dataset=dataset.id), "Funnel")
     widget(app.radio, "Funnel over").set_value("Touchpoints I choose").run()
     widget(app.multiselect, "Touchpoints, in funnel order").set_value(["visit_website", "subscribe"])
-    widget(app.number_input, "Conversion window (days)").set_value(7)
-    widget(app.selectbox, "Drop-off touchpoint").select("compare_offers").run()
+    widget(app.number_input, "Conversion window (days)").set_value(7).run()
     assert not app.exception
     with store.engine(dataset.id) as engine:
         funnel = discovery.funnel(engine, ["visit_website", "subscribe"], within_seconds=7 * 86_400)
@@ -131,6 +142,9 @@ def test_the_funnel_and_the_drop_off_follow_what_the_user_picks(demo: tuple[Stor
     steps = table_with(app, "Step")
     assert steps["Step"].tolist() == ["visit_website", "subscribe"]
     assert steps["Customers"].tolist() == list(funnel.customers)
+    opened_tab(app, "Churn points")
+    widget(app.selectbox, "Drop-off touchpoint").select("compare_offers").run()
+    assert not app.exception
     next_steps = table_with(app, "Next step")
     converted = next_steps[next_steps["How the journey ended"] == "converted (stayed)"]
     expected = went.next_steps[went.next_steps["outcome"] == "converted"]
@@ -159,7 +173,7 @@ def test_a_saved_definition_changes_every_figure_and_the_banner(demo: tuple[Stor
     assert card_values(app) == expected_cards(kpis) != expected_cards(before)
     assert app.main.caption[0].value.startswith("Journey definition version 1")
     assert not [warning for warning in app.warning if "suggested" in warning.value]
-    assert "30 days of silence" in app.markdown[0].value
+    assert "30 days of silence" in opened_tab(app, "Churn points").markdown[0].value
 
 
 def test_filters_that_keep_no_customer_say_what_to_do(demo: tuple[Store, Dataset]) -> None:
@@ -334,4 +348,5 @@ def test_a_log_without_channels_or_numbers_shows_its_stages_and_no_channel_mix(t
         "post-purchase": "0",
         "loyalty": "0",
     }
+    opened_tab(app, "Channels")
     assert any(info.value.startswith("This log has no channel column") for info in app.info)
