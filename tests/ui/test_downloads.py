@@ -287,6 +287,11 @@ def test_every_download_of_every_page_is_free_of_formulas_and_stamped(
         # The journey definition page has no filter bar: what it shows is about every customer.
         page_stamp = ExportStamp.of_log(formula_log, Filters(), 1) if page == "pages/1_Journey_definition.py" else stamp
         tables[page] = check_downloads(app, offered, page_stamp, page)
+        if page == "pages/4_Stages_funnel_and_churn.py":  # each tab's tables: only the open tab is drawn
+            for tab in ("Funnel", "Churn points", "Channels"):
+                offered.clear()
+                app.session_state["tab"] = tab
+                tables[f"{page}, {tab}"] = check_downloads(app.run(), offered, stamp, f"{page}, {tab}")
         if page == "pages/2_Journey_map.py":  # the process model's BPMN and PNML are stamped too
             offered.clear()
             app.session_state["view"] = "Process model"

@@ -98,6 +98,10 @@ def test_the_import_page_shows_a_hostile_upload_as_text() -> None:
 
 def test_no_page_renders_a_hostile_label_as_markup(hostile_log) -> None:
     apps = [open_home(dataset=hostile_log.id), *(open_page(page, dataset=hostile_log.id) for page in PAGES)]
+    apps += [  # only the open tab of the Stages page is drawn
+        open_page("pages/4_Stages_funnel_and_churn.py", dataset=hostile_log.id, tab=tab)
+        for tab in ("Funnel", "Churn points", "Channels")
+    ]
     for app in apps:
         assert not app.exception
         live = [text for text in rendered_texts(app) if LIVE_MARKDOWN.search(text)]
