@@ -629,7 +629,7 @@ def suggest_attribute_roles(engine: Engine) -> tuple[dict[str, AttributeRole], d
 def _attribute_stats(engine: Engine, columns: Mapping[str, str]) -> pd.DataFrame:
     """Per attribute: values (non-null), distinct values (approximate), min and max when numeric, the customers with
     a value and their distinct (customer, value) pairs (approximate)."""
-    parts = []
+    parts, present = [], []
     for index, (name, stored_as) in enumerate(columns.items()):
         column = engine.attribute_column(name)
         numeric = _is_numeric_type(stored_as)
@@ -639,10 +639,18 @@ def _attribute_stats(engine: Engine, columns: Mapping[str, str]) -> pd.DataFrame
         parts.append(
             f"count({column}) AS values_{index}, approx_count_distinct({column}) AS distinct_{index}, "
             f"{low} AS low_{index}, {high} AS high_{index}, {whole} AS whole_{index}, "
-            f"count(DISTINCT case_code) FILTER ({column} IS NOT NULL) AS customers_{index}, "
             f"approx_count_distinct(hash(case_code, {column})) FILTER ({column} IS NOT NULL) AS pairs_{index}"
         )
-    row = engine.query(f"SELECT {', '.join(parts)} FROM steps").iloc[0]
+        present.append(f"bool_or({column} IS NOT NULL) AS has_{index}")
+    # The customers with a value, counted from one row per customer: a distinct count per attribute held every
+    # customer's code once per attribute (1.45 s of the suggestion at 10M events, 30 s at 100M).
+    customers = ", ".join(f"count_if(has_{index})::BIGINT AS customers_{index}" for index in range(len(columns)))
+    row = engine.query(
+        f"""
+        SELECT * FROM (SELECT {", ".join(parts)} FROM steps)
+        CROSS JOIN (SELECT {customers} FROM (SELECT {", ".join(present)} FROM steps GROUP BY case_code))
+        """
+    ).iloc[0]
     return pd.DataFrame(
         {
             figure: [row[f"{figure}_{index}"] for index in range(len(columns))]
