@@ -978,8 +978,8 @@ def _layout_statements(
         SELECT sequence_key, min(case_code) AS case_code, count(*) AS cases FROM journeys GROUP BY sequence_key
         """,
         _in_journey_ranges(
-            "sequences",
-            f"""
+            {
+                "sequences": f"""
             SELECT r.sequence_key, r.cases, l.sequence, l.sequence::VARCHAR[] AS activities,
                    left(md5(to_json(l.sequence::VARCHAR[])), 16) AS variant_id
             FROM representatives r JOIN (
@@ -990,7 +990,8 @@ def _layout_statements(
                   )
                 GROUP BY case_code
             ) l USING (case_code)
-            """,
+            """
+            },
             journeys="SELECT case_code FROM representatives",
             temporary=True,
         ),
@@ -1009,8 +1010,8 @@ def _layout_statements(
         ) r USING (sequence_key)
         """,
         _in_journey_ranges(
-            f"{layout}.case_activities",
-            f"""
+            {
+                f"{layout}.case_activities": f"""
             SELECT a.case_code, a.activity, a.events, a.first_pos, a.last_pos,
                    a.first_us - epoch_us(j.start_time) AS first_offset_us,
                    a.last_us - epoch_us(j.start_time) AS last_offset_us
@@ -1021,24 +1022,23 @@ def _layout_statements(
             ) a JOIN (SELECT * FROM journeys WHERE case_code > $after AND case_code <= $last) j USING (case_code)
             ORDER BY case_code
             """,
-        ),
-        _in_journey_ranges(
-            f"{layout}.case_pairs",
-            f"""
+                f"{layout}.case_pairs": f"""
             SELECT case_code, activity AS source, next_activity AS target, count(*) AS events
             FROM {layout}.events WHERE next_activity IS NOT NULL AND case_code > $after AND case_code <= $last
             GROUP BY ALL ORDER BY case_code
             """,
+            }
         ),
     )
 
 
 def _in_journey_ranges(
-    table: str, select: str, journeys: str = "SELECT case_code FROM journeys", *, temporary: bool = False
+    tables: Mapping[str, str], journeys: str = "SELECT case_code FROM journeys", *, temporary: bool = False
 ) -> Callable[[duckdb.DuckDBPyConnection], None]:
-    """Return the function creating `table` from `select` a range of `journeys` at a time, in journey order.
+    """Return the function creating each of `tables` (name: SELECT) a range of `journeys` at a time, in journey
+    order; the ranges are found once for all of them.
 
-    `select` reads the journeys whose code is in `($after, $last]`: the events are sorted by journey, so it reads a
+    Each SELECT reads the journeys whose code is in `($after, $last]`: the events are sorted by journey, so it reads a
     range of them. A range holds about `_EVENTS_PER_BATCH` events of `journeys` (a SELECT of journey codes, by
     default every journey): what DuckDB cannot spill (an ordered list aggregate) or spills slowly (a grouping into
     millions of journeys) stays bounded, where at 100M events at once ran out of the import's 1 GB.
@@ -1055,10 +1055,11 @@ def _in_journey_ranges(
             """
         ).fetchall()
         for index, (after, last) in enumerate(itertools.pairwise([-1, *(end for (end,) in ends)])):
-            create = f"CREATE {'TEMP ' if temporary else ''}TABLE {table} AS"
-            connection.execute(
-                f"{create if index == 0 else f'INSERT INTO {table}'} {select}", {"after": after, "last": last}
-            )
+            for table, select in tables.items():
+                create = f"CREATE {'TEMP ' if temporary else ''}TABLE {table} AS"
+                connection.execute(
+                    f"{create if index == 0 else f'INSERT INTO {table}'} {select}", {"after": after, "last": last}
+                )
 
     return build
 

@@ -215,9 +215,10 @@ def _customer_features(
         row_of_code = np.full(case_codes[-1] + 1, -1, dtype=np.int64)
         row_of_code[case_codes] = np.arange(len(case_codes))
     selection = _Selection(engine, filters, row_of_code, journeys["events"].to_numpy(), int(case_codes[-1]))
+    activities = _activity_names(engine)
     builders: list[Callable[[], _Block]] = [
-        lambda: _activity_block(selection),
-        lambda: _path_block(selection),
+        lambda: _activity_block(selection, activities),
+        lambda: _path_block(selection, activities),
         lambda: _channel_block(selection),
         lambda: _size_block(journeys),
     ]
@@ -306,14 +307,12 @@ def _is_numeric(duckdb_type: str) -> bool:
 # --- blocks ---------------------------------------------------------------------------------------------------------
 
 
-def _activity_block(selection: _Selection) -> _Block:
-    names = _activity_names(selection)
+def _activity_block(selection: _Selection, names: list[str]) -> _Block:
     visits = selection.query("SELECT case_code, enum_code(activity) AS term, events FROM journey_activities")
     return _tfidf_block("activities", "activity:", selection, visits, lambda codes: [(names[code],) for code in codes])
 
 
-def _path_block(selection: _Selection) -> _Block:
-    names = _activity_names(selection)
+def _path_block(selection: _Selection, names: list[str]) -> _Block:
     width = len(names)
     kind = "INTEGER" if width * width <= np.iinfo(np.int32).max else "BIGINT"
     pairs = selection.query(
@@ -328,9 +327,10 @@ def _path_block(selection: _Selection) -> _Block:
     )
 
 
-def _activity_names(selection: _Selection) -> list[str]:
-    """Every activity's name, by its code: steps, visits and pairs arrive as codes, named only for the columns."""
-    return selection.query("SELECT activity::VARCHAR AS name FROM all_activities ORDER BY activity")["name"].tolist()
+def _activity_names(engine: Engine) -> list[str]:
+    """Every activity's name, by its code: visits and pairs arrive as codes, named only for the columns (asked once
+    for both blocks)."""
+    return engine.query("SELECT activity::VARCHAR AS name FROM all_activities ORDER BY activity")["name"].tolist()
 
 
 def _tfidf_block(
