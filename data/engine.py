@@ -599,6 +599,17 @@ class Engine:
                         cursor.execute(f"DROP TABLE {oldest}")
         return table
 
+    def selected(self, table: str, filters: Filters) -> str:
+        """Return a SELECT of the rows of `table` (a `per_journey` table) of the journeys `filters` selects, for SQL
+        that `query` runs under the same filters.
+
+        With no filter set it is the whole table: reading it through the selected journeys would join every
+        journey to itself (0.03 s at 10M events, a tenth of the stage KPIs).
+        """
+        if filters.is_empty:
+            return f"SELECT * FROM {table}"
+        return f"SELECT t.* FROM kept JOIN {table} t USING (case_code)"
+
     def journey_channels(self) -> str:
         """Return the name of a table of each journey's channels (case_code, channel), made once per engine and
         kept as long as it (never dropped, unlike `per_journey`'s: a selection being made reads it).

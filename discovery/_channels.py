@@ -32,7 +32,7 @@ SELECT case_code, channel, next_channel, count(*) AS transitions FROM steps WHER
 _SWITCHES_SQL = """
 WITH counted AS (
     SELECT channel, next_channel, count(*) AS customers, sum(transitions)::BIGINT AS transitions
-    FROM {pairs} WHERE case_code IN (SELECT case_code FROM journeys) GROUP BY ALL
+    FROM ({pairs}) GROUP BY ALL
 ), gaps AS (
     SELECT channel, next_channel, median((epoch_us(next_timestamp) - epoch_us(timestamp)) / 1e6) AS median_gap_seconds
     FROM steps WHERE channel <> next_channel GROUP BY ALL
@@ -47,7 +47,7 @@ ORDER BY customers DESC, transitions DESC, from_channel, to_channel
 _OMNICHANNEL_JOURNEYS_SQL = "SELECT case_code FROM steps GROUP BY case_code HAVING min(channel) <> max(channel)"
 _OMNICHANNEL_SQL = """
 SELECT (SELECT count(*) FROM journeys) AS customers, count(*) AS omnichannel
-FROM {omnichannel} WHERE case_code IN (SELECT case_code FROM journeys)
+FROM ({omnichannel})
 """
 
 
@@ -102,8 +102,9 @@ class StageChannelMix:
 
 def channel_switches(engine: Engine, filters: Filters = _EVERY_JOURNEY) -> ChannelSwitches:
     """Return the channel switches between consecutive events of the journeys selected by `filters`."""
-    matrix = engine.query(_SWITCHES_SQL.format(pairs=engine.per_journey(_PAIRS_SQL)), filters=filters)
-    omnichannel = engine.per_journey(_OMNICHANNEL_JOURNEYS_SQL)
+    pairs = engine.selected(engine.per_journey(_PAIRS_SQL), filters)
+    matrix = engine.query(_SWITCHES_SQL.format(pairs=pairs), filters=filters)
+    omnichannel = engine.selected(engine.per_journey(_OMNICHANNEL_JOURNEYS_SQL), filters)
     counts = engine.query(_OMNICHANNEL_SQL.format(omnichannel=omnichannel), filters=filters).iloc[0]
     return ChannelSwitches(matrix, int(counts["customers"]), int(counts["omnichannel"]))
 

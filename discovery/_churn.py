@@ -206,7 +206,7 @@ def churn_points(engine: Engine, definition: JourneyDefinition, filters: Filters
     outcomes, params = outcome_relation(engine, definition)
     # The step a journey churned after is its own, whatever the filters: found once per engine among every journey.
     every = engine.per_journey(f"WITH {outcomes}, {CHURNED_STEPS} SELECT * FROM churned_steps", params)
-    churned = f"churned_steps AS (SELECT * FROM {every} WHERE case_code IN (SELECT case_code FROM journeys))"
+    churned = f"churned_steps AS ({engine.selected(every, filters)})"
     rows = engine.query(_CHURN_POINTS_SQL.format(outcomes=outcomes, churned_steps=churned), params, filters)
     is_count = rows["outcome"].notna()
     count = dict(zip(rows.loc[is_count, "outcome"], rows.loc[is_count, "customers"].astype(int), strict=True))

@@ -204,16 +204,18 @@ class AttributeRole:
         """Whether the role sums a group of events up into figures (amounts, scores and numbers do)."""
         return self.role in ("amount", "score", "number")
 
-    def sums_sql(self, column: str, index: int) -> str:
+    def sums_sql(self, column: str, index: int, *, partial: bool = False) -> str:
         """Return the SQL aggregates a group's figures are computed from: the total and count of `column`'s values,
         and how many are at least the high threshold and at most the low one (NPS promoters and detractors, CSAT's
-        satisfied answers). Decimal sums are exact, so that thread scheduling cannot change a total's last bits."""
+        satisfied answers). Decimal sums are exact, so that thread scheduling cannot change a total's last bits;
+        a `partial` total stays decimal, for summing groups into larger ones (`sum(total_<index>)::DOUBLE`)."""
         high, low = {
             "nps": (str(NPS_PROMOTER_FROM), str(NPS_DETRACTOR_UP_TO)),
             "csat": (repr(float(self.satisfied_from or 0)), "'-infinity'::DOUBLE"),
         }.get(self.scale, ("'infinity'::DOUBLE", "'-infinity'::DOUBLE"))
         return (
-            f"sum({column}::DECIMAL(38, 10))::DOUBLE AS total_{index}, count({column}) AS values_{index}, "
+            f"sum({column}::DECIMAL(38, 10)){'' if partial else '::DOUBLE'} AS total_{index}, "
+            f"count({column}) AS values_{index}, "
             f"count(*) FILTER ({column} >= {high}) AS high_{index}, count(*) FILTER ({column} <= {low}) AS low_{index}"
         )
 

@@ -67,7 +67,7 @@ GROUP BY a.case_code
 # (`_STAGED_SQL`), then read for the selected journeys by the stage KPIs and the stage funnel of every filter.
 _STAGE_REACH_SQL = """
 WITH staged AS (
-    SELECT * EXCLUDE (case_code) FROM {staged} WHERE case_code IN (SELECT case_code FROM journeys)
+    SELECT * EXCLUDE (case_code) FROM ({staged})
 ), steps_at AS (
     SELECT {steps_at} FROM staged
 ), reached AS (
@@ -76,22 +76,26 @@ WITH staged AS (
 SELECT (SELECT count(*) FROM journeys) AS selected, {figures} FROM reached
 """
 # What a stage funnel can say of each step; the funnel asks for the first four, the stage KPIs for the time in it.
+# Medians are of whole microseconds, turned into seconds once (a third faster than a median of seconds).
 _STEP_FIGURES = {
     "customers": "count(reached_{step})",
     "did_stage": "count(first_{step})",
-    "median_seconds_from_previous": "median((reached_{step} - reached_{previous}) / 1e6)",
-    "median_seconds_from_first": "median((reached_{step} - reached_0) / 1e6)",
-    "median_seconds_to_reach": "median(reached_{step} / 1e6)",
-    "median_seconds_in_stage": "median((last_{step} - first_{step}) / 1e6)",
+    "median_seconds_from_previous": "median(reached_{step} - reached_{previous}) / 1e6",
+    "median_seconds_from_first": "median(reached_{step} - reached_0) / 1e6",
+    "median_seconds_to_reach": "median(reached_{step}) / 1e6",
+    "median_seconds_in_stage": "median(last_{step} - first_{step}) / 1e6",
 }
 _FUNNEL_FIGURES = ("customers", "median_seconds_from_previous", "median_seconds_from_first", "median_seconds_to_reach")
 _KPI_FIGURES = ("customers", "did_stage", "median_seconds_to_reach", "median_seconds_in_stage")
 
 # Per stage and attribute: the sum and count of its values, and the counts above and below a score's thresholds.
-# Only the steps that carry a value are read (a stage none of whose steps does gets no row: no values).
+# Only the steps that carry a value are read (a stage none of whose steps does gets no row: no values). A journey's
+# sums at each touchpoint are its own, whatever the filters: found once per engine (`_ATTRIBUTE_SUMS_SQL`, a tenth of
+# the events at 10M), then summed over the selected journeys.
+_ATTRIBUTE_SUMS_SQL = "SELECT case_code, activity, {sums} FROM steps WHERE {any_value} GROUP BY case_code, activity"
 _ATTRIBUTE_SQL = """
-WITH {stage_of}, per_activity AS (SELECT activity, {sums} FROM steps WHERE {any_value} GROUP BY activity)
-SELECT m.step, {aggregates} FROM per_activity p JOIN stage_steps m USING (activity) GROUP BY m.step
+WITH {stage_of}
+SELECT m.step, {aggregates} FROM ({sums}) p JOIN stage_steps m USING (activity) GROUP BY m.step
 """
 _NUMERIC_TYPES = frozenset(
     ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT", "FLOAT")
@@ -295,7 +299,7 @@ def _stage_reach(
     goal_stage = goal_stage_index(model.stages, dict(model.stage_of), goal)
     blocking = [has_stage[stage] for stage in steps]
     sql = _STAGE_REACH_SQL.format(
-        staged=staged,
+        staged=engine.selected(staged, filters),
         steps_at=", ".join(
             f"{_got_this_far(has_stage, stage, goal_stage, blocked=chained and not all(blocking[:i]))}"
             f" AS at_{i}, first_{stage} AS first_{i}, last_{stage} AS last_{i}"
@@ -533,13 +537,15 @@ def _attribute_figures(
     sums, aggregates, present = [], [], []
     for index, (name, role) in enumerate(summed.items()):
         column = engine.attribute_column(name)
-        sums.append(role.sums_sql(column, index))
+        sums.append(role.sums_sql(column, index, partial=True))
         aggregates.append(
-            ", ".join(f"sum({figure}_{index}) AS {figure}_{index}" for figure in ("total", "values", "high", "low"))
+            f"sum(total_{index})::DOUBLE AS total_{index}, "
+            + ", ".join(f"sum({figure}_{index}) AS {figure}_{index}" for figure in ("values", "high", "low"))
         )
         present.append(f"{column} IS NOT NULL")
+    every = engine.per_journey(_ATTRIBUTE_SUMS_SQL.format(sums=", ".join(sums), any_value=" OR ".join(present)))
     sql = _ATTRIBUTE_SQL.format(
-        stage_of=STAGE_OF, sums=", ".join(sums), aggregates=", ".join(aggregates), any_value=" OR ".join(present)
+        stage_of=STAGE_OF, sums=engine.selected(every, filters), aggregates=", ".join(aggregates)
     )
     model = definition.stages
     wide = engine.query(sql, stage_steps_params(model), filters).set_index("step").reindex(range(len(model.stages)))
