@@ -76,14 +76,13 @@ WITH staged AS (
 SELECT (SELECT count(*) FROM journeys) AS selected, {figures} FROM reached
 """
 # What a stage funnel can say of each step; the funnel asks for the first four, the stage KPIs for the time in it.
-# Medians are of whole microseconds, turned into seconds once (a third faster than a median of seconds).
 _STEP_FIGURES = {
     "customers": "count(reached_{step})",
     "did_stage": "count(first_{step})",
-    "median_seconds_from_previous": "median(reached_{step} - reached_{previous}) / 1e6",
-    "median_seconds_from_first": "median(reached_{step} - reached_0) / 1e6",
-    "median_seconds_to_reach": "median(reached_{step}) / 1e6",
-    "median_seconds_in_stage": "median(last_{step} - first_{step}) / 1e6",
+    "median_seconds_from_previous": "median((reached_{step} - reached_{previous}) / 1e6)",
+    "median_seconds_from_first": "median((reached_{step} - reached_0) / 1e6)",
+    "median_seconds_to_reach": "median(reached_{step} / 1e6)",
+    "median_seconds_in_stage": "median((last_{step} - first_{step}) / 1e6)",
 }
 _FUNNEL_FIGURES = ("customers", "median_seconds_from_previous", "median_seconds_from_first", "median_seconds_to_reach")
 _KPI_FIGURES = ("customers", "did_stage", "median_seconds_to_reach", "median_seconds_in_stage")
