@@ -28,7 +28,7 @@ import pandas as pd
 from data.engine import Engine
 from data.errors import LogError, Problem
 from data.filters import Filters
-from discovery._definition import JourneyDefinition, suggest_definition
+from discovery._definition import _INTEGER_TYPES, JourneyDefinition, _is_numeric_type, suggest_definition
 from discovery._maps import json_records
 from discovery._relations import goal_stage_index, got_this_far_sql, stage_relation
 from discovery._stages import STAGE_OF, StageModel, check_model, closest_names, stage_channel_mix, stage_steps_params
@@ -101,9 +101,6 @@ SELECT activity, {index} AS attribute, total_{index} AS total, values_{index} AS
        low_{index} AS low
 FROM (SELECT activity, {sums} FROM steps WHERE {column} IS NOT NULL GROUP BY activity)
 """
-_NUMERIC_TYPES = frozenset(
-    ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT", "FLOAT")
-) | {"DOUBLE"}
 
 
 @dataclass(frozen=True)
@@ -525,7 +522,7 @@ def _attribute_figures(
     something (amounts, scores, numbers), in stage then attribute order."""
     columns = engine.attribute_columns
     roles = {name: definition.role_of(name, stored_as) for name, stored_as in columns.items()}
-    summed = {name: role for name, role in roles.items() if role.is_summed and _is_numeric(columns[name])}
+    summed = {name: role for name, role in roles.items() if role.is_summed and _is_numeric_type(columns[name])}
     empty = pd.DataFrame(
         {
             "stage": pd.Series(dtype="str"),
@@ -541,9 +538,8 @@ def _attribute_figures(
     branches = []
     for index, (name, role) in enumerate(summed.items()):
         column = engine.attribute_column(name)
-        branches.append(
-            _ATTRIBUTE_SUMS_SQL.format(index=index, sums=role.sums_sql(column, index, partial=True), column=column)
-        )
+        sums = role.sums_sql(column, index, partial=True, whole=columns[name] in _INTEGER_TYPES)
+        branches.append(_ATTRIBUTE_SUMS_SQL.format(index=index, sums=sums, column=column))
     sql = _ATTRIBUTE_SQL.format(stage_of=STAGE_OF, per_activity=" UNION ALL ".join(branches))
     model = definition.stages
     sums = engine.query(sql, stage_steps_params(model), filters).set_index(["step", "attribute"])
@@ -558,10 +554,6 @@ def _attribute_figures(
             for figure, value in role.figures(total, values, high, low, int(did_stage[step])):
                 rows.append((stage, name, str(role), figure, value if values else math.nan, values))
     return pd.DataFrame(rows, columns=list(empty.columns)).astype(empty.dtypes.to_dict())
-
-
-def _is_numeric(stored_as: str) -> bool:
-    return stored_as in _NUMERIC_TYPES or stored_as.startswith("DECIMAL")
 
 
 def _is_positive(value: object) -> bool:

@@ -255,6 +255,15 @@ def test_stage_kpis_mix_channels_and_average_numbers_without_a_role(shop: Engine
     assert figures.loc[("discovery", "satisfaction", "mean"), "values"] == 0
 
 
+def test_stage_kpis_sum_the_selected_customers_values_only(shop: Engine) -> None:
+    # Only anna has a web event: her delivery's 4; bob's 2 and carl's 5 are not selected.
+    figures = stage_kpis(shop, DEFINITION, Filters(channels={"web"})).attributes
+    figures = figures.set_index(["stage", "attribute", "figure"])
+    assert figures.loc[("post-purchase", "satisfaction", "mean"), "value"] == 4.0
+    assert figures.loc[("consideration", "satisfaction", "mean"), "values"] == 0
+    assert figures.loc[("purchase", "satisfaction", "mean"), "values"] == 0
+
+
 def test_each_attribute_role_sums_a_stage_up_its_own_way(settings: Settings) -> None:
     """Amounts are summed (total, per customer who did the stage, per event), NPS is % promoters − % detractors,
     CSAT the share satisfied, and an identifier is never averaged."""
