@@ -37,29 +37,55 @@ anchors AS (
 )"""
 
 # depth counts steps away from the anchor; a journey's end (or start) is one step past its last (or first) step.
+# `around` holds the steps within reach, each with the activity after it (stored on its row), so that a move from one
+# depth to the next is read off one row: after the anchor, a step and the one after it (or the end); before it, the
+# step after a step is the one nearer the anchor, and a journey's first step comes from its start.
 _AROUND_SQL = """
-depths AS (
-    SELECT s.case_code, {sign} * (s.pos - a.anchor_pos) AS depth, s.activity::VARCHAR AS label,
-           s.pos = a.anchor_pos AS pinned, FALSE AS is_boundary
+around AS (
+    SELECT s.case_code, {sign} * (s.pos - a.anchor_pos) AS depth, s.pos, s.activity, s.next_activity
     FROM steps s JOIN anchors a USING (case_code)
     WHERE {sign} * (s.pos - a.anchor_pos) BETWEEN 0 AND ?
+), depths AS (
+    SELECT case_code, depth, activity::VARCHAR AS label, depth = 0 AS pinned, FALSE AS is_boundary FROM around
     UNION ALL
     SELECT case_code, depth, ? AS label, TRUE AS pinned, TRUE AS is_boundary
     FROM (SELECT j.case_code, {boundary_distance} + 1 AS depth FROM journeys j JOIN anchors a USING (case_code))
     WHERE depth <= ?
-)"""
+), moves AS ({moves})"""
 _BOUNDARY_DISTANCE = {"after": "j.events - 1 - a.anchor_pos", "before": "a.anchor_pos"}
+# Each move: the nearer step's depth, its label and whether it is pinned, then the farther step's (one depth further).
+_MOVES = {
+    "after": """
+    SELECT case_code, depth AS near_depth, activity::VARCHAR AS near_label, depth = 0 AS near_pinned,
+           coalesce(next_activity::VARCHAR, ?) AS far_label, next_activity IS NULL AS far_pinned
+    FROM around WHERE depth < ?
+""",
+    "before": """
+    SELECT case_code, depth - 1 AS near_depth, next_activity::VARCHAR AS near_label, depth = 1 AS near_pinned,
+           activity::VARCHAR AS far_label, FALSE AS far_pinned
+    FROM around WHERE depth >= 1
+    UNION ALL
+    SELECT case_code, depth, activity::VARCHAR, depth = 0, ?, TRUE FROM around WHERE pos = 0 AND depth < ?
+""",
+}
 
 # The steps from the source's first occurrence to the target's first occurrence after it, when within reach.
 _BETWEEN_SQL = f"""
 arrivals AS (
     SELECT s.case_code, min(s.pos) AS target_pos FROM steps s JOIN anchors a USING (case_code)
     WHERE s.activity = {_ACTIVITY_NAMED} AND s.pos > a.anchor_pos GROUP BY s.case_code
-), depths AS (
-    SELECT s.case_code, s.pos - a.anchor_pos AS depth, s.activity::VARCHAR AS label,
-           s.pos IN (a.anchor_pos, r.target_pos) AS pinned, FALSE AS is_boundary
+), around AS (
+    SELECT s.case_code, s.pos - a.anchor_pos AS depth, s.activity, s.next_activity,
+           r.target_pos - a.anchor_pos AS target_depth
     FROM steps s JOIN anchors a USING (case_code) JOIN arrivals r USING (case_code)
     WHERE r.target_pos - a.anchor_pos <= ? AND s.pos BETWEEN a.anchor_pos AND r.target_pos
+), depths AS (
+    SELECT case_code, depth, activity::VARCHAR AS label, depth IN (0, target_depth) AS pinned, FALSE AS is_boundary
+    FROM around
+), moves AS (
+    SELECT case_code, depth AS near_depth, activity::VARCHAR AS near_label, depth = 0 AS near_pinned,
+           next_activity::VARCHAR AS far_label, depth + 1 = target_depth AS far_pinned
+    FROM around WHERE depth < target_depth
 )"""
 
 # Labels outside each depth's `top` (anchor, target and boundaries excepted) become OTHER_LABEL; one link per journey
@@ -69,12 +95,15 @@ _LINKS_SQL = """
 ranked AS (
     SELECT depth, label, row_number() OVER (PARTITION BY depth ORDER BY count(*) DESC, label) AS rank
     FROM depths WHERE NOT pinned GROUP BY depth, label
-), grouped AS (
-    SELECT d.case_code, d.depth, CASE WHEN d.pinned OR r.rank <= ? THEN d.label ELSE ? END AS label
-    FROM depths d LEFT JOIN ranked r ON NOT d.pinned AND r.depth = d.depth AND r.label = d.label
 ), links AS (
-    SELECT far.depth AS step, {source}.label AS source, {target}.label AS target, count(*) AS customers
-    FROM grouped near JOIN grouped far ON far.case_code = near.case_code AND far.depth = near.depth + 1
+    SELECT near_depth + 1 AS step, {source} AS source, {target} AS target, count(*) AS customers
+    FROM (
+        SELECT m.near_depth, CASE WHEN m.near_pinned OR n.rank <= ? THEN m.near_label ELSE ? END AS near,
+               CASE WHEN m.far_pinned OR f.rank <= ? THEN m.far_label ELSE ? END AS far
+        FROM moves m
+        LEFT JOIN ranked n ON n.depth = m.near_depth AND n.label = m.near_label
+        LEFT JOIN ranked f ON f.depth = m.near_depth + 1 AND f.label = m.far_label
+    )
     GROUP BY ALL
 ), reached AS (
     SELECT r.depth, count(d.case_code) AS reached
@@ -137,9 +166,11 @@ def paths(
     _check_counts(steps=steps, top=top)
     _check_activities(engine, anchor)
     after = direction == "after"
-    depths = _AROUND_SQL.format(sign=1 if after else -1, boundary_distance=_BOUNDARY_DISTANCE[direction])
+    depths = _AROUND_SQL.format(
+        sign=1 if after else -1, boundary_distance=_BOUNDARY_DISTANCE[direction], moves=_MOVES[direction]
+    )
     boundary = END_LABEL if after else START_LABEL
-    flows = _flows(engine, filters, anchor, (depths, [steps, boundary, steps]), top, steps, after)
+    flows = _flows(engine, filters, anchor, (depths, [steps, boundary, steps, boundary, steps]), top, steps, after)
     return PathFlows(anchor, direction, None, *flows)
 
 
@@ -171,11 +202,13 @@ def _flows(
     steps: int,
     forward: bool,
 ) -> tuple[pd.DataFrame, int, tuple[int, ...]]:
-    """Return the links, the customers at the anchor and those reached at each depth of the `depths` CTE."""
+    """Return the links, the customers at the anchor and those reached at each depth of the `depths` CTE, whose
+    moves link a depth to the next."""
     depths_sql, depths_params = depths
     scope, params = f"WITH {_ANCHORS_SQL}, {depths_sql}", [anchor, *depths_params]
     ends = {"source": "near", "target": "far"} if forward else {"source": "far", "target": "near"}
-    rows = engine.query(f"{scope}, {_LINKS_SQL.format(**ends)}", [*params, top, OTHER_LABEL, steps], filters=filters)
+    grouping = [top, OTHER_LABEL] * 2  # the nearer step's label, then the farther one's
+    rows = engine.query(f"{scope}, {_LINKS_SQL.format(**ends)}", [*params, *grouping, steps], filters=filters)
     customers, reached, links = rows.iloc[:1], rows.iloc[1 : steps + 2], rows.iloc[steps + 2 :]
     links = links.astype({"step": "int64"}).reset_index(drop=True)
     return links, int(customers["customers"].iloc[0]), tuple(int(count) for count in reached["customers"])
