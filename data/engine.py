@@ -606,9 +606,7 @@ class Engine:
         With no filter set it is the whole table: reading it through the selected journeys would join every
         journey to itself (0.03 s at 10M events, a tenth of the stage KPIs).
         """
-        if filters.is_empty:
-            return f"SELECT * FROM {table}"
-        return f"SELECT t.* FROM kept JOIN {table} t USING (case_code)"
+        return _kept_rows(table, every_journey=filters.is_empty)
 
     def journey_channels(self) -> str:
         """Return the name of a table of each journey's channels (case_code, channel), made once per engine and
@@ -743,12 +741,6 @@ def _selection(kept: str | None) -> list[str]:
     page's query time at 10M events). `all_journey_activities` and `all_journey_pairs` are the whole tables, for a
     view that joins them to a relation already holding only selected journeys (its outcomes, say).
     """
-
-    def restricted(table: str) -> str:
-        if kept is None:
-            return f"SELECT * FROM {_CATALOG}.{table}"
-        return f"SELECT t.* FROM kept JOIN {_CATALOG}.{table} t USING (case_code)"
-
     return [
         *([] if kept is None else [f"kept AS MATERIALIZED ({kept})"]),
         f"all_variants AS NOT MATERIALIZED (SELECT * FROM {_CATALOG}.variants)",
@@ -756,7 +748,7 @@ def _selection(kept: str | None) -> list[str]:
         f"all_journey_activities AS NOT MATERIALIZED (SELECT * FROM {_CATALOG}.case_activities)",
         f"all_journey_pairs AS NOT MATERIALIZED (SELECT * FROM {_CATALOG}.case_pairs)",
         *(
-            f"{name} AS NOT MATERIALIZED ({restricted(table)})"
+            f"{name} AS NOT MATERIALIZED ({_kept_rows(f'{_CATALOG}.{table}', every_journey=kept is None)})"
             for name, table in (
                 ("journeys", "cases"),
                 ("steps", "events"),
@@ -765,6 +757,13 @@ def _selection(kept: str | None) -> list[str]:
             )
         ),
     ]
+
+
+def _kept_rows(table: str, *, every_journey: bool) -> str:
+    """Return a SELECT of the rows of `table` of the journeys in the `kept` CTE, or of every row."""
+    if every_journey:
+        return f"SELECT * FROM {table}"
+    return f"SELECT t.* FROM kept JOIN {table} t USING (case_code)"
 
 
 def _create_stats(connection: duckdb.DuckDBPyConnection) -> None:
