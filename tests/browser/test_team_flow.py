@@ -44,6 +44,7 @@ BOB = "bob@example.org"
 # How long to wait for a comment to reach the other open page: it takes about 1.5 s here (the fragment reruns every
 # 3 s); a loaded CI machine once took more than 10 s, and tests hold no timing assertions.
 COMMENT_SECONDS = 30
+LOG_SHOWN = 6_000  # characters of the dashboard's log pytest shows under a failed test
 
 
 @dataclasses.dataclass(frozen=True)
@@ -107,6 +108,7 @@ def team(tmp_path: Path) -> Iterator[Team]:
             "--server.port",
             str(app_port),
             "--server.headless=true",
+            "--logger.level=info",  # says why a fragment's refresh was dropped, should one be
             f"--secrets.files={secrets}",
         ],
         tmp_path / "streamlit.log",
@@ -118,6 +120,7 @@ def team(tmp_path: Path) -> Iterator[Team]:
     finally:
         stop(app)
         stop(provider)
+        print((tmp_path / "streamlit.log").read_text(encoding="utf-8", errors="replace")[-LOG_SHOWN:])  # on a failure
 
 
 def signed_in(browser, team: Team, subject: str):
