@@ -23,13 +23,12 @@ from ui.importing import (
 from ui.logs import deletion_question, manage_stored_logs, stored_logs
 from ui.markup import plain
 from ui.navigation import IMPORT_PAGE
-from ui.params import filters_from_params, filters_to_params, is_filter_param
+from ui.params import filters_from_params, filters_to_params, is_filter_param, show_dataset
 from ui.sidebar import (
     dataset_picker,
     filter_bar,
     filterable_attributes,
     open_demo_button,
-    show_dataset,
     stop_without_log,
     window_bounds,
 )

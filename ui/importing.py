@@ -26,7 +26,7 @@ from ui.downloads import ExportStamp, show_table, stamp_exports
 from ui.errors import reported_errors, show_error
 from ui.import_memory import kept_upload, remember_choices, remembered_choices, restored_upload
 from ui.markup import plain
-from ui.sidebar import show_dataset
+from ui.params import show_dataset
 from ui.state import build_log, read_sql_source, read_upload, settings, store, suggest_mapping
 from ui.tables import (
     SEVERITY_ICONS,

@@ -9,16 +9,16 @@ from __future__ import annotations
 
 import streamlit as st
 
-from data import Dataset
+from data import Dataset, LogError
 from ui.downloads import show_table
-from ui.errors import reported_errors
+from ui.errors import reported_errors, show_error
 from ui.markup import plain
-from ui.sidebar import show_dataset
+from ui.params import show_dataset
 from ui.state import forget_dataset, store
 from ui.tables import count_columns, datasets_table
 from ui.workspace import allowed
 
-__all__ = ["deletion_question", "manage_stored_logs", "stored_logs"]
+__all__ = ["deletion_question", "manage_stored_logs", "stored_logs", "unreadable_log"]
 
 _PENDING_DELETE = "parcours-delete-pending"
 _DONE = "parcours-logs-done"
@@ -44,11 +44,24 @@ def deletion_question(dataset: Dataset) -> str:
     )
 
 
-def manage_stored_logs(datasets: list[Dataset], current: Dataset) -> None:
+def unreadable_log(error: LogError, dataset: Dataset, datasets: list[Dataset]) -> None:
+    """Say why the chosen log cannot be opened, offer to delete it (or rename or delete another), and end the page run.
+
+    Every page opens the chosen log first: a log whose files are gone or damaged must not leave the pages, the only
+    log of a workspace least of all, with no way out but the command line.
+    """
+    show_error(error)
+    elsewhere = "Choose another log in the sidebar, or delete" if len(datasets) > 1 else "Delete"
+    st.info(f"{elsewhere} “{plain(dataset.name)}” below and import it again.", icon=":material/build:")
+    manage_stored_logs(datasets, dataset, expanded=True)
+    st.stop()
+
+
+def manage_stored_logs(datasets: list[Dataset], current: Dataset, *, expanded: bool = False) -> None:
     """Offer to rename or delete one stored log (the open one first); after a delete the page shows another log."""
     by_id = {dataset.id: dataset for dataset in datasets}
     ids = list(by_id)
-    with st.expander("Rename or delete a stored log"):
+    with st.expander("Rename or delete a stored log", expanded=expanded):
         picked_id = st.selectbox(
             "Stored log",
             ids,

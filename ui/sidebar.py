@@ -19,16 +19,20 @@ from data.filters import WINDOW
 from ui.auth import account_box
 from ui.downloads import ExportStamp, current_stamp, stamp_exports
 from ui.errors import reported_errors, show_error
+from ui.logs import unreadable_log
 from ui.markup import plain
 from ui.navigation import IMPORT_PAGE, navigation
 from ui.params import (
     ATTRIBUTE_PREFIX,
+    DATASET_PARAM,
     PERSONA_PARAM,
+    current_view,
     filters_from_params,
     filters_to_params,
     is_filter_param,
     persona_from_param,
-    write_owned,
+    show_dataset,
+    write_view,
 )
 from ui.personas import persona_members, persona_options, saved_runs, with_customers
 from ui.state import attribute_columns, attribute_values, channels, definition_version, settings, store
@@ -41,13 +45,10 @@ __all__ = [
     "filter_bar",
     "filterable_attributes",
     "open_demo_button",
-    "show_dataset",
     "stop_without_log",
     "window_bounds",
 ]
 
-DATASET_PARAM = "dataset"
-_VIEW = "parcours-view"
 _FILTER_WIDGET_PREFIX = "filter-"
 # The sidebar widget of each condition the filter bar edits (attributes are handled by name).
 _WIDGET_OF = {WINDOW: "window", "channels": "channels"}
@@ -60,14 +61,6 @@ def filterable_attributes(attribute_types: dict[str, str]) -> list[str]:
     return [name for name, kind in attribute_types.items() if not any(word in kind for word in _TEMPORAL_TYPES)]
 
 
-def show_dataset(dataset_id: str | None) -> None:
-    """Make `dataset_id` the view of this session and of its URL, without the previous log's filters.
-
-    None empties the view (no `dataset` in the URL): the pages then open the newest log, or say none is stored.
-    """
-    _write_view({} if dataset_id is None else {DATASET_PARAM: dataset_id})
-
-
 def dataset_picker() -> Dataset | None:
     """Show the stored logs in the sidebar and return the one the URL names (else the newest), or None.
 
@@ -76,7 +69,7 @@ def dataset_picker() -> Dataset | None:
     warm_up_server()
     stamp_exports(ExportStamp())
     navigation()
-    view = _current_view()
+    view = current_view()
     with reported_errors():
         user_store = store()
         every = user_store.datasets()
@@ -116,7 +109,10 @@ def dataset_picker() -> Dataset | None:
         show_dataset(chosen)
     with reported_errors():
         opened = store().mark_opened(chosen)
-        version = definition_version(chosen)
+        try:
+            version = definition_version(chosen)  # the first read of the log's layout
+        except LogError as error:
+            unreadable_log(error, opened, datasets)
     stamp_exports(ExportStamp.of_log(opened, Filters(), version, {}))
     return opened
 
@@ -169,7 +165,7 @@ def filter_bar(dataset: Dataset) -> Filters:
     filters = replace(current, start=start, end=end, channels=frozenset(chosen_channels) or None, attributes=conditions)
     others = {name: value for name, value in _non_filter_params().items() if name != PERSONA_PARAM}
     link_params = {**filters_to_params(filters), **({} if persona is None else {PERSONA_PARAM: persona})}
-    _write_view({**others, **link_params})
+    write_view({**others, **link_params})
     persona_name = None
     in_url = filters
     if persona is not None:
@@ -225,7 +221,7 @@ def _drop_condition(dataset: Dataset, filters: Filters, name: str) -> None:
             column = name.removeprefix(ATTRIBUTE_PREFIX)
             for widget in ("attributes", f"attribute-{column}"):
                 st.session_state.pop(_widget_key(widget, dataset), None)
-    _write_view(
+    write_view(
         {
             DATASET_PARAM: dataset.id,
             **filters_to_params(filters),
@@ -328,12 +324,12 @@ def _widget_key(name: str, dataset: Dataset) -> str:
 def _reset_filters(dataset: Dataset) -> None:
     for key in [key for key in st.session_state if str(key).startswith(_FILTER_WIDGET_PREFIX)]:
         del st.session_state[key]
-    _write_view({**_non_filter_params(), DATASET_PARAM: dataset.id})
+    write_view({**_non_filter_params(), DATASET_PARAM: dataset.id})
 
 
 def _filters_in_url() -> Filters:
     try:
-        return filters_from_params(_current_view())
+        return filters_from_params(current_view())
     except LogError as error:
         show_error(error, file_stem="link-problems")
         return Filters()
@@ -341,22 +337,3 @@ def _filters_in_url() -> Filters:
 
 def _non_filter_params() -> dict[str, str]:
     return {name: value for name, value in st.query_params.to_dict().items() if not is_filter_param(name)}
-
-
-def _current_view() -> dict[str, str]:
-    """Return the URL's parameters, putting back the session's last view when the URL has none."""
-    saved = st.session_state.get(_VIEW)
-    if not st.query_params and saved:
-        st.query_params.from_dict(saved)
-    return st.query_params.to_dict()
-
-
-def _write_view(params: dict[str, str]) -> None:
-    """Make the URL's log, filters and persona those of `params`; the page's own settings stay as they are."""
-    view = {name: value for name, value in params.items() if _is_view_param(name)}
-    write_owned(view, _is_view_param)
-    st.session_state[_VIEW] = view
-
-
-def _is_view_param(name: str) -> bool:
-    return name in (DATASET_PARAM, PERSONA_PARAM) or is_filter_param(name)

@@ -6,7 +6,7 @@ import pytest
 
 from data import Settings, Store
 from data.importing import import_demo
-from tests.ui.apptest import errors, metrics, open_home, widget
+from tests.ui.apptest import errors, metrics, open_home, open_page, widget
 from ui.logs import deletion_question
 from ui.markup import plain
 
@@ -124,3 +124,34 @@ def test_deleting_the_last_log_shows_the_empty_state(store: Store) -> None:
     assert "dataset" not in app.query_params
     assert app.info[0].value.startswith("No log is stored yet.")
     assert not app.metric
+
+
+def test_a_log_whose_layout_is_gone_says_so_on_every_page_and_can_be_deleted_there(store: Store) -> None:
+    demo = import_demo(store)
+    demo.layout_path.unlink()
+    app = open_page("pages/2_Journey_map.py", dataset=demo.id)
+    assert not app.exception
+    assert errors(app) == ["The stored journey layout is missing."]
+    assert app.info[0].value == f"Delete “{plain(demo.name)}” below and import it again."
+    assert not app.metric
+    app.button(key="delete-log").click().run()
+    app.button(key="delete-confirm").click().run()
+    assert not app.exception
+    assert store.datasets() == []
+    assert app.info[0].value.startswith("No log is stored yet.")
+
+
+def test_a_damaged_log_leaves_the_others_a_click_away(store: Store) -> None:
+    telecom, shop = import_demo(store, "telecom"), import_demo(store, "shop")
+    shop.layout_path.write_bytes(b"not a database" * 1_000)
+    app = open_home(dataset=shop.id)
+    assert not app.exception
+    assert errors(app)[0].startswith("This is not a DuckDB layout")
+    assert app.info[0].value == (
+        f"Choose another log in the sidebar, or delete “{plain(shop.name)}” below and import it again."
+    )
+    assert widget(app.selectbox, "Stored log").value == shop.id
+    widget(app.selectbox, "Log").select(telecom.id).run()
+    assert not app.exception
+    assert metrics(app)["Customers (unique journeys)"] == f"{telecom.n_cases:,}"
+    assert [dataset.id for dataset in store.datasets()] == [shop.id, telecom.id]
