@@ -126,7 +126,8 @@ class ChurnPoints:
     Both tables have customers (decided journeys through the step: censored ones are left out), churned (churned
     journeys whose last step before churning was this one), churn_rate (churned / customers), ci_low and ci_high
     (Wilson 95 % interval of the rate), stage (of the activity, of b for a transition), base_rate, lift
-    (churn_rate / base_rate), lift_overall (churn_rate / the churn rate of every decided journey) and score.
+    (churn_rate / base_rate), lift_overall (churn_rate / the churn rate of every decided journey; NaN without a goal,
+    which has no such rate) and score.
     `base_rate` is the churn rate of the stage: churned over customers, pooled over the stage's activities
     (activities in no stage pool together), because leaving right after a step is much likelier before the goal
     than after it and a step should stand out against its own stage; a stage of one touchpoint always gives it
@@ -222,7 +223,7 @@ def churn_points(engine: Engine, definition: JourneyDefinition, filters: Filters
     is_activity = figures["source"].isna()
     activities = figures[is_activity].rename(columns={"target": "activity"}).drop(columns="source")
     base = _stage_base_rates(activities)
-    overall = counted.churned_total / counted.decided if counted.decided else math.nan
+    overall = counted.churned_total / counted.decided if counted.decided and counted.has_goal else math.nan
     return ChurnPoints(
         activities=_rated(activities, base, overall, ["activity"]),
         transitions=_rated(figures[~is_activity], base, overall, ["source", "target"]),

@@ -325,6 +325,8 @@ class JourneyDefinition:
                 f"{duration_words(self.churn.inactivity_days)} of silence before the log's end without converting"
             )
         churn = " or ".join(rules) if rules else "no rule, so nobody churns"
+        if not self.goal:  # every decided journey would be a churn
+            return f"{conversion} Churn: {churn}; no churn rate is given without a goal, as it would read 100 %."
         return (
             f"{conversion} Churn: {churn}, out of the decided journeys; journeys still open (censored) are left out, "
             f"and the rate is not given while more than half are."

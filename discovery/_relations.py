@@ -16,7 +16,8 @@ A journey's **outcome** is one of four, decided in this order:
 The **conversion rate** is converted journeys (both converted outcomes) over every selected journey. The **churn
 rate** is churned journeys (both churned outcomes) over the decided ones (every outcome but censored), because
 counting the open journeys as "not churned" would understate churn near the log's end; when more than half the
-journeys are censored it cannot be estimated yet.
+journeys are censored it cannot be estimated yet. Without a goal neither rate is given: nobody converts, so every
+decided journey is a churn and the churn rate would read 100 % whatever the customers did.
 
 A journey **did a stage** when it has an event of one of the stage's touchpoints; it **got at least this far**
 when it did this stage or any later one — and, for the goal stage and every stage after it, converted: a prospect
@@ -102,7 +103,9 @@ class Outcomes:
     """How many of the selected journeys ended in each outcome, and the rates the dashboard headlines.
 
     `conversion_rate` is over every selected journey; `churn_rate` over the decided ones, NaN when nothing is
-    decided or when `churn_estimable` is False (more than half the journeys are censored). NaN conversion: no goal.
+    decided or when `churn_estimable` is False (more than half the journeys are censored). Both are NaN without a
+    goal: nobody converts then, so every decided journey is a churn and a churn rate would read 100 % whatever the
+    customers did.
     """
 
     journeys: int
@@ -144,7 +147,7 @@ class Outcomes:
 
     @property
     def churn_rate(self) -> float:
-        return self.churned_total / self.decided if self.churn_estimable else math.nan
+        return self.churned_total / self.decided if self.has_goal and self.churn_estimable else math.nan
 
     def to_dict(self) -> dict[str, Any]:
         rates = {"conversion_rate": self.conversion_rate, "churn_rate": self.churn_rate}
@@ -191,7 +194,9 @@ def outcome_sentence(outcomes: Outcomes) -> str:
             f"{outcomes.converted_total:,} of {outcomes.journeys:,} journeys converted "
             f"({outcomes.conversion_rate:.1%}), {outcomes.converted_then_churned:,} of them churned later."
         )
-    if outcomes.churn_estimable:
+    if not outcomes.has_goal:
+        churned = f"{outcomes.churned_total:,} journeys churned; without a goal there is no churn rate."
+    elif outcomes.churn_estimable:
         churned = (
             f"{outcomes.churned_total:,} of {outcomes.decided:,} decided journeys churned ({outcomes.churn_rate:.1%})."
         )

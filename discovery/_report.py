@@ -553,7 +553,7 @@ def _summary(inputs: ReportInputs) -> str:
         ("Touchpoints", f"{summary.activities:,}"),
         ("Journey variants", f"{summary.variants:,}"),
         ("Converted", _rate(outcomes.conversion_rate) if outcomes.has_goal else "no goal"),
-        ("Churned (of decided journeys)", _rate(outcomes.churn_rate) if outcomes.churn_estimable else "not yet known"),
+        ("Churned (of decided journeys)", _churn_tile(outcomes)),
         ("Still open (censored)", f"{outcomes.censored:,}"),
     ]
     cards = "".join(
@@ -563,6 +563,13 @@ def _summary(inputs: ReportInputs) -> str:
         f'<div class="kpis">{cards}</div><p>{_text(outcome_sentence(outcomes))}</p>'
         f"<p>{_text(inputs.definition.rules_in_words())}</p>"
     )
+
+
+def _churn_tile(outcomes: Outcomes) -> str:
+    """The churn rate, or why there is none: no goal (every decided journey would be a churn) or too many still open."""
+    if not outcomes.has_goal:
+        return "no goal"
+    return _rate(outcomes.churn_rate) if outcomes.churn_estimable else "not yet known"
 
 
 @report_section(DISCOVERY_SECTIONS, "map", "Journey map")

@@ -7,6 +7,7 @@ repeated steps (A, B, B, C is A, B, C): a step is dropped when the next step is 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Collection
 from dataclasses import dataclass, replace
 from typing import Any
@@ -107,7 +108,8 @@ class VariantTable:
     engine variant in the row), activities (list of str), cases, share and cumulative_share (of all selected
     customers, also when `limit` cuts the table), median_duration_seconds, length and — when outcomes were
     given — converted, churned, censored and active customers, and conversion_rate and churn_rate over the
-    customers whose outcome is known (converted or churned), as churn points count them; NaN when none is.
+    customers whose outcome is known (converted or churned), as churn points count them; NaN when none is, and
+    both NaN without a goal (as `Outcomes` gives them).
     """
 
     frame: pd.DataFrame
@@ -151,13 +153,18 @@ def variant_table(
         outcomes, params = _NO_OUTCOMES, []
     else:
         outcomes, params = outcome_relation(engine, definition)
-    return _variant_table(engine, filters, limit, (outcomes, params, definition is not None), collapse_repeats)
+    return _variant_table(engine, filters, limit, (outcomes, params, definition), collapse_repeats)
 
 
 def _variant_table(
-    engine: Engine, filters: Filters, limit: int | None, outcomes: tuple[str, list, bool], collapse_repeats: bool
+    engine: Engine,
+    filters: Filters,
+    limit: int | None,
+    outcomes: tuple[str, list, JourneyDefinition | None],
+    collapse_repeats: bool,
 ) -> VariantTable:
-    outcome_sql, params, with_outcomes = outcomes
+    outcome_sql, params, definition = outcomes
+    with_outcomes = definition is not None
     sql = _VARIANTS_SQL.format(
         outcomes=outcome_sql,
         censored_majority=CENSORED_MAJORITY,
@@ -173,6 +180,8 @@ def _variant_table(
     frame = engine.query(sql, [*params, *([] if limit is None else [limit])], filters=filters)
     if not with_outcomes:
         frame = frame.drop(columns=list(_OUTCOME_COLUMNS))
+    elif not definition.goal:  # nobody converts, and every decided journey is a churn: no rate says anything
+        frame = frame.assign(conversion_rate=math.nan, churn_rate=math.nan)
     frame = frame.assign(
         activities=python_lists(frame["activities"]),
         variant_ids=python_lists(frame["variant_ids"]),

@@ -321,7 +321,9 @@ def _kpis(journeys: dict[str, pd.DataFrame], outcomes: dict[str, Outcomes], *, h
         rows.append(_rate_row("conversion rate", a.converted_total, a.journeys, b.converted_total, b.journeys))
     else:
         rows.append(_row("conversion rate", "share", math.nan, math.nan, note="no goal is chosen in the definition"))
-    if a.churn_estimable and b.churn_estimable:
+    if not has_goal:  # every decided journey would be a churn: 100 % on both sides, whatever they did
+        rows.append(_row("churn rate", "share", math.nan, math.nan, note="no goal is chosen in the definition"))
+    elif a.churn_estimable and b.churn_estimable:
         rows.append(_rate_row("churn rate", a.churned_total, a.decided, b.churned_total, b.decided))
     else:
         still_open = "; ".join(

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import html
 
+import pandas as pd
+
 from data.engine import Engine
 from data.errors import LogError, Problem
 from data.store import Store
@@ -129,8 +131,8 @@ def _personas(inputs: ReportInputs) -> str:
             row.name,
             f"{row.customers:,}",
             percent_text(row.share),
-            "no goal" if row.conversion_rate != row.conversion_rate else percent_text(row.conversion_rate),
-            "not yet known" if row.churn_rate != row.churn_rate else percent_text(row.churn_rate),
+            "no goal" if pd.isna(row.conversion_rate) else percent_text(row.conversion_rate),
+            _churn_cell(row),
             ", ".join(row.dominant_channels),
             " → ".join(row.typical_journey),
         )
@@ -145,6 +147,14 @@ def _personas(inputs: ReportInputs) -> str:
             numeric=(1, 2, 3, 4),
         )
     )
+
+
+def _churn_cell(row) -> str:
+    """A persona's churn rate, or why there is none: no goal (every decided journey would be a churn) or too many
+    of its journeys still open. The profiles' rates are nullable: a missing one is pd.NA, which no comparison tests."""
+    if not pd.isna(row.churn_rate):
+        return percent_text(row.churn_rate)
+    return "no goal" if not row.has_goal else "not yet known"
 
 
 @report_section(REPORT_SECTIONS, "comparison", "Comparison")

@@ -72,6 +72,10 @@ __all__ = [
 WINDOW_UNITS = {"minutes": 1 / 1440, "hours": 1 / 24, "days": 1.0}
 NO_ROLE_SCALE = "—"
 GUESS_MARK = "⚠ "
+_NO_GOAL_CHURN = (
+    "{churned:,} journeys churned, but without a goal nobody converts, so every decided journey is a churn and a rate "
+    "would read 100 %. Choose the goal on the Journey definition page."
+)
 
 
 # --- cached readers ---
@@ -266,13 +270,16 @@ def show_outcome_metrics(dataset_id: str, filters: Filters, definition: JourneyD
         )
     else:
         columns[0].metric("Converted", "no goal", help="Choose the goal on the Journey definition page.")
-    columns[1].metric(
-        "Churned (of decided journeys)",
-        f"{outcomes.churn_rate:.1%}" if outcomes.churn_estimable else "not yet",
-        help=f"{outcomes.churned_total:,} of {outcomes.decided:,} decided journeys churned."
-        if outcomes.churn_estimable
-        else "More than half the journeys are still open: churn cannot be estimated yet.",
-    )
+    if not outcomes.has_goal:
+        churn, why = "no goal", _NO_GOAL_CHURN.format(churned=outcomes.churned_total)
+    elif outcomes.churn_estimable:
+        churn, why = (
+            f"{outcomes.churn_rate:.1%}",
+            f"{outcomes.churned_total:,} of {outcomes.decided:,} decided journeys churned.",
+        )
+    else:
+        churn, why = "not yet", "More than half the journeys are still open: churn cannot be estimated yet."
+    columns[1].metric("Churned (of decided journeys)", churn, help=why)
     columns[2].metric(
         "Still open (censored)",
         f"{outcomes.censored:,}",

@@ -382,7 +382,7 @@ def overview_table(table: pd.DataFrame, common_paths: pd.DataFrame) -> pd.DataFr
                 "Customers": journeys,
                 "Share of customers (%)": round(100 * row["share"], 1),
                 "Conversion": conversion_text(row["conversion_rate"]),
-                "Churn": churn_text(row["churn_rate"]),
+                "Churn": churn_text(row["churn_rate"], has_goal=row["has_goal"]),
                 "Still open (%)": round(100 * row["censored"] / journeys, 1),
                 "Median journey duration": duration_words(row["median_duration_seconds"] / 86_400),
                 "Median journey length (events)": float(row["median_events"]),
@@ -400,10 +400,12 @@ def conversion_text(rate: object) -> str:
     return _percent(rate)
 
 
-def churn_text(rate: object, outcomes: Outcomes | None = None) -> str:
-    """A churn rate in %, or "cannot be estimated" (with how many journeys are still open when known)."""
+def churn_text(rate: object, outcomes: Outcomes | None = None, *, has_goal: bool = True) -> str:
+    """A churn rate in %, or why there is none: no goal, or too many journeys still open (how many, when known)."""
     if not pd.isna(rate):
         return _percent(rate)
+    if not has_goal or (outcomes is not None and not outcomes.has_goal):
+        return "no goal chosen"
     if outcomes is None or not outcomes.journeys:
         return "cannot be estimated"
     return f"cannot be estimated ({_percent(outcomes.censored_share)} still open)"

@@ -19,6 +19,7 @@ from discovery import (
     churn_points,
     journey_outcomes,
     outcome_counts,
+    outcome_sentence,
     suggest_definition,
     where_they_went,
 )
@@ -116,11 +117,30 @@ def test_only_the_goal_converts_not_a_later_stage(settings: Settings) -> None:
         assert journey_outcomes(engine, DEFINITION)["ivan"] == "churned"  # silent 200 days, never bought
 
 
-def test_without_a_goal_nobody_converts_and_conversion_is_not_a_number(log: Engine) -> None:
+def test_without_a_goal_nobody_converts_and_neither_rate_is_a_number(log: Engine) -> None:
     no_goal = JourneyDefinition(stages=MODEL, churn=ChurnRule(("cancel",), 60))
     counted = outcome_counts(log, no_goal)
     assert counted.converted_total == 0
     assert counted.conversion_rate != counted.conversion_rate  # NaN
+    # anna, bob, eve, finn and gina churned, dana is open and carl (silent 160 days) too: every decided journey is a
+    # churn, so a churn rate would read 100 % whatever the customers did.
+    assert (counted.churned_total, counted.decided, counted.censored) == (6, 6, 1)
+    assert counted.churn_estimable
+    assert counted.churn_rate != counted.churn_rate  # NaN
+    assert outcome_sentence(counted) == (
+        "No goal: nobody converts. 6 journeys churned; without a goal there is no churn rate. "
+        "1 journeys are still open (censored)."
+    )
+    assert no_goal.rules_in_words().endswith("no churn rate is given without a goal, as it would read 100 %.")
+
+
+def test_without_a_goal_churn_points_keep_where_journeys_ended_but_no_lift_against_everyone(log: Engine) -> None:
+    points = churn_points(log, JourneyDefinition(stages=MODEL, churn=ChurnRule(("cancel",), 60)))
+    quote = points.activities.set_index("activity").loc["quote"]
+    # anna and bob passed it with their outcome decided (dana is still open); bob left right after it
+    assert (quote["customers"], quote["churned"]) == (2, 1)
+    assert quote["churn_rate"] == 0.5
+    assert points.activities["lift_overall"].isna().all()
 
 
 def test_churn_is_not_estimated_while_most_journeys_are_open(log: Engine) -> None:

@@ -108,6 +108,12 @@ def test_summary_states_the_library_counts_of_unique_customers(shop: Engine) -> 
     }
 
 
+def test_without_a_goal_the_summary_gives_neither_rate(shop: Engine) -> None:
+    no_goal = ReportInputs(shop, replace(DEFINITION, goal=()), STAMP, view=EVERYTHING)
+    tiles = dict(KPI.findall(section(render_report(no_goal, [DISCOVERY_SECTIONS["summary"]]), "summary")))
+    assert (tiles["Converted"], tiles["Churned (of decided journeys)"]) == ("no goal", "no goal")
+
+
 def test_stage_section_shows_the_stage_kpis_and_the_stage_funnel(shop: Engine) -> None:
     body = section(render_report(inputs_of(shop), [DISCOVERY_SECTIONS["stages"]]), "stages")
     kpis = stage_kpis(shop, DEFINITION).table

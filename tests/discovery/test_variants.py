@@ -111,6 +111,14 @@ def test_a_path_mostly_still_open_has_no_churn_rate(shop: Engine) -> None:
     assert pd.isna(table.loc[1, "churn_rate"])  # more than half (all) of the path's customers are still open
 
 
+def test_without_a_goal_a_path_counts_its_outcomes_but_gives_no_rate(shop: Engine) -> None:
+    no_goal = JourneyDefinition(churn=ChurnRule(inactivity_days=30 / 1440))
+    for collapse in (False, True):
+        table = variant_table(shop, definition=no_goal, collapse_repeats=collapse).frame
+        assert table["converted"].sum() == 0 and table["churned"].sum() > 0
+        assert table[["conversion_rate", "churn_rate"]].isna().all().all()  # not 0 % and 100 %
+
+
 def test_merged_variants_count_outcomes_too(shop: Engine) -> None:
     table = variant_table(shop, definition=BUY_WITHIN_30_MINUTES, collapse_repeats=True).frame
     assert rows(table, "cases", "converted", "churned") == [(4, 4, 0), (1, 0, 1)]

@@ -116,10 +116,12 @@ def test_churn_that_cannot_be_estimated_is_not_tested(engine: Engine) -> None:
     assert churn["note"] == "cannot be estimated yet (B: 3 of 4 journeys still open)"
 
 
-def test_without_a_goal_conversion_is_not_tested(engine: Engine) -> None:
+def test_without_a_goal_neither_conversion_nor_churn_is_tested(engine: Engine) -> None:
+    # Nobody converts, so every decided journey is a churn: both sides would read 100 % whatever they did.
     kpis = compare_segments(engine, A, B, definition=JourneyDefinition(stages=STAGES)).kpis.set_index("kpi")
-    assert kpis.loc["conversion rate", "note"] == "no goal is chosen in the definition"
-    assert np.isnan(kpis.loc["conversion rate", "p_value"])
+    for kpi in ("conversion rate", "churn rate"):
+        assert kpis.loc[kpi, "note"] == "no goal is chosen in the definition"
+        assert np.isnan(kpis.loc[kpi, "a"]) and np.isnan(kpis.loc[kpi, "p_value"])
 
 
 def test_the_stage_funnel_counts_who_got_at_least_this_far_as_the_stages_page(engine: Engine, comparison) -> None:

@@ -13,7 +13,7 @@ import pytest
 from data import LogError, Settings, Store
 from data.demo import generate_demo
 from data.importing import import_file
-from discovery import ReportView, definition_of, render_report
+from discovery import ChurnRule, ReportView, definition_of, render_report, save_definition
 from discovery.__main__ import main as discovery_main
 from segmentation import (
     REPORT_SECTIONS,
@@ -75,6 +75,26 @@ def test_personas_section_shows_the_saved_run_as_the_personas_page_does(stored: 
     assert [cells[1] for cells in listed] == [f"{n:,}" for n in expected["customers"]]
     assert sum(int(cells[1].replace(",", "")) for cells in listed) == 400  # every customer, once
     assert "App &lt;first&gt;" in document
+
+
+@pytest.mark.parametrize(
+    ("change", "conversion", "churn"),
+    [
+        ({"goal": ()}, "no goal", "no goal"),  # every decided journey would be a churn: 100 %
+        # nobody is silent that long: the personas that mostly did not convert are mostly still open
+        ({"churn": ChurnRule(inactivity_days=100_000)}, None, "not yet known"),
+    ],
+)
+def test_a_rate_the_personas_cannot_give_says_why(stored: tuple[Store, str], change, conversion, churn) -> None:
+    store, dataset_id = stored
+    with store.engine(dataset_id) as engine:
+        definition, _ = definition_of(store, dataset_id, engine)
+        save_definition(store, dataset_id, replace(definition, **change))
+        inputs = stored_report_inputs(store, dataset_id, engine, ReportView(persona_run="Spring"))
+        document = render_report(inputs, [REPORT_SECTIONS["personas"]])
+    listed = section_rows(document, "personas")
+    assert churn in {cells[4] for cells in listed}
+    assert conversion is None or {(cells[3], cells[4]) for cells in listed} == {(conversion, churn)}
 
 
 def test_comparison_section_shows_the_compare_pages_kpis(stored: tuple[Store, str]) -> None:

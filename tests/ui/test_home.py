@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
 
 from data import Filters, Settings, Store, import_file, load_log
 from data.importing import DEMO_SAMPLES, import_demo
-from discovery import outcome_counts, suggest_definition
+from discovery import outcome_counts, save_definition, suggest_definition
 from tests.ui.apptest import errors, metrics, open_home, widget
 
 
@@ -36,6 +37,19 @@ def test_first_run_stores_the_demo_and_shows_its_counts(store: Store) -> None:
     assert app.warning[0].value.startswith("These figures follow a **suggested** journey definition")
     assert app.query_params["dataset"] == demo.id
     assert app.dataframe[0].value["Log"].tolist() == [demo.name]
+
+
+def test_without_a_goal_neither_headline_rate_is_given(store: Store) -> None:
+    # Nobody converts then, so every decided journey is a churn: "0 %" and "100 %" would say nothing of the customers.
+    demo = import_demo(store)
+    with store.engine(demo.id) as engine:
+        save_definition(store, demo.id, dataclasses.replace(suggest_definition(engine), goal=()))
+    app = open_home(dataset=demo.id)
+    assert not app.exception
+    shown = metrics(app)
+    assert (shown["Converted"], shown["Churned (of decided journeys)"]) == ("no goal", "no goal")
+    churned = next(metric for metric in app.metric if metric.label == "Churned (of decided journeys)")
+    assert "every decided journey is a churn" in churned.help
 
 
 def test_a_log_already_stored_is_not_joined_by_the_demo(store: Store) -> None:

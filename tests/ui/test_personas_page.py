@@ -206,6 +206,13 @@ def test_churn_that_cannot_be_estimated_says_how_many_are_still_open() -> None:
     assert churn_text(0.125) == "12.5 %"
 
 
+def test_without_a_goal_churn_says_so_not_that_it_cannot_be_estimated() -> None:
+    outcomes = Outcomes(journeys=40, converted=0, converted_then_churned=0, churned=30, censored=10, has_goal=False)
+    assert math.isnan(outcomes.churn_rate)  # it would be 30 of 30 decided: 100 %
+    assert churn_text(outcomes.churn_rate, outcomes) == "no goal chosen"
+    assert churn_text(math.nan, has_goal=False) == "no goal chosen"
+
+
 def test_attribute_lines_follow_each_attributes_role() -> None:
     attributes = pd.DataFrame(
         {
