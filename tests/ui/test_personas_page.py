@@ -165,6 +165,7 @@ PROFILE_ROW = pd.Series(
         "converted_then_churned": 2,
         "churned": 3,
         "censored": 25,
+        "has_goal": True,
         "conversion_rate": 0.3,
         "churn_rate": pd.NA,
         "median_duration_seconds": 3.5 * 3600,
