@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from numbers import Real
@@ -103,14 +104,27 @@ _ROLE_WORDS = (
     (
         "amount",
         (
-            "revenue", "amount", "price", "cost", "value", "total", "spend", "spent", "sales", "basket", "paid",
-            "fee", "fees", "eur", "usd", "gbp", "euro", "euros", "dollar", "dollars", "montant", "prix", "revenu",
-            "chiffre", "ca", "panier", "frais", "cout",
+            "revenue", "amount", "amounts", "price", "prices", "cost", "costs", "value", "total", "spend", "spent",
+            "sales", "basket", "paid", "payment", "payments", "expense", "expenses", "fee", "fees", "eur", "usd",
+            "gbp", "euro", "euros", "dollar", "dollars", "montant", "prix", "revenu", "chiffre", "ca", "panier",
+            "frais", "cout",
+        ),
+    ),
+    # Whole numbers that name someone or something rather than count it: who did the step (XES `org:resource`),
+    # an office, a law article, a registration number (matricola, matricule), a postal or product code. A mean of
+    # them is no figure: they are categories.
+    (
+        "code",
+        (
+            "resource", "office", "article", "matricola", "matricule", "matricula", "code", "zip", "zipcode",
+            "postcode", "sku", "ean", "isbn", "branch", "department", "dept", "agent", "employee", "operator",
         ),
     ),
     ("date", ("date", "time", "datetime", "timestamp", "day", "datum", "jour", "heure", "when", "at")),
 )  # fmt: skip
 _ROLE_MATCHERS = tuple((role, keyword_matcher(words, stems=False)) for role, words in _ROLE_WORDS)
+# An amount word closing a name written as one word ("paymentamount", "totalprice", "unitcost").
+_COMPOUND_AMOUNT = re.compile(r"(?<=[a-z]{2})(?:amount|price|cost|revenue|expense|payment)s?\b")
 _NUMERIC = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT")
 _NUMERIC_TYPES = frozenset((*_NUMERIC, "FLOAT", "DOUBLE"))
 _INTEGER_TYPES = frozenset(_NUMERIC)
@@ -676,6 +690,7 @@ def _role(name: str, stored_as: str, stats: pd.Series) -> tuple[AttributeRole, s
     low, high = stats["low"], stats["high"]
     whole = bool(stats["whole"]) if numeric and not pd.isna(stats["whole"]) else False
     named = {role: matcher.search(plain) for role, matcher in _ROLE_MATCHERS}
+    named["amount"] = named["amount"] or _COMPOUND_AMOUNT.search(plain)
     if stored_as.startswith("TIMESTAMP") or stored_as == "DATE":
         return AttributeRole("date"), "its values are dates"
     if named["identifier"]:
@@ -708,6 +723,10 @@ def _role(name: str, stored_as: str, stats: pd.Series) -> tuple[AttributeRole, s
         )
     if numeric and named["amount"]:
         return AttributeRole("amount"), f"its name says {named['amount'].group(0)!r}: an amount, summed"
+    if numeric and whole and named["code"]:
+        return AttributeRole("category"), (
+            f"its name says {named['code'].group(0)!r}: whole numbers that name, not count, grouped and never averaged"
+        )
     if named["date"] and not numeric:
         return AttributeRole("date"), f"its name says {named['date'].group(0)!r}"
     if numeric:

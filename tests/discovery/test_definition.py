@@ -180,6 +180,39 @@ def test_attribute_roles_come_from_names_types_and_values(settings: Settings) ->
     )
 
 
+def test_whole_numbers_that_name_someone_are_categories_and_one_word_amounts_are_summed(settings: Settings) -> None:
+    # As in the road traffic fines log and BPIC 2012: the officer or clerk (XES org:resource), the law article and
+    # the registration number are codes whose mean means nothing; the payments are money written as one word.
+    log = journeys(*((f"c{n}", "visit", n) for n in range(60))).assign(
+        **{"org:resource": pd.array([561 + n % 7 for n in range(60)], dtype="Int64")},
+        article=pd.array([157, 7, 142] * 20, dtype="Int64"),
+        matricola=pd.array([0, 3] * 30, dtype="Int64"),
+        Office_U=pd.array([1, 2, 3] * 20, dtype="Int64"),
+        paymentamount=pd.array([35.0, 0.0] * 30, dtype="Float64"),
+        Costs=pd.array([50, 400] * 30, dtype="Int64"),
+        expense=pd.array([11.0, 13.0] * 30, dtype="Float64"),
+        points=pd.array([0, 2] * 30, dtype="Int64"),
+        resource_load=pd.array([0.5, 0.75] * 30, dtype="Float64"),  # a share, not a whole number: averaged
+    )
+    with Engine.from_frame(log, settings) as engine:
+        roles, reasons = suggest_attribute_roles(engine)
+    assert roles == {
+        "org:resource": AttributeRole("category"),
+        "article": AttributeRole("category"),
+        "matricola": AttributeRole("category"),
+        "Office_U": AttributeRole("category"),
+        "paymentamount": AttributeRole("amount"),
+        "Costs": AttributeRole("amount"),
+        "expense": AttributeRole("amount"),
+        "points": AttributeRole("number"),
+        "resource_load": AttributeRole("number"),
+    }
+    assert reasons["attribute:org:resource"] == (
+        "its name says 'resource': whole numbers that name, not count, grouped and never averaged"
+    )
+    assert reasons["attribute:paymentamount"] == "its name says 'amount': an amount, summed"
+
+
 def test_device_platform_and_french_channel_names_get_their_group() -> None:
     channels = ["desktop", "tablet", "mob", "tablette", "espace client", "centre d'appels", "Centre d'appel", "srv"]
     groups, reasons = suggest_channel_groups(channels)
