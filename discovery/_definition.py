@@ -134,6 +134,10 @@ _IDENTIFIER_MIN_VALUES = 50
 # So is a column holding one value per customer that nearly every customer has another of (a phone or account
 # number repeated on each of the customer's events); approximate counts leave a little slack.
 _ONE_PER_CUSTOMER = 1.05
+# A number is the customer's own (counted once per customer) when each customer has one value and it is repeated on
+# their events: XES case attributes (`case:` in pm4py's columns), or a customer's value a CSV repeats on every row.
+_CASE_ATTRIBUTE = "case:"
+_REPEATED_ON_EVENTS = 1.5
 
 
 def _is_number(value: object) -> bool:
@@ -175,11 +179,15 @@ class AttributeRole:
     `role`: "identifier" (never averaged), "category", "amount" (summed: total, per customer, per event), "score"
     with its `scale` ("nps": 0–10, promoters minus detractors; "csat": the share of satisfied answers, those of
     at least `satisfied_from`; "mean": a plain mean), "number" (a plain mean) or "date" (the date of a record).
+    `per_customer`: the value is the customer's, repeated on each of their events (an XES case attribute such as
+    a loan's requested amount), so it is counted once per customer: summed per event it would count a customer as
+    many times as they have events.
     """
 
     role: str
     scale: str | None = None
     satisfied_from: float | None = None
+    per_customer: bool = False
 
     def __post_init__(self) -> None:
         problems = []
@@ -195,6 +203,16 @@ class AttributeRole:
             )
         if self.role != "score" and self.scale is not None:
             problems.append(Problem("Only a score has a scale.", value=str(self.scale)))
+        if not isinstance(self.per_customer, bool):
+            problems.append(Problem("“Once per customer” is yes or no.", value=str(self.per_customer)))
+        elif self.per_customer and not self.is_summed:
+            problems.append(
+                Problem(
+                    "Only an amount, a score or a number is counted once per customer.",
+                    fix="Leave “once per customer” off for this role.",
+                    value=str(self.role),
+                )
+            )
         if self.scale == "csat" and not _is_number(self.satisfied_from):
             problems.append(
                 Problem(
@@ -205,6 +223,9 @@ class AttributeRole:
             raise LogError(problems)
 
     def __str__(self) -> str:
+        return self._kind() + (", once per customer" if self.per_customer else "")
+
+    def _kind(self) -> str:
         if self.scale == "nps":
             return "score (NPS 0–10: % promoters − % detractors)"
         if self.scale == "csat":
@@ -240,8 +261,11 @@ class AttributeRole:
 
     def figures(self, total: float, values: int, high: int, low: int, customers: int) -> list[tuple[str, float]]:
         """Return (figure, value) for a group from its `sums_sql` and the customers in it: an amount's total, per
-        customer and per event; NPS as % promoters − % detractors; CSAT as the share satisfied; else the mean."""
+        customer and per event (not for a value counted once per customer); NPS as % promoters − % detractors; CSAT
+        as the share satisfied; else the mean."""
         per = lambda part, whole: part / whole if whole else math.nan  # noqa: E731
+        if self.role == "amount" and self.per_customer:
+            return [("total", total), ("per customer", per(total, customers))]
         if self.role == "amount":
             return [("total", total), ("per customer", per(total, customers)), ("per event", per(total, values))]
         if self.scale == "nps":
@@ -256,6 +280,8 @@ class AttributeRole:
             values["scale"] = self.scale
         if self.satisfied_from is not None:
             values["satisfied_from"] = self.satisfied_from
+        if self.per_customer:
+            values["per_customer"] = True
         return values
 
 
@@ -428,7 +454,9 @@ def _from_dict(values: Mapping[str, Any]) -> JourneyDefinition:
         "stages": lambda: StageModel(tuple(stages), stage_of, stage_reasons),
         "churn": lambda: ChurnRule(tuple(churn.get("touchpoints") or ()), churn.get("inactivity_days")),
         "attribute_roles": lambda: {
-            name: AttributeRole(role["role"], role.get("scale"), role.get("satisfied_from"))
+            name: AttributeRole(
+                role["role"], role.get("scale"), role.get("satisfied_from"), role.get("per_customer", False)
+            )
             for name, role in (values.get("attributes") or {}).items()
         },
     }
@@ -710,28 +738,41 @@ def _role(name: str, stored_as: str, stats: pd.Series) -> tuple[AttributeRole, s
             f"each customer has one value and nearly every customer another ({distinct:,} values for {customers:,} "
             "customers): an identifier, such as a phone or account number"
         )
-    if numeric and named["score:nps"] and whole and low >= 0 and high <= 10:
+    if numeric and not (whole and named["code"] and not named["amount"]):
+        role, reason = _summed_role(named, whole, low, high)
+        if name.startswith(_CASE_ATTRIBUTE) or (
+            pairs <= _ONE_PER_CUSTOMER * customers and values >= _REPEATED_ON_EVENTS * customers
+        ):
+            return replace(role, per_customer=True), (
+                f"{reason}; each customer has one value, repeated on their events ({values:,} values for "
+                f"{customers:,} customers): counted once per customer"
+            )
+        return role, reason
+    if numeric:
+        return AttributeRole("category"), (
+            f"its name says {named['code'].group(0)!r}: whole numbers that name, not count, grouped and never averaged"
+        )
+    if named["date"]:
+        return AttributeRole("date"), f"its name says {named['date'].group(0)!r}"
+    return AttributeRole("category"), "text: a category to group by"
+
+
+def _summed_role(named: dict, whole: bool, low: float, high: float) -> tuple[AttributeRole, str]:
+    """The role of a number that is summed up: a score, an amount or a plain number, by its name and values."""
+    if named["score:nps"] and whole and low >= 0 and high <= 10:
         return AttributeRole(
             "score", "nps"
         ), f"its name says {named['score:nps'].group(0)!r} and its values run {low:g}–{high:g}"
-    if numeric and named["score:csat"] and whole and high <= 10:
+    if named["score:csat"] and whole and high <= 10:
         satisfied = high - 1 if high - low >= 3 else high
         return (
             AttributeRole("score", "csat", float(satisfied)),
             f"its name says {named['score:csat'].group(0)!r} and its values run {low:g}–{high:g}: "
             f"satisfied means {satisfied:g} or more",
         )
-    if numeric and named["amount"]:
+    if named["amount"]:
         return AttributeRole("amount"), f"its name says {named['amount'].group(0)!r}: an amount, summed"
-    if numeric and whole and named["code"]:
-        return AttributeRole("category"), (
-            f"its name says {named['code'].group(0)!r}: whole numbers that name, not count, grouped and never averaged"
-        )
-    if named["date"] and not numeric:
-        return AttributeRole("date"), f"its name says {named['date'].group(0)!r}"
-    if numeric:
-        return AttributeRole("number"), "a number with no name that says more: averaged"
-    return AttributeRole("category"), "text: a category to group by"
+    return AttributeRole("number"), "a number with no name that says more: averaged"
 
 
 def _is_numeric_type(stored_as: str) -> bool:

@@ -90,16 +90,30 @@ _KPI_FIGURES = ("customers", "did_stage", "median_seconds_to_reach", "median_sec
 # Per stage and attribute: the sum and count of its values, and the counts above and below a score's thresholds.
 # Only the steps that carry a value are read (a stage none of whose steps does gets no row: no values), each
 # attribute's on its own: one scan of the steps with any value took twice as long at 10M events.
-_ATTRIBUTE_SQL = """
-WITH {stage_of}, per_activity AS ({per_activity})
+# Each stage's sums of every attribute: an event's value counts once per event (summed per touchpoint, then per
+# stage), a customer's own value (`AttributeRole.per_customer`) once per customer who did a step of the stage.
+_ATTRIBUTE_SQL = "WITH {stage_of} {branches}"
+_PER_EVENT_SQL = """
 SELECT m.step, p.attribute, sum(p.total)::DOUBLE AS total, sum(p.answered) AS answered, sum(p.high) AS high,
        sum(p.low) AS low
-FROM per_activity p JOIN stage_steps m USING (activity) GROUP BY m.step, p.attribute
+FROM ({per_activity}) p JOIN stage_steps m USING (activity) GROUP BY m.step, p.attribute
 """
 _ATTRIBUTE_SUMS_SQL = """
 SELECT activity, {index} AS attribute, total_{index} AS total, values_{index} AS answered, high_{index} AS high,
        low_{index} AS low
 FROM (SELECT activity, {sums} FROM steps WHERE {column} IS NOT NULL GROUP BY activity)
+"""
+_PER_CUSTOMER_SUMS_SQL = """
+SELECT step, {index} AS attribute, total_{index}::DOUBLE AS total, values_{index} AS answered, high_{index} AS high,
+       low_{index} AS low
+FROM (
+    SELECT step, {sums}
+    FROM (
+        SELECT m.step, s.case_code, min(s.{column}) AS {column}
+        FROM steps s JOIN stage_steps m USING (activity) WHERE s.{column} IS NOT NULL GROUP BY m.step, s.case_code
+    )
+    GROUP BY step
+)
 """
 
 
@@ -535,12 +549,17 @@ def _attribute_figures(
     )
     if not summed:
         return empty
-    branches = []
+    event_sums, branches = [], []
     for index, (name, role) in enumerate(summed.items()):
         column = engine.attribute_column(name)
         sums = role.sums_sql(column, index, partial=True, whole=columns[name] in _INTEGER_TYPES)
-        branches.append(_ATTRIBUTE_SUMS_SQL.format(index=index, sums=sums, column=column))
-    sql = _ATTRIBUTE_SQL.format(stage_of=STAGE_OF, per_activity=" UNION ALL ".join(branches))
+        if role.per_customer:
+            branches.append(_PER_CUSTOMER_SUMS_SQL.format(index=index, sums=sums, column=column))
+        else:
+            event_sums.append(_ATTRIBUTE_SUMS_SQL.format(index=index, sums=sums, column=column))
+    if event_sums:
+        branches.append(_PER_EVENT_SQL.format(per_activity=" UNION ALL ".join(event_sums)))
+    sql = _ATTRIBUTE_SQL.format(stage_of=STAGE_OF, branches=" UNION ALL ".join(branches))
     model = definition.stages
     sums = engine.query(sql, stage_steps_params(model), filters).set_index(["step", "attribute"])
     rows = []

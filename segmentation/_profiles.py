@@ -428,15 +428,34 @@ def _attribute_profile(
 
 
 def _numeric_figures(engine: Engine, labelled: _Labelled, roles: dict, customers: pd.Series) -> list[tuple]:
-    """The figures each numeric attribute's role gives (discovery's own arithmetic), per persona with answers."""
-    if not roles:
-        return []
-    sums = []
-    for index, (name, role) in enumerate(roles.items()):
-        sums.append(role.sums_sql(f"s.{engine.attribute_column(name)}", index))
+    """The figures each numeric attribute's role gives (discovery's own arithmetic), per persona with answers: an
+    event's value once per event, a customer's own value (`AttributeRole.per_customer`) once per customer."""
+    rows = []
+    for per_customer in (False, True):
+        chosen = {name: role for name, role in roles.items() if role.per_customer == per_customer}
+        if chosen:
+            rows += _persona_sums(engine, labelled, chosen, customers, per_customer=per_customer)
+    order = {name: position for position, name in enumerate(roles)}
+    return sorted(rows, key=lambda row: (row[0], order[row[1]]))
+
+
+def _persona_sums(
+    engine: Engine, labelled: _Labelled, roles: dict, customers: pd.Series, *, per_customer: bool
+) -> list[tuple]:
+    columns = [engine.attribute_column(name) for name in roles]
+    sums = [
+        role.sums_sql(f"s.{column}", index)
+        for index, (role, column) in enumerate(zip(roles.values(), columns, strict=True))
+    ]
+    relation = (
+        f"(SELECT case_code, {', '.join(f'min({column}) AS {column}' for column in columns)} FROM steps "
+        "GROUP BY case_code)"
+        if per_customer
+        else "steps"
+    )
     summed = labelled.query(
-        f"SELECT l.persona, {', '.join(sums)} FROM steps s JOIN labelled l USING (case_code) GROUP BY l.persona "
-        "ORDER BY l.persona"
+        f"SELECT l.persona, {', '.join(sums)} FROM {relation} s JOIN labelled l USING (case_code) "
+        "GROUP BY l.persona ORDER BY l.persona"
     )
     rows = []
     for row in summed.itertuples(index=False):

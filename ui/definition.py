@@ -72,6 +72,7 @@ __all__ = [
 WINDOW_UNITS = {"minutes": 1 / 1440, "hours": 1 / 24, "days": 1.0}
 NO_ROLE_SCALE = "—"
 GUESS_MARK = "⚠ "
+ONCE_PER_CUSTOMER = "Once per customer"
 _NO_GOAL_CHURN = (
     "{churned:,} journeys churned, but without a goal nobody converts, so every decided journey is a churn and a rate "
     "would read 100 %. Choose the goal on the Journey definition page."
@@ -206,7 +207,8 @@ def edited_channel_groups(edited: pd.DataFrame) -> dict[str, str]:
 
 
 def attribute_table(definition: JourneyDefinition, attribute_types: dict[str, str]) -> pd.DataFrame:
-    """Return one editable row per attribute: role, scale, the lowest satisfied answer, and why."""
+    """Return one editable row per attribute: role, scale, the lowest satisfied answer, whether it is counted once per
+    customer, and why."""
     roles = {name: definition.role_of(name, kind) for name, kind in attribute_types.items()}
     return pd.DataFrame(
         {
@@ -216,6 +218,7 @@ def attribute_table(definition: JourneyDefinition, attribute_types: dict[str, st
             "Satisfied from": [
                 math.nan if role.satisfied_from is None else role.satisfied_from for role in roles.values()
             ],
+            ONCE_PER_CUSTOMER: [role.per_customer for role in roles.values()],
             "Why": [definition.why(f"attribute:{name}") for name in roles],
         }
     )
@@ -224,13 +227,20 @@ def attribute_table(definition: JourneyDefinition, attribute_types: dict[str, st
 def edited_attribute_roles(edited: pd.DataFrame) -> dict[str, AttributeRole]:
     """Return each attribute's role as edited; LogError lists every role that does not hold together."""
     roles, problems = {}, []
-    for name, role, scale, satisfied in zip(
-        edited["Attribute"], edited["Role"], edited["Scale"], edited["Satisfied from"], strict=True
+    for name, role, scale, satisfied, per_customer in zip(
+        edited["Attribute"],
+        edited["Role"],
+        edited["Scale"],
+        edited["Satisfied from"],
+        edited[ONCE_PER_CUSTOMER],
+        strict=True,
     ):
         scale = None if role != "score" or scale in (None, NO_ROLE_SCALE) else scale
         satisfied = None if scale != "csat" or satisfied is None or pd.isna(satisfied) else float(satisfied)
         try:
-            roles[name] = AttributeRole(role, scale, satisfied)
+            chosen = AttributeRole(role, scale, satisfied)
+            # Ticked under a role that sums nothing up (an identifier, a category), the box says nothing.
+            roles[name] = replace(chosen, per_customer=bool(per_customer) and chosen.is_summed)
         except LogError as error:
             problems += [replace(problem, column=name) for problem in error.problems]
     if problems:
@@ -446,6 +456,11 @@ def _groups_and_roles_step(dataset_id: str, key: str, base: JourneyDefinition) -
                 "Scale": st.column_config.SelectboxColumn("Scale", options=[NO_ROLE_SCALE, *SCORE_SCALES]),
                 "Satisfied from": st.column_config.NumberColumn(
                     "Satisfied from", help="CSAT only: the lowest answer that counts as satisfied (e.g. 4 on 1–5)."
+                ),
+                ONCE_PER_CUSTOMER: st.column_config.CheckboxColumn(
+                    ONCE_PER_CUSTOMER,
+                    help="The customer's own value, repeated on each of their events (an XES case attribute): "
+                    "summed and averaged once per customer, not once per event.",
                 ),
             },
         )

@@ -213,6 +213,39 @@ def test_whole_numbers_that_name_someone_are_categories_and_one_word_amounts_are
     assert reasons["attribute:paymentamount"] == "its name says 'amount': an amount, summed"
 
 
+def test_a_customers_own_number_repeated_on_their_events_is_counted_once_per_customer(
+    settings: Settings, tmp_path: Path
+) -> None:
+    # 30 customers of three events each: a loan's requested amount as pm4py flattens an XES case attribute, a
+    # lifetime value a CSV repeats on every row, and an order's price on each event, which differs event to event.
+    log = journeys(*((f"c{n}", step, 3 * n + index) for n in range(30) for index, step in enumerate("abc"))).assign(
+        **{"case:AMOUNT_REQ": pd.array([1000 * (n // 3) for n in range(90)], dtype="Int64")},
+        lifetime_value=pd.array([10.0 * (n // 3) for n in range(90)], dtype="Float64"),
+        price=pd.array([float(n) for n in range(90)], dtype="Float64"),
+    )
+    with Engine.from_frame(log, settings) as engine:
+        roles, reasons = suggest_attribute_roles(engine)
+    assert roles == {
+        "case:AMOUNT_REQ": AttributeRole("amount", per_customer=True),
+        "lifetime_value": AttributeRole("amount", per_customer=True),
+        "price": AttributeRole("amount"),
+    }
+    assert reasons["attribute:lifetime_value"].endswith(
+        "each customer has one value, repeated on their events (90 values for 30 customers): counted once per customer"
+    )
+    definition = JourneyDefinition(attribute_roles=roles)
+    write_definition(definition, tmp_path / "definition.json")
+    document = json.loads((tmp_path / "definition.json").read_text(encoding="utf-8"))
+    assert document["attributes"]["lifetime_value"] == {"role": "amount", "per_customer": True}
+    assert document["attributes"]["price"] == {"role": "amount"}
+    assert read_definition(tmp_path / "definition.json") == definition
+
+
+def test_only_a_summed_role_is_counted_once_per_customer() -> None:
+    with pytest.raises(LogError, match="Only an amount, a score or a number is counted once per customer"):
+        AttributeRole("category", per_customer=True)
+
+
 def test_device_platform_and_french_channel_names_get_their_group() -> None:
     channels = ["desktop", "tablet", "mob", "tablette", "espace client", "centre d'appels", "Centre d'appel", "srv"]
     groups, reasons = suggest_channel_groups(channels)

@@ -264,6 +264,30 @@ def test_stage_kpis_sum_the_selected_customers_values_only(shop: Engine) -> None
     assert figures.loc[("purchase", "satisfaction", "mean"), "values"] == 0
 
 
+def test_a_customers_own_value_counts_once_per_customer_of_each_stage(settings: Settings) -> None:
+    # A loan's requested amount, repeated on each of its events (an XES case attribute): anna 1,000 on five events,
+    # bob 500 on two, carl 300 on two. Summed per event, consideration would read 2 × 1,000 + 500.
+    log = SHOP.assign(
+        requested=pd.array([1000.0] * 5 + [500.0] * 2 + [300.0] * 2, dtype="Float64"),
+        score=pd.array([9] * 5 + [3] * 2 + [None] * 2, dtype="Int64"),
+    )
+    roles = {
+        "requested": AttributeRole("amount", per_customer=True),
+        "score": AttributeRole("score", "nps", per_customer=True),
+        "satisfaction": AttributeRole("score", "csat", 4),
+    }
+    definition = JourneyDefinition(goal=DEFINITION.goal, stages=MODEL, attribute_roles=roles)
+    with Engine.from_frame(log, settings) as engine:
+        figures = stage_kpis(engine, definition).attributes.set_index(["stage", "attribute", "figure"])
+    assert figures.loc[("consideration", "requested", "total"), "value"] == 1500.0  # anna's and bob's, once each
+    assert figures.loc[("consideration", "requested", "per customer"), "value"] == 750.0
+    assert ("consideration", "requested", "per event") not in figures.index
+    assert figures.loc[("discovery", "requested", "total"), ["value", "values"]].tolist() == [1800.0, 3]
+    assert figures.loc[("discovery", "score", "NPS"), "value"] == 0.0  # anna promotes, bob detracts, carl has none
+    assert figures.loc[("post-purchase", "satisfaction", "share satisfied"), "value"] == 1.0  # per event, as before
+    assert figures.loc[("consideration", "requested", "total"), "role"] == "amount, once per customer"
+
+
 def test_each_attribute_role_sums_a_stage_up_its_own_way(settings: Settings) -> None:
     """Amounts are summed (total, per customer who did the stage, per event), NPS is % promoters − % detractors,
     CSAT the share satisfied, and an identifier is never averaged."""

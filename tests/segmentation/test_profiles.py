@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -176,6 +177,26 @@ def test_attributes_are_summed_up_as_their_roles_say(profiles) -> None:
     assert figures[("store", "age", "old")] == pytest.approx(2 / 3)
     assert figures[("store", "age", "young")] == pytest.approx(1 / 3)
     assert "ref" not in set(profiles.attributes["attribute"]), "an identifier describes no one"
+
+
+def test_a_customers_own_value_counts_once_per_customer(engine: Engine) -> None:
+    # "ref" read as each customer's own number (1 to 6, repeated on their events): app ann 1, ben 2, fay 6; store
+    # cid 3, dan 4, eve 5. Summed per event, app would read 1 × 3 + 2 × 4 + 6 × 3.
+    roles = {**DEFINITION.attribute_roles, "ref": AttributeRole("amount", per_customer=True)}
+    definition = replace(DEFINITION, attribute_roles=roles)
+    figures = persona_profiles(engine, CASES, LABELS, definition=definition).attributes
+    figures = figures.set_index(["persona", "attribute", "figure"])
+    assert figures.loc[("app", "ref", "total"), ["value", "values"]].tolist() == [9.0, 3]
+    assert figures.loc[("store", "ref", "per customer"), "value"] == 4.0
+    assert ("app", "ref", "per event") not in figures.index
+    assert figures.loc[("app", "spend", "total"), "value"] == 60  # an event's amount, as before
+    assert list(figures.xs("app")["role"].index.get_level_values("attribute").unique()) == [
+        "spend",
+        "nps",
+        "satisfaction",
+        "ref",
+        "age",
+    ]
 
 
 def test_names_come_from_the_signature_channel_and_touchpoint(profiles) -> None:

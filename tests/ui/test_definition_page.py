@@ -195,10 +195,25 @@ def test_channel_groups_and_attribute_roles_round_trip_through_their_tables() ->
         "csat": AttributeRole("score", "csat", 4.0),
         "region": AttributeRole("category"),
     }
+    # Ticked, the box makes a score the customer's own; under a category it says nothing.
+    attributes["Once per customer"] = True
+    assert edited_attribute_roles(attributes) == {
+        "nps": AttributeRole("score", "nps", per_customer=True),
+        "csat": AttributeRole("score", "csat", 4.0, per_customer=True),
+        "region": AttributeRole("category"),
+    }
 
 
 def test_a_bad_attribute_role_names_its_attribute() -> None:
-    rows = pd.DataFrame({"Attribute": ["csat"], "Role": ["score"], "Scale": ["csat"], "Satisfied from": [None]})
+    rows = pd.DataFrame(
+        {
+            "Attribute": ["csat"],
+            "Role": ["score"],
+            "Scale": ["csat"],
+            "Satisfied from": [None],
+            "Once per customer": [0],
+        }
+    )
     with pytest.raises(Exception, match="lowest satisfied answer") as caught:
         edited_attribute_roles(rows)
     assert caught.value.problems[0].column == "csat"
