@@ -443,7 +443,8 @@ def _groups_and_roles_step(dataset_id: str, key: str, base: JourneyDefinition) -
     if attribute_types:
         st.caption(
             "Say what each attribute is, so stage and persona figures sum it up rightly: an identifier is never "
-            "averaged, an amount is summed, NPS is % promoters − % detractors, CSAT the share satisfied."
+            "averaged, an amount is summed, NPS is % promoters − % detractors, CSAT the share satisfied; a value that "
+            "is the customer's own, repeated on each of their events, counts once per customer."
         )
         edited = st.data_editor(
             attribute_table(base, attribute_types),
