@@ -738,7 +738,11 @@ def _role(name: str, stored_as: str, stats: pd.Series) -> tuple[AttributeRole, s
             f"each customer has one value and nearly every customer another ({distinct:,} values for {customers:,} "
             "customers): an identifier, such as a phone or account number"
         )
-    if numeric and not (whole and named["code"] and not named["amount"]):
+    if numeric and whole and named["code"] and not named["amount"]:
+        return AttributeRole("category"), (
+            f"its name says {named['code'].group(0)!r}: whole numbers that name, not count, grouped and never averaged"
+        )
+    if numeric:
         role, reason = _summed_role(named, whole, low, high)
         if name.startswith(_CASE_ATTRIBUTE) or (
             pairs <= _ONE_PER_CUSTOMER * customers and values >= _REPEATED_ON_EVENTS * customers
@@ -748,10 +752,6 @@ def _role(name: str, stored_as: str, stats: pd.Series) -> tuple[AttributeRole, s
                 f"{customers:,} customers): counted once per customer"
             )
         return role, reason
-    if numeric:
-        return AttributeRole("category"), (
-            f"its name says {named['code'].group(0)!r}: whole numbers that name, not count, grouped and never averaged"
-        )
     if named["date"]:
         return AttributeRole("date"), f"its name says {named['date'].group(0)!r}"
     return AttributeRole("category"), "text: a category to group by"

@@ -89,9 +89,9 @@ _KPI_FIGURES = ("customers", "did_stage", "median_seconds_to_reach", "median_sec
 
 # Per stage and attribute: the sum and count of its values, and the counts above and below a score's thresholds.
 # Only the steps that carry a value are read (a stage none of whose steps does gets no row: no values), each
-# attribute's on its own: one scan of the steps with any value took twice as long at 10M events.
-# Each stage's sums of every attribute: an event's value counts once per event (summed per touchpoint, then per
-# stage), a customer's own value (`AttributeRole.per_customer`) once per customer who did a step of the stage.
+# attribute's on its own: one scan of the steps with any value took twice as long at 10M events. An event's value
+# counts once per event (summed per touchpoint, then per stage), a customer's own value (`AttributeRole.per_customer`)
+# once per customer who did a step of the stage.
 _ATTRIBUTE_SQL = "WITH {stage_of} {branches}"
 _PER_EVENT_SQL = """
 SELECT m.step, p.attribute, sum(p.total)::DOUBLE AS total, sum(p.answered) AS answered, sum(p.high) AS high,

@@ -285,7 +285,8 @@ def test_a_code_each_customer_carries_on_every_event_is_an_identifier(settings: 
         roles, reasons = suggest_attribute_roles(engine)
     assert roles["msisdn"] == AttributeRole("identifier")  # never averaged into "33,600,000,029.5"
     assert "one value" in reasons["attribute:msisdn"]
-    assert roles["age"] == AttributeRole("number")  # one per customer, but shared: averaged
+    # one per customer, but shared by others: averaged, once per customer (a 3-event customer weighs no more)
+    assert roles["age"] == AttributeRole("number", per_customer=True)
     assert roles["basket"] == AttributeRole("amount")  # a different value on every event, named an amount
 
 
