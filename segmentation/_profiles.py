@@ -53,6 +53,8 @@ TOP_VALUES = 3
 # Labels longer than this are cut at a word in names.
 NAME_PART_CHARACTERS = 32
 MULTICHANNEL = "Multichannel"
+# The name of a persona with neither a lifted channel nor a signature touchpoint in a log without channels.
+UNNAMED = "Persona"
 _SMOOTHING = 0.5
 _OUTCOMES_SQL = """
 WITH {outcomes}
@@ -492,16 +494,18 @@ def _names(channels: pd.DataFrame, activities: pd.DataFrame, personas: pd.Index)
     "App-first · refer a friend": the channel that carries at least MIN_CHANNEL_SHARE of its events with the
     highest lift, then its most lifted signature activity. Two lifted channels read "Chatbot to call center", the
     one used earlier in journeys first. Labels are written as `readable_label` says. Clashing names get their
-    second signature activity, then a number.
+    second signature activity, then a number. A log that logs no channel names its personas by their touchpoints
+    alone: "Multichannel" would claim channels it never saw.
     """
     lifted = channels[(channels["share"] >= MIN_CHANNEL_SHARE) & (channels["lift"] > 1)].sort_values(
         ["persona", "lift", "channel"], ascending=[True, False, True], kind="stable"
     )
     channel_part = {persona: _channel_phrase(group) for persona, group in lifted.groupby("persona")}
+    no_lift = MULTICHANNEL if len(channels) else None
     touchpoints = activities.groupby("persona")["activity"].agg(list)
 
     def named(persona: object, signatures: int) -> str:
-        return _joined(channel_part.get(persona, MULTICHANNEL), touchpoints.get(persona, [])[:signatures])
+        return _joined(channel_part.get(persona, no_lift), touchpoints.get(persona, [])[:signatures])
 
     base = pd.Series([named(persona, 1) for persona in personas], index=personas)
     names = base.where(~base.duplicated(keep=False), pd.Series([named(p, 2) for p in personas], index=personas))
@@ -519,10 +523,11 @@ def _channel_phrase(lifted: pd.DataFrame) -> str:
     return _capitalised(" to ".join(readable_label(channel) for channel in pair["channel"]))
 
 
-def _joined(channel_part: str, touchpoints: list[str]) -> str:
-    if not touchpoints:
-        return channel_part
-    return f"{channel_part} · " + " & ".join(readable_label(touchpoint) for touchpoint in touchpoints)
+def _joined(channel_part: str | None, touchpoints: list[str]) -> str:
+    labels = " & ".join(readable_label(touchpoint) for touchpoint in touchpoints)
+    if channel_part is None:
+        return _capitalised(labels) if labels else UNNAMED
+    return f"{channel_part} · {labels}" if labels else channel_part
 
 
 def _capitalised(text: str) -> str:

@@ -235,6 +235,16 @@ def test_names_from_real_world_labels_read_as_written(settings: Settings) -> Non
     assert names == {0: "Desktop - safari to ipad - web first · view item", 1: "📱 app first · Électronique!"}
 
 
+def test_a_log_without_channels_names_its_personas_by_their_touchpoints(settings: Settings) -> None:
+    # As BPIC 2012: no channel column. "Multichannel · …" would claim channels the log never saw.
+    log = journeys(
+        ("a", "A_SUBMITTED", 0), ("a", "W_Afhandelen_leads", 1), ("b", "A_SUBMITTED", 0), ("b", "A_DECLINED", 1)
+    )
+    with Engine.from_frame(log, settings) as engine:
+        names = persona_profiles(engine, ["a", "b"], [0, 1]).names
+    assert names == {0: "W Afhandelen leads", 1: "A DECLINED"}
+
+
 def test_clashing_names_are_told_apart(engine: Engine) -> None:
     names = persona_profiles(engine, CASES, ["a", "b", "c", "c", "c", "a"]).names
     assert len(set(names.values())) == 3
