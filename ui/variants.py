@@ -197,11 +197,12 @@ def variants_table(table: VariantTable) -> pd.DataFrame:
     """Return the variant table as the page shows and downloads it: one row per path, rates as fractions.
 
     The figures a reader compares first (customers, share, conversion, churn) come right after the path, so
-    they stay in view on a laptop screen.
+    they stay in view on a laptop screen. Without a goal neither rate exists (a path's conversion is missing only
+    then): the two columns are left out, and the caption says why.
     """
     frame = table.frame
     unit, durations = _duration_column(frame["median_duration_seconds"])
-    return pd.DataFrame(
+    shown = pd.DataFrame(
         {
             "Rank": range(1, len(frame) + 1),
             "Path": frame["activities"].map(path_label),
@@ -215,6 +216,7 @@ def variants_table(table: VariantTable) -> pd.DataFrame:
             FULL_PATH: frame["activities"].map(ARROW.join),
         }
     )
+    return shown.drop(columns=["Conversion", "Churn"]) if frame["conversion_rate"].isna().all() else shown
 
 
 def variant_column_config(shown: pd.DataFrame) -> dict[str, object]:

@@ -98,6 +98,10 @@ def test_the_variants_table_puts_the_kpis_next_to_the_path_and_picks_a_readable_
     assert shown["Path"].tolist() == ["visit → buy", "visit → call ×2"]
     assert shown["Median duration (hours)"].tolist() == [2.0, 0.5]
     assert shown["Full path"].tolist() == ["visit → buy", "visit → call → call"]
+    # Without a goal neither rate exists: the columns go rather than read "None" on every path.
+    no_goal = frame.assign(conversion_rate=float("nan"), churn_rate=float("nan"))
+    shown = variants_table(VariantTable(frame=no_goal, cases=4, collapse_repeats=False))
+    assert list(shown.columns[:5]) == ["Rank", "Path", "Customers", "Share", "Median duration (hours)"]
 
 
 def test_a_paths_customers_table_names_each_outcome() -> None:
