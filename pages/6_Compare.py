@@ -53,7 +53,7 @@ with st.expander("How these are tested"):
 
 st.subheader("Key figures")
 st.caption(ui.plain(result.rules))
-ui.show_table(compare.kpi_table(result), "compare-kpis", column_config=compare.P_VALUE_FORMAT)
+ui.show_table(compare.kpi_table(result), "compare-kpis", column_config=compare.COLUMN_FORMATS)
 st.caption(compare.family_caption(result, "kpis"))
 
 st.subheader("Stage funnels")
@@ -61,12 +61,12 @@ if result.funnel.empty:
     st.info("No touchpoint has a stage yet: set the stages in the journey definition to compare funnels.")
 else:
     st.plotly_chart(compare.funnel_figure(result, names), width="stretch")
-    ui.show_table(compare.funnel_table(result), "compare-stages", column_config=compare.P_VALUE_FORMAT)
+    ui.show_table(compare.funnel_table(result), "compare-stages", column_config=compare.COLUMN_FORMATS)
     st.caption(compare.family_caption(result, "funnel"))
 
 if not result.channels.empty:
     st.subheader("Channels")
-    ui.show_table(compare.channels_table(result), "compare-channels", column_config=compare.P_VALUE_FORMAT)
+    ui.show_table(compare.channels_table(result), "compare-channels", column_config=compare.COLUMN_FORMATS)
     st.caption(compare.family_caption(result, "channels"))
 
 st.subheader("Map difference")
@@ -78,9 +78,9 @@ difference = compare.difference_dot(result.edges)
 show_graph(difference, key="compare-map-difference", label="Map difference of the two segments")
 show_graph_downloads(difference, "compare-map-difference")
 with st.expander(f"Every transition ({len(result.edges):,})"):
-    ui.show_table(compare.edges_table(result), "compare-transitions", column_config=compare.P_VALUE_FORMAT)
+    ui.show_table(compare.edges_table(result), "compare-transitions", column_config=compare.COLUMN_FORMATS)
 st.caption(compare.family_caption(result, "edges"))
 
 st.subheader("Variants whose share differs most")
-ui.show_table(compare.variants_table(result), "compare-variants", column_config=compare.P_VALUE_FORMAT)
+ui.show_table(compare.variants_table(result), "compare-variants", column_config=compare.COLUMN_FORMATS)
 st.caption(compare.family_caption(result, "variants"))

@@ -49,13 +49,14 @@ from ui.state import (
     dataset_engine,
     store,
 )
+from ui.tables import count_columns
 from ui.workspace import allowed
 
 __all__ = [
     "COLOURS",
+    "COLUMN_FORMATS",
     "MAX_MAP_EDGES",
     "METHODS",
-    "P_VALUE_FORMAT",
     "Segment",
     "attribute_groups",
     "channels_table",
@@ -79,7 +80,18 @@ MAX_MAP_EDGES = 25
 # Roles of a numeric attribute: grouped into ranges before they become segments. Identifiers are never segments.
 RANGED_ROLES = ("amount", "score", "number")
 # p-values reach 1e-30 on large segments: shown in scientific notation, they stay readable.
-P_VALUE_FORMAT = {name: st.column_config.NumberColumn(format="%.2e") for name in ("p-value", "q-value")}
+# p and q in scientific notation; customer counts as the metrics write them (150,370).
+COLUMN_FORMATS = {
+    **{name: st.column_config.NumberColumn(format="%.2e") for name in ("p-value", "q-value")},
+    **count_columns(
+        "Customers in A",
+        "Customers in B",
+        "Got this far in A",
+        "Did a step of it in A",
+        "Got this far in B",
+        "Did a step of it in B",
+    ),
+}
 MIN_PENWIDTH, MAX_PENWIDTH = 1.0, 6.0
 METHODS = """
 **Rates** (conversion, churn, reaching a stage, using a channel, taking a transition, following a variant) are
