@@ -53,6 +53,13 @@ __all__ = [
 CUSTOMER_PARAM, TOUCHPOINT_PARAM, STEP_PARAM = "customer", "did", "step"
 NO_STAGE = "(no stage)"
 _CHANNEL_COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22")
+# A journey's outcome as its headline metric says it: the full label ("churned without converting") is cut there.
+_OUTCOME_IN_BRIEF = {
+    "converted": "converted",
+    "converted_then_churned": "converted, churned",
+    "churned": "churned",
+    "censored": "still open",
+}
 
 
 @st.cache_data(show_spinner="Finding the customers…", max_entries=64, hash_funcs=BY_CONTENT_AND_DEFINITION)
@@ -224,9 +231,10 @@ def _move(key: str, listed: Sequence[str], by: int) -> None:
 
 
 def journey_facts(journey: CustomerJourney, stages: Sequence[str]) -> dict[str, str]:
-    """Return a customer's headline figures in words."""
+    """Return a customer's headline figures in words; the outcome in brief, as a metric shows "churned without
+    converting" cut to "churned without co…" on a laptop (the table of their events and the lists say it in full)."""
     return {
-        "Outcome": OUTCOME_LABELS[journey.outcome],
+        "Outcome": _OUTCOME_IN_BRIEF[journey.outcome],
         "Events": f"{len(journey.events):,}",
         "Journey duration": human_duration(journey.duration_seconds),
         "Longest silence": human_duration(journey.longest_gap_seconds),

@@ -25,7 +25,7 @@ def anna(settings):
 def test_a_journey_reads_in_words(anna) -> None:
     journey, _ = anna
     assert journey_facts(journey, DEFINITION.stages.stages) == {
-        "Outcome": "converted, then churned",
+        "Outcome": "converted, churned",
         "Events": "4",
         "Journey duration": "3h 10min",
         "Longest silence": "2h",
