@@ -388,7 +388,9 @@ def _table(steps: list[str], times: pd.DataFrame, selected: int) -> pd.DataFrame
             "customers": customers,
             "conversion_from_previous": from_previous,
             "conversion_from_first": from_first,
-            "drop_off": previous - customers,
+            # Customers of the previous step who never got this far: none after a stage that nobody reaches (a stage
+            # without touchpoints), where the later stage's customers came from elsewhere rather than "dropped -n".
+            "drop_off": np.maximum(previous - customers, 0),
             **{name: times[name].to_numpy(dtype=float) for name in medians if name in times},
         }
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -321,6 +322,9 @@ def test_a_stage_without_touchpoints_is_reached_by_nobody(shop: Engine) -> None:
     table = stage_kpis(shop, no_consideration).table.set_index("stage")
     assert list(table["customers"]) == [3, 0, 2, 1, 0]
     assert list(table["did_stage"]) == [3, 0, 2, 1, 0]
+    # Nobody of the empty stage "dropped" before purchase (not -2): purchase's customers came past it.
+    assert list(table["drop_off"]) == [0, 3, 0, 1, 1]
+    assert np.isnan(table.loc["purchase", "conversion_from_previous"])
     stage_funnel = funnel(shop, list(MODEL.stages), by="stage", model=no_consideration.stages)
     assert stage_funnel.customers == (3, 0, 0, 0, 0)
 
