@@ -162,7 +162,8 @@ class StageKPIs:
     without a channel count in the total, so shares may add up to less than one). `attributes`: stage, attribute,
     role, figure, value, values — what each attribute's role says of the stage's events (an amount's total, per
     customer who did the stage and per event; a score's NPS, share satisfied or mean; a number's mean; identifiers,
-    categories and dates say nothing), `values` counting the stage's events that carry one.
+    categories and dates say nothing), `values` counting the stage's events that carry one — or, for a customer's
+    own value (`AttributeRole.per_customer`), the stage's customers that have one, with no per-event figure.
     """
 
     stages: tuple[str, ...]
