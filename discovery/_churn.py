@@ -149,7 +149,14 @@ class ChurnPoints:
 
     @property
     def by_activity(self) -> dict[str, ActivityChurn]:
-        """Return each activity's churn figures by name (for the journey map)."""
+        """Return each activity's churn figures by name (for the journey map); none without a goal.
+
+        With no goal nobody converts, so every journey that ended "churned" right after its last step, and a map
+        would paint a process's usual last step as its worst churn point ("churn 31 %" on a permit log's final
+        letter): where journeys end is no churn until a goal says what success is.
+        """
+        if not self.outcomes.has_goal:
+            return {}
         rows = self.activities
         return {
             activity: ActivityChurn(activity, int(customers), int(churned), float(rate), float(lift))

@@ -223,7 +223,8 @@ def funnel(
         indexes = [model.stages.index(step) for step in steps]
         if not directly and all(before < after for before, after in pairwise(indexes)):
             times, selected = _stage_reach(engine, model, indexes, window, filters, _FUNNEL_FIGURES, goal=tuple(goal))
-            return Funnel(tuple(steps), by, False, window, selected, _table(list(steps), times, selected))
+            measured = [_has_touchpoints(model, index) for index in indexes]
+            return Funnel(tuple(steps), by, False, window, selected, _table(list(steps), times, selected, measured))
     else:
         described = _activity_steps(engine, steps)
     table, selected = _funnel_table(engine, described, bool(directly), window, filters)
@@ -243,13 +244,14 @@ def stage_kpis(engine: Engine, definition: JourneyDefinition, filters: Filters =
     times, selected = _stage_reach(
         engine, model, range(len(model.stages)), None, filters, _KPI_FIGURES, goal=definition.goal, chained=False
     )
-    table = _table(list(model.stages), times, selected)
+    touchpoints = [len(model.activities_in(stage)) for stage in model.stages]
+    table = _table(list(model.stages), times, selected, [count > 0 for count in touchpoints])
     channel_mix, stage_events = stage_channel_mix(engine, model, filters)
     did_stage = times["did_stage"].fillna(0).to_numpy(dtype=np.int64)
     table = table.rename(columns={"step": "stage"})[
         ["stage", "customers", "conversion_from_previous", "drop_off", "median_seconds_to_reach"]
     ]
-    table.insert(1, "touchpoints", [len(model.activities_in(stage)) for stage in model.stages])
+    table.insert(1, "touchpoints", touchpoints)
     table.insert(2, "did_stage", did_stage)
     table = table.assign(
         median_seconds_in_stage=times["median_seconds_in_stage"].to_numpy(dtype=float),
@@ -372,16 +374,27 @@ def _funnel_table(
     return _table([step.name for step in steps], times.reindex(range(len(steps))), selected), selected
 
 
-def _table(steps: list[str], times: pd.DataFrame, selected: int) -> pd.DataFrame:
+def _table(
+    steps: list[str], times: pd.DataFrame, selected: int, measured: Sequence[bool] | None = None
+) -> pd.DataFrame:
     """Return the funnel table from the customers and median times of each step (one row per step, in order).
 
-    Median times `times` lacks (stage KPIs only need the time to reach) are left out of the table.
+    Median times `times` lacks (stage KPIs only need the time to reach) are left out of the table. A step that is
+    not `measured` (a stage without touchpoints, which nobody reaches) has no conversion and no drop-off, and the
+    next step is compared with the last measured one: its customers skipped the empty stage, they did not drop.
     """
     customers = times["customers"].fillna(0).to_numpy(dtype=np.int64)
-    previous = np.concatenate([[selected], customers[:-1]])
+    measured = np.ones(len(steps), dtype=bool) if measured is None else np.asarray(measured, dtype=bool)
+    # The customers of the last measured step before each step (the selected customers before the first).
+    counted = np.concatenate([[selected], customers])
+    last_measured = np.maximum.accumulate(np.where(np.concatenate([[True], measured]), np.arange(len(steps) + 1), 0))
+    previous = counted[last_measured[:-1]]
     with np.errstate(divide="ignore", invalid="ignore"):
-        from_previous = np.where(previous > 0, customers / previous, np.nan)
+        from_previous = np.where(measured & (previous > 0), customers / previous, np.nan)
         from_first = np.where(customers[0] > 0, customers / customers[0], np.nan)
+    # Customers of the previous measured step who never got this far (never fewer than none).
+    drop_off = pd.array(np.maximum(previous - customers, 0), dtype="Int64")
+    drop_off[~measured] = pd.NA
     medians = ["median_seconds_from_previous", "median_seconds_from_first", "median_seconds_to_reach"]
     return pd.DataFrame(
         {
@@ -389,9 +402,7 @@ def _table(steps: list[str], times: pd.DataFrame, selected: int) -> pd.DataFrame
             "customers": customers,
             "conversion_from_previous": from_previous,
             "conversion_from_first": from_first,
-            # Customers of the previous step who never got this far: none after a stage that nobody reaches (a stage
-            # without touchpoints), where the later stage's customers came from elsewhere rather than "dropped -n".
-            "drop_off": np.maximum(previous - customers, 0),
+            "drop_off": drop_off,
             **{name: times[name].to_numpy(dtype=float) for name in medians if name in times},
         }
     )

@@ -35,6 +35,7 @@ from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
 
 import defusedxml.ElementTree as SafeXml
+import pandas as pd
 from defusedxml import DefusedXmlException
 
 from data.engine import Engine, LogSummary
@@ -756,7 +757,7 @@ def stage_kpi_table(kpis: StageKPIs) -> str:
                 f"{row.customers:,}",
                 f"{row.did_stage:,}",
                 _rate(row.conversion_from_previous),
-                f"{row.drop_off:,}",
+                _count(row.drop_off),
                 _duration(row.median_seconds_to_reach),
             )
             for row in kpis.table.itertuples()
@@ -877,6 +878,10 @@ def _text(value: object) -> str:
 
 def _rate(value: float) -> str:
     return "—" if value is None or math.isnan(value) else f"{value:.1%}"
+
+
+def _count(value: int) -> str:
+    return "—" if pd.isna(value) else f"{value:,}"
 
 
 def _number(value: float) -> str:

@@ -304,9 +304,10 @@ def _neighbours(full_map: JourneyMap, activity: str, *, here: str, there: str, h
 
 
 def churn_facts(churn: ChurnPoints, activity: str) -> dict[str, str]:
-    """Return a touchpoint's churn figures in words; {} when it has none (a churn activity, or no known outcome)."""
+    """Return a touchpoint's churn figures in words; {} when it has none (a churn activity, no known outcome, or no
+    goal, without which every ended journey would be a churn)."""
     rows = churn.activities[churn.activities["activity"] == activity]
-    if rows.empty:
+    if rows.empty or not churn.outcomes.has_goal:
         return {}
     row = rows.iloc[0]
     return {
@@ -381,6 +382,8 @@ def show_activity_detail(full_map: JourneyMap, churn: ChurnPoints, activity: str
             "inactivity window) are left out. The lifts compare the churn rate with that of its stage's steps and "
             "with that of every decided journey; n/a when none of them churned."
         )
+    elif not churn.outcomes.has_goal:
+        st.caption("No goal is chosen, so no journey converts or churns: choose it on the Journey definition page.")
     elif activity in churn.churn_touchpoints:
         st.caption(plain(f"{activity} is a churn touchpoint: customers who do it have churned by definition."))
     else:

@@ -65,6 +65,14 @@ SECONDS_PER_DAY = 86_400
 CHANNELS_ON_A_CARD = 3
 NO_VALUE = "—"
 NO_STAY = "No event of this stage"
+NO_GOAL_CHURN_POINTS = (
+    "No goal is chosen, so nobody converts and every journey that ended would count as churned right after its last "
+    "step: the usual last step would look like the worst churn point. Choose the goal on the Journey definition page "
+    "to see where customers churn."
+)
+# A stage without touchpoints is reached by nobody and skipped by the drop-off: the next stage counts from the one
+# before it.
+NO_TOUCHPOINT = "No touchpoint in this stage: nobody gets this far, and nobody drops here"
 CARD_HELP = (
     "Customers (unique journeys) who got at least this far: an event of this stage or of a later one. The drop is "
     "those of the previous stage who never got here. A stage with no touchpoint is reached by nobody."
@@ -181,10 +189,10 @@ def stage_cards(kpis: StageKPIs) -> list[StageCard]:
     table = kpis.table
     figures = _attribute_figures_wide(kpis)
     cards = []
+    compared_with = "the selected customers"
     for index, (row, values) in enumerate(
         zip(table.itertuples(index=False), figures.itertuples(index=False), strict=True)
     ):
-        base = "the selected customers" if index == 0 else "the previous stage"
         kept = NO_VALUE if math.isnan(row.conversion_from_previous) else f"{row.conversion_from_previous:.0%}"
         attributes_text = " · ".join(
             f"{name} {_figure_text(name, value)}"
@@ -192,24 +200,34 @@ def stage_cards(kpis: StageKPIs) -> list[StageCard]:
             if not math.isnan(value)
         )
         details = (
-            f"{kept} of {base}",
-            "No touchpoint in this stage" if not row.touchpoints else f"{row.did_stage:,} did a step of this stage",
-            f"Reached after {_duration(row.median_seconds_to_reach)} (median)",
-            NO_STAY
-            if math.isnan(row.median_seconds_in_stage)
-            else f"In stage for {_duration(row.median_seconds_in_stage)} (median)",
-            f"Channels: {_top_channels(kpis.channel_mix, row.stage) or NO_VALUE}",
-            *([attributes_text] if attributes_text else []),
+            (
+                f"{kept} of {compared_with}",
+                f"{row.did_stage:,} did a step of this stage",
+                f"Reached after {_duration(row.median_seconds_to_reach)} (median)",
+                NO_STAY
+                if math.isnan(row.median_seconds_in_stage)
+                else f"In stage for {_duration(row.median_seconds_in_stage)} (median)",
+                f"Channels: {_top_channels(kpis.channel_mix, row.stage) or NO_VALUE}",
+                *([attributes_text] if attributes_text else []),
+            )
+            if row.touchpoints
+            else (NO_TOUCHPOINT,)
         )
         cards.append(
             StageCard(
                 label=row.stage,
                 value=f"{row.customers:,}",
-                delta=f"{row.drop_off:,} dropped" if row.drop_off else None,
+                delta=None if pd.isna(row.drop_off) or not row.drop_off else f"{row.drop_off:,} dropped",
                 details=details,
             )
         )
+        if row.touchpoints:  # the next stage with touchpoints compares with this one, over any empty stage between
+            compared_with = "the previous stage" if _next_has_touchpoints(table, index) else repr(row.stage)
     return cards
+
+
+def _next_has_touchpoints(table: pd.DataFrame, index: int) -> bool:
+    return index + 1 < len(table) and bool(table["touchpoints"].iloc[index + 1])
 
 
 def stage_table(kpis: StageKPIs) -> pd.DataFrame:
@@ -553,6 +571,44 @@ def show_churn(dataset_id: str, filters: Filters, definition: JourneyDefinition)
     with reported_errors():
         points = churn_figures(dataset_id, filters, definition)
     st.markdown(churn_summary(points, definition))
+    if definition.goal:
+        _show_churn_points(points)
+    else:
+        st.info(NO_GOAL_CHURN_POINTS, icon=":material/flag:")
+
+    st.subheader("Where did they go next?")
+    options = _touchpoints(dataset_id)["activity"].tolist()
+    suggested = default_drop_off(points, definition)
+    activity = st.selectbox(
+        "Drop-off touchpoint",
+        options,
+        index=options.index(suggested) if suggested in options else 0,
+        key="drop_off",
+        bind="query-params",
+        help="What the customers who did this touchpoint did right after their last time there, split by how their "
+        "journey ended. Suggested: the touchpoint before the goal most churners left right after.",
+    )
+    if activity is None:
+        return
+    show_act_on(dataset_id, ActionTarget("churn point", activity))
+    comments_panel(dataset_id, "churn_point", activity)
+    with reported_errors():
+        went = _where_they_went(dataset_id, filters, activity, definition)
+    counts = dict(zip(went.groups["outcome"], went.groups["customers"], strict=True))
+    st.caption(
+        plain(
+            f"{went.customers:,} customers did {activity}: "
+            + ", ".join(f"{counts[outcome]:,} {OUTCOME_LABELS[outcome]}" for outcome in OUTCOME_LABELS)
+            + "."
+        )
+    )
+    show_table(
+        where_table(went), "where-they-went", column_config=count_columns("Customers in this group", "Customers")
+    )
+
+
+def _show_churn_points(points: ChurnPoints) -> None:
+    """Show the touchpoints and the transitions customers churn right after, with their lifts."""
     lift_against = st.radio(
         "Lift against",
         ("its stage", "everyone"),
@@ -584,36 +640,6 @@ def show_churn(dataset_id: str, filters: Filters, definition: JourneyDefinition)
             column_config=rates,
             column_order=[c for c in transitions if c not in hidden],
         )
-
-    st.subheader("Where did they go next?")
-    options = _touchpoints(dataset_id)["activity"].tolist()
-    suggested = default_drop_off(points, definition)
-    activity = st.selectbox(
-        "Drop-off touchpoint",
-        options,
-        index=options.index(suggested) if suggested in options else 0,
-        key="drop_off",
-        bind="query-params",
-        help="What the customers who did this touchpoint did right after their last time there, split by how their "
-        "journey ended. Suggested: the touchpoint before the goal most churners left right after.",
-    )
-    if activity is None:
-        return
-    show_act_on(dataset_id, ActionTarget("churn point", activity))
-    comments_panel(dataset_id, "churn_point", activity)
-    with reported_errors():
-        went = _where_they_went(dataset_id, filters, activity, definition)
-    counts = dict(zip(went.groups["outcome"], went.groups["customers"], strict=True))
-    st.caption(
-        plain(
-            f"{went.customers:,} customers did {activity}: "
-            + ", ".join(f"{counts[outcome]:,} {OUTCOME_LABELS[outcome]}" for outcome in OUTCOME_LABELS)
-            + "."
-        )
-    )
-    show_table(
-        where_table(went), "where-they-went", column_config=count_columns("Customers in this group", "Customers")
-    )
 
 
 def show_channels(dataset_id: str, filters: Filters, definition: JourneyDefinition) -> None:

@@ -17,6 +17,7 @@ from discovery import (
     JourneyDefinition,
     StageModel,
     churn_points,
+    journey_map,
     journey_outcomes,
     outcome_counts,
     outcome_sentence,
@@ -141,6 +142,9 @@ def test_without_a_goal_churn_points_keep_where_journeys_ended_but_no_lift_again
     assert (quote["customers"], quote["churned"]) == (2, 1)
     assert quote["churn_rate"] == 0.5
     assert points.activities["lift_overall"].isna().all()
+    # …but a map draws no churn point: every ended journey is "churned" then, its usual last step the worst of all.
+    assert points.by_activity == {}
+    assert not journey_map(log, churn=points.by_activity).nodes["churn_point"].any()
 
 
 def test_churn_is_not_estimated_while_most_journeys_are_open(log: Engine) -> None:

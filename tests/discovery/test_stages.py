@@ -221,9 +221,28 @@ def test_stage_kpis_count_customers_reaching_each_stage_in_order(shop: Engine) -
     assert list(table["customers"]) == [3, 3, 2, 1, 0]
     assert list(table["did_stage"]) == [3, 2, 2, 1, 0]
     assert list(table["touchpoints"]) == [2, 1, 2, 1, 0]
-    assert list(table["conversion_from_previous"]) == [1.0, 1.0, 2 / 3, 1 / 2, 0.0]
-    assert list(table["drop_off"]) == [0, 0, 1, 1, 1]
+    assert list(table["conversion_from_previous"])[:4] == [1.0, 1.0, 2 / 3, 1 / 2]
+    assert list(table["drop_off"])[:4] == [0, 0, 1, 1]
+    # loyalty holds no touchpoint: nobody gets that far, and nobody drops there (anna's journey ended after delivery).
+    assert pd.isna(table.loc["loyalty", "conversion_from_previous"]) and pd.isna(table.loc["loyalty", "drop_off"])
     assert list(table["events"]) == [3, 3, 2, 1, 0]
+
+
+def test_a_stage_without_touchpoints_is_skipped_not_dropped_at(shop: Engine) -> None:
+    """Found on the receipt log, whose suggested purchase stage held no touchpoint: its card read "1,434 dropped" and
+    the next stage's "— of the previous stage", though every customer went on to a later stage."""
+    model = StageModel(
+        stage_of={"ad": "discovery", "visit_store": "discovery", "cart": "consideration", "delivery": "post-purchase"}
+    )
+    table = stage_kpis(shop, JourneyDefinition(stages=model)).table.set_index("stage")
+    # got at least this far: 3 (every one did discovery), 2 (anna and bob carted), nobody in the empty purchase
+    # stage, anna alone as far as post-purchase (her delivery).
+    assert list(table["customers"]) == [3, 2, 0, 1, 0]
+    # post-purchase is compared with consideration, the last stage with touchpoints: 1 of 2 went on, bob dropped.
+    assert table.loc["post-purchase", "conversion_from_previous"] == 1 / 2
+    assert table.loc["post-purchase", "drop_off"] == 1
+    assert pd.isna(table.loc["purchase", "conversion_from_previous"]) and pd.isna(table.loc["purchase", "drop_off"])
+    assert list(table["drop_off"].iloc[:2]) == [0, 1]
 
 
 @pytest.mark.parametrize("filters", [Filters(), Filters(channels={"web"}), Filters(case_ids={"bob", "carl"})])
@@ -322,9 +341,11 @@ def test_a_stage_without_touchpoints_is_reached_by_nobody(shop: Engine) -> None:
     table = stage_kpis(shop, no_consideration).table.set_index("stage")
     assert list(table["customers"]) == [3, 0, 2, 1, 0]
     assert list(table["did_stage"]) == [3, 0, 2, 1, 0]
-    # Nobody of the empty stage "dropped" before purchase (not -2): purchase's customers came past it.
-    assert list(table["drop_off"]) == [0, 3, 0, 1, 1]
-    assert np.isnan(table.loc["purchase", "conversion_from_previous"])
+    # Nobody drops at the empty stages (not 3 at consideration): purchase is compared with discovery, where bob
+    # dropped (2 of 3 got as far as purchase), and post-purchase with purchase (carl dropped).
+    assert table["drop_off"].tolist() == [0, pd.NA, 1, 1, pd.NA]
+    assert table.loc["purchase", "conversion_from_previous"] == 2 / 3
+    assert np.isnan(table.loc["consideration", "conversion_from_previous"])
     stage_funnel = funnel(shop, list(MODEL.stages), by="stage", model=no_consideration.stages)
     assert stage_funnel.customers == (3, 0, 0, 0, 0)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from pathlib import Path
 
@@ -28,6 +29,8 @@ from tests.ui.apptest import metrics, open_page, widget
 from ui.definition import outcome_sentence
 from ui.markup import plain
 from ui.stages import (
+    NO_GOAL_CHURN_POINTS,
+    NO_TOUCHPOINT,
     OTHERS_LABEL,
     STOPPED_LABEL,
     churn_summary,
@@ -176,6 +179,19 @@ def test_a_saved_definition_changes_every_figure_and_the_banner(demo: tuple[Stor
     assert "30 days of silence" in opened_tab(app, "Churn points").markdown[0].value
 
 
+def test_without_a_goal_the_churn_tab_shows_no_churn_points(demo: tuple[Store, Dataset]) -> None:
+    """Nobody converts then, so every ended journey would be "churned" right after its last step: the receipt log's
+    usual last letter was listed, and drawn on the map, as its worst churn point."""
+    store, dataset = demo
+    with store.engine(dataset.id) as engine:
+        discovery.save_definition(store, dataset.id, dataclasses.replace(suggest_definition(engine), goal=()))
+    app = opened_tab(open_stages_page(dataset=dataset.id), "Churn points")
+    assert not app.exception
+    assert [info.value for info in app.info] == [NO_GOAL_CHURN_POINTS]
+    assert not [frame for frame in app.dataframe if "Churned" in frame.value.columns]
+    assert table_with(app, "How the journey ended")["Customers in this group"].sum() > 0  # where they went: still
+
+
 def test_filters_that_keep_no_customer_say_what_to_do(demo: tuple[Store, Dataset]) -> None:
     _, dataset = demo
     app = open_stages_page(dataset=dataset.id, channels='["fax"]')
@@ -273,6 +289,31 @@ def test_stage_cards_say_who_got_this_far_who_did_the_stage_and_who_dropped_off(
         "Channels: —",
         "revenue: total 102.00 · nps: NPS -17",
     )
+
+
+def test_a_stage_card_without_touchpoints_says_nobody_gets_there_and_the_next_compares_with_the_one_before() -> None:
+    table = pd.DataFrame(
+        {
+            "stage": ["discovery", "purchase", "post-purchase"],
+            "touchpoints": [2, 0, 1],
+            "did_stage": [10, 0, 6],
+            "customers": [10, 0, 6],
+            "conversion_from_previous": [1.0, math.nan, 0.6],
+            "drop_off": pd.array([0, pd.NA, 4], dtype="Int64"),
+            "median_seconds_to_reach": [0.0, math.nan, 60.0],
+            "median_seconds_in_stage": [0.0, math.nan, 0.0],
+            "events": [10, 0, 6],
+        }
+    )
+    text, number = pd.Series(dtype="str"), pd.Series(dtype="float64")
+    no_channels = pd.DataFrame({"stage": text, "channel": text, "events": number, "share": number})
+    no_attributes = pd.DataFrame(
+        {"stage": text, "attribute": text, "role": text, "figure": text, "value": number, "values": number}
+    )
+    kpis = StageKPIs(("discovery", "purchase", "post-purchase"), 10, table, no_channels, no_attributes)
+    _, empty, after = stage_cards(kpis)
+    assert (empty.value, empty.delta, empty.details) == ("0", None, (NO_TOUCHPOINT,))
+    assert (after.delta, after.details[0]) == ("4 dropped", "60% of 'discovery'")
 
 
 def test_churn_summary_states_outcomes_rules_and_the_censored() -> None:
