@@ -611,12 +611,20 @@ def _stages(inputs: ReportInputs) -> str:
     )
 
 
+_NO_GOAL_CHURN_POINTS = (
+    "No goal is chosen, so no touchpoint is a churn point: every journey that ended would count as churned right after "
+    "its last step."
+)
+
+
 @report_section(DISCOVERY_SECTIONS, "churn", "Churn points")
 def _churn(inputs: ReportInputs) -> str:
     """The touchpoints customers churn right after, most telling first, as the Churn points tab lists them."""
     points = inputs.churn
     top = points.activities.head(CHURN_POINTS_SHOWN)
     words = f"<p>{_text(outcome_sentence(points.outcomes))}</p>"
+    if not points.outcomes.has_goal:
+        return words + f"<p>{_NO_GOAL_CHURN_POINTS}</p>"
     if top.empty:
         return words + "<p>No decided journey churned after a touchpoint.</p>"
     scale = float(top["churn_rate"].max()) or 1.0

@@ -114,6 +114,13 @@ def test_without_a_goal_the_summary_gives_neither_rate(shop: Engine) -> None:
     assert (tiles["Converted"], tiles["Churned (of decided journeys)"]) == ("no goal", "no goal")
 
 
+def test_without_a_goal_the_churn_section_lists_no_churn_point(shop: Engine) -> None:
+    no_goal = ReportInputs(shop, replace(DEFINITION, goal=()), STAMP, view=EVERYTHING)
+    body = section(render_report(no_goal, [DISCOVERY_SECTIONS["churn"]]), "churn")
+    assert "No goal is chosen, so no touchpoint is a churn point" in body
+    assert not rows(body)
+
+
 def test_stage_section_shows_the_stage_kpis_and_the_stage_funnel(shop: Engine) -> None:
     body = section(render_report(inputs_of(shop), [DISCOVERY_SECTIONS["stages"]]), "stages")
     kpis = stage_kpis(shop, DEFINITION).table
