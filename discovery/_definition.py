@@ -30,6 +30,7 @@ from discovery._stages import StageModel, StageReason, default_stages, suggest_s
 from discovery._vocabulary import (
     CHANNEL_GROUP_KEYWORDS,
     CHURN_KEYWORDS,
+    GOAL_FINAL_WORDS,
     GOAL_KEYWORDS,
     GOAL_QUALIFIERS,
     keyword_matcher,
@@ -90,6 +91,7 @@ FROM journey_activities GROUP BY activity ORDER BY activity
 
 _GOAL_MATCHERS = tuple(keyword_matcher(group, stems=False) for group in GOAL_KEYWORDS)
 _GOAL_QUALIFIER = keyword_matcher(GOAL_QUALIFIERS, stems=False)
+_GOAL_FINAL = keyword_matcher(GOAL_FINAL_WORDS, stems=False)
 _CHURN_MATCHER = keyword_matcher(CHURN_KEYWORDS)
 _CHANNEL_MATCHERS = {group: keyword_matcher(words, stems=False) for group, words in CHANNEL_GROUP_KEYWORDS.items()}
 
@@ -600,7 +602,9 @@ def suggest_goal(activities: Iterable[str], reach: Mapping[str, float] | None = 
 
     The first group of `GOAL_KEYWORDS` that names any touchpoint decides, and every touchpoint it names is a goal
     ("checkout" and "buy_in_store"); a name that also says the step is only begun, asked for or failed
-    ("begin_checkout", "booking_request", "payment_failed") is never a goal, and neither is a touchpoint `reach`
+    ("begin_checkout", "booking_request", "payment_failed"), changed or undone ("delete_order") or not done ("no
+    callback registered") is never a goal; of a chain of them, those named final are ("Permit FINAL_APPROVED by
+    SUPERVISOR", not its earlier approvals). Neither is a touchpoint `reach`
     (its share of journeys) says nearly every journey does: a conversion nearly everyone reaches is a routine step.
     """
     reach = reach or {}
@@ -610,6 +614,7 @@ def suggest_goal(activities: Iterable[str], reach: Mapping[str, float] | None = 
         named = [name for name, plain in words.items() if matcher.search(plain) and not _GOAL_QUALIFIER.search(plain)]
         routine += [name for name in named if reach.get(name, 0.0) > NEARLY_EVERYONE]
         goal = tuple(name for name in named if reach.get(name, 0.0) <= NEARLY_EVERYONE)
+        goal = tuple(name for name in goal if _GOAL_FINAL.search(words[name])) or goal
         if goal:
             found = " / ".join(sorted({repr(matcher.search(words[name]).group(0)) for name in goal}))
             one = len(goal) == 1

@@ -18,6 +18,7 @@ __all__ = [
     "CHANNEL_GROUP_KEYWORDS",
     "CHURN_KEYWORDS",
     "FRENCH_STAGES",
+    "GOAL_FINAL_WORDS",
     "GOAL_KEYWORDS",
     "STAGE_KEYWORDS",
     "keyword_matcher",
@@ -318,7 +319,55 @@ GOAL_QUALIFIERS = (
     "rembourse",
     "remboursement",
     "modifiee",
+    # a change to, or an undoing of, an order that exists, or one not yet made: not the conversion (a procurement
+    # log's "Delete Purchase Order Item", "Block …", "Change Approval for …", "Create Purchase Requisition Item")
+    "change",
+    "changed",
+    "update",
+    "modify",
+    "edit",
+    "edited",
+    "amend",
+    "amended",
+    "delete",
+    "deleted",
+    "void",
+    "voided",
+    "block",
+    "blocked",
+    "hold",
+    "held",
+    "reactivate",
+    "reactivated",
+    "reopen",
+    "reopened",
+    "requisition",
+    "draft",
+    "pending",
+    "awaiting",
+    "quote",
+    "quotation",
+    "estimate",
+    "modification",
+    "modifier",
+    "suppression",
+    "supprime",
+    "supprimee",
+    "brouillon",
+    "en attente",
+    "devis",
+    # said not to have happened (a complaint log's "no callback registered/not registered")
+    "no",
+    "not",
+    "never",
+    "without",
+    "non",
+    "pas",
+    "sans",
 )
+# Within the goal group a log's names come from, these say which step of a chain of them is the conversion (a permit
+# log's "Permit FINAL_APPROVED by SUPERVISOR", beside its approvals by a pre-approver or a budget owner).
+GOAL_FINAL_WORDS = ("final", "finale", "definitive", "definitif", "definitief")
 
 # Channels by group: a channel named by a word of a group belongs to it; any other channel is "other".
 CHANNEL_GROUP_KEYWORDS: Mapping[str, tuple[str, ...]] = MappingProxyType(

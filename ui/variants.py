@@ -253,7 +253,7 @@ def variant_column_config(shown: pd.DataFrame) -> dict[str, object]:
             "them are still open.",
         ),
         duration: st.column_config.NumberColumn(
-            "Duration", format="%.1f", width=80, help=f"Median time from first to last step, in {unit}."
+            f"Duration ({unit})", format="%.1f", width=95, help=f"Median time from first to last step, in {unit}."
         ),
         "Steps": st.column_config.NumberColumn(width=55, help="Events in the path (before merging repeats)."),
         "Cumulative coverage": st.column_config.NumberColumn(

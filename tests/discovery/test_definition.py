@@ -67,6 +67,16 @@ from tests.journey_logs import ecommerce_export, ecommerce_sessions, marketplace
         (["consultation produit", "ajout au panier", "paiement", "commande", "suivi commande", "résiliation"],
          ("commande",)),
         (["view", "cart", "order", "order_shipped", "track_order", "order_confirmation", "order_status"], ("order",)),
+        # BPIC 2019's procurement log: orders changed, deleted, blocked, reactivated or only requested are no goal
+        (["Create Purchase Requisition Item", "Change Approval for Purchase Order", "Release Purchase Order",
+          "Delete Purchase Order Item", "Reactivate Purchase Order Item", "Block Purchase Order Item",
+          "Release Purchase Requisition", "Record Goods Receipt"], ("Release Purchase Order",)),
+        (["Add to basket", "Edit order", "Order on hold", "Draft order", "Get a quote", "Place order"],
+         ("Place order",)),
+        # BPIC 2020's permits: of a chain of approvals, the final ones
+        (["Permit SUBMITTED by EMPLOYEE", "Permit APPROVED by PRE_APPROVER", "Permit APPROVED by SUPERVISOR",
+          "Permit FINAL_APPROVED by SUPERVISOR", "Permit FINAL_APPROVED by DIRECTOR", "Permit REJECTED by MISSING"],
+         ("Permit FINAL_APPROVED by SUPERVISOR", "Permit FINAL_APPROVED by DIRECTOR")),
     ],
 )  # fmt: skip
 def test_the_goal_is_suggested_from_common_event_vocabularies(touchpoints: list[str], goal: tuple[str, ...]) -> None:
@@ -80,6 +90,11 @@ def test_an_order_log_whose_every_customer_ordered_gets_no_goal_from_what_follow
     goal, reason = suggest_goal(list(placed_by_all), placed_by_all)
     assert goal == ()
     assert "'Order Placed' is named like one but done by more than 90% of journeys" in reason
+
+
+def test_a_step_said_not_to_have_happened_is_no_goal() -> None:
+    # BPIC 2016's complaints: "no callback registered" was suggested as the sign-up its name seemed to say.
+    assert suggest_goal(["contact via phone", "no callback registered/not registered", "complaint"])[0] == ()
 
 
 def test_no_goal_is_guessed_when_no_name_says_one() -> None:
