@@ -26,7 +26,7 @@ from data.errors import LogError, Problem
 from data.filters import Filters
 from data.store import Store
 from discovery._relations import Outcomes, count_outcomes, goal_stage_index, outcome_ctes, touchpoint_marks
-from discovery._stages import StageModel, StageReason, default_stages, suggest_stages
+from discovery._stages import NEARLY_EVERYONE, StageModel, StageReason, default_stages, suggest_stages
 from discovery._vocabulary import (
     CHANNEL_GROUP_KEYWORDS,
     CHURN_KEYWORDS,
@@ -66,9 +66,6 @@ SCORE_SCALES = ("nps", "csat", "mean")
 # Net Promoter Score: answers of 9 or 10 promote, 0 to 6 detract.
 NPS_PROMOTER_FROM, NPS_DETRACTOR_UP_TO = 9, 6
 OTHER_CHANNELS = "other"
-# Warnings: a goal nearly everyone reaches is not a conversion; a touchpoint nearly every journey starts with
-# belongs to the first stage.
-NEARLY_EVERYONE = 0.9
 # The inactivity window is the smallest of these (in days) at least as long as 99 % of the gaps between a
 # journey's consecutive events: a customer silent longer than nearly any pause seen is unlikely to come back.
 GAP_QUANTILE = 0.99

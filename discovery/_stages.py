@@ -38,10 +38,14 @@ WITH goal_at AS (
     GROUP BY a.case_code
 )
 SELECT a.activity::VARCHAR AS activity, median(a.first_pos / greatest(j.events - 1, 1)) AS median_position,
-       avg(CASE WHEN a.first_pos > g.goal_pos THEN 1.0 WHEN g.goal_pos IS NOT NULL THEN 0.0 END) AS after_goal_share
+       avg(CASE WHEN a.first_pos > g.goal_pos THEN 1.0 WHEN g.goal_pos IS NOT NULL THEN 0.0 END) AS after_goal_share,
+       count(*) FILTER (a.first_pos = 0) / (SELECT count(*) FROM journeys) AS start_share
 FROM journey_activities a JOIN journeys j USING (case_code) LEFT JOIN goal_at g USING (case_code)
 GROUP BY a.activity
 """
+# A share of journeys that is nearly all of them: a touchpoint nearly every journey starts with belongs to the first
+# stage, whatever its name says, and a goal nearly everyone reaches is no conversion (`discovery._definition`).
+NEARLY_EVERYONE = 0.9
 # A touchpoint without a keyword that mostly comes after the goal in converted journeys is left for a person to
 # place: guessing by position is never allowed past the goal.
 _AFTER_GOAL_MAJORITY = 0.5
@@ -67,8 +71,9 @@ class StageReason:
     position, or a person's choice.
 
     `kind` is "goal", "keyword", "before_goal" (a goal-stage keyword on a step that is not the goal: it leads to
-    it), "past_goal" (the same, on a step that mostly comes after the goal: the stage after it), "position" (a
-    guess), "after_goal" (no keyword, mostly after the goal: left without a stage) or "hand".
+    it), "past_goal" (the same, on a step that mostly comes after the goal: the stage after it), "starts" (a later
+    stage's keyword on a step nearly every journey starts with: the first stage), "position" (a guess),
+    "after_goal" (no keyword, mostly after the goal: left without a stage) or "hand".
     `median_position` is the activity's median relative position in the journeys that have it, from 0 (first
     step) to 1 (last step).
     """
@@ -86,6 +91,8 @@ class StageReason:
             return f"its name contains {self.keyword!r}: a step towards the goal, not the goal itself"
         if self.kind == "past_goal":
             return f"its name contains {self.keyword!r}, but it mostly comes after the goal: a step after it"
+        if self.kind == "starts":
+            return f"its name contains {self.keyword!r}, but nearly every journey starts with it: the first stage"
         if self.kind == "position":
             return (
                 f"a guess: no keyword, and it typically comes {self.median_position:.0%} of the way through a journey"
@@ -212,6 +219,8 @@ def suggest_stages(
     post-purchase), because later-stage words qualify earlier ones; once a goal is chosen, a goal-stage keyword on
     a touchpoint that is not the goal ("payment_info") places it in the stage before the goal, or in the stage
     after it when it mostly comes after the goal in converted journeys ("payment_received" after a contract).
+    A later stage's keyword on a touchpoint nearly every journey starts with (a permit log's "Confirmation of receipt")
+    gives way to the first stage.
     Without a keyword, a touchpoint is guessed into the stage before the goal whose equal share of the journey holds
     its median relative position — a guess never reaches the goal stage — or, when it mostly comes after the goal,
     left without a stage for a person to place. `stages` defaults to the five default stages, in French when the
@@ -268,8 +277,13 @@ def _suggested(stages: tuple[str, ...], goal_index: int, goal: tuple[str, ...], 
     before_goal = max(goal_index, 1)
     band = np.minimum((positions["median_position"].to_numpy() * before_goal).astype(int), before_goal - 1)
     placed: dict[str, tuple[str | None, StageReason]] = {}
-    for activity, median_position, after_goal, band_index in zip(
-        positions["activity"], positions["median_position"], positions["after_goal_share"], band, strict=True
+    for activity, median_position, after_goal, starts, band_index in zip(
+        positions["activity"],
+        positions["median_position"],
+        positions["after_goal_share"],
+        positions["start_share"],
+        band,
+        strict=True,
     ):
         if activity in goal:
             placed[activity] = (stages[goal_index], StageReason("goal"))
@@ -278,7 +292,9 @@ def _suggested(stages: tuple[str, ...], goal_index: int, goal: tuple[str, ...], 
         if by_keyword is not None:
             stage_index, keyword = by_keyword
             comes_after = not pd.isna(after_goal) and after_goal > _AFTER_GOAL_MAJORITY
-            if stage_index == goal_index and goal and comes_after and goal_index + 1 < len(stages):
+            if stage_index > 0 and starts > NEARLY_EVERYONE:
+                placed[activity] = (stages[0], StageReason("starts", keyword=keyword))
+            elif stage_index == goal_index and goal and comes_after and goal_index + 1 < len(stages):
                 placed[activity] = (stages[goal_index + 1], StageReason("past_goal", keyword=keyword))
             elif stage_index == goal_index and goal and goal_index > 0:
                 placed[activity] = (stages[goal_index - 1], StageReason("before_goal", keyword=keyword))

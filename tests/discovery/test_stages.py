@@ -130,6 +130,24 @@ def test_a_longer_phrase_then_the_later_stage_settles_a_conflict(named: Engine) 
     assert model.reasons["cancel_subscription"].keyword == "cancel"  # post-purchase, later than purchase
 
 
+def test_a_later_stages_keyword_on_what_nearly_every_journey_starts_with_gives_way_to_the_first_stage(
+    settings: Settings,
+) -> None:
+    """The receipt log: every journey starts with "Confirmation of receipt", which its keyword put in post-purchase."""
+    permits = journeys(
+        *((f"c{index}", "Confirmation of receipt", 0) for index in range(10)),
+        *((f"c{index}", "Send confirmation", 1) for index in range(10)),
+        ("c0", "Check file", 2),
+    )
+    with Engine.from_frame(permits, settings) as engine:
+        model = suggest_stages(engine)
+    assert model.stage_of["Confirmation of receipt"] == "discovery"
+    assert model.why("Confirmation of receipt") == (
+        "its name contains 'confirmation', but nearly every journey starts with it: the first stage"
+    )
+    assert model.stage_of["Send confirmation"] == "post-purchase"  # the keyword still decides what does not start them
+
+
 def test_short_keywords_match_whole_words_only(named: Engine) -> None:
     model = suggest_stages(named)
     assert model.why("ad_click") == "its name contains 'ad'"
