@@ -106,7 +106,15 @@ from discovery._dot import (
 )
 from discovery._effect import DEFAULT_WINDOW_DAYS, ActionEffect, action_effect, change_text, interval_text
 from discovery._funnel import Funnel, StageKPIs, funnel, stage_kpis, stage_reach
-from discovery._maps import CHURN_POINT_LIFT, JourneyMap, journey_map, json_records, simplified_map
+from discovery._maps import (
+    CHURN_POINT_LIFT,
+    DRAWN_TOUCHPOINTS,
+    JourneyMap,
+    drawable_coverage,
+    journey_map,
+    json_records,
+    simplified_map,
+)
 from discovery._models import ALGORITHMS, ProcessModel, discover_model, import_miners, to_bpmn_xml, to_pnml
 from discovery._paths import END_LABEL, OTHER_LABEL, START_LABEL, PathFlows, paths, paths_between
 from discovery._relations import (
@@ -166,6 +174,7 @@ __all__ = [
     "DESIGNED_KIND",
     "DESIGNED_TABLE_COLUMNS",
     "DISCOVERY_SECTIONS",
+    "DRAWN_TOUCHPOINTS",
     "EDGE_ID_PREFIX",
     "END_LABEL",
     "KPIS",
@@ -251,6 +260,7 @@ __all__ = [
     "designed_to_bpmn_xml",
     "discover_model",
     "dot_quote",
+    "drawable_coverage",
     "duration_words",
     "find_chromium",
     "funnel",

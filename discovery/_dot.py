@@ -1,6 +1,9 @@
 """Graphviz DOT text of a journey map, and its drawing: the Graphviz that the `pygraphviz` wheel bundles lays it out
 (`render_dot`), the dashboard shows the SVG in its interactive drawing (`ui/graph_view.py`), a report inlines it as
-it is, and the CLI prints the DOT for Graphviz tools.
+it is, and the CLI prints the DOT for Graphviz tools. Graphviz lays a drawing out in a child process of its own,
+within `DRAW_SECONDS`: on some large maps with stage lanes its crossing minimisation aborts the process on a failed
+assertion or runs for many minutes (BPIC 2011's 624 touchpoints), and in the dashboard's own process either would
+stop the server for every user (the layout holds Python's lock throughout).
 
 Stages become coloured lanes (clusters), edge width follows the customers on the edge, labels carry the chosen
 metric (customers with the median time between the two steps, by default), and churn points are drawn in red with
@@ -17,11 +20,13 @@ from __future__ import annotations
 
 import itertools
 import re
+import subprocess
+import sys
 from collections.abc import Mapping
 
 import pandas as pd
-import pygraphviz
 
+from data.errors import LimitExceeded, Problem
 from discovery._maps import CHURN_POINT_LIFT, JourneyMap
 
 __all__ = [
@@ -48,9 +53,16 @@ METRIC_LABELS = {
     "p90": "90th percentile",
 }
 DRAWING_FORMATS = ("svg", "png", "pdf")
+# The longest a drawing may take Graphviz; a map it cannot lay out by then is one to simplify.
+DRAW_SECONDS = 60
+# The child laying a drawing out: DOT on its standard input, the drawing on its output, the format as argument.
+_DRAW = (
+    "import sys, pygraphviz; "
+    "sys.stdout.buffer.write(pygraphviz.AGraph(string=sys.stdin.read()).draw(format=sys.argv[1], prog='dot'))"
+)
 # A drawing up to this wide (inches, as Graphviz measures) is shrunk to the page's width and stays readable;
 # a top-to-bottom map this many times wider than tall is a few ranks of many boxes, better drawn left to right.
-PAGE_WIDTH_INCHES, FLAT_RATIO, POINTS_PER_INCH = 14.0, 2.0, 72.0
+PAGE_WIDTH_INCHES, FLAT_RATIO = 14.0, 2.0
 _PERFORMANCE = frozenset({"median", "mean", "p90"})
 RANKDIRS = ("LR", "TB", "RL", "BT")
 # The drawing's id of the map's node (edge) row i is NODE_ID_PREFIX + i (EDGE_ID_PREFIX + i).
@@ -204,7 +216,32 @@ def render_dot(dot: str, extension: str = "svg") -> bytes:
     """
     if extension not in DRAWING_FORMATS:
         raise ValueError(f"extension must be one of {', '.join(DRAWING_FORMATS)}, not {extension!r}")
-    return pygraphviz.AGraph(string=dot).draw(format=extension, prog="dot")
+    return _laid_out(dot, extension)
+
+
+def _laid_out(dot: str, extension: str) -> bytes:
+    """Return Graphviz's drawing of `dot` in `extension` (a format `dot -T` knows), laid out in a child process;
+    raise LimitExceeded when Graphviz fails or takes longer than `DRAW_SECONDS`."""
+    try:
+        done = subprocess.run(
+            [sys.executable, "-c", _DRAW, extension],
+            input=dot.encode("utf-8"),
+            capture_output=True,
+            timeout=DRAW_SECONDS,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        raise LimitExceeded(_not_drawn(f"Graphviz took more than {DRAW_SECONDS} s to lay this drawing out")) from None
+    if done.returncode != 0 or not done.stdout:
+        raise LimitExceeded(_not_drawn("Graphviz failed to lay this drawing out"))
+    return done.stdout
+
+
+def _not_drawn(what: str) -> Problem:
+    return Problem(
+        f"{what}: it has too many touchpoints and paths to draw.",
+        fix="Show fewer touchpoints or paths with the sliders, or filter the customers.",
+    )
 
 
 def map_layout(dot: str) -> tuple[str, bool]:
@@ -223,10 +260,9 @@ def map_layout(dot: str) -> tuple[str, bool]:
 
 def _drawn_size(dot: str) -> tuple[float, float]:
     """Return the width and height, in inches, of the drawing Graphviz's dot lays out."""
-    graph = pygraphviz.AGraph(string=dot)
-    graph.layout(prog="dot")
-    _, _, right, top = (float(value) for value in graph.graph_attr["bb"].split(","))
-    return right / POINTS_PER_INCH, top / POINTS_PER_INCH
+    # Graphviz's plain output begins "graph <scale> <width> <height>", in inches.
+    _, _, width, height = _laid_out(dot, "plain").split(b"\n", 1)[0].split()[:4]
+    return float(width), float(height)
 
 
 def map_caption(drawn: JourneyMap, metric: str) -> str:

@@ -39,6 +39,8 @@ map_tab, model_tab = st.tabs(["Journey map", "Process model"], key="view", on_ch
 @st.fragment
 def map_view(dataset: Dataset, filters: Filters, definition: JourneyDefinition) -> None:
     """The map and its close-up: a slider, the metric or a click reruns them only, not the sidebar and the page."""
+    with ui.reported_errors():
+        first_share = journey.first_touchpoint_share(dataset.id, filters, definition)
     metric_column, activity_column, path_column = st.columns([3, 1, 1])
     metric = metric_column.radio(
         "Label the paths with",
@@ -53,7 +55,7 @@ def map_view(dataset: Dataset, filters: Filters, definition: JourneyDefinition) 
         "Touchpoints shown",
         10,
         100,
-        100,
+        first_share,
         step=5,
         format="%d%%",
         key="touchpoints",

@@ -29,6 +29,7 @@ from discovery import (
     ProcessModel,
     discover_model,
     dot_quote,
+    drawable_coverage,
     human_duration,
     journey_map,
     map_caption,
@@ -52,6 +53,7 @@ __all__ = [
     "choose_element",
     "churn_facts",
     "departures_table",
+    "first_touchpoint_share",
     "full_map_of",
     "map_caption",
     "map_dot",
@@ -117,6 +119,12 @@ def process_model(dataset_id: str, filters: Filters, algorithm: str, noise_thres
     """
     with dataset_engine(dataset_id) as engine:
         return discover_model(engine, filters, algorithm=algorithm, noise_threshold=noise_threshold)
+
+
+def first_touchpoint_share(dataset_id: str, filters: Filters, definition: JourneyDefinition) -> int:
+    """The "Touchpoints shown" slider's starting percentage: every touchpoint, unless so many that Graphviz could not
+    lay the map out in a few seconds (`discovery.drawable_coverage`)."""
+    return round(100 * drawable_coverage(full_map_of(dataset_id, filters, definition)))
 
 
 def map_dot(drawn: JourneyMap, metric: str) -> str:

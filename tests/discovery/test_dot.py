@@ -13,10 +13,12 @@ from types import SimpleNamespace
 
 import pytest
 
+import discovery._dot as dot_module
 from data.engine import Engine
+from data.errors import LimitExceeded
 from data.filters import Filters
 from data.settings import Settings
-from discovery import human_duration, journey_map, map_to_dot
+from discovery import drawable_coverage, human_duration, journey_map, map_layout, map_to_dot, render_dot
 from tests.discovery import journeys
 
 TOKEN = re.compile(
@@ -257,3 +259,44 @@ def test_rankdir_is_passed_to_graphviz(shop: Engine) -> None:
 def test_only_journey_maps_are_drawn() -> None:
     with pytest.raises(TypeError):
         map_to_dot("digraph {}")  # type: ignore[arg-type]
+
+
+# --- drawing it: Graphviz in a child process ---------------------------------------------------------------------
+
+
+def test_graphviz_lays_the_map_out_in_a_child_and_reports_its_size(settings: Settings) -> None:
+    with Engine.from_frame(journeys(("a", "visit", 0), ("a", "buy", 1), ("b", "visit", 0)), settings) as engine:
+        dot = map_to_dot(journey_map(engine))
+    assert render_dot(dot).lstrip().startswith(b"<?xml")
+    laid_out, fits = map_layout(dot)
+    assert (laid_out, fits) == (dot, True)
+
+
+@pytest.mark.parametrize(
+    ("child", "seconds", "said"),
+    [
+        ("import os; os.abort()", 60, "Graphviz failed to lay this drawing out"),  # its assertions abort it so
+        ("import time; time.sleep(30)", 1, "Graphviz took more than 1 s to lay this drawing out"),
+    ],
+)
+def test_a_map_graphviz_crashes_on_or_cannot_finish_is_a_typed_error_not_a_stopped_server(
+    monkeypatch: pytest.MonkeyPatch, child: str, seconds: int, said: str
+) -> None:
+    monkeypatch.setattr(dot_module, "_DRAW", child)
+    monkeypatch.setattr(dot_module, "DRAW_SECONDS", seconds)
+    with pytest.raises(LimitExceeded, match=said) as raised:
+        render_dot("digraph journey_map { a -> b; }")
+    assert "Show fewer touchpoints or paths" in raised.value.problems[0].fix
+    with pytest.raises(LimitExceeded, match=said):
+        map_layout("digraph journey_map { a -> b; }")
+
+
+def test_a_map_of_many_touchpoints_opens_with_the_busiest_it_can_draw(settings: Settings) -> None:
+    # 200 touchpoints, touchpoint k done by 200 - k customers: the first 80 cover 80·(400-79)/2 = 12,840 of the
+    # 20,100 customer-touchpoints (63.9 %), so 65 % needs an 81st box, and 60 % 74 of them: 60 % is drawn first.
+    many = journeys(*((f"c{c}", f"t{k:03d}", k) for k in range(200) for c in range(200 - k)))
+    with Engine.from_frame(many, settings) as engine:
+        full = journey_map(engine)
+    assert drawable_coverage(full) == 0.6
+    assert drawable_coverage(full, most=200) == 1.0
+    assert drawable_coverage(full, most=1) == 0.05
