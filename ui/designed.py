@@ -359,7 +359,8 @@ def show_results(result: Conformance) -> None:
 
 def show_overlay(dataset_id: str, filters: Filters, definition: JourneyDefinition, result: Conformance) -> None:
     """The journey map with the designed path in green, unexpected touchpoints in orange and loops in purple."""
-    drawn = journey.map_of(dataset_id, filters, definition, 1.0, 0.8)
+    touchpoints = journey.first_touchpoint_share(dataset_id, filters, definition) / 100
+    drawn = journey.map_of(dataset_id, filters, definition, touchpoints, 0.8)
     dot, _ = map_layout(map_to_dot(drawn, metric="cases", rankdir="TB", overlay=conformance_overlay(result)))
     show_graph(dot, key=f"designed-map-{dataset_id}", label="Journey map with the designed journey")
     st.caption(

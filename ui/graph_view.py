@@ -22,6 +22,7 @@ import streamlit as st
 
 from discovery import render_dot
 from ui.downloads import current_stamp
+from ui.errors import reported_errors
 
 __all__ = ["MIN_LABEL_PX", "dot_to", "drawing_height", "show_graph", "show_graph_downloads", "svg_of"]
 
@@ -84,7 +85,11 @@ def show_graph(
     `hover` maps the ids of the boxes and arrows that can be clicked to their tooltip; `selected` is outlined;
     `label` names the drawing for screen readers.
     """
-    svg = svg_of(dot)
+    svg = None
+    with reported_errors(stop=False):  # a drawing Graphviz cannot lay out says so, and the page goes on
+        svg = svg_of(dot)
+    if svg is None:
+        return
     height = drawing_height(svg)
     _GRAPH(
         key=key,

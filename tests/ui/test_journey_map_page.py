@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -10,10 +11,12 @@ import defusedxml.ElementTree as SafeXml
 import pytest
 from streamlit.testing.v1 import AppTest
 
+import discovery._dot as dot_module
 from data import Dataset, Filters, Settings, Store
 from data.engine import Engine
-from data.importing import import_demo
+from data.importing import import_demo, import_file
 from discovery import (
+    DRAWN_TOUCHPOINTS,
     ChurnRule,
     JourneyDefinition,
     StageModel,
@@ -449,3 +452,30 @@ def test_an_arrow_filters_every_page_to_the_customers_who_took_it(demo: Dataset)
     assert metrics(app)["Customers (unique journeys)"] == shown  # the arrow, under the new filter, keeps them all
     drop = [button for button in app.button if button.label.startswith("who took the step compare\\_offers → ")]
     assert len(drop) == 1
+
+
+def test_a_log_of_many_touchpoints_opens_with_a_map_graphviz_can_draw(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """BPIC 2011's 624 touchpoints, all drawn at first, stopped the server; at most 80 are drawn until asked."""
+    monkeypatch.setenv("PARCOURS_HOME", str(tmp_path / "home"))
+    rows = [f"c{c},t{k:03d},2025-01-01T00:{k // 60:02d}:{k % 60:02d}Z" for k in range(120) for c in range(120 - k)]
+    source = tmp_path / "many.csv"
+    source.write_text("customer,touchpoint,time\n" + "\n".join(rows) + "\n")
+    dataset = import_file(source, store=Store(Settings.from_env()))
+    app = open_journey_map(dataset=dataset.id)
+    assert not app.exception
+    shown = widget(app.slider, "Touchpoints shown").value
+    assert shown < 100
+    boxes = {box for box in re.findall(r'<g id="(a\d+)" class="node"', drawn_svg(app))}
+    assert 0 < len(boxes) <= DRAWN_TOUCHPOINTS
+
+
+def test_a_map_graphviz_cannot_draw_says_what_to_do_instead(
+    demo: Dataset, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(dot_module, "_DRAW", "import os; os.abort()")
+    app = open_journey_map(dataset=demo.id, touchpoints="95")  # a map no earlier test laid out (nor cached)
+    assert not app.exception
+    assert any("Graphviz failed to lay this drawing out" in error.value for error in app.error)
+    assert not drawings(app)
