@@ -18,6 +18,7 @@ U+FFFD, and control characters, which become spaces.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 import subprocess
@@ -62,7 +63,8 @@ _DRAW = (
 )
 # A drawing up to this wide (inches, as Graphviz measures) is shrunk to the page's width and stays readable;
 # a top-to-bottom map this many times wider than tall is a few ranks of many boxes, better drawn left to right.
-PAGE_WIDTH_INCHES, FLAT_RATIO = 14.0, 2.0
+PAGE_WIDTH_INCHES, FLAT_RATIO, POINTS_PER_INCH = 14.0, 2.0, 72.0
+_SVG_SIZE = re.compile(rb'<svg width="([\d.]+)pt" height="([\d.]+)pt"')
 _PERFORMANCE = frozenset({"median", "mean", "p90"})
 RANKDIRS = ("LR", "TB", "RL", "BT")
 # The drawing's id of the map's node (edge) row i is NODE_ID_PREFIX + i (EDGE_ID_PREFIX + i).
@@ -219,9 +221,13 @@ def render_dot(dot: str, extension: str = "svg") -> bytes:
     return _laid_out(dot, extension)
 
 
+@functools.lru_cache(maxsize=16)
 def _laid_out(dot: str, extension: str) -> bytes:
     """Return Graphviz's drawing of `dot` in `extension` (a format `dot -T` knows), laid out in a child process;
-    raise LimitExceeded when Graphviz fails or takes longer than `DRAW_SECONDS`."""
+    raise LimitExceeded when Graphviz fails or takes longer than `DRAW_SECONDS`.
+
+    The last few are kept: a page measures a map's drawing (`map_layout`) and then shows that same drawing, and a
+    child costs a tenth of a second more than the layout itself (Graphviz loads its fonts again in each)."""
     try:
         done = subprocess.run(
             [sys.executable, "-c", _DRAW, extension],
@@ -260,9 +266,9 @@ def map_layout(dot: str) -> tuple[str, bool]:
 
 def _drawn_size(dot: str) -> tuple[float, float]:
     """Return the width and height, in inches, of the drawing Graphviz's dot lays out."""
-    # Graphviz's plain output begins "graph <scale> <width> <height>", in inches.
-    _, _, width, height = _laid_out(dot, "plain").split(b"\n", 1)[0].split()[:4]
-    return float(width), float(height)
+    # The SVG's size, in points: the drawing the page shows next is the same, and laid out once (`_laid_out`).
+    width, height = (float(points) / POINTS_PER_INCH for points in _SVG_SIZE.search(_laid_out(dot, "svg")).groups())
+    return width, height
 
 
 def map_caption(drawn: JourneyMap, metric: str) -> str:

@@ -283,6 +283,7 @@ def test_a_map_graphviz_crashes_on_or_cannot_finish_is_a_typed_error_not_a_stopp
     monkeypatch: pytest.MonkeyPatch, child: str, seconds: int, said: str
 ) -> None:
     monkeypatch.setattr(dot_module, "_DRAW", child)
+    dot_module._laid_out.cache_clear()  # nothing drawn before
     monkeypatch.setattr(dot_module, "DRAW_SECONDS", seconds)
     with pytest.raises(LimitExceeded, match=said) as raised:
         render_dot("digraph journey_map { a -> b; }")

@@ -471,10 +471,9 @@ def test_a_log_of_many_touchpoints_opens_with_a_map_graphviz_can_draw(
     assert 0 < len(boxes) <= DRAWN_TOUCHPOINTS
 
 
-def test_a_map_graphviz_cannot_draw_says_what_to_do_instead(
-    demo: Dataset, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_map_graphviz_cannot_draw_says_what_to_do_instead(demo: Dataset, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(dot_module, "_DRAW", "import os; os.abort()")
+    dot_module._laid_out.cache_clear()  # nothing drawn before
     app = open_journey_map(dataset=demo.id, touchpoints="95")  # a map no earlier test laid out (nor cached)
     assert not app.exception
     assert any("Graphviz failed to lay this drawing out" in error.value for error in app.error)
