@@ -39,7 +39,7 @@ import pandas as pd
 from defusedxml import DefusedXmlException
 
 from data.engine import Engine, LogSummary
-from data.errors import LogError, Problem
+from data.errors import LimitExceeded, LogError, Problem
 from data.exports import ExportStamp
 from data.filters import Filters
 from data.params import filters_from_params, is_filter_param
@@ -53,7 +53,7 @@ from discovery._designed import designed_of
 from discovery._dot import METRIC_LABELS, METRICS, human_duration, map_caption, map_layout, map_to_dot, render_dot
 from discovery._effect import DEFAULT_WINDOW_DAYS, action_effect, change_text, interval_text
 from discovery._funnel import Funnel, StageKPIs, funnel, stage_kpis
-from discovery._maps import CHURN_POINT_LIFT, journey_map, simplified_map
+from discovery._maps import CHURN_POINT_LIFT, drawable_coverage, journey_map, simplified_map
 from discovery._relations import Outcomes, outcome_sentence
 
 __all__ = [
@@ -575,21 +575,30 @@ def _churn_tile(outcomes: Outcomes) -> str:
 
 @report_section(DISCOVERY_SECTIONS, "map", "Journey map")
 def _map(inputs: ReportInputs) -> str:
-    """The map as the Journey map page draws it for the view's metric and sliders: Graphviz's SVG, inlined."""
+    """The map as the Journey map page draws it for the view's metric and sliders: Graphviz's SVG, inlined.
+
+    No more touchpoints than the page opens with (`drawable_coverage`): more is a map Graphviz cannot lay out.
+    """
     view, model = inputs.view, inputs.definition.stages
     full = journey_map(
         inputs.engine, inputs.filters, stage_of=model.stage_of, stages=model.stages, churn=inputs.churn.by_activity
     )
+    touchpoints = min(view.touchpoints / 100, drawable_coverage(full))
     drawn = simplified_map(
-        inputs.engine, full, inputs.filters, activity_coverage=view.touchpoints / 100, path_coverage=view.paths / 100
+        inputs.engine, full, inputs.filters, activity_coverage=touchpoints, path_coverage=view.paths / 100
     )
-    dot, _ = map_layout(map_to_dot(drawn, metric=view.metric, rankdir="TB"))
     settings = (
-        f"Paths labelled with {METRIC_LABELS[view.metric].lower()}; touchpoints shown {view.touchpoints}%; "
+        f"Paths labelled with {METRIC_LABELS[view.metric].lower()}; touchpoints shown {touchpoints:.0%}; "
         f"paths shown {view.paths}%."
     )
+    try:
+        dot, _ = map_layout(map_to_dot(drawn, metric=view.metric, rankdir="TB"))
+        drawing = inline_svg(render_dot(dot))
+    except LimitExceeded as error:
+        (problem,) = error.problems
+        return f'<p class="view">{_text(settings)}</p><p>{_text(problem.message)} {_text(problem.fix)}</p>'
     return (
-        f'<p class="view">{_text(settings)}</p><figure class="map">{inline_svg(render_dot(dot))}'
+        f'<p class="view">{_text(settings)}</p><figure class="map">{drawing}'
         f"<figcaption>{_text(map_caption(drawn, view.metric))}</figcaption></figure>"
     )
 
