@@ -13,6 +13,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import replace
 
+import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
@@ -52,6 +53,8 @@ __all__ = [
 
 CUSTOMER_PARAM, TOUCHPOINT_PARAM, STEP_PARAM = "customer", "did", "step"
 NO_STAGE = "(no stage)"
+# The most touchpoint names written along one stage's lane of a journey's timeline (`_spaced_labels`).
+LABELS_PER_LANE = 10
 _CHANNEL_COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22")
 # A journey's outcome as its headline metric says it: the full label ("churned without converting") is cut there.
 _OUTCOME_IN_BRIEF = {
@@ -292,6 +295,7 @@ def timeline_figure(journey: CustomerJourney, stages: Sequence[str]) -> go.Figur
             events["activity"], channel, events["timestamp"], events["seconds_since_previous"], strict=True
         )
     ]
+    labelled = _spaced_labels(events["timestamp"], lane)
     figure = go.Figure(
         go.Scatter(
             x=events["timestamp"],
@@ -310,7 +314,10 @@ def timeline_figure(journey: CustomerJourney, stages: Sequence[str]) -> go.Figur
                 y=lane[rows],
                 mode="markers+text",
                 name=plotly_text(name),
-                text=[plotly_text(activity) for activity in events["activity"][rows]],
+                text=[
+                    plotly_text(activity) if keep else ""
+                    for activity, keep in zip(events["activity"][rows], labelled[rows], strict=True)
+                ],
                 textposition="top center",
                 hovertext=[text for text, keep in zip(hover, rows, strict=True) if keep],
                 hoverinfo="text",
@@ -335,6 +342,22 @@ def timeline_figure(journey: CustomerJourney, stages: Sequence[str]) -> go.Figur
         },
     )
     return figure
+
+
+def _spaced_labels(times: pd.Series, lane: pd.Series) -> np.ndarray:
+    """Flag the events whose touchpoint is written beside its point: in each lane, one at most every
+    1/`LABELS_PER_LANE` of the journey's span, the earliest first, so that names never pile up into an unreadable
+    smear (a hospital journey's 75 events over 66 days); the others say theirs on hover and in the table."""
+    stamps = times.to_numpy(dtype="datetime64[us]").astype(np.int64)
+    gap = (stamps.max() - stamps.min()) / LABELS_PER_LANE if len(stamps) else 0
+    labelled = np.zeros(len(stamps), dtype=bool)
+    last_kept: dict[str, int] = {}
+    for row in np.argsort(stamps, kind="stable"):
+        name = lane.iloc[row]
+        if name not in last_kept or stamps[row] - last_kept[name] >= max(gap, 1):
+            labelled[row] = True
+            last_kept[name] = stamps[row]
+    return labelled
 
 
 def _after(gap: float) -> str:

@@ -3,6 +3,7 @@ builders on a hand-made journey."""
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -11,7 +12,14 @@ from data.engine import Engine
 from discovery import customer_journey, customers_behind, suggest_definition
 from tests.discovery.test_customers import DEFINITION, LOG
 from tests.ui.apptest import metrics, open_page, widget
-from ui.customers import customers_table, journey_facts, journey_table, timeline_figure
+from ui.customers import (
+    LABELS_PER_LANE,
+    _spaced_labels,
+    customers_table,
+    journey_facts,
+    journey_table,
+    timeline_figure,
+)
 
 PAGE = "pages/7_Customer_journey.py"
 
@@ -69,6 +77,25 @@ def test_the_timeline_has_a_point_per_event_by_stage_and_channel(anna) -> None:
     assert sum(len(trace.x) for trace in points) == 4
     assert list(points[1].y) == ["consideration", "(no stage)"]
     assert list(points[2].marker.symbol) == ["star"]
+
+
+def test_touchpoint_names_along_a_lane_are_spaced_so_they_never_pile_up() -> None:
+    # 75 events in 66 days, most of them within one day: at most one name per tenth of the span in each lane.
+    times = pd.Series(
+        pd.to_datetime(
+            ["2025-01-01"] * 30 + ["2025-01-02"] * 30 + ["2025-03-01", "2025-03-08"] * 7 + ["2025-03-08"], utc=True
+        )
+    ).sort_values(ignore_index=True)
+    lane = pd.Series(["discovery", "consideration"] * 37 + ["discovery"])
+    labelled = _spaced_labels(times, lane)
+    assert labelled.sum() <= 2 * (LABELS_PER_LANE + 1)
+    # each lane's name is written on 1 January, not on 2 January (a day is a 66th of the span, less than a tenth),
+    # then on 1 March and on 8 March (a week later, more than a tenth)
+    named = pd.DataFrame({"day": times.dt.day_of_year, "lane": lane})[labelled]
+    assert named.groupby("lane")["day"].apply(list).to_dict() == {
+        "consideration": [1, 60, 67],
+        "discovery": [1, 60, 67],
+    }
 
 
 @pytest.fixture
