@@ -54,11 +54,15 @@ METRIC_LABELS = {
     "p90": "90th percentile",
 }
 DRAWING_FORMATS = ("svg", "png", "pdf")
-# The longest a drawing may take Graphviz; a map it cannot lay out by then is one to simplify.
-DRAW_SECONDS = 60
-# The child laying a drawing out: DOT on its standard input, the drawing on its output, the format as argument.
+# The longest a drawing may take Graphviz, and the most memory (its address space) it may use: a map it cannot lay
+# out within them is one to simplify.
+DRAW_SECONDS, DRAW_MEMORY_MB = 60, 2048
+# The child laying a drawing out: DOT on its standard input, the drawing on its output; the format and the memory
+# limit as arguments.
 _DRAW = (
-    "import sys, pygraphviz; "
+    "import resource, sys; "
+    "resource.setrlimit(resource.RLIMIT_AS, (int(sys.argv[2]) << 20,) * 2); "
+    "import pygraphviz; "
     "sys.stdout.buffer.write(pygraphviz.AGraph(string=sys.stdin.read()).draw(format=sys.argv[1], prog='dot'))"
 )
 # A drawing up to this wide (inches, as Graphviz measures) is shrunk to the page's width and stays readable;
@@ -230,7 +234,7 @@ def _laid_out(dot: str, extension: str) -> bytes:
     child costs a tenth of a second more than the layout itself (Graphviz loads its fonts again in each)."""
     try:
         done = subprocess.run(
-            [sys.executable, "-c", _DRAW, extension],
+            [sys.executable, "-c", _DRAW, extension, str(DRAW_MEMORY_MB)],
             input=dot.encode("utf-8"),
             capture_output=True,
             timeout=DRAW_SECONDS,

@@ -273,18 +273,20 @@ def test_graphviz_lays_the_map_out_in_a_child_and_reports_its_size(settings: Set
 
 
 @pytest.mark.parametrize(
-    ("child", "seconds", "said"),
+    ("child", "seconds", "memory_mb", "said"),
     [
-        ("import os; os.abort()", 60, "Graphviz failed to lay this drawing out"),  # its assertions abort it so
-        ("import time; time.sleep(30)", 1, "Graphviz took more than 1 s to lay this drawing out"),
+        ("import os; os.abort()", 60, 2048, "Graphviz failed to lay this drawing out"),  # its assertions abort it so
+        ("import time; time.sleep(30)", 1, 2048, "Graphviz took more than 1 s to lay this drawing out"),
+        (dot_module._DRAW, 60, 30, "Graphviz failed to lay this drawing out"),  # more memory than it may have
     ],
 )
 def test_a_map_graphviz_crashes_on_or_cannot_finish_is_a_typed_error_not_a_stopped_server(
-    monkeypatch: pytest.MonkeyPatch, child: str, seconds: int, said: str
+    monkeypatch: pytest.MonkeyPatch, child: str, seconds: int, memory_mb: int, said: str
 ) -> None:
     monkeypatch.setattr(dot_module, "_DRAW", child)
     dot_module._laid_out.cache_clear()  # nothing drawn before
     monkeypatch.setattr(dot_module, "DRAW_SECONDS", seconds)
+    monkeypatch.setattr(dot_module, "DRAW_MEMORY_MB", memory_mb)
     with pytest.raises(LimitExceeded, match=said) as raised:
         render_dot("digraph journey_map { a -> b; }")
     assert "Show fewer touchpoints or paths" in raised.value.problems[0].fix
