@@ -1,6 +1,6 @@
 """Parcours behind a sign-in proxy (`PARCOURS_AUTH=header`) in real browsers: the proxy's header names the user.
 
-Chromium sends the header an oauth2-proxy would add (`extra_http_headers`) from the loopback address, the one
+A small proxy adds the header an oauth2-proxy would add (`_header_proxy`), from the loopback address, the one
 `PARCOURS_TRUSTED_PROXIES` allows here. Ana administers the Default workspace (PARCOURS_ADMINS), Bob views it: each
 is named in the sidebar, Bob is offered no import, and a request naming nobody is refused with what is missing. A
 request from an address that is not a proxy is refused too (tests/ui/test_team.py: a browser here always comes from
@@ -10,9 +10,14 @@ cannot, comments on a designed step.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import re
+import socket
+import threading
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -54,11 +59,58 @@ def proxied(tmp_path: Path) -> Iterator[str]:
 
 
 def opened(browser, url: str, headers: dict[str, str]):
-    """A browser context of its own whose every request carries `headers`, on the home page."""
-    page = browser.new_context(viewport=TALL_WINDOW, extra_http_headers=headers).new_page()
+    """A browser context of its own whose every request carries `headers`, on the home page.
+
+    The headers are added by a small proxy on the loopback address, as oauth2-proxy adds them: Debian's Chromium 150
+    does not send a context's `extra_http_headers` with the WebSocket handshake, which is where Streamlit reads them.
+    """
+    if headers:
+        url = _header_proxy(url, headers)
+    page = browser.new_context(viewport=TALL_WINDOW).new_page()
     page.set_default_timeout(STEP_TIMEOUT_MS)
     page.goto(url)
     return page
+
+
+def _header_proxy(url: str, headers: dict[str, str]) -> str:
+    """Start a proxy that adds `headers` to every request it forwards to `url`'s server; return its URL.
+
+    Each connection carries one request (a plain request is sent on with "Connection: close"), so adding the headers
+    to the head of a connection's first request adds them to every request, the WebSocket's handshake included.
+    """
+    target = urlsplit(url)
+    added = "".join(f"{name}: {value}\r\n" for name, value in headers.items()).encode()
+    listener = socket.create_server(("127.0.0.1", 0))
+
+    def pipe(source: socket.socket, sink: socket.socket) -> None:
+        with contextlib.suppress(OSError):
+            while chunk := source.recv(65536):
+                sink.sendall(chunk)
+        with contextlib.suppress(OSError):
+            sink.shutdown(socket.SHUT_WR)
+
+    def forward(client: socket.socket) -> None:
+        head = b""
+        while b"\r\n\r\n" not in head and (chunk := client.recv(65536)):
+            head += chunk
+        first, _, rest = head.partition(b"\r\n")
+        if b"upgrade:" not in rest.lower():
+            rest = re.sub(rb"(?im)^connection:[^\r]*\r\n", b"", rest)
+            added_here = added + b"Connection: close\r\n"
+        else:
+            added_here = added
+        upstream = socket.create_connection((target.hostname, target.port))
+        upstream.sendall(first + b"\r\n" + added_here + rest)
+        threading.Thread(target=pipe, args=(upstream, client), daemon=True).start()
+        pipe(client, upstream)
+
+    def serve() -> None:
+        while True:
+            client, _ = listener.accept()
+            threading.Thread(target=forward, args=(client,), daemon=True).start()
+
+    threading.Thread(target=serve, daemon=True).start()
+    return f"http://127.0.0.1:{listener.getsockname()[1]}{target.path or '/'}"
 
 
 def test_the_proxys_header_names_the_user_and_a_request_naming_nobody_is_refused(proxied: str, browser) -> None:
