@@ -25,6 +25,7 @@ from discovery._actions import (
 )
 from discovery._channels import ChannelSwitches, StageChannelMix, channel_mix_by_stage, channel_switches
 from discovery._churn import (
+    NO_GOAL_CHURN_POINTS,
     ActivityChurn,
     ChurnPoints,
     WhereTheyWent,
@@ -185,6 +186,7 @@ __all__ = [
     "METRICS",
     "METRIC_LABELS",
     "NODE_ID_PREFIX",
+    "NO_GOAL_CHURN_POINTS",
     "OPEN_STATUSES",
     "OTHER_CHANNELS",
     "OTHER_LABEL",

@@ -26,6 +26,7 @@ from discovery._stages import closest_names
 
 __all__ = [
     "CHURNED_STEPS",
+    "NO_GOAL_CHURN_POINTS",
     "ActivityChurn",
     "ChurnPoints",
     "WhereTheyWent",
@@ -117,6 +118,13 @@ class ActivityChurn:
     churned: int
     churn_rate: float
     lift: float
+
+
+# Why no churn point is given without a goal: the pages and the reports say it in these words.
+NO_GOAL_CHURN_POINTS = (
+    "No goal is chosen, so no touchpoint is a churn point: every journey that ended would count as churned right after "
+    "its last step."
+)
 
 
 @dataclass(frozen=True)

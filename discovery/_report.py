@@ -46,7 +46,7 @@ from data.params import filters_from_params, is_filter_param
 from data.settings import Settings
 from data.store import Store
 from discovery._actions import Action, actions_of
-from discovery._churn import ChurnPoints, churn_points
+from discovery._churn import NO_GOAL_CHURN_POINTS, ChurnPoints, churn_points
 from discovery._conformance import STEP_CHECKS, conformance
 from discovery._definition import JourneyDefinition, outcome_counts
 from discovery._designed import designed_of
@@ -620,12 +620,6 @@ def _stages(inputs: ReportInputs) -> str:
     )
 
 
-_NO_GOAL_CHURN_POINTS = (
-    "No goal is chosen, so no touchpoint is a churn point: every journey that ended would count as churned right after "
-    "its last step."
-)
-
-
 @report_section(DISCOVERY_SECTIONS, "churn", "Churn points")
 def _churn(inputs: ReportInputs) -> str:
     """The touchpoints customers churn right after, most telling first, as the Churn points tab lists them."""
@@ -633,7 +627,7 @@ def _churn(inputs: ReportInputs) -> str:
     top = points.activities.head(CHURN_POINTS_SHOWN)
     words = f"<p>{_text(outcome_sentence(points.outcomes))}</p>"
     if not points.outcomes.has_goal:
-        return words + f"<p>{_NO_GOAL_CHURN_POINTS}</p>"
+        return words + f"<p>{_text(NO_GOAL_CHURN_POINTS)}</p>"
     if top.empty:
         return words + "<p>No decided journey churned after a touchpoint.</p>"
     scale = float(top["churn_rate"].max()) or 1.0

@@ -22,6 +22,7 @@ from discovery import (
     EDGE_ID_PREFIX,
     LANE_COLOURS,
     METRIC_LABELS,
+    NO_GOAL_CHURN_POINTS,
     NODE_ID_PREFIX,
     ChurnPoints,
     JourneyDefinition,
@@ -391,7 +392,7 @@ def show_activity_detail(full_map: JourneyMap, churn: ChurnPoints, activity: str
             "with that of every decided journey; n/a when none of them churned."
         )
     elif not churn.outcomes.has_goal:
-        st.caption("No goal is chosen, so no journey converts or churns: choose it on the Journey definition page.")
+        st.caption(f"{NO_GOAL_CHURN_POINTS} Choose the goal on the Journey definition page.")
     elif activity in churn.churn_touchpoints:
         st.caption(plain(f"{activity} is a churn touchpoint: customers who do it have churned by definition."))
     else:

@@ -65,11 +65,7 @@ SECONDS_PER_DAY = 86_400
 CHANNELS_ON_A_CARD = 3
 NO_VALUE = "—"
 NO_STAY = "No event of this stage"
-NO_GOAL_CHURN_POINTS = (
-    "No goal is chosen, so nobody converts and every journey that ended would count as churned right after its last "
-    "step: the usual last step would look like the worst churn point. Choose the goal on the Journey definition page "
-    "to see where customers churn."
-)
+NO_GOAL_CHURN_POINTS = f"{discovery.NO_GOAL_CHURN_POINTS} Choose the goal on the Journey definition page to see them."
 # A stage without touchpoints is reached by nobody and skipped by the drop-off: the next stage counts from the one
 # before it.
 NO_TOUCHPOINT = "No touchpoint in this stage: nobody gets this far, and nobody drops here"
