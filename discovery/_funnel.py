@@ -80,7 +80,7 @@ _STEP_FIGURES = {
     "customers": "count(reached_{step})",
     "did_stage": "count(first_{step})",
     "median_seconds_from_previous": "median((reached_{step} - reached_{previous}) / 1e6)",
-    "median_seconds_from_first": "median((reached_{step} - reached_0) / 1e6)",
+    "median_seconds_from_first": "median((reached_{step} - reached_{first}) / 1e6)",
     "median_seconds_to_reach": "median(reached_{step} / 1e6)",
     "median_seconds_in_stage": "median((last_{step} - first_{step}) / 1e6)",
 }
@@ -223,7 +223,7 @@ def funnel(
         indexes = [model.stages.index(step) for step in steps]
         if not directly and all(before < after for before, after in pairwise(indexes)):
             times, selected = _stage_reach(engine, model, indexes, window, filters, _FUNNEL_FIGURES, goal=tuple(goal))
-            measured = [_has_touchpoints(model, index) for index in indexes]
+            measured = [step.activities != [] for step in described]
             return Funnel(tuple(steps), by, False, window, selected, _table(list(steps), times, selected, measured))
     else:
         described = _activity_steps(engine, steps)
@@ -242,7 +242,7 @@ def stage_kpis(engine: Engine, definition: JourneyDefinition, filters: Filters =
         raise TypeError(f"definition must be a JourneyDefinition, not {type(definition).__name__}")
     model = definition.stages
     times, selected = _stage_reach(
-        engine, model, range(len(model.stages)), None, filters, _KPI_FIGURES, goal=definition.goal, chained=False
+        engine, model, range(len(model.stages)), None, filters, _KPI_FIGURES, goal=definition.goal
     )
     touchpoints = [len(model.activities_in(stage)) for stage in model.stages]
     table = _table(list(model.stages), times, selected, [count > 0 for count in touchpoints])
@@ -276,9 +276,7 @@ def stage_reach(engine: Engine, definition: JourneyDefinition, filters: Filters 
         raise TypeError(f"definition must be a JourneyDefinition, not {type(definition).__name__}")
     model = definition.stages
     figures = ("customers", "did_stage")
-    times, _ = _stage_reach(
-        engine, model, range(len(model.stages)), None, filters, figures, goal=definition.goal, chained=False
-    )
+    times, _ = _stage_reach(engine, model, range(len(model.stages)), None, filters, figures, goal=definition.goal)
     return pd.DataFrame(
         {
             "stage": pd.array(model.stages, dtype="str"),
@@ -296,16 +294,16 @@ def _stage_reach(
     figures: Sequence[str],
     *,
     goal: Sequence[str] = (),
-    chained: bool = True,
 ) -> tuple[pd.DataFrame, int]:
     """Return `figures` (names of `_STEP_FIGURES`) by step and the selected count, for steps given as stage indexes.
 
     The steps must go forward through the model (increasing indexes); a conversion window keeps a step when it
-    is reached at most `within_seconds` after the first step. `chained` (a funnel) completes no step after a stage
-    without touchpoints, which nobody completes; unchained (the stage KPIs), each stage is read on its own.
+    is reached at most `within_seconds` after the first step with touchpoints. A stage without touchpoints is
+    completed by nobody and skipped: the next step's time from the previous one is from the last step with
+    touchpoints, so the stage funnel and the stage KPIs count the same customers.
     """
     stages = range(len(model.stages))
-    kept = "" if within_seconds is None else " AND at_{step} - at_0 <= ?"
+    kept = "" if within_seconds is None else " AND at_{step} - at_{first} <= ?"
     bounds = ", ".join(
         f"min(a.first_offset_us) FILTER (m.stage = {stage}) AS first_{stage},"
         f" max(a.last_offset_us) FILTER (m.stage = {stage}) AS last_{stage}"
@@ -315,21 +313,21 @@ def _stage_reach(
     staged = engine.per_journey(_STAGED_SQL.format(marks=marks, bounds=bounds), marks_params)
     has_stage = [_has_touchpoints(model, stage) for stage in stages]
     goal_stage = goal_stage_index(model.stages, dict(model.stage_of), goal)
-    blocking = [has_stage[stage] for stage in steps]
+    measured = [step for step, stage in enumerate(steps) if has_stage[stage]]
     sql = _STAGE_REACH_SQL.format(
         staged=engine.selected(staged, filters),
         steps_at=", ".join(
-            f"{_got_this_far(has_stage, stage, goal_stage, blocked=chained and not all(blocking[:i]))}"
-            f" AS at_{i}, first_{stage} AS first_{i}, last_{stage} AS last_{i}"
+            f"{got_this_far_sql(stage, has_stage, goal_stage)} AS at_{i}, first_{stage} AS first_{i},"
+            f" last_{stage} AS last_{i}"
             for i, stage in enumerate(steps)
         ),
         reached=", ".join(
-            f"CASE WHEN at_{step} IS NOT NULL{kept.format(step=step)} THEN at_{step} END AS reached_{step},"
-            f" first_{step}, last_{step}"
+            f"CASE WHEN at_{step} IS NOT NULL{kept.format(step=step, first=_first(measured))} THEN at_{step} END"
+            f" AS reached_{step}, first_{step}, last_{step}"
             for step in range(len(steps))
         ),
         figures=", ".join(
-            f"{_step_figure(name, step)} AS {name}_{step}" for step in range(len(steps)) for name in figures
+            f"{_step_figure(name, step, measured)} AS {name}_{step}" for step in range(len(steps)) for name in figures
         ),
     )
     params = [] if within_seconds is None else [within_seconds * 1e6] * len(steps)
@@ -342,16 +340,17 @@ def _has_touchpoints(model: StageModel, stage: int) -> bool:
     return bool(model.activities_in(model.stages[stage]))
 
 
-def _got_this_far(has_stage: list[bool], stage: int, goal_stage: int | None, *, blocked: bool = False) -> str:
-    """The offset at which a journey got at least as far as the stage (`discovery._relations.got_this_far_sql`);
-    NULL for every step after a stage without touchpoints when `blocked`."""
-    return "NULL::BIGINT" if blocked else got_this_far_sql(stage, has_stage, goal_stage)
+def _first(measured: Sequence[int]) -> int:
+    """The first step with touchpoints, which opens a conversion window (the first step when none has any)."""
+    return measured[0] if measured else 0
 
 
-def _step_figure(name: str, step: int) -> str:
-    if name == "median_seconds_from_previous" and step == 0:
+def _step_figure(name: str, step: int, measured: Sequence[int]) -> str:
+    """The SQL of a step's figure; times from the previous step or the first are from the steps with touchpoints."""
+    earlier = [index for index in measured if index < step]
+    if name == "median_seconds_from_previous" and not earlier:
         return "NULL"
-    return _STEP_FIGURES[name].format(step=step, previous=step - 1)
+    return _STEP_FIGURES[name].format(step=step, previous=earlier[-1] if earlier else None, first=_first(measured))
 
 
 @dataclass(frozen=True)
@@ -367,11 +366,26 @@ class _Step:
 def _funnel_table(
     engine: Engine, steps: list[_Step], directly: bool, within_seconds: float | None, filters: Filters
 ) -> tuple[pd.DataFrame, int]:
-    """Return the funnel table of the steps and the number of selected customers."""
-    reached, params = _reached_ctes(steps, directly=directly, within_seconds=within_seconds)
-    times = engine.query(_STEP_TIMES_SQL.format(reached=reached), params, filters).set_index("step")
+    """Return the funnel table of the steps and the number of selected customers.
+
+    A step no activity completes (a stage without touchpoints) is left out of the query and skipped in the table.
+    """
+    measured = [index for index, step in enumerate(steps) if step.activities]
+    times = pd.DataFrame(columns=list(_FUNNEL_FIGURES), dtype=float)
+    if measured:
+        reached, params = _reached_ctes(
+            [steps[index] for index in measured], directly=directly, within_seconds=within_seconds
+        )
+        times = engine.query(_STEP_TIMES_SQL.format(reached=reached), params, filters).set_index("step")
+        times.index = [measured[step] for step in times.index]
     selected = engine.summary(filters).cases
-    return _table([step.name for step in steps], times.reindex(range(len(steps))), selected), selected
+    table = _table(
+        [step.name for step in steps],
+        times.reindex(range(len(steps))),
+        selected,
+        [bool(step.activities) for step in steps],
+    )
+    return table, selected
 
 
 def _table(
@@ -391,7 +405,8 @@ def _table(
     previous = counted[last_measured[:-1]]
     with np.errstate(divide="ignore", invalid="ignore"):
         from_previous = np.where(measured & (previous > 0), customers / previous, np.nan)
-        from_first = np.where(customers[0] > 0, customers / customers[0], np.nan)
+        first = customers[measured][0] if measured.any() else 0
+        from_first = np.where(measured & (first > 0), customers / first, np.nan)
     # Customers of the previous measured step who never got this far (never fewer than none).
     drop_off = pd.array(np.maximum(previous - customers, 0), dtype="Int64")
     drop_off[~measured] = pd.NA
@@ -519,7 +534,8 @@ def _stage_steps(model: StageModel, steps: Sequence[str], *, directly: bool) -> 
 
     Eventually, a stage is completed by an activity of it or of a later stage, even by the very event that
     completed the previous step when the stage comes later in the model (the customer skipped ahead); directly,
-    only by its own activities. A stage without activities is completed by nobody.
+    only by its own activities. A stage without activities is completed by nobody (no activities), and skipped:
+    the step after it follows the step before it.
     """
     problems = [
         Problem("The stage model has no such stage.", fix=closest_names(str(step), model.stages), value=str(step))
@@ -531,16 +547,16 @@ def _stage_steps(model: StageModel, steps: Sequence[str], *, directly: bool) -> 
     rank = {stage: index for index, stage in enumerate(model.stages)}
     if directly:
         return [_Step(stage, list(model.activities_in(stage))) for stage in steps]
-    return [
-        _Step(
-            stage,
-            [activity for activity, assigned in model.stage_of.items() if rank[assigned] >= rank[stage]]
-            if model.activities_in(stage)
-            else [],
-            shares_previous_event=index > 0 and rank[stage] > rank[steps[index - 1]],
-        )
-        for index, stage in enumerate(steps)
-    ]
+    described = []
+    previous = None  # the last step with touchpoints
+    for stage in steps:
+        if not model.activities_in(stage):
+            described.append(_Step(stage, []))
+            continue
+        activities = [activity for activity, assigned in model.stage_of.items() if rank[assigned] >= rank[stage]]
+        described.append(_Step(stage, activities, previous is not None and rank[stage] > rank[previous]))
+        previous = stage
+    return described
 
 
 def _attribute_figures(

@@ -69,6 +69,7 @@ NO_GOAL_CHURN_POINTS = f"{discovery.NO_GOAL_CHURN_POINTS} Choose the goal on the
 # A stage without touchpoints is reached by nobody and skipped by the drop-off: the next stage counts from the one
 # before it.
 NO_TOUCHPOINT = "No touchpoint in this stage: nobody gets this far, and nobody drops here"
+SKIPPED_STAGE = "no touchpoint in this stage: skipped"
 CARD_HELP = (
     "Customers (unique journeys) who got at least this far: an event of this stage or of a later one. The drop is "
     "those of the previous stage who never got here. A stage with no touchpoint is reached by nobody."
@@ -250,16 +251,20 @@ def stage_table(kpis: StageKPIs) -> pd.DataFrame:
 def funnel_figure(result: Funnel) -> go.Figure:
     """Return the funnel as a plotly chart: customers per step, with the share kept from the previous step.
 
-    The first step's share is of every selected customer, as in the library's funnel table.
+    The first step's share is of every selected customer, as in the library's funnel table; a stage without
+    touchpoints is skipped (the library gives it no drop-off), so the step after it names the step its share is of.
     """
     table = result.table
-    bases = ["all selected", *["previous"] * (len(table) - 1)]
-    text = [
-        f"{customers:,} customers · {conversion:.0%} of {base}"
-        for customers, conversion, base in zip(
-            table["customers"], table["conversion_from_previous"].fillna(0), bases, strict=True
-        )
-    ]
+    text = []
+    last = None  # the last step with touchpoints
+    for index, row in enumerate(table.itertuples(index=False)):
+        if pd.isna(row.drop_off):
+            text.append(SKIPPED_STAGE)
+            continue
+        base = "all selected" if last is None else "previous" if last == index - 1 else f"'{table['step'].iloc[last]}'"
+        conversion = 0 if math.isnan(row.conversion_from_previous) else row.conversion_from_previous
+        text.append(plotly_text(f"{row.customers:,} customers · {conversion:.0%} of {base}"))
+        last = index
     figure = go.Figure(
         go.Funnel(
             y=table["step"].map(plotly_text).tolist(),

@@ -364,8 +364,25 @@ def test_a_stage_without_touchpoints_is_reached_by_nobody(shop: Engine) -> None:
     assert table["drop_off"].tolist() == [0, pd.NA, 1, 1, pd.NA]
     assert table.loc["purchase", "conversion_from_previous"] == 2 / 3
     assert np.isnan(table.loc["consideration", "conversion_from_previous"])
+    # The stage funnel skips the empty stages as the cards do, where it used to stop at the first: (3, 0, 0, 0, 0).
     stage_funnel = funnel(shop, list(MODEL.stages), by="stage", model=no_consideration.stages)
-    assert stage_funnel.customers == (3, 0, 0, 0, 0)
+    pd.testing.assert_frame_equal(stage_funnel.table[SHARED_COLUMNS], table[SHARED_COLUMNS].reset_index(drop=True))
+    # purchase from discovery (anna 20, carl 30 minutes), post-purchase from purchase (anna's 40).
+    from_previous = stage_funnel.table["median_seconds_from_previous"]
+    assert from_previous.isna().tolist() == [True, True, False, False, True]
+    assert from_previous.tolist()[2:4] == [25 * MINUTE, 40 * MINUTE]
+
+
+def test_a_direct_stage_funnel_skips_a_stage_without_touchpoints(shop: Engine) -> None:
+    """Directly, purchase must come right after discovery: carl's store visit then purchase; anna's cart (no stage
+    now) comes between her ad and her checkout, and bob never buys."""
+    model = MODEL.with_overrides({"cart": None})
+    table = funnel(shop, list(MODEL.stages), by="stage", model=model, directly=True).table.set_index("step")
+    assert table["customers"].tolist() == [3, 0, 1, 0, 0]
+    assert table["drop_off"].tolist() == [0, pd.NA, 2, 1, pd.NA]
+    assert table.loc["purchase", "conversion_from_previous"] == 1 / 3
+    assert table["conversion_from_first"].isna().tolist() == [False, True, False, False, True]
+    assert table.loc["purchase", "median_seconds_from_previous"] == 30 * MINUTE
 
 
 SHARED_COLUMNS = ["customers", "conversion_from_previous", "drop_off", "median_seconds_to_reach"]

@@ -222,6 +222,27 @@ def test_funnel_figure_shows_customers_and_the_share_kept_from_the_previous_step
     assert list(trace["text"]) == ["8 customers · 80% of all selected", "2 customers · 25% of previous"]
 
 
+def test_funnel_figure_says_a_stage_without_touchpoints_is_skipped_and_what_the_next_is_compared_with() -> None:
+    table = pd.DataFrame(
+        {
+            "step": ["discovery", "consideration", "purchase"],
+            "customers": [3, 0, 2],
+            "conversion_from_previous": [1.0, math.nan, 2 / 3],
+            "conversion_from_first": [1.0, math.nan, 2 / 3],
+            "drop_off": pd.array([0, None, 1], dtype="Int64"),
+            "median_seconds_from_previous": [math.nan, math.nan, 60.0],
+            "median_seconds_from_first": [0.0, math.nan, 60.0],
+            "median_seconds_to_reach": [0.0, math.nan, 60.0],
+        }
+    )
+    funnel = Funnel(("discovery", "consideration", "purchase"), "stage", False, None, 3, table)
+    assert list(funnel_figure(funnel).to_dict()["data"][0]["text"]) == [
+        "3 customers · 100% of all selected",
+        "no touchpoint in this stage: skipped",
+        "2 customers · 67% of 'discovery'",
+    ]
+
+
 def test_switch_figure_puts_customers_at_from_row_and_to_column() -> None:
     matrix = pd.DataFrame(
         {
