@@ -22,6 +22,7 @@ import pandas as pd
 import streamlit as st
 
 from data.exports import ExportStamp, neutralise_formulas, to_csv_bytes, to_excel_bytes
+from ui.markup import NO_VALUE
 
 __all__ = [
     "ExportStamp",
@@ -62,7 +63,8 @@ def show_table(frame: pd.DataFrame, file_stem: str, shown_rows: int | None = Non
     (a path's customers at 10M events were 3 MB over the websocket), the downloads still every row.
     """
     shown = frame if shown_rows is None else frame.head(shown_rows)
-    st.dataframe(shown, hide_index=True, width="stretch", **dataframe_options)
+    # A missing figure reads as a dash, as on the cards, not as Streamlit's "None" (a conversion of an empty stage).
+    st.dataframe(shown, hide_index=True, width="stretch", placeholder=NO_VALUE, **dataframe_options)
     if len(shown) < len(frame):
         st.caption(f"Showing the first {len(shown):,} of {len(frame):,} rows: the downloads below hold all of them.")
     stamp = current_stamp()

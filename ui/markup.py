@@ -12,7 +12,10 @@ from __future__ import annotations
 import html
 import re
 
-__all__ = ["plain", "plotly_text"]
+__all__ = ["NO_VALUE", "plain", "plotly_text"]
+
+NO_VALUE = "—"
+"""What a card or a table shows for a figure that has no value (a conversion with nobody to convert)."""
 
 # Every ASCII punctuation character CommonMark lets a backslash escape, plus Streamlit's own `:` directives.
 _MARKDOWN = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~$&:=\"'^%@;,/?])")

@@ -35,7 +35,7 @@ from ui.actions import show_act_on
 from ui.definition import outcome_sentence
 from ui.downloads import show_table
 from ui.errors import reported_errors
-from ui.markup import plain, plotly_text
+from ui.markup import NO_VALUE, plain, plotly_text
 from ui.state import BY_CONTENT_AND_DEFINITION, churn_figures, dataset_engine
 from ui.tables import count_column, count_columns
 from ui.workspace import comments_panel
@@ -63,7 +63,6 @@ __all__ = [
 
 SECONDS_PER_DAY = 86_400
 CHANNELS_ON_A_CARD = 3
-NO_VALUE = "—"
 NO_STAY = "No event of this stage"
 NO_GOAL_CHURN_POINTS = f"{discovery.NO_GOAL_CHURN_POINTS} Choose the goal on the Journey definition page to see them."
 # A stage without touchpoints is reached by nobody and skipped by the drop-off: the next stage counts from the one

@@ -144,6 +144,8 @@ def test_the_funnel_and_the_drop_off_follow_what_the_user_picks(demo: tuple[Stor
         went = discovery.where_they_went(engine, "compare_offers", suggest_definition(engine))
     steps = table_with(app, "Step")
     assert steps["Step"].tolist() == ["visit_website", "subscribe"]
+    # The first step has no time from a previous one: a dash, not Streamlit's "None".
+    assert all(frame.proto.placeholder == "—" for frame in app.dataframe)
     assert steps["Customers"].tolist() == list(funnel.customers)
     opened_tab(app, "Churn points")
     widget(app.selectbox, "Drop-off touchpoint").select("compare_offers").run()
