@@ -53,8 +53,6 @@ TOP_VALUES = 3
 # Labels longer than this are cut at a word in names.
 NAME_PART_CHARACTERS = 32
 MULTICHANNEL = "Multichannel"
-# The name of a persona with neither a lifted channel nor a signature touchpoint in a log without channels.
-UNNAMED = "Persona"
 _SMOOTHING = 0.5
 _OUTCOMES_SQL = """
 WITH {outcomes}
@@ -280,7 +278,7 @@ def _persona_profiles(
             **_typical_journeys(engine, labelled, customers),
         }
     )
-    table.insert(0, "name", _names(channels, activities, table.index))
+    table.insert(0, "name", _names(channels, activities, sizes))
     relabel = dict(enumerate(personas))
 
     def relabelled(long: pd.DataFrame) -> pd.DataFrame:
@@ -488,24 +486,31 @@ def _top_values(engine: Engine, labelled: _Labelled, names: list[str], roles: di
 # --- names ----------------------------------------------------------------------------------------------------------
 
 
-def _names(channels: pd.DataFrame, activities: pd.DataFrame, personas: pd.Index) -> pd.Series:
+def _names(channels: pd.DataFrame, activities: pd.DataFrame, sizes: pd.DataFrame) -> pd.Series:
     """A readable, unique name per persona from its signature channel(s) and touchpoint.
 
     "App-first · refer a friend": the channel that carries at least MIN_CHANNEL_SHARE of its events with the
     highest lift, then its most lifted signature activity. Two lifted channels read "Chatbot to call center", the
     one used earlier in journeys first. Labels are written as `readable_label` says. Clashing names get their
     second signature activity, then a number. A log that logs no channel names its personas by their touchpoints
-    alone: "Multichannel" would claim channels it never saw.
+    alone: "Multichannel" would claim channels it never saw. A persona without a signature touchpoint is named by
+    the length of its journeys ("4-step journeys", the median), which is what sets it apart then, rather than
+    "Persona (2)". `sizes` holds each persona's median_events.
     """
     lifted = channels[(channels["share"] >= MIN_CHANNEL_SHARE) & (channels["lift"] > 1)].sort_values(
         ["persona", "lift", "channel"], ascending=[True, False, True], kind="stable"
     )
     channel_part = {persona: _channel_phrase(group) for persona, group in lifted.groupby("persona")}
     no_lift = MULTICHANNEL if len(channels) else None
-    touchpoints = activities.groupby("persona")["activity"].agg(list)
+    touchpoints = activities.groupby("persona")["activity"].agg(lambda names: [readable_label(n) for n in names])
+    lengths = sizes["median_events"].map(
+        lambda events: f"{events:g}-step journeys" if events != 1 else "One-step journeys"
+    )
+    personas = sizes.index
 
     def named(persona: object, signatures: int) -> str:
-        return _joined(channel_part.get(persona, no_lift), touchpoints.get(persona, [])[:signatures])
+        labels = touchpoints.get(persona, [])[:signatures] or [lengths[persona]]
+        return _joined(channel_part.get(persona, no_lift), labels)
 
     base = pd.Series([named(persona, 1) for persona in personas], index=personas)
     names = base.where(~base.duplicated(keep=False), pd.Series([named(p, 2) for p in personas], index=personas))
@@ -523,11 +528,9 @@ def _channel_phrase(lifted: pd.DataFrame) -> str:
     return _capitalised(" to ".join(readable_label(channel) for channel in pair["channel"]))
 
 
-def _joined(channel_part: str | None, touchpoints: list[str]) -> str:
-    labels = " & ".join(readable_label(touchpoint) for touchpoint in touchpoints)
-    if channel_part is None:
-        return _capitalised(labels) if labels else UNNAMED
-    return f"{channel_part} · {labels}" if labels else channel_part
+def _joined(channel_part: str | None, labels: list[str]) -> str:
+    joined = " & ".join(labels)
+    return _capitalised(joined) if channel_part is None else f"{channel_part} · {joined}"
 
 
 def _capitalised(text: str) -> str:

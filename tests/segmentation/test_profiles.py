@@ -245,6 +245,18 @@ def test_a_log_without_channels_names_its_personas_by_their_touchpoints(settings
     assert names == {0: "W Afhandelen leads", 1: "A DECLINED"}
 
 
+def test_personas_doing_the_same_touchpoints_are_named_by_the_length_of_their_journeys(settings: Settings) -> None:
+    # Every customer does view then buy; c and d come back for more. No touchpoint sets either persona apart, so
+    # both used to be called "Persona" and "Persona (2)".
+    log = journeys(
+        *[(customer, activity, minute) for customer in "ab" for minute, activity in enumerate(["view", "buy"])],
+        *[(customer, activity, minute) for customer in "cd" for minute, activity in enumerate(["view", "buy"] * 2)],
+    )
+    with Engine.from_frame(log, settings) as engine:
+        names = persona_profiles(engine, list("abcd"), [0, 0, 1, 1]).names
+    assert names == {0: "2-step journeys", 1: "4-step journeys"}
+
+
 def test_clashing_names_are_told_apart(engine: Engine) -> None:
     names = persona_profiles(engine, CASES, ["a", "b", "c", "c", "c", "a"]).names
     assert len(set(names.values())) == 3
