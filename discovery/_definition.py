@@ -106,24 +106,31 @@ _ROLE_WORDS = (
             "revenue", "amount", "amounts", "price", "prices", "cost", "costs", "value", "total", "spend", "spent",
             "sales", "basket", "paid", "payment", "payments", "expense", "expenses", "fee", "fees", "eur", "usd",
             "gbp", "euro", "euros", "dollar", "dollars", "montant", "prix", "revenu", "chiffre", "ca", "panier",
-            "frais", "cout",
+            "frais", "cout", "leges",
         ),
     ),
-    # Whole numbers that name someone or something rather than count it: who did the step (XES `org:resource`),
-    # an office, a law article, a registration number (matricola, matricule), a postal or product code. A mean of
-    # them is no figure: they are categories.
+    # Whole numbers that name someone or something rather than count it: who did the step (XES `org:resource`,
+    # BPIC 2015's `Responsible_actor`), an office, a law article, a registration number (matricola, matricule), a
+    # postal or product code, a type or status code, a variant's index (Disco's `Variant index`). A mean of them is
+    # no figure: they are categories.
     (
         "code",
         (
             "resource", "office", "article", "matricola", "matricule", "matricula", "code", "zip", "zipcode",
             "postcode", "sku", "ean", "isbn", "branch", "department", "dept", "agent", "employee", "operator",
+            "actor", "responsible", "owner", "user", "group", "team", "type", "kind", "class", "category", "status",
+            "state", "version", "variant", "index", "idx",
         ),
     ),
     ("date", ("date", "time", "datetime", "timestamp", "day", "datum", "jour", "heure", "when", "at")),
 )  # fmt: skip
 _ROLE_MATCHERS = tuple((role, keyword_matcher(words, stems=False)) for role, words in _ROLE_WORDS)
-# An amount word closing a name written as one word ("paymentamount", "totalprice", "unitcost").
-_COMPOUND_AMOUNT = re.compile(r"(?<=[a-z]{2})(?:amount|price|cost|revenue|expense|payment)s?\b")
+# An amount word closing a name written as one word ("paymentamount", "totalprice", "unitcost", BPIC 2015's
+# "SUMleges"), and so a date ("startdate", "enddate_planned" of the receipt log).
+_COMPOUND_AMOUNT = re.compile(r"(?<=[a-z]{2})(?:amount|price|cost|revenue|expense|payment|fee|leges)s?\b")
+_COMPOUND_DATE = re.compile(r"(?<=[a-z]{2})dates?\b|\bdeadlines?\b")
+# A time zone is named like a date and is a category.
+_TIME_ZONE = re.compile(r"\b(?:time ?zones?|tz)\b")
 _NUMERIC = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT")
 _NUMERIC_TYPES = frozenset((*_NUMERIC, "FLOAT", "DOUBLE"))
 _INTEGER_TYPES = frozenset(_NUMERIC)
@@ -721,8 +728,13 @@ def _role(name: str, stored_as: str, stats: pd.Series) -> tuple[AttributeRole, s
     whole = bool(stats["whole"]) if numeric and not pd.isna(stats["whole"]) else False
     named = {role: matcher.search(plain) for role, matcher in _ROLE_MATCHERS}
     named["amount"] = named["amount"] or _COMPOUND_AMOUNT.search(plain)
+    named["date"] = None if _TIME_ZONE.search(plain) else named["date"] or _COMPOUND_DATE.search(plain)
     if stored_as.startswith("TIMESTAMP") or stored_as == "DATE":
         return AttributeRole("date"), "its values are dates"
+    if named["date"] and not numeric:
+        # Dates kept as text (no single format, or a log that writes them as it likes) are unique enough to pass for
+        # identifiers: the name says better.
+        return AttributeRole("date"), f"its name says {named['date'].group(0)!r}"
     if named["identifier"]:
         return AttributeRole(
             "identifier"
@@ -754,8 +766,6 @@ def _role(name: str, stored_as: str, stats: pd.Series) -> tuple[AttributeRole, s
                 f"{customers:,} customers): counted once per customer"
             )
         return role, reason
-    if named["date"]:
-        return AttributeRole("date"), f"its name says {named['date'].group(0)!r}"
     return AttributeRole("category"), "text: a category to group by"
 
 

@@ -228,6 +228,34 @@ def test_whole_numbers_that_name_someone_are_categories_and_one_word_amounts_are
     assert reasons["attribute:paymentamount"] == "its name says 'amount': an amount, summed"
 
 
+def test_type_actor_and_variant_codes_are_categories_and_dates_written_as_text_are_dates(settings: Settings) -> None:
+    # As in BPIC 2015 (case_type, Responsible_actor, SUMleges: the fees' total), the sepsis CSV (Variant index) and
+    # the receipt log (startdate, deadline: dates its export wrote as text, every value different).
+    log = journeys(*((f"c{n}", "visit", n) for n in range(60))).assign(
+        case_type=pd.array([1, 2] * 30, dtype="Int64"),
+        Responsible_actor=pd.array([560_000 + n % 9 for n in range(60)], dtype="Int64"),
+        **{"Variant index": pd.array([1 + n % 12 for n in range(60)], dtype="Int64")},
+        SUMleges=pd.array([35.5, 120.0] * 30, dtype="Float64"),
+        startdate=[f"2011/{1 + n % 12:02}/{1 + n % 28:02} 10:{n:02}:00.000" for n in range(60)],
+        deadline=[f"2011/{1 + n % 12:02}/{1 + n % 28:02} 18:{n:02}:00" for n in range(60)],
+        time_zone=["CET", "UTC"] * 30,
+    )
+    with Engine.from_frame(log, settings) as engine:
+        roles, reasons = suggest_attribute_roles(engine)
+    assert roles == {
+        "case_type": AttributeRole("category"),
+        "Responsible_actor": AttributeRole("category"),
+        "Variant index": AttributeRole("category"),
+        "SUMleges": AttributeRole("amount"),
+        "startdate": AttributeRole("date"),
+        "deadline": AttributeRole("date"),
+        "time_zone": AttributeRole("category"),  # named like a date
+    }
+    assert reasons["attribute:Variant index"] == (
+        "its name says 'variant': whole numbers that name, not count, grouped and never averaged"
+    )
+
+
 def test_a_customers_own_number_repeated_on_their_events_is_counted_once_per_customer(
     settings: Settings, tmp_path: Path
 ) -> None:
