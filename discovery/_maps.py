@@ -301,9 +301,14 @@ def _within_coverage(customers: pd.Series, coverage: float) -> pd.Series:
 
 
 def _kept_edges(edges: pd.DataFrame, coverage: float) -> pd.Series:
-    """Flag the strongest edges up to `coverage`, plus every node's strongest incoming and outgoing edge."""
-    strongest_in = ~edges["target"].duplicated(keep="first")
-    strongest_out = ~edges["source"].duplicated(keep="first")
+    """Flag the strongest edges up to `coverage`, plus every node's strongest incoming and outgoing edge.
+
+    A loop (a touchpoint repeated) is no way in or out: on BPIC 2012 a touchpoint whose strongest edge was its
+    own loop was drawn floating, linked to nothing else.
+    """
+    between = edges[edges["source"].isna() | edges["target"].isna() | (edges["source"] != edges["target"])]
+    strongest_in = edges.index.isin(between.index[~between["target"].duplicated(keep="first")])
+    strongest_out = edges.index.isin(between.index[~between["source"].duplicated(keep="first")])
     return _within_coverage(edges["cases"], coverage) | strongest_in | strongest_out
 
 

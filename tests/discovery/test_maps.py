@@ -155,6 +155,21 @@ def test_path_slider_at_zero_keeps_only_each_nodes_strongest_edges(shop: Engine)
     assert result.covered_cases == 2  # anna's call → visit is hidden
 
 
+def test_a_loop_is_no_touchpoints_way_in_or_out(settings: Settings) -> None:
+    # dan and eve call again right after calling: call → call (2 customers, 3 moves) is call's strongest edge both
+    # in and out, and at zero coverage it used to be call's only edge: call was drawn floating, linked to nothing.
+    log = journeys(
+        ("anna", "visit", 0), ("anna", "buy", 1), ("bob", "visit", 0), ("bob", "buy", 1),
+        ("dan", "visit", 0), ("dan", "call", 1), ("dan", "call", 2), ("dan", "call", 3), ("dan", "buy", 4),
+        ("eve", "visit", 0), ("eve", "call", 1), ("eve", "call", 2),
+    )  # fmt: skip
+    with Engine.from_frame(log, settings) as engine:
+        kept = set(edge_table(journey_map(engine, path_coverage=0.0)))
+    assert ("call", "call") not in kept
+    assert ("visit", "call") in kept
+    assert {target for source, target in kept if source == "call"} == {None}  # eve's end, before dan's buy
+
+
 def test_path_slider_keeps_edges_until_the_stronger_ones_reach_the_coverage(shop: Engine) -> None:
     # traversals by customers: 3 + 3 + 2 + 2 + 1 + 1 = 12; the weakest, call → visit, is no node's strongest edge.
     assert journey_map(shop, path_coverage=0.9).hidden_edges == 1  # the stronger edges cover 11/12 ≥ 90 %
