@@ -374,7 +374,9 @@ def _stages_step(key: str, base: JourneyDefinition, facts: pd.DataFrame) -> Stag
             "Stage": st.column_config.SelectboxColumn(
                 "Stage", options=list(stages), required=False, help="Blank: the touchpoint is in no stage."
             ),
-            "Customers": st.column_config.NumberColumn("Customers", help="Customers who did it, whole log."),
+            "Customers": st.column_config.NumberColumn(
+                "Customers", format="localized", help="Customers who did it, whole log."
+            ),
             "Starts journeys": st.column_config.NumberColumn(
                 "Starts journeys", format="percent", help="Share of journeys whose first step it is."
             ),

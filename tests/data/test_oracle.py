@@ -17,10 +17,8 @@ import pytest
 from data.engine import Engine
 from data.schema import ACTIVITY, CASE_ID, TIMESTAMP
 from data.settings import Settings
-from tests.oracle import ORACLES, SMALL_LOG_EVENTS, Oracle, load_oracle_frame
+from tests.oracle import ORACLES, QUICK_LOG_EVENTS, SMALL_LOG_EVENTS, Oracle, load_oracle_frame
 
-# Logs above this many events are read and laid out in the slow run (.ci/run), the smaller ones every time.
-SLOW_LOG_EVENTS = 20_000
 PM4PY_KEYS = {"case_id_key": CASE_ID, "activity_key": ACTIVITY, "timestamp_key": TIMESTAMP}
 
 
@@ -33,7 +31,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     metafunc.parametrize(
         "oracle",
         [
-            pytest.param(oracle, id=oracle.name, marks=[pytest.mark.slow] if oracle.events > SLOW_LOG_EVENTS else [])
+            pytest.param(oracle, id=oracle.name, marks=[pytest.mark.slow] if oracle.events > QUICK_LOG_EVENTS else [])
             for oracle in chosen
         ],
         scope="module",

@@ -28,7 +28,12 @@ def _event(activity: str, *attributes: str) -> str:
 
 
 @pytest.mark.parametrize(
-    "log", ["running-example/running-example.xes", "sepsis/Sepsis.xes.gz", "receipt-wabo/receipt.xes.gz"]
+    "log",
+    [
+        "running-example/running-example.xes",
+        pytest.param("sepsis/Sepsis.xes.gz", marks=pytest.mark.slow),
+        "receipt-wabo/receipt.xes.gz",
+    ],
 )
 def test_the_table_is_the_one_pm4py_builds(settings: Settings, log: str) -> None:
     import pm4py  # slow to import: only this test needs it

@@ -30,10 +30,8 @@ from discovery import (
 )
 from tests.discovery import demo_frame
 from tests.journey_logs import ecommerce_sessions, marketplace_visits
-from tests.oracle import ORACLES, load_oracle_frame
+from tests.oracle import ORACLES, QUICK_LOG_EVENTS, load_oracle_frame
 
-# Logs above this many events are read and laid out in the slow run (.ci/run), the smaller ones every time.
-SLOW_LOG_EVENTS = 20_000
 MICROSECONDS_PER_DAY = 86_400_000_000
 
 LOGS = {
@@ -59,7 +57,7 @@ def _frame(source: object) -> pd.DataFrame:
         pytest.param(
             name,
             id=name,
-            marks=[pytest.mark.slow] if getattr(source, "events", 0) > SLOW_LOG_EVENTS else [],
+            marks=[pytest.mark.slow] if getattr(source, "events", 0) > QUICK_LOG_EVENTS else [],
         )
         for name, source in LOGS.items()
     ],

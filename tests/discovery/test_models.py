@@ -17,7 +17,7 @@ from data.filters import Filters
 from data.settings import Settings
 from discovery import ProcessModel, discover_model, to_bpmn_xml, to_pnml
 from tests.discovery import journeys
-from tests.oracle import ORACLES, load_oracle_frame
+from tests.oracle import ORACLES, QUICK_LOG_EVENTS, load_oracle_frame
 
 # Logs on which pm4py mines the raw events in about a second (bpic2020 permits already takes 20 s).
 ORACLE_LOGS = (
@@ -61,7 +61,15 @@ def activities(model: ProcessModel) -> set[str]:
     return {transition.label for transition in model.net.transitions if transition.label is not None}
 
 
-@pytest.mark.parametrize("name", ORACLE_LOGS)
+@pytest.mark.parametrize(
+    "name",
+    [
+        pytest.param(name, marks=[pytest.mark.slow] if oracle.events > QUICK_LOG_EVENTS else [])
+        for oracle in ORACLES
+        for name in ORACLE_LOGS
+        if oracle.name == name
+    ],
+)
 def test_inductive_tree_from_variant_counts_equals_pm4py_on_the_raw_log(name: str, settings: Settings) -> None:
     frame = oracle_frame(name)
     with Engine.from_frame(frame, settings) as engine:

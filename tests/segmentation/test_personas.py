@@ -21,12 +21,12 @@ from segmentation import MIN_STABILITY, SILHOUETTE_TOLERANCE, Personas, customer
 
 # Every check passes, none is expected to fail. check_array_api_input is left out: Personas takes NumPy and SciPy
 # sparse input only, and scikit-learn would skip it anyway unless SCIPY_ARRAY_API=1. A short k_range or a fixed k
-# keeps the checks quick; the other parameters are the defaults.
+# keeps the checks quick; the other parameters are the defaults. The other algorithms' checks run in the slow run.
 CHECKED = [
-    Personas(k_range=(2, 4)),
-    Personas(algorithm="minibatch", k=3),
-    Personas(algorithm="agglomerative", k=3),
-    Personas(algorithm="hdbscan"),
+    (Personas(k_range=(2, 4)), []),
+    (Personas(algorithm="minibatch", k=3), [pytest.mark.slow]),
+    (Personas(algorithm="agglomerative", k=3), [pytest.mark.slow]),
+    (Personas(algorithm="hdbscan"), [pytest.mark.slow]),
 ]
 
 
@@ -37,8 +37,8 @@ def _check_name(check) -> str:
 @pytest.mark.parametrize(
     ("estimator", "check"),
     [
-        pytest.param(estimator, check, id=f"{estimator}-{_check_name(check)}")
-        for instance in CHECKED
+        pytest.param(estimator, check, id=f"{estimator}-{_check_name(check)}", marks=marks)
+        for instance, marks in CHECKED
         for estimator, check in estimator_checks_generator(instance)
         if _check_name(check) != "check_array_api_input"
     ],
@@ -178,7 +178,7 @@ def test_more_personas_than_customers_is_refused() -> None:
         Personas(k=5).fit(np.arange(8.0).reshape(4, 2) + 1)
 
 
-@pytest.fixture(scope="module", params=["telecom", "shop"])
+@pytest.fixture(scope="module", params=["telecom", pytest.param("shop", marks=pytest.mark.slow)])
 def demo_features(request: pytest.FixtureRequest):
     """A shipped demo sample's features under its suggested journey definition, and each customer's planted
     persona."""
