@@ -504,7 +504,7 @@ def _names(channels: pd.DataFrame, activities: pd.DataFrame, sizes: pd.DataFrame
     no_lift = MULTICHANNEL if len(channels) else None
     touchpoints = activities.groupby("persona")["activity"].agg(lambda names: [readable_label(n) for n in names])
     lengths = sizes["median_events"].map(
-        lambda events: f"{events:g}-step journeys" if events != 1 else "One-step journeys"
+        lambda events: f"{events:g}-step journeys" if events != 1 else "one-step journeys"
     )
     personas = sizes.index
 
