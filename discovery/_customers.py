@@ -59,12 +59,12 @@ class CustomersBehind:
 class CustomerJourney:
     """One customer's journey: `events` (pos, timestamp, activity, channel, stage, is_goal, is_churn,
     seconds_since_previous, seconds_since_start, then the log's attributes), its `outcome` under the definition,
-    and the stages it reached, in the definition's order."""
+    and the stages it did a step of (not "got at least this far"), in the definition's order."""
 
     case_id: str
     events: pd.DataFrame
     outcome: str
-    stages_reached: tuple[str, ...]
+    stages_done: tuple[str, ...]
 
     @property
     def duration_seconds(self) -> float:
@@ -162,7 +162,7 @@ def customer_journey(engine: Engine, case_id: str, definition: JourneyDefinition
         case_id=str(case_id),
         events=timeline,
         outcome=outcome,
-        stages_reached=tuple(stage for stage in definition.stages.stages if stage in reached),
+        stages_done=tuple(stage for stage in definition.stages.stages if stage in reached),
     )
 
 

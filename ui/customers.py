@@ -241,7 +241,7 @@ def journey_facts(journey: CustomerJourney, stages: Sequence[str]) -> dict[str, 
         "Events": f"{len(journey.events):,}",
         "Journey duration": human_duration(journey.duration_seconds),
         "Longest silence": human_duration(journey.longest_gap_seconds),
-        "Stages reached": f"{len(journey.stages_reached)} of {len(stages)}",
+        "Stages with a step": f"{len(journey.stages_done)} of {len(stages)}",
     }
 
 

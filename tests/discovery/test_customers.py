@@ -121,7 +121,7 @@ def test_one_customers_journey_reads_as_a_timeline(engine: Engine) -> None:
     assert events["seconds_since_previous"].tolist()[1:] == [600.0, 3600.0, 7200.0]
     assert events["seconds_since_start"].tolist() == [0.0, 600.0, 4200.0, 11400.0]
     assert events["region"].tolist() == ["north"] * 4
-    assert (journey.outcome, journey.stages_reached) == (
+    assert (journey.outcome, journey.stages_done) == (
         "converted_then_churned",
         ("discovery", "consideration", "purchase"),
     )

@@ -37,7 +37,7 @@ def test_a_journey_reads_in_words(anna) -> None:
         "Events": "4",
         "Journey duration": "3h 10min",
         "Longest silence": "2h",
-        "Stages reached": "3 of 5",
+        "Stages with a step": "3 of 5",
     }
     table = journey_table(journey)
     assert table["Touchpoint"].tolist() == ["visit", "call", "buy", "cancel"]
