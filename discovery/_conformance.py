@@ -189,7 +189,8 @@ class Conformance:
     ("alignments", "token replay" or "not checked") and steps_fitness (of the designed steps alone). `steps`: one
     row per designed touchpoint in designed order with stage, touchpoint, required, channel, did and the
     `STEP_CHECKS`. `unexpected`: touchpoint, customers.
-    `loops`: source, target, customers. `stage_times`: stage, target_days, reached, median_days, within_target,
+    `loops`: source, target, customers. `stage_times`: stage, target_days, reached (customers who did a designed
+    step of the stage), median_days (to their first one, from the journey's start), within_target,
     share_within_target. `breakdown` (when `by` was given): segment, customers, follows, keeps_to_steps, checked,
     share_follows, share_keeps_to_steps, mean_fitness.
     """
@@ -355,9 +356,11 @@ def conformance_customers(
             f"WITH {_DESIGN}, {_FLAGS}, {_REACH} SELECT case_code FROM reach WHERE stage = ? AND {stage_condition}",
             [*design, _targets(designed), stage],
         )
-        what = {"reached": "reached", "within_target": "reached within target", "late": "reached after target"}[
-            figure
-        ] + f" stage {subject}"
+        what = {
+            "reached": "did a step of",
+            "within_target": "did a first step within its target in",
+            "late": "did a first step after its target in",
+        }[figure] + f" stage {subject}"
     if segment is not None:
         if by is None:
             raise ValueError("a segment needs the `by` of its breakdown")

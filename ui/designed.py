@@ -302,8 +302,8 @@ def _stage_table(result: Conformance) -> pd.DataFrame:
         {
             "Stage": times["stage"],
             "Target (days)": times["target_days"],
-            "Reached": times["reached"],
-            "Median days to reach": times["median_days"].round(2),
+            "Did a step of it": times["reached"],
+            "Median days to its first step": times["median_days"].round(2),
             "Within target": times["within_target"],
             "Share within target": times["share_within_target"],
         }
@@ -345,13 +345,13 @@ def show_results(result: Conformance) -> None:
         st.markdown("**Loops** (back to the same or an earlier designed step)")
         loops = result.loops.rename(columns={"source": "From", "target": "Back to", "customers": "Customers"})
         show_table(loops, "designed-loops", column_config={"Customers": count_column()})
-    st.subheader("Time to reach each stage, against its target")
+    st.subheader("Time to each stage's first designed step, against its target")
     show_table(
         _stage_table(result),
         "designed-stage-times",
         column_config={
             "Share within target": percent_column(),
-            "Reached": count_column(),
+            "Did a step of it": count_column(),
             "Within target": count_column(),
         },
     )
@@ -504,7 +504,7 @@ def figure_choices(result: Conformance) -> dict[str, tuple[str, object, int]]:
     for row in result.stage_times.itertuples():
         if pd.notna(row.within_target) and row.reached > row.within_target:
             late = int(row.reached - row.within_target)
-            choices[f"Stage {row.stage}: reached after target ({late:,})"] = ("late", row.stage, late)
+            choices[f"Stage {row.stage}: first step after its target ({late:,})"] = ("late", row.stage, late)
     return choices
 
 
