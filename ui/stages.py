@@ -251,22 +251,25 @@ def funnel_figure(result: Funnel) -> go.Figure:
     """Return the funnel as a plotly chart: customers per step, with the share kept from the previous step.
 
     The first step's share is of every selected customer, as in the library's funnel table; a stage without
-    touchpoints is skipped (the library gives it no drop-off), so the step after it names the step its share is of.
+    touchpoints is skipped (the library gives it no drop-off): its name says so, as its bar has no width to write
+    in, and the step after it names the step its share is of.
     """
     table = result.table
-    text = []
+    labels, text = [], []
     last = None  # the last step with touchpoints
     for index, row in enumerate(table.itertuples(index=False)):
         if pd.isna(row.drop_off):
+            labels.append(plotly_text(f"{row.step} ({SKIPPED_STAGE})"))
             text.append(SKIPPED_STAGE)
             continue
         base = "all selected" if last is None else "previous" if last == index - 1 else f"'{table['step'].iloc[last]}'"
         conversion = 0 if math.isnan(row.conversion_from_previous) else row.conversion_from_previous
+        labels.append(plotly_text(row.step))
         text.append(plotly_text(f"{row.customers:,} customers · {conversion:.0%} of {base}"))
         last = index
     figure = go.Figure(
         go.Funnel(
-            y=table["step"].map(plotly_text).tolist(),
+            y=labels,
             x=table["customers"].tolist(),
             text=text,
             textinfo="text",
@@ -562,7 +565,7 @@ def show_funnel(dataset_id: str, filters: Filters, definition: JourneyDefinition
         + (reading if by == "stage" and not directly else "")
     )
     st.plotly_chart(funnel_figure(result), width="stretch", key=f"funnel-chart-{dataset_id}")
-    show_table(funnel_table(result), "funnel")
+    show_table(funnel_table(result), "funnel", column_config=count_columns("Customers", "Dropped off"))
 
 
 def show_churn(dataset_id: str, filters: Filters, definition: JourneyDefinition) -> None:

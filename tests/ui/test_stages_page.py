@@ -238,11 +238,13 @@ def test_funnel_figure_says_a_stage_without_touchpoints_is_skipped_and_what_the_
         }
     )
     funnel = Funnel(("discovery", "consideration", "purchase"), "stage", False, None, 3, table)
-    assert list(funnel_figure(funnel).to_dict()["data"][0]["text"]) == [
+    trace = funnel_figure(funnel).to_dict()["data"][0]
+    assert list(trace["text"]) == [
         "3 customers · 100% of all selected",
         "no touchpoint in this stage: skipped",
         "2 customers · 67% of 'discovery'",
     ]
+    assert list(trace["y"]) == ["discovery", "consideration (no touchpoint in this stage: skipped)", "purchase"]
 
 
 def test_switch_figure_puts_customers_at_from_row_and_to_column() -> None:
