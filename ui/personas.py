@@ -38,7 +38,7 @@ from segmentation import persona_members as library_persona_members
 from segmentation import saved_runs as library_saved_runs
 from ui.downloads import show_table
 from ui.journey import map_dot, map_layout
-from ui.markup import plain, plotly_text
+from ui.markup import NO_VALUE, plain, plotly_text
 from ui.params import is_filter_param
 from ui.state import BY_CONTENT_AND_DEFINITION, churn_figures, dataset_engine, store
 from ui.tables import count_column
@@ -323,8 +323,19 @@ def persona_cards(found: PersonaProfiles, choice: RunChoice, run_key: str) -> di
             share.metric("Share", _percent(row["share"]), help="Share of the selected customers in this persona")
             outcomes = found.outcomes(label)
             conversion, churn = st.columns(2)
-            conversion.metric("Conversion", conversion_text(outcomes.conversion_rate), help=_CONVERSION_HELP)
-            churn.metric("Churn", churn_text(outcomes.churn_rate, outcomes), help=_CHURN_HELP)
+            conversion.metric("Conversion", _percent_or_dash(outcomes.conversion_rate), help=_CONVERSION_HELP)
+            churn.metric("Churn", _percent_or_dash(outcomes.churn_rate), help=_CHURN_HELP)
+            # Why a rate is missing is too long for a metric in a half-page card ("no goal cho…"): said below it.
+            missing = [
+                f"{name}: {why}"
+                for name, rate, why in (
+                    ("Conversion", outcomes.conversion_rate, conversion_text(outcomes.conversion_rate)),
+                    ("Churn", outcomes.churn_rate, churn_text(outcomes.churn_rate, outcomes)),
+                )
+                if pd.isna(rate)
+            ]
+            if missing:
+                st.caption(" · ".join(missing))
             st.markdown(
                 f"Median journey **{plain(duration_words(row['median_duration_seconds'] / 86_400))}**, "
                 f"**{events_text(row['median_events'])}** · dominant channels: "
@@ -391,6 +402,10 @@ def overview_table(table: pd.DataFrame, common_paths: pd.DataFrame) -> pd.DataFr
             }
         )
     return pd.DataFrame(rows)
+
+
+def _percent_or_dash(rate: object) -> str:
+    return NO_VALUE if pd.isna(rate) else _percent(rate)
 
 
 def conversion_text(rate: object) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import re
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -13,7 +14,7 @@ from streamlit.testing.v1 import AppTest
 
 from data import Filters, Settings, Store
 from data.importing import import_demo
-from discovery import JourneyDefinition, Outcomes, definition_of, stage_kpis
+from discovery import JourneyDefinition, Outcomes, definition_of, save_definition, stage_kpis
 from segmentation import PERSONAS_KIND, FoundPersonas, PersonaRun, find_personas, persona_profiles, save_run
 from tests.ui.apptest import APP, TIMEOUT_SECONDS, metrics, open_home, widget
 from ui.downloads import to_csv_bytes
@@ -126,6 +127,23 @@ def test_the_page_explains_how_many_personas_were_kept(store: Store) -> None:
     assert evidence["Personas (k)"].tolist() == list(range(2, 9))
     assert evidence["Stability"].tolist() == [round(found.stability_by_k[k], 2) for k in range(2, 9)]
     assert any("smallest whose silhouette" in caption.value for caption in app.caption)
+
+
+def test_a_card_without_a_goal_shows_dashes_and_says_why_below_them(store: Store) -> None:
+    # "no goal chosen" as a metric's value was cut to "no goal cho…" on a half-page card (the receipt log).
+    demo = import_demo(store)
+    with store.engine(demo.id) as engine:
+        suggested = definition_of(store, demo.id, engine)[0]
+    save_definition(store, demo.id, replace(suggested, goal=()))
+    app = open_page(dataset=demo.id, **FIBRE)
+    app.toggle(key="auto_k").set_value(False).run()
+    app.number_input(key="k").set_value(2).run()
+    app.button(key=f"personas-find-{demo.id}").click().run()
+    assert not app.exception
+    rates = [metric.value for metric in app.metric if metric.label in ("Conversion", "Churn")]
+    assert rates == ["—"] * 4
+    reasons = [caption.value for caption in app.caption if caption.value.startswith("Conversion: ")]
+    assert reasons == ["Conversion: no goal chosen · Churn: no goal chosen"] * 2
 
 
 def test_a_link_to_a_persona_no_longer_saved_shows_everyone(store: Store) -> None:
