@@ -36,8 +36,11 @@ __all__ = ["PersonaProfiles", "attribute_segments", "persona_profiles", "readabl
 
 EVERY_CUSTOMER = Filters()
 SIGNATURE_LIMIT = 5
-# A signature activity or path is done by at least this share of the persona's customers.
+# A signature activity or path is done by at least this share of the persona's customers, and this many times as
+# often as by the others: on the receipt log a persona was named after a touchpoint 93 % of it and 89 % of the others
+# did (lift 1.04), which sets nobody apart.
 MIN_SIGNATURE_SHARE = 0.1
+MIN_SIGNATURE_LIFT = 1.2
 # A channel names a persona when at least this share of its events use it and it is more used than elsewhere.
 MIN_CHANNEL_SHARE = 0.1
 # A second channel joins the name when its lift is at least this, and at least half the first channel's.
@@ -371,7 +374,7 @@ def _lifted(
     counted["others_share"] = ((everyone - counted["customers"]) / others.where(others > 0)).fillna(0.0)
     counted["lift"] = _smoothed_lift(counted["customers"], size, everyone - counted["customers"], others)
     signature = (
-        counted[(counted["share"] >= MIN_SIGNATURE_SHARE) & (counted["lift"] > 1)]
+        counted[(counted["share"] >= MIN_SIGNATURE_SHARE) & (counted["lift"] >= MIN_SIGNATURE_LIFT)]
         .sort_values(
             ["persona", "lift", "customers", *keys], ascending=[True, False, False, *[True] * len(keys)], kind="stable"
         )

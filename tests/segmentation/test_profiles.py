@@ -257,6 +257,21 @@ def test_personas_doing_the_same_touchpoints_are_named_by_the_length_of_their_jo
     assert names == {0: "2-step journeys", 1: "4-step journeys"}
 
 
+def test_a_touchpoint_done_barely_more_than_by_the_others_names_nobody(settings: Settings) -> None:
+    # All of a0…a9 buy, and 9 of b0…b9 (who view twice): buy's lift for the a's is 1.1, under MIN_SIGNATURE_LIFT. The
+    # a's used to be named "Buy", which sets them apart from nobody.
+    first = [(f"a{n}", step, minute) for n in range(10) for minute, step in enumerate(["view", "buy"])]
+    second = [
+        (f"b{n}", step, minute)
+        for n in range(10)
+        for minute, step in enumerate(["view", "view", "buy"][: 3 - (n == 0)])
+    ]
+    with Engine.from_frame(journeys(*first, *second), settings) as engine:
+        profiles = persona_profiles(engine, [f"{group}{n}" for group in "ab" for n in range(10)], [0] * 10 + [1] * 10)
+    assert profiles.signature_activities.empty
+    assert profiles.names == {0: "2-step journeys", 1: "3-step journeys"}
+
+
 def test_clashing_names_are_told_apart(engine: Engine) -> None:
     names = persona_profiles(engine, CASES, ["a", "b", "c", "c", "c", "a"]).names
     assert len(set(names.values())) == 3
