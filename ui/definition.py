@@ -35,7 +35,7 @@ from discovery import (
 )
 from ui.downloads import current_stamp, show_table
 from ui.errors import reported_errors
-from ui.markup import plain
+from ui.markup import EMPTY_CELL, plain
 from ui.navigation import DEFINITION_PAGE
 from ui.state import (
     BY_CONTENT_AND_DEFINITION,
@@ -355,6 +355,7 @@ def _stages_step(key: str, base: JourneyDefinition, facts: pd.DataFrame) -> Stag
         key=f"stage-names-{key}",
         num_rows="dynamic",
         hide_index=True,
+        placeholder=EMPTY_CELL,
         column_config={
             "Stage": st.column_config.TextColumn("Stage", required=True),
             "Order": st.column_config.NumberColumn("Order", min_value=1, step=1, required=True),
@@ -368,6 +369,7 @@ def _stages_step(key: str, base: JourneyDefinition, facts: pd.DataFrame) -> Stag
         touchpoint_table(base.stages, facts),
         key=f"stage-mapping-{key}",
         hide_index=True,
+        placeholder=EMPTY_CELL,
         width="stretch",
         disabled=("Touchpoint", "Customers", "Starts journeys", "Why"),
         column_config={
@@ -434,6 +436,7 @@ def _groups_and_roles_step(dataset_id: str, key: str, base: JourneyDefinition) -
             channel_table(base, channel_names),
             key=f"channel-groups-{key}",
             hide_index=True,
+            placeholder=EMPTY_CELL,
             width="stretch",
             disabled=("Channel", "Why"),
         )
@@ -452,6 +455,7 @@ def _groups_and_roles_step(dataset_id: str, key: str, base: JourneyDefinition) -
             attribute_table(base, attribute_types),
             key=f"attribute-roles-{key}",
             hide_index=True,
+            placeholder=EMPTY_CELL,
             width="stretch",
             disabled=("Attribute", "Why"),
             column_config={

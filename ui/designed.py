@@ -43,7 +43,7 @@ from ui.customers import customers_table
 from ui.downloads import current_stamp, show_table
 from ui.errors import show_error
 from ui.graph_view import show_graph
-from ui.markup import plain, plotly_text
+from ui.markup import EMPTY_CELL, plain, plotly_text
 from ui.personas import found_run, saved_runs, selection_filters
 from ui.state import BY_CONTENT_AND_DEFINITION, dataset_engine, store
 from ui.tables import count_column, percent_column
@@ -202,6 +202,7 @@ def design_editor(
         key=_session_key(dataset_id, f"editor-{generation}"),
         num_rows="dynamic",
         hide_index=True,
+        placeholder=EMPTY_CELL,
         width="stretch",
         column_config={
             "stage": st.column_config.TextColumn("Stage", required=True, help="Stages run in the order they appear"),

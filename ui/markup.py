@@ -12,10 +12,13 @@ from __future__ import annotations
 import html
 import re
 
-__all__ = ["NO_VALUE", "plain", "plotly_text"]
+__all__ = ["EMPTY_CELL", "NO_VALUE", "plain", "plotly_text"]
 
 NO_VALUE = "—"
 """What a card or a table shows for a figure that has no value (a conversion with nobody to convert)."""
+EMPTY_CELL = ""
+"""What an editable table shows in a blank cell (no stage, any channel, no target), rather than Streamlit's "None",
+which reads as a value typed in."""
 
 # Every ASCII punctuation character CommonMark lets a backslash escape, plus Streamlit's own `:` directives.
 _MARKDOWN = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~$&:=\"'^%@;,/?])")

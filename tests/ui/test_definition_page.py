@@ -66,6 +66,9 @@ def test_a_new_log_is_asked_with_the_suggestion_its_reasons_and_what_it_gives(de
     with store.engine(dataset.id) as engine:
         counted = outcome_counts(engine, definition)
     assert app.info[0].value.startswith("Nobody has confirmed this log's journey definition yet.")
+    # A blank cell (a touchpoint in no stage) is blank, not Streamlit's "None", which reads as a stage named None.
+    editors = [frame.proto for frame in app.dataframe if frame.proto.editing_mode]
+    assert len(editors) == 4 and all(editor.HasField("placeholder") and not editor.placeholder for editor in editors)
     assert widget(app.multiselect, "Goal touchpoints").value == list(definition.goal)
     assert any(
         "look like the goal" in caption.value or "looks like the goal" in caption.value for caption in app.caption
