@@ -167,6 +167,12 @@ def test_the_inactivity_window_is_the_round_duration_above_nearly_every_pause(se
     assert "no journey has two events" in reason
 
 
+def suggested_roles(log: pd.DataFrame, settings: Settings) -> tuple[dict, dict]:
+    """The attribute roles Parcours suggests for a hand-made log, with the reason for each."""
+    with Engine.from_frame(log, settings) as engine:
+        return suggest_attribute_roles(engine)
+
+
 def test_attribute_roles_come_from_names_types_and_values(settings: Settings) -> None:
     log = journeys(*((f"c{n}", "visit", n) for n in range(60))).assign(
         customer_ref=[f"ref-{n}" for n in range(60)],
@@ -178,8 +184,7 @@ def test_attribute_roles_come_from_names_types_and_values(settings: Settings) ->
         region=["north", "south"] * 30,
         signup_date=pd.to_datetime(["2024-01-01"] * 60, utc=True),
     )
-    with Engine.from_frame(log, settings) as engine:
-        roles, reasons = suggest_attribute_roles(engine)
+    roles, reasons = suggested_roles(log, settings)
     assert roles == {
         "customer_ref": AttributeRole("identifier"),
         "order_number": AttributeRole("identifier"),  # every value differs: never averaged
@@ -209,8 +214,7 @@ def test_whole_numbers_that_name_someone_are_categories_and_one_word_amounts_are
         points=pd.array([0, 2] * 30, dtype="Int64"),
         resource_load=pd.array([0.5, 0.75] * 30, dtype="Float64"),  # a share, not a whole number: averaged
     )
-    with Engine.from_frame(log, settings) as engine:
-        roles, reasons = suggest_attribute_roles(engine)
+    roles, reasons = suggested_roles(log, settings)
     assert roles == {
         "org:resource": AttributeRole("category"),
         "article": AttributeRole("category"),
@@ -240,8 +244,7 @@ def test_type_actor_and_variant_codes_are_categories_and_dates_written_as_text_a
         deadline=[f"2011/{1 + n % 12:02}/{1 + n % 28:02} 18:{n:02}:00" for n in range(60)],
         time_zone=["CET", "UTC"] * 30,
     )
-    with Engine.from_frame(log, settings) as engine:
-        roles, reasons = suggest_attribute_roles(engine)
+    roles, reasons = suggested_roles(log, settings)
     assert roles == {
         "case_type": AttributeRole("category"),
         "Responsible_actor": AttributeRole("category"),
@@ -266,8 +269,7 @@ def test_a_customers_own_number_repeated_on_their_events_is_counted_once_per_cus
         lifetime_value=pd.array([10.0 * (n // 3) for n in range(90)], dtype="Float64"),
         price=pd.array([float(n) for n in range(90)], dtype="Float64"),
     )
-    with Engine.from_frame(log, settings) as engine:
-        roles, reasons = suggest_attribute_roles(engine)
+    roles, reasons = suggested_roles(log, settings)
     assert roles == {
         "case:AMOUNT_REQ": AttributeRole("amount", per_customer=True),
         "lifetime_value": AttributeRole("amount", per_customer=True),
@@ -324,8 +326,7 @@ def test_a_code_each_customer_carries_on_every_event_is_an_identifier(settings: 
         age=pd.array([20 + (n // 3) % 40 for n in range(180)], dtype="Int64"),
         basket=pd.array([n for n in range(180)], dtype="Int64"),
     )
-    with Engine.from_frame(log, settings) as engine:
-        roles, reasons = suggest_attribute_roles(engine)
+    roles, reasons = suggested_roles(log, settings)
     assert roles["msisdn"] == AttributeRole("identifier")  # never averaged into "33,600,000,029.5"
     assert "one value" in reasons["attribute:msisdn"]
     # one per customer, but shared by others: averaged, once per customer (a 3-event customer weighs no more)
