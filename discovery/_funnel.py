@@ -223,7 +223,7 @@ def funnel(
         indexes = [model.stages.index(step) for step in steps]
         if not directly and all(before < after for before, after in pairwise(indexes)):
             times, selected = _stage_reach(engine, model, indexes, window, filters, _FUNNEL_FIGURES, goal=tuple(goal))
-            measured = [step.activities != [] for step in described]
+            measured = [bool(step.activities) for step in described]
             return Funnel(tuple(steps), by, False, window, selected, _table(list(steps), times, selected, measured))
     else:
         described = _activity_steps(engine, steps)
