@@ -406,7 +406,13 @@ def _funnel(
     for side, table in reached.items():
         funnel[f"customers_{side}"] = table["customers"].to_numpy(np.int64)
         funnel[f"did_stage_{side}"] = table["did_stage"].to_numpy(np.int64)
-    return _with_tests(funnel, sizes)
+    tested = _with_tests(funnel, sizes)
+    # A stage without touchpoints is reached by nobody in either segment: nothing to test, and no test to count
+    # in the family's correction (Fisher's p = 1 there only diluted the others).
+    empty = np.array([not definition.stages.activities_in(stage) for stage in funnel["stage"]], dtype=bool)
+    tested.loc[empty, ["difference", "ci_low", "ci_high", "statistic", "p_value"]] = np.nan
+    tested.loc[empty, "test"] = ""
+    return tested
 
 
 def _merged(engine: Engine, sides: pd.DataFrame, sql: str) -> pd.DataFrame:

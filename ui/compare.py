@@ -31,7 +31,7 @@ from segmentation import (
     save_segment,
     saved_segments,
 )
-from ui.markup import plain, plotly_text
+from ui.markup import NO_VALUE, plain, plotly_text
 from ui.personas import (
     persona_members,
     persona_options,
@@ -267,7 +267,7 @@ def family_caption(result: SegmentComparison, table: str) -> str:
         covered += f"; the {int(family['rows_shown']):,} whose shares differ most are shown"
     if table == "kpis":
         return f"Tests as named in each row. {covered}."
-    used = sorted(set(getattr(result, table)["test"]))
+    used = sorted(set(getattr(result, table)["test"]) - {""})
     return f"Tests: {' and '.join(used) or 'none'} (see how these are tested). {covered}."
 
 
@@ -329,13 +329,16 @@ def _tested_columns(table: pd.DataFrame) -> dict[str, np.ndarray]:
     return {
         "Difference (pts)": _percent(table["difference"]),
         "95 % interval (pts)": [
-            f"{100 * low:+.1f} to {100 * high:+.1f}".replace("-", "−")
+            NO_VALUE if pd.isna(low) else f"{100 * low:+.1f} to {100 * high:+.1f}".replace("-", "−")
             for low, high in zip(table["ci_low"], table["ci_high"], strict=True)
         ],
         "Test": table["test"].to_numpy(),
         "p-value": table["p_value"].to_numpy(),
         "q-value": table["q_value"].to_numpy(),
-        "Significant": np.where(table["significant"].astype(bool), "yes", "no"),
+        "Significant": [
+            "not tested" if pd.isna(p_value) else "yes" if significant else "no"
+            for p_value, significant in zip(table["p_value"], table["significant"].astype(bool), strict=True)
+        ],
     }
 
 

@@ -139,6 +139,19 @@ def test_the_stage_funnel_counts_who_got_at_least_this_far_as_the_stages_page(en
     assert funnel["share_a"].tolist() == [1.0, 5 / 6, 4 / 6]
 
 
+def test_a_stage_without_touchpoints_is_not_tested_nor_counted_in_the_correction(engine: Engine) -> None:
+    # Nobody in either segment gets as far as an empty stage: Fisher's p = 1 there is no finding, and counting it
+    # in Benjamini–Hochberg would raise every other stage's q-value.
+    stages = STAGES.with_overrides({"call": None})
+    definition = JourneyDefinition(goal=("buy",), stages=stages, churn=ChurnRule(("cancel",)))
+    comparison = compare_segments(engine, A, B, definition=definition)
+    funnel = comparison.funnel.set_index("stage")
+    assert funnel.loc["consideration", ["customers_a", "customers_b"]].tolist() == [0, 0]
+    assert np.isnan(funnel.loc["consideration", "p_value"]) and funnel.loc["consideration", "test"] == ""
+    assert not funnel.loc["consideration", "significant"]
+    assert comparison.families.set_index("table").loc["funnel", "tests"] == 2
+
+
 def test_without_staged_touchpoints_there_is_no_funnel(engine: Engine) -> None:
     definition = JourneyDefinition(goal=("buy",), churn=ChurnRule(("cancel",)))
     comparison = compare_segments(engine, A, B, definition=definition)

@@ -195,6 +195,19 @@ def test_share_tables_read_in_percentages_with_their_tests(small) -> None:
     assert set(edges["Significant"]) == {"no"}
 
 
+def test_a_stage_without_touchpoints_reads_not_tested(settings: Settings) -> None:
+    definition = replace(DEFINITION, stages=DEFINITION.stages.with_overrides({"call": None}))
+    with Engine.from_frame(LOG, settings) as engine:
+        compared = compare_segments(engine, GROUP_A, GROUP_B, definition=definition)
+    stages = funnel_table(compared).set_index("Stage")
+    assert stages.loc["consideration", ["95 % interval (pts)", "Test", "Significant"]].tolist() == [
+        "—",
+        "",
+        "not tested",
+    ]
+    assert family_caption(compared, "funnel").startswith("Tests: Fisher's exact (see how these are tested).")
+
+
 def test_each_table_says_its_tests_and_how_many_its_correction_covers(small) -> None:
     assert family_caption(small, "kpis") == (
         "Tests as named in each row. Benjamini–Hochberg over the 4 headline tests, on their own."
