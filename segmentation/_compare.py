@@ -140,11 +140,12 @@ class SegmentComparison:
     effect_measure (the difference in proportions, or the Hodges–Lehmann shift), ci_low and ci_high (its 95 %
     interval), test, statistic (z, or U of A; none for Fisher's test), p_value, q_value, significant, and note
     (why a row is not tested).
-    `funnel`: stage, customers_a (who got at least this far), share_a, did_stage_a (who did a step of the stage),
-    the same for B, then difference (of the shares), ci_low, ci_high, test, statistic, p_value, q_value,
-    significant. `channels` (channel), `edges` (source, target, …, presence, change) and `variants` (variant_id,
-    activities, …) have customers_a, share_a, customers_b, share_b and the same test columns. Shares are of each
-    segment's customers. `families`: family, table, tests, rows_shown and correction, one row per table.
+    `funnel`: stage, touchpoints (how many the stage holds: none, and the stage is not tested), customers_a (who
+    got at least this far), share_a, did_stage_a (who did a step of the stage), the same for B, then difference
+    (of the shares), ci_low, ci_high, test, statistic, p_value, q_value, significant. `channels` (channel),
+    `edges` (source, target, …, presence, change) and `variants` (variant_id, activities, …) have customers_a,
+    share_a, customers_b, share_b and the same test columns. Shares are of each segment's customers. `families`:
+    family, table, tests, rows_shown and correction, one row per table.
     `caveats`: what to keep in mind, in words. `rules`: what converted and churned mean under the definition.
     """
 
@@ -397,19 +398,20 @@ def _funnel(
 ) -> pd.DataFrame:
     """Customers of each segment who got at least as far as each stage (and who did a step of it), as the Stages
     page counts them; empty when no touchpoint has a stage."""
-    counts = ["customers_a", "did_stage_a", "customers_b", "did_stage_b"]
+    counts = ["touchpoints", "customers_a", "did_stage_a", "customers_b", "did_stage_b"]
     if not definition.stages.stage_of:
         empty = pd.DataFrame({"stage": pd.Series(dtype="str"), **{name: pd.Series(dtype=np.int64) for name in counts}})
         return _with_tests(empty, sizes)
     reached = {side: stage_reach(engine, definition, f) for side, f in segments.items()}
     funnel = pd.DataFrame({"stage": reached["a"]["stage"]})
+    funnel["touchpoints"] = [len(definition.stages.activities_in(stage)) for stage in funnel["stage"]]
     for side, table in reached.items():
         funnel[f"customers_{side}"] = table["customers"].to_numpy(np.int64)
         funnel[f"did_stage_{side}"] = table["did_stage"].to_numpy(np.int64)
     tested = _with_tests(funnel, sizes)
     # A stage without touchpoints is reached by nobody in either segment: nothing to test, and no test to count
     # in the family's correction (Fisher's p = 1 there only diluted the others).
-    empty = np.array([not definition.stages.activities_in(stage) for stage in funnel["stage"]], dtype=bool)
+    empty = tested["touchpoints"] == 0
     tested.loc[empty, ["difference", "ci_low", "ci_high", "statistic", "p_value"]] = np.nan
     tested.loc[empty, "test"] = ""
     return tested

@@ -349,11 +349,16 @@ def _percent(shares: pd.Series) -> np.ndarray:
 def funnel_figure(result: SegmentComparison, names: Mapping[str, str]) -> go.Figure:
     """The two stage funnels side by side: the share of each segment's customers who got at least this far."""
     funnel = result.funnel
+    # A stage without touchpoints has no bar to write on: its name says why.
+    stages = [
+        plotly_text(stage if touchpoints else f"{stage} (no touchpoint in this stage)")
+        for stage, touchpoints in zip(funnel["stage"], funnel["touchpoints"], strict=True)
+    ]
     figure = go.Figure()
     for side, column in (("A", "share_a"), ("B", "share_b")):
         customers = funnel[f"customers_{side.lower()}"]
         figure.add_bar(
-            y=funnel["stage"].map(plotly_text),
+            y=stages,
             x=funnel[column],
             orientation="h",
             name=plotly_text(f"{side}: {names[side]}"),

@@ -146,6 +146,7 @@ def test_a_stage_without_touchpoints_is_not_tested_nor_counted_in_the_correction
     definition = JourneyDefinition(goal=("buy",), stages=stages, churn=ChurnRule(("cancel",)))
     comparison = compare_segments(engine, A, B, definition=definition)
     funnel = comparison.funnel.set_index("stage")
+    assert funnel["touchpoints"].tolist() == [1, 0, 1]
     assert funnel.loc["consideration", ["customers_a", "customers_b"]].tolist() == [0, 0]
     assert np.isnan(funnel.loc["consideration", "p_value"]) and funnel.loc["consideration", "test"] == ""
     assert not funnel.loc["consideration", "significant"]

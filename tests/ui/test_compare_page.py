@@ -22,6 +22,7 @@ from ui.compare import (
     difference_dot,
     edges_table,
     family_caption,
+    funnel_figure,
     funnel_table,
     kpi_table,
     variants_table,
@@ -206,6 +207,8 @@ def test_a_stage_without_touchpoints_reads_not_tested(settings: Settings) -> Non
         "not tested",
     ]
     assert family_caption(compared, "funnel").startswith("Tests: Fisher's exact (see how these are tested).")
+    bars = funnel_figure(compared, {"A": "a", "B": "b"}).to_dict()["data"][0]
+    assert list(bars["y"]) == ["discovery", "consideration (no touchpoint in this stage)", "purchase"]
 
 
 def test_each_table_says_its_tests_and_how_many_its_correction_covers(small) -> None:
