@@ -301,6 +301,9 @@ def _measure(
             value=f"o.outcome IN {_sql_words(CONVERTED_OUTCOMES)}",
         )
     if kpi == "churn":
+        if not definition.goal:
+            # Nobody converts, so every ended journey is a churn: the rate would read 100 % before and after alike.
+            raise LogError(Problem("No goal is chosen, so churn cannot be measured.", fix="Choose the goal."))
         touchpoint = action.kpi_on or (target.value if target.kind in ("touchpoint", "churn point") else None)
         if touchpoint is None:
             return _Measure(

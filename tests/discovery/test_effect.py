@@ -229,6 +229,15 @@ def test_what_cannot_be_measured_says_why(log: Engine, target, kpi, kpi_on, says
         effect(log, target, kpi, kpi_on=kpi_on)
 
 
+@pytest.mark.parametrize("kpi", ["conversion", "churn"])
+def test_without_a_goal_neither_conversion_nor_churn_is_measured(log: Engine, kpi: str) -> None:
+    # Nobody converts, so every ended journey is a churn: churn would read 100 % before and after the go-live (on
+    # BPIC 2011, churn right after a touchpoint was measured without a goal).
+    action = Action("Fix it", ActionTarget("touchpoint", "dispute"), kpi, go_live=GO_LIVE)
+    with pytest.raises(LogError, match=f"No goal is chosen, so {kpi} cannot be measured"):
+        action_effect(log, replace(DEFINITION, goal=()), action, window_days=10)
+
+
 def test_conformance_is_the_share_of_decided_journeys_that_keep_to_the_designed_steps(log: Engine) -> None:
     # Designed: visit, then optionally quote, then buy; other touchpoints do not count against a journey. Before the
     # go-live b1, b2 and b4 keep to it and b3 (no buy) does not: 3 of 4 (b5 is still open); after it all four do.
