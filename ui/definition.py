@@ -48,6 +48,7 @@ from ui.state import (
     save_journey_definition,
     store,
 )
+from ui.tables import PERCENT_STEP
 from ui.workspace import allowed, restore_section
 
 __all__ = [
@@ -380,7 +381,7 @@ def _stages_step(key: str, base: JourneyDefinition, facts: pd.DataFrame) -> Stag
                 "Customers", format="localized", help="Customers who did it, whole log."
             ),
             "Starts journeys": st.column_config.NumberColumn(
-                "Starts journeys", format="percent", help="Share of journeys whose first step it is."
+                "Starts journeys", format="percent", step=PERCENT_STEP, help="Share of journeys whose first step it is."
             ),
         },
     )

@@ -34,6 +34,7 @@ from discovery import (
 from ui.markup import plain, plotly_text
 from ui.params import filters_to_params, is_filter_param, write_owned
 from ui.state import BY_CONTENT, BY_CONTENT_AND_DEFINITION, dataset_engine, journey_definition
+from ui.tables import PERCENT_STEP
 
 __all__ = [
     "PATH_DIRECTIONS",
@@ -238,16 +239,21 @@ def variant_column_config(shown: pd.DataFrame) -> dict[str, object]:
         ),
         "Share": st.column_config.ProgressColumn(
             format=RATE_FORMAT,
+            step=PERCENT_STEP,
             min_value=0.0,
             max_value=top_share or 1.0,
             width=_BAR_WIDTH_PX,
             help="Share of the selected customers; bars are scaled to the most common path.",
         ),
         "Conversion": st.column_config.NumberColumn(
-            format=RATE_FORMAT, width=90, help="Customers who did a goal touchpoint ÷ every customer of the path."
+            format=RATE_FORMAT,
+            step=PERCENT_STEP,
+            width=90,
+            help="Customers who did a goal touchpoint ÷ every customer of the path.",
         ),
         "Churn": st.column_config.NumberColumn(
             format=RATE_FORMAT,
+            step=PERCENT_STEP,
             width=65,
             help="Churned ÷ decided customers of the path (censored ones left out); empty while more than half of "
             "them are still open.",
@@ -259,6 +265,7 @@ def variant_column_config(shown: pd.DataFrame) -> dict[str, object]:
         "Cumulative coverage": st.column_config.NumberColumn(
             "Coverage",
             format=RATE_FORMAT,
+            step=PERCENT_STEP,
             width=85,
             help="Share of customers following this path or a more common one.",
         ),

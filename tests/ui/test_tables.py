@@ -13,14 +13,17 @@ from data.quality import Finding
 from ui.importing import limits_text, proposed_mapping, role_options
 from ui.sidebar import filterable_attributes, window_bounds
 from ui.tables import (
+    PERCENT_STEP,
     columns_table,
     datasets_table,
     findings_table,
     human_bytes,
     offending_rows,
+    percent_column,
     problems_table,
     quality_badge,
 )
+from ui.variants import variant_column_config
 
 COLUMNS = ["who", "what", "when", "note"]
 SUGGESTION = MappingSuggestion(
@@ -159,3 +162,12 @@ def test_stored_logs_keep_their_counts_as_numbers_for_the_downloads(tmp_path) ->
     )
     opened = dataclasses.replace(log, last_opened_at=dt.datetime(2026, 12, 6, 4, 5, 59, tzinfo=dt.UTC))
     assert datasets_table([opened]).iloc[0]["Last opened"] == "2026-12-06 04:05 UTC"
+
+
+def test_every_share_column_shows_one_decimal() -> None:
+    """Streamlit's percent format alone writes "25%" above "25.37%": each share column fixes one decimal."""
+    shown = pd.DataFrame({"Share": [0.25, 0.2537], "Median duration (days)": [1.0, 2.0]})
+    configs = [percent_column(), *variant_column_config(shown).values()]
+    shares = [config["type_config"] for config in configs if config["type_config"].get("format") == "percent"]
+    assert len(shares) == 5  # percent_column, then the Variants page's share, conversion, churn and coverage
+    assert {share["step"] for share in shares} == {PERCENT_STEP}
