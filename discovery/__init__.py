@@ -154,7 +154,7 @@ from discovery._report import (
     save_branding,
     write_report,
 )
-from discovery._stages import DEFAULT_STAGES, StageModel, StageReason, closest_names, suggest_stages
+from discovery._stages import DEFAULT_STAGES, EMPTY_STAGE, StageModel, StageReason, closest_names, suggest_stages
 from discovery._variants import VariantTable, variant_cases, variant_table
 
 __all__ = [
@@ -177,6 +177,7 @@ __all__ = [
     "DISCOVERY_SECTIONS",
     "DRAWN_TOUCHPOINTS",
     "EDGE_ID_PREFIX",
+    "EMPTY_STAGE",
     "END_LABEL",
     "KPIS",
     "LANE_COLOURS",

@@ -23,9 +23,19 @@ from data.errors import LogError, Problem
 from data.filters import Filters
 from discovery._vocabulary import FRENCH_STAGES, STAGE_KEYWORDS, keyword_matcher, plain_words
 
-__all__ = ["DEFAULT_STAGES", "GOAL_STAGE_INDEX", "StageModel", "StageReason", "default_stages", "suggest_stages"]
+__all__ = [
+    "DEFAULT_STAGES",
+    "EMPTY_STAGE",
+    "GOAL_STAGE_INDEX",
+    "StageModel",
+    "StageReason",
+    "default_stages",
+    "suggest_stages",
+]
 
 DEFAULT_STAGES = ("discovery", "consideration", "purchase", "post-purchase", "loyalty")
+# What a stage holding no touchpoint is called beside its name, wherever its funnel row is shown: nobody reaches it.
+EMPTY_STAGE = "no touchpoint in this stage"
 # Where the goal sits in the default stages (and in their French names).
 GOAL_STAGE_INDEX = 2
 

@@ -20,6 +20,7 @@ from data.errors import LogError, Problem
 from data.store import Store
 from discovery import (
     DISCOVERY_SECTIONS,
+    EMPTY_STAGE,
     JourneyDefinition,
     ReportInputs,
     ReportView,
@@ -173,12 +174,19 @@ def _comparison(inputs: ReportInputs) -> str:
     funnel = html_table(
         ["Stage", "A got at least this far", "B got at least this far", "Difference (A − B)"],
         [
-            (row.stage, percent_text(row.share_a), percent_text(row.share_b), points_text(row.difference))
+            _funnel_row(row.stage, row.touchpoints, row.share_a, row.share_b, row.difference)
             for row in result.funnel.itertuples()
         ],
         numeric=(1, 2, 3),
     )
     return f"{head}{table}<h3>Stage funnels</h3>{funnel}"
+
+
+def _funnel_row(stage: str, touchpoints: int, share_a: float, share_b: float, difference: float) -> tuple[str, ...]:
+    """A stage's row of the two funnels; a stage without touchpoints says so and why it is not tested."""
+    if not touchpoints:
+        return f"{stage} ({EMPTY_STAGE})", percent_text(share_a), percent_text(share_b), "not tested"
+    return stage, percent_text(share_a), percent_text(share_b), points_text(difference)
 
 
 def _stored(inputs: ReportInputs, section: str) -> tuple[Store, str]:

@@ -19,7 +19,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from data import Filters
-from discovery import JourneyDefinition, dot_quote
+from discovery import EMPTY_STAGE, JourneyDefinition, dot_quote
 from segmentation import (
     PERSONA_PARAM,
     SegmentComparison,
@@ -351,7 +351,7 @@ def funnel_figure(result: SegmentComparison, names: Mapping[str, str]) -> go.Fig
     funnel = result.funnel
     # A stage without touchpoints has no bar to write on: its name says why.
     stages = [
-        plotly_text(stage if touchpoints else f"{stage} (no touchpoint in this stage)")
+        plotly_text(stage if touchpoints else f"{stage} ({EMPTY_STAGE})")
         for stage, touchpoints in zip(funnel["stage"], funnel["touchpoints"], strict=True)
     ]
     figure = go.Figure()

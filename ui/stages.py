@@ -68,7 +68,7 @@ NO_GOAL_CHURN_POINTS = f"{discovery.NO_GOAL_CHURN_POINTS} Choose the goal on the
 # A stage without touchpoints is reached by nobody and skipped by the drop-off: the next stage counts from the one
 # before it.
 NO_TOUCHPOINT = "No touchpoint in this stage: nobody gets this far, and nobody drops here"
-SKIPPED_STAGE = "no touchpoint in this stage: skipped"
+SKIPPED_STAGE = f"{discovery.EMPTY_STAGE}: skipped"
 CARD_HELP = (
     "Customers (unique journeys) who got at least this far: an event of this stage or of a later one. The drop is "
     "those of the previous stage who never got here. A stage with no touchpoint is reached by nobody."

@@ -115,6 +115,19 @@ def test_comparison_section_shows_the_compare_pages_kpis(stored: tuple[Store, st
     assert [cells[:3] for cells in listed[: len(expected)]] == expected[["KPI", "A", "B"]].astype(str).values.tolist()
 
 
+def test_a_stage_without_touchpoints_says_so_in_the_comparisons_funnel(stored: tuple[Store, str]) -> None:
+    store, dataset_id = stored
+    with store.engine(dataset_id) as engine:
+        definition, _ = definition_of(store, dataset_id, engine)
+        emptied = dict.fromkeys(definition.stages.activities_in("consideration"))
+        save_definition(store, dataset_id, replace(definition, stages=definition.stages.with_overrides(emptied)))
+        inputs = stored_report_inputs(store, dataset_id, engine, ReportView.from_query("a_segment=Web&b_segment=Store"))
+        document = render_report(inputs, [REPORT_SECTIONS["comparison"]])
+    funnel = {cells[0]: cells[1:] for cells in section_rows(document, "comparison") if len(cells) == 4}
+    assert funnel["consideration (no touchpoint in this stage)"][2] == "not tested"
+    assert "not tested" not in funnel["purchase"][2]
+
+
 def test_a_view_with_a_persona_keeps_that_personas_customers(stored: tuple[Store, str]) -> None:
     store, dataset_id = stored
     with store.engine(dataset_id) as engine:
