@@ -276,7 +276,7 @@ def funnel_table(result: SegmentComparison) -> pd.DataFrame:
     funnel = result.funnel
     return pd.DataFrame(
         {
-            "Stage": funnel["stage"].to_numpy(),
+            "Stage": _stage_labels(funnel),
             "Got this far in A": funnel["customers_a"].to_numpy(),
             "Share of A (%)": _percent(funnel["share_a"]),
             "Did a step of it in A": funnel["did_stage_a"].to_numpy(),
@@ -342,6 +342,14 @@ def _tested_columns(table: pd.DataFrame) -> dict[str, np.ndarray]:
     }
 
 
+def _stage_labels(funnel: pd.DataFrame) -> list[str]:
+    """Each stage's name, saying so of a stage without touchpoints (nobody reaches it, and it is not tested)."""
+    return [
+        stage if touchpoints else f"{stage} ({EMPTY_STAGE})"
+        for stage, touchpoints in zip(funnel["stage"], funnel["touchpoints"], strict=True)
+    ]
+
+
 def _percent(shares: pd.Series) -> np.ndarray:
     return (100 * shares.to_numpy(dtype=float)).round(1)
 
@@ -349,11 +357,7 @@ def _percent(shares: pd.Series) -> np.ndarray:
 def funnel_figure(result: SegmentComparison, names: Mapping[str, str]) -> go.Figure:
     """The two stage funnels side by side: the share of each segment's customers who got at least this far."""
     funnel = result.funnel
-    # A stage without touchpoints has no bar to write on: its name says why.
-    stages = [
-        plotly_text(stage if touchpoints else f"{stage} ({EMPTY_STAGE})")
-        for stage, touchpoints in zip(funnel["stage"], funnel["touchpoints"], strict=True)
-    ]
+    stages = [plotly_text(stage) for stage in _stage_labels(funnel)]  # an empty stage has no bar: its name says why
     figure = go.Figure()
     for side, column in (("A", "share_a"), ("B", "share_b")):
         customers = funnel[f"customers_{side.lower()}"]

@@ -201,7 +201,9 @@ def test_a_stage_without_touchpoints_reads_not_tested(settings: Settings) -> Non
     with Engine.from_frame(LOG, settings) as engine:
         compared = compare_segments(engine, GROUP_A, GROUP_B, definition=definition)
     stages = funnel_table(compared).set_index("Stage")
-    assert stages.loc["consideration", ["95 % interval (pts)", "Test", "Significant"]].tolist() == [
+    assert stages.loc[
+        "consideration (no touchpoint in this stage)", ["95 % interval (pts)", "Test", "Significant"]
+    ].tolist() == [
         "—",
         "",
         "not tested",
