@@ -125,6 +125,7 @@ def import_file(
 
 def load_log_isolated(source: str | os.PathLike | bytes, *, settings: Settings, **options: Any) -> EventLog:
     """Return `load_log(source, …)` computed in a child process under the operator's limits (`data.isolation`)."""
+    _check_before_a_child(source, settings)
     call = partial(load_log, source, settings=settings, **options)
     return run_isolated(call, step="checking", file=_file_name(source, options.get("name")), settings=settings)
 
@@ -136,6 +137,7 @@ def import_file_isolated(
 
     The child opens its own `Store`: an open one cannot be handed to another process.
     """
+    _check_before_a_child(source, settings)
     call = partial(_import_into_new_store, source, settings=settings, name=name, **options)
     return run_isolated(call, step="importing", file=_file_name(source, name), settings=settings)
 
@@ -155,6 +157,12 @@ def dataset_name(file_name: str) -> str:
 
 def _import_into_new_store(source: Any, *, settings: Settings, **options: Any) -> Dataset:
     return import_file(source, store=Store(settings), **options)
+
+
+def _check_before_a_child(source: object, settings: Settings) -> None:
+    """Refuse a missing, special or too large file at once: a child process costs seconds to start."""
+    if isinstance(source, str | os.PathLike):
+        check_path(source, settings)
 
 
 def _file_name(source: object, name: str | None) -> str | None:

@@ -12,8 +12,19 @@ from pathlib import Path
 
 import pytest
 
-from data import LimitExceeded, LogError, Problem, Settings, UnexpectedFailure, guarded, measure_isolated, run_isolated
+from data import (
+    LimitExceeded,
+    LogError,
+    Problem,
+    Settings,
+    UnexpectedFailure,
+    guarded,
+    importing,
+    measure_isolated,
+    run_isolated,
+)
 from data.engine import connect
+from data.importing import import_file_isolated, load_log_isolated
 
 MB = 1 << 20
 
@@ -161,3 +172,20 @@ def test_the_parents_main_script_is_not_run_again_in_the_child(
 
     assert run_isolated(partial(_value, 7), step="checking", file="page.csv", settings=settings) == 7
     assert not ran.exists()
+
+
+@pytest.mark.parametrize("isolated", [import_file_isolated, load_log_isolated])
+def test_a_missing_or_special_file_is_refused_before_a_child_starts(
+    isolated, settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A child costs seconds to start: `python -m data import nope.csv` answers at once.
+    monkeypatch.setattr(importing, "run_isolated", _no_child)
+    fifo = tmp_path / "log.csv"
+    os.mkfifo(fifo)
+    for path in (tmp_path / "nope.csv", fifo):
+        with pytest.raises(LogError, match=path.name):
+            isolated(path, settings=settings)
+
+
+def _no_child(*args: object, **options: object) -> None:
+    raise AssertionError("a child process was started")
