@@ -9,7 +9,7 @@
 import importlib
 
 from data.canonical import to_event_log
-from data.columnar import import_columnar, parquet_sample
+from data.columnar import import_columnar, parquet_sample, typed_parquet_sample
 from data.engine import Engine, LogSummary, build_layout, quote_identifier
 from data.errors import (
     AmbiguousDateError,
@@ -43,6 +43,7 @@ from data.importing import (
     import_demo,
     import_file,
     import_file_isolated,
+    import_sample_isolated,
     load_log,
     load_log_isolated,
     resolve_mapping,
@@ -144,6 +145,7 @@ __all__ = [
     "import_file",
     "import_file_isolated",
     "import_layout",
+    "import_sample_isolated",
     "load_log",
     "load_log_isolated",
     "measure_isolated",
@@ -168,6 +170,7 @@ __all__ = [
     "to_csv_bytes",
     "to_event_log",
     "to_excel_bytes",
+    "typed_parquet_sample",
     "validate_mapping",
     "write_csv",
     "write_demo",

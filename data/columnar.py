@@ -39,8 +39,9 @@ from data.schema import (
 from data.settings import Settings
 from data.store import Dataset, Store, file_sha256
 from data.timestamps import DATETIME, EARLIEST_US, LATEST_US
+from data.workspaces import DEFAULT_WORKSPACE
 
-__all__ = ["import_columnar", "parquet_sample"]
+__all__ = ["import_columnar", "parquet_sample", "typed_parquet_sample"]
 
 PARQUET_MAGIC = b"PAR1"
 BYTES_PER_MB = 1024 * 1024
@@ -69,6 +70,26 @@ def parquet_sample(source: object, *, name: str | None, settings: Settings) -> R
 
     None when `source` is not a path to a Parquet file within the operator's size limit: those go to `read_log`.
     """
+    sampled = _sampled(source, name, settings)
+    return None if sampled is None else sampled[0]
+
+
+def typed_parquet_sample(source: object, *, name: str | None, settings: Settings) -> RawLog | None:
+    """Return `parquet_sample(source)` when DuckDB can import the whole file whatever its mapping, else None.
+
+    That is a file whose every column is text, a whole or decimal number, or an instant with its time zone (one at
+    least). The dashboard previews such a file from its first rows and stores it without pandas; any other is read
+    whole by pandas, which reads times without a zone in the zone the user chooses and names what it cannot read.
+    """
+    sampled = _sampled(source, name, settings)
+    if sampled is None:
+        return None
+    sample, types = sampled
+    return sample if _INSTANT in types and types <= _KEPT_TYPES | {_INSTANT} else None
+
+
+def _sampled(source: object, name: str | None, settings: Settings) -> tuple[RawLog, set[str]] | None:
+    """The first rows of a Parquet file at path `source` and the DuckDB types of its columns, or None."""
     if not isinstance(source, str | os.PathLike):
         return None
     path = Path(source)
@@ -83,7 +104,8 @@ def parquet_sample(source: object, *, name: str | None, settings: Settings) -> R
     with connect(settings) as connection:
         try:
             rows = connection.sql(f"SELECT * FROM read_parquet({sql_literal(path)}) LIMIT {SAMPLE_ROWS}")
-            lengths = [_bytes_of(column, str(kind)) for column, kind in zip(rows.columns, rows.dtypes, strict=True)]
+            types = [str(kind) for kind in rows.dtypes]
+            lengths = [_bytes_of(column, kind) for column, kind in zip(rows.columns, types, strict=True)]
             lengths = [length for length in lengths if length is not None]
             longest = rows.aggregate(f"max(greatest({', '.join(lengths)}))").fetchall()[0][0] if lengths else None
             if (longest or 0) > settings.max_field_bytes:
@@ -91,7 +113,8 @@ def parquet_sample(source: object, *, name: str | None, settings: Settings) -> R
             sample = rows.df()
         except duckdb.Error:
             return None
-    return RawLog(frame=sample, name=name or path.name, format="parquet", sha256=file_sha256(path))
+    name = name or path.name
+    return RawLog(frame=sample, name=name, format="parquet", sha256=file_sha256(path), sample_of=path), set(types)
 
 
 def import_columnar(
@@ -102,6 +125,7 @@ def import_columnar(
     store: Store,
     name: str | None = None,
     owner: str | None = None,
+    workspace: str = DEFAULT_WORKSPACE,
     drop_invalid_rows: bool = False,
 ) -> Dataset | None:
     """Store the Parquet file at `source` read through `mapping`, or return None when the pandas importer must.
@@ -145,6 +169,7 @@ def import_columnar(
         options=options,
         name=name,
         owner=owner,
+        workspace=workspace,
     )
 
 

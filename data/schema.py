@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     import pandas as pd
 
     from data.quality import QualityReport
@@ -51,6 +53,9 @@ class RawLog:
     name: str
     format: str
     sha256: str
+    # The Parquet file this frame is the first rows of (`data.columnar.parquet_sample`), which DuckDB imports whole
+    # without pandas; None when the frame is the whole table.
+    sample_of: Path | None = None
 
 
 @dataclass(frozen=True)

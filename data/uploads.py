@@ -49,11 +49,13 @@ USER_KEY_CHARS = 16
 
 @dataclass(frozen=True)
 class StagedUpload:
-    """An uploaded file kept on the server: its content's SHA-256 (hex), its base name and its bytes."""
+    """An uploaded file kept on the server: its content's SHA-256 (hex), its base name, its bytes and the file holding
+    them (for readers that take a path, as DuckDB does)."""
 
     sha256: str
     name: str
     content: bytes
+    path: Path
 
 
 class StagedUploads:
@@ -90,7 +92,7 @@ class StagedUploads:
         else:
             _write_atomically(target / NAME_FILE, name.encode("utf-8"))  # the same bytes under another name
         self.remove_stale()
-        return StagedUpload(sha256, name, content)
+        return StagedUpload(sha256, name, content, target / CONTENT_FILE)
 
     def get(self, sha256: str) -> StagedUpload | None:
         """Return the upload this user staged under this SHA-256, or None when there is none (any more, or another
@@ -106,7 +108,7 @@ class StagedUploads:
             os.utime(folder)  # read: kept one more hour
         except (OSError, LogError, UnicodeDecodeError):
             return None
-        return StagedUpload(sha256, name, content)
+        return StagedUpload(sha256, name, content, folder / CONTENT_FILE)
 
     def forget(self, sha256: str) -> None:
         """Remove a staged upload of this user; forgetting one that is not there is not an error."""

@@ -22,6 +22,9 @@ if raw is None:
     st.stop()
 ui.show_preview(raw)
 choice = ui.mapping_form(raw)
+if ui.stored_by_duckdb(raw, choice):
+    st.stop()
+raw = ui.whole_upload(raw)
 log = ui.checked_log(raw, choice)
 if log is None:
     st.stop()

@@ -19,6 +19,8 @@ from ui.importing import (
     save_section,
     show_preview,
     show_quality,
+    stored_by_duckdb,
+    whole_upload,
 )
 from ui.logs import deletion_question, manage_stored_logs, stored_logs
 from ui.markup import plain
@@ -146,11 +148,13 @@ __all__ = [
     "show_table",
     "stop_without_log",
     "store",
+    "stored_by_duckdb",
     "stored_logs",
     "suggest_mapping",
     "to_csv_bytes",
     "to_excel_bytes",
     "top_activities",
     "view_saver",
+    "whole_upload",
     "window_bounds",
 ]

@@ -37,6 +37,7 @@ from data import (
     read_sql,
     run_isolated,
     to_event_log,
+    typed_parquet_sample,
 )
 from discovery import ChurnPoints, JourneyDefinition, churn_points, save_definition, suggest_definition
 from ui import auth
@@ -58,6 +59,7 @@ __all__ = [
     "first_run_demo",
     "forget_dataset",
     "journey_definition",
+    "read_parquet_sample",
     "read_sql_source",
     "read_upload",
     "save_journey_definition",
@@ -204,6 +206,18 @@ def read_upload(content: bytes, name: str) -> RawLog:
     """
     config = settings()
     call = partial(read_log, content, name=name, settings=config)
+    return run_isolated(call, step="reading", file=name, settings=config)
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def read_parquet_sample(path: str, sha256: str, name: str) -> RawLog | None:
+    """The first rows of a staged upload (its file `path`, its hash `sha256`) when it is a Parquet file DuckDB can
+    import whole, read in a child process; None for any other file, which `read_upload` reads whole.
+
+    The hash keys the cache: the same file staged again is not read again.
+    """
+    config = settings()
+    call = partial(typed_parquet_sample, path, name=name, settings=config)
     return run_isolated(call, step="reading", file=name, settings=config)
 
 
