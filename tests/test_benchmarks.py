@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import json
 import os
 import subprocess
 import sys
@@ -172,3 +173,34 @@ def test_the_filtered_calls_benchmark_times_every_page_call_for_each_channel(tmp
     timed = [line.split(":")[0] for line in run.stdout.splitlines() if line.startswith(("web:", "store:"))]
     assert timed == ["web"] * 5 + ["store"] * 5
     assert "suggested definition" in run.stdout
+
+
+def test_the_upload_benchmark_times_both_ways_of_the_import_page_in_processes_of_their_own(tmp_path: Path) -> None:
+    run = subprocess.run(
+        [
+            sys.executable,
+            str(REPO / "benchmarks" / "upload.py"),
+            "--events",
+            "2k",
+            "--workdir",
+            str(tmp_path),
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    report = json.loads(run.stdout.strip().splitlines()[-1])
+    assert list(report["whole"]) == ["stage", "read", "detect", "check", "store", "map", "first_map", "server_peak_mb"]
+    assert list(report["duckdb"]) == [
+        "stage",
+        "read",
+        "detect",
+        "check and store",
+        "map",
+        "first_map",
+        "server_peak_mb",
+    ]
+    for steps in report.values():
+        assert steps["first_map"] >= sum(steps[name] for name in list(steps)[:-2])
+        assert 0 < steps["server_peak_mb"] < 4_096

@@ -1,0 +1,134 @@
+"""What the Import page makes a user wait for with a Parquet upload, and what it holds in the server's memory.
+
+    python benchmarks/upload.py                                   # the 10M-event telecom log, both ways
+    python benchmarks/upload.py --events 1M --ways duckdb --json  # one way, with one JSON object at the end
+
+The page's steps, by the library calls it makes (`ui/importing.py`), each way in a fresh process of its own so that
+`server_peak_mb` is that way's high-water mark (RSS) in the server; the child processes each step runs in under the
+operator's limits are apart:
+- `whole`, the way every other file goes: the upload read whole into pandas (`read_log`, in a child, its frame sent
+  back), the mapping detected, every row checked (`to_event_log`, in a child) with the quality report, then stored
+  (`Store.import_log`);
+- `duckdb`, the way a Parquet file of text, numbers and instants with their zone goes: its first rows read for the
+  preview (`typed_parquet_sample`, in a child), the mapping detected on them, then every row checked and the log
+  stored by DuckDB (`import_sample_isolated`, in a child).
+Both end with the journey map the Journey map page draws first (`first_map`, from the upload). The log is the telecom
+generator's of `benchmarks/discovery.py`, made once in the work folder, with its mapping.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from functools import partial
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from benchmarks.discovery import DEMO_COLUMNS, drawn_map, parse_size, prepare_log  # noqa: E402
+
+WAYS = ("whole", "duckdb")
+SUMS = ("first_map", "server_peak_mb")
+
+
+def upload_steps(path: Path, way: str) -> dict[str, float]:
+    """Run the page's steps for the upload at `path` one way, in a fresh store; return each step's seconds."""
+    import discovery
+    from data import (
+        ColumnMapping,
+        Settings,
+        Store,
+        detect_mapping,
+        import_sample_isolated,
+        read_log,
+        run_isolated,
+        to_event_log,
+        typed_parquet_sample,
+    )
+
+    seconds: dict[str, float] = {}
+    started = time.perf_counter()
+
+    def step(name: str, call):
+        begun = time.perf_counter()
+        value = call()
+        seconds[name] = time.perf_counter() - begun
+        return value
+
+    with tempfile.TemporaryDirectory() as home:
+        settings = Settings(home=Path(home))
+        store = Store(settings)
+        isolated = partial(run_isolated, file=path.name, settings=settings)
+        staged = step("stage", lambda: store.uploads.stage(path.read_bytes(), path.name))
+        mapping = ColumnMapping(**DEMO_COLUMNS)
+        if way == "whole":
+            raw = step(
+                "read",
+                lambda: isolated(partial(read_log, staged.content, name=path.name, settings=settings), step="reading"),
+            )
+            step("detect", lambda: detect_mapping(raw.frame))
+            log = step("check", lambda: isolated(partial(to_event_log, raw, mapping), step="checking"))
+            dataset = step("store", lambda: store.import_log(log, name=path.name))
+        else:
+            sample = partial(typed_parquet_sample, str(staged.path), name=path.name, settings=settings)
+            raw = step("read", lambda: isolated(sample, step="reading"))
+            step("detect", lambda: detect_mapping(raw.frame))
+            dataset = step(
+                "check and store", lambda: import_sample_isolated(raw, mapping, settings=settings, user=store.user)
+            )
+        with store.engine(dataset.id) as engine:
+            step("map", lambda: discovery.map_to_dot(drawn_map(engine)))
+    seconds["first_map"] = time.perf_counter() - started
+    # This process's own high-water mark: ru_maxrss would keep the parent's across the exec that started it.
+    status = Path("/proc/self/status").read_text().splitlines()
+    seconds["server_peak_mb"] = next(int(line.split()[1]) for line in status if line.startswith("VmHWM:")) / 1024
+    return seconds
+
+
+def run_child(path: Path, way: str) -> dict[str, float]:
+    """Run one way in a fresh process, so that its memory high-water mark is its own."""
+    child = subprocess.run(
+        [sys.executable, __file__, "--child", way, str(path)], capture_output=True, text=True, cwd=REPO, check=False
+    )
+    if child.returncode != 0:
+        sys.stderr.write(child.stderr)
+        raise SystemExit(f"the {way} way failed on {path.name} (status {child.returncode})")
+    return json.loads(child.stdout.strip().splitlines()[-1])
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--events", type=parse_size, default=10_000_000, help="size of the log (100k, 1M, 10M …)")
+    parser.add_argument("--ways", default=",".join(WAYS), help=f"comma-separated, of {', '.join(WAYS)}")
+    parser.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "parcours-bench")
+    parser.add_argument("--json", action="store_true", help="end with one JSON object")
+    parser.add_argument("--child", nargs=2, metavar=("WAY", "FILE"), help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:
+        way, path = args.child
+        print(json.dumps(upload_steps(Path(path), way)))
+        return 0
+    ways = [way for way in args.ways.split(",") if way]
+    if unknown := set(ways) - set(WAYS):
+        parser.error(f"unknown ways: {', '.join(sorted(unknown))}")
+    path = prepare_log(args.events, args.workdir).demo_parquet
+    report = {way: run_child(path, way) for way in ways}
+    for way, steps in report.items():
+        listed = ", ".join(
+            f"{name} {value:.2f} s" for name, value in steps.items() if name not in {"first_map", "server_peak_mb"}
+        )
+        print(
+            f"{way:7s} first map {steps['first_map']:6.2f} s, server peak {steps['server_peak_mb']:,.0f} MB ({listed})"
+        )
+    if args.json:
+        print(json.dumps(report))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
