@@ -6,7 +6,13 @@ through Playwright (see conftest.py). Screenshots of each step go to test-result
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
+import pandas as pd
+
 from data import load_log
+from data.demo import generate_demo
 from tests.browser.conftest import (
     BROWSER_MARKS,
     COMPLAINTS,
@@ -45,3 +51,31 @@ def test_upload_confirm_save_and_find_the_log_on_the_home_page(server: str, brow
     expect(page.get_by_role("heading", name="UWV complaints")).to_be_visible()
     expect_metrics(page, counts)
     screenshot(page, "import-flow-4-home-with-the-new-log")
+
+
+def test_a_typed_parquet_file_is_previewed_then_checked_and_stored_in_one_step(
+    server: str, browser_page, tmp_path: Path
+) -> None:
+    from playwright.sync_api import expect
+
+    log = generate_demo(300, scenario="telecom", seed=3).events
+    log["timestamp"] = pd.to_datetime(log["timestamp"], utc=True)  # instants, as a warehouse export stores them
+    path = tmp_path / "telecom.parquet"
+    log.to_parquet(path, index=False)
+    page = browser_page
+    page.goto(f"{server}/Import_and_quality")
+    page.locator("input[type=file]").set_input_files(path)
+    form = page.get_by_test_id("stForm")
+    expect(form.get_by_role("combobox", name="Customer / case id")).to_have_value(re.compile("^customer_id —"))
+    form.get_by_role("button", name="Apply the mapping").click()
+    button = page.get_by_role("button", name="Check every row and save to the store")
+    expect(button).to_be_visible()
+    expect(page.get_by_test_id("stMetric")).to_have_count(0)  # no report before every row is checked
+    screenshot(page, "import-flow-parquet-1-preview-and-mapping")
+
+    page.get_by_label("Name").fill("Telecom sample")
+    page.get_by_label("Name").press("Enter")
+    button.click()
+    expect(page.get_by_text(f"Stored as “Telecom sample”: {len(log):,} events of 300 customers")).to_be_visible()
+    expect(page.get_by_text("Data quality ·")).to_be_visible()
+    screenshot(page, "import-flow-parquet-2-stored-with-its-quality")
