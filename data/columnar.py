@@ -78,14 +78,16 @@ def typed_parquet_sample(source: object, *, name: str | None, settings: Settings
     """Return `parquet_sample(source)` when DuckDB can import the whole file whatever its mapping, else None.
 
     That is a file whose every column is text, a whole or decimal number, or an instant with its time zone (one at
-    least). The dashboard previews such a file from its first rows and stores it without pandas; any other is read
-    whole by pandas, which reads times without a zone in the zone the user chooses and names what it cannot read.
+    least), within the operator's limits. The dashboard previews such a file from its first rows and stores it without
+    pandas; any other is read whole by pandas, which reads times without a zone in the zone the user chooses and names
+    what it cannot read (or which limit it passes).
     """
     sampled = _sampled(source, name, settings)
     if sampled is None:
         return None
     sample, types = sampled
-    return sample if _INSTANT in types and types <= _KEPT_TYPES | {_INSTANT} else None
+    within = len(sample.frame.columns) <= settings.max_columns and not _over_limits(sample.sample_of, settings)
+    return sample if within and _INSTANT in types and types <= _KEPT_TYPES | {_INSTANT} else None
 
 
 def _sampled(source: object, name: str | None, settings: Settings) -> tuple[RawLog, set[str]] | None:

@@ -310,3 +310,30 @@ def test_export_events_of_an_unknown_dataset_exits_2_and_writes_nothing(tmp_path
     assert data_main(["export-events", "0123456789abcdef", str(tmp_path / "out.parquet")]) == 2
     assert "No stored dataset has this id" in capsys.readouterr().err
     assert not list(tmp_path.glob("*.parquet")) and not list(tmp_path.glob(".*"))
+
+
+INSTANTS = pd.to_datetime(["2025-01-01T10:00Z", "2025-01-02T10:00Z"], utc=True)
+
+
+@pytest.mark.parametrize(
+    ("columns", "previewed"),
+    [
+        ({"who": ["a", "b"], "what": ["x", "y"], "when": INSTANTS, "spend": [1.5, 2.0], "visits": [1, 2]}, True),
+        ({"who": ["a", "b"], "what": ["x", "y"], "when": INSTANTS.tz_localize(None)}, False),  # a zone to choose
+        ({"who": ["a", "b"], "what": ["x", "y"], "when": ["2025-01-01", "2025-01-02"]}, False),  # times as text
+        ({"who": ["a", "b"], "what": ["x", "y"], "when": INSTANTS, "member": [True, False]}, False),
+        ({"who": ["a", "b"], "what": ["x", "y"], "when": INSTANTS, **{f"c{i}": [1, 2] for i in range(1_000)}}, False),
+    ],
+    ids=["typed", "naive-times", "text-times", "boolean", "too-many-columns"],
+)
+def test_only_a_file_duckdb_imports_whatever_its_mapping_is_previewed_from_its_first_rows(
+    tmp_path: Path, columns: dict, previewed: bool
+) -> None:
+    # The dashboard stores a previewed file without pandas; any other is read whole, to be read in the zone the user
+    # chooses, or refused naming the limit it passes.
+    path = tmp_path / "log.parquet"
+    pd.DataFrame(columns).to_parquet(path, index=False)
+    sample = data.columnar.typed_parquet_sample(path, name=None, settings=Settings.from_env())
+    assert (sample is not None) == previewed
+    if previewed:
+        assert (sample.sample_of, len(sample.frame)) == (path, 2)
