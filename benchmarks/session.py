@@ -3,7 +3,8 @@
 What a user lives through after an import: the Journey map, the Variants page and the Stages page, each opened under
 ten realistic filters (a channel, a period, an attribute, a persona-like pair of attributes, a path), each filter new
 to the engine. `PAGES` are the calls each page makes when its caches are empty (`ui/journey.py`, `ui/variants.py`,
-`ui/stages.py`); the churn points, which two pages show, are computed once per filter, as the dashboard caches them.
+`ui/stages.py`) as each is opened: the Stages page computes its open tab only, the stage KPIs of its first (its
+funnel, churn points and channels are computed when their tab is opened).
 `pm4py_pages` is what pm4py does for the same pages in one process from the same Parquet: its filters, the DFG and
 performance DFG, every variant, and a stage funnel by pandas (journeys that got at least as far as each stage, the
 stages of the suggested journey definition). pm4py's time filter keeps a journey whose span meets the window,
@@ -19,7 +20,7 @@ import pandas as pd
 
 if TYPE_CHECKING:
     from data import Engine, Filters
-    from discovery import ChurnPoints, JourneyDefinition
+    from discovery import JourneyDefinition
 
 TOP_VARIANTS = 25  # the Variants page's default number of paths
 PATH_COVERAGE = 0.8  # the Journey map page's default share of paths drawn
@@ -69,29 +70,19 @@ def parcours_filters(conditions: dict[str, Any]) -> Filters:
     )
 
 
-def churn_figures(engine: Engine, definition: JourneyDefinition, filters: Filters, shared: dict) -> ChurnPoints:
-    """Return the churn points of the filter, computed once for the pages that show them, as the dashboard's cache
-    (`ui.state.churn_figures`) serves them to the Journey map and the Stages page."""
-    import discovery
-
-    if filters not in shared:
-        shared[filters] = discovery.churn_points(engine, definition, filters)
-    return shared[filters]
-
-
-def journey_map_page(engine: Engine, definition: JourneyDefinition, filters: Filters, shared: dict) -> object:
+def journey_map_page(engine: Engine, definition: JourneyDefinition, filters: Filters) -> object:
     """The Journey map page: headline counts, churn points, the full map with its lanes, the drawn map's DOT."""
     import discovery
 
     engine.summary(filters)
-    churn = churn_figures(engine, definition, filters, shared)
+    churn = discovery.churn_points(engine, definition, filters)
     model = definition.stages
     full = discovery.journey_map(engine, filters, stage_of=model.stage_of, stages=model.stages, churn=churn.by_activity)
     drawn = discovery.simplified_map(engine, full, filters, path_coverage=PATH_COVERAGE)
     return discovery.map_to_dot(drawn)
 
 
-def variants_page(engine: Engine, definition: JourneyDefinition, filters: Filters, shared: dict) -> object:
+def variants_page(engine: Engine, definition: JourneyDefinition, filters: Filters) -> object:
     """The Variants page: the top paths with outcomes, the first path's customers with theirs, the paths after the
     touchpoint most customers did."""
     import discovery
@@ -107,23 +98,15 @@ def variants_page(engine: Engine, definition: JourneyDefinition, filters: Filter
     return discovery.paths(engine, anchor, direction="after", steps=3, top=6, filters=filters)
 
 
-def stages_page(engine: Engine, definition: JourneyDefinition, filters: Filters, shared: dict) -> object:
-    """The Stages page: stage KPIs, the stage funnel, churn points and where the first one's customers went, the
-    channel switches and the channels of each stage."""
+def stages_page(engine: Engine, definition: JourneyDefinition, filters: Filters) -> object:
+    """The Stages page, which computes its open tab only: the stage KPIs of the first one."""
     import discovery
 
     engine.summary(filters)
-    discovery.stage_kpis(engine, definition, filters)
-    model = definition.stages
-    discovery.funnel(engine, list(model.stages), by="stage", model=model, filters=filters)
-    churn = churn_figures(engine, definition, filters, shared)
-    if not churn.activities.empty:
-        discovery.where_they_went(engine, str(churn.activities["activity"].iloc[0]), definition, filters)
-    discovery.channel_switches(engine, filters)
-    return discovery.channel_mix_by_stage(engine, definition, filters)
+    return discovery.stage_kpis(engine, definition, filters)
 
 
-PAGES: dict[str, Callable[[Engine, JourneyDefinition, Filters, dict], object]] = {
+PAGES: dict[str, Callable[[Engine, JourneyDefinition, Filters], object]] = {
     "journey map": journey_map_page,
     "variants": variants_page,
     "stages": stages_page,
@@ -136,11 +119,10 @@ def parcours_session(engine: Engine, definition: JourneyDefinition) -> None:
     stage_of = {name: model.stages.index(stage) for name, stage in model.stage_of.items()}
     if model.stages != TELECOM_STAGES or stage_of != TELECOM_STAGE_OF:
         raise SystemExit("the suggested stages are not those pm4py's funnel counts: update TELECOM_STAGE_OF")
-    shared: dict = {}
     for _name, conditions in SESSION_FILTERS:
         filters = parcours_filters(conditions)
         for page in PAGES.values():
-            page(engine, definition, filters, shared)
+            page(engine, definition, filters)
 
 
 def pm4py_filtered(frame: pd.DataFrame, conditions: dict[str, Any], columns: dict[str, str]) -> pd.DataFrame:

@@ -204,3 +204,28 @@ def test_the_upload_benchmark_times_both_ways_of_the_import_page_in_processes_of
     for steps in report.values():
         assert steps["first_map"] >= sum(steps[name] for name in list(steps)[:-2])
         assert 0 < steps["server_peak_mb"] < 4_096
+
+
+def test_the_session_opens_each_page_under_each_filter_as_the_dashboard_computes_it(demo_copy, monkeypatch) -> None:
+    import discovery
+    from benchmarks import session
+
+    store, dataset = demo_copy
+    computed: list[str] = []
+    for name in ("journey_map", "variant_table", "stage_kpis", "funnel", "channel_switches", "where_they_went"):
+        monkeypatch.setattr(discovery, name, _counted(getattr(discovery, name), name, computed))
+    with store.engine(dataset.id) as engine:
+        # The demo's suggested stages are those pm4py's stage funnel counts, or the session refuses to run.
+        session.parcours_session(engine, discovery.suggest_definition(engine))
+    filters = len(session.SESSION_FILTERS)
+    # The Stages page computes its open tab only, the stage KPIs: its funnel and channels wait for their tabs.
+    assert sorted(set(computed)) == ["journey_map", "stage_kpis", "variant_table"]
+    assert [computed.count(name) for name in ("journey_map", "variant_table", "stage_kpis")] == [filters] * 3
+
+
+def _counted(function, name: str, computed: list[str]):
+    def counted(*args, **options):
+        computed.append(name)
+        return function(*args, **options)
+
+    return counted
