@@ -48,7 +48,7 @@ from data.importing import (
     load_log_isolated,
     resolve_mapping,
 )
-from data.isolation import ChildRun, guarded, measure_isolated, run_isolated
+from data.isolation import ChildRun, guarded, measure_isolated, report_progress, run_isolated
 from data.journeys import split_journeys
 from data.mapping import Candidate, MappingSuggestion, detect_mapping, validate_mapping
 from data.parquet_layout import import_layout
@@ -158,6 +158,7 @@ __all__ = [
     "read_log",
     "read_sql",
     "read_xes",
+    "report_progress",
     "resolve_mapping",
     "run_isolated",
     "save_view",

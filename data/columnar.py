@@ -24,6 +24,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 
 from data.engine import build_layout_from_query, connect, quote_identifier, sql_literal
+from data.isolation import report_progress
 from data.quality import layout_quality
 from data.schema import (
     ACTIVITY,
@@ -137,6 +138,7 @@ def import_columnar(
     """
     path = Path(source)
     settings = store.settings
+    report_progress("Checking every row…")
     with _connect(settings) as connection:
         connection.execute(f"CREATE TEMP VIEW raw AS SELECT * FROM read_parquet({sql_literal(path)})")
         plan = _plan(connection, path, mapping, settings)

@@ -49,6 +49,7 @@ from data.errors import (
     UnsupportedFormat,
 )
 from data.filters import Filters
+from data.isolation import report_progress
 from data.schema import ACTIVITY, CANONICAL_COLUMNS, CASE_ID, CHANNEL, SOURCE_ROW, TIMESTAMP
 from data.settings import Settings
 
@@ -910,6 +911,7 @@ def _build(connection: duckdb.DuckDBPyConnection, names: list[str], file: str | 
     )
     for temporary in ("TABLE journeys", "TABLE representatives", "TABLE sequences", "TABLE case_codes", "VIEW source"):
         connection.execute(f"DROP {temporary}")
+    report_progress("Computing the journey map's figures…")
     _create_stats(connection)
 
 
@@ -959,6 +961,7 @@ def _layout_statements(
         CREATE TABLE {layout}.activities AS
         SELECT unnest(enum_range(NULL::{layout}.activity_name))::{layout}.activity_name AS activity
         """,
+        _saying("Sorting the events by journey…"),
         f"""
         CREATE TABLE {layout}.events AS
         SELECT case_code, pos, activity, timestamp, channel, next_activity, next_timestamp, next_channel,
@@ -976,6 +979,7 @@ def _layout_statements(
             ORDER BY case_code, pos
         )
         """,
+        _saying("Finding each journey's path…"),
         f"""
         CREATE TEMP TABLE journeys AS
         SELECT case_code, count(*) AS events, min(timestamp) AS start_time, max(timestamp) AS end_time,
@@ -1019,6 +1023,7 @@ def _layout_statements(
             SELECT sequence_key, (row_number() OVER (ORDER BY sequence) - 1)::INTEGER AS sequence_rank FROM sequences
         ) r USING (sequence_key)
         """,
+        _saying("Counting each journey's touchpoints and steps…"),
         _in_journey_ranges(
             {
                 f"{layout}.case_activities": f"""
@@ -1040,6 +1045,11 @@ def _layout_statements(
             }
         ),
     )
+
+
+def _saying(text: str) -> Callable[[duckdb.DuckDBPyConnection], None]:
+    """A step of the layout's statements that says what the next ones do (`report_progress`)."""
+    return lambda _connection: report_progress(text)
 
 
 def _in_journey_ranges(

@@ -36,7 +36,7 @@ import duckdb
 from data.errors import LimitExceeded, LogError, Problem, UnexpectedFailure
 from data.settings import Settings
 
-__all__ = ["STEPS", "ChildRun", "guarded", "measure_isolated", "run_isolated"]
+__all__ = ["STEPS", "ChildRun", "guarded", "measure_isolated", "report_progress", "run_isolated"]
 
 STEPS = ("reading", "mapping", "checking", "storing", "importing")
 """What a boundary names: reading the file, mapping its columns, checking its events, storing the dataset, or all."""
@@ -56,6 +56,8 @@ WALL_CLOCK_FACTOR = 2
 _CONTEXT = multiprocessing.get_context("forkserver")
 _PRELOAD_LOCK = threading.Lock()
 _preloading: list[str] = []
+# In a child: the pipe its answer goes back through, which also carries what it is doing meanwhile.
+_answer_pipe: multiprocessing.connection.Connection | None = None
 
 
 @dataclass(frozen=True)
@@ -79,6 +81,20 @@ class ChildRun:
         return self.value
 
 
+@dataclass(frozen=True)
+class _Progress:
+    """What a child is doing, sent before its answer."""
+
+    text: str
+
+
+def report_progress(text: str) -> None:
+    """Say what a long step is doing now ("Sorting the events by journey…"): in a child process, whoever waits for it
+    hears it (`run_isolated`'s `on_progress`); elsewhere nobody is waiting, and nothing happens."""
+    if _answer_pipe is not None:
+        _answer_pipe.send(_Progress(text))
+
+
 @contextmanager
 def guarded(step: str, file: str | None) -> Iterator[None]:
     """Let a `LogError` through, and turn any other exception into one naming the file and the step.
@@ -96,18 +112,33 @@ def guarded(step: str, file: str | None) -> Iterator[None]:
         raise _typed(error, step, file) from error
 
 
-def run_isolated(call: Callable[[], Any], *, step: str, file: str | None, settings: Settings) -> Any:
+def run_isolated(
+    call: Callable[[], Any],
+    *,
+    step: str,
+    file: str | None,
+    settings: Settings,
+    on_progress: Callable[[str], None] | None = None,
+) -> Any:
     """Return what `call()` returns when run in a child process under the operator's limits, or raise a LogError.
 
-    `call` must be picklable: a module-level function, or a `functools.partial` of one.
+    `call` must be picklable: a module-level function, or a `functools.partial` of one. `on_progress` is called, in
+    this process, with each text the child passes to `report_progress`.
 
         raw = run_isolated(partial(read_log, data, name="log.csv", settings=s), step="reading",
                            file="log.csv", settings=s)
     """
-    return measure_isolated(call, step=step, file=file, settings=settings).result()
+    return measure_isolated(call, step=step, file=file, settings=settings, on_progress=on_progress).result()
 
 
-def measure_isolated(call: Callable[[], Any], *, step: str, file: str | None, settings: Settings) -> ChildRun:
+def measure_isolated(
+    call: Callable[[], Any],
+    *,
+    step: str,
+    file: str | None,
+    settings: Settings,
+    on_progress: Callable[[str], None] | None = None,
+) -> ChildRun:
     """Run `call()` like `run_isolated`, returning its value or typed error with the child's memory and time."""
     if step not in STEPS:
         raise ValueError(f"step must be one of {STEPS}, not {step!r}")
@@ -124,7 +155,7 @@ def measure_isolated(call: Callable[[], Any], *, step: str, file: str | None, se
     child.start()
     sender.close()
     try:
-        return _watch(child, receiver, step, file, settings, started)
+        return _watch(child, receiver, step, file, settings, started, on_progress)
     finally:
         receiver.close()
         if child.is_alive():
@@ -172,29 +203,36 @@ def _watch(
     file: str | None,
     settings: Settings,
     started: float,
+    on_progress: Callable[[str], None] | None,
 ) -> ChildRun:
-    """Wait for the child's answer while watching its memory and time; stop it past either limit."""
+    """Wait for the child's answer while watching its memory and time (stop it past either limit), passing on what it
+    says it is doing."""
     deadline = started + WALL_CLOCK_FACTOR * settings.worker_cpu_seconds
     limit_kb = settings.worker_memory_mb * KB_PER_MB
     start_kb = peak_kb = _status_kb(child.pid, "VmRSS") or 0
-    while not receiver.poll(POLL_SECONDS):
-        if not child.is_alive():
-            break  # the pipe tells why below
-        resident_kb = _status_kb(child.pid, "VmRSS") or 0
-        peak_kb = max(peak_kb, resident_kb)
-        stopped_for = _memory_problem if resident_kb > limit_kb else None
-        if time.monotonic() > deadline:
-            stopped_for = _time_problem
-        if stopped_for is not None:
-            child.kill()
-            error = LimitExceeded(stopped_for(step, file, settings))
+    message: object = _Progress("")
+    while isinstance(message, _Progress):
+        while not receiver.poll(POLL_SECONDS):
+            if not child.is_alive():
+                break  # the pipe tells why below
+            resident_kb = _status_kb(child.pid, "VmRSS") or 0
+            peak_kb = max(peak_kb, resident_kb)
+            stopped_for = _memory_problem if resident_kb > limit_kb else None
+            if time.monotonic() > deadline:
+                stopped_for = _time_problem
+            if stopped_for is not None:
+                child.kill()
+                error = LimitExceeded(stopped_for(step, file, settings))
+                return ChildRun(None, error, start_kb / KB_PER_MB, peak_kb / KB_PER_MB, time.monotonic() - started)
+        try:
+            message = receiver.recv()
+        except EOFError:
+            child.join()
+            error = _ended(child.exitcode, step, file, settings)
             return ChildRun(None, error, start_kb / KB_PER_MB, peak_kb / KB_PER_MB, time.monotonic() - started)
-    try:
-        (succeeded, value), start_kb, child_peak_kb = receiver.recv()
-    except EOFError:
-        child.join()
-        error = _ended(child.exitcode, step, file, settings)
-        return ChildRun(None, error, start_kb / KB_PER_MB, peak_kb / KB_PER_MB, time.monotonic() - started)
+        if isinstance(message, _Progress) and on_progress is not None:
+            on_progress(message.text)
+    (succeeded, value), start_kb, child_peak_kb = message
     peak_mb = max(peak_kb, child_peak_kb, start_kb) / KB_PER_MB
     seconds = time.monotonic() - started
     if succeeded:
@@ -214,6 +252,8 @@ def _run_child(
     address_space = ((_status_kb("self", "VmSize") or 0) // KB_PER_MB + memory_mb + ADDRESS_SPACE_RESERVE_MB) << 20
     resource.setrlimit(resource.RLIMIT_AS, (address_space, address_space))
     resource.setrlimit(resource.RLIMIT_CPU, (cpu_seconds, cpu_seconds + 1))
+    global _answer_pipe
+    _answer_pipe = sender
     try:
         with guarded(step, file):
             outcome = (True, call())

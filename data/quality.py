@@ -31,6 +31,7 @@ import pyarrow as pa
 
 from data.engine import connect, layout_events, quote_identifier
 from data.errors import spreadsheet_row
+from data.isolation import report_progress
 from data.schema import ACTIVITY, CASE_ID, SOURCE_ROW, TIMESTAMP
 from data.settings import Settings
 
@@ -212,6 +213,7 @@ def assess(
 
 def layout_quality(layout_path: Path, settings: Settings) -> QualityReport:
     """Return the quality report of a stored log's events, read from its layout in one pass in case order."""
+    report_progress("Checking the data quality…")
     with connect(settings, importing=True) as connection:
         return assess_relation(connection, layout_events(connection, layout_path), in_case_order=True)
 

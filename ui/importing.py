@@ -311,7 +311,13 @@ def stored_by_duckdb(raw: RawLog, choice: ImportChoice) -> bool:
         with reported_errors(), st.status("Checking every row and storing the log…", expanded=True) as status:
             config = settings()
             dataset = import_sample_isolated(
-                raw, choice.mapping, settings=config, user=store().user, workspace=current_workspace_id(), name=name
+                raw,
+                choice.mapping,
+                settings=config,
+                user=store().user,
+                workspace=current_workspace_id(),
+                name=name,
+                on_progress=lambda doing: status.update(label=doing),
             )
             status.update(label="Stored." if dataset else "Some rows need a closer look.", state="complete")
         if dataset is None:

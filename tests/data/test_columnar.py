@@ -18,9 +18,10 @@ from data.__main__ import main as data_main
 from data.demo import generate_demo
 from data.errors import LimitExceeded, MappingError, TimestampError
 from data.importing import import_file, load_log
-from data.schema import ColumnMapping
+from data.schema import CANONICAL_COLUMNS, ColumnMapping
 from data.settings import Settings
 from data.store import Dataset, Store
+from tests.oracle import ORACLES, load_oracle_frame
 
 LAYOUT_TABLES = ("events", "cases", "variants", "activities", "case_activities", "case_pairs", "attributes")
 MAPPING = ColumnMapping(case_id="client", activity=("action", "step"), timestamp="when", channel="canal")
@@ -337,3 +338,29 @@ def test_only_a_file_duckdb_imports_whatever_its_mapping_is_previewed_from_its_f
     assert (sample is not None) == previewed
     if previewed:
         assert (sample.sample_of, len(sample.frame)) == (path, 2)
+
+
+EXPORTED_LOGS = list({oracle.data_file: oracle for oracle in ORACLES if oracle.events <= 70_000}.values())
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("oracle", EXPORTED_LOGS, ids=[oracle.name for oracle in EXPORTED_LOGS])
+def test_a_shared_log_exported_as_typed_parquet_gives_the_same_dataset_both_ways(oracle, tmp_path, monkeypatch):
+    # As a warehouse exports a log: instants, and text and numbers as such. The Import page stores such a file by
+    # DuckDB alone; read whole into pandas it must give the same dataset, figures and report.
+    canonical = load_oracle_frame(oracle)
+    kept = [
+        column
+        for column in canonical.columns[len(CANONICAL_COLUMNS) :]
+        if pd.api.types.is_string_dtype(canonical[column]) or pd.api.types.is_numeric_dtype(canonical[column])
+        if not pd.api.types.is_bool_dtype(canonical[column])
+    ]
+    export = canonical[["case_id", "activity", "timestamp", *kept]].rename(
+        columns={"case_id": "case", "activity": "step", "timestamp": "time"}
+    )
+    path = write(export, tmp_path / "export.parquet")
+    mapping = ColumnMapping(case_id="case", activity=("step",), timestamp="time")
+    assert data.columnar.typed_parquet_sample(path, name=None, settings=Settings.from_env()) is not None
+    reference = by_pandas(path, Settings(home=tmp_path / "pandas"), mapping=mapping)
+    ours = by_duckdb(path, Settings(home=tmp_path / "duckdb"), monkeypatch, mapping=mapping)
+    assert_same_dataset(ours, reference)

@@ -10,9 +10,11 @@ import types
 from functools import partial
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from data import (
+    ColumnMapping,
     LimitExceeded,
     LogError,
     Problem,
@@ -21,10 +23,12 @@ from data import (
     guarded,
     importing,
     measure_isolated,
+    report_progress,
     run_isolated,
+    typed_parquet_sample,
 )
 from data.engine import connect
-from data.importing import import_file_isolated, load_log_isolated
+from data.importing import import_file_isolated, import_sample_isolated, load_log_isolated
 
 MB = 1 << 20
 
@@ -189,3 +193,40 @@ def test_a_missing_or_special_file_is_refused_before_a_child_starts(
 
 def _no_child(*args: object, **options: object) -> None:
     raise AssertionError("a child process was started")
+
+
+def _saying_then(ending: str) -> int:
+    report_progress("Reading…")
+    report_progress("Checking…")
+    if ending == "crash":
+        os.kill(os.getpid(), signal.SIGSEGV)
+    return 7
+
+
+def test_what_a_child_says_it_is_doing_reaches_the_caller_in_order_before_its_answer(settings: Settings) -> None:
+    heard: list[str] = []
+    call = partial(_saying_then, "answer")
+    assert run_isolated(call, step="importing", file="log.csv", settings=settings, on_progress=heard.append) == 7
+    assert heard == ["Reading…", "Checking…"]
+    with pytest.raises(UnexpectedFailure, match="crashed"):
+        run_isolated(partial(_saying_then, "crash"), step="importing", file="log.csv", settings=settings)
+    report_progress("Nobody waits for this")  # outside a child it says nothing, and fails nothing
+
+
+def test_a_parquet_import_says_each_of_its_phases(settings: Settings, tmp_path: Path) -> None:
+    path = tmp_path / "log.parquet"
+    instants = pd.to_datetime(["2025-01-01T10:00Z", "2025-01-02T10:00Z", "2025-01-03T10:00Z"], utc=True)
+    pd.DataFrame({"who": ["a", "a", "b"], "what": ["x", "y", "x"], "when": instants}).to_parquet(path, index=False)
+    sample = typed_parquet_sample(path, name=None, settings=settings)
+    mapping = ColumnMapping(case_id="who", activity=("what",), timestamp="when")
+    heard: list[str] = []
+    dataset = import_sample_isolated(sample, mapping, settings=settings, on_progress=heard.append)
+    assert dataset.n_events == 3
+    assert heard == [
+        "Checking every row…",
+        "Sorting the events by journey…",
+        "Finding each journey's path…",
+        "Counting each journey's touchpoints and steps…",
+        "Computing the journey map's figures…",
+        "Checking the data quality…",
+    ]
