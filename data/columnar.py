@@ -205,21 +205,21 @@ def _plan(
     nulls = [column for column in roles if column != mapping.timestamp and types[column] in _INTEGER_TYPES]
     timestamp = quote_identifier(mapping.timestamp)
     # Instants outside the years 1 to 9999 are refused row by row by the pandas importer.
-    # A value longer than a cell may hold is refused by the pandas importer, naming its row.
-    too_long = "".join(
-        f" OR {length} > {settings.max_field_bytes}"
-        for length in (_bytes_of(column, types[column]) for column in (*roles, *attributes))
-        if length is not None
-    )
-    invalid, *null_counts = connection.execute(
+    # A value longer than a cell may hold is refused by the pandas importer, naming its row; so is text that expands
+    # past PARCOURS_MAX_UNCOMPRESSED_MB (one long value repeated from a Parquet dictionary, 10 KB on disk).
+    lengths = [length for length in (_bytes_of(column, types[column]) for column in (*roles, *attributes)) if length]
+    too_long = "".join(f" OR {length} > {settings.max_field_bytes}" for length in lengths)
+    text_bytes = " + ".join(f"coalesce(sum({length}), 0)" for length in lengths) or "0"
+    invalid, expanded, *null_counts = connection.execute(
         f"""
         SELECT count(*) FILTER ({case_id} = '' OR {activity} = '' OR {timestamp} IS NULL
-                                OR epoch_us({timestamp}) NOT BETWEEN {EARLIEST_US} AND {LATEST_US}{too_long})
+                                OR epoch_us({timestamp}) NOT BETWEEN {EARLIEST_US} AND {LATEST_US}{too_long}),
+               {text_bytes}
                {"".join(f", count(*) - count({quote_identifier(column)})" for column in nulls)}
         FROM raw
         """
     ).fetchone()
-    if invalid or any(null_counts):
+    if invalid or any(null_counts) or (expanded or 0) > settings.max_uncompressed_mb * BYTES_PER_MB:
         return None  # pandas reads a whole number with gaps as a float: "5.0", not "5"
     reserved = set(CANONICAL_COLUMNS)
     kept = _attribute_expressions(connection, path, attributes, types)
