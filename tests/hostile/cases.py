@@ -62,6 +62,7 @@ _SMALL_EXPANSION = {"PARCOURS_MAX_UNCOMPRESSED_MB": "2"}
 _LONG_LINE = "A line of the file is"
 _SMALL_WORKER = {"PARCOURS_WORKER_MEMORY_MB": "1024"}  # room for 64 million cells
 _SMALL_DICTIONARY = partial(generate.dictionary_parquet, 100_000, 100)  # 10 MB as rows
+_SMALL_TYPED_DICTIONARY = partial(generate.dictionary_parquet, 100_000, 100, typed=True)
 _FEWER_EMPTY_CELLS = partial(generate.gzip_of_empty_cells, 70_000)  # 70 million cells
 
 
@@ -117,6 +118,20 @@ CASES = [
     Case("far-cell-xfd1048576.xlsx", LimitExceeded, "16,384 columns", lambda: generate.far_cell_xlsx("XFD1048576")),
     Case("dictionary-100mb.parquet", LimitExceeded, "bytes a cell may hold", build=generate.dictionary_parquet),
     Case("dictionary-10mb.parquet", UnsafeInput, "more than 2 MB", _SMALL_DICTIONARY, _SMALL_EXPANSION),
+    # the same with instants, as the Import page previews and DuckDB stores; then a long value past the preview
+    Case(
+        "typed-dictionary-100mb.parquet",
+        LimitExceeded,
+        "bytes a cell may hold",
+        partial(generate.dictionary_parquet, typed=True),
+    ),
+    Case("typed-dictionary-10mb.parquet", UnsafeInput, "more than 2 MB", _SMALL_TYPED_DICTIONARY, _SMALL_EXPANSION),
+    Case(
+        "long-value-past-preview.parquet",
+        LimitExceeded,
+        "bytes a cell may hold",
+        generate.long_value_past_the_preview_parquet,
+    ),
     Case("empty-cells-70m.csv.gz", LimitExceeded, "empty ones", _FEWER_EMPTY_CELLS, _SMALL_WORKER),
     # full-size bombs, under the default limits
     Case("gzip-bomb-26mb.csv.gz", LimitExceeded, _LONG_LINE, build=generate.gzip_bomb_of_zeros, slow=True),

@@ -25,6 +25,7 @@ import pyarrow.parquet as pq
 MB = 1 << 20
 CSV_HEADER = b"case,activity,time\n"
 CSV_LINE = b"c1,visit,2024-01-01\n"
+INSTANT = 1_704_067_200_000_000  # 2024-01-01T00:00Z in microseconds
 
 
 def gzip_bomb_of_zeros(compressed_mb: int = 26) -> bytes:
@@ -72,12 +73,29 @@ def far_cell_xlsx(cell: str = "ALL600000") -> bytes:
     return buffer.getvalue()
 
 
-def dictionary_parquet(value_bytes: int = 100 * MB, rows: int = 1_000) -> bytes:
-    """A Parquet log whose activity repeats one `value_bytes` value stored once: 100 GB as rows, 10 KB on disk."""
+def dictionary_parquet(value_bytes: int = 100 * MB, rows: int = 1_000, *, typed: bool = False) -> bytes:
+    """A Parquet log whose activity repeats one `value_bytes` value stored once: 100 GB as rows, 10 KB on disk.
+
+    `typed` stores the times as instants, as a warehouse does: the Import page then previews the file from its first
+    rows and would have DuckDB store it.
+    """
     activity = pa.DictionaryArray.from_arrays(pa.array(np.zeros(rows, dtype=np.int32)), pa.array(["z" * value_bytes]))
-    table = pa.table({"case": ["c1"] * rows, "activity": activity, "time": ["2024-01-01"] * rows})
+    time = pa.array([INSTANT] * rows, pa.timestamp("us", tz="UTC")) if typed else ["2024-01-01"] * rows
+    table = pa.table({"case": ["c1"] * rows, "activity": activity, "time": time})
     buffer = io.BytesIO()
     pq.write_table(table, buffer, compression="zstd", dictionary_pagesize_limit=2 * value_bytes)
+    return buffer.getvalue()
+
+
+def long_value_past_the_preview_parquet(rows: int = 20_001, value_bytes: int = 300 * 1024) -> bytes:
+    """A typed Parquet log whose last activity, past the 20,000 rows the Import page previews, is `value_bytes` long."""
+    activity = ["visit"] * (rows - 1) + ["z" * value_bytes]
+    cases = [f"c{row % 500}" for row in range(rows)]
+    table = pa.table(
+        {"case": cases, "activity": activity, "time": pa.array([INSTANT] * rows, pa.timestamp("us", tz="UTC"))}
+    )
+    buffer = io.BytesIO()
+    pq.write_table(table, buffer, compression="zstd")
     return buffer.getvalue()
 
 
