@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from functools import partial
 from urllib.parse import urlencode
 
 from data.cli import acting_as, log_options, mapping_options, user_option
@@ -34,7 +35,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _import(args: argparse.Namespace, settings: Settings) -> int:
-    dataset = import_file_isolated(args.file, settings=settings, name=args.name, **log_options(args))
+    # A person at a terminal sees what a long import is doing; a script reads only the result.
+    said = partial(print, file=sys.stderr, flush=True) if sys.stderr.isatty() else None
+    dataset = import_file_isolated(args.file, settings=settings, name=args.name, on_progress=said, **log_options(args))
     _print_dataset(dataset, as_json=args.json)
     return 0
 

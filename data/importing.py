@@ -141,15 +141,22 @@ def load_log_isolated(source: str | os.PathLike | bytes, *, settings: Settings, 
 
 
 def import_file_isolated(
-    source: str | os.PathLike | bytes, *, settings: Settings, name: str | None = None, **options: Any
+    source: str | os.PathLike | bytes,
+    *,
+    settings: Settings,
+    name: str | None = None,
+    on_progress: Callable[[str], None] | None = None,
+    **options: Any,
 ) -> Dataset:
     """Import a file like `import_file`, in a child process under the operator's limits, into the store of `settings`.
 
-    The child opens its own `Store`: an open one cannot be handed to another process.
+    The child opens its own `Store`: an open one cannot be handed to another process. `on_progress` hears what the
+    import is doing (`import_sample_isolated`).
     """
     _check_before_a_child(source, settings)
     call = partial(_import_into_new_store, source, settings=settings, name=name, **options)
-    return run_isolated(call, step="importing", file=_file_name(source, name), settings=settings)
+    file = _file_name(source, name)
+    return run_isolated(call, step="importing", file=file, settings=settings, on_progress=on_progress)
 
 
 def import_sample_isolated(

@@ -13,6 +13,15 @@ from data.settings import Settings
 
 REPO = Path(__file__).resolve().parent.parent
 DATASETS = REPO.parent / "shared" / "datasets"
+# What a typed Parquet file's import says it is doing, in order (`data.report_progress`).
+PARQUET_IMPORT_PHASES = [
+    "Checking every row…",
+    "Sorting the events by journey…",
+    "Finding each journey's path…",
+    "Counting each journey's touchpoints and steps…",
+    "Computing the journey map's figures…",
+    "Checking the data quality…",
+]
 
 
 @pytest.fixture

@@ -9,9 +9,11 @@ import sys
 from functools import partial
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from data.__main__ import main
+from tests.conftest import PARQUET_IMPORT_PHASES
 
 REPO = Path(__file__).resolve().parents[2]
 GOOD_CSV = "client;étape;horodatage;canal\nc1;visite;03/04/2025 10:00;web\nc1;achat;15/04/2025 11:30;store\n"
@@ -47,6 +49,21 @@ def test_import_stores_the_log_and_prints_its_id_and_report(run, good_csv: Path,
     assert dataset["mapping"]["channel"] == "canal"
     listed = run("list", "--json", home=tmp_path / "home")
     assert [d["id"] for d in json.loads(listed.stdout)] == [dataset["id"]]
+
+
+@pytest.mark.parametrize("at_a_terminal", [True, False])
+def test_a_person_at_a_terminal_sees_what_the_import_is_doing(
+    run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, at_a_terminal: bool
+) -> None:
+    path = tmp_path / "log.parquet"
+    instants = pd.to_datetime(["2025-01-01T10:00Z", "2025-01-02T10:00Z"], utc=True)
+    pd.DataFrame({"client": ["c1", "c1"], "etape": ["visit", "buy"], "quand": instants}).to_parquet(path, index=False)
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: at_a_terminal)
+    result = run("import", str(path), home=tmp_path / "home")
+    assert result.returncode == 0
+    assert result.stderr.splitlines() == (
+        PARQUET_IMPORT_PHASES if at_a_terminal else []
+    )  # a script reads only the result
 
 
 def test_importing_twice_gives_the_same_dataset(run, good_csv: Path, tmp_path: Path) -> None:

@@ -29,6 +29,7 @@ from data import (
 )
 from data.engine import connect
 from data.importing import import_file_isolated, import_sample_isolated, load_log_isolated
+from tests.conftest import PARQUET_IMPORT_PHASES
 
 MB = 1 << 20
 
@@ -222,11 +223,4 @@ def test_a_parquet_import_says_each_of_its_phases(settings: Settings, tmp_path: 
     heard: list[str] = []
     dataset = import_sample_isolated(sample, mapping, settings=settings, on_progress=heard.append)
     assert dataset.n_events == 3
-    assert heard == [
-        "Checking every row…",
-        "Sorting the events by journey…",
-        "Finding each journey's path…",
-        "Counting each journey's touchpoints and steps…",
-        "Computing the journey map's figures…",
-        "Checking the data quality…",
-    ]
+    assert heard == PARQUET_IMPORT_PHASES
