@@ -219,8 +219,9 @@ def _plan(
         FROM raw
         """
     ).fetchone()
+    # A whole-number role with gaps is left to pandas too, which reads it as a float: "5.0", not "5".
     if invalid or any(null_counts) or (expanded or 0) > settings.max_uncompressed_mb * BYTES_PER_MB:
-        return None  # pandas reads a whole number with gaps as a float: "5.0", not "5"
+        return None
     reserved = set(CANONICAL_COLUMNS)
     kept = _attribute_expressions(connection, path, attributes, types)
     names = [f"{column} (source)" if column in reserved else column for column in kept]

@@ -175,10 +175,10 @@ def import_sample_isolated(
     journey…").
 
     This is how the dashboard stores a typed Parquet upload without reading it whole into the server's memory: read
-    into pandas, checked, then stored, 10M events took 68 s and 4.9 GB there.
+    into pandas, checked, then stored, 10M events took 73 s and 4.8 GB there (`benchmarks/upload.py`).
     """
     if sample.sample_of is None:
-        raise ValueError("sample must come from parquet_sample")
+        raise ValueError("sample must come from parquet_sample or typed_parquet_sample")
     header = replace(sample, frame=sample.frame.head(0))  # its name and hash name the dataset: the rows stay here
     call = partial(_import_sample, header, mapping, settings=settings, user=user, workspace=workspace, name=name)
     return run_isolated(call, step="importing", file=sample.name, settings=settings, on_progress=on_progress)
