@@ -36,7 +36,6 @@ import argparse
 import json
 import os
 import platform
-import resource
 import statistics
 import subprocess
 import sys
@@ -175,7 +174,7 @@ def timed(run: Callable[[], object], repeats: int) -> tuple[float, object]:
 
 def peak_mb() -> float:
     """Return the RSS high-water mark of this process and its live descendants (Spark's JVM), in MB."""
-    kilobytes = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    kilobytes = _high_water_kb(os.getpid())
     pending = [os.getpid()]
     while pending:
         children = _children(pending.pop())
@@ -190,6 +189,15 @@ def _children(pid: int) -> list[int]:
     except OSError:  # the process has ended, or this system has no /proc
         return []
     return [int(child) for task in tasks for child in _proc_text(task / "children").split()]
+
+
+def own_peak_mb() -> float:
+    """Return this process's RSS high-water mark in MB, its children apart.
+
+    Read from /proc, not `ru_maxrss`: Linux keeps that across the exec that started this process, so a child of a
+    parent holding 800 MB would read at least 800 MB.
+    """
+    return _high_water_kb(os.getpid()) / 1024
 
 
 def _high_water_kb(pid: int) -> int:

@@ -30,7 +30,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from benchmarks.discovery import DEMO_COLUMNS, drawn_map, parse_size, prepare_log  # noqa: E402
+from benchmarks.discovery import DEMO_COLUMNS, drawn_map, own_peak_mb, parse_size, prepare_log  # noqa: E402
 
 WAYS = ("whole", "duckdb")
 SUMS = ("first_map", "server_peak_mb")  # the totals, printed first
@@ -84,9 +84,7 @@ def upload_steps(path: Path, way: str) -> dict[str, float]:
         with store.engine(dataset.id) as engine:
             step("map", lambda: discovery.map_to_dot(drawn_map(engine)))
     seconds["first_map"] = time.perf_counter() - started
-    # This process's own high-water mark: ru_maxrss would keep the parent's across the exec that started it.
-    status = Path("/proc/self/status").read_text().splitlines()
-    seconds["server_peak_mb"] = next(int(line.split()[1]) for line in status if line.startswith("VmHWM:")) / 1024
+    seconds["server_peak_mb"] = own_peak_mb()
     return seconds
 
 

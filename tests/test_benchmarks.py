@@ -229,3 +229,13 @@ def _counted(function, name: str, computed: list[str]):
         return function(*args, **options)
 
     return counted
+
+
+def test_a_benchmark_child_reads_its_own_memory_not_its_parents(tmp_path: Path) -> None:
+    # Linux keeps ru_maxrss across the exec that starts a child: each tool's peak would be at least its parent's.
+    held = bytearray(300 * 1024 * 1024)
+    held[::4096] = b"\x01" * len(held[::4096])  # written, so resident
+    script = "import sys; sys.path.insert(0, sys.argv[1]); from benchmarks.discovery import peak_mb; print(peak_mb())"
+    run = subprocess.run([sys.executable, "-c", script, str(REPO)], capture_output=True, text=True, check=True)
+    assert float(run.stdout.split()[-1]) < 250
+    del held
