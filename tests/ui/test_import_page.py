@@ -211,7 +211,8 @@ def test_a_format_pandas_cannot_use_is_shown_as_a_fix_not_a_crash() -> None:
     assert not app.metric
 
 
-def _parquet(frame: pd.DataFrame) -> bytes:
+def parquet_bytes(frame: pd.DataFrame) -> bytes:
+    """The frame as a Parquet file's bytes, as an upload sends them."""
     buffer = io.BytesIO()
     frame.to_parquet(buffer, index=False)
     return buffer.getvalue()
@@ -236,7 +237,7 @@ def test_a_typed_parquet_file_is_checked_and_stored_by_duckdb_never_read_whole_h
 ) -> None:
     # Read whole into pandas, checked and stored, 10M events took 68 s and 4.9 GB of the server's memory.
     monkeypatch.setattr(ui_importing, "read_upload", _never_read_whole)
-    content = _parquet(TYPED)
+    content = parquet_bytes(TYPED)
     app = upload(open_import_page(), "journeys.parquet", content)
     assert not app.exception
     assert widget(app.selectbox, "Customer / case id").value == "client"
@@ -263,7 +264,7 @@ def test_a_parquet_file_with_a_bad_row_past_the_preview_is_read_whole_to_name_it
         client=lambda frame: frame["client"] + frame.index.astype(str)
     )
     many.loc[len(many) - 1, "client"] = " "
-    app = upload(open_import_page(), "journeys.parquet", _parquet(many))
+    app = upload(open_import_page(), "journeys.parquet", parquet_bytes(many))
     widget(app.button, "Check every row and save to the store").click().run()
     assert not app.exception
     assert not store.datasets()

@@ -30,7 +30,7 @@ from discovery import (
 from tests.conftest import REPO
 from tests.data.test_store import event_log
 from tests.ui.apptest import open_home, open_import_page, open_page, upload, widget
-from tests.ui.test_import_page import JOURNEYS
+from tests.ui.test_import_page import JOURNEYS, TYPED, parquet_bytes
 from ui.auth import NotTrusted, header_user
 from ui.markup import plain
 from ui.navigation import MENU
@@ -448,14 +448,25 @@ def test_an_upload_cannot_be_reached_by_its_hash_from_another_users_session(team
     assert "upload" not in carols.query_params
 
 
-def test_the_same_file_imported_into_two_workspaces_is_two_logs_each_in_its_own(team, retail, monkeypatch) -> None:
+@pytest.mark.parametrize(
+    ("name", "content", "save"),
+    [
+        ("journeys.csv", JOURNEYS, "Save to the store"),
+        # stored by DuckDB in a child process, as the signed-in user in the chosen workspace
+        ("journeys.parquet", parquet_bytes(TYPED), "Check every row and save to the store"),
+    ],
+    ids=["csv", "typed-parquet"],
+)
+def test_the_same_file_imported_into_two_workspaces_is_two_logs_each_in_its_own(
+    team, retail, monkeypatch, name: str, content: bytes, save: str
+) -> None:
     ana, demo = team
     sign_in(monkeypatch, ANA)
-    app = upload(open_import_page(), "journeys.csv", JOURNEYS)
+    app = upload(open_import_page(), name, content)
     widget(app.text_input, "Name").input("Week").run()
-    app = widget(app.button, "Save to the store").click().run()
+    app = widget(app.button, save).click().run()
     app = widget(app.sidebar.selectbox, "Workspace").set_value(retail.id).run()
-    app = widget(app.button, "Save to the store").click().run()
+    app = widget(app.button, save).click().run()
 
     assert not app.exception
     weeks = {dataset.workspace_id: dataset.id for dataset in ana.datasets() if dataset.name == "Week"}
