@@ -9,7 +9,7 @@
 import importlib
 
 from data.canonical import to_event_log
-from data.columnar import import_columnar, parquet_sample, typed_parquet_sample
+from data.columnar import import_columnar, parquet_rows, parquet_sample, typed_parquet_sample
 from data.engine import Engine, LogSummary, build_layout, quote_identifier
 from data.errors import (
     AmbiguousDateError,
@@ -151,6 +151,7 @@ __all__ = [
     "measure_isolated",
     "neutralise_formulas",
     "page_address",
+    "parquet_rows",
     "parquet_sample",
     "parse_timestamps",
     "prepare_layout",

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 import duckdb
@@ -24,6 +25,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 
 from data.engine import build_layout_from_query, connect, quote_identifier, sql_literal
+from data.errors import spreadsheet_row
 from data.isolation import report_progress
 from data.quality import layout_quality
 from data.schema import (
@@ -42,7 +44,7 @@ from data.store import Dataset, Store, file_sha256
 from data.timestamps import DATETIME, EARLIEST_US, LATEST_US
 from data.workspaces import DEFAULT_WORKSPACE
 
-__all__ = ["import_columnar", "parquet_sample", "typed_parquet_sample"]
+__all__ = ["import_columnar", "parquet_rows", "parquet_sample", "typed_parquet_sample"]
 
 PARQUET_MAGIC = b"PAR1"
 BYTES_PER_MB = 1024 * 1024
@@ -89,6 +91,22 @@ def typed_parquet_sample(source: object, *, name: str | None, settings: Settings
     sample, types = sampled
     within = len(sample.frame.columns) <= settings.max_columns and not _over_limits(sample.sample_of, settings)
     return sample if within and _INSTANT in types and types <= _KEPT_TYPES | {_INSTANT} else None
+
+
+def parquet_rows(path: str | os.PathLike, rows: Sequence[int], *, settings: Settings) -> pd.DataFrame:
+    """Return the rows of a Parquet file at these spreadsheet row numbers (as a quality report's examples name them,
+    the header being row 1), as read, in file order, indexed by their number; numbers past the end are left out.
+
+    This is how the Import page shows the rows behind a finding of a file it stored without reading it whole.
+    """
+    records = sorted({int(row) - spreadsheet_row(0) for row in rows})
+    with connect(settings) as connection:
+        frame = connection.execute(
+            f"SELECT * FROM read_parquet({sql_literal(Path(path))}, file_row_number = true)"
+            " WHERE file_row_number IN (SELECT unnest(?::BIGINT[])) ORDER BY file_row_number",
+            [records],
+        ).df()
+    return frame.set_index(frame.pop("file_row_number").to_numpy() + spreadsheet_row(0))
 
 
 def _sampled(source: object, name: str | None, settings: Settings) -> tuple[RawLog, set[str]] | None:

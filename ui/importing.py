@@ -7,9 +7,10 @@ hash, so a new file starts from its own detected mapping instead of the previous
 from __future__ import annotations
 
 import zoneinfo
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
+import pandas as pd
 import streamlit as st
 
 from data import (
@@ -20,9 +21,11 @@ from data import (
     LogError,
     MappingSuggestion,
     Problem,
+    QualityReport,
     RawLog,
     Settings,
     import_sample_isolated,
+    parquet_rows,
 )
 from data.columnar import SAMPLE_ROWS
 from data.timestamps import FORMAT_HELP
@@ -44,6 +47,7 @@ from ui.tables import (
     SEVERITY_ICONS,
     columns_table,
     findings_table,
+    numbered_rows,
     offending_rows,
     problems_table,
     quality_badge,
@@ -262,12 +266,17 @@ def show_quality(raw: RawLog, log: EventLog) -> None:
     if not report.findings:
         st.success("No problems found.")
         return
+    _show_findings(report, lambda rows: offending_rows(raw.frame, rows))
+
+
+def _show_findings(report: QualityReport, rows_of: Callable[[Sequence[int]], pd.DataFrame]) -> None:
+    """Show the quality findings, then the source rows behind each (`rows_of` returns them, numbered)."""
     show_table(findings_table(report), "quality-findings")
     st.markdown("**Example rows behind each finding**, as they are in the file:")
     for finding in report.findings:
         if finding.examples:
             with st.expander(f"{SEVERITY_ICONS[finding.severity]} · {finding.message}"):
-                show_table(offending_rows(raw.frame, finding.examples), f"rows-{finding.code}")
+                show_table(rows_of(finding.examples), f"rows-{finding.code}")
 
 
 def save_section(log: EventLog) -> None:
@@ -334,7 +343,8 @@ def stored_by_duckdb(raw: RawLog, choice: ImportChoice) -> bool:
             _stored_message(dataset)
             st.markdown(f"**Data quality** · {quality_badge(dataset.quality)}")
             if dataset.quality.findings:
-                show_table(findings_table(dataset.quality), "quality-findings")
+                path, config = raw.sample_of, settings()
+                _show_findings(dataset.quality, lambda rows: numbered_rows(parquet_rows(path, rows, settings=config)))
     return True
 
 

@@ -20,6 +20,7 @@ __all__ = [
     "datasets_table",
     "findings_table",
     "human_bytes",
+    "numbered_rows",
     "offending_rows",
     "percent_column",
     "problems_table",
@@ -120,10 +121,15 @@ def offending_rows(frame: pd.DataFrame, rows: Sequence[int]) -> pd.DataFrame:
     rows = np.asarray(rows, dtype="int64")
     positions = rows - spreadsheet_row(0)
     inside = (positions >= 0) & (positions < len(frame))
-    picked = frame.iloc[positions[inside]].reset_index(drop=True)
+    return numbered_rows(frame.iloc[positions[inside]].set_axis(rows[inside]))
+
+
+def numbered_rows(picked: pd.DataFrame) -> pd.DataFrame:
+    """Return source rows indexed by their spreadsheet row number, as read, with that number in front."""
     label = ROW_COLUMN if ROW_COLUMN not in picked.columns else f"{ROW_COLUMN} (Parcours)"
-    picked.insert(0, label, rows[inside])
-    return picked
+    numbered = picked.reset_index(drop=True)
+    numbered.insert(0, label, picked.index.to_numpy())
+    return numbered
 
 
 def columns_table(suggestion: MappingSuggestion, columns: Sequence[str]) -> pd.DataFrame:

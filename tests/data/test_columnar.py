@@ -364,3 +364,10 @@ def test_a_shared_log_exported_as_typed_parquet_gives_the_same_dataset_both_ways
     reference = by_pandas(path, Settings(home=tmp_path / "pandas"), mapping=mapping)
     ours = by_duckdb(path, Settings(home=tmp_path / "duckdb"), monkeypatch, mapping=mapping)
     assert_same_dataset(ours, reference)
+
+
+def test_the_rows_behind_a_finding_are_read_from_the_file_by_their_spreadsheet_number(tmp_path: Path) -> None:
+    path = write(pd.DataFrame({"who": list("vwxyz"), "n": range(5)}), tmp_path / "log.parquet")
+    rows = data.columnar.parquet_rows(path, [4, 2, 9, 4], settings=Settings.from_env())  # row 1 is the header
+    assert rows.index.tolist() == [2, 4]  # in file order, once each; past the end left out
+    assert rows.to_dict("list") == {"who": ["v", "x"], "n": [0, 2]}

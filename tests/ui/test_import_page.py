@@ -251,6 +251,12 @@ def test_a_typed_parquet_file_is_checked_and_stored_by_duckdb_never_read_whole_h
     assert [success.value for success in app.success][-1] == stored
     assert app.query_params["dataset"] == dataset.id
     assert any(text.value.startswith("**Data quality** · ") for text in app.markdown)
+    # the rows behind each finding, read from the stored file by their number, as the whole file's page shows them
+    behind = [table.value for table in app.dataframe if "Row" in table.value.columns]
+    assert [table["Row"].tolist() for table in behind] == [list(found.examples) for found in dataset.quality.findings]
+    for table in behind:
+        expected = TYPED.iloc[table["Row"] - 2].reset_index(drop=True)
+        pd.testing.assert_frame_equal(table.drop(columns="Row"), expected, check_dtype=False)
     # the same dataset as `python -m data import` makes of the file, with the mapping the form proposed
     (path := tmp_path / "journeys.parquet").write_bytes(content)
     again = import_file(path, store=store, mapping=dataset.mapping)
