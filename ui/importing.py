@@ -318,11 +318,10 @@ def stored_by_duckdb(raw: RawLog, choice: ImportChoice) -> bool:
     name = st.text_input("Name", value=raw.name, max_chars=200, key=f"name-{key}")
     if st.button("Check every row and save to the store", type="primary"):
         with reported_errors(), st.status("Checking every row and storing the log…", expanded=True) as status:
-            config = settings()
             dataset = import_sample_isolated(
                 raw,
                 choice.mapping,
-                settings=config,
+                settings=settings(),
                 user=store().user,
                 workspace=current_workspace_id(),
                 name=name,
@@ -343,8 +342,9 @@ def stored_by_duckdb(raw: RawLog, choice: ImportChoice) -> bool:
             _stored_message(dataset)
             st.markdown(f"**Data quality** · {quality_badge(dataset.quality)}")
             if dataset.quality.findings:
-                path, config = raw.sample_of, settings()
-                _show_findings(dataset.quality, lambda rows: numbered_rows(parquet_rows(path, rows, settings=config)))
+                _show_findings(
+                    dataset.quality, lambda rows: numbered_rows(parquet_rows(raw.sample_of, rows, settings=settings()))
+                )
     return True
 
 
