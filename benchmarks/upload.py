@@ -1,25 +1,30 @@
-"""What the Import page makes a user wait for with a Parquet upload, and what it holds in the server's memory.
+"""What the Import page makes a user wait for with a large upload, and what it holds in the server's memory.
 
-    python benchmarks/upload.py                                   # the 10M-event telecom log, both ways
-    python benchmarks/upload.py --events 1M --ways duckdb --json  # one way, with one JSON object at the end
+    python benchmarks/upload.py                                   # the 10M-event telecom log as Parquet, both ways
+    python benchmarks/upload.py --format csv                      # the same log as a .csv.gz export
+    python benchmarks/upload.py --events 1M --ways sample --json  # one way, with one JSON object at the end
 
 The page's steps, by the library calls it makes (`ui/importing.py`), each way in a fresh process of its own so that
 `server_peak_mb` is that way's high-water mark (RSS) in the server; the child processes each step runs in under the
 operator's limits are apart:
-- `whole`, the way every other file goes: the upload read whole into pandas (`read_log`, in a child, its frame sent
-  back), the mapping detected, every row checked (`to_event_log`, in a child) with the quality report, then stored
-  (`Store.import_log`);
-- `duckdb`, the way a Parquet file of text, numbers and instants with their zone goes: its first rows read for the
-  preview (`typed_parquet_sample`, in a child), the mapping detected on them, then every row checked and the log
-  stored by DuckDB (`import_sample_isolated`, in a child).
+- `whole`, the way a small file goes (and every large one went until 2026-12-07): the upload read whole into pandas
+  (`read_log`, in a child, its frame sent back), the mapping detected, every row checked (`to_event_log`, in a
+  child) with the quality report, then stored (`Store.import_log`);
+- `sample` (called `duckdb` before it took CSV files too), the way a large one goes: its first rows read for the
+  preview in a child (`typed_parquet_sample` for a Parquet file of text, numbers and instants with their zone;
+  `read_upload` for a CSV, which keeps its rows beside it as Parquet), the mapping detected on them, then every row
+  checked and the log stored in a child (`import_sample_isolated`: by DuckDB for the typed Parquet file, by pandas
+  for the CSV's rows).
 Both end with the journey map the Journey map page draws first (`first_map`, from the upload). The log is the telecom
-generator's of `benchmarks/discovery.py`, made once in the work folder, with its mapping.
+generator's of `benchmarks/discovery.py`, made once in the work folder, with its mapping; `--format csv` exports it
+once as a `.csv.gz` (times in UTC without their zone, as a spreadsheet writes them).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -32,7 +37,8 @@ sys.path.insert(0, str(REPO))
 
 from benchmarks.discovery import DEMO_COLUMNS, drawn_map, own_peak_mb, parse_size, prepare_log  # noqa: E402
 
-WAYS = ("whole", "duckdb")
+WAYS = ("whole", "sample")
+FORMATS = ("parquet", "csv")
 SUMS = ("first_map", "server_peak_mb")  # the totals, printed first
 
 
@@ -46,6 +52,7 @@ def upload_steps(path: Path, way: str) -> dict[str, float]:
         detect_mapping,
         import_sample_isolated,
         read_log,
+        read_upload,
         run_isolated,
         to_event_log,
         typed_parquet_sample,
@@ -61,23 +68,23 @@ def upload_steps(path: Path, way: str) -> dict[str, float]:
         return value
 
     with tempfile.TemporaryDirectory() as home:
-        settings = Settings(home=Path(home))
+        settings = Settings.from_env({**os.environ, "PARCOURS_HOME": home})  # the operator's limits
         store = Store(settings)
         isolated = partial(run_isolated, file=path.name, settings=settings)
         staged = step("stage", lambda: store.uploads.stage(path.read_bytes(), path.name))
         mapping = ColumnMapping(**DEMO_COLUMNS)
+        whole = partial(read_log, staged.content, name=path.name, settings=settings)
+        typed = partial(typed_parquet_sample, str(staged.path), name=path.name, settings=settings)
+        rows = partial(read_upload, str(staged.path), name=path.name, settings=settings)
         if way == "whole":
-            raw = step(
-                "read",
-                lambda: isolated(partial(read_log, staged.content, name=path.name, settings=settings), step="reading"),
-            )
-            step("detect", lambda: detect_mapping(raw.frame))
+            raw = step("read", lambda: isolated(whole, step="reading"))
+        else:
+            raw = step("read", lambda: isolated(typed, step="reading") or isolated(rows, step="reading"))
+        step("detect", lambda: detect_mapping(raw.frame))
+        if raw.sample_of is None:  # read whole: checked before it is stored, as the page does
             log = step("check", lambda: isolated(partial(to_event_log, raw, mapping), step="checking"))
             dataset = step("store", lambda: store.import_log(log, name=path.name))
         else:
-            sample = partial(typed_parquet_sample, str(staged.path), name=path.name, settings=settings)
-            raw = step("read", lambda: isolated(sample, step="reading"))
-            step("detect", lambda: detect_mapping(raw.frame))
             dataset = step(
                 "check and store", lambda: import_sample_isolated(raw, mapping, settings=settings, user=store.user)
             )
@@ -86,6 +93,24 @@ def upload_steps(path: Path, way: str) -> dict[str, float]:
     seconds["first_map"] = time.perf_counter() - started
     seconds["server_peak_mb"] = own_peak_mb()
     return seconds
+
+
+def csv_export(parquet: Path) -> Path:
+    """Return the log at `parquet` as a `.csv.gz` beside it, written once: times in UTC without their zone."""
+    import duckdb
+
+    path = parquet.with_suffix(".csv.gz")
+    if not path.exists():
+        writing = path.with_name(f".{path.name}.writing")
+        duckdb.sql(
+            f"""
+            COPY (SELECT * REPLACE (strftime(timezone('UTC', timestamp), '%Y-%m-%d %H:%M:%S') AS timestamp)
+                  FROM read_parquet('{parquet}'))
+            TO '{writing}' (HEADER, COMPRESSION gzip, FORMAT csv)
+            """
+        )
+        writing.rename(path)
+    return path
 
 
 def run_child(path: Path, way: str) -> dict[str, float]:
@@ -103,6 +128,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--events", type=parse_size, default=10_000_000, help="size of the log (100k, 1M, 10M …)")
     parser.add_argument("--ways", default=",".join(WAYS), help=f"comma-separated, of {', '.join(WAYS)}")
+    parser.add_argument("--format", choices=FORMATS, default="parquet", help="the upload's format")
     parser.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "parcours-bench")
     parser.add_argument("--json", action="store_true", help="end with one JSON object")
     parser.add_argument("--child", nargs=2, metavar=("WAY", "FILE"), help=argparse.SUPPRESS)
@@ -115,6 +141,8 @@ def main(argv: list[str] | None = None) -> int:
     if unknown := set(ways) - set(WAYS):
         parser.error(f"unknown ways: {', '.join(sorted(unknown))}")
     path = prepare_log(args.events, args.workdir).demo_parquet
+    if args.format == "csv":
+        path = csv_export(path)
     report = {way: run_child(path, way) for way in ways}
     for way, steps in report.items():
         listed = ", ".join(f"{name} {value:.2f} s" for name, value in steps.items() if name not in SUMS)

@@ -46,6 +46,7 @@ from data.importing import (
     import_sample_isolated,
     load_log,
     load_log_isolated,
+    read_upload,
     resolve_mapping,
 )
 from data.isolation import ChildRun, guarded, measure_isolated, report_progress, run_isolated
@@ -158,6 +159,7 @@ __all__ = [
     "quote_identifier",
     "read_log",
     "read_sql",
+    "read_upload",
     "read_xes",
     "report_progress",
     "resolve_mapping",

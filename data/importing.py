@@ -13,10 +13,14 @@ from functools import partial
 from pathlib import Path, PurePath
 from typing import Any
 
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
 from data.canonical import to_event_log
-from data.columnar import import_columnar, parquet_sample
-from data.errors import MappingError, Problem
-from data.isolation import guarded, run_isolated
+from data.columnar import SAMPLE_ROWS, import_columnar, parquet_sample
+from data.errors import LogError, MappingError, Problem
+from data.isolation import guarded, report_progress, run_isolated
 from data.mapping import detect_mapping
 from data.readers import check_path, read_log
 from data.schema import ColumnMapping, EventLog, RawLog
@@ -33,12 +37,15 @@ __all__ = [
     "import_sample_isolated",
     "load_log",
     "load_log_isolated",
+    "read_upload",
     "resolve_mapping",
 ]
 
 # A name too long for a dataset keeps its end, where the extension and often a date or version are.
 KEPT_NAME_END_CHARS = 24
 _LOG_OPTIONS = frozenset({"mapping", "drop_invalid_rows", "split_after_days", "settings", "name"})
+# Beside a staged CSV upload of more rows, its rows as read (all text), so that the CSV is parsed once.
+ROWS_FILE = "rows.parquet"
 SAMPLES_DIR = Path(__file__).resolve().parent / "samples"
 DEMO_SAMPLES = {
     "telecom": SAMPLES_DIR / "demo_telecom.csv.gz",
@@ -159,6 +166,27 @@ def import_file_isolated(
     return run_isolated(call, step="importing", file=file, settings=settings, on_progress=on_progress)
 
 
+def read_upload(path: str | os.PathLike, *, name: str, settings: Settings) -> RawLog:
+    """Read the uploaded file at `path` named `name`; a CSV of more rows than `settings.whole_upload_rows` is kept
+    beside it as Parquet (`ROWS_FILE`: its rows as read, all text) and only its first rows are returned, `sample_of`
+    naming that file.
+
+    This is how the dashboard reads an upload in a child process: what comes back to the server is at most a sample
+    of a large file, which `import_sample_isolated` then checks and stores whole from the Parquet file, in a child
+    too, without parsing the CSV again. Read whole into the server, 10M events took 4.8 GB there
+    (`benchmarks/upload.py`).
+    """
+    raw = read_log(path, name=name, settings=settings)
+    if raw.format != "csv" or len(raw.frame) <= settings.whole_upload_rows:
+        return raw
+    rows = Path(path).with_name(ROWS_FILE)
+    writing = rows.with_name(f".{ROWS_FILE}.{os.getpid()}")
+    with guarded("reading", name):
+        pq.write_table(pa.Table.from_pandas(raw.frame, preserve_index=False), writing, compression="zstd")
+        os.replace(writing, rows)
+    return replace(raw, frame=raw.frame.head(SAMPLE_ROWS), sample_of=rows)
+
+
 def import_sample_isolated(
     sample: RawLog,
     mapping: ColumnMapping,
@@ -167,20 +195,33 @@ def import_sample_isolated(
     user: str | None = None,
     workspace: str = DEFAULT_WORKSPACE,
     name: str | None = None,
+    drop_invalid_rows: bool = False,
+    split_after_days: float | None = None,
     on_progress: Callable[[str], None] | None = None,
-) -> Dataset | None:
-    """Store the Parquet file `sample` is the first rows of (`sample.sample_of`), read through `mapping`, by DuckDB
-    alone in a child process under the operator's limits, acting as `user`; None when the pandas importer must read
-    it (its checks name each bad row). `on_progress` hears what the import is doing ("Sorting the events by
-    journey…").
+) -> Dataset:
+    """Check every row of the Parquet file `sample` is the first rows of (`sample.sample_of`) and store it, read
+    through `mapping`, in a child process under the operator's limits, acting as `user`. `on_progress` hears what
+    the import is doing ("Sorting the events by journey…").
 
-    This is how the dashboard stores a typed Parquet upload without reading it whole into the server's memory: read
-    into pandas, checked, then stored, 10M events took 73 s and 4.8 GB there (`benchmarks/upload.py`).
+    DuckDB imports a typed file alone; any other (a CSV's rows kept by `read_upload`, times kept as text, a row
+    without a customer…) is checked by pandas in the same child, whose LogError names each bad row, as `load_log`'s.
+    This is how the dashboard stores a large upload without reading it whole into the server's memory: read into
+    pandas there, checked, then stored, 10M events took 73 s and 4.8 GB (`benchmarks/upload.py`).
     """
     if sample.sample_of is None:
-        raise ValueError("sample must come from parquet_sample or typed_parquet_sample")
+        raise ValueError("sample must come from read_upload, parquet_sample or typed_parquet_sample")
     header = replace(sample, frame=sample.frame.head(0))  # its name and hash name the dataset: the rows stay here
-    call = partial(_import_sample, header, mapping, settings=settings, user=user, workspace=workspace, name=name)
+    call = partial(
+        _import_sample,
+        header,
+        mapping,
+        settings=settings,
+        user=user,
+        drop_invalid_rows=drop_invalid_rows,
+        split_after_days=split_after_days,
+        workspace=workspace,
+        name=name,
+    )
     return run_isolated(call, step="importing", file=sample.name, settings=settings, on_progress=on_progress)
 
 
@@ -198,9 +239,38 @@ def dataset_name(file_name: str) -> str:
 
 
 def _import_sample(
-    sample: RawLog, mapping: ColumnMapping, *, settings: Settings, user: str | None, **options: Any
-) -> Dataset | None:
-    return import_columnar(sample.sample_of, sample, mapping, store=Store(settings, user=user), **options)
+    sample: RawLog,
+    mapping: ColumnMapping,
+    *,
+    settings: Settings,
+    user: str | None,
+    drop_invalid_rows: bool,
+    split_after_days: float | None,
+    **options: Any,
+) -> Dataset:
+    if not Path(sample.sample_of).is_file():  # an upload unused for an hour is removed with its rows
+        raise LogError(
+            Problem("The upload is no longer kept on the server.", fix="Upload the file again.", file=sample.name)
+        )
+    store = Store(settings, user=user)
+    if sample.format == "parquet" and split_after_days is None:  # a CSV's rows are all text, to be read by pandas
+        dataset = import_columnar(
+            sample.sample_of, sample, mapping, store=store, drop_invalid_rows=drop_invalid_rows, **options
+        )
+        if dataset is not None:
+            return dataset
+    report_progress("Reading every row…")
+    if sample.format == "parquet":  # the upload itself
+        raw = read_log(sample.sample_of, name=sample.name, format="parquet", settings=settings)
+    else:  # a CSV's rows, kept by `read_upload` once they passed the limits; the upload's name and hash stay
+        frame = pd.read_parquet(sample.sample_of)
+        frame.attrs.update(sample.frame.attrs)
+        raw = replace(sample, frame=frame, sample_of=None)
+    report_progress("Checking every row…")
+    with guarded("checking", raw.name):
+        log = to_event_log(raw, mapping, drop_invalid_rows=drop_invalid_rows, split_after_days=split_after_days)
+    with guarded("storing", raw.name):
+        return store.import_log(log, **options)
 
 
 def _import_into_new_store(source: Any, *, settings: Settings, **options: Any) -> Dataset:

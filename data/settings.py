@@ -93,6 +93,12 @@ SETTINGS: dict[str, tuple[str, str, str]] = {
         "131072",
         "Largest value accepted in one cell, in bytes of UTF-8 text (Excel's 32,767 characters fit).",
     ),
+    "whole_upload_rows": (
+        "PARCOURS_WHOLE_UPLOAD_ROWS",
+        "100000",
+        "Most rows of a CSV upload the Import page reads whole and checks before it is stored; a larger one is "
+        "previewed from its first rows, then checked while a child process stores it, never held by the server.",
+    ),
     "worker_memory_mb": (
         "PARCOURS_WORKER_MEMORY_MB",
         "8192",
@@ -157,6 +163,7 @@ _POSITIVE_INTEGERS = (
     "max_events",
     "max_columns",
     "max_field_bytes",
+    "whole_upload_rows",
     "worker_memory_mb",
     "worker_cpu_seconds",
     "import_memory_mb",
@@ -186,6 +193,7 @@ class Settings:
     max_events: int = 50_000_000
     max_columns: int = 1000
     max_field_bytes: int = 131_072
+    whole_upload_rows: int = 100_000
     worker_memory_mb: int = 8192
     worker_cpu_seconds: int = 900
     duckdb_memory_limit: str = "4GB"

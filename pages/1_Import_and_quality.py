@@ -22,9 +22,8 @@ if raw is None:
     st.stop()
 ui.show_preview(raw)
 choice = ui.mapping_form(raw)
-if ui.stored_by_duckdb(raw, choice):
+if ui.stored_from_sample(raw, choice):
     st.stop()
-raw = ui.whole_upload(raw)
 log = ui.checked_log(raw, choice)
 if log is None:
     st.stop()

@@ -19,8 +19,7 @@ from ui.importing import (
     save_section,
     show_preview,
     show_quality,
-    stored_by_duckdb,
-    whole_upload,
+    stored_from_sample,
 )
 from ui.logs import deletion_question, manage_stored_logs, stored_logs
 from ui.markup import plain
@@ -148,13 +147,12 @@ __all__ = [
     "show_table",
     "stop_without_log",
     "store",
-    "stored_by_duckdb",
+    "stored_from_sample",
     "stored_logs",
     "suggest_mapping",
     "to_csv_bytes",
     "to_excel_bytes",
     "top_activities",
     "view_saver",
-    "whole_upload",
     "window_bounds",
 ]

@@ -20,7 +20,6 @@ from data import (
     EventLog,
     LogError,
     MappingSuggestion,
-    Problem,
     QualityReport,
     RawLog,
     Settings,
@@ -65,8 +64,7 @@ __all__ = [
     "save_section",
     "show_preview",
     "show_quality",
-    "stored_by_duckdb",
-    "whole_upload",
+    "stored_from_sample",
 ]
 
 UPLOAD_TYPES = ("csv", "tsv", "txt", "gz", "xlsx", "parquet", "jsonl", "ndjson", "xes")
@@ -77,8 +75,6 @@ HOME_PAGE = "app.py"
 _FILE, _DATABASE = "A file", "A configured database"
 _TABLE, _QUERY = "A table or view", "One SELECT query"
 _SQL_REQUEST = "import-sql-request"
-# The (file hash, mapping) pairs of Parquet uploads DuckDB left to the row-by-row checks, in this session.
-_DECLINED = "import-declined-by-duckdb"
 _DAY_MONTH_LABELS = {True: "Day first (31/12/2025)", False: "Month first (12/31/2025)"}
 
 
@@ -208,10 +204,9 @@ def mapping_form(raw: RawLog) -> ImportChoice:
 
 def checked_log(raw: RawLog, choice: ImportChoice) -> EventLog | None:
     """Read the log through the chosen mapping; show what stops it and offer what can (day order, dropping rows)."""
-    order_key = f"day-month-{raw.sha256[:16]}"
     columns = [str(column) for column in raw.frame.columns]
     remembered = remembered_choices(raw.sha256, columns)
-    dayfirst = st.session_state.get(order_key, remembered.get("dayfirst"))
+    dayfirst = st.session_state.get(_day_month_key(raw), remembered.get("dayfirst"))
     mapping = replace(choice.mapping, dayfirst=dayfirst)
     with st.status("Checking the log…") as status:
         outcome = build_log(raw, mapping, False, choice.split_after_days)
@@ -220,16 +215,7 @@ def checked_log(raw: RawLog, choice: ImportChoice) -> EventLog | None:
         else:
             status.update(label="This log cannot be imported as it is.", state="error")
     if isinstance(outcome, AmbiguousDateError) or dayfirst is not None:
-        orders = tuple(_DAY_MONTH_LABELS)
-        chosen_order = st.radio(
-            "The dates could be read both ways: which order does this file use?",
-            orders,
-            index=None if dayfirst is None else orders.index(dayfirst),
-            format_func=_DAY_MONTH_LABELS.__getitem__,
-            horizontal=True,
-            key=order_key,
-        )
-        remember_choices(raw.sha256, columns, dayfirst=chosen_order)
+        _day_month_order(raw, columns, dayfirst)
     if isinstance(outcome, EventLog):
         return outcome
     show_error(outcome)
@@ -239,12 +225,9 @@ def checked_log(raw: RawLog, choice: ImportChoice) -> EventLog | None:
     if isinstance(dropping, LogError):
         return None
     dropped = dropping.options["dropped_rows"]
-    dropped_rows = st.checkbox(
-        f"Drop invalid rows: skip these {dropped:,} row(s) and import the other {len(dropping.frame):,} events",
-        value=remembered.get("drop_invalid_rows", False),
-        key=f"drop-{raw.sha256[:16]}",
+    dropped_rows = _drop_invalid_rows(
+        raw, columns, f"skip these {dropped:,} row(s) and import the other {len(dropping.frame):,} events"
     )
-    remember_choices(raw.sha256, columns, drop_invalid_rows=dropped_rows or None)
     return dropping if dropped_rows else None
 
 
@@ -301,44 +284,64 @@ def save_section(log: EventLog) -> None:
         _stored_message(dataset)
 
 
-def stored_by_duckdb(raw: RawLog, choice: ImportChoice) -> bool:
-    """Offer to check every row of a Parquet upload and store it with DuckDB, in a child process, never reading it
-    whole into the server; return False when the page must read it whole instead.
+def stored_from_sample(raw: RawLog, choice: ImportChoice) -> bool:
+    """Offer to check every row of a large upload and store it in a child process, never reading it whole into the
+    server; return False for an upload read whole, which the page checks before it is stored.
 
-    That is so for journeys split by inactivity, and for a file DuckDB leaves to the row-by-row checks (times kept as
-    text, a row without a customer or a time…), which name each bad row and offer to drop it. Read whole, checked,
-    then stored, 10M events took 68 s and 4.9 GB of the server's memory; this way about a third of that time.
+    A typed Parquet file is stored by DuckDB; any other (a large CSV, times kept as text…) by pandas in the same
+    child, whose checks name each bad row: the page then offers to drop them, or asks the order of day and month.
+    Read whole into the server, checked, then stored, 10M events took 68 s and 4.9 GB of its memory; this way about
+    a third of that time.
     """
-    declined = st.session_state.setdefault(_DECLINED, set())
-    if raw.sample_of is None or choice.split_after_days is not None or (raw.sha256, choice.mapping) in declined:
+    if raw.sample_of is None:
         return False
     key = raw.sha256[:16]
+    columns = [str(column) for column in raw.frame.columns]
+    dayfirst = st.session_state.get(_day_month_key(raw), remembered_choices(raw.sha256, columns).get("dayfirst"))
+    mapping = replace(choice.mapping, dayfirst=dayfirst)
+    attempt = (mapping, choice.split_after_days)
+    refused = st.session_state.get(f"refused-{key}")
+    error = refused[1] if refused is not None and refused[0] == attempt else None
     st.subheader("Save")
     st.caption("Every row is checked while the log is stored; its data quality report follows.")
+    drop_invalid_rows = False
+    if error is not None:
+        show_error(error)
+        if isinstance(error, AmbiguousDateError) or dayfirst is not None:
+            _day_month_order(raw, columns, dayfirst)
+        elif rows := {problem.row for problem in error.problems if problem.row is not None}:
+            drop_invalid_rows = _drop_invalid_rows(
+                raw, columns, f"skip these {len(rows):,} row(s) and import the others"
+            )
     name = st.text_input("Name", value=raw.name, max_chars=200, key=f"name-{key}")
     if st.button("Check every row and save to the store", type="primary"):
         with reported_errors(), st.status("Checking every row and storing the log…", expanded=True) as status:
-            dataset = import_sample_isolated(
-                raw,
-                choice.mapping,
-                settings=settings(),
-                user=store().user,
-                workspace=current_workspace_id(),
-                name=name,
-                on_progress=lambda doing: status.update(label=doing),
-            )
-            status.update(label="Stored." if dataset else "Some rows need a closer look.", state="complete")
-        if dataset is None:
-            declined.add((raw.sha256, choice.mapping))
-        else:
-            st.session_state[f"saved-{key}"] = dataset.id
-            show_dataset(dataset.id)
+            try:
+                dataset = import_sample_isolated(
+                    raw,
+                    mapping,
+                    settings=settings(),
+                    user=store().user,
+                    workspace=current_workspace_id(),
+                    name=name,
+                    drop_invalid_rows=drop_invalid_rows,
+                    split_after_days=choice.split_after_days,
+                    on_progress=lambda doing: status.update(label=doing),
+                )
+            except LogError as refusal:
+                st.session_state[f"refused-{key}"] = (attempt, refusal)
+                status.update(label="This log cannot be stored as it is.", state="error")
+            else:
+                st.session_state.pop(f"refused-{key}", None)
+                st.session_state[f"saved-{key}"] = dataset.id
+                status.update(label="Stored.", state="complete")
+                show_dataset(dataset.id)
         st.rerun()
     saved_id = st.session_state.get(f"saved-{key}")
     if saved_id is not None:
         with reported_errors():
             dataset = store().dataset(saved_id)
-        if dataset.mapping == choice.mapping:
+        if dataset.mapping == mapping and dataset.options.get("split_after_days") == choice.split_after_days:
             _stored_message(dataset)
             st.markdown(f"**Data quality** · {quality_badge(dataset.quality)}")
             if dataset.quality.findings:
@@ -348,19 +351,33 @@ def stored_by_duckdb(raw: RawLog, choice: ImportChoice) -> bool:
     return True
 
 
-def whole_upload(raw: RawLog) -> RawLog:
-    """The upload read whole (by pandas, in a child process) when the page has shown a Parquet file's first rows."""
-    if raw.sample_of is None:
-        return raw
-    with reported_errors(), st.status(f"Reading every row of {plain(raw.name)}…") as status:
-        staged = store().uploads.get(raw.sha256)
-        if staged is None:
-            raise LogError(
-                Problem("The upload is no longer kept on the server.", fix="Upload the file again.", file=raw.name)
-            )
-        whole = read_upload(staged.content, staged.name)
-        status.update(label=_read_label(whole), state="complete")
-    return whole
+def _day_month_key(raw: RawLog) -> str:
+    return f"day-month-{raw.sha256[:16]}"
+
+
+def _day_month_order(raw: RawLog, columns: list[str], dayfirst: bool | None) -> None:
+    """Ask which order of day and month the file's dates use, when its values alone leave it open."""
+    orders = tuple(_DAY_MONTH_LABELS)
+    chosen_order = st.radio(
+        "The dates could be read both ways: which order does this file use?",
+        orders,
+        index=None if dayfirst is None else orders.index(dayfirst),
+        format_func=_DAY_MONTH_LABELS.__getitem__,
+        horizontal=True,
+        key=_day_month_key(raw),
+    )
+    remember_choices(raw.sha256, columns, dayfirst=chosen_order)
+
+
+def _drop_invalid_rows(raw: RawLog, columns: list[str], what: str) -> bool:
+    """Offer to drop the rows the checks refused (`what` says how many go and stay); return whether to."""
+    dropped_rows = st.checkbox(
+        f"Drop invalid rows: {what}",
+        value=remembered_choices(raw.sha256, columns).get("drop_invalid_rows", False),
+        key=f"drop-{raw.sha256[:16]}",
+    )
+    remember_choices(raw.sha256, columns, drop_invalid_rows=dropped_rows or None)
+    return dropped_rows
 
 
 def _stored_message(dataset: Dataset) -> None:
@@ -392,9 +409,8 @@ def _uploaded_file(config: Settings) -> RawLog | None:
     if staged is None:
         return None
     with reported_errors(), st.status(f"Reading {plain(staged.name)}…") as status:
-        raw = read_parquet_sample(str(staged.path), staged.sha256, staged.name) or read_upload(
-            staged.content, staged.name
-        )
+        path = str(staged.path)
+        raw = read_parquet_sample(path, staged.sha256, staged.name) or read_upload(path, staged.sha256, staged.name)
         status.update(label=_read_label(raw), state="complete")
     return raw
 

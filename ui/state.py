@@ -33,12 +33,12 @@ from data import (
     detect_mapping,
     guarded,
     import_demo,
-    read_log,
     read_sql,
     run_isolated,
     to_event_log,
     typed_parquet_sample,
 )
+from data import read_upload as read_staged_upload
 from discovery import ChurnPoints, JourneyDefinition, churn_points, save_definition, suggest_definition
 from ui import auth
 from ui.params import filters_to_params
@@ -199,20 +199,21 @@ def attribute_values(dataset_id: str, column: str) -> list:
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
-def read_upload(content: bytes, name: str) -> RawLog:
-    """Read an uploaded file in a child process under the operator's limits, so no file can take the server down.
+def read_upload(path: str, sha256: str, name: str) -> RawLog:
+    """Read a staged upload (its file `path`, its hash `sha256`) in a child process under the operator's limits, so
+    no file can take the server down: whole, or a large CSV's first rows (`data.read_upload`).
 
-    Keyed by its bytes and name, so the same upload is read once for everyone.
+    The hash keys the cache: the same file staged again is read once for everyone.
     """
     config = settings()
-    call = partial(read_log, content, name=name, settings=config)
+    call = partial(read_staged_upload, path, name=name, settings=config)
     return run_isolated(call, step="reading", file=name, settings=config)
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
 def read_parquet_sample(path: str, sha256: str, name: str) -> RawLog | None:
     """The first rows of a staged upload (its file `path`, its hash `sha256`) when it is a Parquet file DuckDB can
-    import whole, read in a child process; None for any other file, which `read_upload` reads whole.
+    import whole, read in a child process; None for any other file, which `read_upload` reads.
 
     The hash keys the cache: the same file staged again is not read again.
     """

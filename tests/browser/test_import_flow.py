@@ -16,11 +16,13 @@ from data.demo import generate_demo
 from tests.browser.conftest import (
     BROWSER_MARKS,
     COMPLAINTS,
+    dashboard,
     expect_metrics,
     save_log,
     screenshot,
     upload_complaints,
 )
+from tests.data.test_large_uploads import EVENTS, journeys_csv
 
 pytestmark = BROWSER_MARKS
 
@@ -79,3 +81,28 @@ def test_a_typed_parquet_file_is_previewed_then_checked_and_stored_in_one_step(
     expect(page.get_by_text(f"Stored as “Telecom sample”: {len(log):,} events of 300 customers")).to_be_visible()
     expect(page.get_by_text("Data quality ·")).to_be_visible()
     screenshot(page, "import-flow-parquet-2-stored-with-its-quality")
+
+
+def test_a_large_csv_with_a_bad_row_is_previewed_named_dropped_and_stored(browser_page, tmp_path: Path) -> None:
+    from playwright.sync_api import expect
+
+    path = tmp_path / "journeys.csv"
+    path.write_bytes(journeys_csv(bad_row=EVENTS - 5))
+    with dashboard(tmp_path / "home", tmp_path / "streamlit.log", {"PARCOURS_WHOLE_UPLOAD_ROWS": "1000"}) as url:
+        page = browser_page
+        page.goto(f"{url}/Import_and_quality")
+        page.locator("input[type=file]").set_input_files(path)
+        form = page.get_by_test_id("stForm")
+        expect(form.get_by_role("combobox", name="Customer / case id")).to_have_value(re.compile("^client —"))
+        form.get_by_role("button", name="Apply the mapping").click()
+        button = page.get_by_role("button", name="Check every row and save to the store")
+        button.click()
+        drop = page.get_by_text("Drop invalid rows: skip these 1 row(s) and import the others")
+        expect(drop).to_be_visible()
+        screenshot(page, "import-flow-large-csv-1-bad-row-named")
+
+        drop.click()
+        button.click()
+        expect(page.get_by_text(f"Stored as “journeys.csv”: {EVENTS - 1:,} events of")).to_be_visible()
+        expect(page.get_by_text("Data quality ·")).to_be_visible()
+        screenshot(page, "import-flow-large-csv-2-stored-with-its-quality")

@@ -13,6 +13,7 @@ from data import Settings, Store, load_log
 from data.importing import import_demo, import_file
 from tests.conftest import DATASETS
 from tests.data.corpus import XXE_XES
+from tests.data.test_large_uploads import EVENTS, journeys_csv
 from tests.ui.apptest import errors, metrics, open_import_page, upload, widget
 from ui import importing as ui_importing
 from ui.markup import plain
@@ -263,9 +264,12 @@ def test_a_typed_parquet_file_is_checked_and_stored_by_duckdb_never_read_whole_h
     assert again.id == dataset.id
 
 
-def test_a_parquet_file_with_a_bad_row_past_the_preview_is_read_whole_to_name_it(store: Store) -> None:
+def test_a_parquet_file_with_a_bad_row_past_the_preview_is_named_and_dropped_without_reading_it_here(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # The preview shows the first 20,000 rows; DuckDB checks every row and leaves one without a customer to the
-    # row-by-row checks, which name it and offer to drop it.
+    # row-by-row checks in the same child, which name it; the page offers to drop it and stores the others.
+    monkeypatch.setattr(ui_importing, "read_upload", _never_read_whole)
     many = pd.concat([TYPED] * 4_001, ignore_index=True).assign(
         client=lambda frame: frame["client"] + frame.index.astype(str)
     )
@@ -276,12 +280,74 @@ def test_a_parquet_file_with_a_bad_row_past_the_preview_is_read_whole_to_name_it
     assert not store.datasets()
     assert app.dataframe[-1].value["Row"].tolist() == [len(many) + 1]  # the spreadsheet's row, below the header
     (drop,) = app.checkbox
+    assert drop.label == "Drop invalid rows: skip these 1 row(s) and import the others"
     drop.check().run()
-    assert metrics(app)["Events"] == f"{len(many) - 1:,}"
-    widget(app.button, "Save to the store").click().run()
+    widget(app.button, "Check every row and save to the store").click().run()
+    assert not app.exception
     (dataset,) = store.datasets()
     assert (dataset.n_events, dataset.options["dropped_rows"]) == (len(many) - 1, 1)
+    assert [success.value for success in app.success][-1].startswith(plain("Stored as “journeys.parquet”"))
 
 
-def _never_read_whole(content: bytes, name: str) -> None:
+def test_a_large_csv_is_previewed_then_checked_and_stored_in_a_child_never_held_whole_here(
+    store: Store, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # Past PARCOURS_WHOLE_UPLOAD_ROWS the server gets the first rows only; the rows are checked where they are stored.
+    monkeypatch.setenv("PARCOURS_WHOLE_UPLOAD_ROWS", "1000")
+    monkeypatch.setattr(ui_importing, "build_log", _never_checked_here)
+    bad = EVENTS - 5
+    content = journeys_csv(bad_row=bad)
+    app = upload(open_import_page(), "journeys.csv", content)
+    assert not app.exception
+    assert widget(app.selectbox, "Customer / case id").value == "client"
+    assert not app.metric
+    widget(app.button, "Check every row and save to the store").click().run()
+    assert not app.exception
+    assert not store.datasets()
+    assert app.dataframe[-1].value["Row"].tolist() == [bad + 2]  # past the preview, named by its spreadsheet row
+    (drop,) = app.checkbox
+    drop.check().run()
+    widget(app.button, "Check every row and save to the store").click().run()
+    assert not app.exception
+    (dataset,) = store.datasets()
+    assert (dataset.n_events, dataset.options["dropped_rows"]) == (EVENTS - 1, 1)
+    assert [success.value for success in app.success][-1] == plain(
+        f"Stored as “journeys.csv”: {EVENTS - 1:,} events of {dataset.n_cases:,} customers (3 touchpoints)."
+    )
+    # the rows behind each finding, as the file has them; the same dataset as `python -m data import` makes
+    behind = [table.value for table in app.dataframe if "Row" in table.value.columns]
+    assert [table["Row"].tolist() for table in behind] == [list(found.examples) for found in dataset.quality.findings]
+    rows = pd.read_csv(io.BytesIO(content), sep=";", dtype=str, keep_default_na=False)
+    for table in behind:
+        expected = rows.iloc[table["Row"] - 2].reset_index(drop=True)
+        pd.testing.assert_frame_equal(table.drop(columns="Row"), expected, check_dtype=False)
+    (path := tmp_path / "journeys.csv").write_bytes(content)
+    again = import_file(path, store=store, mapping=dataset.mapping, drop_invalid_rows=True)
+    assert again.id == dataset.id
+
+
+def test_a_large_csv_with_ambiguous_dates_asks_their_order_then_stores_it(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PARCOURS_WHOLE_UPLOAD_ROWS", "10")
+    steps = ("visit", "call", "quote", "buy")
+    lines = [f"C{index // 4:04d},{steps[index % 4]},0{1 + index % 4}/0{1 + index // 4 % 9}/2025" for index in range(40)]
+    app = upload(open_import_page(), "journeys.csv", "\n".join(["client,etape,horodatage", *lines]).encode())
+    widget(app.button, "Check every row and save to the store").click().run()
+    assert not app.exception
+    assert not store.datasets()
+    order = widget(app.radio, "The dates could be read both ways: which order does this file use?")
+    order.set_value(True).run()
+    widget(app.button, "Check every row and save to the store").click().run()
+    assert not app.exception
+    (dataset,) = store.datasets()
+    assert dataset.mapping.dayfirst is True
+    assert dataset.n_events == 40
+
+
+def _never_read_whole(path: str, sha256: str, name: str) -> None:
     raise AssertionError(f"{name} was read whole into the server")
+
+
+def _never_checked_here(*_args: object) -> None:
+    raise AssertionError("the whole log was checked through the server")
