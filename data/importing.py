@@ -167,22 +167,25 @@ def import_file_isolated(
 
 
 def read_upload(path: str | os.PathLike, *, name: str, settings: Settings) -> RawLog:
-    """Read the uploaded file at `path` named `name`; a CSV of more rows than `settings.whole_upload_rows` is kept
-    beside it as Parquet (`ROWS_FILE`: its rows as read, all text) and only its first rows are returned, `sample_of`
-    naming that file.
+    """Read the uploaded file at `path` named `name`; one of more rows than `settings.whole_upload_rows` whose columns
+    Parquet keeps as they are (text, numbers, booleans and times: every CSV, most XES logs) is kept beside it as
+    Parquet (`ROWS_FILE`, its rows as read) and only its first rows are returned, `sample_of` naming that file.
 
     This is how the dashboard reads an upload in a child process: what comes back to the server is at most a sample
     of a large file, which `import_sample_isolated` then checks and stores whole from the Parquet file, in a child
-    too, without parsing the CSV again. Read whole into the server, 10M events took 4.8 GB there
-    (`benchmarks/upload.py`).
+    too, without parsing the upload again. Read whole into the server, 10M events took 4.8 GB there, and a 10M-event
+    CSV more than the child's 8 GB (`benchmarks/upload.py`).
     """
     raw = read_log(path, name=name, settings=settings)
-    if raw.format != "csv" or len(raw.frame) <= settings.whole_upload_rows:
+    if len(raw.frame) <= settings.whole_upload_rows or not _kept_as_they_are(raw.frame):
         return raw
     rows = Path(path).with_name(ROWS_FILE)
     writing = rows.with_name(f".{ROWS_FILE}.{os.getpid()}")
     with guarded("reading", name):
         pq.write_table(pa.Table.from_pandas(raw.frame, preserve_index=False), writing, compression="zstd")
+        if not pq.read_schema(writing).empty_table().to_pandas().dtypes.equals(raw.frame.dtypes):
+            writing.unlink()
+            return raw
         os.replace(writing, rows)
     return replace(raw, frame=raw.frame.head(SAMPLE_ROWS), sample_of=rows)
 
@@ -253,24 +256,32 @@ def _import_sample(
             Problem("The upload is no longer kept on the server.", fix="Upload the file again.", file=sample.name)
         )
     store = Store(settings, user=user)
-    if sample.format == "parquet" and split_after_days is None:  # a CSV's rows are all text, to be read by pandas
+    kept_rows = Path(sample.sample_of).name == ROWS_FILE
+    if not kept_rows and split_after_days is None:  # the upload itself, a typed Parquet file
         dataset = import_columnar(
             sample.sample_of, sample, mapping, store=store, drop_invalid_rows=drop_invalid_rows, **options
         )
         if dataset is not None:
             return dataset
     report_progress("Reading every row…")
-    if sample.format == "parquet":  # the upload itself
-        raw = read_log(sample.sample_of, name=sample.name, format="parquet", settings=settings)
-    else:  # a CSV's rows, kept by `read_upload` once they passed the limits; the upload's name and hash stay
+    if kept_rows:  # kept by `read_upload` once they passed the limits; the upload's name and hash stay
         frame = pd.read_parquet(sample.sample_of)
         frame.attrs.update(sample.frame.attrs)
         raw = replace(sample, frame=frame, sample_of=None)
+    else:
+        raw = read_log(sample.sample_of, name=sample.name, format="parquet", settings=settings)
     report_progress("Checking every row…")
     with guarded("checking", raw.name):
         log = to_event_log(raw, mapping, drop_invalid_rows=drop_invalid_rows, split_after_days=split_after_days)
     with guarded("storing", raw.name):
         return store.import_log(log, **options)
+
+
+def _kept_as_they_are(frame: pd.DataFrame) -> bool:
+    """Whether Parquet keeps every column of `frame` as it is: text, numbers, booleans and times, never objects."""
+    return all(isinstance(name, str) for name in frame.columns) and all(
+        isinstance(dtype, pd.StringDtype) or dtype.kind in "biufM" for dtype in frame.dtypes
+    )
 
 
 def _import_into_new_store(source: Any, *, settings: Settings, **options: Any) -> Dataset:

@@ -96,8 +96,9 @@ SETTINGS: dict[str, tuple[str, str, str]] = {
     "whole_upload_rows": (
         "PARCOURS_WHOLE_UPLOAD_ROWS",
         "100000",
-        "Most rows of a CSV upload the Import page reads whole and checks before it is stored; a larger one is "
-        "previewed from its first rows, then checked while a child process stores it, never held by the server.",
+        "Most rows of an upload the Import page reads whole and checks before it is stored; a larger one (of text, "
+        "numbers, booleans and times) is previewed from its first rows, then checked while a child process stores "
+        "it, never held by the server.",
     ),
     "worker_memory_mb": (
         "PARCOURS_WORKER_MEMORY_MB",

@@ -25,6 +25,7 @@ from data.columnar import SAMPLE_ROWS
 from data.importing import ROWS_FILE
 
 MAPPING = ColumnMapping(case_id="client", activity=("etape",), timestamp="horodatage", channel="canal")
+MAPPING_XES = ColumnMapping(case_id="case:concept:name", activity=("concept:name",), timestamp="time:timestamp")
 EVENTS = SAMPLE_ROWS + 30  # a few rows past the preview
 
 
@@ -131,3 +132,43 @@ def test_rows_removed_with_their_upload_are_asked_for_again_not_a_crash(small_wh
     sample.sample_of.unlink()  # the upload was unused for an hour
     with pytest.raises(LogError, match="no longer kept on the server"):
         import_sample_isolated(sample, MAPPING, settings=small_whole)
+
+
+def journeys_xes(traces: int) -> bytes:
+    """An XES log of `traces` three-event traces, as process-mining tools export it."""
+    steps = ("visit", "call", "buy")
+    events = "".join(
+        f'<trace><string key="concept:name" value="c{trace}"/>'
+        + "".join(
+            f'<event><string key="concept:name" value="{step}"/><string key="org:resource" value="r{trace % 4}"/>'
+            f'<date key="time:timestamp" value="2025-0{1 + index}-{1 + trace % 28:02d}T10:00:00.000+01:00"/></event>'
+            for index, step in enumerate(steps)
+        )
+        + "</trace>"
+        for trace in range(traces)
+    )
+    return f'<?xml version="1.0" encoding="UTF-8"?><log xes.version="1.0">{events}</log>'.encode()
+
+
+def test_a_large_xes_log_of_text_and_times_goes_the_same_way(small_whole: Settings, tmp_path: Path) -> None:
+    path = staged(tmp_path, content := journeys_xes(400))
+    sample = read_upload(path, name="journeys.xes", settings=small_whole)
+    assert sample.sample_of == path.with_name(ROWS_FILE)
+    dataset = import_sample_isolated(sample, MAPPING_XES, settings=small_whole)
+    assert (dataset.n_events, dataset.n_cases, dataset.format) == (1_200, 400, "xes")
+    (file := tmp_path / "journeys.xes").write_bytes(content)
+    assert import_file(file, store=Store(small_whole), mapping=MAPPING_XES).id == dataset.id
+
+
+def test_a_large_file_with_values_of_mixed_kinds_is_read_whole(small_whole: Settings, tmp_path: Path) -> None:
+    # A column of numbers and text is a column of Python objects, which Parquet would turn into one kind.
+    lines = [
+        f'{{"who": "c{index // 3}", "what": "visit", "when": "2025-01-0{1 + index % 3}T10:00:00Z", "size": '
+        + (f'"{index}"' if index % 2 else str(index))
+        + "}"
+        for index in range(1_200)
+    ]
+    path = staged(tmp_path, "\n".join(lines).encode())
+    raw = read_upload(path, name="journeys.jsonl", settings=small_whole)
+    assert (raw.sample_of, len(raw.frame)) == (None, 1_200)
+    assert not path.with_name(ROWS_FILE).exists()
