@@ -102,11 +102,26 @@ _NAT = np.iinfo("int64").min
 
 _EPOCH_TEXT = re.compile(r"[+-]?\d+(?:\.\d+)?")
 _WHOLE_NUMBER_TEXT = r"[+-]?\d{1,18}"
+_FRACTION = r"(?:[.,](?P<fraction>\d+))?"
+_HALF = r"(?:\s*(?P<half>[AaPp])\.?[Mm](?:\.|\b))?"
 _TIME_OF_DAY = (
-    r"(?:(?:[Tt]|\s+)(?P<hour>\d{1,2})(?::(?P<minute>\d{2})(?::(?P<second>\d{2})(?:[.,](?P<fraction>\d+))?)?)?"
-    r"(?:\s*(?P<half>[AaPp])\.?[Mm](?:\.|\b))?)?"
+    rf"(?:(?:[Tt]|\s+)(?P<hour>\d{{1,2}})(?::(?P<minute>\d{{2}})(?::(?P<second>\d{{2}}){_FRACTION})?)?{_HALF})?"
 )
+_AFTER_SECONDS = f"{_FRACTION}{_HALF}"
 _FRACTION_DIGITS = 6
+# Dates and times of two-digit fields: "2025-10-28 10:54:00", "28/10/2025T10:54:00" (`_fixed_width_parts`).
+_FIXED_WIDTH = 19
+_FIXED_DATE_POSITIONS = {
+    "ymd": {"y": [0, 1, 2, 3], "m": [5, 6], "d": [8, 9]},
+    "dmy": {"d": [0, 1], "m": [3, 4], "y": [6, 7, 8, 9]},
+    "mdy": {"m": [0, 1], "d": [3, 4], "y": [6, 7, 8, 9]},
+}
+_FIXED_WIDTH_DATE = 10  # then the time: "T", "t" or one space
+_DATE_TIME_BETWEEN = np.frombuffer(b"Tt ", dtype=np.uint8)
+_FIXED_TIME_POSITIONS = {"hour": [11, 12], "minute": [14, 15], "second": [17, 18]}
+_FIXED_TIME_COLONS = [13, 16]
+# Past this many distinct tails (each fraction of a second is one) the regex reads every value instead.
+_MOST_DISTINCT_TAILS = 1_000
 
 # Zone abbreviations that name a single offset (minutes east of UTC). CST (US or China), IST (India, Ireland or
 # Israel), BST (British summer or Bangladesh) and AST name several and are refused rather than guessed.
@@ -485,33 +500,138 @@ def _read_text(text: pa.Array, chosen: str, timezone: str) -> _Reading:
 def _read_grammar(text: pa.Array, name: str, timezone: str) -> _Reading:
     """Read a date in the order `name`, an optional time of day and an optional zone, all from their digits."""
     separator, order = DATE_ORDERS[name]
-    widths = {"y": r"\d{4}", "m": r"\d{1,2}", "d": r"\d{1,2}"}
-    parts = re.escape(separator).join(f"(?P<{field}>{widths[field]})" for field in order)
-    fields = pc.extract_regex(text, rf"^{parts}{_TIME_OF_DAY}\s*(?P<zone>.*?)$")
-    matched = np.asarray(fields.is_valid(), dtype=bool)
-    if not matched.any():  # most formats tried while sniffing
+    found = _fixed_width_parts(text, separator, order) or _regex_parts(text, separator, order)
+    if not found.matched.any():  # most formats tried while sniffing
         nothing = np.zeros(len(text), dtype=bool)
         return _Reading(np.zeros(len(text), dtype="int64"), nothing, nothing, nothing)
-    year, month, day, hour, minute, second = (
-        _digits(fields.field(field)) for field in ("y", "m", "d", "hour", "minute", "second")
-    )
-    fraction = _digits(
-        pc.utf8_rpad(pc.utf8_slice_codeunits(fields.field("fraction"), 0, _FRACTION_DIGITS), _FRACTION_DIGITS, "0")
-    )
-    half = pc.utf8_upper(fields.field("half"))
-    twelve_hour = _booleans(pc.not_equal(half, ""))
-    afternoon = _booleans(pc.equal(half, "P"))
+    year, month, day, hour, minute, second = found.year, found.month, found.day, found.hour, found.minute, found.second
+    twelve_hour = found.tail.twelve_hour
     valid = (
-        matched
+        found.matched
         & (month >= 1) & (month <= 12) & (day >= 1) & (day <= _days_in_month(year, month))
         & np.where(twelve_hour, (hour >= 1) & (hour <= 12), hour <= 23)
         & (minute <= 59) & (second <= 59)
     )  # fmt: skip
-    hour = np.where(twelve_hour, hour % 12 + 12 * afternoon, hour)
-    wall_us = _wall_us(year, month, day, hour, minute, second, fraction)
+    hour = np.where(twelve_hour, hour % 12 + 12 * found.tail.afternoon, hour)
+    wall_us = _wall_us(year, month, day, hour, minute, second, found.tail.fraction)
     in_years = (year >= 1) & (year <= 9999)
+    return _to_utc(wall_us, valid & in_years, valid & ~in_years, found.tail.zone_codes, found.tail.zones, timezone)
+
+
+@dataclass(frozen=True)
+class _Tail:
+    """What follows the seconds in each value: microseconds, a 12-hour clock's half and the zone (`_zone_codes`)."""
+
+    fraction: np.ndarray
+    twelve_hour: np.ndarray
+    afternoon: np.ndarray
+    zone_codes: np.ndarray
+    zones: list[int | str | None]
+
+    def at(self, rows: np.ndarray) -> _Tail:
+        """The tails of distinct values, one per row that `rows` numbers."""
+        return _Tail(
+            self.fraction[rows], self.twelve_hour[rows], self.afternoon[rows], self.zone_codes[rows], self.zones
+        )
+
+
+@dataclass(frozen=True)
+class _Parts:
+    """The date and time of day a grammar found in each value, as integers (0 where absent), and what follows."""
+
+    matched: np.ndarray
+    year: np.ndarray
+    month: np.ndarray
+    day: np.ndarray
+    hour: np.ndarray
+    minute: np.ndarray
+    second: np.ndarray
+    tail: _Tail
+
+
+def _regex_parts(text: pa.Array, separator: str, order: str) -> _Parts:
+    widths = {"y": r"\d{4}", "m": r"\d{1,2}", "d": r"\d{1,2}"}
+    parts = re.escape(separator).join(f"(?P<{field}>{widths[field]})" for field in order)
+    fields = pc.extract_regex(text, rf"^{parts}{_TIME_OF_DAY}\s*(?P<zone>.*?)$")
+    year, month, day, hour, minute, second = (
+        _digits(fields.field(field)) for field in ("y", "m", "d", "hour", "minute", "second")
+    )
+    return _Parts(np.asarray(fields.is_valid(), dtype=bool), year, month, day, hour, minute, second, _tail(fields))
+
+
+def _tail(fields: pa.StructArray) -> _Tail:
+    fraction = _digits(
+        pc.utf8_rpad(pc.utf8_slice_codeunits(fields.field("fraction"), 0, _FRACTION_DIGITS), _FRACTION_DIGITS, "0")
+    )
+    half = pc.utf8_upper(fields.field("half"))
     codes, zones = _zone_codes(fields.field("zone"))
-    return _to_utc(wall_us, valid & in_years, valid & ~in_years, codes, zones, timezone)
+    return _Tail(fraction, _booleans(pc.not_equal(half, "")), _booleans(pc.equal(half, "P")), codes, zones)
+
+
+def _fixed_width_parts(text: pa.Array, separator: str, order: str) -> _Parts | None:
+    """Read values that all begin with a date and a time of two-digit fields, as most exports write them
+    ("2025-10-28 10:54:00", "28/10/2025T10:54:00"), by the position of their digits; None when one does not.
+
+    The same parts as `_regex_parts` finds, whose regex took three quarters of a 10M-event CSV's timestamps (21 of
+    27 s); what follows the seconds (a fraction, AM/PM, a zone) is read by the same regex, once per distinct tail.
+    """
+    if not isinstance(text, pa.LargeStringArray) or text.null_count:
+        return None
+    offsets = np.frombuffer(text.buffers()[1], dtype=np.int64)[text.offset : text.offset + len(text) + 1]
+    lengths = np.diff(offsets)
+    present = lengths > 0
+    if not present.any() or (lengths[present] < _FIXED_WIDTH).any():
+        return None
+    head = _first_bytes(np.frombuffer(text.buffers()[2], dtype=np.uint8), offsets, lengths, present)
+    date_at = _FIXED_DATE_POSITIONS[order]
+    fields = {**date_at, **_FIXED_TIME_POSITIONS}
+    separators = [date_at[order[0]][-1] + 1, date_at[order[1]][-1] + 1]
+    digits = head[:, [position for positions in fields.values() for position in positions]] - ord("0")
+    if (
+        (digits > 9).any()  # bytes below "0" wrap past 9
+        or (head[:, separators] != ord(separator)).any()
+        or not np.isin(head[:, _FIXED_WIDTH_DATE], _DATE_TIME_BETWEEN).all()
+        or (head[:, _FIXED_TIME_COLONS] != ord(":")).any()
+    ):
+        return None
+    read = _fixed_width_tail(text, present, lengths)
+    if read is None:
+        return None
+    numbers, column = {}, 0
+    for field, positions in fields.items():
+        value = np.zeros(len(head), dtype=np.int16)  # at most 9999; small temporaries are cheap to allocate
+        for _position in positions:
+            value = value * 10 + digits[:, column]
+            column += 1
+        numbers[field] = np.zeros(len(text), dtype="int64")
+        numbers[field][present] = value
+    matched, tail = read
+    return _Parts(matched, *(numbers[field] for field in ("y", "m", "d", "hour", "minute", "second")), tail)
+
+
+def _first_bytes(data: np.ndarray, offsets: np.ndarray, lengths: np.ndarray, present: np.ndarray) -> np.ndarray:
+    """The first `_FIXED_WIDTH` bytes of each present value, one row each: a view when every value has just those."""
+    if present.all() and (lengths == _FIXED_WIDTH).all():
+        return data[offsets[0] : offsets[-1]].reshape(len(lengths), _FIXED_WIDTH)
+    starts = offsets[:-1][present]
+    return np.stack([data[starts + position] for position in range(_FIXED_WIDTH)], axis=1)  # a 2-D gather: 8x slower
+
+
+def _fixed_width_tail(text: pa.Array, present: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray, _Tail] | None:
+    """Whether each value's tail (past its first `_FIXED_WIDTH` characters) reads, and what it holds; None when there
+    are too many distinct tails (fractions of a second) to read them one by one."""
+    if (lengths[present] == _FIXED_WIDTH).all():
+        tails = pa.array([""], type=pa.large_string())
+        rows = np.zeros(len(text), dtype="int64")
+    else:
+        encoded = pc.dictionary_encode(pc.utf8_slice_codeunits(text, _FIXED_WIDTH))
+        if len(encoded.dictionary) > _MOST_DISTINCT_TAILS:
+            return None
+        tails = encoded.dictionary
+        rows = np.asarray(encoded.indices.to_numpy(zero_copy_only=False), dtype="int64")
+    fields = pc.extract_regex(tails, rf"^{_AFTER_SECONDS}\s*(?P<zone>.*?)$")
+    matched = present & np.asarray(fields.is_valid(), dtype=bool)[rows]
+    return matched, _tail(fields).at(rows)
 
 
 def _digits(field: pa.Array) -> np.ndarray:
