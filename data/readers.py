@@ -645,7 +645,7 @@ def _guess_encoding(content: bytes) -> str:
 def _read_text(content: bytes, file: str | None) -> tuple[str, str]:
     """Return the decoded text and its encoding, refusing binary files and NUL bytes."""
     text, encoding = _decode(content, file)
-    if not text.strip():
+    if not text or text.isspace():  # what `not text.strip()` says, without copying the text (4 s at 10M events)
         raise EmptyLog(Problem("The file is empty.", fix="Export the log again.", file=file))
     sample = text[:_TEXT_SAMPLE_CHARS]
     if len(_CONTROL_CHARACTERS.findall(sample)) > _MAX_CONTROL_SHARE * len(sample):
