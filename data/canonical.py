@@ -13,7 +13,14 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from data.errors import EmptyLog, MappingError, Problem, TimestampError, spreadsheet_row
+from data.errors import (
+    EmptyLog,
+    InvalidCaseOrActivityRows,
+    InvalidRows,
+    InvalidTimestampRows,
+    Problem,
+    spreadsheet_row,
+)
 from data.journeys import CUSTOMER_ID, split_journeys
 from data.mapping import validate_mapping
 from data.quality import assess
@@ -58,7 +65,7 @@ def to_event_log(
     """Return the validated canonical event log of `raw` read through `mapping`.
 
     Rows with an empty case id or activity or a missing or unreadable timestamp raise a
-    TimestampError (or MappingError) listing every one, unless `drop_invalid_rows`; with
+    TimestampError (or MappingError), an `InvalidRows`, listing every one, unless `drop_invalid_rows`; with
     `split_after_days` each customer's events are cut into journeys after that much inactivity;
     `now` marks the future for the quality report.
     """
@@ -207,7 +214,7 @@ def _invalid_rows_error(
     parsed: ParsedTimestamps,
     invalid: dict[str, np.ndarray],
     file: str,
-) -> MappingError | TimestampError:
+) -> InvalidRows:
     """Return an error listing every invalid row, in file order: a timestamp error if any time is bad."""
     raw_times = as_text(source[mapping.timestamp]).fillna("")
     missing_time = raw_times.str.strip().eq("").to_numpy()
@@ -265,5 +272,5 @@ def _invalid_rows_error(
         Problem(message, fix=fix, file=file, row=spreadsheet_row(row), column=column, value=value)
         for row, column, message, value, fix in listed.itertuples(index=False)
     ]
-    error_type = TimestampError if invalid[TIMESTAMP].any() else MappingError
+    error_type = InvalidTimestampRows if invalid[TIMESTAMP].any() else InvalidCaseOrActivityRows
     return error_type(problems)

@@ -17,6 +17,9 @@ __all__ = [
     "AmbiguousDateError",
     "DatasetNotFound",
     "EmptyLog",
+    "InvalidCaseOrActivityRows",
+    "InvalidRows",
+    "InvalidTimestampRows",
     "LimitExceeded",
     "LogError",
     "MappingError",
@@ -109,6 +112,19 @@ class MappingError(LogError):
 
 class TimestampError(LogError):
     """Timestamps are missing or cannot be parsed."""
+
+
+class InvalidRows(LogError):
+    """Rows that are not events (no case id, no activity or no readable time), each named: importing the log without
+    them ("drop invalid rows") is a fix, where it is not for a refused file or mapping."""
+
+
+class InvalidCaseOrActivityRows(InvalidRows, MappingError):
+    """Rows without a case id or an activity."""
+
+
+class InvalidTimestampRows(InvalidRows, TimestampError):
+    """Rows whose time is missing or unreadable (and perhaps others without a case id or activity)."""
 
 
 class AmbiguousDateError(TimestampError):

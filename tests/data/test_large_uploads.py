@@ -12,6 +12,7 @@ import pytest
 
 from data import (
     ColumnMapping,
+    InvalidRows,
     LogError,
     Settings,
     Store,
@@ -110,6 +111,7 @@ def test_a_bad_row_past_the_preview_is_named_then_dropped_on_request(small_whole
     sample = read_upload(path, name="journeys.csv", settings=small_whole)
     with pytest.raises(TimestampError) as refused:
         import_sample_isolated(sample, MAPPING, settings=small_whole)
+    assert isinstance(refused.value, InvalidRows)  # dropping them is a fix
     assert [problem.row for problem in refused.value.problems] == [bad + 2]  # the header is row 1
     assert not Store(small_whole).datasets()
     dataset = import_sample_isolated(sample, MAPPING, settings=small_whole, drop_invalid_rows=True)
@@ -122,8 +124,9 @@ def test_a_mapping_the_rows_cannot_take_is_a_typed_error_and_stores_nothing(
     small_whole: Settings, tmp_path: Path
 ) -> None:
     sample = read_upload(staged(tmp_path, journeys_csv()), name="journeys.csv", settings=small_whole)
-    with pytest.raises(LogError):
+    with pytest.raises(LogError) as refused:
         import_sample_isolated(sample, replace(MAPPING, timestamp="canal"), settings=small_whole)
+    assert not isinstance(refused.value, InvalidRows)  # a wrong column: dropping rows would not mend it
     assert not Store(small_whole).datasets()
 
 

@@ -326,6 +326,23 @@ def test_a_large_csv_is_previewed_then_checked_and_stored_in_a_child_never_held_
     assert again.id == dataset.id
 
 
+def test_a_large_csv_mapped_to_the_wrong_time_column_is_refused_without_offering_to_drop_rows(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PARCOURS_WHOLE_UPLOAD_ROWS", "1000")
+    app = upload(open_import_page(), "journeys.csv", journeys_csv(events=3_000))
+    widget(app.selectbox, "Channel (optional)").select_index(0)
+    widget(app.selectbox, "Time").set_value("canal")
+    widget(app.button, "Apply the mapping").click().run()
+    widget(app.button, "Check every row and save to the store").click().run()
+    assert not app.exception
+    assert errors(app) == ["5 problems: each row below says where one is and how to fix it."]
+    problems = app.dataframe[-1].value["Problem"]
+    assert problems.str.startswith("3,000 of 3,000 timestamps cannot be read: no format fits them").all()
+    assert not app.checkbox  # dropping rows would not mend a wrong column
+    assert not store.datasets()
+
+
 def test_a_large_csv_with_ambiguous_dates_asks_their_order_then_stores_it(
     store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
