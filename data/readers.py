@@ -36,6 +36,7 @@ import openpyxl
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 from defusedxml.ElementTree import ParseError as XMLParseError
 from lxml import etree
@@ -680,6 +681,18 @@ def _read_csv(content: bytes, file: str | None, settings: Settings) -> pd.DataFr
     utf8 = encoding == "utf-8"
     buffer = io.BytesIO(content) if utf8 else io.StringIO(text)
     del text  # a stream of the text holds its own copy: keep one
+    table = _arrow_csv(content, delimiter, settings) if utf8 else None
+    if table is None:
+        table = _pandas_csv(buffer, delimiter, file, settings)
+    if len(table) < 2:
+        raise EmptyLog(Problem("The file has a header but no rows.", fix="Export the log with its rows.", file=file))
+    frame = _with_clean_columns(table.iloc[1:].reset_index(drop=True), table.iloc[0].tolist(), file)
+    frame.attrs.update(encoding=encoding, delimiter=delimiter)
+    return frame
+
+
+def _pandas_csv(buffer: io.IOBase, delimiter: str, file: str | None, settings: Settings) -> pd.DataFrame:
+    """Parse a CSV with pandas' parser, every field as text, the header as the first row; name each bad line."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", pd.errors.ParserWarning)
         try:
@@ -693,7 +706,7 @@ def _read_csv(content: bytes, file: str | None, settings: Settings) -> pd.DataFr
                 on_bad_lines="warn",
                 nrows=settings.max_events + 2,  # the header, the allowed rows and one more to notice the excess
                 engine="c",
-                encoding="utf-8" if utf8 else None,
+                encoding="utf-8" if isinstance(buffer, io.BytesIO) else None,
             )
         except pd.errors.EmptyDataError:  # only blank lines before the first line break
             raise EmptyLog(
@@ -722,11 +735,36 @@ def _read_csv(content: bytes, file: str | None, settings: Settings) -> pd.DataFr
             )
             for line, expected, saw in (match.groups() for match in skipped)
         )
-    if len(table) < 2:
-        raise EmptyLog(Problem("The file has a header but no rows.", fix="Export the log with its rows.", file=file))
-    frame = _with_clean_columns(table.iloc[1:].reset_index(drop=True), table.iloc[0].tolist(), file)
-    frame.attrs.update(encoding=encoding, delimiter=delimiter)
-    return frame
+    return table
+
+
+def _arrow_csv(content: bytes, delimiter: str, settings: Settings) -> pd.DataFrame | None:
+    """Parse a UTF-8 CSV with Arrow's parser as `_pandas_csv` does; None for a file it finds irregular (a short or
+    long row, a line of spaces, a quote never closed…), which pandas reads leniently or names line by line.
+
+    Where both read a file they give the same table (every CSV of the shared datasets and of the tests, and each odd
+    quoting kept), but pandas makes a Python string of each cell before it turns them into Arrow's: 15 of its 22 s
+    on a 10M-event log.
+    """
+    if content.count(b'"') % 2:
+        return None  # a quote never closed: Arrow reads it to the end of the file, pandas names its line
+    names = [f"f{index}" for index in range(settings.max_columns)]
+    try:
+        table = pacsv.read_csv(
+            io.BytesIO(content),
+            read_options=pacsv.ReadOptions(autogenerate_column_names=True),
+            parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True, ignore_empty_lines=True),
+            convert_options=pacsv.ConvertOptions(
+                column_types=dict.fromkeys(names, pa.large_string()),
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+                null_values=[],
+            ),
+        )
+    except pa.ArrowInvalid:
+        return None
+    frame = table.to_pandas(types_mapper={pa.large_string(): pd.StringDtype("pyarrow", na_value=np.nan)}.get)
+    return frame.set_axis(range(frame.shape[1]), axis=1)
 
 
 def _check_header_width(text: str, delimiter: str, file: str | None, settings: Settings) -> None:
