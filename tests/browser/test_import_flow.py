@@ -65,12 +65,7 @@ def test_a_typed_parquet_file_is_previewed_then_checked_and_stored_in_one_step(
     path = tmp_path / "telecom.parquet"
     log.to_parquet(path, index=False)
     page = browser_page
-    page.goto(f"{server}/Import_and_quality")
-    page.locator("input[type=file]").set_input_files(path)
-    form = page.get_by_test_id("stForm")
-    expect(form.get_by_role("combobox", name="Customer / case id")).to_have_value(re.compile("^customer_id —"))
-    form.get_by_role("button", name="Apply the mapping").click()
-    button = page.get_by_role("button", name="Check every row and save to the store")
+    button = _uploaded_and_mapped(page, server, path, case_column="customer_id")
     expect(button).to_be_visible()
     expect(page.get_by_test_id("stMetric")).to_have_count(0)  # no report before every row is checked
     screenshot(page, "import-flow-parquet-1-preview-and-mapping")
@@ -90,12 +85,7 @@ def test_a_large_csv_with_a_bad_row_is_previewed_named_dropped_and_stored(browse
     path.write_bytes(journeys_csv(bad_row=EVENTS - 5))
     with dashboard(tmp_path / "home", tmp_path / "streamlit.log", {"PARCOURS_WHOLE_UPLOAD_ROWS": "1000"}) as url:
         page = browser_page
-        page.goto(f"{url}/Import_and_quality")
-        page.locator("input[type=file]").set_input_files(path)
-        form = page.get_by_test_id("stForm")
-        expect(form.get_by_role("combobox", name="Customer / case id")).to_have_value(re.compile("^client —"))
-        form.get_by_role("button", name="Apply the mapping").click()
-        button = page.get_by_role("button", name="Check every row and save to the store")
+        button = _uploaded_and_mapped(page, url, path, case_column="client")
         button.click()
         drop = page.get_by_text("Drop invalid rows: skip these 1 row(s) and import the others")
         expect(drop).to_be_visible()
@@ -106,3 +96,15 @@ def test_a_large_csv_with_a_bad_row_is_previewed_named_dropped_and_stored(browse
         expect(page.get_by_text(f"Stored as “journeys.csv”: {EVENTS - 1:,} events of")).to_be_visible()
         expect(page.get_by_text("Data quality ·")).to_be_visible()
         screenshot(page, "import-flow-large-csv-2-stored-with-its-quality")
+
+
+def _uploaded_and_mapped(page, server: str, path: Path, *, case_column: str):
+    """Upload the file at `path` on the Import page, apply the proposed mapping, and return the save button."""
+    from playwright.sync_api import expect
+
+    page.goto(f"{server}/Import_and_quality")
+    page.locator("input[type=file]").set_input_files(path)
+    form = page.get_by_test_id("stForm")
+    expect(form.get_by_role("combobox", name="Customer / case id")).to_have_value(re.compile(f"^{case_column} —"))
+    form.get_by_role("button", name="Apply the mapping").click()
+    return page.get_by_role("button", name="Check every row and save to the store")
