@@ -761,7 +761,7 @@ def _arrow_csv(content: bytes, delimiter: str, settings: Settings) -> pd.DataFra
                 null_values=[],
             ),
         )
-    except pa.ArrowInvalid:
+    except pa.ArrowException:  # a bad row, a record longer than Arrow's block…
         return None
     frame = table.to_pandas(types_mapper={pa.large_string(): pd.StringDtype("pyarrow", na_value=np.nan)}.get)
     return frame.set_axis(range(frame.shape[1]), axis=1)
