@@ -10,11 +10,12 @@ operator's limits are apart:
 - `whole`, the way a small file goes (and every large one went until 2026-12-07): the upload read whole into pandas
   (`read_log`, in a child, its frame sent back), the mapping detected, every row checked (`to_event_log`, in a
   child) with the quality report, then stored (`Store.import_log`);
-- `sample` (called `duckdb` before it took CSV files too), the way a large one goes: its first rows read for the
+- `sample` (called `duckdb` before it took other files too), the way a large one goes: its first rows read for the
   preview in a child (`typed_parquet_sample` for a Parquet file of text, numbers and instants with their zone;
-  `read_upload` for a CSV, which keeps its rows beside it as Parquet), the mapping detected on them, then every row
-  checked and the log stored in a child (`import_sample_isolated`: by DuckDB for the typed Parquet file, by pandas
-  for the CSV's rows).
+  `read_upload` for any other, which keeps the rows of one past `PARCOURS_WHOLE_UPLOAD_ROWS` beside it as Parquet),
+  the mapping detected on them, then every row checked and the log stored in a child (`import_sample_isolated`: by
+  DuckDB for the typed Parquet file, by pandas for the rows kept). A file read whole is checked before it is stored,
+  as the page does.
 Both end with the journey map the Journey map page draws first (`first_map`, from the upload). The log is the telecom
 generator's of `benchmarks/discovery.py`, made once in the work folder, with its mapping; `--format csv` exports it
 once as a `.csv.gz` (times in UTC without their zone, as a spreadsheet writes them).

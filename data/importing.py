@@ -44,7 +44,7 @@ __all__ = [
 # A name too long for a dataset keeps its end, where the extension and often a date or version are.
 KEPT_NAME_END_CHARS = 24
 _LOG_OPTIONS = frozenset({"mapping", "drop_invalid_rows", "split_after_days", "settings", "name"})
-# Beside a staged CSV upload of more rows, its rows as read (all text), so that the CSV is parsed once.
+# Beside a large staged upload, its rows as read (`read_upload`), so that the file is parsed once.
 ROWS_FILE = "rows.parquet"
 SAMPLES_DIR = Path(__file__).resolve().parent / "samples"
 DEMO_SAMPLES = {

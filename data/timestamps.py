@@ -614,7 +614,8 @@ def _first_bytes(data: np.ndarray, offsets: np.ndarray, lengths: np.ndarray, pre
     if present.all() and (lengths == _FIXED_WIDTH).all():
         return data[offsets[0] : offsets[-1]].reshape(len(lengths), _FIXED_WIDTH)
     starts = offsets[:-1][present]
-    return np.stack([data[starts + position] for position in range(_FIXED_WIDTH)], axis=1)  # a 2-D gather: 8x slower
+    # Gathered a column at a time: one 2-D fancy index over every row and byte was eight times slower.
+    return np.stack([data[starts + position] for position in range(_FIXED_WIDTH)], axis=1)
 
 
 def _fixed_width_tail(text: pa.Array, present: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray, _Tail] | None:
