@@ -8,8 +8,7 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from data import Engine, Filters, Settings, Store
-from data.importing import import_demo
+from data import Dataset, Engine, Filters, Settings, Store
 from discovery import definition_of
 from segmentation import PersonaRun, attribute_ranges, attribute_segments, compare_segments, save_run
 from tests.segmentation.test_compare import DEFINITION, LOG
@@ -58,8 +57,8 @@ def test_without_a_log_the_page_says_how_to_begin() -> None:
     assert [link.value for link in app.main.get("page_link")] == ["Import a log"]
 
 
-def test_two_attribute_values_are_compared_as_the_library_compares_them(store: Store) -> None:
-    demo = import_demo(store)
+def test_two_attribute_values_are_compared_as_the_library_compares_them(demo_copy: tuple[Store, Dataset]) -> None:
+    store, demo = demo_copy
     app = open_page(dataset=demo.id)
     assert not app.exception
     with store.engine(demo.id) as engine:
@@ -85,11 +84,11 @@ def test_two_attribute_values_are_compared_as_the_library_compares_them(store: S
 
 
 def test_a_rerun_reads_the_cached_comparison_and_a_filter_or_value_change_computes_a_new_one(
-    store: Store, monkeypatch: pytest.MonkeyPatch
+    demo_copy: tuple[Store, Dataset], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import ui.compare
 
-    demo = import_demo(store)
+    store, demo = demo_copy
     compared = []
     monkeypatch.setattr(
         ui.compare,
@@ -117,8 +116,8 @@ def test_a_rerun_reads_the_cached_comparison_and_a_filter_or_value_change_comput
     assert len(compared) == 3
 
 
-def test_a_numeric_attribute_is_offered_as_ranges(store: Store) -> None:
-    demo = import_demo(store)
+def test_a_numeric_attribute_is_offered_as_ranges(demo_copy: tuple[Store, Dataset]) -> None:
+    store, demo = demo_copy
     app = open_page(dataset=demo.id)
     for side in "AB":
         app.selectbox(key=f"{side.lower()}_attribute").set_value("revenue_eur")
@@ -135,8 +134,8 @@ def test_a_numeric_attribute_is_offered_as_ranges(store: Store) -> None:
     assert app.metric[1].label == plain(f"Customers in B (revenue_eur: {high})")
 
 
-def test_the_current_filters_saved_as_a_segment_can_be_compared(store: Store) -> None:
-    demo = import_demo(store)
+def test_the_current_filters_saved_as_a_segment_can_be_compared(demo_copy: tuple[Store, Dataset]) -> None:
+    store, demo = demo_copy
     app = open_page(dataset=demo.id, channels='["store"]')
     widget(app.text_input, "Segment name").input("Store customers")
     widget(app.button, "Save the current filters as a segment").click().run()
@@ -157,8 +156,8 @@ def test_the_current_filters_saved_as_a_segment_can_be_compared(store: Store) ->
     )
 
 
-def test_two_personas_of_one_run_carry_the_caveat(store: Store) -> None:
-    demo = import_demo(store)
+def test_two_personas_of_one_run_carry_the_caveat(demo_copy: tuple[Store, Dataset]) -> None:
+    store, demo = demo_copy
     save_run(store, demo.id, "Spring", PersonaRun(2, 0, "kmeans", names={0: "Web", 1: "Store"}))
     app = open_page(dataset=demo.id)
     assert not app.exception
@@ -166,8 +165,8 @@ def test_two_personas_of_one_run_carry_the_caveat(store: Store) -> None:
     assert any(warning.value.startswith(plain("A and B are personas of one run.")) for warning in app.warning)
 
 
-def test_a_page_without_saved_personas_says_where_to_make_them(store: Store) -> None:
-    demo = import_demo(store)
+def test_a_page_without_saved_personas_says_where_to_make_them(demo_copy: tuple[Store, Dataset]) -> None:
+    _, demo = demo_copy
     app = open_page(dataset=demo.id)
     app.radio(key="a_is").set_value("Persona").run()
     assert not app.exception

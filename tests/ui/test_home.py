@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from data import Filters, Settings, Store, import_file, load_log
+from data import Dataset, Filters, Settings, Store, import_file, load_log
 from data.importing import DEMO_SAMPLES, import_demo
 from discovery import outcome_counts, save_definition, suggest_definition
 from tests.ui.apptest import errors, metrics, open_home, widget
@@ -39,9 +39,9 @@ def test_first_run_stores_the_demo_and_shows_its_counts(store: Store) -> None:
     assert app.dataframe[0].value["Log"].tolist() == [demo.name]
 
 
-def test_without_a_goal_neither_headline_rate_is_given(store: Store) -> None:
+def test_without_a_goal_neither_headline_rate_is_given(demo_copy: tuple[Store, Dataset]) -> None:
     # Nobody converts then, so every decided journey is a churn: "0 %" and "100 %" would say nothing of the customers.
-    demo = import_demo(store)
+    store, demo = demo_copy
     with store.engine(demo.id) as engine:
         save_definition(store, demo.id, dataclasses.replace(suggest_definition(engine), goal=()))
     app = open_home(dataset=demo.id)
@@ -104,8 +104,8 @@ def test_an_attribute_filter_keeps_its_values_type(store: Store) -> None:
     assert metrics(app)["Customers (unique journeys)"] == f"{expected.cases:,}"
 
 
-def test_an_unreadable_link_says_what_is_wrong_and_shows_everyone(store: Store) -> None:
-    demo = import_demo(store)
+def test_an_unreadable_link_says_what_is_wrong_and_shows_everyone(demo_copy: tuple[Store, Dataset]) -> None:
+    _, demo = demo_copy
     app = open_home(dataset=demo.id, channels="web")
     assert not app.exception
     assert errors(app) == ['The filter \'channels\' in this link is not a list of names such as ["web","store"].']
@@ -149,15 +149,15 @@ def test_a_log_without_channels_or_attributes_offers_only_the_time_window(store:
     assert metrics(app)["Events"] == "2"
 
 
-def test_the_caption_writes_attribute_values_as_they_are_in_the_data(store: Store) -> None:
-    demo = import_demo(store)
+def test_the_caption_writes_attribute_values_as_they_are_in_the_data(demo_copy: tuple[Store, Dataset]) -> None:
+    _, demo = demo_copy
     app = open_home(dataset=demo.id, **{"attr.plan": '["Mobile 10GB"]'})
     assert not app.exception
     assert any(caption.value.startswith("Customers whose plan is Mobile 10GB, from ") for caption in app.caption)
 
 
-def test_each_filter_in_force_is_shown_and_removed_in_one_click(store: Store) -> None:
-    demo = import_demo(store)
+def test_each_filter_in_force_is_shown_and_removed_in_one_click(demo_copy: tuple[Store, Dataset]) -> None:
+    store, demo = demo_copy
     app = open_home(dataset=demo.id, channels='["store"]', with_activities='["visit_store"]')
     assert [button.label for button in app.button][:2] == ["who used store", "who did visit\\_store"]
     widget(app.button, "who did visit\\_store").click().run()

@@ -9,8 +9,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from data import Settings, Store, load_log
-from data.importing import import_demo, import_file
+from data import Dataset, Settings, Store, load_log
+from data.importing import import_file
 from tests.conftest import DATASETS
 from tests.data.corpus import XXE_XES
 from tests.data.test_large_uploads import EVENTS, journeys_csv
@@ -51,8 +51,8 @@ def test_before_an_upload_the_page_says_what_it_accepts() -> None:
     assert "No log is stored yet." in [caption.value for caption in app.sidebar.caption]
 
 
-def test_a_stored_log_stays_chosen_in_the_sidebar_while_importing(store: Store) -> None:
-    demo = import_demo(store)
+def test_a_stored_log_stays_chosen_in_the_sidebar_while_importing(demo_copy: tuple[Store, Dataset]) -> None:
+    _, demo = demo_copy
     app = open_import_page(dataset=demo.id)
     assert not app.exception
     assert widget(app.selectbox, "Log").value == demo.id

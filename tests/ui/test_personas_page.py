@@ -12,8 +12,7 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from data import Filters, Settings, Store
-from data.importing import import_demo
+from data import Dataset, Filters, Settings, Store
 from discovery import JourneyDefinition, Outcomes, definition_of, save_definition, stage_kpis
 from segmentation import PERSONAS_KIND, FoundPersonas, PersonaRun, find_personas, persona_profiles, save_run
 from tests.ui.apptest import APP, TIMEOUT_SECONDS, metrics, open_home, widget
@@ -68,8 +67,10 @@ def test_without_a_log_the_page_says_how_to_begin() -> None:
     assert not app.metric
 
 
-def test_found_personas_show_the_librarys_figures_and_once_saved_filter_every_page(store: Store) -> None:
-    demo = import_demo(store)
+def test_found_personas_show_the_librarys_figures_and_once_saved_filter_every_page(
+    demo_copy: tuple[Store, Dataset],
+) -> None:
+    store, demo = demo_copy
     app = open_page(dataset=demo.id, **FIBRE)
     assert app.info[0].value.startswith("Choose how many personas")
     app.toggle(key="auto_k").set_value(False).run()
@@ -116,8 +117,8 @@ def test_found_personas_show_the_librarys_figures_and_once_saved_filter_every_pa
     assert again.selectbox(key="persona_map").value == 1
 
 
-def test_the_page_explains_how_many_personas_were_kept(store: Store) -> None:
-    demo = import_demo(store)
+def test_the_page_explains_how_many_personas_were_kept(demo_copy: tuple[Store, Dataset]) -> None:
+    store, demo = demo_copy
     app = open_page(dataset=demo.id, **FIBRE)
     app.button(key=f"personas-find-{demo.id}").click().run()
     assert not app.exception
@@ -129,9 +130,9 @@ def test_the_page_explains_how_many_personas_were_kept(store: Store) -> None:
     assert any("smallest whose silhouette" in caption.value for caption in app.caption)
 
 
-def test_a_card_without_a_goal_shows_dashes_and_says_why_below_them(store: Store) -> None:
+def test_a_card_without_a_goal_shows_dashes_and_says_why_below_them(demo_copy: tuple[Store, Dataset]) -> None:
     # "no goal chosen" as a metric's value was cut to "no goal cho…" on a half-page card (the receipt log).
-    demo = import_demo(store)
+    store, demo = demo_copy
     with store.engine(demo.id) as engine:
         suggested = definition_of(store, demo.id, engine)[0]
     save_definition(store, demo.id, replace(suggested, goal=()))
@@ -146,8 +147,8 @@ def test_a_card_without_a_goal_shows_dashes_and_says_why_below_them(store: Store
     assert reasons == ["Conversion: no goal chosen · Churn: no goal chosen"] * 2
 
 
-def test_a_link_to_a_persona_no_longer_saved_shows_everyone(store: Store) -> None:
-    demo = import_demo(store)
+def test_a_link_to_a_persona_no_longer_saved_shows_everyone(demo_copy: tuple[Store, Dataset]) -> None:
+    store, demo = demo_copy
     save_run(store, demo.id, "Other", PersonaRun(2, 0, "kmeans", names={0: "A", 1: "B"}))
     app = open_home(dataset=demo.id, persona="Gone:0")
     assert not app.exception
@@ -251,8 +252,8 @@ def test_attribute_lines_follow_each_attributes_role() -> None:
     ]
 
 
-def test_stage_table_shows_both_readings_of_reaching_a_stage(store: Store) -> None:
-    demo = import_demo(store)
+def test_stage_table_shows_both_readings_of_reaching_a_stage(demo_copy: tuple[Store, Dataset]) -> None:
+    store, demo = demo_copy
     with store.engine(demo.id) as engine:
         kpis = stage_kpis(engine, definition_of(store, demo.id, engine)[0])
     table = stage_table(kpis)

@@ -8,8 +8,7 @@ import base64
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from data import Settings, Store
-from data.importing import import_demo
+from data import Dataset, Settings, Store
 from discovery import DISCOVERY_SECTIONS, Branding, ReportView, render_report
 from segmentation import REPORT_SECTIONS, PersonaRun, save_run, save_segment, stored_report_inputs
 from tests.ui import apptest
@@ -47,8 +46,8 @@ def test_without_a_log_the_page_says_how_to_begin() -> None:
     assert app.info[0].value.startswith("No log is stored yet.")
 
 
-def test_the_preview_is_the_librarys_report_of_the_links_view(store: Store) -> None:
-    demo = import_demo(store)
+def test_the_preview_is_the_librarys_report_of_the_links_view(demo_copy: tuple[Store, Dataset]) -> None:
+    store, demo = demo_copy
     app = open_page(dataset=demo.id, metric="Median time", paths="60", channels='["web"]')  # as the map's link has it
     assert not app.exception
     view = ReportView("median", 100, 60, {"channels": '["web"]'})
@@ -58,8 +57,8 @@ def test_the_preview_is_the_librarys_report_of_the_links_view(store: Store) -> N
 
 
 @pytest.mark.slow
-def test_picked_sections_and_title_make_the_report(store: Store) -> None:
-    demo = import_demo(store)
+def test_picked_sections_and_title_make_the_report(demo_copy: tuple[Store, Dataset]) -> None:
+    store, demo = demo_copy
     save_run(store, demo.id, "Spring", PersonaRun(3, 0, "kmeans", names={0: "A", 1: "B", 2: "C"}))
     app = open_page(dataset=demo.id)
     app.multiselect[0].set_value(["churn", "personas"]).run()
@@ -77,8 +76,8 @@ def test_picked_sections_and_title_make_the_report(store: Store) -> None:
     assert "Q1 &lt;review&gt;" in expected
 
 
-def test_a_comparison_without_two_saved_segments_is_left_out_and_said(store: Store) -> None:
-    demo = import_demo(store)
+def test_a_comparison_without_two_saved_segments_is_left_out_and_said(demo_copy: tuple[Store, Dataset]) -> None:
+    store, demo = demo_copy
     save_segment(store, demo.id, "Web", {"channels": '["web"]'})
     app = open_page(dataset=demo.id)
     app.multiselect[0].set_value(["summary", "comparison"]).run()

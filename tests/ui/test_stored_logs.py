@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from data import Settings, Store
+from data import Dataset, Settings, Store
 from data.importing import import_demo
 from tests.ui.apptest import errors, metrics, open_home, open_page, widget
 from ui.logs import deletion_question
@@ -34,8 +34,8 @@ def test_the_list_shows_size_on_disk_and_when_the_open_log_was_last_opened(store
     assert table["Size on disk"].tolist() == [f"{size / 1024**2:,.1f} MB" for size in sizes]
 
 
-def test_renaming_shows_the_new_name_everywhere(store: Store) -> None:
-    demo = import_demo(store)
+def test_renaming_shows_the_new_name_everywhere(demo_copy: tuple[Store, Dataset]) -> None:
+    store, demo = demo_copy
     app = open_home(dataset=demo.id)
     app.text_input(key=f"rename-{demo.id}").input("Abonnés — printemps [2025]").run()
     app.button(key="rename-log").click().run()
@@ -55,9 +55,9 @@ def test_renaming_shows_the_new_name_everywhere(store: Store) -> None:
     ],
 )
 def test_a_bad_name_is_refused_with_the_librarys_reason_and_the_page_goes_on(
-    store: Store, name: str, message: str
+    demo_copy: tuple[Store, Dataset], name: str, message: str
 ) -> None:
-    demo = import_demo(store)
+    store, demo = demo_copy
     app = open_home(dataset=demo.id)
     app.text_input(key=f"rename-{demo.id}").input(name).run()
     app.button(key="rename-log").click().run()
@@ -67,8 +67,8 @@ def test_a_bad_name_is_refused_with_the_librarys_reason_and_the_page_goes_on(
     assert metrics(app)["Customers (unique journeys)"] == f"{demo.n_cases:,}"
 
 
-def test_delete_asks_with_the_name_and_counts_and_cancel_keeps_the_log(store: Store) -> None:
-    demo = import_demo(store)
+def test_delete_asks_with_the_name_and_counts_and_cancel_keeps_the_log(demo_copy: tuple[Store, Dataset]) -> None:
+    store, demo = demo_copy
     app = open_home(dataset=demo.id)
     app.button(key="delete-log").click().run()
     assert plain(deletion_question(demo)) in [warning.value for warning in app.warning]
@@ -114,8 +114,8 @@ def test_deleting_another_log_keeps_the_open_one_and_its_filters(store: Store) -
     assert app.query_params["channels"] == '["store"]'
 
 
-def test_deleting_the_last_log_shows_the_empty_state(store: Store) -> None:
-    demo = import_demo(store)
+def test_deleting_the_last_log_shows_the_empty_state(demo_copy: tuple[Store, Dataset]) -> None:
+    store, demo = demo_copy
     app = open_home(dataset=demo.id)
     app.button(key="delete-log").click().run()
     app.button(key="delete-confirm").click().run()
@@ -126,8 +126,10 @@ def test_deleting_the_last_log_shows_the_empty_state(store: Store) -> None:
     assert not app.metric
 
 
-def test_a_log_whose_layout_is_gone_says_so_on_every_page_and_can_be_deleted_there(store: Store) -> None:
-    demo = import_demo(store)
+def test_a_log_whose_layout_is_gone_says_so_on_every_page_and_can_be_deleted_there(
+    demo_copy: tuple[Store, Dataset],
+) -> None:
+    store, demo = demo_copy
     demo.layout_path.unlink()
     app = open_page("pages/2_Journey_map.py", dataset=demo.id)
     assert not app.exception
