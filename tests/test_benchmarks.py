@@ -158,6 +158,7 @@ def test_a_log_has_about_the_events_asked_for(tmp_path: Path) -> None:
     assert 18_000 <= events <= 22_000
 
 
+@pytest.mark.slow  # runs the benchmark end to end
 def test_the_filtered_calls_benchmark_times_every_page_call_for_each_channel(tmp_path: Path) -> None:
     from data import Settings, Store, import_demo
 
@@ -175,6 +176,7 @@ def test_the_filtered_calls_benchmark_times_every_page_call_for_each_channel(tmp
     assert "suggested definition" in run.stdout
 
 
+@pytest.mark.slow  # runs the benchmark end to end
 def test_the_upload_benchmark_times_both_ways_of_the_import_page_in_processes_of_their_own(tmp_path: Path) -> None:
     def report(*options: str) -> dict:
         command = [sys.executable, str(REPO / "benchmarks" / "upload.py"), "--events", "2k", "--workdir", str(tmp_path)]
@@ -190,6 +192,7 @@ def test_the_upload_benchmark_times_both_ways_of_the_import_page_in_processes_of
         assert (list(steps["whole"]), list(steps["sample"])) == (whole, sample)
 
 
+@pytest.mark.slow  # runs the benchmark end to end
 def test_the_session_opens_each_page_under_each_filter_as_the_dashboard_computes_it(demo_copy, monkeypatch) -> None:
     import discovery
     from benchmarks import session
