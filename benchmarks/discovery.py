@@ -22,10 +22,11 @@ variant with its activity list; `top_variants` the 25 the Variants page shows fi
 suggested journey definition. Stage KPIs, churn points, the funnel, top variants and persona features are Parcours's
 alone, the inductive miner Parcours's and pm4py's: the other cells are empty.
 `first_map` is Parquet → the first journey map drawn: the import (everything it does before a map can be
-computed) + the map the Journey map page draws first (its DOT, paths of 80 % of the customers) for Parcours, load +
-DFG + performance DFG for pm4py. `session` is an exploration session (`benchmarks/session.py`): the import, then
-the Journey map, the Variants page and the Stages page under ten filters, each new to the engine; pm4py does the
-same pages with its own filters in one process from the same Parquet. `--operations` measures only those named;
+computed) + what the Journey map page computes when first opened on the log (the suggested journey definition its
+lanes and churn points need, then its map's DOT, paths of 80 % of the customers) for Parcours, load + DFG +
+performance DFG for pm4py. `session` is an exploration session (`benchmarks/session.py`): the import and the suggested
+definition, then the Journey map, the Variants page and the Stages page under ten filters, each new to the engine;
+pm4py does the same pages with its own filters in one process from the same Parquet, given the stages by hand. `--operations` measures only those named;
 when none of them times the import (`load`, `first_map`, `end_to_end`, `session`), Parcours reads the log from the
 store `benchmarks/dashboard.py` keeps under the work folder (`dashboard-home-<size>`, imported on first use).
 """
@@ -50,11 +51,11 @@ from typing import TYPE_CHECKING
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from benchmarks.session import PATH_COVERAGE, TOP_VARIANTS, parcours_session, pm4py_session  # noqa: E402
+from benchmarks.session import TOP_VARIANTS, first_map_page, parcours_session, pm4py_session  # noqa: E402
 
 if TYPE_CHECKING:
-    from data import Engine, Filters
-    from discovery import JourneyMap, VariantTable
+    from data import Filters
+    from discovery import VariantTable
 
 EVENTS_PER_CUSTOMER = 18.3  # the telecom demo's mean journey length, checked by the tests
 TOOLS = ("parcours", "spark", "pm4py")
@@ -284,7 +285,7 @@ def run_parcours(log: BenchmarkLog, repeats: int, operations: tuple[str, ...] = 
             store, dataset_id = Store(Settings(home=stored)), stored_log(log.demo_parquet, stored)
         if "first_map" in chosen:
             with store.engine(dataset_id) as engine:
-                map_seconds, _ = timed(lambda: discovery.map_to_dot(drawn_map(engine)), 1)
+                map_seconds, _ = timed(lambda: first_map_page(engine), 1)
                 results["first_map"] = observation(load_seconds + map_seconds)
         if "end_to_end" in chosen:
             with store.engine(dataset_id) as engine:
@@ -293,8 +294,7 @@ def run_parcours(log: BenchmarkLog, repeats: int, operations: tuple[str, ...] = 
                 )
         if "session" in chosen:
             with store.engine(dataset_id) as engine:  # every filter of the session new to the engine
-                definition = discovery.suggest_definition(engine)
-                session_seconds, _ = timed(lambda: parcours_session(engine, definition), 1)
+                session_seconds, _ = timed(lambda: parcours_session(engine, discovery.suggest_definition(engine)), 1)
                 results["session"] = observation(load_seconds + session_seconds)
         with store.engine(dataset_id) as engine:
             filters = filtered_journeys()
@@ -321,14 +321,6 @@ def dashboard_home(log: BenchmarkLog) -> Path:
     """Return the store `benchmarks/dashboard.py --pages-events <size>` imports this log into, beside the log."""
     size = log.demo_parquet.stem.split("_")[1]  # telecom_<size>_<customers>c, as `prepare_log` names it
     return log.demo_parquet.parent / f"dashboard-home-{size}"
-
-
-def drawn_map(engine: Engine) -> JourneyMap:
-    """Return the map the Journey map page draws first: every touchpoint, the paths of 80 % of the customers."""
-    import discovery
-
-    full = discovery.journey_map(engine)
-    return discovery.simplified_map(engine, full, path_coverage=PATH_COVERAGE)
 
 
 def run_spark(events_parquet: Path) -> dict:

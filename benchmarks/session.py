@@ -82,6 +82,15 @@ def journey_map_page(engine: Engine, definition: JourneyDefinition, filters: Fil
     return discovery.map_to_dot(drawn)
 
 
+def first_map_page(engine: Engine) -> object:
+    """The Journey map page opened on a new log: the suggested journey definition its banner, lanes and churn points
+    need (once per log), then the map it draws, every customer selected."""
+    import discovery
+    from data import Filters
+
+    return journey_map_page(engine, discovery.suggest_definition(engine), Filters())
+
+
 def variants_page(engine: Engine, definition: JourneyDefinition, filters: Filters) -> object:
     """The Variants page: the top paths with outcomes, the first path's customers with theirs, the paths after the
     touchpoint most customers did."""
