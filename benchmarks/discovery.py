@@ -26,9 +26,10 @@ computed) + what the Journey map page computes when first opened on the log (the
 lanes and churn points need, then its map's DOT, paths of 80 % of the customers) for Parcours, load + DFG +
 performance DFG for pm4py. `session` is an exploration session (`benchmarks/session.py`): the import and the suggested
 definition, then the Journey map, the Variants page and the Stages page under ten filters, each new to the engine;
-pm4py does the same pages with its own filters in one process from the same Parquet, given the stages by hand. `--operations` measures only those named;
-when none of them times the import (`load`, `first_map`, `end_to_end`, `session`), Parcours reads the log from the
-store `benchmarks/dashboard.py` keeps under the work folder (`dashboard-home-<size>`, imported on first use).
+pm4py does the same pages with its own filters in one process from the same Parquet, given the stages by hand.
+`--operations` measures only those named; when none of them times the import (`load`, `first_map`, `end_to_end`,
+`session`), Parcours reads the log from the store `benchmarks/dashboard.py` keeps under the work folder
+(`dashboard-home-<size>`, imported on first use).
 """
 
 from __future__ import annotations

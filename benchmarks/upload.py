@@ -16,9 +16,9 @@ operator's limits are apart:
   the mapping detected on them, then every row checked and the log stored in a child (`import_sample_isolated`: by
   DuckDB for the typed Parquet file, by pandas for the rows kept). A file read whole is checked before it is stored,
   as the page does.
-Both end with what the Journey map page computes when first opened on the log (`first_map`, from the upload). The log is the telecom
-generator's of `benchmarks/discovery.py`, made once in the work folder, with its mapping; `--format csv` exports it
-once as a `.csv.gz` (times in UTC without their zone, as a spreadsheet writes them).
+Both end with what the Journey map page computes when first opened on the log (`first_map`, from the upload). The
+log is the telecom generator's of `benchmarks/discovery.py`, made once in the work folder, with its mapping;
+`--format csv` exports it once as a `.csv.gz` (times in UTC without their zone, as a spreadsheet writes them).
 """
 
 from __future__ import annotations
