@@ -29,8 +29,8 @@ PARQUET_IMPORT_PHASES = [
 def _component_manifests_scanned_once() -> Iterator[None]:
     """Scan the installed packages for Streamlit component manifests once per test process, not per AppTest.
 
-    Each `AppTest` reads the metadata of every installed package for them (0.7 s here, a third of the CPU the
-    quick tests took); the packages do not change during a run.
+    Each `AppTest` reads the metadata of every installed package for them (0.2 s here, more under load: a sixth of
+    the CPU the quick tests took); the packages do not change during a run.
     """
     from streamlit.components.v2 import manifest_scanner
 
