@@ -184,7 +184,6 @@ def import_columnar(
         write_events,
         lambda layout_path: layout_quality(layout_path, settings),
         write_layout=None if settings.engine == "spark" else write_layout,
-        keep_events=False,
         source_sha256=sample.sha256,
         source_name=sample.name,
         mapping=mapping,

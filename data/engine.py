@@ -199,19 +199,23 @@ def build_layout_from_query(
     settings: Settings,
     *,
     setup: Sequence[str] = (),
+    relations: Mapping[str, pa.Table] | None = None,
     file: str | None = None,
 ) -> None:
     """Write the layout of the canonical events a SELECT returns, atomically as `build_layout` does.
 
-    This is how an importer that reads its source with DuckDB stores no canonical copy: the layout is built
-    straight from the source relation. `names` are the query's column names in order (matched by position, as
-    DuckDB renames columns that differ only in case); `setup` runs first on the connection (macros the query uses).
+    This is how an importer stores no canonical copy: the layout is built straight from the source relation.
+    `names` are the query's column names in order (matched by position, as DuckDB renames columns that differ only
+    in case); `setup` runs first on the connection (macros the query uses), and `relations` (name: Arrow table) are
+    registered for the query to read.
     """
     layout_path = Path(layout_path)
     layout_path.parent.mkdir(parents=True, exist_ok=True)
     building = layout_path.with_name(f".{layout_path.name}.{uuid.uuid4().hex}.building")
     try:
         with connect(settings, importing=True) as connection:
+            for name, table in (relations or {}).items():
+                connection.register(name, table)
             for statement in setup:
                 connection.execute(statement)
             connection.execute(f"CREATE TEMP VIEW {_RAW_SOURCE} AS {query}")

@@ -105,7 +105,6 @@ def import_layout(
         owner=owner,
         workspace=workspace,
         write_layout=lambda layout_path: load_parquet_layout(root, layout_path, settings),
-        keep_events=False,
     )
 
 

@@ -127,7 +127,11 @@ def test_metadata_comes_back_as_it_was_given(settings: Settings) -> None:
         "camille",
     )
     assert reopened.created_at.tzinfo == UTC
-    assert reopened.size_bytes == reopened.events_path.stat().st_size + reopened.layout_path.stat().st_size
+    folder = reopened.layout_path.parent
+    assert sorted(path.name for path in folder.iterdir()) == ["events_schema.parquet", "layout.duckdb", "manifest.json"]
+    assert reopened.size_bytes == sum(
+        folder.joinpath(name).stat().st_size for name in ("events_schema.parquet", "layout.duckdb")
+    )
 
 
 def test_owner_defaults_to_the_configured_user(settings: Settings) -> None:
@@ -321,13 +325,27 @@ def test_an_id_that_is_not_a_content_hash_never_reaches_the_file_system(settings
     assert folder_state(settings.home) == files_before
 
 
-def test_a_dataset_whose_events_file_was_removed_says_to_import_again(settings: Settings) -> None:
+def test_a_dataset_whose_layout_was_removed_says_to_import_again(settings: Settings) -> None:
     store = Store(settings)
     dataset = store.import_log(event_log())
-    dataset.events_path.unlink()
+    dataset.layout_path.unlink()
 
-    with pytest.raises(DatasetNotFound, match="import the log again"):
+    with pytest.raises(DatasetNotFound, match="Import the log again"):
         store.load_events(dataset.id)
+
+
+def test_a_log_stored_with_its_canonical_copy_by_an_older_parcours_loads_from_it(
+    settings: Settings, tmp_path: Path
+) -> None:
+    store = Store(settings)
+    dataset = store.import_log(event_log())
+    older = journeys().assign(activity="as the copy says")  # told apart from what the layout holds
+    older.to_parquet(dataset.events_path, index=False)
+    data.store._write_manifest(dataset.layout_path.parent, dataset.id, n_events=dataset.n_events)
+
+    pd.testing.assert_frame_equal(store.load_events(dataset.id), older, check_exact=True)
+    store.export_events(dataset.id, tmp_path / "exported.parquet")
+    assert (tmp_path / "exported.parquet").read_bytes() == dataset.events_path.read_bytes()
 
 
 def test_an_empty_log_is_refused(settings: Settings) -> None:
@@ -363,11 +381,11 @@ def test_a_layout_written_by_another_version_is_rebuilt_from_the_events(settings
 def test_a_failed_import_leaves_the_store_as_it_was(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
     store = Store(settings)
 
-    def failing_build_layout(events_parquet: Path, layout_path: Path, settings: Settings) -> None:
+    def failing_build_layout(query: str, names: list[str], layout_path: Path, *args: object, **kwargs: object) -> None:
         layout_path.write_bytes(b"half a layout")
         raise OSError("disk full")
 
-    monkeypatch.setattr(data.store, "build_layout", failing_build_layout)
+    monkeypatch.setattr(data.store, "build_layout_from_query", failing_build_layout)
     with pytest.raises(OSError, match="disk full"):
         store.import_log(event_log())
 
@@ -387,10 +405,10 @@ def test_a_complete_folder_left_by_a_crash_before_the_commit_is_reused(
         connection.execute("DELETE FROM datasets")  # as if the process died just before its commit
     files_before = folder_state(settings.home)
 
-    def unexpected_build_layout(*args: object) -> None:
+    def unexpected_build_layout(*args: object, **kwargs: object) -> None:
         raise AssertionError("the complete folder should have been reused")
 
-    monkeypatch.setattr(data.store, "build_layout", unexpected_build_layout)
+    monkeypatch.setattr(data.store, "build_layout_from_query", unexpected_build_layout)
     again = store.import_log(event_log())
 
     assert again.id == dataset.id
@@ -398,7 +416,7 @@ def test_a_complete_folder_left_by_a_crash_before_the_commit_is_reused(
     pd.testing.assert_frame_equal(store.load_events(again.id), journeys(), check_exact=True)
 
 
-@pytest.mark.parametrize("damage", ["no manifest", "truncated events", "foreign manifest"])
+@pytest.mark.parametrize("damage", ["no manifest", "truncated layout", "foreign manifest"])
 def test_a_broken_folder_left_by_a_crash_is_replaced(settings: Settings, damage: str) -> None:
     store = Store(settings)
     dataset = store.import_log(event_log())
@@ -407,8 +425,8 @@ def test_a_broken_folder_left_by_a_crash_is_replaced(settings: Settings, damage:
     folder = settings.datasets_dir / dataset.id
     if damage == "no manifest":
         (folder / "manifest.json").unlink()
-    elif damage == "truncated events":
-        (folder / "events.parquet").write_bytes((folder / "events.parquet").read_bytes()[:100])
+    elif damage == "truncated layout":
+        (folder / "layout.duckdb").write_bytes((folder / "layout.duckdb").read_bytes()[:100])
     else:
         manifest = (folder / "manifest.json").read_text(encoding="utf-8")
         (folder / "manifest.json").write_text(manifest.replace(dataset.id, "f" * 16), encoding="utf-8")
@@ -417,7 +435,7 @@ def test_a_broken_folder_left_by_a_crash_is_replaced(settings: Settings, damage:
 
     assert store.datasets() == [again]
     pd.testing.assert_frame_equal(store.load_events(again.id), journeys(), check_exact=True)
-    assert sorted(path.name for path in folder.iterdir()) == ["events.parquet", "layout.duckdb", "manifest.json"]
+    assert sorted(path.name for path in folder.iterdir()) == ["events_schema.parquet", "layout.duckdb", "manifest.json"]
 
 
 def test_leftovers_older_than_an_hour_are_removed_when_the_store_opens(settings: Settings) -> None:

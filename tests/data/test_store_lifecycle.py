@@ -180,11 +180,11 @@ def test_a_full_disk_while_writing_is_a_typed_error_that_changes_nothing(
     store = Store(settings)
     kept = store.import_log(event_log(source_sha256="1" * 64))
 
-    def full_disk(frame: pd.DataFrame, path: Path) -> None:
-        path.write_bytes(b"PAR1 half")
-        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
+    def full_disk(query: str, names: list[str], layout_path: Path, *args: object, **kwargs: object) -> None:
+        layout_path.write_bytes(b"DUCK half")
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(layout_path))
 
-    monkeypatch.setattr(data.store, "_write_events", full_disk)
+    monkeypatch.setattr(data.store, "build_layout_from_query", full_disk)
     with pytest.raises(StorageFull, match="disk is full"):
         store.import_log(event_log(source_sha256="2" * 64))
 
@@ -193,10 +193,10 @@ def test_a_full_disk_while_writing_is_a_typed_error_that_changes_nothing(
 
 
 def test_other_write_errors_are_not_called_a_full_disk(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
-    def denied(frame: pd.DataFrame, path: Path) -> None:
-        raise PermissionError(errno.EACCES, "Permission denied", str(path))
+    def denied(query: str, names: list[str], layout_path: Path, *args: object, **kwargs: object) -> None:
+        raise PermissionError(errno.EACCES, "Permission denied", str(layout_path))
 
-    monkeypatch.setattr(data.store, "_write_events", denied)
+    monkeypatch.setattr(data.store, "build_layout_from_query", denied)
     with pytest.raises(PermissionError):
         Store(settings).import_log(event_log())
 
