@@ -270,7 +270,8 @@ def parse_timestamps(
     where = _check_arguments(values, dayfirst, timezone, column, file)
     check_timestamp_format(format, column=column, file=file)
     plain = values.reset_index(drop=True)
-    if not _nonempty(plain).any():
+    nonempty = _nonempty(plain)  # once: at 10M events each look at the text costs 0.6 s
+    if not nonempty.any():
         raise TimestampError(
             Problem(
                 "The timestamp column is empty.",
@@ -281,10 +282,10 @@ def parse_timestamps(
         )
     # "datetime" names a column type, not a text format: text in such a column is sniffed.
     explicit = None if format == DATETIME else format
-    reading, chosen, ambiguous = _read_column(plain, explicit, dayfirst, timezone)
+    reading, chosen, ambiguous = _read_column(plain, nonempty, explicit, dayfirst, timezone)
     if ambiguous is not None:
         raise _ambiguity_error(plain, ambiguous, timezone, where)
-    _refuse_mostly_unread(plain, reading, chosen, explicit=explicit is not None, where=where)
+    _refuse_mostly_unread(plain, nonempty, reading, chosen, explicit=explicit is not None, where=where)
     positions = (np.flatnonzero(~reading.read), np.flatnonzero(reading.dst_adjusted))
     out_of_range = np.flatnonzero(reading.out_of_range)
     for array in (*positions, out_of_range):
@@ -306,10 +307,11 @@ def sniff_timestamps(values: pd.Series, *, dayfirst: bool | None = None, timezon
     """
     _check_arguments(values, dayfirst, timezone, "timestamp", None)
     plain = values.reset_index(drop=True)
-    nonempty = int(_nonempty(plain).sum())
+    present = _nonempty(plain)
+    nonempty = int(present.sum())
     if nonempty == 0:
         return TimestampSniff(format=None, values=_no_instants(values.index), nonempty=0)
-    reading, chosen, ambiguous = _read_column(plain, None, dayfirst, timezone)
+    reading, chosen, ambiguous = _read_column(plain, present, None, dayfirst, timezone)
     return TimestampSniff(
         format=chosen,
         values=reading.series().set_axis(values.index),
@@ -354,10 +356,10 @@ class _Ambiguity:
 
 
 def _read_column(
-    values: pd.Series, format: str | None, dayfirst: bool | None, timezone: str
+    values: pd.Series, nonempty: np.ndarray, format: str | None, dayfirst: bool | None, timezone: str
 ) -> tuple[_Reading, str, _Ambiguity | None]:
-    """Read a column on a 0-based index with `format` or the sniffed one; return the format and any ambiguity left."""
-    nonempty = _nonempty(values)
+    """Read a column on a 0-based index (`nonempty` where it holds a value) with `format` or the sniffed one; return
+    the format and any ambiguity left."""
     if pd.api.types.is_datetime64_any_dtype(values.dtype):
         return _from_datetimes(values, timezone), DATETIME, None
     if pd.api.types.infer_dtype(values, skipna=True) in ("datetime", "date"):
@@ -390,9 +392,10 @@ def _is_number(values: pd.Series) -> bool:
     return pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(values.dtype)
 
 
-def _refuse_mostly_unread(raw: pd.Series, reading: _Reading, chosen: str, *, explicit: bool, where: _Where) -> None:
+def _refuse_mostly_unread(
+    raw: pd.Series, nonempty: np.ndarray, reading: _Reading, chosen: str, *, explicit: bool, where: _Where
+) -> None:
     """Refuse a column where fewer than half the non-empty values were read: the format or column is wrong."""
-    nonempty = _nonempty(raw)
     unread = nonempty & ~reading.read
     if unread.sum() * 2 <= nonempty.sum():
         return
@@ -652,6 +655,22 @@ def _days_in_month(year: np.ndarray, month: np.ndarray) -> np.ndarray:
 
 
 def _days_from_civil(year: np.ndarray, month: np.ndarray, day: np.ndarray) -> np.ndarray:
+    """Days since 1970-01-01 of proleptic Gregorian dates, exact for any year; a month outside 1 to 12 (a value
+    the caller refuses) gives some number.
+
+    Each month's first day is counted once (a log spans few months) and looked up: at 10M events the algorithm
+    on every value took 1.7 s.
+    """
+    if len(year) == 0:
+        return _civil_days(year, month, day)
+    first_year = int(year.min())
+    years = np.arange(first_year, int(year.max()) + 1).repeat(12)
+    months = np.tile(np.arange(1, 13), len(years) // 12)
+    month_starts = _civil_days(years, months, np.ones_like(years))
+    return month_starts[(year - first_year) * 12 + np.clip(month, 1, 12) - 1] + day - 1
+
+
+def _civil_days(year: np.ndarray, month: np.ndarray, day: np.ndarray) -> np.ndarray:
     """Days since 1970-01-01 of proleptic Gregorian dates (H. Hinnant's algorithm), exact for any year."""
     shifted = year - (month <= 2)
     era = np.floor_divide(shifted, 400)
