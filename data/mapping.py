@@ -29,6 +29,7 @@ SAMPLE_ROWS = 20_000
 """Value shapes are measured on the first rows: enough for repeats of case ids to show."""
 
 EXAMPLES_PER_COLUMN = 3
+FIRST_ROWS_LOOKED_AT = 1_000  # a role column is told not empty from these when one of them is filled in
 MIN_SCORE_LISTED = 0.2
 MIN_SCORE_MAPPED = 0.35
 MIN_CHANNEL_SCORE = 0.5
@@ -191,7 +192,7 @@ def validate_mapping(frame: pd.DataFrame, mapping: ColumnMapping) -> None:
             column=column,
         )
         for role, column in dict.fromkeys(uses)
-        if column in frame.columns and _filled(frame[column]).empty
+        if column in frame.columns and _entirely_empty(frame[column])
     ]
     if problems:
         raise MappingError(problems)
@@ -214,6 +215,12 @@ def _unknown_column(frame: pd.DataFrame, what: str, column: str) -> Problem:
         shown = ", ".join(repr(name) for name in names[:10])
         fix = f"Choose one of the file's columns: {shown}" + (" …" if len(names) > 10 else "") + "."
     return Problem(f"{what} does not exist in the file.", fix=fix, column=str(column))
+
+
+def _entirely_empty(values: pd.Series) -> bool:
+    """Whether no value of the column is filled in, looking at its first rows first (at 10M events, reading every
+    value of the four role columns took 1.5 s where their first rows settle it)."""
+    return _filled(values.iloc[:FIRST_ROWS_LOOKED_AT]).empty and _filled(values).empty
 
 
 def _filled(values: pd.Series) -> pd.Series:

@@ -212,6 +212,24 @@ def test_entirely_empty_case_column_is_refused_even_when_typed():
         validate_mapping(frame, ColumnMapping("case", "activity", "time"))
 
 
+@pytest.mark.parametrize(("filled_from_row", "empty"), [(None, True), (1_500, False), (0, False)])
+def test_a_column_is_entirely_empty_only_when_no_row_of_it_is_filled_in(filled_from_row, empty):
+    rows = 2_000
+    channel = pd.array([" "] * rows, dtype="str")
+    if filled_from_row is not None:
+        channel[filled_from_row] = "web"  # past the first rows looked at, or among them
+    frame = pd.DataFrame(
+        {"case": ["c1"] * rows, "activity": ["visit"] * rows, "time": ["t1"] * rows, "channel": channel}
+    )
+
+    mapping = ColumnMapping("case", "activity", "time", channel="channel")
+    if empty:
+        with pytest.raises(MappingError, match="channel column is entirely empty"):
+            validate_mapping(frame, mapping)
+    else:
+        validate_mapping(frame, mapping)
+
+
 def test_validation_rejects_a_non_mapping():
     with pytest.raises(TypeError):
         validate_mapping(journeys("customer", "activity", "time", "channel"), {"case_id": "customer"})
