@@ -228,6 +228,27 @@ def build_layout_from_query(
         building.with_name(building.name + ".wal").unlink(missing_ok=True)
 
 
+def as_parquet_reads(table: pa.Table) -> pa.Table:
+    """Return `table` with the types DuckDB gives its columns read from Parquet rather than from Arrow.
+
+    From Arrow, DuckDB reads durations as intervals and times in seconds or milliseconds as types of their own, and
+    cannot read half floats; from Parquet they are whole numbers of their unit, microseconds and floats. A frame's
+    layout and quality report are then the same whether DuckDB reads it from memory or from its Parquet file.
+    """
+    for position, field in enumerate(table.schema):
+        kind = field.type
+        if pa.types.is_duration(kind):
+            read_as = pa.int64()
+        elif pa.types.is_timestamp(kind) and kind.unit in ("s", "ms"):
+            read_as = pa.timestamp("us", kind.tz)
+        elif pa.types.is_float16(kind):
+            read_as = pa.float32()
+        else:
+            continue
+        table = table.set_column(position, field.name, table.column(position).cast(read_as))
+    return table
+
+
 def _canonical_events_query(events: str, cases: str, attributes: Sequence[tuple[str, str]]) -> str:
     """Return the SELECT of the canonical events (source names, file order) from a layout's `events` and `cases`.
 

@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from data.engine import connect, layout_events, quote_identifier
+from data.engine import as_parquet_reads, connect, layout_events, quote_identifier
 from data.errors import spreadsheet_row
 from data.isolation import report_progress
 from data.schema import ACTIVITY, CASE_ID, SOURCE_ROW, TIMESTAMP
@@ -258,13 +258,15 @@ def _check_canonical(columns: Iterable[str]) -> None:
 
 
 def _arrow_table(frame: pd.DataFrame) -> pa.Table:
-    """Return the frame as Arrow, its times in microseconds as DuckDB's TIMESTAMPTZ holds them."""
+    """Return the frame as Arrow, its times in microseconds as DuckDB's TIMESTAMPTZ holds them and its attributes
+    with the types DuckDB reads from its Parquet file (`as_parquet_reads`: a duration as a whole number)."""
     try:
         table = pa.Table.from_pandas(frame, preserve_index=False)
     except pa.ArrowException:
         # Columns of mixed Python objects (some SQL drivers, JSON lines) have no Arrow type: compare their text.
         mixed = {column: "str" for column, dtype in frame.dtypes.items() if pd.api.types.is_object_dtype(dtype)}
         table = pa.Table.from_pandas(frame.astype(mixed), preserve_index=False)
+    table = as_parquet_reads(table)
     position = table.schema.get_field_index(TIMESTAMP)
     return table.set_column(position, TIMESTAMP, table[TIMESTAMP].cast(pa.timestamp("us", tz="UTC")))
 

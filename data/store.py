@@ -47,6 +47,7 @@ from alembic.config import Config
 
 from data.engine import (
     Engine,
+    as_parquet_reads,
     build_layout,
     build_layout_from_query,
     export_layout_events,
@@ -299,7 +300,7 @@ class Store:
         table = pa.Table.from_pandas(log.frame, preserve_index=False)
 
         def write_layout(layout_path: Path) -> None:
-            relation = {_FRAME: table}
+            relation = {_FRAME: as_parquet_reads(table)}
             build_layout_from_query(
                 f"SELECT * FROM {_FRAME}", table.schema.names, layout_path, self._settings, relations=relation
             )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import decimal
 import os
 import re
 import sqlite3
@@ -10,7 +11,7 @@ import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import duckdb
@@ -33,6 +34,8 @@ from data.schema import ColumnMapping, EventLog
 from data.settings import Settings
 from data.store import ANNOTATIONS, AUDIT, COMMENTS, DATASETS, DOCUMENTS, MEMBERSHIPS, MIGRATIONS_DIR, WORKSPACES, Store
 from tests.conftest import DATASETS as SHARED_LOGS
+from tests.data.test_columnar import LAYOUT_TABLES
+from tests.data.test_columnar import table as layout_table
 
 REPO = Path(__file__).resolve().parents[2]
 HOSTILE_COLUMN = '"; DROP TABLE datasets; --'
@@ -346,6 +349,51 @@ def test_a_log_stored_with_its_canonical_copy_by_an_older_parcours_loads_from_it
     pd.testing.assert_frame_equal(store.load_events(dataset.id), older, check_exact=True)
     store.export_events(dataset.id, tmp_path / "exported.parquet")
     assert (tmp_path / "exported.parquet").read_bytes() == dataset.events_path.read_bytes()
+
+
+def unusual_types() -> pd.DataFrame:
+    """Attributes DuckDB reads from Arrow otherwise than from Parquet (durations, milliseconds, half floats) and
+    some it reads alike (categories, decimals, dates)."""
+    frame = journeys()[["case_id", "activity", "timestamp", "channel", "source_row"]]
+    return frame.assign(
+        waited=pd.to_timedelta([1, 2, None, 4, 5], unit="s").as_unit("s"),
+        paid_at=pd.to_datetime(
+            [
+                "2024-03-01 09:00:00.125",
+                None,
+                "2024-03-01 00:00:00.000",
+                "2024-03-02 10:00:00.000",
+                "2024-03-05 11:11:11.111",
+            ]
+        ).as_unit("ms"),
+        weight=np.array([1.5, 2, 3, 4, 5], dtype="float16"),
+        plan=pd.Categorical(["a", "b", None, "a", "b"]),
+        amount=[decimal.Decimal("1.10"), None, decimal.Decimal("3"), decimal.Decimal("4.5"), decimal.Decimal("5")],
+        born=[date(1990, 1, 1), None, date(1985, 5, 5), date(2000, 2, 29), date(1970, 1, 1)],
+    )
+
+
+@pytest.mark.parametrize("frame", [journeys, unusual_types], ids=["text-numbers-flags", "unusual-types"])
+def test_the_layout_of_a_frame_is_the_one_built_from_its_parquet_file(frame, tmp_path: Path) -> None:
+    """Built from the frame in memory as DuckDB would read it from its Parquet file (which Spark's layout reads)."""
+    log = event_log(frame())
+    straight = Store(Settings(home=tmp_path / "straight")).import_log(log)
+    through_parquet = Store(Settings(home=tmp_path / "parquet")).import_events(
+        lambda path: log.frame.to_parquet(path, index=False),
+        lambda _layout: log.quality,
+        source_sha256=log.source_sha256,
+        source_name=log.name,
+        mapping=log.mapping,
+        options=log.options,
+    )
+
+    for name in LAYOUT_TABLES:
+        pd.testing.assert_frame_equal(
+            layout_table(straight.layout_path, name), layout_table(through_parquet.layout_path, name)
+        )
+    assert not straight.events_path.exists()
+    loaded = Store(Settings(home=tmp_path / "straight")).load_events(straight.id)
+    pd.testing.assert_frame_equal(loaded, frame(), check_exact=True)
 
 
 def test_an_empty_log_is_refused(settings: Settings) -> None:
