@@ -252,8 +252,16 @@ def test_rows_to_reject_are_left_to_the_pandas_importer_which_lists_them(tmp_pat
         (lambda frame: frame.assign(when=frame["when"].astype(str)), {}),
         (lambda frame: frame.assign(nested=[[1]] * len(frame)), {}),
         (lambda frame: frame, {"split_after_days": 30}),
+        (
+            lambda frame: frame.assign(
+                when=frame["when"].astype(str),
+                weight=np.arange(len(frame), dtype="float16"),
+                waited=pd.to_timedelta(np.arange(len(frame)), unit="s").as_unit("s"),
+            ),
+            {},
+        ),
     ],
-    ids=["naive-times", "text-times", "nested-column", "journeys-split"],
+    ids=["naive-times", "text-times", "nested-column", "journeys-split", "text-times-half-floats-durations"],
 )
 def test_what_only_pandas_reads_goes_to_pandas_with_the_same_result(change, options, tmp_path):
     path = write(change(awkward_log()), tmp_path / "log.parquet")
