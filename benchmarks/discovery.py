@@ -9,7 +9,7 @@ Each tool runs in its own child process per size, so one's memory never counts a
 `peak_mb` is that process's high-water mark (RSS) after the operation, Spark's JVM included. Times are
 medians of `--repeats` warm runs, except `session_start`, `load` and `layout_build`, which run once; the warm
 operations also give the process's CPU seconds per run (`parcours_cpu_s`, … in the JSON). `load` is Parquet →
-validated canonical log + quality report + stored Parquet + DuckDB layout for Parcours (`import_file`, as a
+validated canonical log + quality report + DuckDB layout, the stored form, for Parcours (`import_file`, as a
 user imports), read_parquet + format_dataframe for pm4py. `layout_build` is the canonical events Parquet file →
 the layout file the dashboard opens, every table and stat included: `build_layout` for Parcours,
 `build_layout_with_spark` for Spark (Spark's Parquet tables copied into DuckDB; its session start apart), which
