@@ -25,7 +25,6 @@ from discovery import (
     JourneyDefinition,
     PathFlows,
     VariantTable,
-    journey_outcomes,
     paths,
     paths_between,
     variant_cases,
@@ -82,12 +81,6 @@ _NODE_PAD_PX = 12
 # --- cached readers ---
 
 
-@st.cache_data(show_spinner=False, max_entries=16, hash_funcs=BY_CONTENT_AND_DEFINITION)
-def _outcomes(dataset_id: str, filters: Filters, definition: JourneyDefinition) -> pd.Series:
-    with dataset_engine(dataset_id) as engine:
-        return journey_outcomes(engine, definition, filters)
-
-
 @st.cache_data(show_spinner=False, max_entries=64, hash_funcs=BY_CONTENT_AND_DEFINITION)
 def _variants(
     dataset_id: str, filters: Filters, limit: int, collapse_repeats: bool, definition: JourneyDefinition
@@ -105,10 +98,8 @@ def variants(dataset_id: str, filters: Filters, *, limit: int, collapse_repeats:
 def _variant_customers(
     dataset_id: str, variant_ids: tuple[str, ...], filters: Filters, definition: JourneyDefinition
 ) -> pd.DataFrame:
-    outcome = _outcomes(dataset_id, filters, definition)
     with dataset_engine(dataset_id) as engine:
-        cases = variant_cases(engine, variant_ids, filters)
-    return cases.assign(outcome=cases["case_id"].map(outcome))
+        return variant_cases(engine, variant_ids, filters, definition=definition)
 
 
 def variant_customers(dataset_id: str, variant_ids: Sequence[str], filters: Filters) -> pd.DataFrame:

@@ -11,7 +11,7 @@ import pytest
 from data.engine import Engine
 from data.filters import Filters
 from data.settings import Settings
-from discovery import ChurnRule, JourneyDefinition, variant_cases, variant_table
+from discovery import ChurnRule, JourneyDefinition, journey_outcomes, variant_cases, variant_table
 from tests.discovery import journeys
 
 # Three customers take visit → buy, one visits twice before buying, one only visits.
@@ -176,3 +176,12 @@ def test_to_dict_is_json(shop: Engine) -> None:
     assert result["variants"][0]["activities"] == ["visit", "buy"]
     assert result["variants"][0]["converted"] == 4
     assert result["variants"][1]["churn_rate"] is None
+
+
+def test_variant_cases_with_a_definition_carry_each_journeys_own_outcome(shop: Engine) -> None:
+    merged = variant_table(shop, collapse_repeats=True).frame["variant_ids"].iloc[0]
+    cases = variant_cases(shop, merged, Filters(case_ids={"anna", "dina", "eve"}), definition=BUY_WITHIN_30_MINUTES)
+    every = journey_outcomes(shop, BUY_WITHIN_30_MINUTES)
+    assert cases["case_id"].tolist() == ["anna", "dina"]
+    assert cases["outcome"].tolist() == [every["anna"], every["dina"]]
+    assert list(cases.columns) == [*shop.cases().columns, "outcome"]
