@@ -301,8 +301,9 @@ class Store:
 
         def write_layout(layout_path: Path) -> None:
             relation = {_FRAME: as_parquet_reads(table)}
+            names = table.schema.names
             build_layout_from_query(
-                f"SELECT * FROM {_FRAME}", table.schema.names, layout_path, self._settings, relations=relation
+                f"SELECT * FROM {_FRAME}", names, layout_path, self._settings, relations=relation, file=log.name
             )
 
         return self.import_events(
