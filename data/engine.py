@@ -87,6 +87,7 @@ _CODED_TEXT_VALUES = 1_000
 _TEXT_SAMPLE_ROWS = 100_000
 # Events read per statement by the per-journey tables built a range of journeys at a time (`_in_journey_ranges`).
 _EVENTS_PER_BATCH = 5_000_000
+_EXPORTED_ROWS_PER_BATCH = 1_000_000  # how many canonical events an export holds in memory at once
 # Row numbers spread over at most this many values per event are checked with a bitmap rather than a GROUP BY.
 _ROW_NUMBER_BITS_PER_EVENT = 64
 
@@ -250,12 +251,13 @@ def as_parquet_reads(table: pa.Table) -> pa.Table:
 
 
 def _canonical_events_query(events: str, cases: str, attributes: Sequence[tuple[str, str]]) -> str:
-    """Return the SELECT of the canonical events (source names, file order) from a layout's `events` and `cases`.
+    """Return the SELECT of the canonical events (file order) from a layout's `events` and `cases`.
 
-    `attributes` pairs each source name with the column the layout stores it as. The layout is the stored form,
-    so this is how the canonical log is exported on demand, from a DuckDB layout or a Parquet one.
+    `attributes` pairs each source name with the column the layout stores it as, the name the SELECT gives it: a
+    source name may be one DuckDB cannot give a column (empty, or another's but for case), so the caller names them
+    (`_canonical_events`). The layout is the stored form: this is how the canonical log is exported on demand.
     """
-    carried = "".join(f", e.{quote_identifier(stored)} AS {quote_identifier(name)}" for name, stored in attributes)
+    carried = "".join(f", e.{quote_identifier(stored)}" for _name, stored in attributes)
     return f"""
         SELECT c.case_id AS {CASE_ID}, e.activity::VARCHAR AS {ACTIVITY}, e.timestamp AS {TIMESTAMP},
                e.channel::VARCHAR AS {CHANNEL}, e.source_row AS {SOURCE_ROW}{carried}
@@ -269,23 +271,29 @@ def layout_canonical_events(layout_path: Path, settings: Settings) -> pa.Table:
 
     Reads a layout of any version that has the `events`, `cases` and `attributes` tables.
     """
-    with _canonical_events(layout_path, settings) as (connection, query):
-        return connection.sql(query).to_arrow_table()
+    with _canonical_events(layout_path, settings) as (connection, query, names):
+        return connection.sql(query).to_arrow_table().rename_columns(names)
 
 
 def export_layout_events(layout_path: Path, events_parquet: Path, settings: Settings) -> None:
     """Write the canonical events of the DuckDB layout at `layout_path` as one Parquet file, in file order.
 
-    DuckDB streams them to the file, so a log larger than memory exports too; a layout another version of
-    Parcours wrote is rebuilt from this file.
+    DuckDB hands them over in batches, named in Arrow (any source name, even one DuckDB cannot take), so a log
+    larger than memory exports too; a layout another version of Parcours wrote is rebuilt from this file.
     """
-    with _canonical_events(layout_path, settings) as (connection, query):
-        connection.execute(f"COPY ({query}) TO {sql_literal(events_parquet)} (FORMAT parquet, COMPRESSION zstd)")
+    with _canonical_events(layout_path, settings) as (connection, query, names):
+        batches = connection.sql(query).to_arrow_reader(_EXPORTED_ROWS_PER_BATCH)
+        schema = pa.schema([field.with_name(name) for field, name in zip(batches.schema, names, strict=True)])
+        with pq.ParquetWriter(events_parquet, schema, compression="zstd") as writer:
+            for batch in batches:
+                writer.write_batch(pa.RecordBatch.from_arrays(batch.columns, schema=schema))
 
 
 @contextmanager
-def _canonical_events(layout_path: Path, settings: Settings) -> Iterator[tuple[duckdb.DuckDBPyConnection, str]]:
-    """Yield a connection with the layout attached read-only and the SELECT of its canonical events."""
+def _canonical_events(
+    layout_path: Path, settings: Settings
+) -> Iterator[tuple[duckdb.DuckDBPyConnection, str, list[str]]]:
+    """Yield a connection with the layout attached read-only, the SELECT of its canonical events and their names."""
     layout_path = Path(layout_path)
     if not layout_path.is_file():
         raise DatasetNotFound(
@@ -296,7 +304,8 @@ def _canonical_events(layout_path: Path, settings: Settings) -> Iterator[tuple[d
         attributes = connection.execute(
             f"SELECT name, stored_as FROM {_CATALOG}.attributes ORDER BY position"
         ).fetchall()
-        yield connection, _canonical_events_query(f"{_CATALOG}.events", f"{_CATALOG}.cases", attributes)
+        names = [*CANONICAL_COLUMNS, *(name for name, _stored in attributes)]
+        yield connection, _canonical_events_query(f"{_CATALOG}.events", f"{_CATALOG}.cases", attributes), names
 
 
 def layout_event_count(layout_path: Path, settings: Settings) -> int:

@@ -426,6 +426,24 @@ def test_a_layout_written_by_another_version_is_rebuilt_from_the_events(settings
     assert data.store._read_manifest(dataset.layout_path.parent, dataset.id) is not None
 
 
+def test_attributes_named_as_duckdb_cannot_name_a_column_are_exported_and_rebuilt(
+    settings: Settings, tmp_path: Path
+) -> None:
+    frame = journeys()[["case_id", "activity", "timestamp", "channel", "source_row"]].assign(
+        **{"": [1, 2, 3, 4, 5], "\x00": ["a", "b", "c", "d", "e"], "Plan": ["x"] * 5, "plan": ["y"] * 5}
+    )
+    store = Store(settings)
+    dataset = store.import_log(event_log(frame))
+    store.export_events(dataset.id, tmp_path / "exported.parquet")
+    pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "exported.parquet"), frame, check_dtype=False)
+    with duckdb.connect(str(dataset.layout_path)) as connection:
+        connection.execute("UPDATE layout_info SET layout_version = layout_version - 1")
+
+    with store.engine(dataset.id) as engine:  # rebuilt from the events exported from the old layout
+        assert list(engine.attribute_columns) == ["", "\x00", "Plan", "plan"]
+    pd.testing.assert_frame_equal(store.load_events(dataset.id), frame, check_exact=True)
+
+
 def test_a_failed_import_leaves_the_store_as_it_was(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
     store = Store(settings)
 
