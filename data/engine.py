@@ -250,14 +250,14 @@ def as_parquet_reads(table: pa.Table) -> pa.Table:
     return table
 
 
-def _canonical_events_query(events: str, cases: str, attributes: Sequence[tuple[str, str]]) -> str:
+def _canonical_events_query(events: str, cases: str, stored_as: Sequence[str]) -> str:
     """Return the SELECT of the canonical events (file order) from a layout's `events` and `cases`.
 
-    `attributes` pairs each source name with the column the layout stores it as, the name the SELECT gives it: a
-    source name may be one DuckDB cannot give a column (empty, or another's but for case), so the caller names them
-    (`_canonical_events`). The layout is the stored form: this is how the canonical log is exported on demand.
+    The attributes keep the columns the layout stores them as (`stored_as`, in order): a source name may be one
+    DuckDB cannot give a column (empty, or another's but for case), so the caller names them (`_canonical_events`).
+    The layout is the stored form: this is how the canonical log is exported on demand.
     """
-    carried = "".join(f", e.{quote_identifier(stored)}" for _name, stored in attributes)
+    carried = "".join(f", e.{quote_identifier(stored)}" for stored in stored_as)
     return f"""
         SELECT c.case_id AS {CASE_ID}, e.activity::VARCHAR AS {ACTIVITY}, e.timestamp AS {TIMESTAMP},
                e.channel::VARCHAR AS {CHANNEL}, e.source_row AS {SOURCE_ROW}{carried}
@@ -305,7 +305,8 @@ def _canonical_events(
             f"SELECT name, stored_as FROM {_CATALOG}.attributes ORDER BY position"
         ).fetchall()
         names = [*CANONICAL_COLUMNS, *(name for name, _stored in attributes)]
-        yield connection, _canonical_events_query(f"{_CATALOG}.events", f"{_CATALOG}.cases", attributes), names
+        stored_as = [stored for _name, stored in attributes]
+        yield connection, _canonical_events_query(f"{_CATALOG}.events", f"{_CATALOG}.cases", stored_as), names
 
 
 def layout_event_count(layout_path: Path, settings: Settings) -> int:
