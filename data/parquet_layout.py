@@ -118,7 +118,7 @@ def load_parquet_layout(root: str | os.PathLike, layout_path: Path, settings: Se
     layout_path = Path(layout_path)
     building = layout_path.with_name(f".{layout_path.name}.{uuid.uuid4().hex}.building")
     try:
-        with connect(settings) as connection:
+        with connect(settings, importing=True) as connection:
             connection.execute(f"ATTACH {sql_literal(building)} AS {_CATALOG}")
             _copy_tables(connection, root)
             connection.execute(f"DETACH {_CATALOG}")
@@ -129,7 +129,11 @@ def load_parquet_layout(root: str | os.PathLike, layout_path: Path, settings: Se
 
 
 def layout_fingerprint(root: str | os.PathLike, settings: Settings) -> str:
-    """Return a SHA-256 of the layout's Parquet files (names and bytes), so that one layout gets one dataset id."""
+    """Return a SHA-256 of the layout's Parquet files (names and bytes), so that one layout gets one dataset id.
+
+    Each file is read whole, so this needs the largest file's size in memory, not a sort's: it runs under the general
+    memory limit, where copying the layout (`load_parquet_layout`) runs under the import's.
+    """
     root = _checked_root(root, settings)
     with connect(settings) as connection:
         (fingerprint,) = connection.execute(
@@ -147,7 +151,7 @@ def _checked_root(root: str | os.PathLike, settings: Settings) -> str:
     root = str(root).rstrip("/")
     if "://" not in root and not Path(root).is_dir():
         raise DatasetNotFound(Problem("No folder is there.", fix="Give the folder prepare-layout wrote.", file=root))
-    with connect(settings) as connection:
+    with connect(settings, importing=True) as connection:
         try:
             (version,) = connection.execute(f"SELECT layout_version FROM {_parquet(root, LAYOUT_INFO)}").fetchone()
         except duckdb.Error as error:

@@ -15,6 +15,7 @@ import duckdb
 import pandas as pd
 import pytest
 
+import data.parquet_layout
 from data import DatasetNotFound, OutdatedLayout, Settings, Store, UnsupportedFormat, import_file, import_layout
 from data.__main__ import main
 from data.parquet_layout import LAYOUT_INFO, PARQUET_TABLES, load_parquet_layout
@@ -116,6 +117,27 @@ def test_a_failed_copy_keeps_the_previous_layout_and_leaves_no_temporary_file(im
         load_parquet_layout(root, target, small_settings(tmp_path))
     assert target.read_bytes() == b"previous"
     assert sorted(path.name for path in target.parent.iterdir()) == ["journeys.layout"]
+
+
+def test_a_layout_is_copied_under_the_import_memory_limit(
+    imported, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Copying a layout sorts its events as an import does: it held 4.4 GB at 100M events under the general limit,
+    1.4 GB under the import's."""
+    _duck_store, _duck, root = imported
+    settings = Settings(home=tmp_path / "home", duckdb_threads=1, duckdb_memory_limit="2GB", import_memory_mb=512)
+    limits = []
+    plain_connect = data.parquet_layout.connect
+
+    def connect(settings: Settings, **options: bool) -> duckdb.DuckDBPyConnection:
+        connection = plain_connect(settings, **options)
+        limits.append(connection.execute("SELECT current_setting('memory_limit')").fetchone()[0])
+        return connection
+
+    monkeypatch.setattr(data.parquet_layout, "connect", connect)
+    load_parquet_layout(root, tmp_path / "journeys.layout", settings)
+    with duckdb.connect(config={"memory_limit": "512MB"}) as expected:
+        assert set(limits) == {expected.execute("SELECT current_setting('memory_limit')").fetchone()[0]}
 
 
 def test_the_command_line_serves_a_layout_and_says_what_to_fix_when_it_cannot(
