@@ -17,19 +17,29 @@ since neither engine fixes its summation order and DuckDB's build may fuse the i
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import uuid
 from pathlib import Path, PurePosixPath
 
-from py4j.protocol import Py4JJavaError
+from py4j.protocol import Py4JError, Py4JJavaError
 from pyspark.errors import AnalysisException, PySparkException
 from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from data.engine import LAYOUT_VERSION, _raise
-from data.errors import DatasetNotFound, EmptyLog, LogError, Problem, UnsupportedFormat
+from data.errors import (
+    DatasetNotFound,
+    EmptyLog,
+    LimitExceeded,
+    LogError,
+    Problem,
+    StorageFull,
+    UnexpectedFailure,
+    UnsupportedFormat,
+)
 from data.parquet_layout import LAYOUT_INFO, load_parquet_layout
 from data.schema import ACTIVITY, CANONICAL_COLUMNS, CASE_ID, CHANNEL, SOURCE_ROW, TIMESTAMP
 from data.settings import Settings
@@ -37,6 +47,8 @@ from data.settings import Settings
 __all__ = ["SPARK_MASTER_VARIABLE", "build_layout_with_spark", "prepare_layout", "spark_session"]
 
 SPARK_MASTER_VARIABLE = "PARCOURS_SPARK_MASTER"
+
+logger = logging.getLogger("parcours.data")
 
 _MASTER_PREFIXES = ("local", "spark://", "sc://")
 _LOCAL_SHUFFLE_PARTITIONS = 4
@@ -111,11 +123,19 @@ def prepare_layout(source_parquet: str | os.PathLike, out_dir: str | os.PathLike
     `out_dir` (a local folder or an object-store URL) gets one folder per table of `data.parquet_layout`: `events`
     sorted by (case_code, pos) within each file, the other layout tables, the stats of every journey, and
     `layout_info` written last, so that a folder without it is an unfinished layout. A bad source raises the typed
-    error `build_layout` raises for it.
+    error `build_layout` raises for it, a failed Spark job a typed error too (`_spark_failure`).
     """
     path = str(source_parquet)
-    canonical, attributes = _canonical_of(_read_source(spark, path), _source_name(path))
     out = str(out_dir).rstrip("/")
+    try:
+        _write_layout(spark, path, out)
+    except (Py4JError, PySparkException) as error:
+        raise _spark_failure(error, out) from None
+
+
+def _write_layout(spark: SparkSession, path: str, out: str) -> None:
+    """Write every table of the layout under `out`, each a Spark job of its own, `layout_info` last."""
+    canonical, attributes = _canonical_of(_read_source(spark, path), _source_name(path))
 
     def write(name: str, table: DataFrame) -> DataFrame:
         table.write.mode("overwrite").parquet(f"{out}/{name}")
@@ -177,9 +197,47 @@ def _read_parquet(spark: SparkSession, path: str, missing: str, fix: str) -> Dat
             raise DatasetNotFound(Problem(missing, fix=fix, file=path)) from None
         reason = str(error)
     except (Py4JJavaError, PySparkException) as error:
-        reason = str(getattr(error, "java_exception", error))
-    raise UnsupportedFormat(
-        Problem(f"This is not a readable Parquet file ({reason.strip().splitlines()[0]}).", fix=fix, file=path)
+        reason = _first_line(error)
+    raise UnsupportedFormat(Problem(f"This is not a readable Parquet file ({reason}).", fix=fix, file=path))
+
+
+def _first_line(error: Exception) -> str:
+    """The first line of what Spark says failed: the Java exception's, not the Python call's around it."""
+    text = str(getattr(error, "java_exception", error)).strip()
+    return text.splitlines()[0] if text else type(error).__name__
+
+
+def _spark_failure(error: Exception, out: str) -> LogError:
+    """Return the typed error for a Spark job that failed while writing the layout to `out`: out of memory, out of
+    disk, or anything else (an output URL Spark cannot write, say), logged with its Java trace under a reference."""
+    trace = str(error)
+    if "OutOfMemoryError" in trace:
+        return LimitExceeded(
+            Problem(
+                "Spark ran out of memory while preparing the layout.",
+                fix="Give its driver more memory (PARCOURS_SPARK_DRIVER_MEMORY, e.g. 8g for 10M events, 12g for 100M) "
+                "or run it on a cluster (--master).",
+                file=out,
+            )
+        )
+    if "No space left on device" in trace:
+        return StorageFull(
+            Problem(
+                "The disk Spark writes to is full.",
+                fix="Free space where the layout and Spark's temporary files (spark.local.dir) go, or write elsewhere.",
+                file=out,
+            )
+        )
+    reference = uuid.uuid4().hex[:8]
+    logger.error("Spark failed preparing the layout %r (reference %s)", out, reference, exc_info=error)
+    return UnexpectedFailure(
+        Problem(
+            f"Spark could not prepare the layout ({_first_line(error)}; reference {reference}).",
+            fix="Check that Spark can write there (an s3a:// URL needs the hadoop-aws package and credentials), or "
+            "report the reference to the operator, who finds Spark's trace in the log.",
+            file=out,
+        ),
+        reference=reference,
     )
 
 

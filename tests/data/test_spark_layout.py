@@ -183,3 +183,17 @@ def assert_same_table(layout: Path, expected: Path, table: str) -> None:
     (columns, rows), (expected_columns, expected_rows) = read_table(layout, table), read_table(expected, table)
     assert columns == expected_columns, table
     pd.testing.assert_frame_equal(rows, expected_rows, check_exact=True)
+
+
+def test_a_layout_spark_cannot_write_is_a_typed_error_not_a_traceback(
+    spark: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tie_log().to_parquet(tmp_path / EVENTS_FILE, index=False)
+    monkeypatch.setattr(type(spark), "stop", lambda _session: None)
+    out = "nosuch://bucket/layout"
+    assert main(["prepare-layout", str(tmp_path / EVENTS_FILE), out, "--master", "local[2]"]) == 2
+    error = capsys.readouterr().err
+    assert error.startswith(f"error: file {out!r}: Spark could not prepare the layout (")
+    assert 'No FileSystem for scheme "nosuch"' in error
+    assert "Fix: Check that Spark can write there" in error
+    assert "Traceback" not in error
