@@ -192,11 +192,9 @@ def _read_parquet(spark: SparkSession, path: str, missing: str, fix: str) -> Dat
     _require(path, missing, fix)
     try:
         return spark.read.parquet(path)
-    except AnalysisException as error:
-        if error.getCondition() == "PATH_NOT_FOUND":
-            raise DatasetNotFound(Problem(missing, fix=fix, file=path)) from None
-        reason = str(error)
     except (Py4JJavaError, PySparkException) as error:
+        if isinstance(error, AnalysisException) and error.getCondition() == "PATH_NOT_FOUND":
+            raise DatasetNotFound(Problem(missing, fix=fix, file=path)) from None
         reason = _first_line(error)
     raise UnsupportedFormat(Problem(f"This is not a readable Parquet file ({reason}).", fix=fix, file=path))
 
