@@ -4,13 +4,15 @@ anything else quotes Spark's first line and logs its trace under a reference. No
 from __future__ import annotations
 
 import logging
+import os
 
 import pytest
 
 from data.errors import LimitExceeded, StorageFull, UnexpectedFailure
 from tests.data.test_spark_equality import MISSING_PYSPARK
 
-pytestmark = pytest.mark.skipif(MISSING_PYSPARK, reason="pip install pyspark")
+# As the Spark suites: skipped without pyspark, except in CI, which installs it.
+pytestmark = pytest.mark.skipif(MISSING_PYSPARK and not os.environ.get("CI"), reason="pip install pyspark")
 
 OUT = "s3a://bucket/shop/layout"
 STAGE_FAILURE = (
