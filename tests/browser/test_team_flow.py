@@ -2,8 +2,8 @@
 
 Ana administers the Default workspace (PARCOURS_ADMINS) and the Retail one; Bob views the Default workspace only.
 They sign in through `st.login` in two browser contexts: Bob is offered no import, edit or delete (and the library
-refuses him too), a link to Retail's log does not open it for him, Ana's comment appears on Bob's open page within
-10 seconds, and Ana restores an earlier journey definition from its history. The secrets live in this test's
+refuses him too), a link to Retail's log does not open it for him, Ana's comment appears on Bob's open page without
+a click, and Ana restores an earlier journey definition from its history. The secrets live in this test's
 temporary folder, never in the repository.
 """
 
@@ -14,6 +14,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -53,6 +54,8 @@ class Team:
     settings: Settings
     demo_id: str
     retail_id: str
+
+    log: Path
 
     def store(self, user: str) -> Store:
         return Store(self.settings, user=user)
@@ -116,7 +119,7 @@ def team(tmp_path: Path) -> Iterator[Team]:
     )
     try:
         _wait_until_healthy(f"http://127.0.0.1:{app_port}", app, tmp_path / "streamlit.log")
-        yield Team(f"http://localhost:{app_port}", settings, demo.id, theirs.id)
+        yield Team(f"http://localhost:{app_port}", settings, demo.id, theirs.id, tmp_path / "streamlit.log")
     finally:
         stop(app)
         stop(provider)
@@ -134,6 +137,57 @@ def signed_in(browser, team: Team, subject: str):
     page.locator(f"button[name=sub][value={subject}]").click()
     expect(page.get_by_test_id("stMetricValue").first).to_be_visible()
     return page
+
+
+@dataclasses.dataclass
+class Traffic:
+    """What a page said and sent while it was watched: its console, and when it sent each websocket message."""
+
+    console: list[str] = dataclasses.field(default_factory=list)
+    sent: list[float] = dataclasses.field(default_factory=list)
+    received: list[float] = dataclasses.field(default_factory=list)
+
+
+def watch(page) -> Traffic:
+    """Record the page's console and websocket traffic from now on (a fragment's refresh is a message sent)."""
+    traffic = Traffic()
+
+    def frames(websocket) -> None:
+        websocket.on("framesent", lambda _: traffic.sent.append(time.monotonic()))
+        websocket.on("framereceived", lambda _: traffic.received.append(time.monotonic()))
+
+    page.on("console", lambda message: traffic.console.append(f"{message.type}: {message.text}"))
+    page.on("websocket", frames)
+    return traffic
+
+
+def comment_arrives(page, text: str, traffic: Traffic, server_log: Path) -> None:
+    """Wait for a teammate's comment on the open page; if it never comes, say what the page and the server did.
+
+    CI lost such a refresh twice in many runs, never reproduced here (loaded or not): the message says whether the
+    page still sent its refreshes and got answers, whether the text came but hidden, and what Streamlit logged, in
+    place of the page's whole accessibility tree that fills Playwright's own message and hid the rest.
+    """
+    from playwright.sync_api import expect
+
+    waited_from = time.monotonic()
+    try:
+        expect(page.get_by_text(text)).to_be_visible(timeout=COMMENT_SECONDS * 1000)
+    except AssertionError as error:
+        sent = [round(at - waited_from, 1) for at in traffic.sent if at >= waited_from]
+        received = [round(at - waited_from, 1) for at in traffic.received if at >= waited_from]
+        logged = [
+            line
+            for line in server_log.read_text(encoding="utf-8", errors="replace").splitlines()
+            if any(word in line.lower() for word in ("fragment", "rerun", "session", "error", "warning", "websocket"))
+        ]
+        raise AssertionError(
+            f"{text!r} not shown within {COMMENT_SECONDS} s ({page.get_by_text(text).count()} element(s) hold it); "
+            f"meanwhile the page sent {len(sent)} websocket message(s), at {sent[-20:]} s, and received "
+            f"{len(received)}, the last at {received[-1:]} s; its console: {traffic.console[-20:]}; "
+            f"the server logged: {logged[-30:]}; "
+            f"Playwright said: {str(error)[:300]}"
+        ) from None
 
 
 def test_a_team_signs_in_works_by_role_and_sees_each_others_comments(team: Team, browser) -> None:
@@ -174,6 +228,7 @@ def test_a_team_signs_in_works_by_role_and_sees_each_others_comments(team: Team,
     screenshot(bob, "team-4-other-workspace")
 
     # Ana comments on a saved view; Bob's open page shows it without a click.
+    traffic = watch(bob)
     bob.goto(team.url)
     idle(bob)
     bob.get_by_text("Comments on a saved view").click()
@@ -182,7 +237,7 @@ def test_a_team_signs_in_works_by_role_and_sees_each_others_comments(team: Team,
     ana.get_by_label("Your comment").fill("@bob@example.org the churners cluster after the bill")
     ana.get_by_role("button", name="Post the comment").click()
     expect(ana.get_by_text("the churners cluster after the bill")).to_be_visible()
-    expect(bob.get_by_text("the churners cluster after the bill")).to_be_visible(timeout=COMMENT_SECONDS * 1000)
+    comment_arrives(bob, "the churners cluster after the bill", traffic, team.log)
     screenshot(bob, "team-5-comment-arrived")
     bob.reload()
     expect(bob.get_by_text("Mentions of you")).to_be_visible()
