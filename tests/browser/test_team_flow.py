@@ -182,7 +182,8 @@ def comment_arrives(page, text: str, traffic: Traffic, server_log: Path) -> None
             if any(word in line.lower() for word in ("fragment", "rerun", "session", "error", "warning", "websocket"))
         ]
         raise AssertionError(
-            f"{text!r} not shown within {COMMENT_SECONDS} s ({page.get_by_text(text).count()} element(s) hold it); "
+            f"{text!r} not shown within {COMMENT_SECONDS} s ({page.get_by_text(text).count()} element(s) hold it; "
+            f"the panel still says no comment: {page.get_by_text('No comment yet.').is_visible()}); "
             f"meanwhile the page sent {len(sent)} websocket message(s), at {sent[-20:]} s, and received "
             f"{len(received)}, the last at {received[-1:]} s; its console: {traffic.console[-20:]}; "
             f"the server logged: {logged[-30:]}; "
