@@ -54,8 +54,7 @@ class Team:
     settings: Settings
     demo_id: str
     retail_id: str
-
-    log: Path
+    log: Path  # the dashboard's output
 
     def store(self, user: str) -> Store:
         return Store(self.settings, user=user)
