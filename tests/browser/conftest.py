@@ -35,7 +35,8 @@ SCREENSHOTS = REPO / "test-results"
 SERVER_START_SECONDS = 60
 # The first page run stores the demo log and a save builds a DuckDB layout: waits are generous, never asserted.
 STEP_TIMEOUT_MS = 90_000
-# A select box's list shows within a second on an idle machine; past this, it was closed by a rerun and is reopened.
+# A select box's list, or an expander's content, shows within a second on an idle machine; past this, a rerun closed
+# it and it is opened again.
 OPTION_TIMEOUT_MS = 15_000
 ATTEMPTS_TO_CHOOSE = 4
 # Streamlit scrolls inside its main block, so only a tall window shows a whole page on a screenshot.
@@ -179,6 +180,28 @@ def choose(page, within, label: str, option: str) -> None:
     idle(page)
     box.fill(option)
     choice.click()
+
+
+def expand(page, summary: str, shown) -> None:
+    """Open the expander titled `summary` until `shown`, a locator inside it, is visible, once the page is idle.
+
+    A rerun landing on the click can redraw the expander closed (a step once waited its 90 s for a button inside
+    one here, the machine loaded), so it is opened again until what it holds shows.
+    """
+    from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+
+    title = page.get_by_text(summary)
+    for _ in range(ATTEMPTS_TO_CHOOSE - 1):
+        idle(page)
+        title.click()
+        try:
+            shown.wait_for(state="visible", timeout=OPTION_TIMEOUT_MS)
+            return
+        except PlaywrightTimeoutError:
+            pass
+    idle(page)
+    title.click()
+    shown.wait_for(state="visible")
 
 
 def screenshot(page, name: str) -> None:

@@ -29,7 +29,7 @@ from tests.browser.conftest import (
     _free_port,
     _wait_until_healthy,
     choose,
-    idle,
+    expand,
     save_log,
     screenshot,
     stop,
@@ -205,8 +205,7 @@ def test_a_team_signs_in_works_by_role_and_sees_each_others_comments(team: Team,
     expect(bob.get_by_test_id("stSidebar").get_by_text("Signed in as bob")).to_be_visible()
 
     # Bob, a viewer, is offered no import, rename or delete; the library refuses him as well.
-    bob.get_by_text("Rename or delete a stored log").click()
-    expect(bob.get_by_text("Only an admin of this workspace can delete a log; you are a viewer.")).to_be_visible()
+    expand(bob, "Rename or delete a stored log", bob.get_by_text("Only an admin of this workspace can delete a log"))
     expect(bob.get_by_role("button", name="Delete…")).to_have_count(0)
     screenshot(bob, "team-2-viewer-home")
     with pytest.raises(PermissionDenied):
@@ -230,10 +229,8 @@ def test_a_team_signs_in_works_by_role_and_sees_each_others_comments(team: Team,
     # Ana comments on a saved view; Bob's open page shows it without a click.
     traffic = watch(bob)
     bob.goto(team.url)
-    idle(bob)
-    bob.get_by_text("Comments on a saved view").click()
-    expect(bob.get_by_text("No comment yet.")).to_be_visible()
-    ana.get_by_text("Comments on a saved view").click()
+    expand(bob, "Comments on a saved view", bob.get_by_text("No comment yet."))
+    expand(ana, "Comments on a saved view", ana.get_by_label("Your comment"))
     ana.get_by_label("Your comment").fill("@bob@example.org the churners cluster after the bill")
     ana.get_by_role("button", name="Post the comment").click()
     expect(ana.get_by_text("the churners cluster after the bill")).to_be_visible()
@@ -254,9 +251,9 @@ def test_an_admin_restores_an_earlier_journey_definition(team: Team, browser) ->
     ana = signed_in(browser, team, "ana")
     ana.get_by_test_id("stSidebar").get_by_role("link", name="Journey definition").click()
     expect(ana.get_by_text("Version 2 is in force")).to_be_visible()
-    idle(ana)
-    ana.get_by_text("Load a definition file, or see the saved versions").click()
-    ana.get_by_role("button", name="Restore this version").click()
+    restore = ana.get_by_role("button", name="Restore this version")
+    expand(ana, "Load a definition file, or see the saved versions", restore)
+    restore.click()
     expect(ana.get_by_text("Version 3 is in force")).to_be_visible()
     ana.get_by_test_id("stExpander").get_by_text("Every change to this log").first.click()
     screenshot(ana, "team-6-restored")

@@ -23,7 +23,15 @@ import pytest
 
 from data import DEFAULT_WORKSPACE, Settings, Store
 from discovery import DesignedStage, designed_history, designed_of, save_designed
-from tests.browser.conftest import BROWSER_MARKS, STEP_TIMEOUT_MS, TALL_WINDOW, choose, dashboard, idle, screenshot
+from tests.browser.conftest import (
+    BROWSER_MARKS,
+    STEP_TIMEOUT_MS,
+    TALL_WINDOW,
+    choose,
+    dashboard,
+    expand,
+    screenshot,
+)
 from tests.data.test_store import event_log
 from tests.discovery.test_conformance import DESIGN, LOG
 
@@ -143,9 +151,9 @@ def test_an_admin_restores_an_earlier_design_and_a_viewer_comments_on_a_step(pro
 
     ana = opened(browser, proxied, {HEADER: ANA})
     ana.get_by_test_id("stSidebar").get_by_role("link", name="Designed vs actual").click()
-    idle(ana)
-    ana.get_by_text("Saved versions: who changed what, and when").click()
-    ana.get_by_role("button", name="Restore this version").click()
+    restore = ana.get_by_role("button", name="Restore this version")
+    expand(ana, "Saved versions: who changed what, and when", restore)
+    restore.click()
     expect(ana.get_by_text("Version 1 is back in force as version 3.")).to_be_visible()
     screenshot(ana, "header-4-design-restored")  # the table of versions is drawn on a canvas: look at it there
     store = Store(Settings(home=tmp_path / "home", auth="header", admins=(ANA,)), user=ANA)
@@ -160,10 +168,9 @@ def test_an_admin_restores_an_earlier_design_and_a_viewer_comments_on_a_step(pro
         bob.get_by_text("Only an editor of this workspace can save a designed journey; you are a viewer.")
     ).to_be_visible()
     expect(bob.get_by_role("button", name="Save as a new version")).to_have_count(0)
-    bob.get_by_text("Saved versions: who changed what, and when").click()
-    expect(bob.get_by_text("Only an editor of this workspace can restore a version; you are a viewer.")).to_be_visible()
-    idle(bob)
-    bob.get_by_text("Comments on the design and its steps").click()
+    refusal = bob.get_by_text("Only an editor of this workspace can restore a version; you are a viewer.")
+    expand(bob, "Saved versions: who changed what, and when", refusal)
+    expand(bob, "Comments on the design and its steps", bob.get_by_role("combobox", name="Comment on"))
     choose(bob, bob, "Comment on", "compare")
     # The box of the chosen step, drawn once the rerun for the choice is over.
     bob.locator(".st-key-comment-text-designed_step-compare textarea").fill("Why is compare optional? @ana@example.org")
