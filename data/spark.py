@@ -17,6 +17,7 @@ since neither engine fixes its summation order and DuckDB's build may fuse the i
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import shutil
@@ -218,7 +219,7 @@ def _spark_failure(error: Exception, out: str) -> LogError:
                 file=out,
             )
         )
-    if "No space left on device" in trace:
+    if os.strerror(errno.ENOSPC) in trace:  # "No space left on device", as `Store` recognises a full disk
         return StorageFull(
             Problem(
                 "The disk Spark writes to is full.",

@@ -90,7 +90,7 @@ def team(tmp_path: Path) -> Iterator[Team]:
         tmp_path / "provider.log",
         dict(os.environ),
     )
-    secrets = tmp_path / "secrets.toml"
+    secrets, log = tmp_path / "secrets.toml", tmp_path / "streamlit.log"
     secrets.write_text(
         "[auth]\n"
         f'redirect_uri = "http://localhost:{app_port}/oauth2callback"\n'
@@ -113,16 +113,16 @@ def team(tmp_path: Path) -> Iterator[Team]:
             "--logger.level=info",  # says why a fragment's refresh was dropped, should one be
             f"--secrets.files={secrets}",
         ],
-        tmp_path / "streamlit.log",
+        log,
         {**os.environ, "PARCOURS_HOME": str(home), "PARCOURS_AUTH": "oidc", "PARCOURS_ADMINS": ANA},
     )
     try:
-        _wait_until_healthy(f"http://127.0.0.1:{app_port}", app, tmp_path / "streamlit.log")
-        yield Team(f"http://localhost:{app_port}", settings, demo.id, theirs.id, tmp_path / "streamlit.log")
+        _wait_until_healthy(f"http://127.0.0.1:{app_port}", app, log)
+        yield Team(f"http://localhost:{app_port}", settings, demo.id, theirs.id, log)
     finally:
         stop(app)
         stop(provider)
-        print((tmp_path / "streamlit.log").read_text(encoding="utf-8", errors="replace")[-LOG_SHOWN:])  # on a failure
+        print(log.read_text(encoding="utf-8", errors="replace")[-LOG_SHOWN:])  # on a failure
 
 
 def signed_in(browser, team: Team, subject: str):
