@@ -38,6 +38,7 @@ from data.exports import (
     write_csv,
 )
 from data.filters import Filters
+from data.first_look import FirstLook, first_look
 from data.importing import (
     DEMO_SAMPLES,
     dataset_name,
@@ -50,7 +51,15 @@ from data.importing import (
     read_upload,
     resolve_mapping,
 )
-from data.isolation import ChildRun, guarded, measure_isolated, report_progress, run_isolated
+from data.isolation import (
+    ChildRun,
+    guarded,
+    measure_isolated,
+    previews_wanted,
+    report_preview,
+    report_progress,
+    run_isolated,
+)
 from data.journeys import split_journeys
 from data.mapping import Candidate, MappingSuggestion, detect_mapping, validate_mapping
 from data.parquet_layout import import_layout
@@ -107,6 +116,7 @@ __all__ = [
     "EventLog",
     "Filters",
     "Finding",
+    "FirstLook",
     "InvalidRows",
     "LimitExceeded",
     "LogError",
@@ -141,6 +151,7 @@ __all__ = [
     "dataset_name",
     "delete_view",
     "detect_mapping",
+    "first_look",
     "generate_demo",
     "guarded",
     "import_columnar",
@@ -158,11 +169,13 @@ __all__ = [
     "parquet_sample",
     "parse_timestamps",
     "prepare_layout",
+    "previews_wanted",
     "quote_identifier",
     "read_log",
     "read_sql",
     "read_upload",
     "read_xes",
+    "report_preview",
     "report_progress",
     "resolve_mapping",
     "run_isolated",

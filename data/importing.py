@@ -20,6 +20,7 @@ import pyarrow.parquet as pq
 from data.canonical import to_event_log
 from data.columnar import SAMPLE_ROWS, import_columnar, parquet_sample
 from data.errors import LogError, MappingError, Problem
+from data.first_look import FirstLook
 from data.isolation import guarded, report_progress, run_isolated
 from data.mapping import detect_mapping
 from data.readers import check_path, read_log
@@ -153,17 +154,20 @@ def import_file_isolated(
     settings: Settings,
     name: str | None = None,
     on_progress: Callable[[str], None] | None = None,
+    on_first_look: Callable[[FirstLook], None] | None = None,
     **options: Any,
 ) -> Dataset:
     """Import a file like `import_file`, in a child process under the operator's limits, into the store of `settings`.
 
     The child opens its own `Store`: an open one cannot be handed to another process. `on_progress` hears what the
-    import is doing (`import_sample_isolated`).
+    import is doing and `on_first_look` gets its first look at the journey map (`import_sample_isolated`).
     """
     _check_before_a_child(source, settings)
     call = partial(_import_into_new_store, source, settings=settings, name=name, **options)
     file = _file_name(source, name)
-    return run_isolated(call, step="importing", file=file, settings=settings, on_progress=on_progress)
+    return run_isolated(
+        call, step="importing", file=file, settings=settings, on_progress=on_progress, on_preview=on_first_look
+    )
 
 
 def read_upload(path: str | os.PathLike, *, name: str, settings: Settings) -> RawLog:
@@ -201,10 +205,13 @@ def import_sample_isolated(
     drop_invalid_rows: bool = False,
     split_after_days: float | None = None,
     on_progress: Callable[[str], None] | None = None,
+    on_first_look: Callable[[FirstLook], None] | None = None,
 ) -> Dataset:
     """Check every row of the Parquet file `sample` is the first rows of (`sample.sample_of`) and store it, read
     through `mapping`, in a child process under the operator's limits, acting as `user`. `on_progress` hears what
-    the import is doing ("Sorting the events by journey…").
+    the import is doing ("Sorting the events by journey…"); `on_first_look` gets the journey map's first look as soon
+    as the events are sorted (`FirstLook`), while the import goes on to the per-journey tables, the stats and the
+    quality report (a third to a half of its time at 10M events).
 
     DuckDB imports a typed file alone; any other (a CSV's rows kept by `read_upload`, times kept as text, a row
     without a customer…) is checked by pandas in the same child, whose LogError names each bad row, as `load_log`'s.
@@ -225,7 +232,9 @@ def import_sample_isolated(
         workspace=workspace,
         name=name,
     )
-    return run_isolated(call, step="importing", file=sample.name, settings=settings, on_progress=on_progress)
+    return run_isolated(
+        call, step="importing", file=sample.name, settings=settings, on_progress=on_progress, on_preview=on_first_look
+    )
 
 
 def dataset_name(file_name: str) -> str:

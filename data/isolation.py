@@ -36,7 +36,16 @@ import duckdb
 from data.errors import LimitExceeded, LogError, Problem, UnexpectedFailure
 from data.settings import Settings
 
-__all__ = ["STEPS", "ChildRun", "guarded", "measure_isolated", "report_progress", "run_isolated"]
+__all__ = [
+    "STEPS",
+    "ChildRun",
+    "guarded",
+    "measure_isolated",
+    "previews_wanted",
+    "report_preview",
+    "report_progress",
+    "run_isolated",
+]
 
 STEPS = ("reading", "mapping", "checking", "storing", "importing")
 """What a boundary names: reading the file, mapping its columns, checking its events, storing the dataset, or all."""
@@ -56,8 +65,10 @@ WALL_CLOCK_FACTOR = 2
 _CONTEXT = multiprocessing.get_context("forkserver")
 _PRELOAD_LOCK = threading.Lock()
 _preloading: list[str] = []
-# In a child: the pipe its answer goes back through, which also carries what it is doing meanwhile.
+# In a child: the pipe its answer goes back through, which also carries what it is doing meanwhile, and whether
+# the parent wants to see previews.
 _answer_pipe: multiprocessing.connection.Connection | None = None
+_previews_wanted = False
 
 
 @dataclass(frozen=True)
@@ -95,6 +106,25 @@ def report_progress(text: str) -> None:
         _answer_pipe.send(_Progress(text))
 
 
+@dataclass(frozen=True)
+class _Preview:
+    """Something to show while a child goes on: the import's first look at the journey map, say."""
+
+    value: Any
+
+
+def previews_wanted() -> bool:
+    """Whether the parent waiting for this child shows previews (`run_isolated`'s `on_preview`): a preview that costs
+    time is made only then."""
+    return _previews_wanted
+
+
+def report_preview(value: Any) -> None:
+    """Hand `value` (picklable) to the parent's `on_preview` while the step goes on; nothing when none is wanted."""
+    if _answer_pipe is not None and _previews_wanted:
+        _answer_pipe.send(_Preview(value))
+
+
 @contextmanager
 def guarded(step: str, file: str | None) -> Iterator[None]:
     """Let a `LogError` through, and turn any other exception into one naming the file and the step.
@@ -119,16 +149,21 @@ def run_isolated(
     file: str | None,
     settings: Settings,
     on_progress: Callable[[str], None] | None = None,
+    on_preview: Callable[[Any], None] | None = None,
 ) -> Any:
     """Return what `call()` returns when run in a child process under the operator's limits, or raise a LogError.
 
     `call` must be picklable: a module-level function, or a `functools.partial` of one. `on_progress` is called, in
-    this process, with each text the child passes to `report_progress`.
+    this process, with each text the child passes to `report_progress`, and `on_preview` with each value it passes to
+    `report_preview` (the child makes none when it is not given).
 
         raw = run_isolated(partial(read_log, data, name="log.csv", settings=s), step="reading",
                            file="log.csv", settings=s)
     """
-    return measure_isolated(call, step=step, file=file, settings=settings, on_progress=on_progress).result()
+    listened = measure_isolated(
+        call, step=step, file=file, settings=settings, on_progress=on_progress, on_preview=on_preview
+    )
+    return listened.result()
 
 
 def measure_isolated(
@@ -138,6 +173,7 @@ def measure_isolated(
     file: str | None,
     settings: Settings,
     on_progress: Callable[[str], None] | None = None,
+    on_preview: Callable[[Any], None] | None = None,
 ) -> ChildRun:
     """Run `call()` like `run_isolated`, returning its value or typed error with the child's memory and time."""
     if step not in STEPS:
@@ -146,7 +182,7 @@ def measure_isolated(
     receiver, sender = _CONTEXT.Pipe(duplex=False)
     child = _CONTEXT.Process(
         target=_run_child,
-        args=(sender, call, step, file, settings.worker_memory_mb, settings.worker_cpu_seconds),
+        args=(sender, call, step, file, settings.worker_memory_mb, settings.worker_cpu_seconds, on_preview is not None),
         name=f"parcours-{step}",
         daemon=True,
     )
@@ -155,7 +191,7 @@ def measure_isolated(
     child.start()
     sender.close()
     try:
-        return _watch(child, receiver, step, file, settings, started, on_progress)
+        return _watch(child, receiver, step, file, settings, started, (on_progress, on_preview))
     finally:
         receiver.close()
         if child.is_alive():
@@ -203,15 +239,16 @@ def _watch(
     file: str | None,
     settings: Settings,
     started: float,
-    on_progress: Callable[[str], None] | None,
+    listeners: tuple[Callable[[str], None] | None, Callable[[Any], None] | None],
 ) -> ChildRun:
     """Wait for the child's answer while watching its memory and time (stop it past either limit), passing on what it
-    says it is doing."""
+    says it is doing and its previews (`listeners`: `on_progress` and `on_preview`)."""
+    on_progress, on_preview = listeners
     deadline = started + WALL_CLOCK_FACTOR * settings.worker_cpu_seconds
     limit_kb = settings.worker_memory_mb * KB_PER_MB
     start_kb = peak_kb = _status_kb(child.pid, "VmRSS") or 0
     message: object = _Progress("")
-    while isinstance(message, _Progress):
+    while isinstance(message, _Progress | _Preview):
         while not receiver.poll(POLL_SECONDS):
             if not child.is_alive():
                 break  # the pipe tells why below
@@ -232,6 +269,8 @@ def _watch(
             return ChildRun(None, error, start_kb / KB_PER_MB, peak_kb / KB_PER_MB, time.monotonic() - started)
         if isinstance(message, _Progress) and on_progress is not None:
             on_progress(message.text)
+        elif isinstance(message, _Preview) and on_preview is not None:
+            on_preview(message.value)
     (succeeded, value), start_kb, child_peak_kb = message
     peak_mb = max(peak_kb, child_peak_kb, start_kb) / KB_PER_MB
     seconds = time.monotonic() - started
@@ -247,13 +286,14 @@ def _run_child(
     file: str | None,
     memory_mb: int,
     cpu_seconds: int,
+    previews: bool,
 ) -> None:
     start_kb = _status_kb("self", "VmRSS") or 0
     address_space = ((_status_kb("self", "VmSize") or 0) // KB_PER_MB + memory_mb + ADDRESS_SPACE_RESERVE_MB) << 20
     resource.setrlimit(resource.RLIMIT_AS, (address_space, address_space))
     resource.setrlimit(resource.RLIMIT_CPU, (cpu_seconds, cpu_seconds + 1))
-    global _answer_pipe
-    _answer_pipe = sender
+    global _answer_pipe, _previews_wanted
+    _answer_pipe, _previews_wanted = sender, previews
     try:
         with guarded(step, file):
             outcome = (True, call())

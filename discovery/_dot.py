@@ -287,12 +287,16 @@ def map_caption(drawn: JourneyMap, metric: str) -> str:
         if metric == "cases":
             arrows += " and the median time between the two"
     shown = len(drawn.nodes)
+    drawn_whole = (
+        "the customers whose whole journey is drawn are counted once the import ends."
+        if drawn.covered_cases is None
+        else f"{drawn.covered_cases:,} of {drawn.cases:,} customers ({drawn.covered_share:.0%}) have their whole "
+        "journey drawn."
+    )
     return (
         f"Each box counts {boxes}; each arrow shows {arrows} (dashed: where journeys start and end); thicker arrows "
         f"carry more customers. Shaded lanes are journey stages. Red boxes are churn points: customers churn "
         f"right after them at least {CHURN_POINT_LIFT:g}× as often as after an average step of their stage. "
         f"Drawn: {shown:,} of {shown + len(drawn.hidden_activities):,} touchpoints and "
-        f"{len(drawn.edges):,} of {len(drawn.edges) + drawn.hidden_edges:,} paths; "
-        f"{drawn.covered_cases:,} of {drawn.cases:,} customers ({drawn.covered_share:.0%}) have their whole "
-        "journey drawn."
+        f"{len(drawn.edges):,} of {len(drawn.edges) + drawn.hidden_edges:,} paths; {drawn_whole}"
     )

@@ -30,8 +30,17 @@ import pandas as pd
 
 from data.engine import Engine
 from data.filters import Filters
+from data.first_look import FirstLook
 
-__all__ = ["CHURN_POINT_LIFT", "DRAWN_TOUCHPOINTS", "JourneyMap", "drawable_coverage", "journey_map", "simplified_map"]
+__all__ = [
+    "CHURN_POINT_LIFT",
+    "DRAWN_TOUCHPOINTS",
+    "JourneyMap",
+    "drawable_coverage",
+    "first_look_map",
+    "journey_map",
+    "simplified_map",
+]
 
 _EVERY_JOURNEY = Filters()
 # A churn point is an activity after which customers churn at least this many times more often than its base rate.
@@ -130,7 +139,8 @@ class JourneyMap:
     `edges`: source, target, events, cases, share, mean_seconds, median_seconds, p90_seconds — most customers
     first; a missing source is the journeys' start, a missing target their end (those edges carry no time).
     `hidden_activities` and `hidden_edges` say what the sliders took out; `covered_cases` counts the customers
-    whose whole journey is drawn. `stages` orders the stage lanes.
+    whose whole journey is drawn (None on a first look, drawn before the journeys are stored). `stages` orders the
+    stage lanes.
     """
 
     nodes: pd.DataFrame
@@ -140,13 +150,16 @@ class JourneyMap:
     stages: tuple[str, ...]
     hidden_activities: tuple[str, ...]
     hidden_edges: int
-    covered_cases: int
+    covered_cases: int | None
     activity_coverage: float
     path_coverage: float
 
     @property
-    def covered_share(self) -> float:
-        """Share of the selected customers whose whole journey is drawn (1.0 when none is selected)."""
+    def covered_share(self) -> float | None:
+        """Share of the selected customers whose whole journey is drawn (1.0 when none is selected; None when not
+        counted)."""
+        if self.covered_cases is None:
+            return None
         return self.covered_cases / self.cases if self.cases else 1.0
 
     def to_dict(self) -> dict[str, Any]:
@@ -223,6 +236,37 @@ def simplified_map(
     if problems:
         raise ValueError("; ".join(problems))
     return _simplified(engine, full, filters, float(activity_coverage), float(path_coverage))
+
+
+def first_look_map(first_look: FirstLook, *, path_coverage: float = 1.0) -> JourneyMap:
+    """Return the map of an import's first look (every customer selected), its paths simplified by `path_coverage`.
+
+    Its boxes and arrows count what `journey_map` counts with every activity shown; it has no stage lanes, no churn
+    points, no time between steps, and does not say how many journeys it draws whole (`covered_cases` is None):
+    those need the per-journey tables the import builds next.
+    """
+    if not isinstance(first_look, FirstLook):
+        raise TypeError(f"first_look_map needs a FirstLook, not {type(first_look).__name__}")
+    if problems := _coverage_problems(1.0, path_coverage):
+        raise ValueError("; ".join(problems))
+    cases = first_look.cases
+    nodes = first_look.touchpoints.assign(median_seconds_to_reach=math.nan)
+    steps = first_look.steps
+    no_time = dict.fromkeys(("mean_seconds", "median_seconds", "p90_seconds"), math.nan)
+    edges = steps.assign(share=steps["cases"] / cases if cases else 0.0, **no_time)[list(_EDGE_COLUMNS)]
+    kept = _kept_edges(edges, float(path_coverage))
+    return JourneyMap(
+        nodes=_decorated_nodes(nodes, cases, {}, {}),
+        edges=edges[kept].reset_index(drop=True),
+        cases=cases,
+        events=first_look.events,
+        stages=(),
+        hidden_activities=(),
+        hidden_edges=int((~kept).sum()),
+        covered_cases=None,
+        activity_coverage=1.0,
+        path_coverage=float(path_coverage),
+    )
 
 
 def drawable_coverage(full: JourneyMap, most: int = DRAWN_TOUCHPOINTS, step: float = 0.05) -> float:

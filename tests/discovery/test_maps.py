@@ -13,6 +13,7 @@ import pytest
 from data.demo import generate_demo
 from data.engine import Engine
 from data.filters import Filters
+from data.first_look import FirstLook
 from data.settings import Settings
 from discovery import (
     ChurnRule,
@@ -20,7 +21,9 @@ from discovery import (
     JourneyMap,
     StageModel,
     churn_points,
+    first_look_map,
     journey_map,
+    map_caption,
     simplified_map,
 )
 from tests.discovery import demo_frame, journeys
@@ -338,3 +341,46 @@ def test_covered_customers_are_the_journeys_walked_whole_on_the_drawn_map(
         moves = list(itertools.pairwise([None, *kept, None]))
         walked += len(kept) == len(activities) and all(move in drawn for move in moves)
     assert result.covered_cases == walked
+
+
+# --- the import's first look (its counts are the full map's: tests/data/test_first_look.py) -------------------------
+
+
+def look_of(full: JourneyMap) -> FirstLook:
+    """The first look an import hands over for the log `full` maps."""
+    return FirstLook(
+        touchpoints=full.nodes[["activity", "events", "cases"]],
+        steps=full.edges[["source", "target", "events", "cases"]],
+        cases=full.cases,
+        events=full.events,
+    )
+
+
+@pytest.mark.parametrize("path_coverage", [0.0, 0.3, 0.8, 1.0])
+def test_a_first_look_draws_the_paths_the_page_draws_at_the_same_coverage(telecom: tuple, path_coverage: float) -> None:
+    _demo, engine = telecom
+    full = journey_map(engine)
+    page = simplified_map(engine, full, path_coverage=path_coverage)
+    look = first_look_map(look_of(full), path_coverage=path_coverage)
+    assert edge_table(look) == edge_table(page)
+    counted = ["activity", "events", "cases", "share"]
+    assert look.nodes[counted].equals(page.nodes[counted])
+    assert (look.hidden_edges, look.cases, look.events) == (page.hidden_edges, page.cases, page.events)
+    assert look.edges["share"].tolist() == page.edges["share"].tolist()
+
+
+def test_a_first_look_has_no_lanes_churn_points_times_or_whole_journeys_counted(shop: Engine) -> None:
+    look = first_look_map(look_of(journey_map(shop)), path_coverage=0.5)
+    assert look.stages == () and not look.nodes["churn_point"].any() and look.nodes["stage"].isna().all()
+    assert look.edges[["mean_seconds", "median_seconds", "p90_seconds"]].isna().all().all()
+    assert (look.covered_cases, look.covered_share) == (None, None)
+    assert "counted once the import ends" in map_caption(look, "cases")
+    assert json.loads(json.dumps(look.to_dict()))["covered_cases"] is None
+
+
+@pytest.mark.parametrize("coverage", [-0.1, 1.5, float("nan"), "all", True])
+def test_a_first_look_refuses_a_coverage_outside_zero_to_one(shop: Engine, coverage: object) -> None:
+    with pytest.raises(ValueError, match="path_coverage must be a number from 0 to 1"):
+        first_look_map(look_of(journey_map(shop)), path_coverage=coverage)
+    with pytest.raises(TypeError, match="needs a FirstLook"):
+        first_look_map(journey_map(shop))
