@@ -66,7 +66,7 @@ def map_view(dataset: Dataset, filters: Filters, definition: JourneyDefinition) 
         "Paths shown",
         10,
         100,
-        80,
+        journey.PATH_SHARE,
         step=5,
         format="%d%%",
         key="paths",

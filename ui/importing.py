@@ -9,6 +9,7 @@ from __future__ import annotations
 import zoneinfo
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from functools import partial
 
 import pandas as pd
 import streamlit as st
@@ -32,7 +33,9 @@ from data.timestamps import FORMAT_HELP
 from ui.downloads import ExportStamp, show_table, stamp_exports
 from ui.errors import reported_errors, show_error
 from ui.import_memory import kept_upload, remember_choices, remembered_choices, restored_upload
+from ui.journey import show_first_look
 from ui.markup import plain
+from ui.navigation import JOURNEY_MAP_PAGE
 from ui.params import show_dataset
 from ui.state import (
     build_log,
@@ -317,7 +320,9 @@ def stored_from_sample(raw: RawLog, choice: ImportChoice) -> bool:
             )
     name = st.text_input("Name", value=raw.name, max_chars=200, key=f"name-{key}")
     if st.button("Check every row and save to the store", type="primary"):
-        with reported_errors(), st.status("Checking every row and storing the log…", expanded=True) as status:
+        status = st.status("Checking every row and storing the log…")
+        first_look = st.empty()  # under the status: the journey map's first look, drawn while the import goes on
+        with reported_errors(), status:
             try:
                 dataset = import_sample_isolated(
                     raw,
@@ -329,6 +334,7 @@ def stored_from_sample(raw: RawLog, choice: ImportChoice) -> bool:
                     drop_invalid_rows=drop_invalid_rows,
                     split_after_days=choice.split_after_days,
                     on_progress=lambda doing: status.update(label=doing),
+                    on_first_look=partial(show_first_look, first_look),
                 )
             except LogError as refusal:
                 st.session_state[f"refused-{key}"] = (attempt, refusal)
@@ -389,9 +395,12 @@ def _stored_message(dataset: Dataset) -> None:
             f"({dataset.n_activities:,} touchpoints)."
         )
     )
-    st.page_link(
-        HOME_PAGE, label="Open it on the home page", icon=":material/home:", query_params={"dataset": dataset.id}
-    )
+    opened = {"dataset": dataset.id}
+    with st.container(horizontal=True):
+        st.page_link(
+            JOURNEY_MAP_PAGE, label="Open its journey map", icon=":material/account_tree:", query_params=opened
+        )
+        st.page_link(HOME_PAGE, label="Open it on the home page", icon=":material/home:", query_params=opened)
 
 
 def _uploaded_file(config: Settings) -> RawLog | None:

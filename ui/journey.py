@@ -16,9 +16,10 @@ import defusedxml.ElementTree as SafeXml
 import pandas as pd
 import streamlit as st
 
-from data import Filters
+from data import Filters, FirstLook
 from discovery import (
     CHURN_COLOUR,
+    DRAWN_TOUCHPOINTS,
     EDGE_ID_PREFIX,
     LANE_COLOURS,
     METRIC_LABELS,
@@ -31,6 +32,7 @@ from discovery import (
     discover_model,
     dot_quote,
     drawable_coverage,
+    first_look_map,
     human_duration,
     journey_map,
     map_caption,
@@ -41,6 +43,7 @@ from discovery import (
 )
 from discovery import map_layout as _layout
 from ui.downloads import current_stamp, show_table
+from ui.graph_view import show_graph
 from ui.markup import plain
 from ui.state import BY_CONTENT, BY_CONTENT_AND_DEFINITION, churn_figures, dataset_engine
 from ui.tables import count_column, percent_column
@@ -48,12 +51,14 @@ from ui.tables import count_column, percent_column
 __all__ = [
     "ALGORITHM_LABELS",
     "METRIC_LABELS",
+    "PATH_SHARE",
     "activity_facts",
     "arrivals_table",
     "bpmn_to_dot",
     "choose_element",
     "churn_facts",
     "departures_table",
+    "first_look_caption",
     "first_touchpoint_share",
     "full_map_of",
     "map_caption",
@@ -67,11 +72,13 @@ __all__ = [
     "model_facts",
     "process_model",
     "show_activity_detail",
+    "show_first_look",
     "show_model_downloads",
     "step_facts",
 ]
 
 ALGORITHM_LABELS = {"inductive": "Inductive miner", "heuristics": "Heuristics miner"}
+PATH_SHARE = 80  # the "Paths shown" slider's start, in percent: the map first drawn, the import's first look too
 START_LABEL, END_LABEL = "(journey start)", "(journey end)"
 SHARE_COLUMN = "Share"
 _LEGEND_GAP = 18  # pixels between two keys of the map's legend
@@ -139,6 +146,35 @@ def map_layout(dot: str) -> tuple[str, bool]:
     """`discovery.map_layout` (the DOT to draw, and whether it fits the page's width), cached by the DOT text: a
     rerun that draws the same map (a click, the close-up, a tab) does not lay it out again (0.01–0.1 s at 1M)."""
     return _layout(dot)
+
+
+def show_first_look(slot: st.delta_generator.DeltaGenerator, look: FirstLook) -> None:
+    """Draw the import's first look at the journey map in `slot` while the import goes on: the Journey map page's
+    boxes and arrows, every customer selected, with the paths the page first shows. A log of more touchpoints than a
+    first map draws waits for the page, whose touchpoint slider starts from the busiest."""
+    with slot.container():
+        st.markdown("**A first look at the journey map**, while the import goes on")
+        if len(look.touchpoints) > DRAWN_TOUCHPOINTS:
+            st.caption(
+                f"This log has {len(look.touchpoints):,} touchpoints, more than a first look draws "
+                f"({DRAWN_TOUCHPOINTS}): the Journey map page shows the busiest once the import ends."
+            )
+            return
+        drawn = first_look_map(look, path_coverage=PATH_SHARE / 100)
+        dot, _ = map_layout(map_dot(drawn, "cases"))
+        show_graph(dot, key="first-look", label="First look at the journey map")
+        st.caption(first_look_caption(drawn))
+
+
+def first_look_caption(drawn: JourneyMap) -> str:
+    """Return what a first look draws, and what the Journey map page adds once the import ends."""
+    return (
+        f"{drawn.cases:,} customers (unique journeys), {drawn.events:,} events. Each box counts the customers who "
+        "did it at least once; each arrow the customers going straight from one step to the next (dashed: where "
+        f"journeys start and end). Drawn: every touchpoint and {len(drawn.edges):,} of "
+        f"{len(drawn.edges) + drawn.hidden_edges:,} paths, those most customers take ({PATH_SHARE} % of all moves). "
+        "Stage lanes, churn points and the time between steps come with the Journey map page once the import ends."
+    )
 
 
 def map_legend(stages: Sequence[str], metric: str) -> str:

@@ -23,6 +23,7 @@ class PageLink:
 
 IMPORT_PAGE = "pages/1_Import_and_quality.py"
 DEFINITION_PAGE = "pages/1_Journey_definition.py"
+JOURNEY_MAP_PAGE = "pages/2_Journey_map.py"
 CUSTOMER_PAGE = "pages/7_Customer_journey.py"
 WORKSPACE_PAGE = "pages/11_Workspace.py"
 
@@ -34,7 +35,7 @@ MENU: dict[str | None, tuple[PageLink, ...]] = {
         PageLink(DEFINITION_PAGE, "Journey definition", ":material/flag:"),
     ),
     "Explore": (
-        PageLink("pages/2_Journey_map.py", "Journey map", ":material/account_tree:"),
+        PageLink(JOURNEY_MAP_PAGE, "Journey map", ":material/account_tree:"),
         PageLink("pages/3_Variants_and_paths.py", "Variants & paths", ":material/alt_route:"),
         PageLink("pages/4_Stages_funnel_and_churn.py", "Stages, funnel & churn", ":material/filter_alt:"),
         PageLink(CUSTOMER_PAGE, "Customer journey", ":material/person:"),

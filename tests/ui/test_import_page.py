@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from data import Dataset, Settings, Store, load_log
+from data import Dataset, FirstLook, Settings, Store, load_log
 from data.importing import import_file
 from tests.conftest import DATASETS
 from tests.data.corpus import XXE_XES
@@ -92,7 +92,7 @@ def test_an_edited_mapping_applies_when_the_form_is_submitted() -> None:
     assert metrics(app)["Touchpoints (distinct activities)"] == "4"  # web, store, app, call center
 
 
-def test_saving_stores_the_log_and_links_home_with_it_selected(store: Store) -> None:
+def test_saving_stores_the_log_and_links_its_map_and_home_with_it_selected(store: Store) -> None:
     app = upload(open_import_page(), "journeys.csv", JOURNEYS)
     widget(app.text_input, "Name").input("First week").run()
     widget(app.button, "Save to the store").click().run()
@@ -101,8 +101,11 @@ def test_saving_stores_the_log_and_links_home_with_it_selected(store: Store) -> 
     assert (dataset.name, dataset.n_events, dataset.n_cases) == ("First week", 5, 2)
     stored = plain("Stored as “First week”: 5 events of 2 customers (3 touchpoints).")
     assert [success.value for success in app.success][-1] == stored
-    (link,) = app.main.get("page_link")
-    assert (link.value, link.proto.query_string) == ("Open it on the home page", f"dataset={dataset.id}")
+    links = [(link.value, link.proto.page, link.proto.query_string) for link in app.main.get("page_link")]
+    assert links == [
+        ("Open its journey map", "Journey_map", f"dataset={dataset.id}"),
+        ("Open it on the home page", "", f"dataset={dataset.id}"),
+    ]
     assert app.query_params["dataset"] == dataset.id
 
 
@@ -238,6 +241,14 @@ def test_a_typed_parquet_file_is_checked_and_stored_by_duckdb_never_read_whole_h
 ) -> None:
     # Read whole into pandas, checked and stored, 10M events took 68 s and 4.9 GB of the server's memory.
     monkeypatch.setattr(ui_importing, "read_upload", _never_read_whole)
+    first_looks: list[FirstLook] = []
+    drawing = ui_importing.show_first_look
+
+    def drawn_while_importing(slot: object, look: FirstLook) -> None:
+        first_looks.append(look)
+        drawing(slot, look)
+
+    monkeypatch.setattr(ui_importing, "show_first_look", drawn_while_importing)
     content = parquet_bytes(TYPED)
     app = upload(open_import_page(), "journeys.parquet", content)
     assert not app.exception
@@ -251,6 +262,12 @@ def test_a_typed_parquet_file_is_checked_and_stored_by_duckdb_never_read_whole_h
     stored = plain("Stored as “Typed week”: 5 events of 2 customers (3 touchpoints).")
     assert [success.value for success in app.success][-1] == stored
     assert app.query_params["dataset"] == dataset.id
+    (look,) = first_looks  # drawn while the import went on, once its events were sorted
+    assert (look.cases, look.events, len(look.touchpoints)) == (2, 5, 3)
+    assert [link.value for link in app.main.get("page_link")][-2:] == [
+        "Open its journey map",
+        "Open it on the home page",
+    ]
     assert any(text.value.startswith("**Data quality** · ") for text in app.markdown)
     # the rows behind each finding, read from the stored file by their number, as the whole file's page shows them
     behind = [table.value for table in app.dataframe if "Row" in table.value.columns]

@@ -478,3 +478,34 @@ def test_a_map_graphviz_cannot_draw_says_what_to_do_instead(demo: Dataset, monke
     assert not app.exception
     assert any("Graphviz failed to lay this drawing out" in error.value for error in app.error)
     assert not drawings(app)
+
+
+def _first_look_of(touchpoints: int) -> None:
+    """A page drawing the first look of a log of `touchpoints` touchpoints done one after another by one customer."""
+    import pandas as pd
+    import streamlit as st
+
+    from data import FirstLook
+    from ui.journey import show_first_look
+
+    names = [f"step {index}" for index in range(touchpoints)]
+    steps = pd.DataFrame({"source": [None, *names], "target": [*names, None], "events": 1, "cases": 1})
+    touched = pd.DataFrame({"activity": names, "events": 1, "cases": 1})
+    show_first_look(st.empty(), FirstLook(touched, steps, cases=1, events=touchpoints))
+
+
+def test_the_imports_first_look_is_drawn_with_what_it_counts_and_what_comes_after() -> None:
+    app = AppTest.from_function(_first_look_of, args=(3,)).run()
+    assert not app.exception
+    assert app.markdown[0].value.startswith("**A first look at the journey map**")
+    texts = {text.text for text in SafeXml.fromstring(drawn_svg(app)).iter("{http://www.w3.org/2000/svg}text")}
+    assert {"step 0", "step 1", "step 2"} <= {text.split("\n")[0] for text in texts if text}
+    caption = app.caption[0].value
+    assert caption.startswith("1 customers (unique journeys), 3 events.")
+    assert "Drawn: every touchpoint and 4 of 4 paths" in caption and "once the import ends" in caption
+
+
+def test_a_first_look_of_more_touchpoints_than_a_map_draws_says_so_instead() -> None:
+    app = AppTest.from_function(_first_look_of, args=(DRAWN_TOUCHPOINTS + 1,)).run()
+    assert not app.exception and not drawings(app)
+    assert app.caption[0].value.startswith(f"This log has {DRAWN_TOUCHPOINTS + 1:,} touchpoints")
