@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 if TYPE_CHECKING:
-    from data import Engine, Filters
+    from data import Engine, Filters, FirstLook
     from discovery import JourneyDefinition
 
 TOP_VARIANTS = 25  # the Variants page's default number of paths
@@ -89,6 +89,16 @@ def first_map_page(engine: Engine) -> object:
     from data import Filters
 
     return journey_map_page(engine, discovery.suggest_definition(engine), Filters())
+
+
+def draw_first_look(look: FirstLook) -> bytes:
+    """An import's first look drawn as the Import page draws it while the import goes on (`ui.journey.show_first_look`):
+    the paths of 80 % of the moves, laid out by Graphviz, then drawn as SVG."""
+    import discovery
+
+    drawn = discovery.first_look_map(look, path_coverage=PATH_COVERAGE)
+    dot, _ = discovery.map_layout(discovery.map_to_dot(drawn, rankdir="TB"))
+    return discovery.render_dot(dot)
 
 
 def variants_page(engine: Engine, definition: JourneyDefinition, filters: Filters) -> object:

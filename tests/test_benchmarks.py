@@ -187,7 +187,7 @@ def test_the_upload_benchmark_times_both_ways_of_the_import_page_in_processes_of
         return json.loads(run.stdout.strip().splitlines()[-1])
 
     whole = ["stage", "read", "detect", "check", "store", "map", "first_map", "server_peak_mb"]
-    sample = ["stage", "read", "detect", "check and store", "map", "first_map", "server_peak_mb"]
+    sample = ["stage", "read", "detect", "first_look", "check and store", "map", "first_map", "server_peak_mb"]
     for steps in (report(), report("--format", "csv")):
         assert (list(steps["whole"]), list(steps["sample"])) == (whole, sample)
 
