@@ -16,6 +16,7 @@ from data.demo import generate_demo
 from tests.browser.conftest import (
     BROWSER_MARKS,
     COMPLAINTS,
+    SCREENSHOTS,
     dashboard,
     expect_metrics,
     save_log,
@@ -55,12 +56,15 @@ def test_upload_confirm_save_and_find_the_log_on_the_home_page(server: str, brow
     screenshot(page, "import-flow-4-home-with-the-new-log")
 
 
-def test_a_typed_parquet_file_is_previewed_then_checked_and_stored_in_one_step(
+POLL_MS = 50
+
+
+def test_a_typed_parquet_file_is_previewed_then_checked_and_stored_in_one_step_its_map_drawn_meanwhile(
     server: str, browser_page, tmp_path: Path
 ) -> None:
     from playwright.sync_api import expect
 
-    log = generate_demo(300, scenario="telecom", seed=3).events
+    log = generate_demo(40_000, scenario="telecom", seed=3).events  # 725k events: the first look shows for seconds
     log["timestamp"] = pd.to_datetime(log["timestamp"], utc=True)  # instants, as a warehouse export stores them
     path = tmp_path / "telecom.parquet"
     log.to_parquet(path, index=False)
@@ -73,9 +77,18 @@ def test_a_typed_parquet_file_is_previewed_then_checked_and_stored_in_one_step(
     page.get_by_label("Name").fill("Telecom sample")
     page.get_by_label("Name").press("Enter")
     button.click()
-    expect(page.get_by_text(f"Stored as “Telecom sample”: {len(log):,} events of 300 customers")).to_be_visible()
+    # The first look at the journey map is on the page only while the import goes on: look for it until it ends.
+    stored = page.get_by_text(f"Stored as “Telecom sample”: {len(log):,} events of 40,000 customers")
+    drawn_boxes = page.locator(".pc-canvas svg g.node")
+    boxes_seen = 0
+    while not stored.is_visible():
+        if not boxes_seen and (boxes_seen := drawn_boxes.count()):
+            SCREENSHOTS.mkdir(exist_ok=True)  # not `screenshot`, which waits for the run to end
+            page.screenshot(path=SCREENSHOTS / "import-flow-parquet-2-first-look-while-storing.png", full_page=True)
+        page.wait_for_timeout(POLL_MS)
+    assert boxes_seen > 2  # start, end and the touchpoints
     expect(page.get_by_text("Data quality ·")).to_be_visible()
-    screenshot(page, "import-flow-parquet-2-stored-with-its-quality")
+    screenshot(page, "import-flow-parquet-3-stored-with-its-quality")
 
 
 def test_a_large_csv_with_a_bad_row_is_previewed_named_dropped_and_stored(browser_page, tmp_path: Path) -> None:
