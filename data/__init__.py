@@ -38,7 +38,7 @@ from data.exports import (
     write_csv,
 )
 from data.filters import Filters
-from data.first_look import FirstLook, first_look
+from data.first_look import FIRST_LOOK_TOUCHPOINTS, FirstLook, first_look
 from data.importing import (
     DEMO_SAMPLES,
     dataset_name,
@@ -95,6 +95,7 @@ __all__ = [
     "CHANNEL",
     "DEFAULT_WORKSPACE",
     "DEMO_SAMPLES",
+    "FIRST_LOOK_TOUCHPOINTS",
     "FORMATS",
     "REPORTS_PAGE",
     "ROLES",

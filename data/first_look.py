@@ -15,7 +15,12 @@ from dataclasses import dataclass
 import duckdb
 import pandas as pd
 
-__all__ = ["FirstLook", "first_look"]
+__all__ = ["FIRST_LOOK_TOUCHPOINTS", "FirstLook", "first_look"]
+
+FIRST_LOOK_TOUCHPOINTS = 80
+"""The most touchpoints a first look counts: as many as a journey map draws before anyone moves its slider
+(`discovery.DRAWN_TOUCHPOINTS`). A log of more (a hostile one may have millions) has none counted, and nothing large
+crosses from the import's child to the server."""
 
 # Each journey's touchpoints and steps are counted once per journey first (the distinct customers), then summed.
 _TOUCHPOINTS_SQL = """
@@ -37,7 +42,7 @@ UNION ALL
 SELECT activity::VARCHAR, NULL, count(*), count(*) FROM {events} WHERE next_activity IS NULL GROUP BY activity
 ORDER BY cases DESC, events DESC, source NULLS FIRST, target NULLS FIRST
 """
-_TOTALS_SQL = "SELECT count(*) FILTER (pos = 0) AS cases, count(*) AS events FROM {events}"
+_TOTALS_SQL = "SELECT count(*) FILTER (pos = 0), count(*), count(DISTINCT activity) FROM {events}"
 
 
 @dataclass(frozen=True)
@@ -47,13 +52,15 @@ class FirstLook:
     `touchpoints`: activity, events, cases (customers who did it at least once) — most customers first.
     `steps`: source, target, events, cases (customers going straight from source to target at least once) — most
     customers first; a missing source is the journeys' start, a missing target their end.
-    `cases` and `events` count the whole log's customers (journeys) and events.
+    `cases`, `events` and `activities` count the whole log's customers (journeys), events and touchpoints; past
+    `FIRST_LOOK_TOUCHPOINTS` touchpoints, `touchpoints` and `steps` have no rows.
     """
 
     touchpoints: pd.DataFrame
     steps: pd.DataFrame
     cases: int
     events: int
+    activities: int
 
 
 def first_look(connection: duckdb.DuckDBPyConnection, events: str) -> FirstLook:
@@ -63,10 +70,10 @@ def first_look(connection: duckdb.DuckDBPyConnection, events: str) -> FirstLook:
     About a second at 10M events on two cores: two group-bys over the events, one a journey's touchpoints, one its
     steps.
     """
-    cases, total_events = connection.execute(_TOTALS_SQL.format(events=events)).fetchone()
-    return FirstLook(
-        touchpoints=connection.execute(_TOUCHPOINTS_SQL.format(events=events)).df(),
-        steps=connection.execute(_STEPS_SQL.format(events=events)).df(),
-        cases=int(cases),
-        events=int(total_events),
+    cases, total_events, activities = connection.execute(_TOTALS_SQL.format(events=events)).fetchone()
+    counted = activities <= FIRST_LOOK_TOUCHPOINTS
+    touchpoints, steps = (
+        connection.execute(f"{sql.format(events=events)} {'' if counted else 'LIMIT 0'}").df()
+        for sql in (_TOUCHPOINTS_SQL, _STEPS_SQL)
     )
+    return FirstLook(touchpoints, steps, cases=int(cases), events=int(total_events), activities=int(activities))

@@ -16,10 +16,9 @@ import defusedxml.ElementTree as SafeXml
 import pandas as pd
 import streamlit as st
 
-from data import Filters, FirstLook
+from data import FIRST_LOOK_TOUCHPOINTS, Filters, FirstLook
 from discovery import (
     CHURN_COLOUR,
-    DRAWN_TOUCHPOINTS,
     EDGE_ID_PREFIX,
     LANE_COLOURS,
     METRIC_LABELS,
@@ -154,10 +153,10 @@ def show_first_look(slot: st.delta_generator.DeltaGenerator, look: FirstLook) ->
     first map draws waits for the page, whose touchpoint slider starts from the busiest."""
     with slot.container():
         st.markdown("**A first look at the journey map**, while the import goes on")
-        if len(look.touchpoints) > DRAWN_TOUCHPOINTS:
+        if look.activities > FIRST_LOOK_TOUCHPOINTS:
             st.caption(
-                f"This log has {len(look.touchpoints):,} touchpoints, more than a first look draws "
-                f"({DRAWN_TOUCHPOINTS}): the Journey map page shows the busiest once the import ends."
+                f"This log has {look.activities:,} touchpoints, more than a first look draws "
+                f"({FIRST_LOOK_TOUCHPOINTS}): the Journey map page shows the busiest once the import ends."
             )
             return
         drawn = first_look_map(look, path_coverage=PATH_SHARE / 100)

@@ -8,8 +8,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from data import ColumnMapping, FirstLook, Settings, Store, import_file_isolated
-from discovery import journey_map
+from data import FIRST_LOOK_TOUCHPOINTS, ColumnMapping, FirstLook, Settings, Store, import_file_isolated
+from discovery import DRAWN_TOUCHPOINTS, journey_map
 from tests.conftest import PARQUET_IMPORT_PHASES
 from tests.data.test_engine import journeys
 from tests.oracle import ORACLES, QUICK_LOG_EVENTS, Oracle, load_oracle_frame
@@ -55,7 +55,7 @@ def test_the_first_look_comes_once_the_events_are_sorted_and_counts_customers_an
     order = [said if isinstance(said, str) else "(first look)" for said in heard]
     sorting = order.index("Sorting the events by journey…")
     assert order[sorting + 1 : sorting + 4] == [DRAWING, "(first look)", "Finding each journey's path…"]
-    assert (look.cases, look.events) == (3, 9)
+    assert (look.cases, look.events, look.activities) == (3, 9, 3)
     assert records(look.touchpoints, ["activity", "events", "cases"]) == [
         ("visit", 4, 3),
         ("buy", 3, 3),
@@ -69,6 +69,18 @@ def test_the_first_look_comes_once_the_events_are_sorted_and_counts_customers_an
         ("call", "buy", 1, 1),
         ("call", "visit", 1, 1),
     ]
+
+
+def test_past_the_touchpoints_a_map_draws_a_first_look_counts_none_and_hands_over_no_rows(
+    settings: Settings, tmp_path: Path
+) -> None:
+    many = FIRST_LOOK_TOUCHPOINTS + 1
+    heard, _ = imported(journeys(*(("anna", f"step {index}", index) for index in range(many))), settings, tmp_path)
+    (look,) = [said for said in heard if isinstance(said, FirstLook)]
+    assert (look.cases, look.events, look.activities) == (1, many, many)
+    assert look.touchpoints.empty and look.steps.empty
+    assert list(look.steps.columns) == ["source", "target", "events", "cases"]
+    assert FIRST_LOOK_TOUCHPOINTS == DRAWN_TOUCHPOINTS  # what the map draws before anyone moves its slider
 
 
 def test_an_import_nobody_shows_makes_no_first_look(settings: Settings, tmp_path: Path) -> None:
@@ -92,6 +104,10 @@ def test_on_the_real_logs_the_first_look_counts_what_the_journey_map_and_the_ref
 ) -> None:
     heard, dataset_id = imported(load_oracle_frame(oracle), settings, tmp_path)
     (look,) = [said for said in heard if isinstance(said, FirstLook)]
+    assert look.activities == oracle.expected["n_activities"]
+    if look.activities > FIRST_LOOK_TOUCHPOINTS:  # BPIC 2011's 624, say: counted by the Journey map page only
+        assert look.touchpoints.empty and look.steps.empty
+        return
     with Store(settings).engine(dataset_id) as engine:
         finished = journey_map(engine)
     assert (

@@ -353,6 +353,7 @@ def look_of(full: JourneyMap) -> FirstLook:
         steps=full.edges[["source", "target", "events", "cases"]],
         cases=full.cases,
         events=full.events,
+        activities=len(full.nodes),
     )
 
 

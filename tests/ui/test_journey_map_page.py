@@ -12,7 +12,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 import discovery._dot as dot_module
-from data import Dataset, Filters, Settings, Store
+from data import FIRST_LOOK_TOUCHPOINTS, Dataset, Filters, Settings, Store
 from data.engine import Engine
 from data.importing import import_demo, import_file
 from discovery import (
@@ -485,13 +485,15 @@ def _first_look_of(touchpoints: int) -> None:
     import pandas as pd
     import streamlit as st
 
-    from data import FirstLook
+    from data import FIRST_LOOK_TOUCHPOINTS, FirstLook
     from ui.journey import show_first_look
 
     names = [f"step {index}" for index in range(touchpoints)]
     steps = pd.DataFrame({"source": [None, *names], "target": [*names, None], "events": 1, "cases": 1})
     touched = pd.DataFrame({"activity": names, "events": 1, "cases": 1})
-    show_first_look(st.empty(), FirstLook(touched, steps, cases=1, events=touchpoints))
+    if touchpoints > FIRST_LOOK_TOUCHPOINTS:  # none counted, as the import hands it over
+        touched, steps = touched.head(0), steps.head(0)
+    show_first_look(st.empty(), FirstLook(touched, steps, cases=1, events=touchpoints, activities=touchpoints))
 
 
 def test_the_imports_first_look_is_drawn_with_what_it_counts_and_what_comes_after() -> None:
@@ -506,6 +508,6 @@ def test_the_imports_first_look_is_drawn_with_what_it_counts_and_what_comes_afte
 
 
 def test_a_first_look_of_more_touchpoints_than_a_map_draws_says_so_instead() -> None:
-    app = AppTest.from_function(_first_look_of, args=(DRAWN_TOUCHPOINTS + 1,)).run()
+    app = AppTest.from_function(_first_look_of, args=(FIRST_LOOK_TOUCHPOINTS + 1,)).run()
     assert not app.exception and not drawings(app)
-    assert app.caption[0].value.startswith(f"This log has {DRAWN_TOUCHPOINTS + 1:,} touchpoints")
+    assert app.caption[0].value.startswith(f"This log has {FIRST_LOOK_TOUCHPOINTS + 1:,} touchpoints")
