@@ -1089,7 +1089,11 @@ def _first_look_shown(connection: duckdb.DuckDBPyConnection) -> None:
     the events are sorted: the per-journey tables, stats and quality report still take a third to a half of it."""
     if previews_wanted():
         report_progress("Drawing a first look at the journey map…")
-        report_preview(first_look(connection, f"{_CATALOG}.events"))
+        try:
+            look = first_look(connection, f"{_CATALOG}.events")
+        except duckdb.OutOfMemoryException:
+            return  # a preview is no reason to fail the import: the journey map comes at its end
+        report_preview(look)
 
 
 def _saying(text: str) -> Callable[[duckdb.DuckDBPyConnection], None]:

@@ -42,6 +42,7 @@ from discovery import (
 )
 from discovery import map_layout as _layout
 from ui.downloads import current_stamp, show_table
+from ui.errors import reported_errors
 from ui.graph_view import show_graph
 from ui.markup import plain
 from ui.state import BY_CONTENT, BY_CONTENT_AND_DEFINITION, churn_figures, dataset_engine
@@ -160,9 +161,10 @@ def show_first_look(slot: st.delta_generator.DeltaGenerator, look: FirstLook) ->
             )
             return
         drawn = first_look_map(look, path_coverage=PATH_SHARE / 100)
-        dot, _ = map_layout(map_dot(drawn, "cases"))
-        show_graph(dot, key="first-look", label="First look at the journey map")
-        st.caption(first_look_caption(drawn))
+        with reported_errors(stop=False):  # a drawing Graphviz cannot lay out says so, and the import goes on
+            dot, _ = map_layout(map_dot(drawn, "cases"))
+            show_graph(dot, key="first-look", label="First look at the journey map")
+            st.caption(first_look_caption(drawn))
 
 
 def first_look_caption(drawn: JourneyMap) -> str:

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import duckdb
 import pandas as pd
 import pytest
 
-from data import FIRST_LOOK_TOUCHPOINTS, ColumnMapping, FirstLook, Settings, Store, import_file_isolated
+import data.engine as engine_module
+from data import FIRST_LOOK_TOUCHPOINTS, ColumnMapping, Engine, FirstLook, Settings, Store, import_file_isolated
 from discovery import DRAWN_TOUCHPOINTS, journey_map
 from tests.conftest import PARQUET_IMPORT_PHASES
 from tests.data.test_engine import journeys
@@ -81,6 +83,18 @@ def test_past_the_touchpoints_a_map_draws_a_first_look_counts_none_and_hands_ove
     assert look.touchpoints.empty and look.steps.empty
     assert list(look.steps.columns) == ["source", "target", "events", "cases"]
     assert FIRST_LOOK_TOUCHPOINTS == DRAWN_TOUCHPOINTS  # what the map draws before anyone moves its slider
+
+
+def test_an_import_goes_on_when_its_first_look_runs_out_of_memory(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def out_of_memory(*_args: object) -> FirstLook:
+        raise duckdb.OutOfMemoryException("Out of Memory Error: could not allocate block")
+
+    monkeypatch.setattr(engine_module, "previews_wanted", lambda: True)
+    monkeypatch.setattr(engine_module, "first_look", out_of_memory)
+    with Engine.from_frame(SHOP, settings) as engine:
+        assert engine.summary().cases == 3
 
 
 def test_an_import_nobody_shows_makes_no_first_look(settings: Settings, tmp_path: Path) -> None:
