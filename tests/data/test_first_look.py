@@ -14,22 +14,11 @@ from data import FIRST_LOOK_TOUCHPOINTS, ColumnMapping, Engine, FirstLook, Setti
 from discovery import DRAWN_TOUCHPOINTS, journey_map
 from tests.conftest import PARQUET_IMPORT_PHASES
 from tests.data.test_engine import journeys
+from tests.discovery.test_maps import SHOP  # anna comes back after a call, bob buys at once, carl calls first
 from tests.oracle import ORACLES, QUICK_LOG_EVENTS, Oracle, load_oracle_frame
 
 CANONICAL = ColumnMapping(case_id="case_id", activity=("activity",), timestamp="timestamp")
 DRAWING = "Drawing a first look at the journey map…"
-# anna comes back to the website after a call, bob buys straight away, carl calls before buying.
-SHOP = journeys(
-    ("anna", "visit", 0),
-    ("anna", "call", 10),
-    ("anna", "visit", 30),
-    ("anna", "buy", 90),
-    ("bob", "visit", 0),
-    ("bob", "buy", 20),
-    ("carl", "visit", 0),
-    ("carl", "call", 5),
-    ("carl", "buy", 65),
-)
 
 
 def imported(frame: pd.DataFrame, settings: Settings, tmp_path: Path) -> tuple[list[object], str]:
