@@ -165,21 +165,13 @@ def choose(page, within, label: str, option: str) -> None:
     A rerun landing between opening the box and clicking its option closes the list (seen on a loaded CI machine),
     so the box is opened again until the option can be clicked.
     """
-    from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
-
-    box = within.get_by_role("combobox", name=label)
     choice = page.get_by_role("option", name=option, exact=True)
-    for _ in range(ATTEMPTS_TO_CHOOSE - 1):
-        idle(page)
-        box.fill(option)
-        try:
-            choice.click(timeout=OPTION_TIMEOUT_MS)
-            return
-        except PlaywrightTimeoutError:
-            page.keyboard.press("Escape")
-    idle(page)
-    box.fill(option)
-    choice.click()
+    _reopened(
+        page,
+        lambda: within.get_by_role("combobox", name=label).fill(option),
+        lambda timeout: choice.click(timeout=timeout),
+        on_miss=lambda: page.keyboard.press("Escape"),
+    )
 
 
 def expand(page, summary: str, shown) -> None:
@@ -188,20 +180,26 @@ def expand(page, summary: str, shown) -> None:
     A rerun landing on the click can redraw the expander closed (a step once waited its 90 s for a button inside
     one here, the machine loaded), so it is opened again until what it holds shows.
     """
+    _reopened(page, page.get_by_text(summary).click, lambda timeout: shown.wait_for(state="visible", timeout=timeout))
+
+
+def _reopened(page, open_it, finish, on_miss=lambda: None) -> None:
+    """Once the page is idle, `open_it()` then `finish(timeout)`; a `finish` that times out (a rerun closed what was
+    opened) has `on_miss()` called and everything done again, ATTEMPTS_TO_CHOOSE times in all, the last one with
+    Playwright's own timeout."""
     from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
-    title = page.get_by_text(summary)
     for _ in range(ATTEMPTS_TO_CHOOSE - 1):
         idle(page)
-        title.click()
+        open_it()
         try:
-            shown.wait_for(state="visible", timeout=OPTION_TIMEOUT_MS)
+            finish(OPTION_TIMEOUT_MS)
             return
         except PlaywrightTimeoutError:
-            pass
+            on_miss()
     idle(page)
-    title.click()
-    shown.wait_for(state="visible")
+    open_it()
+    finish(None)
 
 
 def screenshot(page, name: str) -> None:
